@@ -1,0 +1,414 @@
+//! Typed settings: built-in defaults < TOML file < `ONRAMP_*` environment.
+//! Unknown keys and bad values are refused with the key named.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::domain::client::{ClientAuthMethod, GrantType, SigningAlg};
+use crate::domain::permission::Permission;
+use crate::domain::user::Upn;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub store: StoreSettings,
+    pub bootstrap: BootstrapSettings,
+    pub tokens: TokenSettings,
+    pub log: LogSettings,
+    pub clients: Vec<ClientSettings>,
+}
+
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub listen: String,
+    pub issuer: String,
+    /// Worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds to finish in-flight requests after SIGTERM.
+    pub shutdown_timeout_seconds: u64,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            issuer: "http://localhost:8080".into(),
+            workers: 0,
+            shutdown_timeout_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreSettings {
+    /// `embedded:PATH`, `redis://...` or `rediss://...`.
+    pub url: String,
+    /// Prefix of every Redis key.
+    pub prefix: String,
+    /// Redis connect timeout and per-command response timeout.
+    pub timeout_ms: u64,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            url: "embedded:data/onramp.redb".into(),
+            prefix: "onramp".into(),
+            timeout_ms: 2000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapSettings {
+    pub admin_upn: String,
+    /// Lifetime of the bootstrap pass (and of `onramp recover`).
+    pub tap_lifetime_minutes: u32,
+}
+
+impl Default for BootstrapSettings {
+    fn default() -> Self {
+        Self {
+            admin_upn: "admin@localhost".into(),
+            tap_lifetime_minutes: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    pub access_token_lifetime_seconds: u32,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            access_token_lifetime_seconds: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `onramp=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Plain secret, for development only.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Hex SHA-256 of the secret.
+    #[serde(default)]
+    pub secret_sha256: Option<String>,
+    #[serde(default)]
+    pub grant_types: Vec<GrantType>,
+    #[serde(default)]
+    pub permissions: Vec<Permission>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<ClientAuthMethod>,
+    #[serde(default)]
+    pub id_token_alg: Option<SigningAlg>,
+    #[serde(default)]
+    pub access_token_alg: Option<SigningAlg>,
+}
+
+/// The store URL, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreUrl {
+    Embedded(PathBuf),
+    Redis(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (which must exist if given), then the
+    /// `ONRAMP_` environment (`__` separates levels), and validates.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist",
+                    path.display()
+                )));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        // ONRAMP_CONFIG names the file itself and is read by the CLI.
+        figment = figment.merge(Env::prefixed("ONRAMP_").split("__").ignore(&["config"]));
+        let settings: Settings = figment.extract().map_err(|e| {
+            let mut msgs = e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>();
+            msgs.dedup();
+            ConfigError::Load(msgs.join("; "))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.server
+            .listen
+            .parse::<SocketAddr>()
+            .map_err(|_| invalid("server.listen", format!("`{}` is not an address:port", self.server.listen)))?;
+        let issuer = url::Url::parse(&self.server.issuer)
+            .map_err(|e| invalid("server.issuer", format!("not a URL: {e}")))?;
+        if !matches!(issuer.scheme(), "http" | "https")
+            || issuer.query().is_some()
+            || issuer.fragment().is_some()
+            || issuer.host_str().is_none()
+        {
+            return Err(invalid(
+                "server.issuer",
+                "must be an http(s) URL without query or fragment",
+            ));
+        }
+        self.store_url()?;
+        if self.store.prefix.is_empty()
+            || !self
+                .store
+                .prefix
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(invalid(
+                "store.prefix",
+                "must be non-empty letters, digits, - _ or .",
+            ));
+        }
+        if self.store.timeout_ms == 0 {
+            return Err(invalid("store.timeout_ms", "must be positive"));
+        }
+        Upn::parse(&self.bootstrap.admin_upn)
+            .map_err(|e| invalid("bootstrap.admin_upn", e.to_string()))?;
+        if !(10..=43_200).contains(&self.bootstrap.tap_lifetime_minutes) {
+            return Err(invalid(
+                "bootstrap.tap_lifetime_minutes",
+                "must be between 10 and 43200",
+            ));
+        }
+        if !(60..=86_400).contains(&self.tokens.access_token_lifetime_seconds) {
+            return Err(invalid(
+                "tokens.access_token_lifetime_seconds",
+                "must be between 60 and 86400",
+            ));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", e.to_string()))?;
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.clients.iter().enumerate() {
+            let key = |k: &str| format!("clients[{i}].{k}");
+            if c.id.is_empty() || c.id.len() > 128 || c.id.chars().any(|ch| ch.is_control() || ch == ' ') {
+                return Err(invalid(key("id"), "must be 1 to 128 printable characters without spaces"));
+            }
+            if !seen.insert(c.id.as_str()) {
+                return Err(invalid(key("id"), format!("`{}` is listed twice", c.id)));
+            }
+            if c.grant_types.is_empty() {
+                return Err(invalid(key("grant_types"), "must name at least one grant type"));
+            }
+            let method = c.auth_method();
+            let has_secret = c.secret.is_some() || c.secret_sha256.is_some();
+            if c.secret.is_some() && c.secret_sha256.is_some() {
+                return Err(invalid(key("secret"), "give either secret or secret_sha256, not both"));
+            }
+            if let Some(hash) = &c.secret_sha256 {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(hash, &mut out)
+                    .map_err(|_| invalid(key("secret_sha256"), "must be 64 hex digits"))?;
+            }
+            if let Some(secret) = &c.secret
+                && secret.len() < 16
+            {
+                return Err(invalid(key("secret"), "must be at least 16 characters"));
+            }
+            match method {
+                ClientAuthMethod::None if has_secret => {
+                    return Err(invalid(key("secret"), "a public client (token_endpoint_auth_method = \"none\") has no secret"));
+                }
+                ClientAuthMethod::None if c.grant_types.contains(&GrantType::ClientCredentials) => {
+                    return Err(invalid(key("grant_types"), "a public client cannot use client_credentials"));
+                }
+                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost if !has_secret => {
+                    return Err(invalid(key("secret"), "a confidential client needs secret or secret_sha256"));
+                }
+                _ => {}
+            }
+            if c.grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
+                return Err(invalid(key("redirect_uris"), "authorization_code needs at least one redirect URI"));
+            }
+            for uri in &c.redirect_uris {
+                let parsed = url::Url::parse(uri)
+                    .map_err(|e| invalid(key("redirect_uris"), format!("`{uri}`: {e}")))?;
+                if parsed.fragment().is_some() {
+                    return Err(invalid(key("redirect_uris"), format!("`{uri}` must not have a fragment")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn store_url(&self) -> Result<StoreUrl, ConfigError> {
+        let url = self.store.url.trim();
+        if let Some(path) = url.strip_prefix("embedded:") {
+            if path.is_empty() {
+                return Err(invalid("store.url", "embedded: needs a file path"));
+            }
+            return Ok(StoreUrl::Embedded(PathBuf::from(path)));
+        }
+        if url.starts_with("redis://") || url.starts_with("rediss://") {
+            url::Url::parse(url).map_err(|e| invalid("store.url", format!("bad Redis URL: {e}")))?;
+            return Ok(StoreUrl::Redis(url.to_owned()));
+        }
+        Err(invalid(
+            "store.url",
+            "must start with embedded:, redis:// or rediss://",
+        ))
+    }
+
+    /// The issuer without a trailing slash.
+    pub fn issuer(&self) -> &str {
+        self.server.issuer.trim_end_matches('/')
+    }
+
+    /// The effective settings as TOML, with secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        for c in &mut masked.clients {
+            if c.secret.is_some() {
+                c.secret = Some("********".into());
+            }
+        }
+        if let Ok(mut url) = url::Url::parse(&masked.store.url)
+            && url.password().is_some()
+        {
+            let _ = url.set_password(Some("********"));
+            masked.store.url = url.to_string();
+        }
+        toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot render: {e}"))
+    }
+}
+
+impl ClientSettings {
+    pub fn auth_method(&self) -> ClientAuthMethod {
+        self.token_endpoint_auth_method.unwrap_or(
+            if self.secret.is_none() && self.secret_sha256.is_none() {
+                ClientAuthMethod::None
+            } else {
+                ClientAuthMethod::ClientSecretBasic
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_toml_file_equals_built_in_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let from_file: Settings = toml::from_str(&text).unwrap();
+        assert_eq!(from_file, Settings::default());
+    }
+
+    #[test]
+    fn production_example_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let s: Settings = toml::from_str(&text).unwrap();
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let mut s = Settings::default();
+        s.store.url = "postgres://x".into();
+        assert!(s.validate().unwrap_err().to_string().contains("store.url"));
+        let mut s = Settings::default();
+        s.clients.push(ClientSettings {
+            id: "c".into(),
+            name: None,
+            secret: None,
+            secret_sha256: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            permissions: vec![],
+            redirect_uris: vec![],
+            token_endpoint_auth_method: Some(ClientAuthMethod::ClientSecretBasic),
+            id_token_alg: None,
+            access_token_alg: None,
+        });
+        assert!(s.validate().unwrap_err().to_string().contains("clients[0].secret"));
+    }
+
+    #[test]
+    fn masked_output_hides_secrets() {
+        let mut s = Settings::default();
+        s.store.url = "redis://:hunter2hunter2@localhost:6379/0".into();
+        s.clients.push(ClientSettings {
+            id: "c".into(),
+            name: None,
+            secret: Some("very-secret-value-123".into()),
+            secret_sha256: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            permissions: vec![],
+            redirect_uris: vec![],
+            token_endpoint_auth_method: None,
+            id_token_alg: None,
+            access_token_alg: None,
+        });
+        let out = s.to_masked_toml();
+        assert!(!out.contains("very-secret-value-123"));
+        assert!(!out.contains("hunter2"));
+        assert!(out.contains("********"));
+    }
+}

@@ -1,0 +1,120 @@
+//! Audit events: who did what to whom, from where, and how it ended.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuditEventType {
+    #[serde(rename = "user.created")]
+    UserCreated,
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    #[serde(rename = "user.deleted")]
+    UserDeleted,
+    #[serde(rename = "tap.created")]
+    TapCreated,
+    #[serde(rename = "tap.deleted")]
+    TapDeleted,
+    #[serde(rename = "token.issued")]
+    TokenIssued,
+    #[serde(rename = "client.authentication_failed")]
+    ClientAuthenticationFailed,
+}
+
+impl AuditEventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserCreated => "user.created",
+            Self::UserUpdated => "user.updated",
+            Self::UserDeleted => "user.deleted",
+            Self::TapCreated => "tap.created",
+            Self::TapDeleted => "tap.deleted",
+            Self::TokenIssued => "token.issued",
+            Self::ClientAuthenticationFailed => "client.authentication_failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorKind {
+    User,
+    Client,
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub kind: ActorKind,
+    pub id: String,
+}
+
+impl Actor {
+    pub fn client(id: impl Into<String>) -> Self {
+        Self { kind: ActorKind::Client, id: id.into() }
+    }
+    pub fn user(id: impl Into<String>) -> Self {
+        Self { kind: ActorKind::User, id: id.into() }
+    }
+    pub fn system() -> Self {
+        Self { kind: ActorKind::System, id: "onramp".into() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// `user`, `tap`, `client`, ...
+    pub kind: String,
+    pub id: String,
+    /// A human-readable name (e.g. the UPN) at the time of the event.
+    #[serde(default)]
+    pub display: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    pub event_type: AuditEventType,
+    pub actor: Actor,
+    #[serde(default)]
+    pub target: Option<Target>,
+    #[serde(default)]
+    pub client_address: Option<String>,
+    #[serde(default)]
+    pub request_id: Option<String>,
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// Which events to list. Every set field must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub from: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub actor_id: Option<String>,
+    pub target_id: Option<String>,
+    pub event_type: Option<AuditEventType>,
+}
+
+impl AuditFilter {
+    pub fn matches(&self, e: &AuditEvent) -> bool {
+        self.from.is_none_or(|t| e.time >= t)
+            && self.until.is_none_or(|t| e.time < t)
+            && self.actor_id.as_deref().is_none_or(|a| e.actor.id == a)
+            && self
+                .target_id
+                .as_deref()
+                .is_none_or(|t| e.target.as_ref().is_some_and(|x| x.id == t))
+            && self.event_type.is_none_or(|k| e.event_type == k)
+    }
+}

@@ -1,0 +1,14 @@
+//! Pure types and rules. No I/O, no HTTP.
+
+pub mod audit;
+pub mod client;
+pub mod credential;
+pub mod error;
+pub mod oauth;
+pub mod permission;
+pub mod policy;
+pub mod signing_key;
+pub mod tap;
+pub mod user;
+
+pub use error::DomainError;

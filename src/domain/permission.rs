@@ -1,0 +1,48 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Application permissions, named like Microsoft Graph's so integrators
+/// recognise them. They travel in the access token's `scope` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Permission {
+    #[serde(rename = "User.ReadWrite.All")]
+    UserReadWriteAll,
+    #[serde(rename = "UserAuthenticationMethod.ReadWrite.All")]
+    UserAuthenticationMethodReadWriteAll,
+    #[serde(rename = "Policy.ReadWrite.AuthenticationMethod")]
+    PolicyReadWriteAuthenticationMethod,
+    #[serde(rename = "AuditLog.Read.All")]
+    AuditLogReadAll,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 4] = [
+        Permission::UserReadWriteAll,
+        Permission::UserAuthenticationMethodReadWriteAll,
+        Permission::PolicyReadWriteAuthenticationMethod,
+        Permission::AuditLogReadAll,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Permission::UserReadWriteAll => "User.ReadWrite.All",
+            Permission::UserAuthenticationMethodReadWriteAll => {
+                "UserAuthenticationMethod.ReadWrite.All"
+            }
+            Permission::PolicyReadWriteAuthenticationMethod => {
+                "Policy.ReadWrite.AuthenticationMethod"
+            }
+            Permission::AuditLogReadAll => "AuditLog.Read.All",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

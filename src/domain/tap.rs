@@ -1,0 +1,202 @@
+//! Temporary Access Pass rules: generation alphabet, normalisation,
+//! request planning against the tenant policy, and usability.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::DomainError;
+use super::policy::{MethodState, TapPolicy};
+
+/// Upper-case letters and digits without the look-alikes 0/O, 1/I/L.
+pub const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+
+/// How far in the past a requested start may lie (clock skew of the caller).
+const START_SKEW: Duration = Duration::minutes(5);
+
+/// A stored pass. The passcode itself is never kept, only its argon2id hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tap {
+    pub id: String,
+    pub hash: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    pub lifetime_minutes: u32,
+    pub is_usable_once: bool,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// Graph's `methodUsabilityReason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MethodUsabilityReason {
+    EnabledByPolicy,
+    DisabledByPolicy,
+    Expired,
+    NotYetValid,
+    OneTimeUsed,
+}
+
+impl MethodUsabilityReason {
+    pub fn is_usable(self) -> bool {
+        self == Self::EnabledByPolicy
+    }
+}
+
+impl Tap {
+    pub fn end(&self) -> OffsetDateTime {
+        self.start + Duration::minutes(i64::from(self.lifetime_minutes))
+    }
+
+    /// Whether the pass can be used at `now`, and if not, why.
+    pub fn usability(&self, now: OffsetDateTime, policy: &TapPolicy) -> MethodUsabilityReason {
+        if policy.state == MethodState::Disabled {
+            MethodUsabilityReason::DisabledByPolicy
+        } else if self.is_usable_once && self.used_at.is_some() {
+            MethodUsabilityReason::OneTimeUsed
+        } else if now < self.start {
+            MethodUsabilityReason::NotYetValid
+        } else if now >= self.end() {
+            MethodUsabilityReason::Expired
+        } else {
+            MethodUsabilityReason::EnabledByPolicy
+        }
+    }
+}
+
+/// Canonical form of a typed passcode: upper case, no spaces or dashes.
+pub fn normalise(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+/// What an administrator asked for; every field may be left to the policy.
+#[derive(Debug, Clone, Default)]
+pub struct TapRequest {
+    pub start: Option<OffsetDateTime>,
+    pub lifetime_minutes: Option<u32>,
+    pub is_usable_once: Option<bool>,
+}
+
+/// A request checked against the policy: what will be issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapPlan {
+    pub start: OffsetDateTime,
+    pub lifetime_minutes: u32,
+    pub is_usable_once: bool,
+    pub length: usize,
+}
+
+impl TapRequest {
+    pub fn plan(self, policy: &TapPolicy, now: OffsetDateTime) -> Result<TapPlan, DomainError> {
+        if policy.state == MethodState::Disabled {
+            return Err(DomainError::Forbidden(
+                "the Temporary Access Pass method is disabled by the tenant policy".into(),
+            ));
+        }
+        let lifetime = self
+            .lifetime_minutes
+            .unwrap_or(policy.default_lifetime_minutes);
+        let (min, max) = (
+            policy.minimum_lifetime_minutes,
+            policy.maximum_lifetime_minutes,
+        );
+        if lifetime < min || lifetime > max {
+            return Err(DomainError::invalid(
+                "lifetimeInMinutes",
+                format!(
+                    "must be between {min} and {max} minutes (tenant policy minimumLifetimeInMinutes..maximumLifetimeInMinutes)"
+                ),
+            ));
+        }
+        if policy.is_usable_once && self.is_usable_once == Some(false) {
+            return Err(DomainError::invalid(
+                "isUsableOnce",
+                "must be true: the tenant policy makes every pass one-time (isUsableOnce)",
+            ));
+        }
+        let start = match self.start {
+            Some(start) if start < now - START_SKEW => {
+                return Err(DomainError::invalid(
+                    "startDateTime",
+                    "must not lie in the past",
+                ));
+            }
+            Some(start) => start,
+            None => now,
+        };
+        Ok(TapPlan {
+            start,
+            lifetime_minutes: lifetime,
+            is_usable_once: policy.is_usable_once || self.is_usable_once.unwrap_or(false),
+            length: usize::try_from(policy.default_length).unwrap_or(8),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+    fn tap(start: OffsetDateTime, once: bool, used: bool) -> Tap {
+        Tap {
+            id: "t".into(),
+            hash: String::new(),
+            created: NOW,
+            start,
+            lifetime_minutes: 60,
+            is_usable_once: once,
+            used_at: used.then_some(NOW),
+        }
+    }
+
+    #[test]
+    fn normalise_ignores_case_spaces_and_dashes() {
+        assert_eq!(normalise(" ab3d-ef 7h\t"), "AB3DEF7H");
+    }
+
+    #[test]
+    fn alphabet_has_no_lookalikes() {
+        for c in b"01OIL" {
+            assert!(!ALPHABET.contains(c));
+        }
+    }
+
+    #[test]
+    fn usability_follows_the_window() {
+        let p = TapPolicy::default();
+        let t = tap(NOW, false, false);
+        assert_eq!(t.usability(NOW - Duration::seconds(1), &p), MethodUsabilityReason::NotYetValid);
+        assert_eq!(t.usability(NOW, &p), MethodUsabilityReason::EnabledByPolicy);
+        assert_eq!(t.usability(NOW + Duration::minutes(59), &p), MethodUsabilityReason::EnabledByPolicy);
+        assert_eq!(t.usability(NOW + Duration::minutes(60), &p), MethodUsabilityReason::Expired);
+        assert_eq!(tap(NOW, true, true).usability(NOW, &p), MethodUsabilityReason::OneTimeUsed);
+        // A multi-use pass stays usable after use.
+        assert_eq!(tap(NOW, false, true).usability(NOW, &p), MethodUsabilityReason::EnabledByPolicy);
+        let off = TapPolicy { state: MethodState::Disabled, ..p };
+        assert_eq!(t.usability(NOW, &off), MethodUsabilityReason::DisabledByPolicy);
+    }
+
+    #[test]
+    fn plan_applies_policy_defaults_and_bounds() {
+        let p = TapPolicy::default();
+        let plan = TapRequest::default().plan(&p, NOW).unwrap();
+        assert_eq!(plan, TapPlan { start: NOW, lifetime_minutes: 60, is_usable_once: false, length: 8 });
+        let err = TapRequest { lifetime_minutes: Some(59), ..Default::default() }.plan(&p, NOW).unwrap_err();
+        assert!(err.to_string().contains("between 60 and 480"), "{err}");
+        assert!(TapRequest { lifetime_minutes: Some(481), ..Default::default() }.plan(&p, NOW).is_err());
+        let future = NOW + Duration::days(2);
+        assert_eq!(TapRequest { start: Some(future), ..Default::default() }.plan(&p, NOW).unwrap().start, future);
+        assert!(TapRequest { start: Some(NOW - Duration::hours(1)), ..Default::default() }.plan(&p, NOW).is_err());
+        let once = TapPolicy { is_usable_once: true, ..p };
+        assert!(TapRequest::default().plan(&once, NOW).unwrap().is_usable_once);
+        assert!(TapRequest { is_usable_once: Some(false), ..Default::default() }.plan(&once, NOW).is_err());
+    }
+}

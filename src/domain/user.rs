@@ -1,0 +1,270 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use time::OffsetDateTime;
+
+use super::DomainError;
+
+/// A user principal name (`alias@domain`). Kept as given; compared and
+/// indexed case-insensitively through [`Upn::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Upn(String);
+
+impl Upn {
+    const MAX_ALIAS: usize = 64;
+    const MAX_LEN: usize = 113; // Graph's limit for userPrincipalName
+
+    pub fn parse(input: &str) -> Result<Self, DomainError> {
+        let s = input.trim();
+        let bad = |m: &'static str| DomainError::invalid("userPrincipalName", m);
+        if s.is_empty() {
+            return Err(bad("must not be empty"));
+        }
+        if s.len() > Self::MAX_LEN {
+            return Err(bad("must be at most 113 characters"));
+        }
+        let Some((alias, domain)) = s.split_once('@') else {
+            return Err(bad("must have the form alias@domain"));
+        };
+        if alias.is_empty() || alias.len() > Self::MAX_ALIAS {
+            return Err(bad("the alias before @ must be 1 to 64 characters"));
+        }
+        let alias_ok = alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-'+!#^~&".contains(c));
+        if !alias_ok || alias.starts_with('.') || alias.ends_with('.') {
+            return Err(bad(
+                "the alias may hold letters, digits and . _ - ' + ! # ^ ~ & (not at the ends)",
+            ));
+        }
+        let domain_ok = !domain.is_empty()
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            });
+        if !domain_ok {
+            return Err(bad("the domain after @ must be a host name"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The case-insensitive index key.
+    pub fn key(&self) -> String {
+        self.0.to_ascii_lowercase()
+    }
+}
+
+impl TryFrom<String> for Upn {
+    type Error = DomainError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Upn> for String {
+    fn from(value: Upn) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for Upn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Directory roles, as in Entra ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DirectoryRole {
+    #[serde(rename = "Global Administrator")]
+    GlobalAdministrator,
+    #[serde(rename = "Authentication Policy Administrator")]
+    AuthenticationPolicyAdministrator,
+    #[serde(rename = "Privileged Authentication Administrator")]
+    PrivilegedAuthenticationAdministrator,
+    #[serde(rename = "Authentication Administrator")]
+    AuthenticationAdministrator,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub upn: Upn,
+    pub display_name: String,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub surname: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
+    pub account_enabled: bool,
+    #[serde(default)]
+    pub roles: Vec<DirectoryRole>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+/// What a caller may set when creating a user; validated by [`NewUser::into_user`].
+#[derive(Debug, Clone, Default)]
+pub struct NewUser {
+    pub upn: String,
+    pub display_name: String,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub mail: Option<String>,
+    pub account_enabled: Option<bool>,
+    pub roles: Vec<DirectoryRole>,
+}
+
+const MAX_NAME: usize = 256;
+
+fn text_field(
+    field: &'static str,
+    value: Option<String>,
+    required: bool,
+) -> Result<Option<String>, DomainError> {
+    match value.map(|v| v.trim().to_owned()) {
+        None if required => Err(DomainError::invalid(field, "is required")),
+        Some(v) if v.is_empty() && required => Err(DomainError::invalid(field, "must not be empty")),
+        Some(v) if v.is_empty() => Ok(None),
+        Some(v) if v.chars().count() > MAX_NAME => Err(DomainError::invalid(
+            field,
+            "must be at most 256 characters",
+        )),
+        Some(v) if v.chars().any(char::is_control) => Err(DomainError::invalid(
+            field,
+            "must not contain control characters",
+        )),
+        other => Ok(other),
+    }
+}
+
+fn mail_field(value: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(v) = text_field("mail", value, false)? else {
+        return Ok(None);
+    };
+    // A mail address has the same shape as a UPN for our purposes.
+    Upn::parse(&v).map_err(|_| DomainError::invalid("mail", "must be an address of the form name@domain"))?;
+    Ok(Some(v))
+}
+
+impl NewUser {
+    pub fn into_user(self, id: String, now: OffsetDateTime) -> Result<User, DomainError> {
+        Ok(User {
+            id,
+            upn: Upn::parse(&self.upn)?,
+            display_name: text_field("displayName", Some(self.display_name), true)?
+                .unwrap_or_default(),
+            given_name: text_field("givenName", self.given_name, false)?,
+            surname: text_field("surname", self.surname, false)?,
+            mail: mail_field(self.mail)?,
+            account_enabled: self.account_enabled.unwrap_or(true),
+            roles: self.roles,
+            created: now,
+        })
+    }
+}
+
+/// A partial update. `Some(None)` clears an optional field.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub upn: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<Option<String>>,
+    pub surname: Option<Option<String>>,
+    pub mail: Option<Option<String>>,
+    pub account_enabled: Option<bool>,
+}
+
+impl UserPatch {
+    pub fn is_empty(&self) -> bool {
+        self.upn.is_none()
+            && self.display_name.is_none()
+            && self.given_name.is_none()
+            && self.surname.is_none()
+            && self.mail.is_none()
+            && self.account_enabled.is_none()
+    }
+
+    /// Applies the patch to a copy of `user`, validating every field.
+    pub fn apply(self, user: &User) -> Result<User, DomainError> {
+        let mut next = user.clone();
+        if let Some(upn) = self.upn {
+            next.upn = Upn::parse(&upn)?;
+        }
+        if let Some(name) = self.display_name {
+            next.display_name = text_field("displayName", Some(name), true)?.unwrap_or_default();
+        }
+        if let Some(v) = self.given_name {
+            next.given_name = text_field("givenName", v, false)?;
+        }
+        if let Some(v) = self.surname {
+            next.surname = text_field("surname", v, false)?;
+        }
+        if let Some(v) = self.mail {
+            next.mail = mail_field(v)?;
+        }
+        if let Some(enabled) = self.account_enabled {
+            next.account_enabled = enabled;
+        }
+        Ok(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upn_accepts_common_forms_and_keys_case_insensitively() {
+        let upn = Upn::parse("  Ada.Lovelace@Example.COM ").unwrap();
+        assert_eq!(upn.as_str(), "Ada.Lovelace@Example.COM");
+        assert_eq!(upn.key(), "ada.lovelace@example.com");
+        assert!(Upn::parse("admin@localhost").is_ok());
+    }
+
+    #[test]
+    fn upn_rejects_malformed_values() {
+        for bad in ["", "no-at", "@example.com", "a@", "a@b@c", "a b@c.d", ".a@b.c", "a@-b.c", "a@b..c"] {
+            assert!(Upn::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let long = format!("{}@example.com", "a".repeat(65));
+        assert!(Upn::parse(&long).is_err());
+    }
+
+    #[test]
+    fn patch_validates_and_clears() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let user = NewUser {
+            upn: "a@b.c".into(),
+            display_name: "A".into(),
+            mail: Some("a@b.c".into()),
+            ..Default::default()
+        }
+        .into_user("id".into(), now)
+        .unwrap();
+        let patched = UserPatch {
+            mail: Some(None),
+            display_name: Some("B".into()),
+            ..Default::default()
+        }
+        .apply(&user)
+        .unwrap();
+        assert_eq!(patched.mail, None);
+        assert_eq!(patched.display_name, "B");
+        let err = UserPatch {
+            display_name: Some("  ".into()),
+            ..Default::default()
+        }
+        .apply(&user)
+        .unwrap_err();
+        assert!(matches!(err, DomainError::Invalid { .. }));
+    }
+}

@@ -1,0 +1,331 @@
+//! Administration of users and Temporary Access Passes (the admin API's
+//! use cases). Permission checks live here, so every front end shares them.
+
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use super::audit::{Entry, user_target};
+use super::{Caller, Context, RequestMeta, blocking};
+use crate::crypto::{hasher, random};
+use crate::domain::DomainError;
+use crate::domain::audit::{Actor, ActorKind, AuditEventType, Outcome, Target};
+use crate::domain::permission::Permission;
+use crate::domain::policy::Policy;
+use crate::domain::tap::{self, MethodUsabilityReason, Tap, TapRequest};
+use crate::domain::user::{NewUser, Upn, User, UserPatch};
+
+/// A pass as shown to an administrator: the record plus its usability now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TapView {
+    pub tap: Tap,
+    pub reason: MethodUsabilityReason,
+}
+
+/// A newly issued pass: the only moment the passcode exists in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedTap {
+    pub view: TapView,
+    pub passcode: String,
+}
+
+/// One page of users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPage {
+    pub users: Vec<User>,
+    /// Opaque cursor of the next page, if any.
+    pub next: Option<String>,
+}
+
+pub const MAX_PAGE: usize = 999;
+
+pub struct AdminService {
+    ctx: Arc<Context>,
+}
+
+impl AdminService {
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.ctx.clock.now()
+    }
+
+    async fn audit(
+        &self,
+        caller_actor: &Actor,
+        meta: &RequestMeta,
+        event_type: AuditEventType,
+        target: Target,
+        detail: Option<String>,
+    ) -> Result<(), DomainError> {
+        self.ctx
+            .audit
+            .record(
+                Entry {
+                    event_type,
+                    actor: caller_actor.clone(),
+                    target: Some(target),
+                    meta,
+                    outcome: Outcome::Success,
+                    detail,
+                },
+                self.now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn policy(&self) -> Result<Policy, DomainError> {
+        Ok(self.ctx.store.get_policy().await?.unwrap_or_default())
+    }
+
+    /// Finds a user by id or, when the reference contains `@`, by UPN.
+    pub async fn resolve_user(&self, reference: &str) -> Result<User, DomainError> {
+        let found = if reference.contains('@') {
+            let upn = Upn::parse(reference).map_err(|_| DomainError::NotFound("user"))?;
+            self.ctx.store.find_user_by_upn(&upn.key()).await?
+        } else {
+            self.ctx.store.get_user(reference).await?
+        };
+        found.ok_or(DomainError::NotFound("user"))
+    }
+
+    /// Applications act tenant-wide, but never on administrators: a
+    /// provisioning client must not be a path to an admin account.
+    fn guard_privileged_target(caller: &Caller, user: &User) -> Result<(), DomainError> {
+        if caller.actor.kind == ActorKind::Client && !user.roles.is_empty() {
+            return Err(DomainError::Forbidden(
+                "users holding administrator roles cannot be changed by an application".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn create_user(&self, caller: &Caller, new: NewUser) -> Result<User, DomainError> {
+        caller.require(Permission::UserReadWriteAll)?;
+        if !new.roles.is_empty() {
+            return Err(DomainError::Forbidden(
+                "directory roles cannot be assigned through this call".into(),
+            ));
+        }
+        let id = random::uuid(&*self.ctx.rng)?;
+        let user = new.into_user(id, self.now())?;
+        self.ctx.store.create_user(&user).await?;
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::UserCreated,
+            user_target(&user.id, user.upn.as_str()),
+            None,
+        )
+        .await?;
+        Ok(user)
+    }
+
+    pub async fn get_user(&self, caller: &Caller, reference: &str) -> Result<User, DomainError> {
+        caller.require(Permission::UserReadWriteAll)?;
+        self.resolve_user(reference).await
+    }
+
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        cursor: Option<&str>,
+        top: usize,
+    ) -> Result<UserPage, DomainError> {
+        caller.require(Permission::UserReadWriteAll)?;
+        let top = top.clamp(1, MAX_PAGE);
+        let after = match cursor {
+            Some(c) => Some(decode_cursor(c)?),
+            None => None,
+        };
+        // One extra row tells whether another page exists.
+        let mut users = self.ctx.store.list_users(after.as_deref(), top + 1).await?;
+        let next = if users.len() > top {
+            users.truncate(top);
+            users.last().map(|u| encode_cursor(&u.upn.key()))
+        } else {
+            None
+        };
+        Ok(UserPage { users, next })
+    }
+
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        patch: UserPatch,
+    ) -> Result<User, DomainError> {
+        caller.require(Permission::UserReadWriteAll)?;
+        let current = self.resolve_user(reference).await?;
+        Self::guard_privileged_target(caller, &current)?;
+        if patch.is_empty() {
+            return Ok(current);
+        }
+        let next = patch.apply(&current)?;
+        self.ctx.store.update_user(&next).await?;
+        let mut changed = Vec::new();
+        if next.upn != current.upn {
+            changed.push("userPrincipalName");
+        }
+        if next.display_name != current.display_name {
+            changed.push("displayName");
+        }
+        if next.account_enabled != current.account_enabled {
+            changed.push("accountEnabled");
+        }
+        if next.mail != current.mail || next.given_name != current.given_name || next.surname != current.surname {
+            changed.push("profile");
+        }
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::UserUpdated,
+            user_target(&next.id, next.upn.as_str()),
+            Some(format!("changed: {}", changed.join(", "))),
+        )
+        .await?;
+        Ok(next)
+    }
+
+    pub async fn delete_user(&self, caller: &Caller, reference: &str) -> Result<(), DomainError> {
+        caller.require(Permission::UserReadWriteAll)?;
+        let user = self.resolve_user(reference).await?;
+        Self::guard_privileged_target(caller, &user)?;
+        if !self.ctx.store.delete_user(&user.id).await? {
+            return Err(DomainError::NotFound("user"));
+        }
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::UserDeleted,
+            user_target(&user.id, user.upn.as_str()),
+            None,
+        )
+        .await
+    }
+
+    pub async fn list_taps(&self, caller: &Caller, reference: &str) -> Result<Vec<TapView>, DomainError> {
+        caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
+        let user = self.resolve_user(reference).await?;
+        let policy = self.policy().await?;
+        let now = self.now();
+        Ok(self
+            .ctx
+            .store
+            .get_tap(&user.id)
+            .await?
+            .map(|tap| TapView {
+                reason: tap.usability(now, &policy.tap),
+                tap,
+            })
+            .into_iter()
+            .collect())
+    }
+
+    pub async fn get_tap(&self, caller: &Caller, reference: &str, tap_id: &str) -> Result<TapView, DomainError> {
+        self.list_taps(caller, reference)
+            .await?
+            .into_iter()
+            .find(|v| v.tap.id == tap_id)
+            .ok_or(DomainError::NotFound("temporaryAccessPassMethod"))
+    }
+
+    pub async fn create_tap(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        request: TapRequest,
+    ) -> Result<IssuedTap, DomainError> {
+        caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
+        let user = self.resolve_user(reference).await?;
+        Self::guard_privileged_target(caller, &user)?;
+        if caller.actor.kind == ActorKind::User && caller.actor.id == user.id {
+            return Err(DomainError::Forbidden(
+                "nobody can issue a Temporary Access Pass for themselves".into(),
+            ));
+        }
+        let policy = self.policy().await?;
+        let issued = self.issue_tap(&user, request, &policy).await?;
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::TapCreated,
+            user_target(&user.id, user.upn.as_str()),
+            Some(format!(
+                "tap {} valid from {} for {} minutes{}",
+                issued.view.tap.id,
+                issued.view.tap.start,
+                issued.view.tap.lifetime_minutes,
+                if issued.view.tap.is_usable_once { ", one-time" } else { "" }
+            )),
+        )
+        .await?;
+        Ok(issued)
+    }
+
+    /// Generates, hashes and stores a pass for `user`, replacing any other.
+    /// Shared with bootstrap and recovery, which have no caller.
+    pub async fn issue_tap(
+        &self,
+        user: &User,
+        request: TapRequest,
+        policy: &Policy,
+    ) -> Result<IssuedTap, DomainError> {
+        let now = self.now();
+        let plan = request.plan(&policy.tap, now)?;
+        let passcode = random::from_alphabet(&*self.ctx.rng, tap::ALPHABET, plan.length)?;
+        let rng = self.ctx.rng.clone();
+        let secret = passcode.clone();
+        let hash = blocking(move || hasher::hash(secret.as_bytes(), &*rng)).await??;
+        let tap = Tap {
+            id: random::uuid(&*self.ctx.rng)?,
+            hash,
+            created: now,
+            start: plan.start,
+            lifetime_minutes: plan.lifetime_minutes,
+            is_usable_once: plan.is_usable_once,
+            used_at: None,
+        };
+        self.ctx.store.put_tap(&user.id, &tap).await?;
+        Ok(IssuedTap {
+            view: TapView {
+                reason: tap.usability(now, &policy.tap),
+                tap,
+            },
+            passcode,
+        })
+    }
+
+    pub async fn delete_tap(&self, caller: &Caller, reference: &str, tap_id: &str) -> Result<(), DomainError> {
+        caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
+        let user = self.resolve_user(reference).await?;
+        Self::guard_privileged_target(caller, &user)?;
+        if !self.ctx.store.delete_tap(&user.id, tap_id).await? {
+            return Err(DomainError::NotFound("temporaryAccessPassMethod"));
+        }
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::TapDeleted,
+            user_target(&user.id, user.upn.as_str()),
+            Some(format!("tap {tap_id}")),
+        )
+        .await
+    }
+}
+
+fn encode_cursor(upn_key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(upn_key)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, DomainError> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| DomainError::invalid("$skiptoken", "is not a token this server issued"))
+}

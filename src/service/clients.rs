@@ -1,0 +1,117 @@
+//! Registered clients (config first, then the store) and their authentication.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::crypto::{digest_eq, sha256};
+use crate::domain::client::{Client, ClientAuthMethod, SigningAlg};
+use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::store::{SharedStore, StoreError};
+
+pub struct ClientRegistry {
+    configured: HashMap<String, Arc<Client>>,
+    store: SharedStore,
+}
+
+/// Credentials a client presented at the token endpoint.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PresentedCredentials<'a> {
+    /// From `Authorization: Basic` (already form-decoded).
+    pub basic: Option<(&'a str, &'a str)>,
+    /// `client_id` form parameter.
+    pub form_id: Option<&'a str>,
+    /// `client_secret` form parameter.
+    pub form_secret: Option<&'a str>,
+}
+
+/// A fixed digest compared against when the client is unknown, so that
+/// unknown and known clients take the same path.
+const DUMMY_DIGEST: [u8; 32] = [0x5a; 32];
+
+impl ClientRegistry {
+    pub fn from_settings(settings: &Settings, store: SharedStore) -> Self {
+        let configured = settings
+            .clients
+            .iter()
+            .map(|c| {
+                let secret_sha256 = match (&c.secret, &c.secret_sha256) {
+                    (Some(plain), _) => Some(sha256(plain.as_bytes())),
+                    (None, Some(hex_digest)) => {
+                        let mut out = [0u8; 32];
+                        // Validated at start-up.
+                        hex::decode_to_slice(hex_digest, &mut out).ok().map(|()| out)
+                    }
+                    (None, None) => None,
+                };
+                let client = Client {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    secret_sha256,
+                    redirect_uris: c.redirect_uris.clone(),
+                    grant_types: c.grant_types.clone(),
+                    auth_method: c.auth_method(),
+                    id_token_alg: c.id_token_alg.unwrap_or(SigningAlg::RS256),
+                    access_token_alg: c.access_token_alg.unwrap_or(SigningAlg::ES256),
+                    permissions: c.permissions.clone(),
+                };
+                (c.id.clone(), Arc::new(client))
+            })
+            .collect();
+        Self { configured, store }
+    }
+
+    pub async fn find(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {
+        if let Some(c) = self.configured.get(id) {
+            return Ok(Some(c.clone()));
+        }
+        Ok(self.store.get_client(id).await?.map(Arc::new))
+    }
+
+    /// Authenticates the client per RFC 6749 §2.3 (`client_secret_basic`,
+    /// `client_secret_post`, or `none` for public clients).
+    pub async fn authenticate(
+        &self,
+        presented: PresentedCredentials<'_>,
+    ) -> Result<Arc<Client>, OAuthError> {
+        let challenge = presented.basic.is_some();
+        let invalid_client = |msg: &'static str| OAuthError {
+            code: OAuthErrorCode::InvalidClient,
+            description: msg.into(),
+            basic_challenge: challenge,
+        };
+        let (id, secret) = match (presented.basic, presented.form_id, presented.form_secret) {
+            (Some(_), _, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not Basic and client_secret together",
+                ));
+            }
+            (Some((id, _)), Some(form_id), _) if form_id != id => {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the Basic credentials",
+                ));
+            }
+            (Some((id, secret)), _, _) => (id, Some(secret)),
+            (None, Some(id), secret) => (id, secret),
+            (None, None, _) => return Err(invalid_client("client authentication is required")),
+        };
+        let client = self.find(id).await.map_err(|e| match e {
+            StoreError::Unavailable(_) => OAuthError::unavailable(),
+            _ => OAuthError::server_error(),
+        })?;
+        let Some(client) = client else {
+            let _ = digest_eq(&sha256(secret.unwrap_or_default().as_bytes()), &DUMMY_DIGEST);
+            return Err(invalid_client("client authentication failed"));
+        };
+        match (client.auth_method, client.secret_sha256, secret) {
+            (ClientAuthMethod::None, _, None) => Ok(client),
+            (ClientAuthMethod::None, _, Some(_)) => {
+                Err(invalid_client("this public client has no secret"))
+            }
+            (_, Some(expected), Some(secret)) if digest_eq(&sha256(secret.as_bytes()), &expected) => {
+                Ok(client)
+            }
+            _ => Err(invalid_client("client authentication failed")),
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! OpenID Provider metadata (OpenID Connect Discovery 1.0 §3, RFC 8414),
+//! rendered once at start-up.
+
+use serde_json::json;
+
+use crate::domain::client::GrantType;
+
+pub const AUTHORIZE_PATH: &str = "/authorize";
+pub const TOKEN_PATH: &str = "/token";
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
+
+pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+
+pub const CLAIMS: [&str; 14] = [
+    "sub",
+    "iss",
+    "aud",
+    "exp",
+    "iat",
+    "auth_time",
+    "nonce",
+    "amr",
+    "acr",
+    "sid",
+    "name",
+    "preferred_username",
+    "email",
+    "email_verified",
+];
+
+/// The discovery document for `issuer` (no trailing slash).
+pub fn document(issuer: &str) -> String {
+    let grants = [GrantType::AuthorizationCode, GrantType::ClientCredentials].map(GrantType::as_str);
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}{AUTHORIZE_PATH}"),
+        "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "jwks_uri": format!("{issuer}{JWKS_PATH}"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": grants,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": SCOPES,
+        "claims_supported": CLAIMS,
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "claims_parameter_supported": false,
+    })
+    .to_string()
+}

@@ -1,0 +1,90 @@
+//! Use cases. Plain values in, domain results out: no HTTP types here.
+
+pub mod admin;
+pub mod audit;
+pub mod bootstrap;
+pub mod clients;
+pub mod discovery;
+pub mod keys;
+pub mod token;
+
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::config::Settings;
+use crate::crypto::CryptoError;
+use crate::crypto::random::SharedRandom;
+use crate::domain::DomainError;
+use crate::domain::audit::Actor;
+use crate::domain::permission::Permission;
+use crate::store::{SharedStore, StoreError};
+
+/// What every service shares: the store, time, randomness, keys, clients.
+pub struct Context {
+    pub store: SharedStore,
+    pub clock: SharedClock,
+    pub rng: SharedRandom,
+    pub keys: keys::KeyService,
+    pub clients: clients::ClientRegistry,
+    pub audit: audit::AuditLog,
+    pub settings: Arc<Settings>,
+    /// The issuer without a trailing slash.
+    pub issuer: String,
+    /// `aud` of access tokens for this server's own API.
+    pub api_audience: String,
+}
+
+/// Where a request came from, for the audit log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub client_address: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// An authenticated caller of the admin API.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub actor: Actor,
+    pub permissions: Vec<Permission>,
+    pub meta: RequestMeta,
+}
+
+impl Caller {
+    pub fn require(&self, permission: Permission) -> Result<(), DomainError> {
+        if self.permissions.contains(&permission) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden(
+                format!("this call needs the permission {permission}").into(),
+            ))
+        }
+    }
+}
+
+impl From<StoreError> for DomainError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(m) => DomainError::Unavailable(m),
+            StoreError::Conflict(m) => DomainError::Conflict(m.into()),
+            StoreError::NotFound => DomainError::NotFound("record"),
+            other => DomainError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CryptoError> for DomainError {
+    fn from(e: CryptoError) -> Self {
+        DomainError::Internal(e.to_string())
+    }
+}
+
+/// Runs CPU-heavy work (argon2, RSA key generation) off the async executor.
+pub async fn blocking<T, F>(f: F) -> Result<T, DomainError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
+}

@@ -1,0 +1,160 @@
+//! Builds the application: store, keys, clients, bootstrap, HTTP server.
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{ConfigError, Settings, StoreUrl};
+use crate::crypto::random::{OsRandom, SharedRandom};
+use crate::domain::DomainError;
+use crate::service::audit::AuditLog;
+use crate::service::bootstrap::{Bootstrap, Issued};
+use crate::service::clients::ClientRegistry;
+use crate::service::keys::KeyService;
+use crate::service::Context;
+use crate::state::AppState;
+use crate::store::embedded::EmbeddedStore;
+use crate::store::redis::RedisStore;
+use crate::store::{SharedStore, StoreError};
+use crate::web::{self as http, not_found, request_envelope};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("initialisation: {0}")]
+    Init(#[from] DomainError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// Injected time and randomness.
+#[derive(Clone)]
+pub struct Deps {
+    pub clock: SharedClock,
+    pub rng: SharedRandom,
+}
+
+impl Default for Deps {
+    fn default() -> Self {
+        Self {
+            clock: Arc::new(SystemClock),
+            rng: Arc::new(OsRandom),
+        }
+    }
+}
+
+pub async fn open_store(settings: &Settings) -> Result<SharedStore, StartupError> {
+    match settings.store_url()? {
+        StoreUrl::Embedded(path) => Ok(Arc::new(EmbeddedStore::open(&path)?)),
+        StoreUrl::Redis(url) => {
+            let timeout = Duration::from_millis(settings.store.timeout_ms);
+            let store = RedisStore::connect(&url, &settings.store.prefix, timeout).await?;
+            if store.persistence_enabled().await == Some(false) {
+                tracing::warn!(
+                    "Redis persistence (appendonly) is off: users, passes and keys are lost if Redis restarts"
+                );
+            }
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+pub async fn build_context(
+    settings: Settings,
+    store: SharedStore,
+    deps: Deps,
+) -> Result<Arc<Context>, StartupError> {
+    let keys = KeyService::load_or_create(&*store, deps.clock.now()).await?;
+    let issuer = settings.issuer().to_owned();
+    Ok(Arc::new(Context {
+        clients: ClientRegistry::from_settings(&settings, store.clone()),
+        audit: AuditLog::new(store.clone(), deps.rng.clone()),
+        api_audience: format!("{issuer}/api/v1"),
+        issuer,
+        keys,
+        store,
+        clock: deps.clock,
+        rng: deps.rng,
+        settings: Arc::new(settings),
+    }))
+}
+
+pub struct Application {
+    server: Server,
+    port: u16,
+    /// The bootstrap administrator and pass, on the first start.
+    pub bootstrap: Option<Issued>,
+    pub state: actix_web::web::Data<AppState>,
+}
+
+impl Application {
+    /// Opens the store, loads keys, bootstraps an empty directory and binds
+    /// the server (to `listener` if given: tests pass one on port 0).
+    pub async fn build(
+        settings: Settings,
+        deps: Deps,
+        listener: Option<TcpListener>,
+    ) -> Result<Self, StartupError> {
+        let store = open_store(&settings).await?;
+        let ctx = build_context(settings, store, deps).await?;
+        let bootstrap = Bootstrap::new(ctx.clone()).ensure_admin().await?;
+        let settings = ctx.settings.clone();
+        let state = actix_web::web::Data::new(AppState::new(ctx));
+        let listener = match listener {
+            Some(l) => l,
+            None => TcpListener::bind(&settings.server.listen).map_err(|source| StartupError::Bind {
+                addr: settings.server.listen.clone(),
+                source,
+            })?,
+        };
+        let addr = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr: settings.server.listen.clone(), source })?;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(from_fn(request_envelope))
+                .configure(http::routes)
+                .default_service(actix_web::web::to(not_found))
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+        .client_request_timeout(Duration::from_secs(10));
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind { addr: addr.to_string(), source })?
+            .run();
+        Ok(Self {
+            server,
+            port: addr.port(),
+            bootstrap,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (graceful: in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

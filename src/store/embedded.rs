@@ -1,0 +1,695 @@
+//! Embedded backend (redb): the zero-setup default for one instance.
+//!
+//! Every change is one write transaction; expiry is stored with each
+//! short-lived record and checked on read, so nothing depends on a sweeper.
+//! redb is blocking, so each call runs on the blocking thread pool.
+
+use async_trait::async_trait;
+use redb::{
+    Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
+    ReadableTableMetadata,
+    TableDefinition, WriteTransaction,
+};
+use std::path::Path;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use super::{
+    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
+    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
+    encode_expiring, unix_ms,
+};
+use crate::domain::audit::{AuditEvent, AuditFilter};
+use crate::domain::client::Client;
+use crate::domain::credential::PasskeyCredential;
+use crate::domain::policy::Policy;
+use crate::domain::signing_key::KeySetRecord;
+use crate::domain::tap::Tap;
+use crate::domain::user::User;
+
+type Json = TableDefinition<'static, &'static str, &'static str>;
+type Bytes = TableDefinition<'static, &'static str, &'static [u8]>;
+
+const USERS: Json = TableDefinition::new("users");
+const UPNS: Json = TableDefinition::new("upn_index");
+const TAPS: Json = TableDefinition::new("taps");
+const CREDS: Json = TableDefinition::new("credentials");
+/// `user id/credential id` → "" : a user's credentials, by prefix range.
+const USER_CREDS: Json = TableDefinition::new("user_credentials");
+const CLIENTS: Json = TableDefinition::new("clients");
+const META: Json = TableDefinition::new("meta");
+const AUDIT: Json = TableDefinition::new("audit");
+const EPHEMERAL: Bytes = TableDefinition::new("ephemeral");
+const COUNTERS: Bytes = TableDefinition::new("counters");
+
+const KEYSET: &str = "keyset";
+const POLICY: &str = "policy";
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+macro_rules! backend_error {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StoreError {
+            fn from(e: $t) -> Self {
+                StoreError::Backend(e.to_string())
+            }
+        }
+    )*};
+}
+backend_error!(
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Backend(format!("store task failed: {e}"))
+}
+
+fn user_creds_prefix(user_id: &str) -> (String, String) {
+    // '0' is the byte after '/', so the range covers exactly "user_id/...".
+    (format!("{user_id}/"), format!("{user_id}0"))
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the database file, creating parent folders.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Backend(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        let db = Database::create(path).map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::Locked(path.display().to_string()),
+            other => StoreError::Backend(format!("{}: {other}", path.display())),
+        })?;
+        let tx = db.begin_write()?;
+        {
+            for t in [USERS, UPNS, TAPS, CREDS, USER_CREDS, CLIENTS, META, AUDIT] {
+                tx.open_table(t)?;
+            }
+            tx.open_table(EPHEMERAL)?;
+            tx.open_table(COUNTERS)?;
+        }
+        tx.commit()?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read()?;
+            f(&tx)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `f` in one write transaction, committed only if `f` succeeds.
+    async fn write<T, F>(&self, durable: bool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut tx = db.begin_write()?;
+            if !durable {
+                tx.set_durability(Durability::None)?;
+            }
+            match f(&tx) {
+                Ok(v) => {
+                    tx.commit()?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    tx.abort()?;
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+fn get_json<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<&'static str, &'static str>,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match table.get(key)? {
+        Some(v) => Ok(Some(serde_json::from_str(v.value())?)),
+        None => Ok(None),
+    }
+}
+
+#[async_trait]
+impl UserStore for EmbeddedStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let json = serde_json::to_string(user)?;
+        let (id, upn, shown) = (user.id.clone(), user.upn.key(), user.upn.to_string());
+        self.write(true, move |tx| {
+            let mut upns = tx.open_table(UPNS)?;
+            if upns.get(upn.as_str())?.is_some() {
+                return Err(StoreError::Conflict(format!(
+                    "userPrincipalName {shown} is already taken"
+                )));
+            }
+            upns.insert(upn.as_str(), id.as_str())?;
+            tx.open_table(USERS)?.insert(id.as_str(), json.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |tx| get_json(&tx.open_table(USERS)?, &id)).await
+    }
+
+    async fn find_user_by_upn(&self, upn_key: &str) -> Result<Option<User>, StoreError> {
+        let upn = upn_key.to_owned();
+        self.read(move |tx| {
+            let id = tx.open_table(UPNS)?.get(upn.as_str())?.map(|v| v.value().to_owned());
+            match id {
+                Some(id) => get_json(&tx.open_table(USERS)?, &id),
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        let after = after.map(str::to_owned);
+        self.read(move |tx| {
+            let upns = tx.open_table(UPNS)?;
+            let users = tx.open_table(USERS)?;
+            let mut out = Vec::with_capacity(limit.min(1000));
+            let iter = match &after {
+                Some(a) => upns.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded))?,
+                None => upns.range::<&str>(..)?,
+            };
+            for entry in iter {
+                let (_, id) = entry?;
+                if let Some(user) = get_json(&users, id.value())? {
+                    out.push(user);
+                    if out.len() == limit {
+                        break;
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        let json = serde_json::to_string(user)?;
+        let (id, upn, shown) = (user.id.clone(), user.upn.key(), user.upn.to_string());
+        self.write(true, move |tx| {
+            let mut users = tx.open_table(USERS)?;
+            let old: User = get_json(&users, &id)?.ok_or(StoreError::NotFound)?;
+            let old_upn = old.upn.key();
+            if old_upn != upn {
+                let mut upns = tx.open_table(UPNS)?;
+                if upns.get(upn.as_str())?.is_some() {
+                    return Err(StoreError::Conflict(format!(
+                        "userPrincipalName {shown} is already taken"
+                    )));
+                }
+                upns.remove(old_upn.as_str())?;
+                upns.insert(upn.as_str(), id.as_str())?;
+            }
+            users.insert(id.as_str(), json.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(true, move |tx| {
+            let mut users = tx.open_table(USERS)?;
+            let Some(user) = get_json::<User>(&users, &id)? else {
+                return Ok(false);
+            };
+            users.remove(id.as_str())?;
+            tx.open_table(UPNS)?.remove(user.upn.key().as_str())?;
+            tx.open_table(TAPS)?.remove(id.as_str())?;
+            let (lo, hi) = user_creds_prefix(&id);
+            let mut links = tx.open_table(USER_CREDS)?;
+            let keys = links
+                .range(lo.as_str()..hi.as_str())?
+                .map(|e| e.map(|(k, _)| k.value().to_owned()))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut creds = tx.open_table(CREDS)?;
+            for key in keys {
+                links.remove(key.as_str())?;
+                if let Some(cred_id) = key.strip_prefix(lo.as_str()) {
+                    creds.remove(cred_id)?;
+                }
+            }
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn has_users(&self) -> Result<bool, StoreError> {
+        self.read(|tx| Ok(!ReadableTableMetadata::is_empty(&tx.open_table(USERS)?)?))
+            .await
+    }
+}
+
+#[async_trait]
+impl TapStore for EmbeddedStore {
+    async fn put_tap(&self, user_id: &str, tap: &Tap) -> Result<(), StoreError> {
+        let json = serde_json::to_string(tap)?;
+        let id = user_id.to_owned();
+        self.write(true, move |tx| {
+            tx.open_table(TAPS)?.insert(id.as_str(), json.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |tx| get_json(&tx.open_table(TAPS)?, &id)).await
+    }
+
+    async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {
+        let (uid, tid) = (user_id.to_owned(), tap_id.to_owned());
+        self.write(true, move |tx| {
+            let mut taps = tx.open_table(TAPS)?;
+            match get_json::<Tap>(&taps, &uid)? {
+                Some(t) if t.id == tid => {
+                    taps.remove(uid.as_str())?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+
+    async fn record_tap_use(
+        &self,
+        user_id: &str,
+        tap_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<TapUse, StoreError> {
+        let (uid, tid) = (user_id.to_owned(), tap_id.to_owned());
+        self.write(true, move |tx| {
+            let mut taps = tx.open_table(TAPS)?;
+            let Some(mut tap) = get_json::<Tap>(&taps, &uid)?.filter(|t| t.id == tid) else {
+                return Ok(TapUse::Missing);
+            };
+            if tap.is_usable_once && tap.used_at.is_some() {
+                return Ok(TapUse::AlreadyUsed);
+            }
+            tap.used_at = Some(at);
+            let json = serde_json::to_string(&tap)?;
+            taps.insert(uid.as_str(), json.as_str())?;
+            Ok(TapUse::Recorded)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl CredentialStore for EmbeddedStore {
+    async fn add_credential(&self, cred: &PasskeyCredential) -> Result<(), StoreError> {
+        let json = serde_json::to_string(cred)?;
+        let (id, user) = (cred.id.clone(), cred.user_id.clone());
+        self.write(true, move |tx| {
+            let mut creds = tx.open_table(CREDS)?;
+            if creds.get(id.as_str())?.is_some() {
+                return Err(StoreError::Conflict("credential id already registered".into()));
+            }
+            creds.insert(id.as_str(), json.as_str())?;
+            tx.open_table(USER_CREDS)?.insert(format!("{user}/{id}").as_str(), "")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_credentials(&self, user_id: &str) -> Result<Vec<PasskeyCredential>, StoreError> {
+        let (lo, hi) = user_creds_prefix(user_id);
+        self.read(move |tx| {
+            let links = tx.open_table(USER_CREDS)?;
+            let creds = tx.open_table(CREDS)?;
+            let mut out: Vec<PasskeyCredential> = Vec::new();
+            for entry in links.range(lo.as_str()..hi.as_str())? {
+                let (key, _) = entry?;
+                if let Some(cred_id) = key.value().strip_prefix(lo.as_str())
+                    && let Some(c) = get_json(&creds, cred_id)?
+                {
+                    out.push(c);
+                }
+            }
+            out.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn find_credential(&self, cred_id: &str) -> Result<Option<PasskeyCredential>, StoreError> {
+        let id = cred_id.to_owned();
+        self.read(move |tx| get_json(&tx.open_table(CREDS)?, &id)).await
+    }
+
+    async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(cred)?;
+        let (id, user) = (cred.id.clone(), cred.user_id.clone());
+        self.write(true, move |tx| {
+            let mut creds = tx.open_table(CREDS)?;
+            match get_json::<PasskeyCredential>(&creds, &id)? {
+                Some(existing) if existing.user_id == user => {
+                    creds.insert(id.as_str(), json.as_str())?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+
+    async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {
+        let (user, id) = (user_id.to_owned(), cred_id.to_owned());
+        self.write(true, move |tx| {
+            let mut creds = tx.open_table(CREDS)?;
+            match get_json::<PasskeyCredential>(&creds, &id)? {
+                Some(existing) if existing.user_id == user => {
+                    creds.remove(id.as_str())?;
+                    tx.open_table(USER_CREDS)?.remove(format!("{user}/{id}").as_str())?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ClientStore for EmbeddedStore {
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        let json = serde_json::to_string(client)?;
+        let id = client.id.clone();
+        self.write(true, move |tx| {
+            tx.open_table(CLIENTS)?.insert(id.as_str(), json.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |tx| get_json(&tx.open_table(CLIENTS)?, &id)).await
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        self.read(|tx| {
+            let t = tx.open_table(CLIENTS)?;
+            let mut out = Vec::new();
+            for entry in t.iter()? {
+                let (_, v) = entry?;
+                out.push(serde_json::from_str(v.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.write(true, move |tx| Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some()))
+            .await
+    }
+}
+
+#[async_trait]
+impl KeyStore for EmbeddedStore {
+    async fn get_keyset(&self) -> Result<Option<KeySetRecord>, StoreError> {
+        self.read(|tx| get_json(&tx.open_table(META)?, KEYSET)).await
+    }
+
+    async fn create_keyset(&self, keys: &KeySetRecord) -> Result<KeySetRecord, StoreError> {
+        let json = serde_json::to_string(keys)?;
+        let mine = keys.clone();
+        self.write(true, move |tx| {
+            let mut meta = tx.open_table(META)?;
+            if let Some(existing) = get_json(&meta, KEYSET)? {
+                return Ok(existing);
+            }
+            meta.insert(KEYSET, json.as_str())?;
+            Ok(mine)
+        })
+        .await
+    }
+
+    async fn replace_keyset(
+        &self,
+        expected_version: u64,
+        keys: &KeySetRecord,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(keys)?;
+        self.write(true, move |tx| {
+            let mut meta = tx.open_table(META)?;
+            match get_json::<KeySetRecord>(&meta, KEYSET)? {
+                Some(cur) if cur.version == expected_version => {
+                    meta.insert(KEYSET, json.as_str())?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            }
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl PolicyStore for EmbeddedStore {
+    async fn get_policy(&self) -> Result<Option<Policy>, StoreError> {
+        self.read(|tx| get_json(&tx.open_table(META)?, POLICY)).await
+    }
+
+    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
+        let json = serde_json::to_string(policy)?;
+        self.write(true, move |tx| {
+            tx.open_table(META)?.insert(POLICY, json.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for EmbeddedStore {
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let json = serde_json::to_string(event)?;
+        let key = audit_key(event);
+        self.write(true, move |tx| {
+            tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<AuditPage, StoreError> {
+        use std::ops::Bound;
+        let filter = filter.clone();
+        let before = before.map(str::to_owned);
+        self.read(move |tx| {
+            let t = tx.open_table(AUDIT)?;
+            let until = filter.until.map(|u| format!("{:020}", unix_ms(u).max(0)));
+            let upper = match (&before, &until) {
+                (Some(b), _) => Bound::Excluded(b.as_str()),
+                (None, Some(u)) => Bound::Excluded(u.as_str()),
+                (None, None) => Bound::Unbounded,
+            };
+            let from = filter.from.map(|f| format!("{:020}", unix_ms(f).max(0)));
+            let lower = from.as_deref().map_or(Bound::Unbounded, Bound::Included);
+            let mut events = Vec::new();
+            for entry in t.range::<&str>((lower, upper))?.rev() {
+                let (key, body) = entry?;
+                let event: AuditEvent = serde_json::from_str(body.value())?;
+                if filter.matches(&event) {
+                    events.push(event);
+                    if events.len() == limit {
+                        return Ok(AuditPage {
+                            events,
+                            next: Some(key.value().to_owned()),
+                        });
+                    }
+                }
+            }
+            Ok(AuditPage { events, next: None })
+        })
+        .await
+    }
+}
+
+fn eph_key(ns: Ns, id: &str) -> String {
+    format!("{}:{id}", ns.as_str())
+}
+
+#[async_trait]
+impl EphemeralStore for EmbeddedStore {
+    async fn put(
+        &self,
+        ns: Ns,
+        id: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        _now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let key = eph_key(ns, id);
+        let raw = encode_expiring(value, expires_at);
+        // Short-lived and re-creatable: no fsync needed.
+        self.write(false, move |tx| {
+            tx.open_table(EPHEMERAL)?.insert(key.as_str(), raw.as_slice())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_new(
+        &self,
+        ns: Ns,
+        id: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let key = eph_key(ns, id);
+        let raw = encode_expiring(value, expires_at);
+        self.write(true, move |tx| {
+            let mut t = tx.open_table(EPHEMERAL)?;
+            let live = t
+                .get(key.as_str())?
+                .is_some_and(|v| decode_expiring(v.value(), now).is_some());
+            if live || expires_at <= now {
+                return Ok(false);
+            }
+            t.insert(key.as_str(), raw.as_slice())?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn get(
+        &self,
+        ns: Ns,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = eph_key(ns, id);
+        self.read(move |tx| {
+            Ok(tx
+                .open_table(EPHEMERAL)?
+                .get(key.as_str())?
+                .and_then(|v| decode_expiring(v.value(), now).map(<[u8]>::to_vec)))
+        })
+        .await
+    }
+
+    async fn take(
+        &self,
+        ns: Ns,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = eph_key(ns, id);
+        self.write(true, move |tx| {
+            let mut t = tx.open_table(EPHEMERAL)?;
+            let old = t.remove(key.as_str())?;
+            Ok(old.and_then(|v| decode_expiring(v.value(), now).map(<[u8]>::to_vec)))
+        })
+        .await
+    }
+
+    async fn delete(&self, ns: Ns, id: &str) -> Result<(), StoreError> {
+        let key = eph_key(ns, id);
+        self.write(true, move |tx| {
+            tx.open_table(EPHEMERAL)?.remove(key.as_str())?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn incr(
+        &self,
+        id: &str,
+        window_end: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let key = id.to_owned();
+        self.write(true, move |tx| {
+            let mut t = tx.open_table(COUNTERS)?;
+            let current = t
+                .get(key.as_str())?
+                .and_then(|v| counter_value(v.value(), now));
+            let (n, end) = match current {
+                Some((n, end)) => (n + 1, end),
+                None => (1, unix_ms(window_end)),
+            };
+            let mut raw = [0u8; 16];
+            raw[..8].copy_from_slice(&n.to_be_bytes());
+            raw[8..].copy_from_slice(&end.to_be_bytes());
+            t.insert(key.as_str(), raw.as_slice())?;
+            Ok(n)
+        })
+        .await
+    }
+
+    async fn count(&self, id: &str, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let key = id.to_owned();
+        self.read(move |tx| {
+            Ok(tx
+                .open_table(COUNTERS)?
+                .get(key.as_str())?
+                .and_then(|v| counter_value(v.value(), now))
+                .map_or(0, |(n, _)| n))
+        })
+        .await
+    }
+}
+
+/// A live counter's (count, window end ms).
+fn counter_value(raw: &[u8], now: OffsetDateTime) -> Option<(u64, i64)> {
+    let n = u64::from_be_bytes(raw.get(..8)?.try_into().ok()?);
+    let end = i64::from_be_bytes(raw.get(8..16)?.try_into().ok()?);
+    (end > unix_ms(now)).then_some((n, end))
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.read(|_| Ok(())).await
+    }
+
+    fn kind(&self) -> &'static str {
+        "embedded"
+    }
+}

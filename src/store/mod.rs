@@ -1,0 +1,267 @@
+//! Storage: narrow async traits, one per concern, and two backends.
+//!
+//! Backends: [`embedded`] (redb, zero setup) and [`redis`] (production,
+//! many instances). Both pass the same conformance suite
+//! (`tests/it/store_conformance.rs`).
+
+pub mod embedded;
+pub mod redis;
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use crate::domain::audit::{AuditEvent, AuditFilter};
+use crate::domain::client::Client;
+use crate::domain::credential::PasskeyCredential;
+use crate::domain::policy::Policy;
+use crate::domain::signing_key::KeySetRecord;
+use crate::domain::tap::Tap;
+use crate::domain::user::User;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend cannot be reached now (connection refused, timeout).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was broken (e.g. the UPN is taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found")]
+    NotFound,
+    /// The embedded database file is held by another process.
+    #[error("the embedded store {0} is in use by another process (is the server running?)")]
+    Locked(String),
+    /// Stored data could not be decoded.
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Kinds of short-lived records. Each is kept with an expiry that the store
+/// enforces on read (and, in Redis, with a native TTL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ns {
+    AuthorizationRequest,
+    Session,
+    Ceremony,
+    Code,
+    RefreshToken,
+    /// Replay protection for one-time identifiers (e.g. `jti`).
+    Nonce,
+    /// Counters: failed attempts, rate limits.
+    Counter,
+}
+
+impl Ns {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Ns::AuthorizationRequest => "authz",
+            Ns::Session => "session",
+            Ns::Ceremony => "ceremony",
+            Ns::Code => "code",
+            Ns::RefreshToken => "refresh",
+            Ns::Nonce => "nonce",
+            Ns::Counter => "counter",
+        }
+    }
+}
+
+/// Result of trying to record the use of a pass.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TapUse {
+    /// Recorded; the caller may proceed.
+    Recorded,
+    /// A one-time pass that someone else already used.
+    AlreadyUsed,
+    /// No pass with that id (deleted or replaced meanwhile).
+    Missing,
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] when the UPN (case-insensitive) is taken.
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    /// `upn_key` is the lowercased UPN ([`crate::domain::user::Upn::key`]).
+    async fn find_user_by_upn(&self, upn_key: &str) -> Result<Option<User>, StoreError>;
+    /// Users ordered by UPN key, starting after the key `after`.
+    async fn list_users(&self, after: Option<&str>, limit: usize)
+    -> Result<Vec<User>, StoreError>;
+    /// Replaces the record; re-indexes the UPN if it changed.
+    async fn update_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Removes the user with their pass and passkeys. False if absent.
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
+    async fn has_users(&self) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait TapStore: Send + Sync {
+    /// Stores the user's pass, replacing any earlier one.
+    async fn put_tap(&self, user_id: &str, tap: &Tap) -> Result<(), StoreError>;
+    async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError>;
+    /// Deletes the pass if it still has the id `tap_id`.
+    async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError>;
+    /// Atomically records a use: a one-time pass can be used exactly once.
+    async fn record_tap_use(
+        &self,
+        user_id: &str,
+        tap_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<TapUse, StoreError>;
+}
+
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] if the credential id exists.
+    async fn add_credential(&self, cred: &PasskeyCredential) -> Result<(), StoreError>;
+    async fn list_credentials(&self, user_id: &str)
+    -> Result<Vec<PasskeyCredential>, StoreError>;
+    async fn find_credential(&self, cred_id: &str)
+    -> Result<Option<PasskeyCredential>, StoreError>;
+    /// Replaces an existing credential. False if absent.
+    async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError>;
+    async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait ClientStore: Send + Sync {
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn get_keyset(&self) -> Result<Option<KeySetRecord>, StoreError>;
+    /// Stores `keys` unless a key set exists; returns the one that won.
+    async fn create_keyset(&self, keys: &KeySetRecord) -> Result<KeySetRecord, StoreError>;
+    /// Compare-and-swap on `version`: replaces only if the stored set has
+    /// `expected_version`. False if someone else changed it first.
+    async fn replace_keyset(
+        &self,
+        expected_version: u64,
+        keys: &KeySetRecord,
+    ) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    async fn get_policy(&self) -> Result<Option<Policy>, StoreError>;
+    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError>;
+}
+
+/// One page of audit events, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// Pass back as `before` to read the next page.
+    pub next: Option<String>,
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<AuditPage, StoreError>;
+}
+
+/// Short-lived records and counters. `now` comes from the injected clock;
+/// a record is gone once `now >= expires_at`, whatever the backend.
+#[async_trait]
+pub trait EphemeralStore: Send + Sync {
+    async fn put(
+        &self,
+        ns: Ns,
+        id: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Stores only if no live record has that id. True if stored.
+    async fn put_new(
+        &self,
+        ns: Ns,
+        id: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    async fn get(&self, ns: Ns, id: &str, now: OffsetDateTime)
+    -> Result<Option<Vec<u8>>, StoreError>;
+    /// Atomically reads and deletes: of many concurrent takes, one wins.
+    async fn take(
+        &self,
+        ns: Ns,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn delete(&self, ns: Ns, id: &str) -> Result<(), StoreError>;
+    /// Adds one to a counter whose window ends at `window_end` (set when the
+    /// counter starts); returns the new count.
+    async fn incr(
+        &self,
+        id: &str,
+        window_end: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+    async fn count(&self, id: &str, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Everything a backend provides.
+#[async_trait]
+pub trait Store:
+    UserStore
+    + TapStore
+    + CredentialStore
+    + ClientStore
+    + KeyStore
+    + PolicyStore
+    + AuditStore
+    + EphemeralStore
+{
+    /// Cheap reachability check for `/readyz`.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Which backend this is, for logs.
+    fn kind(&self) -> &'static str;
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+/// Milliseconds since the epoch, for expiry arithmetic.
+pub(crate) fn unix_ms(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// Encodes a short-lived value as `expires_at (ms, 8 bytes BE) ++ payload`.
+pub(crate) fn encode_expiring(value: &[u8], expires_at: OffsetDateTime) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + value.len());
+    out.extend_from_slice(&unix_ms(expires_at).to_be_bytes());
+    out.extend_from_slice(value);
+    out
+}
+
+/// The payload of an encoded value if it is still live at `now`.
+pub(crate) fn decode_expiring(raw: &[u8], now: OffsetDateTime) -> Option<&[u8]> {
+    let (head, payload) = raw.split_at_checked(8)?;
+    let expires = i64::from_be_bytes(head.try_into().ok()?);
+    (unix_ms(now) < expires).then_some(payload)
+}
+
+/// Audit ordering key: zero-padded milliseconds then id, so that byte order
+/// is time order.
+pub(crate) fn audit_key(event: &AuditEvent) -> String {
+    format!("{:020}-{}", unix_ms(event.time).max(0), event.id)
+}

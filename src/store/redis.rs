@@ -1,0 +1,796 @@
+//! Redis backend: production and multi-instance deployments.
+//!
+//! Key layout (`P` = the configured prefix). Braces are Redis Cluster hash
+//! tags: every atomic multi-key operation stays inside one tag.
+//!
+//! | key | holds |
+//! |---|---|
+//! | `{P:dir}:user:<id>` | user JSON |
+//! | `{P:dir}:upn:<upn key>` | user id (unique UPN index) |
+//! | `{P:dir}:users` | sorted set of UPN keys (listing) |
+//! | `{P:u:<id>}:tap` | the user's pass JSON |
+//! | `{P:u:<id>}:creds` | hash: credential id → passkey JSON |
+//! | `{P:cred:<cred id>}` | user id (credential index, checked on read) |
+//! | `{P:clients}` | hash: client id → JSON |
+//! | `{P:keys}`, `{P:policy}` | singletons |
+//! | `{P:audit}:log`, `{P:audit}:ev` | sorted index and event bodies |
+//! | `P:<ns>:<id>` | short-lived records, expiry ms ++ payload, native TTL |
+//!
+//! The user directory shares one tag so that user, UPN index and listing
+//! change together in one script. Two sequences cross tags and are ordered
+//! to survive a crash between steps: a user's pass and passkeys are deleted
+//! after the user (orphans are never reachable: every read goes through the
+//! user), and a credential index is written before the credential and
+//! verified on every read (a dangling index is ignored and overwritten).
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Script};
+use std::sync::LazyLock;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+use super::{
+    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
+    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
+    encode_expiring, unix_ms,
+};
+use crate::domain::audit::{AuditEvent, AuditFilter};
+use crate::domain::client::Client;
+use crate::domain::credential::PasskeyCredential;
+use crate::domain::policy::Policy;
+use crate::domain::signing_key::KeySetRecord;
+use crate::domain::tap::Tap;
+use crate::domain::user::User;
+
+#[derive(Clone)]
+pub struct RedisStore {
+    conn: ConnectionManager,
+    p: String,
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        if e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || e.is_unrecoverable_error()
+        {
+            StoreError::Unavailable(e.to_string())
+        } else {
+            StoreError::Backend(e.to_string())
+        }
+    }
+}
+
+impl RedisStore {
+    /// Connects (failing fast if Redis is down at start-up); afterwards the
+    /// connection manager reconnects on its own and requests fail quickly
+    /// with [`StoreError::Unavailable`] while Redis is away.
+    pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let conn = client.get_connection_manager_with_config(config).await?;
+        Ok(Self {
+            conn,
+            p: prefix.to_owned(),
+        })
+    }
+
+    /// `appendonly` setting, if the server lets us read it.
+    pub async fn persistence_enabled(&self) -> Option<bool> {
+        let mut c = self.conn.clone();
+        let reply: Vec<String> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("appendonly")
+            .query_async(&mut c)
+            .await
+            .ok()?;
+        reply.get(1).map(|v| v == "yes")
+    }
+
+    fn c(&self) -> ConnectionManager {
+        self.conn.clone()
+    }
+
+    fn user_key(&self, id: &str) -> String {
+        format!("{{{}:dir}}:user:{id}", self.p)
+    }
+    fn upn_key(&self, upn_key: &str) -> String {
+        format!("{{{}:dir}}:upn:{upn_key}", self.p)
+    }
+    fn users_key(&self) -> String {
+        format!("{{{}:dir}}:users", self.p)
+    }
+    fn tap_key(&self, user_id: &str) -> String {
+        format!("{{{}:u:{user_id}}}:tap", self.p)
+    }
+    fn creds_key(&self, user_id: &str) -> String {
+        format!("{{{}:u:{user_id}}}:creds", self.p)
+    }
+    fn cred_index_key(&self, cred_id: &str) -> String {
+        format!("{{{}:cred:{cred_id}}}", self.p)
+    }
+    fn clients_key(&self) -> String {
+        format!("{{{}:clients}}", self.p)
+    }
+    fn keys_key(&self) -> String {
+        format!("{{{}:keys}}", self.p)
+    }
+    fn policy_key(&self) -> String {
+        format!("{{{}:policy}}", self.p)
+    }
+    fn audit_log_key(&self) -> String {
+        format!("{{{}:audit}}:log", self.p)
+    }
+    fn audit_ev_key(&self) -> String {
+        format!("{{{}:audit}}:ev", self.p)
+    }
+    fn eph_key(&self, ns: Ns, id: &str) -> String {
+        format!("{}:{}:{id}", self.p, ns.as_str())
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Option<T>, StoreError> {
+    raw.map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(StoreError::from)
+}
+
+fn ttl_ms(expires_at: OffsetDateTime, now: OffsetDateTime) -> i64 {
+    unix_ms(expires_at) - unix_ms(now)
+}
+
+// KEYS: upn index, user, users set. ARGV: id, json, upn key.
+static CREATE_USER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], 0, ARGV[3])
+return 1",
+    )
+});
+
+// KEYS: user, old upn index, new upn index, users set.
+// ARGV: id, json, old upn key, new upn key, expected current json.
+// Returns -1 absent, -2 changed concurrently (retry), 0 conflict, 1 ok.
+static UPDATE_USER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if cur ~= ARGV[5] then return -2 end
+if ARGV[3] ~= ARGV[4] then
+  if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+  if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+  redis.call('ZREM', KEYS[4], ARGV[3])
+  redis.call('SET', KEYS[3], ARGV[1])
+  redis.call('ZADD', KEYS[4], 0, ARGV[4])
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1",
+    )
+});
+
+// KEYS: user, upn index, users set. ARGV: id, upn key, expected json.
+static DELETE_USER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if cur ~= ARGV[3] then return -2 end
+redis.call('DEL', KEYS[1])
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+end
+return 1",
+    )
+});
+
+// KEYS: users set. ARGV: min lex bound, limit, key prefix for upn index, key prefix for users.
+// Same hash tag for every key touched.
+static LIST_USERS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local upns = redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, upn in ipairs(upns) do
+  local id = redis.call('GET', ARGV[3] .. upn)
+  if id then
+    local u = redis.call('GET', ARGV[4] .. id)
+    if u then table.insert(out, u) end
+  end
+end
+return {out, upns[#upns] or ''}",
+    )
+});
+
+// KEYS: tap. ARGV: tap id, used_at (RFC 3339).
+static RECORD_TAP_USE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 'missing' end
+local t = cjson.decode(cur)
+if t['id'] ~= ARGV[1] then return 'missing' end
+if t['is_usable_once'] and t['used_at'] ~= nil and t['used_at'] ~= cjson.null then return 'used' end
+t['used_at'] = ARGV[2]
+redis.call('SET', KEYS[1], cjson.encode(t))
+return 'ok'",
+    )
+});
+
+// KEYS: tap. ARGV: tap id.
+static DELETE_TAP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if cjson.decode(cur)['id'] ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1",
+    )
+});
+
+// KEYS: creds hash. ARGV: cred id, json. Replace only if present.
+static UPDATE_CRED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1",
+    )
+});
+
+// KEYS: keys. ARGV: expected version, json.
+static REPLACE_KEYS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return 0 end
+if tostring(cjson.decode(cur)['version']) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1",
+    )
+});
+
+// KEYS: record. ARGV: now ms, encoded value, ttl ms. Stores unless live.
+static PUT_NEW: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if cur and string.len(cur) >= 8 then
+  local exp = struct.unpack('>i8', cur)
+  if exp > tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1",
+    )
+});
+
+// KEYS: counter. ARGV: now ms, window end ms, ttl ms.
+static INCR: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local exp = redis.call('HGET', KEYS[1], 'e')
+if exp and tonumber(exp) <= tonumber(ARGV[1]) then redis.call('DEL', KEYS[1]) end
+local n = redis.call('HINCRBY', KEYS[1], 'n', 1)
+if n == 1 then
+  redis.call('HSET', KEYS[1], 'e', ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return n",
+    )
+});
+
+#[async_trait]
+impl UserStore for RedisStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let json = serde_json::to_string(user)?;
+        let upn = user.upn.key();
+        let created: i64 = CREATE_USER
+            .key(self.upn_key(&upn))
+            .key(self.user_key(&user.id))
+            .key(self.users_key())
+            .arg(&user.id)
+            .arg(json)
+            .arg(&upn)
+            .invoke_async(&mut self.c())
+            .await?;
+        if created == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!(
+                "userPrincipalName {} is already taken",
+                user.upn
+            )))
+        }
+    }
+
+    async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let raw: Option<String> = self.c().get(self.user_key(id)).await?;
+        decode(raw)
+    }
+
+    async fn find_user_by_upn(&self, upn_key: &str) -> Result<Option<User>, StoreError> {
+        let id: Option<String> = self.c().get(self.upn_key(upn_key)).await?;
+        let Some(id) = id else { return Ok(None) };
+        let user = self.get_user(&id).await?;
+        Ok(user.filter(|u| u.upn.key() == upn_key))
+    }
+
+    async fn list_users(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        let min = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let (raw, _last): (Vec<String>, String) = LIST_USERS
+            .key(self.users_key())
+            .arg(min)
+            .arg(limit)
+            .arg(self.upn_key(""))
+            .arg(self.user_key(""))
+            .invoke_async(&mut self.c())
+            .await?;
+        raw.iter()
+            .map(|s| serde_json::from_str(s).map_err(StoreError::from))
+            .collect()
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        let json = serde_json::to_string(user)?;
+        let new_upn = user.upn.key();
+        // Optimistic: retry if another writer changed the record meanwhile.
+        for _ in 0..5 {
+            let current: Option<String> = self.c().get(self.user_key(&user.id)).await?;
+            let Some(current) = current else {
+                return Err(StoreError::NotFound);
+            };
+            let old: User = serde_json::from_str(&current)?;
+            let old_upn = old.upn.key();
+            let r: i64 = UPDATE_USER
+                .key(self.user_key(&user.id))
+                .key(self.upn_key(&old_upn))
+                .key(self.upn_key(&new_upn))
+                .key(self.users_key())
+                .arg(&user.id)
+                .arg(&json)
+                .arg(&old_upn)
+                .arg(&new_upn)
+                .arg(&current)
+                .invoke_async(&mut self.c())
+                .await?;
+            match r {
+                1 => return Ok(()),
+                0 => {
+                    return Err(StoreError::Conflict(format!(
+                        "userPrincipalName {} is already taken",
+                        user.upn
+                    )));
+                }
+                -1 => return Err(StoreError::NotFound),
+                _ => continue,
+            }
+        }
+        Err(StoreError::Conflict("the user changed concurrently; retry".into()))
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
+        let mut deleted = false;
+        for _ in 0..5 {
+            let current: Option<String> = self.c().get(self.user_key(id)).await?;
+            let Some(current) = current else { break };
+            let user: User = serde_json::from_str(&current)?;
+            let upn = user.upn.key();
+            let r: i64 = DELETE_USER
+                .key(self.user_key(id))
+                .key(self.upn_key(&upn))
+                .key(self.users_key())
+                .arg(id)
+                .arg(&upn)
+                .arg(&current)
+                .invoke_async(&mut self.c())
+                .await?;
+            if r == 1 {
+                deleted = true;
+                break;
+            }
+            if r == -1 {
+                break;
+            }
+        }
+        // The user is gone: now remove what hung off them (other hash tags).
+        let mut c = self.c();
+        let cred_ids: Vec<String> = c.hkeys(self.creds_key(id)).await?;
+        for cred in cred_ids {
+            let _: () = c.del(self.cred_index_key(&cred)).await?;
+        }
+        let _: () = c.del(&[self.tap_key(id), self.creds_key(id)]).await?;
+        Ok(deleted)
+    }
+
+    async fn has_users(&self) -> Result<bool, StoreError> {
+        let n: u64 = self.c().zcard(self.users_key()).await?;
+        Ok(n > 0)
+    }
+}
+
+#[async_trait]
+impl TapStore for RedisStore {
+    async fn put_tap(&self, user_id: &str, tap: &Tap) -> Result<(), StoreError> {
+        let json = serde_json::to_string(tap)?;
+        let _: () = self.c().set(self.tap_key(user_id), json).await?;
+        Ok(())
+    }
+
+    async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError> {
+        let raw: Option<String> = self.c().get(self.tap_key(user_id)).await?;
+        decode(raw)
+    }
+
+    async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {
+        let n: i64 = DELETE_TAP
+            .key(self.tap_key(user_id))
+            .arg(tap_id)
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn record_tap_use(
+        &self,
+        user_id: &str,
+        tap_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<TapUse, StoreError> {
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let r: String = RECORD_TAP_USE
+            .key(self.tap_key(user_id))
+            .arg(tap_id)
+            .arg(at)
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(match r.as_str() {
+            "ok" => TapUse::Recorded,
+            "used" => TapUse::AlreadyUsed,
+            _ => TapUse::Missing,
+        })
+    }
+}
+
+#[async_trait]
+impl CredentialStore for RedisStore {
+    async fn add_credential(&self, cred: &PasskeyCredential) -> Result<(), StoreError> {
+        let json = serde_json::to_string(cred)?;
+        let index = self.cred_index_key(&cred.id);
+        let mut c = self.c();
+        // Reserve the index first; a dangling one (no credential behind it) is taken over.
+        let reserved: bool = c.set_nx(&index, &cred.user_id).await?;
+        if !reserved && self.find_credential(&cred.id).await?.is_some() {
+            return Err(StoreError::Conflict("credential id already registered".into()));
+        }
+        let _: () = c.set(&index, &cred.user_id).await?;
+        let _: () = c.hset(self.creds_key(&cred.user_id), &cred.id, json).await?;
+        Ok(())
+    }
+
+    async fn list_credentials(&self, user_id: &str) -> Result<Vec<PasskeyCredential>, StoreError> {
+        let raw: Vec<String> = self.c().hvals(self.creds_key(user_id)).await?;
+        let mut creds = raw
+            .iter()
+            .map(|s| serde_json::from_str(s).map_err(StoreError::from))
+            .collect::<Result<Vec<PasskeyCredential>, _>>()?;
+        creds.sort_by(|a, b| a.created.cmp(&b.created).then_with(|| a.id.cmp(&b.id)));
+        Ok(creds)
+    }
+
+    async fn find_credential(&self, cred_id: &str) -> Result<Option<PasskeyCredential>, StoreError> {
+        let mut c = self.c();
+        let user: Option<String> = c.get(self.cred_index_key(cred_id)).await?;
+        let Some(user) = user else { return Ok(None) };
+        let raw: Option<String> = c.hget(self.creds_key(&user), cred_id).await?;
+        decode(raw)
+    }
+
+    async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(cred)?;
+        let n: i64 = UPDATE_CRED
+            .key(self.creds_key(&cred.user_id))
+            .arg(&cred.id)
+            .arg(json)
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {
+        let mut c = self.c();
+        let n: i64 = c.hdel(self.creds_key(user_id), cred_id).await?;
+        let index = self.cred_index_key(cred_id);
+        let owner: Option<String> = c.get(&index).await?;
+        if owner.as_deref() == Some(user_id) {
+            let _: () = c.del(&index).await?;
+        }
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl ClientStore for RedisStore {
+    async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
+        let json = serde_json::to_string(client)?;
+        let _: () = self.c().hset(self.clients_key(), &client.id, json).await?;
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let raw: Option<String> = self.c().hget(self.clients_key(), id).await?;
+        decode(raw)
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let raw: Vec<String> = self.c().hvals(self.clients_key()).await?;
+        let mut out = raw
+            .iter()
+            .map(|s| serde_json::from_str(s).map_err(StoreError::from))
+            .collect::<Result<Vec<Client>, _>>()?;
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
+        let n: i64 = self.c().hdel(self.clients_key(), id).await?;
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl KeyStore for RedisStore {
+    async fn get_keyset(&self) -> Result<Option<KeySetRecord>, StoreError> {
+        let raw: Option<String> = self.c().get(self.keys_key()).await?;
+        decode(raw)
+    }
+
+    async fn create_keyset(&self, keys: &KeySetRecord) -> Result<KeySetRecord, StoreError> {
+        let json = serde_json::to_string(keys)?;
+        let _: bool = self.c().set_nx(self.keys_key(), json).await?;
+        // Whoever wrote first, this is the set every instance uses.
+        self.get_keyset()
+            .await?
+            .ok_or_else(|| StoreError::Backend("key set vanished after create".into()))
+    }
+
+    async fn replace_keyset(
+        &self,
+        expected_version: u64,
+        keys: &KeySetRecord,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(keys)?;
+        let n: i64 = REPLACE_KEYS
+            .key(self.keys_key())
+            .arg(expected_version.to_string())
+            .arg(json)
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(n == 1)
+    }
+}
+
+#[async_trait]
+impl PolicyStore for RedisStore {
+    async fn get_policy(&self) -> Result<Option<Policy>, StoreError> {
+        let raw: Option<String> = self.c().get(self.policy_key()).await?;
+        decode(raw)
+    }
+
+    async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
+        let json = serde_json::to_string(policy)?;
+        let _: () = self.c().set(self.policy_key(), json).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AuditStore for RedisStore {
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let json = serde_json::to_string(event)?;
+        let key = audit_key(event);
+        let _: () = redis::pipe()
+            .atomic()
+            .zadd(self.audit_log_key(), &key, 0)
+            .ignore()
+            .hset(self.audit_ev_key(), &key, json)
+            .ignore()
+            .query_async(&mut self.c())
+            .await?;
+        Ok(())
+    }
+
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        before: Option<&str>,
+        limit: usize,
+    ) -> Result<AuditPage, StoreError> {
+        const BATCH: usize = 200;
+        let mut c = self.c();
+        // Lex bounds: keys start with zero-padded milliseconds.
+        let mut max = match (before, filter.until) {
+            (Some(b), _) => format!("({b}"),
+            (None, Some(until)) => format!("({:020}", unix_ms(until).max(0)),
+            (None, None) => "+".to_owned(),
+        };
+        let min = filter
+            .from
+            .map_or_else(|| "-".to_owned(), |f| format!("[{:020}", unix_ms(f).max(0)));
+        let mut events = Vec::new();
+        loop {
+            let keys: Vec<String> = redis::cmd("ZREVRANGEBYLEX")
+                .arg(self.audit_log_key())
+                .arg(&max)
+                .arg(&min)
+                .arg("LIMIT")
+                .arg(0)
+                .arg(BATCH)
+                .query_async(&mut c)
+                .await?;
+            if keys.is_empty() {
+                return Ok(AuditPage { events, next: None });
+            }
+            let bodies: Vec<Option<String>> = redis::cmd("HMGET")
+                .arg(self.audit_ev_key())
+                .arg(&keys)
+                .query_async(&mut c)
+                .await?;
+            for (key, body) in keys.iter().zip(bodies) {
+                let Some(body) = body else { continue };
+                let event: AuditEvent = serde_json::from_str(&body)?;
+                if filter.matches(&event) {
+                    events.push(event);
+                    if events.len() == limit {
+                        return Ok(AuditPage {
+                            events,
+                            next: Some(key.clone()),
+                        });
+                    }
+                }
+            }
+            if keys.len() < BATCH {
+                return Ok(AuditPage { events, next: None });
+            }
+            if let Some(last) = keys.last() {
+                max = format!("({last}");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for RedisStore {
+    async fn put(
+        &self,
+        ns: Ns,
+        id: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let key = self.eph_key(ns, id);
+        let ttl = ttl_ms(expires_at, now);
+        let mut c = self.c();
+        if ttl <= 0 {
+            let _: () = c.del(key).await?;
+            return Ok(());
+        }
+        let _: () = redis::cmd("SET")
+            .arg(key)
+            .arg(encode_expiring(value, expires_at))
+            .arg("PX")
+            .arg(ttl)
+            .query_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
+    async fn put_new(
+        &self,
+        ns: Ns,
+        id: &str,
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let ttl = ttl_ms(expires_at, now);
+        if ttl <= 0 {
+            return Ok(false);
+        }
+        let n: i64 = PUT_NEW
+            .key(self.eph_key(ns, id))
+            .arg(unix_ms(now))
+            .arg(encode_expiring(value, expires_at))
+            .arg(ttl)
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn get(
+        &self,
+        ns: Ns,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let raw: Option<Vec<u8>> = self.c().get(self.eph_key(ns, id)).await?;
+        Ok(raw.and_then(|r| decode_expiring(&r, now).map(<[u8]>::to_vec)))
+    }
+
+    async fn take(
+        &self,
+        ns: Ns,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let raw: Option<Vec<u8>> = redis::cmd("GETDEL")
+            .arg(self.eph_key(ns, id))
+            .query_async(&mut self.c())
+            .await?;
+        Ok(raw.and_then(|r| decode_expiring(&r, now).map(<[u8]>::to_vec)))
+    }
+
+    async fn delete(&self, ns: Ns, id: &str) -> Result<(), StoreError> {
+        let _: () = self.c().del(self.eph_key(ns, id)).await?;
+        Ok(())
+    }
+
+    async fn incr(
+        &self,
+        id: &str,
+        window_end: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let n: u64 = INCR
+            .key(self.eph_key(Ns::Counter, id))
+            .arg(unix_ms(now))
+            .arg(unix_ms(window_end))
+            .arg(ttl_ms(window_end, now).max(1))
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(n)
+    }
+
+    async fn count(&self, id: &str, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let (n, e): (Option<u64>, Option<i64>) = redis::cmd("HMGET")
+            .arg(self.eph_key(Ns::Counter, id))
+            .arg("n")
+            .arg("e")
+            .query_async(&mut self.c())
+            .await?;
+        Ok(match (n, e) {
+            (Some(n), Some(e)) if e > unix_ms(now) => n,
+            _ => 0,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        let _: String = redis::cmd("PING").query_async(&mut self.c()).await?;
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+}

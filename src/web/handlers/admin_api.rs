@@ -1,0 +1,376 @@
+//! `/api/v1`: users and Temporary Access Passes, shaped like Microsoft
+//! Graph's user and authentication-methods APIs.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Deserializer, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::domain::DomainError;
+use crate::domain::tap::{MethodUsabilityReason, TapRequest};
+use crate::domain::user::{NewUser, User, UserPatch};
+use crate::service::Caller;
+use crate::service::admin::TapView;
+use crate::state::AppState;
+use crate::web::error::WebError;
+use crate::web::request_meta;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    const TAPS: &str = "/users/{user}/authentication/temporaryAccessPassMethods";
+    cfg.service(
+        web::resource("/users")
+            .route(web::get().to(users_list))
+            .route(web::post().to(users_create)),
+    )
+    .service(
+        web::resource("/users/{user}")
+            .route(web::get().to(user_get))
+            .route(web::patch().to(user_patch))
+            .route(web::delete().to(user_delete)),
+    )
+    .service(
+        web::resource(TAPS)
+            .route(web::get().to(taps_list))
+            .route(web::post().to(tap_create)),
+    )
+    .service(
+        web::resource(format!("{TAPS}/{{tap}}"))
+            .route(web::get().to(tap_get))
+            .route(web::delete().to(tap_delete)),
+    );
+}
+
+/// The caller behind the `Authorization: Bearer` header.
+fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty());
+    let Some(token) = token else {
+        return Err(WebError::Unauthorized(
+            "a bearer access token is missing".into(),
+        ));
+    };
+    Ok(state.tokens.authenticate_bearer(token, request_meta(req))?)
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserResponse {
+    id: String,
+    user_principal_name: String,
+    display_name: String,
+    given_name: Option<String>,
+    surname: Option<String>,
+    mail: Option<String>,
+    account_enabled: bool,
+    created_date_time: String,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            user_principal_name: u.upn.into(),
+            display_name: u.display_name,
+            given_name: u.given_name,
+            surname: u.surname,
+            mail: u.mail,
+            account_enabled: u.account_enabled,
+            created_date_time: rfc3339(u.created),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Collection<T> {
+    value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    next_link: Option<String>,
+}
+
+fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(serde_json::to_vec(body).unwrap_or_default())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateUserRequest {
+    user_principal_name: Option<String>,
+    display_name: Option<String>,
+    given_name: Option<String>,
+    surname: Option<String>,
+    mail: Option<String>,
+    account_enabled: Option<bool>,
+    /// Accepted for Graph compatibility, not used.
+    #[serde(default)]
+    #[allow(dead_code)]
+    mail_nickname: Option<String>,
+}
+
+async fn users_create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<CreateUserRequest>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    let body = body.into_inner();
+    let new = NewUser {
+        upn: body
+            .user_principal_name
+            .ok_or_else(|| DomainError::invalid("userPrincipalName", "is required"))?,
+        display_name: body
+            .display_name
+            .ok_or_else(|| DomainError::invalid("displayName", "is required"))?,
+        given_name: body.given_name,
+        surname: body.surname,
+        mail: body.mail,
+        account_enabled: body.account_enabled,
+        roles: Vec::new(),
+    };
+    let user = state.admin.create_user(&caller, new).await?;
+    let location = format!("{}/api/v1/users/{}", state.ctx.issuer, user.id);
+    let mut res = json(actix_web::http::StatusCode::CREATED, &UserResponse::from(user));
+    if let Ok(v) = header::HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(rename = "$top")]
+    top: Option<String>,
+    #[serde(rename = "$skiptoken")]
+    skiptoken: Option<String>,
+}
+
+async fn users_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    let top = match &query.top {
+        None => 100,
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=crate::service::admin::MAX_PAGE).contains(n))
+            .ok_or_else(|| DomainError::invalid("$top", "must be a whole number from 1 to 999"))?,
+    };
+    let page = state
+        .admin
+        .list_users(&caller, query.skiptoken.as_deref(), top)
+        .await?;
+    let next_link = page.next.map(|cursor| {
+        format!(
+            "{}/api/v1/users?$top={top}&$skiptoken={cursor}",
+            state.ctx.issuer
+        )
+    });
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &Collection {
+            value: page.users.into_iter().map(UserResponse::from).collect(),
+            next_link,
+        },
+    ))
+}
+
+async fn user_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    let user = state.admin.get_user(&caller, &path).await?;
+    Ok(json(actix_web::http::StatusCode::OK, &UserResponse::from(user)))
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchUserRequest {
+    user_principal_name: Option<String>,
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    surname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    mail: Option<Option<String>>,
+    account_enabled: Option<bool>,
+}
+
+async fn user_patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<PatchUserRequest>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    let b = body.into_inner();
+    let patch = UserPatch {
+        upn: b.user_principal_name,
+        display_name: b.display_name,
+        given_name: b.given_name,
+        surname: b.surname,
+        mail: b.mail,
+        account_enabled: b.account_enabled,
+    };
+    state.admin.update_user(&caller, &path, patch).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn user_delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    state.admin.delete_user(&caller, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TapResponse {
+    id: String,
+    /// Only in the create response; `null` afterwards, as in Graph.
+    temporary_access_pass: Option<String>,
+    created_date_time: String,
+    start_date_time: String,
+    lifetime_in_minutes: u32,
+    is_usable_once: bool,
+    is_usable: bool,
+    method_usability_reason: MethodUsabilityReason,
+}
+
+impl TapResponse {
+    fn new(view: TapView, passcode: Option<String>) -> Self {
+        Self {
+            id: view.tap.id,
+            temporary_access_pass: passcode,
+            created_date_time: rfc3339(view.tap.created),
+            start_date_time: rfc3339(view.tap.start),
+            lifetime_in_minutes: view.tap.lifetime_minutes,
+            is_usable_once: view.tap.is_usable_once,
+            is_usable: view.reason.is_usable(),
+            method_usability_reason: view.reason,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateTapRequest {
+    start_date_time: Option<String>,
+    lifetime_in_minutes: Option<u32>,
+    is_usable_once: Option<bool>,
+}
+
+async fn tap_create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    // Graph allows an empty body here (every field from the policy).
+    let parsed: Option<CreateTapRequest> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        if !is_json {
+            return Err(WebError::BadRequest {
+                code: "unsupported_media_type",
+                status: actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                detail: "the body must be application/json".into(),
+            });
+        }
+        Some(serde_json::from_slice(&body).map_err(|e| WebError::BadRequest {
+            code: "invalid_request",
+            status: actix_web::http::StatusCode::BAD_REQUEST,
+            detail: format!("body: {e}"),
+        })?)
+    };
+    let request = match parsed {
+        None => TapRequest::default(),
+        Some(b) => TapRequest {
+            start: b
+                .start_date_time
+                .map(|s| {
+                    OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| {
+                        DomainError::invalid("startDateTime", "must be an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z")
+                    })
+                })
+                .transpose()?,
+            lifetime_minutes: b.lifetime_in_minutes,
+            is_usable_once: b.is_usable_once,
+        },
+    };
+    let issued = state.admin.create_tap(&caller, &path, request).await?;
+    Ok(json(
+        actix_web::http::StatusCode::CREATED,
+        &TapResponse::new(issued.view, Some(issued.passcode)),
+    ))
+}
+
+async fn taps_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    let views = state.admin.list_taps(&caller, &path).await?;
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &Collection {
+            value: views.into_iter().map(|v| TapResponse::new(v, None)).collect(),
+            next_link: None,
+        },
+    ))
+}
+
+async fn tap_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    let (user, tap) = path.into_inner();
+    let view = state.admin.get_tap(&caller, &user, &tap).await?;
+    Ok(json(actix_web::http::StatusCode::OK, &TapResponse::new(view, None)))
+}
+
+async fn tap_delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state)?;
+    let (user, tap) = path.into_inner();
+    state.admin.delete_tap(&caller, &user, &tap).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

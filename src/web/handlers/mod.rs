@@ -1,0 +1,4 @@
+pub mod admin_api;
+pub mod discovery;
+pub mod health;
+pub mod token;

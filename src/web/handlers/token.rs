@@ -1,0 +1,148 @@
+//! `POST /token` (RFC 6749 §3.2). The form is parsed by hand so that
+//! repeated parameters can be refused (§3.2: none may appear twice).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use std::borrow::Cow;
+
+use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::service::clients::PresentedCredentials;
+use crate::state::AppState;
+use crate::web::error::WebError;
+use crate::web::request_meta;
+
+/// The token endpoint parameters we read.
+#[derive(Default)]
+struct TokenForm<'a> {
+    grant_type: Option<Cow<'a, str>>,
+    scope: Option<Cow<'a, str>>,
+    client_id: Option<Cow<'a, str>>,
+    client_secret: Option<Cow<'a, str>>,
+}
+
+fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
+    let mut form = TokenForm::default();
+    for (name, value) in url::form_urlencoded::parse(body) {
+        let slot = match name.as_ref() {
+            "grant_type" => &mut form.grant_type,
+            "scope" => &mut form.scope,
+            "client_id" => &mut form.client_id,
+            "client_secret" => &mut form.client_secret,
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {name} appears more than once"
+            )));
+        }
+        // An empty parameter is treated as omitted (RFC 6749 §3.1).
+        if !value.is_empty() {
+            *slot = Some(value);
+        }
+    }
+    Ok(form)
+}
+
+/// `Authorization: Basic` credentials, form-decoded (RFC 6749 §2.3.1).
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || OAuthError {
+        code: OAuthErrorCode::InvalidClient,
+        description: "malformed Basic credentials".into(),
+        basic_challenge: true,
+    };
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some((scheme, rest)) = value.split_once(' ') else {
+        return Err(bad());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request(
+            "the token endpoint accepts only Basic client authentication in the Authorization header",
+        ));
+    }
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let form_decode = |s: &str| -> String {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
+fn no_store_json(body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .body(body)
+}
+
+pub async fn token_post(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        )
+        .into());
+    }
+    let form = parse_form(&body)?;
+    let basic = basic_credentials(&req)?;
+    let Some(grant_type) = form.grant_type.as_deref() else {
+        return Err(OAuthError::invalid_request("grant_type is required").into());
+    };
+    let presented = PresentedCredentials {
+        basic: basic.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
+        form_id: form.client_id.as_deref(),
+        form_secret: form.client_secret.as_deref(),
+    };
+    let meta = request_meta(&req);
+    let client = state.tokens.authenticate_client(presented, &meta).await?;
+    let response = match grant_type {
+        "client_credentials" => state.tokens.client_credentials(&client, form.scope.as_deref())?,
+        other => {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                format!("grant_type {other} is not supported"),
+            )
+            .into());
+        }
+    };
+    let body = serde_json::to_vec(&response).map_err(|_| OAuthError::server_error())?;
+    Ok(no_store_json(body))
+}
+
+pub async fn token_method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "POST"))
+        .content_type("application/json")
+        .body(r#"{"error":"invalid_request","error_description":"the token endpoint accepts POST only"}"#)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        let err = parse_form(b"grant_type=a&grant_type=b").err().unwrap();
+        assert_eq!(err.code, OAuthErrorCode::InvalidRequest);
+        let ok = parse_form(b"grant_type=client_credentials&scope=a+b&other=1&other=2").unwrap();
+        assert_eq!(ok.scope.as_deref(), Some("a b"));
+    }
+}

@@ -1,0 +1,151 @@
+//! HTTP: the route table, request ids and security headers. Handlers are
+//! thin: parse input, call a service, shape the response.
+
+pub mod error;
+pub mod handlers;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+use tracing::Instrument;
+
+use crate::service::RequestMeta;
+use crate::service::discovery::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH};
+use error::{WebError, problem_response};
+use handlers::{admin_api, discovery, health, token};
+
+/// A request's id, also sent back as `X-Request-Id`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub HeaderValue);
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+static ID_PREFIX: LazyLock<u32> = LazyLock::new(|| {
+    let mut b = [0u8; 4];
+    // A random per-process prefix keeps ids unique across instances.
+    let _ = aws_lc_rs::rand::fill(&mut b);
+    u32::from_be_bytes(b)
+});
+static ID_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn next_request_id() -> HeaderValue {
+    let n = ID_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut buf = [0u8; 24];
+    let text = {
+        use std::io::Write;
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        let _ = write!(cursor, "{:08x}{:016x}", *ID_PREFIX, n);
+        cursor.position() as usize
+    };
+    HeaderValue::from_bytes(&buf[..text]).unwrap_or(HeaderValue::from_static("-"))
+}
+
+/// Request id, one tracing span per request, and the headers every
+/// response carries.
+pub async fn request_envelope(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = next_request_id();
+    let span = tracing::info_span!(
+        "request",
+        id = id.to_str().unwrap_or("-"),
+        method = %req.method(),
+        path = %req.path(),
+    );
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let started = std::time::Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(status, micros = started.elapsed().as_micros() as u64, "request");
+    });
+    let h = res.headers_mut();
+    h.insert(REQUEST_ID, id);
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+    }
+    Ok(res)
+}
+
+/// Where a request came from. The peer address is used, not forwarded
+/// headers, which any client can forge.
+pub fn request_meta(req: &HttpRequest) -> RequestMeta {
+    RequestMeta {
+        client_address: req.peer_addr().map(|a| a.ip().to_string()),
+        request_id: req
+            .extensions()
+            .get::<RequestId>()
+            .and_then(|r| r.0.to_str().ok().map(str::to_owned)),
+    }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(64 * 1024)
+            .error_handler(|e, _| json_error(&e).into()),
+    )
+    .app_data(
+        web::PathConfig::default().error_handler(|e, _| {
+            WebError::BadRequest {
+                code: "invalid_request",
+                status: actix_web::http::StatusCode::BAD_REQUEST,
+                detail: e.to_string(),
+            }
+            .into()
+        }),
+    )
+    .app_data(web::PayloadConfig::default().limit(64 * 1024))
+    .route("/healthz", web::get().to(health::healthz))
+    .route("/readyz", web::get().to(health::readyz))
+    .route(DISCOVERY_PATH, web::get().to(discovery::openid_configuration))
+    .route(JWKS_PATH, web::get().to(discovery::jwks))
+    .service(
+        web::resource(TOKEN_PATH)
+            .route(web::post().to(token::token_post))
+            .route(web::to(token::token_method_not_allowed)),
+    )
+    .service(web::scope("/api/v1").configure(admin_api::routes));
+}
+
+fn json_error(e: &actix_web::error::JsonPayloadError) -> WebError {
+    use actix_web::error::JsonPayloadError as J;
+    use actix_web::http::StatusCode;
+    let (status, code, detail) = match e {
+        J::ContentType => (
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be application/json".to_owned(),
+        ),
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is larger than 64 KiB".to_owned(),
+        ),
+        J::Deserialize(d) => (StatusCode::BAD_REQUEST, "invalid_request", format!("body: {d}")),
+        other => (StatusCode::BAD_REQUEST, "invalid_request", other.to_string()),
+    };
+    WebError::BadRequest { code, status, detail }
+}
+
+/// Fallback for unknown routes: problem details under `/api`, else JSON 404.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    let status = actix_web::http::StatusCode::NOT_FOUND;
+    if req.path().starts_with("/api/") {
+        problem_response(status, "not_found", "no such resource")
+    } else {
+        HttpResponse::NotFound()
+            .content_type("application/json")
+            .body(r#"{"error":"not_found","error_description":"no such endpoint"}"#)
+    }
+}
