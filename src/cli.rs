@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "onramp", version, about = "OpenID Connect provider: Temporary Access Pass to passkey")]
+#[command(
+    name = "onramp",
+    version,
+    about = "OpenID Connect provider: Temporary Access Pass to passkey"
+)]
 pub struct Cli {
     /// TOML configuration file (layered over the built-in defaults).
     #[arg(long, short, global = true, env = "ONRAMP_CONFIG")]

@@ -22,7 +22,6 @@ pub struct Settings {
     pub clients: Vec<ClientSettings>,
 }
 
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
@@ -195,10 +194,12 @@ impl Settings {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.server
-            .listen
-            .parse::<SocketAddr>()
-            .map_err(|_| invalid("server.listen", format!("`{}` is not an address:port", self.server.listen)))?;
+        self.server.listen.parse::<SocketAddr>().map_err(|_| {
+            invalid(
+                "server.listen",
+                format!("`{}` is not an address:port", self.server.listen),
+            )
+        })?;
         let issuer = url::Url::parse(&self.server.issuer)
             .map_err(|e| invalid("server.issuer", format!("not a URL: {e}")))?;
         if !matches!(issuer.scheme(), "http" | "https")
@@ -246,19 +247,31 @@ impl Settings {
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             let key = |k: &str| format!("clients[{i}].{k}");
-            if c.id.is_empty() || c.id.len() > 128 || c.id.chars().any(|ch| ch.is_control() || ch == ' ') {
-                return Err(invalid(key("id"), "must be 1 to 128 printable characters without spaces"));
+            if c.id.is_empty()
+                || c.id.len() > 128
+                || c.id.chars().any(|ch| ch.is_control() || ch == ' ')
+            {
+                return Err(invalid(
+                    key("id"),
+                    "must be 1 to 128 printable characters without spaces",
+                ));
             }
             if !seen.insert(c.id.as_str()) {
                 return Err(invalid(key("id"), format!("`{}` is listed twice", c.id)));
             }
             if c.grant_types.is_empty() {
-                return Err(invalid(key("grant_types"), "must name at least one grant type"));
+                return Err(invalid(
+                    key("grant_types"),
+                    "must name at least one grant type",
+                ));
             }
             let method = c.auth_method();
             let has_secret = c.secret.is_some() || c.secret_sha256.is_some();
             if c.secret.is_some() && c.secret_sha256.is_some() {
-                return Err(invalid(key("secret"), "give either secret or secret_sha256, not both"));
+                return Err(invalid(
+                    key("secret"),
+                    "give either secret or secret_sha256, not both",
+                ));
             }
             if let Some(hash) = &c.secret_sha256 {
                 let mut out = [0u8; 32];
@@ -272,24 +285,41 @@ impl Settings {
             }
             match method {
                 ClientAuthMethod::None if has_secret => {
-                    return Err(invalid(key("secret"), "a public client (token_endpoint_auth_method = \"none\") has no secret"));
+                    return Err(invalid(
+                        key("secret"),
+                        "a public client (token_endpoint_auth_method = \"none\") has no secret",
+                    ));
                 }
                 ClientAuthMethod::None if c.grant_types.contains(&GrantType::ClientCredentials) => {
-                    return Err(invalid(key("grant_types"), "a public client cannot use client_credentials"));
+                    return Err(invalid(
+                        key("grant_types"),
+                        "a public client cannot use client_credentials",
+                    ));
                 }
-                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost if !has_secret => {
-                    return Err(invalid(key("secret"), "a confidential client needs secret or secret_sha256"));
+                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
+                    if !has_secret =>
+                {
+                    return Err(invalid(
+                        key("secret"),
+                        "a confidential client needs secret or secret_sha256",
+                    ));
                 }
                 _ => {}
             }
             if c.grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
-                return Err(invalid(key("redirect_uris"), "authorization_code needs at least one redirect URI"));
+                return Err(invalid(
+                    key("redirect_uris"),
+                    "authorization_code needs at least one redirect URI",
+                ));
             }
             for uri in &c.redirect_uris {
                 let parsed = url::Url::parse(uri)
                     .map_err(|e| invalid(key("redirect_uris"), format!("`{uri}`: {e}")))?;
                 if parsed.fragment().is_some() {
-                    return Err(invalid(key("redirect_uris"), format!("`{uri}` must not have a fragment")));
+                    return Err(invalid(
+                        key("redirect_uris"),
+                        format!("`{uri}` must not have a fragment"),
+                    ));
                 }
             }
         }
@@ -305,7 +335,8 @@ impl Settings {
             return Ok(StoreUrl::Embedded(PathBuf::from(path)));
         }
         if url.starts_with("redis://") || url.starts_with("rediss://") {
-            url::Url::parse(url).map_err(|e| invalid("store.url", format!("bad Redis URL: {e}")))?;
+            url::Url::parse(url)
+                .map_err(|e| invalid("store.url", format!("bad Redis URL: {e}")))?;
             return Ok(StoreUrl::Redis(url.to_owned()));
         }
         Err(invalid(
@@ -387,7 +418,12 @@ mod tests {
             id_token_alg: None,
             access_token_alg: None,
         });
-        assert!(s.validate().unwrap_err().to_string().contains("clients[0].secret"));
+        assert!(
+            s.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("clients[0].secret")
+        );
     }
 
     #[test]

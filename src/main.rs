@@ -31,7 +31,10 @@ fn main() -> ExitCode {
 }
 
 fn run(fut: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("onramp: cannot start the runtime: {e}");
@@ -42,7 +45,10 @@ fn run(fut: impl Future<Output = anyhow::Result<()>>) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("onramp: {e:#}");
-            if matches!(e.downcast_ref::<StartupError>(), Some(StartupError::Config(_))) {
+            if matches!(
+                e.downcast_ref::<StartupError>(),
+                Some(StartupError::Config(_))
+            ) {
                 ExitCode::from(EXIT_CONFIG)
             } else {
                 ExitCode::FAILURE
@@ -71,7 +77,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let issuer = settings.issuer().to_owned();
     let application = Application::build(settings, Deps::default(), None).await?;
     if let Some(issued) = &application.bootstrap {
-        print_pass(issued, "First start: the administrator's Temporary Access Pass (shown once)");
+        print_pass(
+            issued,
+            "First start: the administrator's Temporary Access Pass (shown once)",
+        );
     }
     tracing::info!(%listen, %issuer, store = application.state.ctx.store.kind(), "onramp is serving");
     application.run_until_stopped().await?;
@@ -90,6 +99,9 @@ async fn recover(settings: Settings, upn: String) -> anyhow::Result<()> {
     };
     let ctx = startup::build_context(settings, store, Deps::default()).await?;
     let issued = Bootstrap::new(ctx).recover(&upn).await?;
-    print_pass(&issued, "Recovery: a new Temporary Access Pass (shown once; any earlier pass is replaced)");
+    print_pass(
+        &issued,
+        "Recovery: a new Temporary Access Pass (shown once; any earlier pass is replaced)",
+    );
     Ok(())
 }

@@ -11,11 +11,11 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{ConfigError, Settings, StoreUrl};
 use crate::crypto::random::{OsRandom, SharedRandom};
 use crate::domain::DomainError;
+use crate::service::Context;
 use crate::service::audit::AuditLog;
 use crate::service::bootstrap::{Bootstrap, Issued};
 use crate::service::clients::ClientRegistry;
 use crate::service::keys::KeyService;
-use crate::service::Context;
 use crate::state::AppState;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::redis::RedisStore;
@@ -112,14 +112,17 @@ impl Application {
         let state = actix_web::web::Data::new(AppState::new(ctx));
         let listener = match listener {
             Some(l) => l,
-            None => TcpListener::bind(&settings.server.listen).map_err(|source| StartupError::Bind {
-                addr: settings.server.listen.clone(),
-                source,
-            })?,
+            None => {
+                TcpListener::bind(&settings.server.listen).map_err(|source| StartupError::Bind {
+                    addr: settings.server.listen.clone(),
+                    source,
+                })?
+            }
         };
-        let addr = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { addr: settings.server.listen.clone(), source })?;
+        let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.server.listen.clone(),
+            source,
+        })?;
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -135,7 +138,10 @@ impl Application {
         }
         let server = server
             .listen(listener)
-            .map_err(|source| StartupError::Bind { addr: addr.to_string(), source })?
+            .map_err(|source| StartupError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?
             .run();
         Ok(Self {
             server,

@@ -12,7 +12,11 @@ use super::keys::{JwtType, KeyRing, SigningKey};
 use crate::domain::client::SigningAlg;
 
 /// Signs `claims` as a compact JWS with `key`.
-pub fn sign<T: Serialize>(key: &SigningKey, typ: JwtType, claims: &T) -> Result<String, CryptoError> {
+pub fn sign<T: Serialize>(
+    key: &SigningKey,
+    typ: JwtType,
+    claims: &T,
+) -> Result<String, CryptoError> {
     let payload = serde_json::to_vec(claims).map_err(|_| CryptoError::Signing)?;
     let header = key.encoded_header(typ);
     // header . payload . signature (RSA-2048: 342 chars, P-256: 86 chars)
@@ -85,25 +89,39 @@ mod tests {
 
     #[test]
     fn sign_then_verify_with_both_algorithms() {
-        let ring = KeyRing::from_record(&KeyRing::generate_record(OffsetDateTime::UNIX_EPOCH).unwrap()).unwrap();
-        let claims = Claims { iss: "https://i".into(), aud: "a".into(), sub: "s".into() };
+        let ring =
+            KeyRing::from_record(&KeyRing::generate_record(OffsetDateTime::UNIX_EPOCH).unwrap())
+                .unwrap();
+        let claims = Claims {
+            iss: "https://i".into(),
+            aud: "a".into(),
+            sub: "s".into(),
+        };
         for alg in [SigningAlg::RS256, SigningAlg::ES256] {
             let key = ring.active(alg).unwrap();
             let token = sign(key, JwtType::AccessToken, &claims).unwrap();
-            let back: Claims = verify(&ring, &token, JwtType::AccessToken, "https://i", "a").unwrap();
+            let back: Claims =
+                verify(&ring, &token, JwtType::AccessToken, "https://i", "a").unwrap();
             assert_eq!(back, claims);
             assert_eq!(
                 verify::<Claims>(&ring, &token, JwtType::IdToken, "https://i", "a").unwrap_err(),
                 JwtError::WrongType
             );
-            assert!(verify::<Claims>(&ring, &token, JwtType::AccessToken, "https://other", "a").is_err());
-            assert!(verify::<Claims>(&ring, &token, JwtType::AccessToken, "https://i", "b").is_err());
+            assert!(
+                verify::<Claims>(&ring, &token, JwtType::AccessToken, "https://other", "a")
+                    .is_err()
+            );
+            assert!(
+                verify::<Claims>(&ring, &token, JwtType::AccessToken, "https://i", "b").is_err()
+            );
             // Flip a byte of the signature.
             let mut forged = token.clone().into_bytes();
             let last = forged.len() - 2;
             forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
             let forged = String::from_utf8(forged).unwrap();
-            assert!(verify::<Claims>(&ring, &forged, JwtType::AccessToken, "https://i", "a").is_err());
+            assert!(
+                verify::<Claims>(&ring, &forged, JwtType::AccessToken, "https://i", "a").is_err()
+            );
         }
     }
 }

@@ -110,7 +110,11 @@ impl SigningKey {
                 let n = URL_SAFE_NO_PAD.encode(public.modulus().big_endian_without_leading_zero());
                 let e = URL_SAFE_NO_PAD.encode(public.exponent().big_endian_without_leading_zero());
                 let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|e| bad(&e))?;
-                (Material::Rsa(key), json!({"kty": "RSA", "n": n, "e": e}), decoding)
+                (
+                    Material::Rsa(key),
+                    json!({"kty": "RSA", "n": n, "e": e}),
+                    decoding,
+                )
             }
             SigningAlg::ES256 => {
                 let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
@@ -188,7 +192,11 @@ fn thumbprint(jwk: &serde_json::Value) -> String {
     let field = |k: &str| jwk.get(k).and_then(|v| v.as_str()).unwrap_or_default();
     // Members in lexicographic order, no whitespace, as the RFC requires.
     let canonical = if field("kty") == "RSA" {
-        format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, field("e"), field("n"))
+        format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            field("e"),
+            field("n")
+        )
     } else {
         format!(
             r#"{{"crv":"{}","kty":"EC","x":"{}","y":"{}"}}"#,
@@ -226,7 +234,10 @@ impl KeyRing {
         }
         for alg in [SigningAlg::RS256, SigningAlg::ES256] {
             if !active.contains_key(&alg) {
-                return Err(CryptoError::BadKey(format!("no active {} key", alg.as_str())));
+                return Err(CryptoError::BadKey(format!(
+                    "no active {} key",
+                    alg.as_str()
+                )));
             }
         }
         let doc = json!({ "keys": jwks }).to_string();

@@ -34,7 +34,9 @@ pub fn token<const N: usize>(rng: &dyn Random) -> Result<String, CryptoError> {
 pub fn uuid(rng: &dyn Random) -> Result<String, CryptoError> {
     let mut buf = [0u8; 16];
     rng.fill(&mut buf)?;
-    Ok(uuid::Builder::from_random_bytes(buf).into_uuid().to_string())
+    Ok(uuid::Builder::from_random_bytes(buf)
+        .into_uuid()
+        .to_string())
 }
 
 /// `len` characters drawn uniformly from `alphabet` (rejection sampling, so
@@ -77,7 +79,10 @@ mod tests {
 
     #[test]
     fn tokens_differ() {
-        assert_ne!(token::<32>(&OsRandom).unwrap(), token::<32>(&OsRandom).unwrap());
+        assert_ne!(
+            token::<32>(&OsRandom).unwrap(),
+            token::<32>(&OsRandom).unwrap()
+        );
         assert_eq!(token::<32>(&OsRandom).unwrap().len(), 43);
     }
 }

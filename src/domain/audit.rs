@@ -51,13 +51,22 @@ pub struct Actor {
 
 impl Actor {
     pub fn client(id: impl Into<String>) -> Self {
-        Self { kind: ActorKind::Client, id: id.into() }
+        Self {
+            kind: ActorKind::Client,
+            id: id.into(),
+        }
     }
     pub fn user(id: impl Into<String>) -> Self {
-        Self { kind: ActorKind::User, id: id.into() }
+        Self {
+            kind: ActorKind::User,
+            id: id.into(),
+        }
     }
     pub fn system() -> Self {
-        Self { kind: ActorKind::System, id: "onramp".into() }
+        Self {
+            kind: ActorKind::System,
+            id: "onramp".into(),
+        }
     }
 }
 

@@ -109,7 +109,11 @@ mod tests {
         let p = TapPolicy::default();
         p.validate().unwrap();
         assert_eq!(
-            (p.default_lifetime_minutes, p.minimum_lifetime_minutes, p.maximum_lifetime_minutes),
+            (
+                p.default_lifetime_minutes,
+                p.minimum_lifetime_minutes,
+                p.maximum_lifetime_minutes
+            ),
             (60, 60, 480)
         );
         assert_eq!(p.default_length, 8);

@@ -173,30 +173,102 @@ mod tests {
     fn usability_follows_the_window() {
         let p = TapPolicy::default();
         let t = tap(NOW, false, false);
-        assert_eq!(t.usability(NOW - Duration::seconds(1), &p), MethodUsabilityReason::NotYetValid);
+        assert_eq!(
+            t.usability(NOW - Duration::seconds(1), &p),
+            MethodUsabilityReason::NotYetValid
+        );
         assert_eq!(t.usability(NOW, &p), MethodUsabilityReason::EnabledByPolicy);
-        assert_eq!(t.usability(NOW + Duration::minutes(59), &p), MethodUsabilityReason::EnabledByPolicy);
-        assert_eq!(t.usability(NOW + Duration::minutes(60), &p), MethodUsabilityReason::Expired);
-        assert_eq!(tap(NOW, true, true).usability(NOW, &p), MethodUsabilityReason::OneTimeUsed);
+        assert_eq!(
+            t.usability(NOW + Duration::minutes(59), &p),
+            MethodUsabilityReason::EnabledByPolicy
+        );
+        assert_eq!(
+            t.usability(NOW + Duration::minutes(60), &p),
+            MethodUsabilityReason::Expired
+        );
+        assert_eq!(
+            tap(NOW, true, true).usability(NOW, &p),
+            MethodUsabilityReason::OneTimeUsed
+        );
         // A multi-use pass stays usable after use.
-        assert_eq!(tap(NOW, false, true).usability(NOW, &p), MethodUsabilityReason::EnabledByPolicy);
-        let off = TapPolicy { state: MethodState::Disabled, ..p };
-        assert_eq!(t.usability(NOW, &off), MethodUsabilityReason::DisabledByPolicy);
+        assert_eq!(
+            tap(NOW, false, true).usability(NOW, &p),
+            MethodUsabilityReason::EnabledByPolicy
+        );
+        let off = TapPolicy {
+            state: MethodState::Disabled,
+            ..p
+        };
+        assert_eq!(
+            t.usability(NOW, &off),
+            MethodUsabilityReason::DisabledByPolicy
+        );
     }
 
     #[test]
     fn plan_applies_policy_defaults_and_bounds() {
         let p = TapPolicy::default();
         let plan = TapRequest::default().plan(&p, NOW).unwrap();
-        assert_eq!(plan, TapPlan { start: NOW, lifetime_minutes: 60, is_usable_once: false, length: 8 });
-        let err = TapRequest { lifetime_minutes: Some(59), ..Default::default() }.plan(&p, NOW).unwrap_err();
+        assert_eq!(
+            plan,
+            TapPlan {
+                start: NOW,
+                lifetime_minutes: 60,
+                is_usable_once: false,
+                length: 8
+            }
+        );
+        let err = TapRequest {
+            lifetime_minutes: Some(59),
+            ..Default::default()
+        }
+        .plan(&p, NOW)
+        .unwrap_err();
         assert!(err.to_string().contains("between 60 and 480"), "{err}");
-        assert!(TapRequest { lifetime_minutes: Some(481), ..Default::default() }.plan(&p, NOW).is_err());
+        assert!(
+            TapRequest {
+                lifetime_minutes: Some(481),
+                ..Default::default()
+            }
+            .plan(&p, NOW)
+            .is_err()
+        );
         let future = NOW + Duration::days(2);
-        assert_eq!(TapRequest { start: Some(future), ..Default::default() }.plan(&p, NOW).unwrap().start, future);
-        assert!(TapRequest { start: Some(NOW - Duration::hours(1)), ..Default::default() }.plan(&p, NOW).is_err());
-        let once = TapPolicy { is_usable_once: true, ..p };
-        assert!(TapRequest::default().plan(&once, NOW).unwrap().is_usable_once);
-        assert!(TapRequest { is_usable_once: Some(false), ..Default::default() }.plan(&once, NOW).is_err());
+        assert_eq!(
+            TapRequest {
+                start: Some(future),
+                ..Default::default()
+            }
+            .plan(&p, NOW)
+            .unwrap()
+            .start,
+            future
+        );
+        assert!(
+            TapRequest {
+                start: Some(NOW - Duration::hours(1)),
+                ..Default::default()
+            }
+            .plan(&p, NOW)
+            .is_err()
+        );
+        let once = TapPolicy {
+            is_usable_once: true,
+            ..p
+        };
+        assert!(
+            TapRequest::default()
+                .plan(&once, NOW)
+                .unwrap()
+                .is_usable_once
+        );
+        assert!(
+            TapRequest {
+                is_usable_once: Some(false),
+                ..Default::default()
+            }
+            .plan(&once, NOW)
+            .is_err()
+        );
     }
 }

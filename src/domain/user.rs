@@ -132,7 +132,9 @@ fn text_field(
 ) -> Result<Option<String>, DomainError> {
     match value.map(|v| v.trim().to_owned()) {
         None if required => Err(DomainError::invalid(field, "is required")),
-        Some(v) if v.is_empty() && required => Err(DomainError::invalid(field, "must not be empty")),
+        Some(v) if v.is_empty() && required => {
+            Err(DomainError::invalid(field, "must not be empty"))
+        }
         Some(v) if v.is_empty() => Ok(None),
         Some(v) if v.chars().count() > MAX_NAME => Err(DomainError::invalid(
             field,
@@ -151,7 +153,8 @@ fn mail_field(value: Option<String>) -> Result<Option<String>, DomainError> {
         return Ok(None);
     };
     // A mail address has the same shape as a UPN for our purposes.
-    Upn::parse(&v).map_err(|_| DomainError::invalid("mail", "must be an address of the form name@domain"))?;
+    Upn::parse(&v)
+        .map_err(|_| DomainError::invalid("mail", "must be an address of the form name@domain"))?;
     Ok(Some(v))
 }
 
@@ -232,7 +235,17 @@ mod tests {
 
     #[test]
     fn upn_rejects_malformed_values() {
-        for bad in ["", "no-at", "@example.com", "a@", "a@b@c", "a b@c.d", ".a@b.c", "a@-b.c", "a@b..c"] {
+        for bad in [
+            "",
+            "no-at",
+            "@example.com",
+            "a@",
+            "a@b@c",
+            "a b@c.d",
+            ".a@b.c",
+            "a@-b.c",
+            "a@b..c",
+        ] {
             assert!(Upn::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         let long = format!("{}@example.com", "a".repeat(65));

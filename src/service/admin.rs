@@ -175,7 +175,10 @@ impl AdminService {
         if next.account_enabled != current.account_enabled {
             changed.push("accountEnabled");
         }
-        if next.mail != current.mail || next.given_name != current.given_name || next.surname != current.surname {
+        if next.mail != current.mail
+            || next.given_name != current.given_name
+            || next.surname != current.surname
+        {
             changed.push("profile");
         }
         self.audit(
@@ -206,7 +209,11 @@ impl AdminService {
         .await
     }
 
-    pub async fn list_taps(&self, caller: &Caller, reference: &str) -> Result<Vec<TapView>, DomainError> {
+    pub async fn list_taps(
+        &self,
+        caller: &Caller,
+        reference: &str,
+    ) -> Result<Vec<TapView>, DomainError> {
         caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
         let user = self.resolve_user(reference).await?;
         let policy = self.policy().await?;
@@ -224,7 +231,12 @@ impl AdminService {
             .collect())
     }
 
-    pub async fn get_tap(&self, caller: &Caller, reference: &str, tap_id: &str) -> Result<TapView, DomainError> {
+    pub async fn get_tap(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        tap_id: &str,
+    ) -> Result<TapView, DomainError> {
         self.list_taps(caller, reference)
             .await?
             .into_iter()
@@ -258,7 +270,11 @@ impl AdminService {
                 issued.view.tap.id,
                 issued.view.tap.start,
                 issued.view.tap.lifetime_minutes,
-                if issued.view.tap.is_usable_once { ", one-time" } else { "" }
+                if issued.view.tap.is_usable_once {
+                    ", one-time"
+                } else {
+                    ""
+                }
             )),
         )
         .await?;
@@ -298,7 +314,12 @@ impl AdminService {
         })
     }
 
-    pub async fn delete_tap(&self, caller: &Caller, reference: &str, tap_id: &str) -> Result<(), DomainError> {
+    pub async fn delete_tap(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        tap_id: &str,
+    ) -> Result<(), DomainError> {
         caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
         let user = self.resolve_user(reference).await?;
         Self::guard_privileged_target(caller, &user)?;

@@ -51,7 +51,12 @@ impl Bootstrap {
             Err(crate::store::StoreError::Conflict(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         }
-        self.record(AuditEventType::UserCreated, &user, "bootstrap administrator").await?;
+        self.record(
+            AuditEventType::UserCreated,
+            &user,
+            "bootstrap administrator",
+        )
+        .await?;
         self.issue(user, "bootstrap").await.map(Some)
     }
 
@@ -78,8 +83,12 @@ impl Bootstrap {
             ..TapRequest::default()
         };
         let tap = self.admin.issue_tap(&user, request, &policy).await?;
-        self.record(AuditEventType::TapCreated, &user, &format!("{why} pass {}", tap.view.tap.id))
-            .await?;
+        self.record(
+            AuditEventType::TapCreated,
+            &user,
+            &format!("{why} pass {}", tap.view.tap.id),
+        )
+        .await?;
         let sign_in_url = format!(
             "{}/signin?login_hint={}",
             self.ctx.issuer,
@@ -92,7 +101,12 @@ impl Bootstrap {
         })
     }
 
-    async fn record(&self, event_type: AuditEventType, user: &User, detail: &str) -> Result<(), DomainError> {
+    async fn record(
+        &self,
+        event_type: AuditEventType,
+        user: &User,
+        detail: &str,
+    ) -> Result<(), DomainError> {
         self.ctx
             .audit
             .record(

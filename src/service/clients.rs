@@ -40,7 +40,9 @@ impl ClientRegistry {
                     (None, Some(hex_digest)) => {
                         let mut out = [0u8; 32];
                         // Validated at start-up.
-                        hex::decode_to_slice(hex_digest, &mut out).ok().map(|()| out)
+                        hex::decode_to_slice(hex_digest, &mut out)
+                            .ok()
+                            .map(|()| out)
                     }
                     (None, None) => None,
                 };
@@ -100,7 +102,10 @@ impl ClientRegistry {
             _ => OAuthError::server_error(),
         })?;
         let Some(client) = client else {
-            let _ = digest_eq(&sha256(secret.unwrap_or_default().as_bytes()), &DUMMY_DIGEST);
+            let _ = digest_eq(
+                &sha256(secret.unwrap_or_default().as_bytes()),
+                &DUMMY_DIGEST,
+            );
             return Err(invalid_client("client authentication failed"));
         };
         match (client.auth_method, client.secret_sha256, secret) {
@@ -108,7 +113,9 @@ impl ClientRegistry {
             (ClientAuthMethod::None, _, Some(_)) => {
                 Err(invalid_client("this public client has no secret"))
             }
-            (_, Some(expected), Some(secret)) if digest_eq(&sha256(secret.as_bytes()), &expected) => {
+            (_, Some(expected), Some(secret))
+                if digest_eq(&sha256(secret.as_bytes()), &expected) =>
+            {
                 Ok(client)
             }
             _ => Err(invalid_client("client authentication failed")),

@@ -31,7 +31,8 @@ pub const CLAIMS: [&str; 14] = [
 
 /// The discovery document for `issuer` (no trailing slash).
 pub fn document(issuer: &str) -> String {
-    let grants = [GrantType::AuthorizationCode, GrantType::ClientCredentials].map(GrantType::as_str);
+    let grants =
+        [GrantType::AuthorizationCode, GrantType::ClientCredentials].map(GrantType::as_str);
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}{AUTHORIZE_PATH}"),

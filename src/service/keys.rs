@@ -15,7 +15,10 @@ pub struct KeyService {
 }
 
 impl KeyService {
-    pub async fn load_or_create(store: &dyn Store, now: OffsetDateTime) -> Result<Self, DomainError> {
+    pub async fn load_or_create(
+        store: &dyn Store,
+        now: OffsetDateTime,
+    ) -> Result<Self, DomainError> {
         let record = match store.get_keyset().await? {
             Some(record) => record,
             None => {
@@ -25,7 +28,9 @@ impl KeyService {
                 if winner.keys.first().map(|k| &k.kid) == fresh.keys.first().map(|k| &k.kid) {
                     tracing::info!("generated signing keys (RS256, ES256)");
                 } else {
-                    tracing::info!("another instance generated the signing keys first; using those");
+                    tracing::info!(
+                        "another instance generated the signing keys first; using those"
+                    );
                 }
                 winner
             }

@@ -87,8 +87,8 @@ impl TokenService {
         let key = ring
             .active(client.access_token_alg)
             .ok_or_else(OAuthError::server_error)?;
-        let access_token =
-            jwt::sign(key, JwtType::AccessToken, &claims).map_err(|_| OAuthError::server_error())?;
+        let access_token = jwt::sign(key, JwtType::AccessToken, &claims)
+            .map_err(|_| OAuthError::server_error())?;
         Ok(TokenResponse {
             access_token,
             token_type: "Bearer",
@@ -116,7 +116,11 @@ impl TokenService {
             let entry = Entry {
                 event_type: AuditEventType::ClientAuthenticationFailed,
                 actor: Actor::client(claimed.clone()),
-                target: Some(Target { kind: "client".into(), id: claimed, display: None }),
+                target: Some(Target {
+                    kind: "client".into(),
+                    id: claimed,
+                    display: None,
+                }),
                 meta,
                 outcome: Outcome::Failure,
                 detail: Some(e.description.to_string()),
@@ -129,7 +133,11 @@ impl TokenService {
     }
 
     /// Verifies a bearer token for the admin API and returns the caller.
-    pub fn authenticate_bearer(&self, token: &str, meta: RequestMeta) -> Result<Caller, BearerError> {
+    pub fn authenticate_bearer(
+        &self,
+        token: &str,
+        meta: RequestMeta,
+    ) -> Result<Caller, BearerError> {
         let ctx = &self.ctx;
         let claims: AccessTokenClaims = jwt::verify(
             &ctx.keys.ring(),
@@ -145,7 +153,11 @@ impl TokenService {
         if ctx.clock.now().unix_timestamp() >= claims.exp {
             return Err(BearerError::Expired);
         }
-        let permissions = claims.scope.split(' ').filter_map(Permission::parse).collect();
+        let permissions = claims
+            .scope
+            .split(' ')
+            .filter_map(Permission::parse)
+            .collect();
         let actor = if claims.sub == claims.client_id {
             Actor::client(claims.client_id)
         } else {
@@ -214,9 +226,15 @@ mod tests {
     fn scope_is_limited_to_granted_permissions() {
         let c = client(vec![Permission::UserReadWriteAll]);
         assert_eq!(grant_scope(&c, None).unwrap(), "User.ReadWrite.All");
-        assert_eq!(grant_scope(&c, Some(" User.ReadWrite.All  User.ReadWrite.All")).unwrap(), "User.ReadWrite.All");
+        assert_eq!(
+            grant_scope(&c, Some(" User.ReadWrite.All  User.ReadWrite.All")).unwrap(),
+            "User.ReadWrite.All"
+        );
         let err = grant_scope(&c, Some("AuditLog.Read.All")).unwrap_err();
         assert_eq!(err.code, OAuthErrorCode::InvalidScope);
-        assert_eq!(grant_scope(&c, Some("nonsense")).unwrap_err().code, OAuthErrorCode::InvalidScope);
+        assert_eq!(
+            grant_scope(&c, Some("nonsense")).unwrap_err().code,
+            OAuthErrorCode::InvalidScope
+        );
     }
 }

@@ -7,17 +7,16 @@
 use async_trait::async_trait;
 use redb::{
     Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
-    ReadableTableMetadata,
-    TableDefinition, WriteTransaction,
+    ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
-    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
-    encode_expiring, unix_ms,
+    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns, PolicyStore,
+    Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring, encode_expiring,
+    unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -175,13 +174,17 @@ impl UserStore for EmbeddedStore {
 
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let id = id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(USERS)?, &id)).await
+        self.read(move |tx| get_json(&tx.open_table(USERS)?, &id))
+            .await
     }
 
     async fn find_user_by_upn(&self, upn_key: &str) -> Result<Option<User>, StoreError> {
         let upn = upn_key.to_owned();
         self.read(move |tx| {
-            let id = tx.open_table(UPNS)?.get(upn.as_str())?.map(|v| v.value().to_owned());
+            let id = tx
+                .open_table(UPNS)?
+                .get(upn.as_str())?
+                .map(|v| v.value().to_owned());
             match id {
                 Some(id) => get_json(&tx.open_table(USERS)?, &id),
                 None => Ok(None),
@@ -190,18 +193,17 @@ impl UserStore for EmbeddedStore {
         .await
     }
 
-    async fn list_users(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<User>, StoreError> {
+    async fn list_users(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
         let after = after.map(str::to_owned);
         self.read(move |tx| {
             let upns = tx.open_table(UPNS)?;
             let users = tx.open_table(USERS)?;
             let mut out = Vec::with_capacity(limit.min(1000));
             let iter = match &after {
-                Some(a) => upns.range::<&str>((std::ops::Bound::Excluded(a.as_str()), std::ops::Bound::Unbounded))?,
+                Some(a) => upns.range::<&str>((
+                    std::ops::Bound::Excluded(a.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))?,
                 None => upns.range::<&str>(..)?,
             };
             for entry in iter {
@@ -289,7 +291,8 @@ impl TapStore for EmbeddedStore {
 
     async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError> {
         let id = user_id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(TAPS)?, &id)).await
+        self.read(move |tx| get_json(&tx.open_table(TAPS)?, &id))
+            .await
     }
 
     async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {
@@ -339,10 +342,13 @@ impl CredentialStore for EmbeddedStore {
         self.write(true, move |tx| {
             let mut creds = tx.open_table(CREDS)?;
             if creds.get(id.as_str())?.is_some() {
-                return Err(StoreError::Conflict("credential id already registered".into()));
+                return Err(StoreError::Conflict(
+                    "credential id already registered".into(),
+                ));
             }
             creds.insert(id.as_str(), json.as_str())?;
-            tx.open_table(USER_CREDS)?.insert(format!("{user}/{id}").as_str(), "")?;
+            tx.open_table(USER_CREDS)?
+                .insert(format!("{user}/{id}").as_str(), "")?;
             Ok(())
         })
         .await
@@ -368,9 +374,13 @@ impl CredentialStore for EmbeddedStore {
         .await
     }
 
-    async fn find_credential(&self, cred_id: &str) -> Result<Option<PasskeyCredential>, StoreError> {
+    async fn find_credential(
+        &self,
+        cred_id: &str,
+    ) -> Result<Option<PasskeyCredential>, StoreError> {
         let id = cred_id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(CREDS)?, &id)).await
+        self.read(move |tx| get_json(&tx.open_table(CREDS)?, &id))
+            .await
     }
 
     async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError> {
@@ -396,7 +406,8 @@ impl CredentialStore for EmbeddedStore {
             match get_json::<PasskeyCredential>(&creds, &id)? {
                 Some(existing) if existing.user_id == user => {
                     creds.remove(id.as_str())?;
-                    tx.open_table(USER_CREDS)?.remove(format!("{user}/{id}").as_str())?;
+                    tx.open_table(USER_CREDS)?
+                        .remove(format!("{user}/{id}").as_str())?;
                     Ok(true)
                 }
                 _ => Ok(false),
@@ -420,7 +431,8 @@ impl ClientStore for EmbeddedStore {
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let id = id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(CLIENTS)?, &id)).await
+        self.read(move |tx| get_json(&tx.open_table(CLIENTS)?, &id))
+            .await
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
@@ -438,15 +450,18 @@ impl ClientStore for EmbeddedStore {
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
-        self.write(true, move |tx| Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some()))
-            .await
+        self.write(true, move |tx| {
+            Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some())
+        })
+        .await
     }
 }
 
 #[async_trait]
 impl KeyStore for EmbeddedStore {
     async fn get_keyset(&self) -> Result<Option<KeySetRecord>, StoreError> {
-        self.read(|tx| get_json(&tx.open_table(META)?, KEYSET)).await
+        self.read(|tx| get_json(&tx.open_table(META)?, KEYSET))
+            .await
     }
 
     async fn create_keyset(&self, keys: &KeySetRecord) -> Result<KeySetRecord, StoreError> {
@@ -486,7 +501,8 @@ impl KeyStore for EmbeddedStore {
 #[async_trait]
 impl PolicyStore for EmbeddedStore {
     async fn get_policy(&self) -> Result<Option<Policy>, StoreError> {
-        self.read(|tx| get_json(&tx.open_table(META)?, POLICY)).await
+        self.read(|tx| get_json(&tx.open_table(META)?, POLICY))
+            .await
     }
 
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
@@ -568,7 +584,8 @@ impl EphemeralStore for EmbeddedStore {
         let raw = encode_expiring(value, expires_at);
         // Short-lived and re-creatable: no fsync needed.
         self.write(false, move |tx| {
-            tx.open_table(EPHEMERAL)?.insert(key.as_str(), raw.as_slice())?;
+            tx.open_table(EPHEMERAL)?
+                .insert(key.as_str(), raw.as_slice())?;
             Ok(())
         })
         .await

@@ -93,8 +93,7 @@ pub trait UserStore: Send + Sync {
     /// `upn_key` is the lowercased UPN ([`crate::domain::user::Upn::key`]).
     async fn find_user_by_upn(&self, upn_key: &str) -> Result<Option<User>, StoreError>;
     /// Users ordered by UPN key, starting after the key `after`.
-    async fn list_users(&self, after: Option<&str>, limit: usize)
-    -> Result<Vec<User>, StoreError>;
+    async fn list_users(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;
     /// Replaces the record; re-indexes the UPN if it changed.
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
     /// Removes the user with their pass and passkeys. False if absent.
@@ -122,8 +121,7 @@ pub trait TapStore: Send + Sync {
 pub trait CredentialStore: Send + Sync {
     /// Fails with [`StoreError::Conflict`] if the credential id exists.
     async fn add_credential(&self, cred: &PasskeyCredential) -> Result<(), StoreError>;
-    async fn list_credentials(&self, user_id: &str)
-    -> Result<Vec<PasskeyCredential>, StoreError>;
+    async fn list_credentials(&self, user_id: &str) -> Result<Vec<PasskeyCredential>, StoreError>;
     async fn find_credential(&self, cred_id: &str)
     -> Result<Option<PasskeyCredential>, StoreError>;
     /// Replaces an existing credential. False if absent.
@@ -199,8 +197,12 @@ pub trait EphemeralStore: Send + Sync {
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-    async fn get(&self, ns: Ns, id: &str, now: OffsetDateTime)
-    -> Result<Option<Vec<u8>>, StoreError>;
+    async fn get(
+        &self,
+        ns: Ns,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     /// Atomically reads and deletes: of many concurrent takes, one wins.
     async fn take(
         &self,

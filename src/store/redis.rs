@@ -31,9 +31,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
-    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
-    encode_expiring, unix_ms,
+    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns, PolicyStore,
+    Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring, encode_expiring,
+    unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -327,11 +327,7 @@ impl UserStore for RedisStore {
         Ok(user.filter(|u| u.upn.key() == upn_key))
     }
 
-    async fn list_users(
-        &self,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<User>, StoreError> {
+    async fn list_users(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError> {
         let min = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
         let (raw, _last): (Vec<String>, String) = LIST_USERS
             .key(self.users_key())
@@ -381,7 +377,9 @@ impl UserStore for RedisStore {
                 _ => continue,
             }
         }
-        Err(StoreError::Conflict("the user changed concurrently; retry".into()))
+        Err(StoreError::Conflict(
+            "the user changed concurrently; retry".into(),
+        ))
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
@@ -478,10 +476,14 @@ impl CredentialStore for RedisStore {
         // Reserve the index first; a dangling one (no credential behind it) is taken over.
         let reserved: bool = c.set_nx(&index, &cred.user_id).await?;
         if !reserved && self.find_credential(&cred.id).await?.is_some() {
-            return Err(StoreError::Conflict("credential id already registered".into()));
+            return Err(StoreError::Conflict(
+                "credential id already registered".into(),
+            ));
         }
         let _: () = c.set(&index, &cred.user_id).await?;
-        let _: () = c.hset(self.creds_key(&cred.user_id), &cred.id, json).await?;
+        let _: () = c
+            .hset(self.creds_key(&cred.user_id), &cred.id, json)
+            .await?;
         Ok(())
     }
 
@@ -495,7 +497,10 @@ impl CredentialStore for RedisStore {
         Ok(creds)
     }
 
-    async fn find_credential(&self, cred_id: &str) -> Result<Option<PasskeyCredential>, StoreError> {
+    async fn find_credential(
+        &self,
+        cred_id: &str,
+    ) -> Result<Option<PasskeyCredential>, StoreError> {
         let mut c = self.c();
         let user: Option<String> = c.get(self.cred_index_key(cred_id)).await?;
         let Some(user) = user else { return Ok(None) };

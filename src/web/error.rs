@@ -68,7 +68,9 @@ impl WebError {
     fn problem_parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             WebError::Api(e) => match e {
-                DomainError::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid_request", e.to_string()),
+                DomainError::Invalid { .. } => {
+                    (StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+                }
                 DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
                 DomainError::Conflict(_) => (StatusCode::CONFLICT, "conflict", e.to_string()),
                 DomainError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", e.to_string()),
@@ -84,7 +86,11 @@ impl WebError {
                 ),
             },
             WebError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string()),
-            WebError::BadRequest { code, status, detail } => (*status, code, detail.clone()),
+            WebError::BadRequest {
+                code,
+                status,
+                detail,
+            } => (*status, code, detail.clone()),
             WebError::OAuth(_) => (StatusCode::BAD_REQUEST, "invalid_request", String::new()),
         }
     }
@@ -147,14 +153,17 @@ impl ResponseError for WebError {
                     let challenge = if m.contains("missing") {
                         "Bearer realm=\"onramp\"".to_owned()
                     } else {
-                        format!("Bearer realm=\"onramp\", error=\"invalid_token\", error_description=\"{m}\"")
+                        format!(
+                            "Bearer realm=\"onramp\", error=\"invalid_token\", error_description=\"{m}\""
+                        )
                     };
                     if let Ok(v) = HeaderValue::from_str(&challenge) {
                         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
                     }
                 }
                 if status == StatusCode::SERVICE_UNAVAILABLE {
-                    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                    res.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
                 }
                 res
             }

@@ -3,14 +3,15 @@
 
 pub mod error;
 pub mod handlers;
+pub mod json;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
 
 use crate::service::RequestMeta;
@@ -62,12 +63,22 @@ pub async fn request_envelope(
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     span.in_scope(|| {
-        tracing::info!(status, micros = started.elapsed().as_micros() as u64, "request");
+        tracing::info!(
+            status,
+            micros = started.elapsed().as_micros() as u64,
+            "request"
+        );
     });
     let h = res.headers_mut();
     h.insert(REQUEST_ID, id);
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
@@ -90,25 +101,21 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(64 * 1024)
-            .error_handler(|e, _| json_error(&e).into()),
-    )
-    .app_data(
-        web::PathConfig::default().error_handler(|e, _| {
-            WebError::BadRequest {
-                code: "invalid_request",
-                status: actix_web::http::StatusCode::BAD_REQUEST,
-                detail: e.to_string(),
-            }
-            .into()
-        }),
-    )
+    cfg.app_data(web::PathConfig::default().error_handler(|e, _| {
+        WebError::BadRequest {
+            code: "invalid_request",
+            status: actix_web::http::StatusCode::BAD_REQUEST,
+            detail: e.to_string(),
+        }
+        .into()
+    }))
     .app_data(web::PayloadConfig::default().limit(64 * 1024))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
-    .route(DISCOVERY_PATH, web::get().to(discovery::openid_configuration))
+    .route(
+        DISCOVERY_PATH,
+        web::get().to(discovery::openid_configuration),
+    )
     .route(JWKS_PATH, web::get().to(discovery::jwks))
     .service(
         web::resource(TOKEN_PATH)
@@ -116,26 +123,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::to(token::token_method_not_allowed)),
     )
     .service(web::scope("/api/v1").configure(admin_api::routes));
-}
-
-fn json_error(e: &actix_web::error::JsonPayloadError) -> WebError {
-    use actix_web::error::JsonPayloadError as J;
-    use actix_web::http::StatusCode;
-    let (status, code, detail) = match e {
-        J::ContentType => (
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the body must be application/json".to_owned(),
-        ),
-        J::Overflow { .. } | J::OverflowKnownLength { .. } => (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "the body is larger than 64 KiB".to_owned(),
-        ),
-        J::Deserialize(d) => (StatusCode::BAD_REQUEST, "invalid_request", format!("body: {d}")),
-        other => (StatusCode::BAD_REQUEST, "invalid_request", other.to_string()),
-    };
-    WebError::BadRequest { code, status, detail }
 }
 
 /// Fallback for unknown routes: problem details under `/api`, else JSON 404.

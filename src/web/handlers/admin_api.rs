@@ -14,6 +14,7 @@ use crate::service::Caller;
 use crate::service::admin::TapView;
 use crate::state::AppState;
 use crate::web::error::WebError;
+use crate::web::json::{self as api_json, ApiJson};
 use crate::web::request_meta;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -123,7 +124,7 @@ struct CreateUserRequest {
 async fn users_create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<CreateUserRequest>,
+    body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, WebError> {
     let caller = caller(&req, &state)?;
     let body = body.into_inner();
@@ -142,7 +143,10 @@ async fn users_create(
     };
     let user = state.admin.create_user(&caller, new).await?;
     let location = format!("{}/api/v1/users/{}", state.ctx.issuer, user.id);
-    let mut res = json(actix_web::http::StatusCode::CREATED, &UserResponse::from(user));
+    let mut res = json(
+        actix_web::http::StatusCode::CREATED,
+        &UserResponse::from(user),
+    );
     if let Ok(v) = header::HeaderValue::from_str(&location) {
         res.headers_mut().insert(header::LOCATION, v);
     }
@@ -197,7 +201,10 @@ async fn user_get(
 ) -> Result<HttpResponse, WebError> {
     let caller = caller(&req, &state)?;
     let user = state.admin.get_user(&caller, &path).await?;
-    Ok(json(actix_web::http::StatusCode::OK, &UserResponse::from(user)))
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &UserResponse::from(user),
+    ))
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -223,7 +230,7 @@ async fn user_patch(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Json<PatchUserRequest>,
+    body: ApiJson<PatchUserRequest>,
 ) -> Result<HttpResponse, WebError> {
     let caller = caller(&req, &state)?;
     let b = body.into_inner();
@@ -297,23 +304,10 @@ async fn tap_create(
     let parsed: Option<CreateTapRequest> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
-        if !is_json {
-            return Err(WebError::BadRequest {
-                code: "unsupported_media_type",
-                status: actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                detail: "the body must be application/json".into(),
-            });
+        if !api_json::is_json(&req) {
+            return Err(api_json::unsupported_media_type());
         }
-        Some(serde_json::from_slice(&body).map_err(|e| WebError::BadRequest {
-            code: "invalid_request",
-            status: actix_web::http::StatusCode::BAD_REQUEST,
-            detail: format!("body: {e}"),
-        })?)
+        Some(api_json::parse(&body)?)
     };
     let request = match parsed {
         None => TapRequest::default(),
@@ -322,7 +316,10 @@ async fn tap_create(
                 .start_date_time
                 .map(|s| {
                     OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| {
-                        DomainError::invalid("startDateTime", "must be an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z")
+                        DomainError::invalid(
+                            "startDateTime",
+                            "must be an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z",
+                        )
                     })
                 })
                 .transpose()?,
@@ -347,7 +344,10 @@ async fn taps_list(
     Ok(json(
         actix_web::http::StatusCode::OK,
         &Collection {
-            value: views.into_iter().map(|v| TapResponse::new(v, None)).collect(),
+            value: views
+                .into_iter()
+                .map(|v| TapResponse::new(v, None))
+                .collect(),
             next_link: None,
         },
     ))
@@ -361,7 +361,10 @@ async fn tap_get(
     let caller = caller(&req, &state)?;
     let (user, tap) = path.into_inner();
     let view = state.admin.get_tap(&caller, &user, &tap).await?;
-    Ok(json(actix_web::http::StatusCode::OK, &TapResponse::new(view, None)))
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &TapResponse::new(view, None),
+    ))
 }
 
 async fn tap_delete(

@@ -14,7 +14,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.ctx.store.ping().await {
         Ok(()) => HttpResponse::Ok()
             .content_type("application/json")
-            .body(format!(r#"{{"status":"ready","store":"{}"}}"#, state.ctx.store.kind())),
+            .body(format!(
+                r#"{{"status":"ready","store":"{}"}}"#,
+                state.ctx.store.kind()
+            )),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             HttpResponse::ServiceUnavailable()

@@ -94,7 +94,10 @@ pub async fn token_post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
@@ -114,7 +117,9 @@ pub async fn token_post(
     let meta = request_meta(&req);
     let client = state.tokens.authenticate_client(presented, &meta).await?;
     let response = match grant_type {
-        "client_credentials" => state.tokens.client_credentials(&client, form.scope.as_deref())?,
+        "client_credentials" => state
+            .tokens
+            .client_credentials(&client, form.scope.as_deref())?,
         other => {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,

@@ -1,0 +1,77 @@
+//! A JSON body extractor for the admin API whose errors name the field
+//! (`displayName: invalid type ...`) and come as problem details.
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use super::error::WebError;
+
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+pub fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
+        })
+}
+
+pub fn unsupported_media_type() -> WebError {
+    WebError::BadRequest {
+        code: "unsupported_media_type",
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        detail: "the body must be application/json".into(),
+    }
+}
+
+/// Parses `bytes`, naming the offending field in the error.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let detail = if path == "." {
+            format!("body: {}", e.inner())
+        } else {
+            format!("{path}: {}", e.inner())
+        };
+        WebError::BadRequest {
+            code: "invalid_request",
+            status: StatusCode::BAD_REQUEST,
+            detail,
+        }
+    })
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(unsupported_media_type());
+            }
+            let bytes = body.await.map_err(|e| WebError::BadRequest {
+                code: "payload_too_large",
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                detail: format!("the body could not be read: {e}"),
+            })?;
+            parse(&bytes).map(ApiJson)
+        })
+    }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The full test suite: formatting, lints, unit and integration tests.
+# Installs what the tests need when it is missing (Debian/Ubuntu, as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ] || ! need apt-get; then
+    echo "missing: $* (install it, then run again)" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null; }
+}
+
+need redis-server || apt_install redis-server
+need cargo || { echo "missing: cargo (install Rust from rustup.rs)" >&2; exit 1; }
+
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked

@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# Load benchmark of Onramp's token endpoint and discovery documents.
+#
+#   tests/bench/token_load.sh
+#
+# Builds the release binary, then for each store (embedded, redis) starts the
+# server on a free loopback port with a throw-away configuration, pins it to
+# CPU 0 and drives it with wrk pinned to CPU 1. Prints a Markdown table and the
+# raw single-core signing ceiling (openssl speed). Every process it starts is
+# stopped on exit. Only 127.0.0.1 is ever targeted.
+#
+# Tunables (environment): DURATION (default 10s), WARMUP (2s),
+# CONNECTIONS (32), STORES ("embedded redis"), SKIP_BUILD=1, SKIP_OPENSSL=1.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION="${DURATION:-10s}"
+WARMUP="${WARMUP:-2s}"
+CONNECTIONS="${CONNECTIONS:-32}"
+STORES="${STORES:-embedded redis}"
+HOST="127.0.0.1"   # loopback only
+
+log() { printf '[token_load] %s\n' "$*" >&2; }
+die() { printf '[token_load] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- cleanup
+TMP="$(mktemp -d -t onramp-bench.XXXXXX)"
+SERVER_PID=""
+REDIS_PID=""
+
+stop_pid() {
+    local pid="$1"
+    [[ -n "$pid" ]] || return 0
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    stop_pid "$SERVER_PID"; SERVER_PID=""
+    stop_pid "$REDIS_PID"; REDIS_PID=""
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------- helpers
+CPU_SERVER=()
+CPU_LOAD=()
+if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
+    CPU_SERVER=(taskset -c 0)
+    CPU_LOAD=(taskset -c 1)
+else
+    log "WARNING: taskset missing or fewer than 2 CPUs; running unpinned (numbers not comparable)"
+fi
+
+port_in_use() {
+    if command -v ss >/dev/null; then
+        [[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]
+    else
+        (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
+    fi
+}
+
+# A free port below the usual ephemeral range.
+free_port() {
+    local p
+    for _ in $(seq 1 200); do
+        p=$(( 20000 + RANDOM % 12000 ))
+        if ! port_in_use "$p"; then echo "$p"; return 0; fi
+    done
+    die "no free port found"
+}
+
+# Busy and total jiffies of one CPU from /proc/stat: "busy total".
+cpu_ticks() {
+    awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
+}
+
+busy_pct() { # before_busy before_total after_busy after_total
+    awk -v b0="$1" -v t0="$2" -v b1="$3" -v t1="$4" \
+        'BEGIN { d = t1 - t0; if (d > 0) printf "%.0f%%", 100 * (b1 - b0) / d; else print "?" }'
+}
+
+# ---------------------------------------------------------------- build
+cd "$ROOT"
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    log "building release binary (cargo build --release --bin onramp)"
+    cargo build --release --bin onramp
+fi
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/onramp"
+[[ -x "$BIN" ]] || die "release binary not found at $BIN"
+
+# ---------------------------------------------------------------- wrk
+if ! command -v wrk >/dev/null; then
+    SUDO=()
+    [[ "$(id -u)" -eq 0 ]] || SUDO=(sudo)
+    log "wrk not found; installing it with apt-get"
+    if ! "${SUDO[@]}" apt-get install -y wrk; then
+        "${SUDO[@]}" apt-get update
+        "${SUDO[@]}" apt-get install -y wrk
+    fi
+fi
+command -v wrk >/dev/null || die "wrk is not available"
+command -v curl >/dev/null || die "curl is required"
+
+# ---------------------------------------------------------------- clients
+ES_ID="bench-es";  ES_SECRET="bench-secret-es-0123456789"
+RS_ID="bench-rs";  RS_SECRET="bench-secret-rs-0123456789"
+
+token_lua() { # id secret file
+    local b64
+    b64="$(printf '%s:%s' "$1" "$2" | base64 | tr -d '\n')"
+    cat >"$3" <<EOF
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $b64"
+EOF
+}
+token_lua "$ES_ID" "$ES_SECRET" "$TMP/token-es.lua"
+token_lua "$RS_ID" "$RS_SECRET" "$TMP/token-rs.lua"
+
+write_config() { # file port store_url prefix
+    cat >"$1" <<EOF
+[server]
+listen = "$HOST:$2"
+issuer = "http://localhost:$2"
+workers = 1
+
+[log]
+level = "warn"
+
+[store]
+url = "$3"
+prefix = "$4"
+
+[[clients]]
+id = "$ES_ID"
+secret = "$ES_SECRET"
+grant_types = ["client_credentials"]
+permissions = ["User.ReadWrite.All"]
+access_token_alg = "ES256"
+
+[[clients]]
+id = "$RS_ID"
+secret = "$RS_SECRET"
+grant_types = ["client_credentials"]
+permissions = ["User.ReadWrite.All"]
+access_token_alg = "RS256"
+EOF
+}
+
+# ---------------------------------------------------------------- server
+start_redis() {
+    command -v redis-server >/dev/null || die "redis-server is not installed"
+    REDIS_PORT="$(free_port)"
+    log "starting redis-server on $HOST:$REDIS_PORT"
+    # Redis shares CPU 1 with wrk so that CPU 0 measures only Onramp.
+    "${CPU_LOAD[@]}" redis-server --bind "$HOST" --port "$REDIS_PORT" --save "" \
+        --appendonly no --daemonize no --loglevel warning \
+        >"$TMP/redis.log" 2>&1 &
+    REDIS_PID=$!
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/$HOST/$REDIS_PORT") 2>/dev/null; then return 0; fi
+        kill -0 "$REDIS_PID" 2>/dev/null || { cat "$TMP/redis.log" >&2; die "redis-server exited"; }
+        sleep 0.1
+    done
+    cat "$TMP/redis.log" >&2
+    die "redis-server did not start listening within 10 s"
+}
+
+start_server() { # store
+    local store="$1" url prefix="onramp"
+    PORT="$(free_port)"
+    case "$store" in
+        embedded) url="embedded:$TMP/onramp.redb"; rm -f "$TMP/onramp.redb" ;;
+        redis) start_redis; url="redis://$HOST:$REDIS_PORT/0"; prefix="onramp-bench-$$-$RANDOM" ;;
+        *) die "unknown store $store" ;;
+    esac
+    write_config "$TMP/onramp.toml" "$PORT" "$url" "$prefix"
+    log "starting onramp ($store store) on $HOST:$PORT"
+    "${CPU_SERVER[@]}" "$BIN" --config "$TMP/onramp.toml" serve >"$TMP/server-$store.log" 2>&1 &
+    SERVER_PID=$!
+    for _ in $(seq 1 300); do
+        if curl -fsS --max-time 1 -o /dev/null "http://$HOST:$PORT/healthz" 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            wait "$SERVER_PID" 2>/dev/null && rc=0 || rc=$?
+            SERVER_PID=""
+            printf -- '--- onramp output (exit status %s) ---\n' "$rc" >&2
+            cat "$TMP/server-$store.log" >&2
+            die "onramp exited before /healthz answered ($store store)"
+        fi
+        sleep 0.1
+    done
+    cat "$TMP/server-$store.log" >&2
+    die "onramp did not answer /healthz within 30 s ($store store)"
+}
+
+stop_server() {
+    stop_pid "$SERVER_PID"; SERVER_PID=""
+    stop_pid "$REDIS_PID"; REDIS_PID=""
+}
+
+check_token() { # id secret alg
+    local code
+    code="$(curl -sS --max-time 5 -o "$TMP/token.json" -w '%{http_code}' \
+        -u "$1:$2" -H 'Content-Type: application/x-www-form-urlencoded' \
+        --data 'grant_type=client_credentials' "http://$HOST:$PORT/token" 2>"$TMP/curl.err")" || true
+    if [[ "$code" != 200 ]]; then
+        printf -- '--- POST /token as %s: HTTP %s ---\n' "$1" "${code:-none}" >&2
+        cat "$TMP/curl.err" "$TMP/token.json" >&2 2>/dev/null || true
+        printf '\n--- onramp output ---\n' >&2
+        cat "$TMP/server-$STORE.log" >&2
+        die "token request for $1 did not return 200"
+    fi
+    # The header of the access token names its algorithm.
+    local header
+    header="$(sed -E 's/.*"access_token":"([^".]*)\..*/\1/' "$TMP/token.json" | tr '_-' '/+')"
+    while (( ${#header} % 4 )); do header+="="; done
+    header="$(printf '%s' "$header" | base64 -d 2>/dev/null || true)"
+    [[ "$header" == *"\"alg\":\"$3\""* ]] || log "WARNING: $1's access token header is not $3: $header"
+}
+
+# ---------------------------------------------------------------- load
+RESULTS=()
+WARNINGS=()
+
+run_wrk() { # store scenario url [lua]
+    local store="$1" scenario="$2" url="$3" lua="${4:-}" out="$TMP/wrk.out"
+    local args=(-t1 "-c$CONNECTIONS" --latency --timeout 5s)
+    [[ -n "$lua" ]] && args+=(-s "$lua")
+    log "$store / $scenario: warm-up $WARMUP"
+    timeout 60 "${CPU_LOAD[@]}" wrk "${args[@]}" "-d$WARMUP" "$url" >/dev/null
+    log "$store / $scenario: measuring $DURATION"
+    local c0 c1 a0 a1
+    c0="$(cpu_ticks 0)"; c1="$(cpu_ticks 1)"
+    timeout 120 "${CPU_LOAD[@]}" wrk "${args[@]}" "-d$DURATION" "$url" >"$out"
+    a0="$(cpu_ticks 0)"; a1="$(cpu_ticks 1)"
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server-$store.log" >&2; die "onramp died during $scenario"; }
+    local rps p50 p99 non2xx sockerr
+    rps="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
+    p50="$(awk '/Latency Distribution/ { d = 1 } d && $1 == "50%" { print $2; exit }' "$out")"
+    p99="$(awk '/Latency Distribution/ { d = 1 } d && $1 == "99%" { print $2; exit }' "$out")"
+    non2xx="$(awk -F: '/Non-2xx or 3xx responses/ { gsub(/ /, "", $2); print $2 }' "$out")"
+    sockerr="$(grep -E '^ *Socket errors' "$out" || true)"
+    [[ -n "$rps" ]] || { cat "$out" >&2; die "could not parse wrk output"; }
+    if [[ -n "$non2xx" && "$non2xx" != 0 ]]; then
+        WARNINGS+=("$store / $scenario: $non2xx non-2xx responses")
+        log "WARNING: $store / $scenario: wrk saw $non2xx non-2xx responses"
+    fi
+    if [[ -n "$sockerr" ]]; then
+        WARNINGS+=("$store / $scenario:${sockerr#*Socket errors}")
+        log "WARNING: $store / $scenario: $sockerr"
+    fi
+    # shellcheck disable=SC2086
+    RESULTS+=("| $store | $scenario | $rps | $p50 | $p99 | $(busy_pct ${c0} ${a0}) | $(busy_pct ${c1} ${a1}) |")
+    log "$store / $scenario: $rps req/s, p50 $p50, p99 $p99"
+}
+
+for STORE in $STORES; do
+    start_server "$STORE"
+    check_token "$ES_ID" "$ES_SECRET" ES256
+    check_token "$RS_ID" "$RS_SECRET" RS256
+    BASE="http://$HOST:$PORT"
+    run_wrk "$STORE" "POST /token client_credentials ES256" "$BASE/token" "$TMP/token-es.lua"
+    run_wrk "$STORE" "POST /token client_credentials RS256" "$BASE/token" "$TMP/token-rs.lua"
+    run_wrk "$STORE" "GET /.well-known/openid-configuration" "$BASE/.well-known/openid-configuration"
+    run_wrk "$STORE" "GET /.well-known/jwks.json" "$BASE/.well-known/jwks.json"
+    if grep -qiE 'error|panic' "$TMP/server-$STORE.log"; then
+        WARNINGS+=("$STORE: onramp logged errors, see below")
+        printf -- '--- onramp output (%s) ---\n' "$STORE" >&2
+        grep -iE 'error|panic' "$TMP/server-$STORE.log" | head -20 >&2
+    fi
+    stop_server
+done
+
+# ---------------------------------------------------------------- report
+echo
+echo "## Onramp load ($(date -u +%Y-%m-%d), $(nproc) CPUs, wrk -t1 -c$CONNECTIONS -d$DURATION, server on CPU 0, wrk on CPU 1)"
+echo
+echo "| store | scenario | requests/s | p50 | p99 | CPU 0 (server) | CPU 1 (wrk) |"
+echo "|---|---|---:|---:|---:|---:|---:|"
+printf '%s\n' "${RESULTS[@]}"
+
+if [[ "${SKIP_OPENSSL:-0}" != 1 ]] && command -v openssl >/dev/null; then
+    log "measuring the raw signing ceiling (openssl speed, one core, 3 s each)"
+    "${CPU_SERVER[@]}" openssl speed -seconds 3 rsa2048 ecdsap256 >"$TMP/speed.out" 2>/dev/null || true
+    rsa="$(awk '/^rsa 2048 bits/ { print $(NF-1) }' "$TMP/speed.out")"
+    ec="$(awk '/ecdsa \(nistp256\)/ { print $(NF-1) }' "$TMP/speed.out")"
+    echo
+    echo "## Single-core signing ceiling ($(openssl version | awk '{ print $1, $2 }'), CPU 0)"
+    echo
+    echo "| signature | signs/s |"
+    echo "|---|---:|"
+    echo "| RSA-2048 (RS256) | ${rsa:-?} |"
+    echo "| ECDSA P-256 (ES256) | ${ec:-?} |"
+fi
+
+if ((${#WARNINGS[@]})); then
+    echo
+    echo "Warnings:"
+    printf -- '- %s\n' "${WARNINGS[@]}"
+fi

@@ -1,0 +1,164 @@
+//! The `onramp` binary: configuration errors, check-config, recover.
+
+use std::process::Command;
+
+use crate::helpers::*;
+
+fn onramp() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_onramp"));
+    // Keep the developer's environment out of these tests.
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ONRAMP_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn check_config_prints_the_effective_config_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "[server]\nissuer = \"https://login.example.com\"\n[[clients]]\nid = \"hr\"\nsecret = \"super-secret-value-123\"\ngrant_types = [\"client_credentials\"]\n",
+    )
+    .unwrap();
+    let out = onramp()
+        .args(["--config", file.to_str().unwrap(), "check-config"])
+        .env("ONRAMP_STORE__PREFIX", "fromenv")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("https://login.example.com"),
+        "file layer applied"
+    );
+    assert!(
+        text.contains("prefix = \"fromenv\""),
+        "env layer applied: {text}"
+    );
+    assert!(!text.contains("super-secret-value-123"));
+    assert!(text.contains("********"));
+}
+
+#[test]
+fn bad_configuration_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(
+        &file,
+        "[store]\nurl = \"embedded:x.redb\"\nprefx = \"typo\"\n",
+    )
+    .unwrap();
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            vec!["--config", file.to_str().unwrap(), "check-config"],
+            vec![],
+            "prefx",
+        ),
+        (
+            vec!["check-config"],
+            vec![("ONRAMP_SERVER__WORKERS", "many")],
+            "workers",
+        ),
+        (
+            vec!["check-config"],
+            vec![("ONRAMP_STORE__NOPE", "1")],
+            "nope",
+        ),
+        (
+            vec!["check-config"],
+            vec![("ONRAMP_STORE__URL", "postgres://x")],
+            "store.url",
+        ),
+        (
+            vec!["check-config"],
+            vec![("ONRAMP_SERVER__ISSUER", "not a url")],
+            "server.issuer",
+        ),
+        (
+            vec!["--config", "/nonexistent/onramp.toml", "check-config"],
+            vec![],
+            "does not exist",
+        ),
+        (vec!["serve"], vec![("ONRAMP_LOG__FORMAT", "xml")], "format"),
+    ];
+    for (args, env, needle) in cases {
+        let out = onramp().args(&args).envs(env.clone()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {err}");
+        assert!(
+            err.to_lowercase().contains(&needle.to_lowercase()),
+            "{args:?} {env:?}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn recover_refuses_a_locked_embedded_store() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let out = onramp()
+        .args(["recover", "--upn", "admin@localhost"])
+        .env("ONRAMP_STORE__URL", store.url())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("stop the server"), "{err}");
+    drop(app);
+}
+
+#[tokio::test]
+async fn recover_issues_a_new_pass_against_redis_while_serving() {
+    let redis = RedisServer::start();
+    let app = TestApp::spawn_with(
+        redis.url(),
+        "rec",
+        onramp::clock::ManualClock::starting_now(),
+        |_| {},
+    )
+    .await;
+    let first = app.bootstrap.as_ref().unwrap().tap.view.tap.id.clone();
+    let out = onramp()
+        .args(["recover", "--upn", "ADMIN@localhost"])
+        .env("ONRAMP_STORE__URL", redis.url())
+        .env("ONRAMP_STORE__PREFIX", "rec")
+        .env("ONRAMP_LOG__LEVEL", "error")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let user = app.bootstrap.as_ref().unwrap().user.id.clone();
+    let stored = app.store.get_tap(&user).await.unwrap().unwrap();
+    assert_ne!(stored.id, first, "the pass was replaced");
+    let passcode = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("pass:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(onramp::crypto::hasher::verify(
+        passcode.as_bytes(),
+        &stored.hash
+    ));
+    let out = onramp()
+        .args(["recover", "--upn", "ghost@localhost"])
+        .env("ONRAMP_STORE__URL", redis.url())
+        .env("ONRAMP_STORE__PREFIX", "rec")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not found"));
+}

@@ -1,0 +1,288 @@
+//! Test harness: a real `redis-server` per test, the app on a free port,
+//! an advanceable clock, and small HTTP helpers.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use onramp::clock::ManualClock;
+use onramp::config::{ClientSettings, Settings};
+use onramp::crypto::random::OsRandom;
+use onramp::domain::client::{ClientAuthMethod, GrantType, SigningAlg};
+use onramp::domain::permission::Permission;
+use onramp::service::bootstrap::Issued;
+use onramp::startup::{Application, Deps};
+use onramp::store::SharedStore;
+use serde_json::Value;
+
+pub const HR_ID: &str = "hr-sync";
+pub const HR_SECRET: &str = "hr-sync-secret-0123456789";
+pub const READER_ID: &str = "user-only";
+pub const READER_SECRET: &str = "user-only-secret-0123456789";
+
+/// A `redis-server` on a free port, stopped on drop.
+pub struct RedisServer {
+    child: Child,
+    pub port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let port = free_port();
+        Self::start_on(port)
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start redis-server ({e}): install it (apt-get install redis-server); the Redis tests need a real server")
+            });
+        let server = Self {
+            child,
+            port,
+            _dir: dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(client) = redis::Client::open(self.url())
+                && let Ok(mut conn) = client.get_connection()
+                && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("redis-server on port {} did not become ready", self.port);
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Redis,
+}
+
+pub const BACKENDS: [Backend; 2] = [Backend::Embedded, Backend::Redis];
+
+/// Where a test app keeps its data.
+pub enum StoreHandle {
+    Embedded(tempfile::TempDir),
+    Redis(RedisServer),
+}
+
+impl StoreHandle {
+    pub fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Embedded => StoreHandle::Embedded(tempfile::tempdir().unwrap()),
+            Backend::Redis => StoreHandle::Redis(RedisServer::start()),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            StoreHandle::Embedded(dir) => format!("embedded:{}", self.embedded_path(dir).display()),
+            StoreHandle::Redis(r) => r.url(),
+        }
+    }
+
+    fn embedded_path(&self, dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("onramp.redb")
+    }
+}
+
+pub fn client(id: &str, secret: &str, permissions: Vec<Permission>) -> ClientSettings {
+    ClientSettings {
+        id: id.into(),
+        name: None,
+        secret: Some(secret.into()),
+        secret_sha256: None,
+        grant_types: vec![GrantType::ClientCredentials],
+        permissions,
+        redirect_uris: vec![],
+        token_endpoint_auth_method: None,
+        id_token_alg: None,
+        access_token_alg: None,
+    }
+}
+
+/// Settings for a test app: issuer `http://localhost:PORT`, the given store,
+/// an HR client with both permissions and a client with users only.
+pub fn settings(port: u16, store_url: &str, prefix: &str) -> Settings {
+    let mut s = Settings::default();
+    s.server.listen = format!("127.0.0.1:{port}");
+    s.server.issuer = format!("http://localhost:{port}");
+    s.server.workers = 2;
+    s.store.url = store_url.into();
+    s.store.prefix = prefix.into();
+    s.store.timeout_ms = 500;
+    s.log.level = "warn".into();
+    s.clients.push(client(
+        HR_ID,
+        HR_SECRET,
+        vec![
+            Permission::UserReadWriteAll,
+            Permission::UserAuthenticationMethodReadWriteAll,
+        ],
+    ));
+    s.clients.push(client(
+        READER_ID,
+        READER_SECRET,
+        vec![Permission::UserReadWriteAll],
+    ));
+    let mut rs = client(
+        "rs-client",
+        "rs-client-secret-0123456789",
+        vec![Permission::UserReadWriteAll],
+    );
+    rs.access_token_alg = Some(SigningAlg::RS256);
+    s.clients.push(rs);
+    let mut public = client("spa", "unused", vec![]);
+    public.secret = None;
+    public.token_endpoint_auth_method = Some(ClientAuthMethod::None);
+    public.grant_types = vec![GrantType::AuthorizationCode];
+    public.redirect_uris = vec!["http://localhost:9/cb".into()];
+    s.clients.push(public);
+    s
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub clock: ManualClock,
+    pub http: reqwest::Client,
+    pub bootstrap: Option<Issued>,
+    pub store: SharedStore,
+    pub handle: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    /// Starts an app on `store` (a fresh prefix per call).
+    pub async fn spawn(store: &StoreHandle) -> TestApp {
+        let prefix = format!("t{}", free_port());
+        Self::spawn_with(store.url(), &prefix, ManualClock::starting_now(), |_| {}).await
+    }
+
+    pub async fn spawn_with(
+        store_url: String,
+        prefix: &str,
+        clock: ManualClock,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut s = settings(port, &store_url, prefix);
+        tweak(&mut s);
+        let deps = Deps {
+            clock: Arc::new(clock.clone()),
+            rng: Arc::new(OsRandom),
+        };
+        let mut app = Application::build(s.clone(), deps, Some(listener))
+            .await
+            .unwrap();
+        let handle = app.handle();
+        let bootstrap = app.bootstrap.take();
+        let store = app.state.ctx.store.clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            base: format!("http://localhost:{port}"),
+            clock,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            bootstrap,
+            store,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client-credentials access token for `id`.
+    pub async fn token(&self, id: &str, secret: &str) -> String {
+        let res = self
+            .http
+            .post(self.url("/token"))
+            .basic_auth(id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "token request failed");
+        let body: Value = res.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn hr_token(&self) -> String {
+        self.token(HR_ID, HR_SECRET).await
+    }
+
+    /// Calls the admin API with a bearer token; returns status and JSON (or Null).
+    pub async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(&format!("/api/v1{path}")))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}

@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+//! One integration-test binary: the app is started in-process on port 0,
+//! with its own Redis server where a test needs one.
+
+mod admin_api;
+mod cli;
+mod discovery;
+mod helpers;
+mod redis_outage;
+mod store_conformance;
+mod token;

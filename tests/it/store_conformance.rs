@@ -1,0 +1,693 @@
+//! One conformance suite, run against every backend.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use onramp::domain::audit::{Actor, AuditEvent, AuditEventType, AuditFilter, Outcome, Target};
+use onramp::domain::client::{Client, ClientAuthMethod, GrantType, SigningAlg};
+use onramp::domain::credential::PasskeyCredential;
+use onramp::domain::policy::Policy;
+use onramp::domain::signing_key::{KeySetRecord, KeyState, SigningKeyRecord};
+use onramp::domain::tap::Tap;
+use onramp::domain::user::{NewUser, User};
+use onramp::store::embedded::EmbeddedStore;
+use onramp::store::redis::RedisStore;
+use onramp::store::{EphemeralStore, Ns, SharedStore, StoreError, TapStore, TapUse, UserStore};
+use time::{Duration, OffsetDateTime};
+
+use crate::helpers::RedisServer;
+
+fn t0() -> OffsetDateTime {
+    time::macros::datetime!(2026-11-25 12:00 UTC)
+}
+
+fn user(id: &str, upn: &str) -> User {
+    NewUser {
+        upn: upn.into(),
+        display_name: format!("User {id}"),
+        ..Default::default()
+    }
+    .into_user(id.into(), t0())
+    .unwrap()
+}
+
+fn tap(id: &str, once: bool) -> Tap {
+    Tap {
+        id: id.into(),
+        hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created: t0(),
+        start: t0(),
+        lifetime_minutes: 60,
+        is_usable_once: once,
+        used_at: None,
+    }
+}
+
+fn cred(id: &str, user_id: &str, minute: i64) -> PasskeyCredential {
+    PasskeyCredential {
+        id: id.into(),
+        user_id: user_id.into(),
+        name: format!("Passkey {id}"),
+        created: t0() + Duration::minutes(minute),
+        last_used: None,
+        aaguid: None,
+        backup_eligible: true,
+        backup_state: false,
+        passkey: serde_json::json!({"cred": id}),
+    }
+}
+
+async fn run_suite(store: SharedStore) {
+    users(&store).await;
+    taps(&store).await;
+    credentials(&store).await;
+    clients_and_singletons(&store).await;
+    audit(&store).await;
+    ephemeral(&store).await;
+    concurrency(&store).await;
+}
+
+async fn users(store: &SharedStore) {
+    assert!(!store.has_users().await.unwrap());
+    let ada = user("u-ada", "Ada@Example.com");
+    store.create_user(&ada).await.unwrap();
+    assert!(store.has_users().await.unwrap());
+    assert_eq!(store.get_user("u-ada").await.unwrap(), Some(ada.clone()));
+    assert_eq!(
+        store.find_user_by_upn("ada@example.com").await.unwrap(),
+        Some(ada.clone())
+    );
+    assert_eq!(store.get_user("nobody").await.unwrap(), None);
+    // UPNs are unique regardless of case.
+    let dup = user("u-other", "ADA@example.COM");
+    assert!(matches!(
+        store.create_user(&dup).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_user("u-other").await.unwrap(), None);
+
+    for (id, upn) in [
+        ("u-c", "carol@example.com"),
+        ("u-b", "bob@example.com"),
+        ("u-d", "dan@example.com"),
+    ] {
+        store.create_user(&user(id, upn)).await.unwrap();
+    }
+    let page1 = store.list_users(None, 2).await.unwrap();
+    let names: Vec<_> = page1.iter().map(|u| u.upn.key()).collect();
+    assert_eq!(names, ["ada@example.com", "bob@example.com"]);
+    let page2 = store.list_users(Some("bob@example.com"), 10).await.unwrap();
+    let names: Vec<_> = page2.iter().map(|u| u.upn.key()).collect();
+    assert_eq!(names, ["carol@example.com", "dan@example.com"]);
+
+    // Rename: the old UPN is freed, the new one indexed, listing follows.
+    let mut renamed = store.get_user("u-b").await.unwrap().unwrap();
+    renamed.upn = onramp::domain::user::Upn::parse("zed@example.com").unwrap();
+    store.update_user(&renamed).await.unwrap();
+    assert_eq!(
+        store.find_user_by_upn("bob@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .find_user_by_upn("zed@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        "u-b"
+    );
+    let all: Vec<_> = store
+        .list_users(None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id.clone())
+        .collect();
+    assert_eq!(all, ["u-ada", "u-c", "u-d", "u-b"]);
+    store
+        .create_user(&user("u-bob2", "bob@example.com"))
+        .await
+        .unwrap();
+    // Renaming onto a taken UPN is refused and changes nothing.
+    let mut clash = store.get_user("u-c").await.unwrap().unwrap();
+    clash.upn = onramp::domain::user::Upn::parse("Zed@example.com").unwrap();
+    assert!(matches!(
+        store.update_user(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.get_user("u-c").await.unwrap().unwrap().upn.as_str(),
+        "carol@example.com"
+    );
+    let ghost = user("u-ghost", "ghost@example.com");
+    assert!(matches!(
+        store.update_user(&ghost).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // Delete removes the user, their index entry, pass and passkeys.
+    store.put_tap("u-d", &tap("t-d", false)).await.unwrap();
+    store.add_credential(&cred("c-d", "u-d", 0)).await.unwrap();
+    assert!(store.delete_user("u-d").await.unwrap());
+    assert!(!store.delete_user("u-d").await.unwrap());
+    assert_eq!(store.get_user("u-d").await.unwrap(), None);
+    assert_eq!(
+        store.find_user_by_upn("dan@example.com").await.unwrap(),
+        None
+    );
+    assert_eq!(store.get_tap("u-d").await.unwrap(), None);
+    assert_eq!(store.find_credential("c-d").await.unwrap(), None);
+    assert!(store.list_credentials("u-d").await.unwrap().is_empty());
+    // The UPN can be used again.
+    store
+        .create_user(&user("u-dan2", "dan@example.com"))
+        .await
+        .unwrap();
+}
+
+async fn taps(store: &SharedStore) {
+    assert_eq!(store.get_tap("u-ada").await.unwrap(), None);
+    store.put_tap("u-ada", &tap("t1", true)).await.unwrap();
+    // One pass per user: a new one replaces the old.
+    store.put_tap("u-ada", &tap("t2", true)).await.unwrap();
+    assert_eq!(store.get_tap("u-ada").await.unwrap().unwrap().id, "t2");
+    assert!(!store.delete_tap("u-ada", "t1").await.unwrap());
+    assert_eq!(
+        store.record_tap_use("u-ada", "t1", t0()).await.unwrap(),
+        TapUse::Missing
+    );
+    assert_eq!(
+        store.record_tap_use("u-ada", "t2", t0()).await.unwrap(),
+        TapUse::Recorded
+    );
+    assert_eq!(
+        store.record_tap_use("u-ada", "t2", t0()).await.unwrap(),
+        TapUse::AlreadyUsed
+    );
+    assert_eq!(
+        store.get_tap("u-ada").await.unwrap().unwrap().used_at,
+        Some(t0())
+    );
+    // A multi-use pass can be used again.
+    store.put_tap("u-ada", &tap("t3", false)).await.unwrap();
+    assert_eq!(
+        store.record_tap_use("u-ada", "t3", t0()).await.unwrap(),
+        TapUse::Recorded
+    );
+    assert_eq!(
+        store.record_tap_use("u-ada", "t3", t0()).await.unwrap(),
+        TapUse::Recorded
+    );
+    assert!(store.delete_tap("u-ada", "t3").await.unwrap());
+    assert_eq!(store.get_tap("u-ada").await.unwrap(), None);
+}
+
+async fn credentials(store: &SharedStore) {
+    store.add_credential(&cred("c2", "u-ada", 2)).await.unwrap();
+    store.add_credential(&cred("c1", "u-ada", 1)).await.unwrap();
+    store.add_credential(&cred("c3", "u-c", 0)).await.unwrap();
+    assert!(matches!(
+        store.add_credential(&cred("c1", "u-c", 5)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let ids: Vec<_> = store
+        .list_credentials("u-ada")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, ["c1", "c2"], "ordered by creation");
+    assert_eq!(
+        store.find_credential("c3").await.unwrap().unwrap().user_id,
+        "u-c"
+    );
+    let mut updated = cred("c1", "u-ada", 1);
+    updated.last_used = Some(t0() + Duration::hours(1));
+    updated.name = "Laptop".into();
+    assert!(store.update_credential(&updated).await.unwrap());
+    assert_eq!(store.find_credential("c1").await.unwrap().unwrap(), updated);
+    assert!(
+        !store
+            .update_credential(&cred("nope", "u-ada", 0))
+            .await
+            .unwrap()
+    );
+    // Another user cannot delete it.
+    assert!(!store.delete_credential("u-c", "c1").await.unwrap());
+    assert!(store.delete_credential("u-ada", "c1").await.unwrap());
+    assert_eq!(store.find_credential("c1").await.unwrap(), None);
+    assert_eq!(store.list_credentials("u-ada").await.unwrap().len(), 1);
+}
+
+async fn clients_and_singletons(store: &SharedStore) {
+    let c = Client {
+        id: "app".into(),
+        name: Some("App".into()),
+        secret_sha256: Some([7; 32]),
+        redirect_uris: vec!["https://app/cb".into()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        id_token_alg: SigningAlg::RS256,
+        access_token_alg: SigningAlg::ES256,
+        permissions: vec![],
+    };
+    store.put_client(&c).await.unwrap();
+    assert_eq!(store.get_client("app").await.unwrap(), Some(c.clone()));
+    assert_eq!(store.list_clients().await.unwrap(), vec![c]);
+    assert!(store.delete_client("app").await.unwrap());
+    assert!(!store.delete_client("app").await.unwrap());
+    assert_eq!(store.get_client("app").await.unwrap(), None);
+
+    assert_eq!(store.get_policy().await.unwrap(), None);
+    let mut p = Policy::default();
+    p.tap.is_usable_once = true;
+    store.put_policy(&p).await.unwrap();
+    assert_eq!(store.get_policy().await.unwrap(), Some(p));
+
+    let keyset = |kid: &str, version: u64| KeySetRecord {
+        version,
+        keys: vec![SigningKeyRecord {
+            kid: kid.into(),
+            alg: SigningAlg::ES256,
+            pkcs8_der_b64: "AA==".into(),
+            created: t0(),
+            state: KeyState::Active,
+            retire_until: None,
+        }],
+    };
+    assert_eq!(store.get_keyset().await.unwrap(), None);
+    // Concurrent creators: the first writer wins and all see the same set.
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.create_keyset(&keyset(&format!("k{i}"), 1)).await.unwrap()
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        winners.push(t.await.unwrap());
+    }
+    assert!(winners.iter().all(|w| *w == winners[0]));
+    assert_eq!(
+        store.get_keyset().await.unwrap().as_ref(),
+        Some(&winners[0])
+    );
+    assert!(!store.replace_keyset(7, &keyset("kx", 8)).await.unwrap());
+    assert!(store.replace_keyset(1, &keyset("k-new", 2)).await.unwrap());
+    assert_eq!(
+        store.get_keyset().await.unwrap().unwrap().keys[0].kid,
+        "k-new"
+    );
+}
+
+async fn audit(store: &SharedStore) {
+    let page = store
+        .list_audit(&AuditFilter::default(), None, 10)
+        .await
+        .unwrap();
+    assert!(page.events.is_empty() && page.next.is_none());
+    for i in 0..25i64 {
+        let e = AuditEvent {
+            id: format!("e{i:02}"),
+            time: t0() + Duration::seconds(i),
+            event_type: if i % 5 == 0 {
+                AuditEventType::UserDeleted
+            } else {
+                AuditEventType::UserCreated
+            },
+            actor: if i % 2 == 0 {
+                Actor::client("hr")
+            } else {
+                Actor::user("admin")
+            },
+            target: Some(Target {
+                kind: "user".into(),
+                id: format!("u{}", i % 3),
+                display: None,
+            }),
+            client_address: Some("127.0.0.1".into()),
+            request_id: None,
+            outcome: Outcome::Success,
+            detail: None,
+        };
+        store.append_audit(&e).await.unwrap();
+    }
+    // Newest first, in pages.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = store
+            .list_audit(&AuditFilter::default(), cursor.as_deref(), 10)
+            .await
+            .unwrap();
+        seen.extend(page.events.iter().map(|e| e.id.clone()));
+        match page.next {
+            Some(n) => cursor = Some(n),
+            None => break,
+        }
+    }
+    let expected: Vec<_> = (0..25).rev().map(|i| format!("e{i:02}")).collect();
+    assert_eq!(seen, expected);
+
+    let by_type = AuditFilter {
+        event_type: Some(AuditEventType::UserDeleted),
+        ..Default::default()
+    };
+    let ids: Vec<_> = store
+        .list_audit(&by_type, None, 100)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["e20", "e15", "e10", "e05", "e00"]);
+    let by_actor_target = AuditFilter {
+        actor_id: Some("admin".into()),
+        target_id: Some("u1".into()),
+        ..Default::default()
+    };
+    let ids: Vec<_> = store
+        .list_audit(&by_actor_target, None, 100)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["e19", "e13", "e07", "e01"]);
+    let window = AuditFilter {
+        from: Some(t0() + Duration::seconds(3)),
+        until: Some(t0() + Duration::seconds(6)),
+        ..Default::default()
+    };
+    let ids: Vec<_> = store
+        .list_audit(&window, None, 100)
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(ids, ["e05", "e04", "e03"]);
+    // Filtered paging continues where it left off.
+    let page = store.list_audit(&by_type, None, 2).await.unwrap();
+    assert_eq!(page.events.len(), 2);
+    let rest = store
+        .list_audit(&by_type, page.next.as_deref(), 10)
+        .await
+        .unwrap();
+    let ids: Vec<_> = rest.events.into_iter().map(|e| e.id).collect();
+    assert_eq!(ids, ["e10", "e05", "e00"]);
+}
+
+async fn ephemeral(store: &SharedStore) {
+    let now = t0();
+    let later = |s: i64| now + Duration::seconds(s);
+    for ns in [
+        Ns::AuthorizationRequest,
+        Ns::Session,
+        Ns::Ceremony,
+        Ns::Code,
+        Ns::RefreshToken,
+        Ns::Nonce,
+    ] {
+        store
+            .put(ns, "r1", b"payload", later(60), now)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.get(ns, "r1", later(59)).await.unwrap().as_deref(),
+            Some(&b"payload"[..]),
+            "{ns:?}"
+        );
+        // Past its expiry the record is gone, whatever the backend's own TTL says.
+        assert_eq!(
+            store.get(ns, "r1", later(60)).await.unwrap(),
+            None,
+            "{ns:?}"
+        );
+        assert_eq!(
+            store.take(ns, "r1", later(61)).await.unwrap(),
+            None,
+            "{ns:?}"
+        );
+    }
+    // Namespaces are separate.
+    store
+        .put(Ns::Code, "same", b"code", later(60), now)
+        .await
+        .unwrap();
+    store
+        .put(Ns::Session, "same", b"session", later(60), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take(Ns::Code, "same", now).await.unwrap().as_deref(),
+        Some(&b"code"[..])
+    );
+    assert_eq!(
+        store.take(Ns::Code, "same", now).await.unwrap(),
+        None,
+        "single use"
+    );
+    assert_eq!(
+        store
+            .get(Ns::Session, "same", now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"session"[..])
+    );
+    store.delete(Ns::Session, "same").await.unwrap();
+    assert_eq!(store.get(Ns::Session, "same", now).await.unwrap(), None);
+    // Overwrite.
+    store
+        .put(Ns::Session, "s", b"one", later(10), now)
+        .await
+        .unwrap();
+    store
+        .put(Ns::Session, "s", b"two", later(10), now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get(Ns::Session, "s", now).await.unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    // put_new: only when no live record.
+    assert!(
+        store
+            .put_new(Ns::Nonce, "jti", b"1", later(30), now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .put_new(Ns::Nonce, "jti", b"2", later(30), later(10))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_new(Ns::Nonce, "jti", b"3", later(90), later(31))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .get(Ns::Nonce, "jti", later(31))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"3"[..])
+    );
+    // Counters count within their window, then start again.
+    assert_eq!(store.count("tapfail:u1", now).await.unwrap(), 0);
+    assert_eq!(store.incr("tapfail:u1", later(300), now).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .incr("tapfail:u1", later(999), later(10))
+            .await
+            .unwrap(),
+        2,
+        "window fixed at first count"
+    );
+    assert_eq!(store.count("tapfail:u1", later(299)).await.unwrap(), 2);
+    assert_eq!(store.count("tapfail:u1", later(300)).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .incr("tapfail:u1", later(600), later(301))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn concurrency(store: &SharedStore) {
+    let now = t0();
+    store
+        .put(
+            Ns::Code,
+            "race",
+            b"the code",
+            now + Duration::seconds(60),
+            now,
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.take(Ns::Code, "race", now).await.unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for t in tasks {
+        if t.await.unwrap().is_some() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one of 50 concurrent takes wins");
+
+    store.put_tap("u-c", &tap("once", true)).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.record_tap_use("u-c", "once", now).await.unwrap()
+        }));
+    }
+    let mut recorded = 0;
+    for t in tasks {
+        if t.await.unwrap() == TapUse::Recorded {
+            recorded += 1;
+        }
+    }
+    assert_eq!(recorded, 1, "a one-time pass is used exactly once");
+
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.incr("hammer", now + Duration::seconds(60), now)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut counts = Vec::new();
+    for t in tasks {
+        counts.push(t.await.unwrap());
+    }
+    counts.sort_unstable();
+    assert_eq!(
+        counts,
+        (1..=30).collect::<Vec<u64>>(),
+        "every increment counted once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn embedded_store_conformance() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("conformance.redb")).unwrap();
+    run_suite(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_store_conformance() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "conformance", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    run_suite(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn embedded_store_file_is_exclusive_and_survives_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.redb");
+    let store = EmbeddedStore::open(&path).unwrap();
+    store.create_user(&user("u1", "a@b.c")).await.unwrap();
+    assert!(matches!(
+        EmbeddedStore::open(&path),
+        Err(StoreError::Locked(_))
+    ));
+    drop(store);
+    let reopened = EmbeddedStore::open(&path).unwrap();
+    assert_eq!(
+        reopened.get_user("u1").await.unwrap().unwrap().upn.as_str(),
+        "a@b.c"
+    );
+}
+
+#[tokio::test]
+async fn redis_records_carry_native_ttls_and_cluster_hash_tags() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "ttl", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    store.create_user(&user("u1", "a@b.c")).await.unwrap();
+    store.put_tap("u1", &tap("t", false)).await.unwrap();
+    let real_now = onramp::clock::Clock::now(&onramp::clock::SystemClock);
+    store
+        .put(
+            Ns::Code,
+            "c1",
+            b"x",
+            real_now + Duration::milliseconds(300),
+            real_now,
+        )
+        .await
+        .unwrap();
+    store
+        .incr("ctr", real_now + Duration::milliseconds(300), real_now)
+        .await
+        .unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("ttl:code:c1")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pttl > 0 && pttl <= 300, "native TTL set: {pttl}");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for key in &keys {
+        // Durable records carry a hash tag; short-lived ones are single-key.
+        assert!(
+            key.starts_with("{ttl:")
+                || key.starts_with("ttl:code:")
+                || key.starts_with("ttl:counter:"),
+            "{key}"
+        );
+    }
+    // The user directory's keys share one hash tag (one cluster slot).
+    let tag = |k: &str| {
+        k.find('{')
+            .and_then(|a| k[a..].find('}').map(|b| k[a + 1..a + b].to_owned()))
+    };
+    let dir_keys: Vec<_> = keys.iter().filter(|k| k.contains(":dir}")).collect();
+    assert_eq!(dir_keys.len(), 3, "{dir_keys:?}");
+    assert!(
+        dir_keys
+            .iter()
+            .all(|k| tag(k).as_deref() == Some("ttl:dir"))
+    );
+    assert!(keys.iter().any(|k| k == "{ttl:u:u1}:tap"));
+    tokio::time::sleep(StdDuration::from_millis(450)).await;
+    let exists: i64 = redis::cmd("EXISTS")
+        .arg("ttl:code:c1")
+        .arg("ttl:counter:ctr")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "Redis expired the records by itself");
+}
