@@ -76,7 +76,9 @@ pub async fn build_context(
 ) -> Result<Arc<Context>, StartupError> {
     let keys = KeyService::load_or_create(&*store, deps.clock.now()).await?;
     let issuer = settings.issuer().to_owned();
+    let webauthn = relying_party(&issuer);
     Ok(Arc::new(Context {
+        webauthn,
         clients: ClientRegistry::from_settings(&settings, store.clone()),
         audit: AuditLog::new(store.clone(), deps.rng.clone()),
         api_audience: format!("{issuer}/api/v1"),
@@ -87,6 +89,21 @@ pub async fn build_context(
         rng: deps.rng,
         settings: Arc::new(settings),
     }))
+}
+
+/// The WebAuthn relying party for the issuer's origin (RP ID = its host).
+fn relying_party(issuer: &str) -> Option<Arc<webauthn_rs::Webauthn>> {
+    let origin = url::Url::parse(issuer).ok()?;
+    let host = origin.host_str()?.to_owned();
+    match webauthn_rs::WebauthnBuilder::new(&host, &origin)
+        .and_then(|b| b.rp_name("Onramp").build())
+    {
+        Ok(w) => Some(Arc::new(w)),
+        Err(e) => {
+            tracing::warn!(error = %e, %issuer, "passkeys are unavailable: the issuer host must be a domain name");
+            None
+        }
+    }
 }
 
 pub struct Application {

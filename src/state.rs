@@ -4,12 +4,24 @@ use std::sync::Arc;
 
 use crate::service::Context;
 use crate::service::admin::AdminService;
+use crate::service::authorize::AuthorizeService;
+use crate::service::enrollment::EnrollmentService;
+use crate::service::session::Sessions;
+use crate::service::signin::SignInService;
 use crate::service::token::TokenService;
+use crate::service::userinfo::UserInfoService;
+use crate::web::cookies::CookieNames;
 
 pub struct AppState {
     pub ctx: Arc<Context>,
     pub admin: AdminService,
     pub tokens: TokenService,
+    pub authorize: AuthorizeService,
+    pub signin: SignInService,
+    pub signin_sessions: Sessions,
+    pub enrollment: EnrollmentService,
+    pub userinfo: UserInfoService,
+    pub cookies: CookieNames,
     /// The discovery document, rendered once.
     pub discovery: Arc<str>,
 }
@@ -19,6 +31,12 @@ impl AppState {
         Self {
             admin: AdminService::new(ctx.clone()),
             tokens: TokenService::new(ctx.clone()),
+            authorize: AuthorizeService::new(ctx.clone()),
+            signin: SignInService::new(ctx.clone()),
+            signin_sessions: Sessions::new(ctx.clone()),
+            enrollment: EnrollmentService::new(ctx.clone()),
+            userinfo: UserInfoService::new(ctx.clone()),
+            cookies: CookieNames::for_issuer(&ctx.issuer),
             discovery: crate::service::discovery::document(&ctx.issuer).into(),
             ctx,
         }

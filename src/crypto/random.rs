@@ -30,6 +30,11 @@ pub fn token<const N: usize>(rng: &dyn Random) -> Result<String, CryptoError> {
     Ok(URL_SAFE_NO_PAD.encode(buf))
 }
 
+/// Base64url without padding, as WebAuthn and JOSE use.
+pub fn b64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// A random UUID (version 4) from `rng`, for record ids.
 pub fn uuid(rng: &dyn Random) -> Result<String, CryptoError> {
     let mut buf = [0u8; 16];

@@ -19,6 +19,22 @@ pub enum AuditEventType {
     TokenIssued,
     #[serde(rename = "client.authentication_failed")]
     ClientAuthenticationFailed,
+    #[serde(rename = "tap.used")]
+    TapUsed,
+    #[serde(rename = "tap.failed")]
+    TapFailed,
+    #[serde(rename = "tap.locked")]
+    TapLocked,
+    #[serde(rename = "passkey.registered")]
+    PasskeyRegistered,
+    #[serde(rename = "passkey.used")]
+    PasskeyUsed,
+    #[serde(rename = "passkey.failed")]
+    PasskeyFailed,
+    #[serde(rename = "code.issued")]
+    CodeIssued,
+    #[serde(rename = "code.reused")]
+    CodeReused,
 }
 
 impl AuditEventType {
@@ -31,6 +47,14 @@ impl AuditEventType {
             Self::TapDeleted => "tap.deleted",
             Self::TokenIssued => "token.issued",
             Self::ClientAuthenticationFailed => "client.authentication_failed",
+            Self::TapUsed => "tap.used",
+            Self::TapFailed => "tap.failed",
+            Self::TapLocked => "tap.locked",
+            Self::PasskeyRegistered => "passkey.registered",
+            Self::PasskeyUsed => "passkey.used",
+            Self::PasskeyFailed => "passkey.failed",
+            Self::CodeIssued => "code.issued",
+            Self::CodeReused => "code.reused",
         }
     }
 }

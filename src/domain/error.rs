@@ -1,7 +1,7 @@
 use std::borrow::Cow;
 
 /// Why a use case refused or failed. The web layer maps each to a status.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum DomainError {
     /// A field of the request is malformed or outside a bound.
     #[error("{field}: {message}")]

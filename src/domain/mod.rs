@@ -1,6 +1,7 @@
 //! Pure types and rules. No I/O, no HTTP.
 
 pub mod audit;
+pub mod authz;
 pub mod client;
 pub mod credential;
 pub mod error;

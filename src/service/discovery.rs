@@ -7,6 +7,7 @@ use crate::domain::client::GrantType;
 
 pub const AUTHORIZE_PATH: &str = "/authorize";
 pub const TOKEN_PATH: &str = "/token";
+pub const USERINFO_PATH: &str = "/userinfo";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
@@ -31,12 +32,17 @@ pub const CLAIMS: [&str; 14] = [
 
 /// The discovery document for `issuer` (no trailing slash).
 pub fn document(issuer: &str) -> String {
-    let grants =
-        [GrantType::AuthorizationCode, GrantType::ClientCredentials].map(GrantType::as_str);
+    let grants = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ]
+    .map(GrantType::as_str);
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}{AUTHORIZE_PATH}"),
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
+        "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -51,6 +57,8 @@ pub fn document(issuer: &str) -> String {
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
         "claims_parameter_supported": false,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": ["phr", "urn:onramp:acr:tap"],
     })
     .to_string()
 }

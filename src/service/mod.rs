@@ -2,11 +2,16 @@
 
 pub mod admin;
 pub mod audit;
+pub mod authorize;
 pub mod bootstrap;
 pub mod clients;
 pub mod discovery;
+pub mod enrollment;
 pub mod keys;
+pub mod session;
+pub mod signin;
 pub mod token;
+pub mod userinfo;
 
 use std::sync::Arc;
 
@@ -32,6 +37,8 @@ pub struct Context {
     pub issuer: String,
     /// `aud` of access tokens for this server's own API.
     pub api_audience: String,
+    /// WebAuthn relying party; `None` when the issuer host is not a domain.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// Where a request came from, for the audit log.

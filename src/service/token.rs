@@ -11,9 +11,11 @@ use crate::crypto::jwt::{self, JwtError};
 use crate::crypto::keys::JwtType;
 use crate::crypto::random;
 use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
+use crate::domain::authz::{CodeGrant, RedeemedCode, RefreshGrant};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::domain::permission::Permission;
+use crate::store::Ns;
 
 /// RFC 9068 access token claims.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,7 +31,7 @@ pub struct AccessTokenClaims {
     pub scope: String,
 }
 
-/// A successful token response (RFC 6749 §5.1).
+/// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TokenResponse {
     pub access_token: String,
@@ -37,14 +39,76 @@ pub struct TokenResponse {
     pub expires_in: u32,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Access token claims for a signed-in user (RFC 9068 §2.2).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct UserAccessClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub sid: String,
+}
+
+/// ID token claims (OIDC Core §2).
+#[derive(Serialize)]
+struct IdTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    exp: i64,
+    iat: i64,
+    auth_time: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nonce: Option<&'a str>,
+    amr: &'a [String],
+    sid: &'a str,
+    at_hash: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+}
+
+/// Lifetime of refresh tokens from passkey sessions (TAP sessions: the TAP's end).
+pub const REFRESH_LIFETIME: time::Duration = time::Duration::days(30);
+
+/// `at_hash`: left half of SHA-256 of the access token, base64url (OIDC Core §3.1.3.6).
+fn at_hash(access_token: &str) -> String {
+    let digest = crate::crypto::sha256(access_token.as_bytes());
+    random::b64url(&digest[..16])
+}
+
+fn grant_error(description: &'static str) -> OAuthError {
+    OAuthError::new(OAuthErrorCode::InvalidGrant, description)
+}
+
+fn store_error(e: crate::store::StoreError) -> OAuthError {
+    match e {
+        crate::store::StoreError::Unavailable(_) => OAuthError::unavailable(),
+        other => {
+            tracing::error!(error = %other, "token endpoint store failure");
+            OAuthError::server_error()
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BearerError {
-    #[error("the access token is malformed, forged or not for this API")]
+    #[error("the access token is malformed, forged, revoked or not for this API")]
     Invalid,
     #[error("the access token has expired")]
     Expired,
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub struct TokenService {
@@ -94,7 +158,361 @@ impl TokenService {
             token_type: "Bearer",
             expires_in: lifetime,
             scope: claims.scope,
+            id_token: None,
+            refresh_token: None,
         })
+    }
+
+    /// `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6).
+    pub async fn authorization_code(
+        &self,
+        client: &Client,
+        code: Option<&str>,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<TokenResponse, OAuthError> {
+        if !client.allows_grant(GrantType::AuthorizationCode) {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "this client may not use the authorization code grant",
+            ));
+        }
+        let code = code.ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let ctx = &self.ctx;
+        let now = ctx.clock.now();
+        let key = hex::encode(crate::crypto::sha256(code.as_bytes()));
+        let Some(raw) = ctx
+            .store
+            .take(Ns::Code, &key, now)
+            .await
+            .map_err(store_error)?
+        else {
+            self.revoke_reused_code(&key, meta).await?;
+            return Err(grant_error("the code is invalid, expired or already used"));
+        };
+        let grant: CodeGrant =
+            serde_json::from_slice(&raw).map_err(|_| OAuthError::server_error())?;
+        if grant.client_id != client.id {
+            return Err(grant_error("the code was issued to another client"));
+        }
+        if redirect_uri != Some(grant.redirect_uri.as_str()) {
+            return Err(grant_error(
+                "redirect_uri does not match the authorization request",
+            ));
+        }
+        match (&grant.code_challenge, verifier) {
+            (Some(challenge), Some(v)) => {
+                let valid = (43..=128).contains(&v.len())
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+                let computed = random::b64url(&crate::crypto::sha256(v.as_bytes()));
+                if !valid
+                    || !bool::from(subtle::ConstantTimeEq::ct_eq(
+                        computed.as_bytes(),
+                        challenge.as_bytes(),
+                    ))
+                {
+                    return Err(grant_error(
+                        "code_verifier does not match the code_challenge",
+                    ));
+                }
+            }
+            (Some(_), None) => return Err(grant_error("code_verifier is required (PKCE)")),
+            (None, Some(_)) => {
+                return Err(grant_error("code_verifier sent but no code_challenge was"));
+            }
+            (None, None) => {}
+        }
+        let user = ctx
+            .store
+            .get_user(&grant.user_id)
+            .await
+            .map_err(store_error)?;
+        if !user.is_some_and(|u| u.account_enabled) {
+            return Err(grant_error("the account is disabled or gone"));
+        }
+        if now >= grant.session_expires_at {
+            return Err(grant_error("the sign-in session has ended"));
+        }
+        let scope = grant.scope.join(" ");
+        let (access_token, jti, exp) = self.user_access_token(
+            client,
+            &grant.user_id,
+            &grant.sid,
+            &scope,
+            grant.auth_time,
+            grant.session_expires_at,
+        )?;
+        let id_token = self.id_token(client, &grant, &access_token, exp)?;
+        let refresh_token = if grant.scope.iter().any(|s| s == "offline_access")
+            && client.allows_grant(GrantType::RefreshToken)
+        {
+            let is_tap = grant.amr.iter().any(|a| a == "otp");
+            let expires_at = if is_tap {
+                grant.session_expires_at
+            } else {
+                now + REFRESH_LIFETIME
+            };
+            let refresh = RefreshGrant {
+                client_id: client.id.clone(),
+                user_id: grant.user_id.clone(),
+                sid: grant.sid.clone(),
+                scope: grant.scope.clone(),
+                auth_time: grant.auth_time,
+                amr: grant.amr.clone(),
+                expires_at,
+            };
+            let token = random::token::<32>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
+            let json = serde_json::to_vec(&refresh).map_err(|_| OAuthError::server_error())?;
+            ctx.store
+                .put(
+                    Ns::RefreshToken,
+                    &hex::encode(crate::crypto::sha256(token.as_bytes())),
+                    &json,
+                    expires_at,
+                    now,
+                )
+                .await
+                .map_err(store_error)?;
+            Some(token)
+        } else {
+            None
+        };
+        // Remember the redemption: a second use of this code revokes these tokens.
+        let redeemed = RedeemedCode {
+            access_token_jti: jti,
+            access_token_expires: exp,
+            refresh_token_hash: refresh_token
+                .as_ref()
+                .map(|t| hex::encode(crate::crypto::sha256(t.as_bytes()))),
+        };
+        let json = serde_json::to_vec(&redeemed).map_err(|_| OAuthError::server_error())?;
+        let keep_until = time::OffsetDateTime::from_unix_timestamp(exp)
+            .unwrap_or(now)
+            .max(now + time::Duration::minutes(10));
+        ctx.store
+            .put(Ns::UsedCode, &key, &json, keep_until, now)
+            .await
+            .map_err(store_error)?;
+        Ok(TokenResponse {
+            expires_in: u32::try_from(exp - now.unix_timestamp()).unwrap_or(0),
+            access_token,
+            token_type: "Bearer",
+            scope,
+            id_token: Some(id_token),
+            refresh_token,
+        })
+    }
+
+    /// A code was presented again: revoke what its first use produced.
+    async fn revoke_reused_code(&self, key: &str, meta: &RequestMeta) -> Result<(), OAuthError> {
+        let ctx = &self.ctx;
+        let now = ctx.clock.now();
+        let Some(raw) = ctx
+            .store
+            .get(Ns::UsedCode, key, now)
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(());
+        };
+        let Ok(redeemed) = serde_json::from_slice::<RedeemedCode>(&raw) else {
+            return Ok(());
+        };
+        let until =
+            time::OffsetDateTime::from_unix_timestamp(redeemed.access_token_expires).unwrap_or(now);
+        if until > now {
+            ctx.store
+                .put(
+                    Ns::RevokedToken,
+                    &redeemed.access_token_jti,
+                    b"1",
+                    until,
+                    now,
+                )
+                .await
+                .map_err(store_error)?;
+        }
+        if let Some(hash) = &redeemed.refresh_token_hash {
+            ctx.store
+                .delete(Ns::RefreshToken, hash)
+                .await
+                .map_err(store_error)?;
+        }
+        let entry = Entry {
+            event_type: AuditEventType::CodeReused,
+            actor: Actor::system(),
+            target: Some(Target {
+                kind: "token".into(),
+                id: redeemed.access_token_jti.clone(),
+                display: None,
+            }),
+            meta,
+            outcome: Outcome::Failure,
+            detail: Some("authorization code reused; its tokens were revoked".into()),
+        };
+        if let Err(e) = ctx.audit.record(entry, now).await {
+            tracing::warn!(error = %e, "could not record a code reuse");
+        }
+        Ok(())
+    }
+
+    /// `grant_type=refresh_token` (RFC 6749 §6). Rotation comes later: the
+    /// token stays valid until it expires.
+    pub async fn refresh(
+        &self,
+        client: &Client,
+        token: Option<&str>,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, OAuthError> {
+        if !client.allows_grant(GrantType::RefreshToken) {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "this client may not use refresh tokens",
+            ));
+        }
+        let token =
+            token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        let ctx = &self.ctx;
+        let now = ctx.clock.now();
+        let key = hex::encode(crate::crypto::sha256(token.as_bytes()));
+        let raw = ctx
+            .store
+            .get(Ns::RefreshToken, &key, now)
+            .await
+            .map_err(store_error)?;
+        let Some(grant) = raw.and_then(|r| serde_json::from_slice::<RefreshGrant>(&r).ok()) else {
+            return Err(grant_error("the refresh token is invalid or expired"));
+        };
+        if grant.client_id != client.id {
+            return Err(grant_error(
+                "the refresh token was issued to another client",
+            ));
+        }
+        let user = ctx
+            .store
+            .get_user(&grant.user_id)
+            .await
+            .map_err(store_error)?;
+        if !user.is_some_and(|u| u.account_enabled) {
+            return Err(grant_error("the account is disabled or gone"));
+        }
+        let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            None => grant.scope.join(" "),
+            Some(requested) => {
+                let parts: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
+                if parts.iter().any(|p| !grant.scope.iter().any(|g| g == p)) {
+                    return Err(OAuthError::new(
+                        OAuthErrorCode::InvalidScope,
+                        "a refresh cannot widen the scope",
+                    ));
+                }
+                parts.join(" ")
+            }
+        };
+        let (access_token, _, exp) = self.user_access_token(
+            client,
+            &grant.user_id,
+            &grant.sid,
+            &scope,
+            grant.auth_time,
+            grant.expires_at,
+        )?;
+        Ok(TokenResponse {
+            expires_in: u32::try_from(exp - now.unix_timestamp()).unwrap_or(0),
+            access_token,
+            token_type: "Bearer",
+            scope,
+            id_token: None,
+            refresh_token: None,
+        })
+    }
+
+    /// A user access token (for `/userinfo`), never outliving `not_after`.
+    fn user_access_token(
+        &self,
+        client: &Client,
+        user_id: &str,
+        sid: &str,
+        scope: &str,
+        auth_time: time::OffsetDateTime,
+        not_after: time::OffsetDateTime,
+    ) -> Result<(String, String, i64), OAuthError> {
+        let ctx = &self.ctx;
+        let now = ctx.clock.now().unix_timestamp();
+        let lifetime = i64::from(ctx.settings.tokens.access_token_lifetime_seconds);
+        let claims = UserAccessClaims {
+            iss: ctx.issuer.clone(),
+            sub: user_id.to_owned(),
+            aud: ctx.issuer.clone(),
+            client_id: client.id.clone(),
+            exp: (now + lifetime).min(not_after.unix_timestamp()),
+            iat: now,
+            jti: random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?,
+            scope: scope.to_owned(),
+            auth_time: auth_time.unix_timestamp(),
+            sid: sid.to_owned(),
+        };
+        let ring = ctx.keys.ring();
+        let key = ring
+            .active(client.access_token_alg)
+            .ok_or_else(OAuthError::server_error)?;
+        let token = jwt::sign(key, JwtType::AccessToken, &claims)
+            .map_err(|_| OAuthError::server_error())?;
+        Ok((token, claims.jti, claims.exp))
+    }
+
+    fn id_token(
+        &self,
+        client: &Client,
+        grant: &CodeGrant,
+        access_token: &str,
+        exp: i64,
+    ) -> Result<String, OAuthError> {
+        let ctx = &self.ctx;
+        let now = ctx.clock.now().unix_timestamp();
+        let claims = IdTokenClaims {
+            iss: &ctx.issuer,
+            sub: &grant.user_id,
+            aud: &client.id,
+            exp: exp.max(now + 60),
+            iat: now,
+            auth_time: grant.auth_time.unix_timestamp(),
+            nonce: grant.nonce.as_deref(),
+            amr: &grant.amr,
+            sid: &grant.sid,
+            at_hash: at_hash(access_token),
+            acr: grant.acr.as_deref(),
+        };
+        let ring = ctx.keys.ring();
+        let key = ring
+            .active(client.id_token_alg)
+            .ok_or_else(OAuthError::server_error)?;
+        jwt::sign(key, JwtType::IdToken, &claims).map_err(|_| OAuthError::server_error())
+    }
+
+    /// Verifies a user access token for `/userinfo`: signature, issuer,
+    /// audience, expiry, and the revocation list.
+    pub async fn verify_user_token(&self, token: &str) -> Result<UserAccessClaims, BearerError> {
+        let ctx = &self.ctx;
+        let claims: UserAccessClaims = jwt::verify(
+            &ctx.keys.ring(),
+            token,
+            JwtType::AccessToken,
+            &ctx.issuer,
+            &ctx.issuer,
+        )
+        .map_err(|_| BearerError::Invalid)?;
+        let now = ctx.clock.now();
+        if now.unix_timestamp() >= claims.exp {
+            return Err(BearerError::Expired);
+        }
+        match ctx.store.get(Ns::RevokedToken, &claims.jti, now).await {
+            Ok(None) => Ok(claims),
+            Ok(Some(_)) => Err(BearerError::Invalid),
+            Err(e) => Err(BearerError::Unavailable(e.to_string())),
+        }
     }
 
     /// Authenticates the client at the token endpoint; failures are audited.

@@ -647,9 +647,13 @@ impl EphemeralStore for EmbeddedStore {
     }
 
     async fn delete(&self, ns: Ns, id: &str) -> Result<(), StoreError> {
-        let key = eph_key(ns, id);
+        // Counters live in their own table, keyed by bare id.
+        let (table, key) = match ns {
+            Ns::Counter => (COUNTERS, id.to_owned()),
+            _ => (EPHEMERAL, eph_key(ns, id)),
+        };
         self.write(true, move |tx| {
-            tx.open_table(EPHEMERAL)?.remove(key.as_str())?;
+            tx.open_table(table)?.remove(key.as_str())?;
             Ok(())
         })
         .await

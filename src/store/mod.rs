@@ -58,6 +58,12 @@ pub enum Ns {
     Nonce,
     /// Counters: failed attempts, rate limits.
     Counter,
+    /// Lockouts after too many failures.
+    Lock,
+    /// Redeemed authorization codes (reuse detection).
+    UsedCode,
+    /// Revoked access tokens by `jti`, until they expire.
+    RevokedToken,
 }
 
 impl Ns {
@@ -70,6 +76,9 @@ impl Ns {
             Ns::RefreshToken => "refresh",
             Ns::Nonce => "nonce",
             Ns::Counter => "counter",
+            Ns::Lock => "lock",
+            Ns::UsedCode => "usedcode",
+            Ns::RevokedToken => "revoked",
         }
     }
 }

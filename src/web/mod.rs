@@ -1,9 +1,11 @@
 //! HTTP: the route table, request ids and security headers. Handlers are
 //! thin: parse input, call a service, shape the response.
 
+pub mod cookies;
 pub mod error;
 pub mod handlers;
 pub mod json;
+pub mod pages;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,9 +17,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
 
 use crate::service::RequestMeta;
-use crate::service::discovery::{DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH};
+use crate::service::discovery::{
+    AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH,
+};
 use error::{WebError, problem_response};
-use handlers::{admin_api, discovery, health, token};
+use handlers::{admin_api, assets, discovery, health, signin, token, userinfo};
 
 /// A request's id, also sent back as `X-Request-Id`.
 #[derive(Debug, Clone)]
@@ -122,6 +126,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(token::token_post))
             .route(web::to(token::token_method_not_allowed)),
     )
+    .app_data(web::FormConfig::default().limit(16 * 1024))
+    .app_data(web::JsonConfig::default().limit(64 * 1024))
+    .route(AUTHORIZE_PATH, web::get().to(signin::authorize))
+    .route(AUTHORIZE_PATH, web::post().to(signin::authorize))
+    .route("/authorize/resume", web::get().to(signin::resume))
+    .route("/signin", web::get().to(signin::signin_page))
+    .route("/signin", web::post().to(signin::signin_username))
+    .route("/signin/tap", web::post().to(signin::signin_tap))
+    .route(
+        "/signin/passkey/options",
+        web::post().to(signin::passkey_options),
+    )
+    .route(
+        "/signin/passkey/finish",
+        web::post().to(signin::passkey_finish),
+    )
+    .route("/signed-in", web::get().to(signin::signed_in))
+    .route("/enroll", web::get().to(signin::enroll_page))
+    .route("/enroll/options", web::post().to(signin::enroll_options))
+    .route("/enroll/finish", web::post().to(signin::enroll_finish))
+    .route("/enroll/skip", web::post().to(signin::enroll_skip))
+    .route(USERINFO_PATH, web::get().to(userinfo::userinfo))
+    .route(USERINFO_PATH, web::post().to(userinfo::userinfo))
+    .route("/static/{path:.*}", web::get().to(assets::asset))
     .service(web::scope("/api/v1").configure(admin_api::routes));
 }
 

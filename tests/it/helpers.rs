@@ -19,6 +19,10 @@ use serde_json::Value;
 
 pub const HR_ID: &str = "hr-sync";
 pub const HR_SECRET: &str = "hr-sync-secret-0123456789";
+pub const RP_ID: &str = "demo-rp";
+pub const RP2_ID: &str = "second-rp";
+pub const RP_SECRET: &str = "demo-rp-secret-0123456789";
+pub const RP_REDIRECT: &str = "http://localhost:9/callback";
 pub const READER_ID: &str = "user-only";
 pub const READER_SECRET: &str = "user-only-secret-0123456789";
 
@@ -174,6 +178,15 @@ pub fn settings(port: u16, store_url: &str, prefix: &str) -> Settings {
     );
     rs.access_token_alg = Some(SigningAlg::RS256);
     s.clients.push(rs);
+    let mut rp = client(RP_ID, RP_SECRET, vec![]);
+    rp.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
+    rp.redirect_uris = vec![RP_REDIRECT.into()];
+    s.clients.push(rp);
+    let mut rp2 = client(RP2_ID, RP_SECRET, vec![]);
+    rp2.grant_types = vec![GrantType::AuthorizationCode];
+    rp2.redirect_uris = vec![RP_REDIRECT.into()];
+    rp2.id_token_alg = Some(SigningAlg::ES256);
+    s.clients.push(rp2);
     let mut public = client("spa", "unused", vec![]);
     public.secret = None;
     public.token_endpoint_auth_method = Some(ClientAuthMethod::None);

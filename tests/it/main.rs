@@ -4,9 +4,11 @@
 //! with its own Redis server where a test needs one.
 
 mod admin_api;
+mod browser;
 mod cli;
 mod discovery;
 mod helpers;
+mod oidc_flow;
 mod redis_outage;
 mod store_conformance;
 mod token;

@@ -20,6 +20,10 @@ struct TokenForm<'a> {
     scope: Option<Cow<'a, str>>,
     client_id: Option<Cow<'a, str>>,
     client_secret: Option<Cow<'a, str>>,
+    code: Option<Cow<'a, str>>,
+    redirect_uri: Option<Cow<'a, str>>,
+    code_verifier: Option<Cow<'a, str>>,
+    refresh_token: Option<Cow<'a, str>>,
 }
 
 fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
@@ -30,6 +34,10 @@ fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
             "scope" => &mut form.scope,
             "client_id" => &mut form.client_id,
             "client_secret" => &mut form.client_secret,
+            "code" => &mut form.code,
+            "redirect_uri" => &mut form.redirect_uri,
+            "code_verifier" => &mut form.code_verifier,
+            "refresh_token" => &mut form.refresh_token,
             _ => continue,
         };
         if slot.is_some() {
@@ -120,6 +128,28 @@ pub async fn token_post(
         "client_credentials" => state
             .tokens
             .client_credentials(&client, form.scope.as_deref())?,
+        "authorization_code" => {
+            state
+                .tokens
+                .authorization_code(
+                    &client,
+                    form.code.as_deref(),
+                    form.redirect_uri.as_deref(),
+                    form.code_verifier.as_deref(),
+                    &meta,
+                )
+                .await?
+        }
+        "refresh_token" => {
+            state
+                .tokens
+                .refresh(
+                    &client,
+                    form.refresh_token.as_deref(),
+                    form.scope.as_deref(),
+                )
+                .await?
+        }
         other => {
             return Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,

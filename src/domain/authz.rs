@@ -1,0 +1,155 @@
+//! Authorization requests, sign-in sessions and codes: the records that
+//! carry a person from `/authorize` to the token endpoint.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// `prompt` values (OIDC Core §3.1.2.1). `select_account` counts as `login`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A validated `/authorize` request, stored while the person signs in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scope: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// S256 challenge (RFC 7636).
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub acr_values: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created: OffsetDateTime,
+}
+
+impl AuthorizationRequest {
+    pub fn has_scope(&self, s: &str) -> bool {
+        self.scope.iter().any(|x| x == s)
+    }
+}
+
+/// How a session was authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SignInMethod {
+    Tap {
+        tap_id: String,
+    },
+    Passkey {
+        credential_id: String,
+        backup_eligible: bool,
+    },
+}
+
+/// A sign-in session. The cookie holds a random secret; the store keys the
+/// record by its hash. `sid` is the public session id used in tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub sid: String,
+    pub user_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    pub amr: Vec<String>,
+    pub method: SignInMethod,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// Passkey registration is allowed until then (TAP sessions only).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub enrollment_deadline: Option<OffsetDateTime>,
+}
+
+impl Session {
+    pub fn is_live(&self, now: OffsetDateTime) -> bool {
+        now < self.expires_at
+    }
+
+    pub fn can_enroll(&self, now: OffsetDateTime) -> bool {
+        self.enrollment_deadline.is_some_and(|d| now < d) && self.is_live(now)
+    }
+
+    /// `acr` for this session: phishing-resistant for passkeys.
+    pub fn acr(&self) -> &'static str {
+        match self.method {
+            SignInMethod::Passkey { .. } => "phr",
+            SignInMethod::Tap { .. } => "urn:onramp:acr:tap",
+        }
+    }
+}
+
+/// `amr` (RFC 8176) for a TAP sign-in.
+pub fn tap_amr(counts_as_mfa: bool) -> Vec<String> {
+    let mut amr = vec!["otp".to_owned()];
+    if counts_as_mfa {
+        amr.push("mfa".to_owned());
+    }
+    amr
+}
+
+/// `amr` for a passkey sign-in with user verification: `swk` for a synced
+/// (backup-eligible) credential, `hwk` for a device-bound one.
+pub fn passkey_amr(backup_eligible: bool) -> Vec<String> {
+    let key = if backup_eligible { "swk" } else { "hwk" };
+    [key, "user", "pin", "mfa"].map(str::to_owned).to_vec()
+}
+
+/// What an authorization code stands for (stored under the code's hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub sid: String,
+    pub scope: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    pub amr: Vec<String>,
+    pub acr: Option<String>,
+    /// Tokens may not outlive this (the TAP's end for TAP sessions).
+    #[serde(with = "time::serde::rfc3339")]
+    pub session_expires_at: OffsetDateTime,
+}
+
+/// A redeemed code, kept to detect reuse and revoke what it produced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedeemedCode {
+    pub access_token_jti: String,
+    pub access_token_expires: i64,
+    pub refresh_token_hash: Option<String>,
+}
+
+/// A refresh token's record (stored under the token's hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshGrant {
+    pub client_id: String,
+    pub user_id: String,
+    pub sid: String,
+    pub scope: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub auth_time: OffsetDateTime,
+    pub amr: Vec<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amr_values_follow_rfc8176() {
+        assert_eq!(tap_amr(true), ["otp", "mfa"]);
+        assert_eq!(tap_amr(false), ["otp"]);
+        assert_eq!(passkey_amr(true), ["swk", "user", "pin", "mfa"]);
+        assert_eq!(passkey_amr(false), ["hwk", "user", "pin", "mfa"]);
+    }
+}

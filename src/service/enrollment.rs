@@ -1,0 +1,158 @@
+//! Passkey registration right after a TAP sign-in (DESIGN.md §3 step 5).
+
+use std::sync::Arc;
+use webauthn_rs::prelude::{RegisterPublicKeyCredential, Uuid};
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+use super::audit::{Entry, user_target};
+use super::signin::{
+    backup_flags, put_ceremony, register_ceremony, registration_state, take_ceremony,
+};
+use super::{Context, RequestMeta};
+use crate::crypto::random;
+use crate::domain::DomainError;
+use crate::domain::audit::{Actor, AuditEventType, Outcome};
+use crate::domain::authz::Session;
+use crate::domain::credential::PasskeyCredential;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnrollError {
+    #[error("the time to set up a passkey is over; sign in again with your Temporary Access Pass")]
+    WindowOver,
+    #[error("the passkey could not be registered: {0}")]
+    Rejected(String),
+    #[error("the registration took too long; try again")]
+    CeremonyExpired,
+    #[error("passkeys need the server's issuer to be a domain name")]
+    PasskeysUnavailable,
+    #[error(transparent)]
+    Other(#[from] DomainError),
+}
+
+impl From<crate::store::StoreError> for EnrollError {
+    fn from(e: crate::store::StoreError) -> Self {
+        EnrollError::Other(e.into())
+    }
+}
+
+pub struct EnrollmentService {
+    ctx: Arc<Context>,
+}
+
+impl EnrollmentService {
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    /// Registration options for the session's user (UV required, resident
+    /// key required so later sign-ins need no user name, existing
+    /// credentials excluded).
+    pub async fn options(
+        &self,
+        session: &Session,
+    ) -> Result<(serde_json::Value, String), EnrollError> {
+        let webauthn = self
+            .ctx
+            .webauthn
+            .as_ref()
+            .ok_or(EnrollError::PasskeysUnavailable)?;
+        if !session.can_enroll(self.ctx.clock.now()) {
+            return Err(EnrollError::WindowOver);
+        }
+        let user = self
+            .ctx
+            .store
+            .get_user(&session.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        let existing = self.ctx.store.list_credentials(&user.id).await?;
+        let exclude = existing
+            .iter()
+            .filter_map(|c| {
+                serde_json::from_value::<webauthn_rs::prelude::Passkey>(c.passkey.clone()).ok()
+            })
+            .map(|p| p.cred_id().clone())
+            .collect::<Vec<_>>();
+        let uuid = Uuid::parse_str(&user.id).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let (mut options, state) = webauthn
+            .start_passkey_registration(uuid, user.upn.as_str(), &user.display_name, Some(exclude))
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        // residentKey=required makes the passkey discoverable (usernameless
+        // sign-in later); browsers honour it over the legacy boolean.
+        if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
+            sel.resident_key = Some(ResidentKeyRequirement::Required);
+        }
+        let id = put_ceremony(&self.ctx, &register_ceremony(state, session.sid.clone())).await?;
+        Ok((
+            serde_json::to_value(options).map_err(|e| DomainError::Internal(e.to_string()))?,
+            id,
+        ))
+    }
+
+    pub async fn finish(
+        &self,
+        session: &Session,
+        ceremony_id: &str,
+        credential: &RegisterPublicKeyCredential,
+        meta: &RequestMeta,
+    ) -> Result<PasskeyCredential, EnrollError> {
+        let webauthn = self
+            .ctx
+            .webauthn
+            .as_ref()
+            .ok_or(EnrollError::PasskeysUnavailable)?;
+        let now = self.ctx.clock.now();
+        if !session.can_enroll(now) {
+            return Err(EnrollError::WindowOver);
+        }
+        let raw: serde_json::Value = take_ceremony(&self.ctx, ceremony_id)
+            .await?
+            .ok_or(EnrollError::CeremonyExpired)?;
+        let state = registration_state(raw, &session.sid).ok_or(EnrollError::CeremonyExpired)?;
+        let user = self
+            .ctx
+            .store
+            .get_user(&session.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))?;
+        let passkey = webauthn
+            .finish_passkey_registration(credential, &state)
+            .map_err(|e| EnrollError::Rejected(e.to_string()))?;
+        let existing = self.ctx.store.list_credentials(&user.id).await?;
+        let value =
+            serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let (backup_eligible, backup_state) = backup_flags(&value);
+        let cred = PasskeyCredential {
+            id: random::b64url(passkey.cred_id()),
+            user_id: user.id.clone(),
+            name: format!("Passkey {}", existing.len() + 1),
+            created: now,
+            last_used: None,
+            aaguid: None,
+            backup_eligible,
+            backup_state,
+            passkey: value,
+        };
+        self.ctx
+            .store
+            .add_credential(&cred)
+            .await
+            .map_err(DomainError::from)?;
+        self.ctx
+            .audit
+            .record(
+                Entry {
+                    event_type: AuditEventType::PasskeyRegistered,
+                    actor: Actor::user(&user.id),
+                    target: Some(user_target(&user.id, user.upn.as_str())),
+                    meta,
+                    outcome: Outcome::Success,
+                    detail: Some(format!("{} ({})", cred.name, cred.id)),
+                },
+                now,
+            )
+            .await
+            .map_err(DomainError::from)?;
+        Ok(cred)
+    }
+}

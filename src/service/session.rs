@@ -1,0 +1,65 @@
+//! Sign-in sessions: the cookie holds a random secret, the store holds the
+//! record under the secret's SHA-256 (a leaked store reveals no cookies).
+
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+use super::Context;
+use crate::crypto::{random, sha256};
+use crate::domain::DomainError;
+use crate::domain::authz::Session;
+use crate::store::Ns;
+
+#[derive(Clone)]
+pub struct Sessions {
+    ctx: Arc<Context>,
+}
+
+fn key(secret: &str) -> String {
+    hex::encode(sha256(secret.as_bytes()))
+}
+
+impl Sessions {
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    /// Stores `session` under a fresh secret; returns the secret for the cookie.
+    pub async fn create(&self, session: &Session) -> Result<String, DomainError> {
+        let now = self.ctx.clock.now();
+        let secret = random::token::<32>(&*self.ctx.rng)?;
+        let json = serde_json::to_vec(session).map_err(|e| DomainError::Internal(e.to_string()))?;
+        self.ctx
+            .store
+            .put(Ns::Session, &key(&secret), &json, session.expires_at, now)
+            .await?;
+        Ok(secret)
+    }
+
+    /// The live session behind a cookie secret.
+    pub async fn get(&self, secret: &str) -> Result<Option<Session>, DomainError> {
+        if secret.len() > 128 {
+            return Ok(None);
+        }
+        let now = self.ctx.clock.now();
+        let Some(raw) = self.ctx.store.get(Ns::Session, &key(secret), now).await? else {
+            return Ok(None);
+        };
+        let session: Session =
+            serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))?;
+        Ok(session.is_live(now).then_some(session))
+    }
+
+    pub async fn end(&self, secret: &str) -> Result<(), DomainError> {
+        self.ctx.store.delete(Ns::Session, &key(secret)).await?;
+        Ok(())
+    }
+
+    pub fn new_sid(&self) -> Result<String, DomainError> {
+        Ok(random::token::<16>(&*self.ctx.rng)?)
+    }
+
+    pub fn now(&self) -> OffsetDateTime {
+        self.ctx.clock.now()
+    }
+}

@@ -1,0 +1,19 @@
+//! The few static files, compiled in so the binary needs nothing on disk.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+
+const CSS: &str = include_str!("../../../static/css/onramp.css");
+const JS: &str = include_str!("../../../static/js/webauthn.js");
+
+pub async fn asset(path: web::Path<String>) -> HttpResponse {
+    let (body, kind) = match path.as_str() {
+        "css/onramp.css" => (CSS, "text/css; charset=utf-8"),
+        "js/webauthn.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return HttpResponse::NotFound().finish(),
+    };
+    HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(body)
+}

@@ -1,0 +1,84 @@
+//! Server-rendered pages (askama) and the HTML response they go out in.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use askama::Template;
+
+/// CSP for our pages: our own script and style only, no inline code.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+#[derive(Template)]
+#[template(path = "signin.html")]
+pub struct SignInPage<'a> {
+    pub csrf: &'a str,
+    pub request_id: &'a str,
+    pub username: &'a str,
+    pub app_name: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "tap.html")]
+pub struct TapPage<'a> {
+    pub csrf: &'a str,
+    pub request_id: &'a str,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll.html")]
+pub struct EnrollPage<'a> {
+    pub csrf: &'a str,
+    pub request_id: &'a str,
+    pub minutes_left: i64,
+    pub deadline_unix: i64,
+    pub can_skip: bool,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub csrf: &'a str,
+    pub title: &'a str,
+    pub detail: &'a str,
+    pub is_error: bool,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CONTENT_SECURITY_POLICY, PAGE_CSP))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "page rendering failed");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("Something went wrong. Please try again.")
+        }
+    }
+}
+
+/// A page that explains an error, with an optional way forward.
+pub fn error_page(
+    status: StatusCode,
+    title: &str,
+    detail: &str,
+    link: Option<(&str, &str)>,
+) -> HttpResponse {
+    html(
+        status,
+        &MessagePage {
+            csrf: "",
+            title,
+            detail,
+            is_error: true,
+            link,
+        },
+    )
+}

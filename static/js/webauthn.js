@@ -1,0 +1,138 @@
+// Onramp's only script: WebAuthn ceremonies for the sign-in and enrollment
+// pages. Options and results travel as JSON with base64url binary fields.
+"use strict";
+(() => {
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+  const toBytes = (b64url) => {
+    const b64 = b64url.replace(/-/g, "+").replace(/_/g, "/");
+    const bin = atob(b64 + "===".slice((b64.length + 3) % 4));
+    return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  };
+  const toB64url = (buf) => {
+    const bytes = new Uint8Array(buf);
+    let bin = "";
+    for (const b of bytes) bin += String.fromCharCode(b);
+    return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  };
+
+  async function post(url, body) {
+    const res = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify(body),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(data.message || "Something went wrong; please try again.");
+    return data;
+  }
+
+  function show(id, message) {
+    const el = document.getElementById(id);
+    if (!el) return;
+    el.textContent = message;
+    el.hidden = !message;
+  }
+
+  // ---- registration (enrollment page) ----
+  function creationOptions(json) {
+    const pk = json.publicKey;
+    pk.challenge = toBytes(pk.challenge);
+    pk.user.id = toBytes(pk.user.id);
+    for (const c of pk.excludeCredentials ?? []) c.id = toBytes(c.id);
+    return pk;
+  }
+
+  async function enroll(form) {
+    show("enroll-error", "");
+    const button = document.getElementById("enroll-start");
+    button.disabled = true;
+    try {
+      const r = form.dataset.request;
+      const { options, ceremony } = await post("/enroll/options", { r });
+      const cred = await navigator.credentials.create({ publicKey: creationOptions(options) });
+      const credential = {
+        id: cred.id,
+        rawId: toB64url(cred.rawId),
+        type: cred.type,
+        response: {
+          attestationObject: toB64url(cred.response.attestationObject),
+          clientDataJSON: toB64url(cred.response.clientDataJSON),
+          transports: cred.response.getTransports ? cred.response.getTransports() : undefined,
+        },
+        extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+      };
+      const done = await post("/enroll/finish", { r, ceremony, credential });
+      window.location.assign(done.redirect);
+    } catch (e) {
+      show("enroll-error", e.name === "NotAllowedError" ? "The passkey was not created. Try again." : e.message);
+      button.disabled = false;
+    }
+  }
+
+  // ---- authentication (sign-in page) ----
+  function requestOptions(json) {
+    const pk = json.publicKey;
+    pk.challenge = toBytes(pk.challenge);
+    for (const c of pk.allowCredentials ?? []) c.id = toBytes(c.id);
+    return pk;
+  }
+
+  function assertionJson(cred) {
+    return {
+      id: cred.id,
+      rawId: toB64url(cred.rawId),
+      type: cred.type,
+      response: {
+        authenticatorData: toB64url(cred.response.authenticatorData),
+        clientDataJSON: toB64url(cred.response.clientDataJSON),
+        signature: toB64url(cred.response.signature),
+        userHandle: cred.response.userHandle ? toB64url(cred.response.userHandle) : null,
+      },
+      extensions: cred.getClientExtensionResults ? cred.getClientExtensionResults() : {},
+    };
+  }
+
+  let conditional = null;
+
+  async function passkeySignIn(r, mediation) {
+    const { options, ceremony } = await post("/signin/passkey/options", {});
+    const request = { publicKey: requestOptions(options) };
+    if (mediation === "conditional") {
+      conditional = new AbortController();
+      request.mediation = "conditional";
+      request.signal = conditional.signal;
+    }
+    const cred = await navigator.credentials.get(request);
+    const done = await post("/signin/passkey/finish", { r, ceremony, credential: assertionJson(cred) });
+    window.location.assign(done.redirect);
+  }
+
+  document.addEventListener("DOMContentLoaded", async () => {
+    const form = document.getElementById("enroll-form");
+    if (form) {
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        enroll(form);
+      });
+    }
+    const button = document.getElementById("passkey-signin");
+    if (button) {
+      const r = button.dataset.request;
+      button.addEventListener("click", async () => {
+        show("passkey-error", "");
+        if (conditional) conditional.abort();
+        try {
+          await passkeySignIn(r, "required");
+        } catch (e) {
+          show("passkey-error", e.name === "NotAllowedError" ? "Sign-in with a passkey was cancelled." : e.message);
+        }
+      });
+      // Offer passkeys in the user name field's autofill where supported.
+      if (window.PublicKeyCredential?.isConditionalMediationAvailable && (await PublicKeyCredential.isConditionalMediationAvailable())) {
+        passkeySignIn(r, "conditional").catch(() => {});
+      }
+    }
+  });
+})();

@@ -1,0 +1,218 @@
+//! A scripted browser for the sign-in pages: cookies, forms with CSRF
+//! tokens, and a software authenticator for the WebAuthn steps.
+
+use reqwest::header::LOCATION;
+use serde_json::{Value, json};
+use url::Url;
+use webauthn_authenticator_rs::WebauthnAuthenticator;
+use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub authenticator: SoftPasskey,
+}
+
+/// A page or a redirect.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Response {
+    /// The value of a hidden input `name` on the page.
+    pub fn field(&self, name: &str) -> String {
+        let needle = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&needle)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+            + needle.len();
+        let end = self.body[start..].find('"').unwrap();
+        html_unescape(&self.body[start..start + end])
+    }
+
+    pub fn meta_csrf(&self) -> String {
+        let needle = "name=\"csrf-token\" content=\"";
+        let start = self.body.find(needle).unwrap() + needle.len();
+        let end = self.body[start..].find('"').unwrap();
+        self.body[start..start + end].to_owned()
+    }
+}
+
+fn html_unescape(s: &str) -> String {
+    s.replace("&#43;", "+")
+        .replace("&#47;", "/")
+        .replace("&#61;", "=")
+        .replace("&#45;", "-")
+        .replace("&amp;", "&")
+        .replace("&#95;", "_")
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            base: base.to_owned(),
+            authenticator: SoftPasskey::new(true),
+        }
+    }
+
+    fn abs(&self, url: &str) -> String {
+        if url.starts_with('/') {
+            format!("{}{url}", self.base)
+        } else {
+            url.to_owned()
+        }
+    }
+
+    async fn wrap(res: reqwest::Response) -> Response {
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get(LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        Response {
+            status,
+            location,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> Response {
+        Self::wrap(self.http.get(self.abs(url)).send().await.unwrap()).await
+    }
+
+    pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Response {
+        Self::wrap(
+            self.http
+                .post(self.abs(url))
+                .form(form)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn post_json(&self, url: &str, csrf: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.abs(url))
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Follows redirects on this server until a page, or a redirect elsewhere.
+    pub async fn follow(&self, mut res: Response) -> Response {
+        for _ in 0..10 {
+            match &res.location {
+                Some(loc) if loc.starts_with('/') || loc.starts_with(&self.base) => {
+                    res = self.get(&loc.clone()).await;
+                }
+                _ => return res,
+            }
+        }
+        res
+    }
+
+    /// Opens an authorize URL and lands on the sign-in page (or elsewhere).
+    pub async fn open(&self, url: &str) -> Response {
+        let res = self.get(url).await;
+        self.follow(res).await
+    }
+
+    /// User name then TAP; returns what follows the TAP form.
+    pub async fn sign_in_with_tap(
+        &self,
+        signin_page: &Response,
+        username: &str,
+        passcode: &str,
+    ) -> Response {
+        let csrf = signin_page.field("csrf");
+        let r = signin_page.field("r");
+        let tap_page = self
+            .post_form(
+                "/signin",
+                &[("csrf", &csrf), ("r", &r), ("username", username)],
+            )
+            .await;
+        assert_eq!(tap_page.status, 200, "{}", tap_page.body);
+        assert!(tap_page.body.contains("autocomplete=\"one-time-code\""));
+        self.post_form(
+            "/signin/tap",
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("username", username),
+                ("passcode", passcode),
+            ],
+        )
+        .await
+    }
+
+    /// On the enrollment page: registers a passkey; returns the next response.
+    pub async fn enroll(&mut self, enroll_page: &Response) -> Response {
+        let csrf = enroll_page.meta_csrf();
+        let r = enroll_page.field("r");
+        let (status, started) = self
+            .post_json("/enroll/options", &csrf, json!({ "r": r }))
+            .await;
+        assert_eq!(status, 200, "{started}");
+        let options = serde_json::from_value(started["options"].clone()).unwrap();
+        let credential = self
+            .authenticator
+            .do_registration(Url::parse(&self.base).unwrap(), options)
+            .unwrap();
+        let (status, done) = self
+            .post_json(
+                "/enroll/finish",
+                &csrf,
+                json!({ "r": r, "ceremony": started["ceremony"], "credential": credential }),
+            )
+            .await;
+        assert_eq!(status, 200, "{done}");
+        let next = self.get(done["redirect"].as_str().unwrap()).await;
+        self.follow(next).await
+    }
+
+    /// On the sign-in page: signs in with a passkey for `username`.
+    pub async fn sign_in_with_passkey(
+        &mut self,
+        signin_page: &Response,
+        username: &str,
+    ) -> (u16, Value) {
+        let csrf = signin_page.meta_csrf();
+        let r = signin_page.field("r");
+        let (status, started) = self
+            .post_json(
+                "/signin/passkey/options",
+                &csrf,
+                json!({ "r": r, "username": username }),
+            )
+            .await;
+        assert_eq!(status, 200, "{started}");
+        let options = serde_json::from_value(started["options"].clone()).unwrap();
+        let credential = self
+            .authenticator
+            .do_authentication(Url::parse(&self.base).unwrap(), options)
+            .unwrap();
+        self.post_json(
+            "/signin/passkey/finish",
+            &csrf,
+            json!({ "r": r, "ceremony": started["ceremony"], "credential": credential }),
+        )
+        .await
+    }
+}
