@@ -14,7 +14,6 @@ use crate::crypto::{hasher, random};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
 use crate::domain::authz::{Session, SignInMethod, passkey_amr, tap_amr};
-use crate::domain::credential::PasskeyCredential;
 use crate::domain::tap::{self, MethodUsabilityReason};
 use crate::domain::user::{Upn, User};
 use crate::store::{Ns, TapUse};
@@ -301,10 +300,9 @@ impl SignInService {
             return Err(SignInError::WrongPass);
         };
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
-        let refuse = |e: SignInError| e;
         let failure = match tap.usability(now, &policy.tap) {
             MethodUsabilityReason::EnabledByPolicy => None,
-            MethodUsabilityReason::DisabledByPolicy => Some(refuse(SignInError::DisabledByPolicy)),
+            MethodUsabilityReason::DisabledByPolicy => Some(SignInError::DisabledByPolicy),
             MethodUsabilityReason::Expired => Some(SignInError::Expired),
             MethodUsabilityReason::NotYetValid => {
                 Some(SignInError::NotYetValid { start: tap.start })
@@ -548,10 +546,6 @@ impl SignInService {
         )
         .await;
         Ok((secret, session))
-    }
-
-    pub fn credential_display(c: &PasskeyCredential) -> String {
-        c.name.clone()
     }
 }
 
