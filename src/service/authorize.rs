@@ -327,6 +327,13 @@ impl AuthorizeService {
             .store
             .put(Ns::AuthorizationRequest, &id, &json, now + REQUEST_TTL, now)
             .await?;
+        // Signed in with a TAP but not yet enrolled: back to enrollment.
+        if let Some(s) = &session
+            && self.satisfies(&request, s, now)
+            && s.can_enroll(now)
+        {
+            return Ok(Next::Enroll { request_id: id });
+        }
         Ok(Next::SignIn { request_id: id })
     }
 

@@ -601,3 +601,75 @@ async fn authorize_and_token_errors() {
         "expired code"
     );
 }
+
+#[tokio::test]
+async fn lost_phone_gets_a_new_passkey_or_may_skip() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let (user_id, passcode) = provision(&app, "lost@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    signed_in_browser(&app, &rp, "lost@example.com", &passcode).await;
+
+    // The phone is lost: a new pass, a new browser and authenticator.
+    app.clock.advance(Duration::minutes(1));
+    let token = app.hr_token().await;
+    let (status, created) = app
+        .api(
+            Method::POST,
+            &format!("/users/{user_id}/authentication/temporaryAccessPassMethods"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let passcode = created["temporaryAccessPass"].as_str().unwrap().to_owned();
+    let mut browser = Browser::new(&app.base);
+    let (url, _, nonce, verifier) = rp.authorize_url(&[]);
+    let page = browser.open(&url).await;
+    let after = browser
+        .sign_in_with_tap(&page, "lost@example.com", &passcode)
+        .await;
+    let enroll_page = browser.follow(after).await;
+    assert!(
+        enroll_page.body.contains("Set up your passkey"),
+        "{}",
+        enroll_page.body
+    );
+    assert!(
+        enroll_page.body.contains("/enroll/skip"),
+        "someone with a passkey may skip"
+    );
+    let back = browser.enroll(&enroll_page).await;
+    let (code, _, _) = code_from(&back);
+    let (amr, _, _) = redeem(&rp, &code, verifier, &nonce).await;
+    assert_eq!(amr, ["otp", "mfa"]);
+    let names: Vec<_> = app
+        .store
+        .list_credentials(&user_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["Passkey 1", "Passkey 2"]);
+
+    // Skipping goes straight back to the application.
+    let browser = Browser::new(&app.base);
+    let (url, _, _, _) = rp.authorize_url(&[]);
+    let page = browser.open(&url).await;
+    let after = browser
+        .sign_in_with_tap(&page, "lost@example.com", &passcode)
+        .await;
+    let enroll_page = browser.follow(after).await;
+    let skip = browser
+        .post_form(
+            "/enroll/skip",
+            &[
+                ("csrf", &enroll_page.field("csrf")),
+                ("r", &enroll_page.field("r")),
+            ],
+        )
+        .await;
+    let back = browser.follow(skip).await;
+    assert!(!code_from(&back).0.is_empty());
+}

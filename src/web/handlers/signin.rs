@@ -247,7 +247,9 @@ pub async fn signin_tap(
     {
         Ok((secret, session)) => {
             let max_age = (session.expires_at - state.ctx.clock.now()).whole_seconds();
-            let mut res = see_other(&resume_url(&r));
+            // After a TAP, always offer enrollment ("lost my phone" needs a
+            // new passkey); people who already have one may skip it.
+            let mut res = see_other(&format!("/enroll?r={}", enc(&r)));
             let _ = res.add_cookie(&state.cookies.session_cookie(secret, max_age));
             res
         }
