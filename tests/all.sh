@@ -21,3 +21,9 @@ need cargo || { echo "missing: cargo (install Rust from rustup.rs)" >&2; exit 1;
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
+
+# Real-browser end-to-end test: headless Chromium, Node.js and npm.
+[ -x /usr/bin/chromium ] || apt_install chromium
+need npm || apt_install nodejs npm
+cargo build --locked --bin onramp
+ONRAMP_BIN=target/debug/onramp tests/browser/run.sh

@@ -1,0 +1,687 @@
+// Real-browser end-to-end test of Onramp's sign-in pages.
+//
+// Starts the onramp binary (ONRAMP_BIN, default ../../target/debug/onramp)
+// with a throwaway config and embedded store, a tiny relying party that
+// records the redirect, and Debian's headless Chromium (CHROMIUM, default
+// /usr/bin/chromium) driven by playwright-core, with a CDP virtual
+// authenticator standing in for the user's platform authenticator.
+//
+//   1. An administrator creates a user and a Temporary Access Pass; the user
+//      signs in with the TAP, creates a passkey, and the RP gets a code whose
+//      ID token says amr ["otp","mfa"].
+//   2. With cookies cleared, the same user signs in with the passkey alone,
+//      through the "Sign in with a passkey" button (which must abort the
+//      page's pending autofill request); the ID token says amr
+//      [hwk|swk, user, pin, mfa].
+//   3. Again, through the autofill (conditional mediation) request alone.
+//
+// Run with tests/browser/run.sh (or `node --test e2e.test.mjs` here).
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+// A relative ONRAMP_BIN is taken from the working directory (run.sh makes it absolute).
+const ONRAMP_BIN = process.env.ONRAMP_BIN
+  ? path.resolve(process.env.ONRAMP_BIN)
+  : path.resolve(HERE, '../../target/debug/onramp');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SCREENSHOTS = path.join(HERE, 'screenshots');
+
+const TEST_TIMEOUT_MS = 60_000;
+const STEP_TIMEOUT_MS = 15_000;
+
+const ADMIN = { id: 'hr-sync', secret: 'hr-sync-secret-0123456789' };
+const RP = { id: 'demo-rp', secret: 'demo-rp-secret-0123456789' };
+
+// ---------------------------------------------------------------- helpers
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function basic({ id, secret }) {
+  const enc = (s) => encodeURIComponent(s);
+  return 'Basic ' + Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64');
+}
+
+/** fetch that returns {status, headers, text, json} and never throws on HTTP errors. */
+async function request(url, init = {}) {
+  const res = await fetch(url, { redirect: 'manual', ...init, signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+function expectStatus(res, status, what) {
+  assert.equal(res.status, status, `${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
+}
+
+function decodeJwt(jwt) {
+  const parts = jwt.split('.');
+  assert.equal(parts.length, 3, `not a compact JWS: ${jwt}`);
+  const [h, p, s] = parts;
+  return {
+    header: JSON.parse(Buffer.from(h, 'base64url').toString('utf8')),
+    payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')),
+    signingInput: Buffer.from(`${h}.${p}`, 'ascii'),
+    signature: Buffer.from(s, 'base64url'),
+  };
+}
+
+/** Verifies a JWS against a JWKS with node:crypto; returns the decoded token. */
+function verifyJwt(jwt, jwks) {
+  const tok = decodeJwt(jwt);
+  const { alg, kid } = tok.header;
+  const candidates = jwks.keys.filter((k) => (kid ? k.kid === kid : true) && (!k.alg || k.alg === alg));
+  assert.ok(candidates.length > 0, `no JWKS key for kid=${kid} alg=${alg}: ${JSON.stringify(jwks)}`);
+  const key = crypto.createPublicKey({ key: candidates[0], format: 'jwk' });
+  let ok;
+  switch (alg) {
+    case 'RS256':
+      ok = crypto.verify('sha256', tok.signingInput, key, tok.signature);
+      break;
+    case 'PS256':
+      ok = crypto.verify('sha256', tok.signingInput,
+        { key, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, tok.signature);
+      break;
+    case 'ES256':
+      ok = crypto.verify('sha256', tok.signingInput, { key, dsaEncoding: 'ieee-p1363' }, tok.signature);
+      break;
+    case 'EdDSA':
+      ok = crypto.verify(null, tok.signingInput, key, tok.signature);
+      break;
+    default:
+      assert.fail(`unexpected JWS alg ${alg}`);
+  }
+  assert.ok(ok, `signature of the ${alg} token (kid ${kid}) does not verify with the JWKS`);
+  return tok;
+}
+
+function pkce() {
+  const verifier = b64url(crypto.randomBytes(32));
+  const challenge = b64url(crypto.createHash('sha256').update(verifier).digest());
+  return { verifier, challenge };
+}
+
+// ---------------------------------------------------------------- fixtures
+
+/** The relying party's redirect target: records each callback's query. */
+class RelyingParty {
+  constructor() {
+    this.callbacks = [];
+    this.waiters = [];
+    this.server = http.createServer((req, res) => {
+      const url = new URL(req.url, `http://localhost:${this.port}`);
+      if (url.pathname === '/callback') {
+        const query = Object.fromEntries(url.searchParams);
+        this.callbacks.push(query);
+        for (const w of this.waiters.splice(0)) w(query);
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('ok');
+    });
+  }
+
+  async start() {
+    await new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', resolve);
+    });
+    this.port = this.server.address().port;
+    this.redirectUri = `http://localhost:${this.port}/callback`;
+  }
+
+  /** Resolves with the next callback received after this call. */
+  nextCallback(timeoutMs = STEP_TIMEOUT_MS) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== done);
+        reject(new Error(`the relying party received no callback within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (q) => { clearTimeout(timer); resolve(q); };
+      this.waiters.push(done);
+    });
+  }
+
+  stop() {
+    this.server.closeAllConnections?.();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** The onramp server under test. */
+class Onramp {
+  constructor({ port, dir, redirectUri }) {
+    this.port = port;
+    this.base = `http://localhost:${port}`;
+    this.dir = dir;
+    this.output = '';
+    this.configPath = path.join(dir, 'onramp.toml');
+    fs.writeFileSync(this.configPath, `
+[server]
+listen = "127.0.0.1:${port}"
+issuer = "${this.base}"
+workers = 2
+
+[store]
+url = "embedded:${path.join(dir, 'onramp.redb')}"
+
+[log]
+level = "warn"
+
+[[clients]]
+id = "${ADMIN.id}"
+secret = "${ADMIN.secret}"
+grant_types = ["client_credentials"]
+permissions = ["User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"]
+
+[[clients]]
+id = "${RP.id}"
+secret = "${RP.secret}"
+grant_types = ["authorization_code", "refresh_token"]
+redirect_uris = ["${redirectUri}"]
+`);
+  }
+
+  async start() {
+    // ONRAMP_* variables override the config file (and unknown ones such as
+    // ONRAMP_BIN are refused), so the server gets none of them.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ONRAMP_')));
+    this.proc = spawn(ONRAMP_BIN, ['--config', this.configPath, 'serve'], {
+      cwd: this.dir,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const keep = (chunk) => {
+      this.output += chunk.toString();
+      if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
+    };
+    this.proc.stdout.on('data', keep);
+    this.proc.stderr.on('data', keep);
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exitStatus = null;
+    this.exited.then((s) => { this.exitStatus = s; });
+
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (this.exitStatus) {
+        throw new Error(`onramp exited before it was healthy (${JSON.stringify(this.exitStatus)}):\n${this.output}`);
+      }
+      try {
+        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(2000) });
+        if (res.status === 200) return;
+      } catch { /* not listening yet */ }
+      if (Date.now() > deadline) throw new Error(`onramp was not healthy within 30 s:\n${this.output}`);
+      await sleep(100);
+    }
+  }
+
+  assertRunning() {
+    assert.equal(this.exitStatus, null, `onramp died: ${JSON.stringify(this.exitStatus)}\n${this.output}`);
+  }
+
+  async stop() {
+    if (!this.proc || this.exitStatus) return;
+    this.proc.kill('SIGTERM');
+    let timer;
+    const res = await Promise.race([
+      this.exited,
+      new Promise((resolve) => { timer = setTimeout(() => resolve(null), 15_000); }),
+    ]);
+    clearTimeout(timer);
+    if (!res) {
+      this.proc.kill('SIGKILL');
+      await this.exited;
+    }
+  }
+
+  killNow() {
+    if (this.proc && !this.exitStatus) {
+      try { this.proc.kill('SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+
+  // --- admin API
+
+  async adminToken() {
+    const res = await request(`${this.base}/token`, {
+      method: 'POST',
+      headers: { authorization: basic(ADMIN), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    expectStatus(res, 200, 'POST /token (client_credentials)');
+    assert.equal(typeof res.json?.access_token, 'string', `no access_token: ${res.text}`);
+    return res.json.access_token;
+  }
+
+  async createUser(token, upn, displayName) {
+    const res = await request(`${this.base}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ userPrincipalName: upn, displayName }),
+    });
+    expectStatus(res, 201, 'POST /api/v1/users');
+    assert.equal(typeof res.json?.id, 'string', `no user id: ${res.text}`);
+    return res.json;
+  }
+
+  async createTap(token, userId) {
+    const res = await request(
+      `${this.base}/api/v1/users/${encodeURIComponent(userId)}/authentication/temporaryAccessPassMethods`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+      },
+    );
+    expectStatus(res, 201, 'POST .../temporaryAccessPassMethods');
+    assert.equal(typeof res.json?.temporaryAccessPass, 'string', `no temporaryAccessPass: ${res.text}`);
+    return res.json.temporaryAccessPass;
+  }
+
+  // --- relying party's view
+
+  authorizeUrl({ redirectUri, state, nonce, challenge }) {
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: RP.id,
+      redirect_uri: redirectUri,
+      scope: 'openid profile',
+      state,
+      nonce,
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    });
+    return `${this.base}/authorize?${q.toString().replace(/\+/g, '%20')}`;
+  }
+
+  async exchangeCode({ code, redirectUri, verifier }) {
+    const res = await request(`${this.base}/token`, {
+      method: 'POST',
+      headers: { authorization: basic(RP), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expectStatus(res, 200, 'POST /token (authorization_code)');
+    assert.equal(typeof res.json?.id_token, 'string', `no id_token: ${res.text}`);
+    assert.equal(typeof res.json?.access_token, 'string', `no access_token: ${res.text}`);
+    return res.json;
+  }
+
+  async jwks() {
+    const res = await request(`${this.base}/.well-known/jwks.json`);
+    expectStatus(res, 200, 'GET /.well-known/jwks.json');
+    assert.ok(Array.isArray(res.json?.keys), `not a JWKS: ${res.text}`);
+    return res.json;
+  }
+}
+
+// ---------------------------------------------------------------- the test
+
+describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
+  let tmp;
+  let rp;
+  let onramp;
+  let browser;
+  let context;
+  let page;
+  let cdp;
+  let authenticatorId;
+  const pageLog = []; // console messages, page errors, failed responses
+  const pageErrors = [];
+  const httpErrors = []; // 4xx/5xx answers the page got, but for /favicon.ico (there is none)
+  const webauthnGets = []; // the pages' navigator.credentials.get() calls: {id, mediation, state}
+  const user = {};
+  let enrolled = false;
+  let passed = 0; // tests that got to their end
+  const TESTS = 3;
+  let conditionalMediation = false; // whether the browser offers passkeys in autofill
+
+  const killOnExit = () => onramp?.killNow();
+  const killOnSignal = (signal) => {
+    onramp?.killNow();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+
+  before(async () => {
+    // Fail loudly, never skip: a missing binary or browser is a broken setup.
+    assert.ok(fs.existsSync(ONRAMP_BIN),
+      `onramp binary not found at ${ONRAMP_BIN}: run \`cargo build --bin onramp\` or set ONRAMP_BIN`);
+    assert.ok(fs.existsSync(CHROMIUM),
+      `Chromium not found at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM`);
+    fs.mkdirSync(SCREENSHOTS, { recursive: true });
+
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-e2e-'));
+    rp = new RelyingParty();
+    await rp.start();
+    onramp = new Onramp({ port: await freePort(), dir: tmp, redirectUri: rp.redirectUri });
+    process.on('exit', killOnExit);
+    process.once('SIGINT', killOnSignal);
+    process.once('SIGTERM', killOnSignal);
+    await onramp.start();
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 30_000,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1',
+      ],
+    });
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
+    context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+    // Record each navigator.credentials.get() call and how it ended, to see
+    // which request (conditional or modal) signed the user in.
+    await context.exposeFunction('__onrampRecordGet', (id, mediation, state) => {
+      const known = webauthnGets.find((c) => c.id === id);
+      if (known) known.state = state;
+      else webauthnGets.push({ id, mediation, state });
+    });
+    await context.addInitScript(() => {
+      const creds = navigator.credentials;
+      if (!creds?.get) return;
+      const get = creds.get.bind(creds);
+      const record = (...args) => { window.__onrampRecordGet?.(...args)?.catch?.(() => {}); };
+      creds.get = (options) => {
+        const id = crypto.randomUUID();
+        const mediation = options?.mediation ?? 'optional';
+        record(id, mediation, 'pending');
+        const p = get(options);
+        p.then(() => record(id, mediation, 'resolved'), (e) => record(id, mediation, `rejected ${e?.name}`));
+        return p;
+      };
+    });
+    page = await context.newPage();
+    page.on('console', (msg) => pageLog.push(`console.${msg.type()}: ${msg.text()} (${msg.location().url || 'inline'})`));
+    page.on('pageerror', (err) => {
+      pageErrors.push(err);
+      pageLog.push(`pageerror: ${err.stack || err}`);
+    });
+    page.on('response', (res) => {
+      if (res.status() < 400) return;
+      const line = `HTTP ${res.status()} ${res.request().method()} ${res.url()}`;
+      pageLog.push(line);
+      if (new URL(res.url()).pathname !== '/favicon.ico') httpErrors.push(line);
+    });
+    page.on('requestfailed', (req) => {
+      // Logged only: a request cut short by the page navigating away is no server fault.
+      pageLog.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
+    });
+
+    cdp = await context.newCDPSession(page);
+    await cdp.send('WebAuthn.enable', { enableUI: false });
+    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
+      options: {
+        protocol: 'ctap2',
+        transport: 'internal',
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    }));
+  }, { timeout: TEST_TIMEOUT_MS });
+
+  after(async () => {
+    const problems = [];
+    const attempt = async (what, fn) => {
+      try { await fn(); } catch (e) { problems.push(`${what}: ${e.message}`); }
+    };
+    const showLogs = passed < TESTS; // on failure, the browser's and server's side of the story
+    if (showLogs && pageLog.length) console.log(`browser log:\n  ${pageLog.join('\n  ')}`);
+    await attempt('close browser', async () => { await browser?.close(); });
+    await attempt('stop onramp', async () => { await onramp?.stop(); });
+    await attempt('stop relying party', async () => { await rp?.stop(); });
+    process.off('exit', killOnExit);
+    process.off('SIGINT', killOnSignal);
+    process.off('SIGTERM', killOnSignal);
+    if (showLogs && onramp?.output.trim()) console.log(`onramp output:\n${onramp.output.trim()}`);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    if (problems.length) console.log(`cleanup problems:\n  ${problems.join('\n  ')}`);
+  }, { timeout: TEST_TIMEOUT_MS });
+
+  /** Fails with what the page showed, the browser log and the server output. */
+  async function step(what, fn) {
+    try {
+      return await fn();
+    } catch (e) {
+      let shown = '';
+      try {
+        shown = `\npage ${page.url()}:\n${(await page.locator('main').innerText({ timeout: 2000 })).trim()}`;
+      } catch { /* no page */ }
+      e.message = `${what}: ${e.message}${shown}\nbrowser log:\n  ${pageLog.join('\n  ') || '(empty)'}` +
+        `\nonramp output:\n${onramp?.output.trim() || '(empty)'}`;
+      throw e;
+    }
+  }
+
+  function checkIdToken(tokens, jwks, { nonce }) {
+    const { header, payload } = verifyJwt(tokens.id_token, jwks);
+    assert.equal(header.alg, 'RS256');
+    assert.equal(payload.iss, onramp.base);
+    assert.equal(payload.aud, RP.id);
+    assert.equal(payload.nonce, nonce);
+    assert.equal(payload.sub, user.id);
+    const now = Math.floor(Date.now() / 1000);
+    assert.ok(payload.exp > now, `exp ${payload.exp} is not in the future`);
+    assert.ok(Math.abs(payload.iat - now) < 300, `iat ${payload.iat} is far from now (${now})`);
+    // at_hash: left half of SHA-256 of the access token (OIDC Core 3.1.3.6).
+    const digest = crypto.createHash('sha256').update(tokens.access_token, 'ascii').digest();
+    assert.equal(payload.at_hash, b64url(digest.subarray(0, 16)));
+    return payload;
+  }
+
+  it('signs a new hire in with a TAP and enrolls a passkey', { timeout: TEST_TIMEOUT_MS }, async () => {
+    // The administrator's part: a user and a Temporary Access Pass.
+    const token = await onramp.adminToken();
+    const created = await onramp.createUser(token, 'newhire@example.com', 'New Hire');
+    user.id = created.id;
+    user.upn = 'newhire@example.com';
+    const tap = await onramp.createTap(token, user.id);
+
+    const state = b64url(crypto.randomBytes(12));
+    const nonce = b64url(crypto.randomBytes(12));
+    const { verifier, challenge } = pkce();
+    const callback = rp.nextCallback(TEST_TIMEOUT_MS - 5_000);
+    callback.catch(() => {}); // awaited below
+
+    await step('sign-in page', async () => {
+      await page.goto(onramp.authorizeUrl({ redirectUri: rp.redirectUri, state, nonce, challenge }));
+      await page.waitForURL((u) => u.pathname === '/signin');
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'signin.png'), fullPage: true });
+      await page.getByLabel('User name').fill(user.upn);
+      await page.getByRole('button', { name: 'Next' }).click();
+    });
+
+    await step('TAP page', async () => {
+      await page.getByRole('heading', { name: 'Enter your Temporary Access Pass' }).waitFor();
+      await page.getByLabel('Temporary Access Pass').fill(tap);
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'tap.png'), fullPage: true });
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    });
+
+    await step('enrollment page', async () => {
+      await page.waitForURL((u) => u.pathname === '/enroll');
+      await page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'enroll.png'), fullPage: true });
+      await page.getByRole('button', { name: 'Create passkey' }).click();
+    });
+
+    const query = await step('redirect to the relying party', async () => {
+      const q = await callback;
+      await page.waitForURL((u) => u.port === String(rp.port) && u.pathname === '/callback');
+      return q;
+    });
+    assert.equal(query.error, undefined, `authorization error: ${JSON.stringify(query)}`);
+    assert.equal(query.state, state);
+    assert.equal(query.iss, onramp.base);
+    assert.equal(typeof query.code, 'string');
+
+    const tokens = await onramp.exchangeCode({ code: query.code, redirectUri: rp.redirectUri, verifier });
+    const claims = checkIdToken(tokens, await onramp.jwks(), { nonce });
+    assert.deepEqual(claims.amr, ['otp', 'mfa']);
+
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1, `expected one credential, got ${JSON.stringify(credentials)}`);
+    assert.equal(credentials[0].isResidentCredential, true);
+    assert.equal(credentials[0].rpId, 'localhost');
+    assert.equal(pageErrors.length, 0, `JavaScript errors on the page:\n${pageErrors.join('\n')}`);
+    assert.deepEqual(httpErrors, [], 'the browser got error answers');
+    onramp.assertRunning();
+    enrolled = true;
+    passed += 1;
+  });
+
+  /** Starts a fresh authorization request with no session cookie; returns what the RP needs. */
+  async function freshAuthorization() {
+    await context.clearCookies();
+    const state = b64url(crypto.randomBytes(12));
+    const nonce = b64url(crypto.randomBytes(12));
+    const { verifier, challenge } = pkce();
+    const callback = rp.nextCallback(TEST_TIMEOUT_MS - 10_000);
+    callback.catch(() => {}); // awaited by the caller
+    return { state, nonce, verifier, challenge, callback };
+  }
+
+  async function expectPasskeySignIn({ state, nonce, verifier, callback }) {
+    const query = await step('redirect to the relying party', async () => {
+      const q = await callback;
+      await page.waitForURL((u) => u.port === String(rp.port) && u.pathname === '/callback');
+      return q;
+    });
+    assert.equal(query.error, undefined, `authorization error: ${JSON.stringify(query)}`);
+    assert.equal(query.state, state);
+    assert.equal(query.iss, onramp.base);
+
+    const tokens = await onramp.exchangeCode({ code: query.code, redirectUri: rp.redirectUri, verifier });
+    const claims = checkIdToken(tokens, await onramp.jwks(), { nonce });
+    assert.ok(Array.isArray(claims.amr), `amr is not an array: ${JSON.stringify(claims.amr)}`);
+    assert.ok(['hwk', 'swk'].includes(claims.amr[0]), `amr[0] should be hwk or swk: ${JSON.stringify(claims.amr)}`);
+    for (const m of ['user', 'pin', 'mfa']) {
+      assert.ok(claims.amr.includes(m), `amr lacks ${m}: ${JSON.stringify(claims.amr)}`);
+    }
+    assert.ok(!claims.amr.includes('otp'), `a passkey sign-in should not say otp: ${JSON.stringify(claims.amr)}`);
+
+    const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+    assert.equal(credentials.length, 1, 'signing in must not create another credential');
+    assert.equal(pageErrors.length, 0, `JavaScript errors on the page:\n${pageErrors.join('\n')}`);
+    assert.deepEqual(httpErrors, [], 'the browser got error answers');
+    onramp.assertRunning();
+    return credentials[0];
+  }
+
+  /** Waits until `pred` over the page's WebAuthn get() calls holds. */
+  async function waitForGets(pred, what) {
+    const deadline = Date.now() + STEP_TIMEOUT_MS;
+    while (!pred(webauthnGets)) {
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for ${what}; get() calls: ${JSON.stringify(webauthnGets)}`);
+      }
+      await sleep(50);
+    }
+  }
+
+  it('signs the same user in with the "Sign in with a passkey" button', { timeout: TEST_TIMEOUT_MS }, async () => {
+    assert.ok(enrolled, 'needs the passkey enrolled by the first test, which failed');
+    const flow = await freshAuthorization();
+
+    // Chromium hands a conditional (autofill) request straight to a virtual
+    // authenticator, which would sign in before the button is clicked. Hold
+    // the authenticator's "touch" back until the page asks for the button's
+    // options, so the conditional request stays pending, the button has to
+    // abort it, and the modal request it starts is the one that signs in.
+    await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
+    let optionsRequests = 0;
+    const releaseTouch = async (route) => {
+      optionsRequests += 1;
+      if (optionsRequests >= 2) {
+        await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+      }
+      await route.continue();
+    };
+    await page.route('**/signin/passkey/options', releaseTouch);
+    webauthnGets.length = 0;
+    try {
+      await step('passkey sign-in with the button', async () => {
+        await page.goto(onramp.authorizeUrl({ redirectUri: rp.redirectUri, ...flow }));
+        await page.waitForURL((u) => u.pathname === '/signin');
+        await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+        conditionalMediation = await page.evaluate(
+          async () => (await window.PublicKeyCredential?.isConditionalMediationAvailable?.()) ?? false);
+        if (conditionalMediation) {
+          await waitForGets((gets) => gets.some((c) => c.mediation === 'conditional' && c.state === 'pending'),
+            "the sign-in page's background conditional request");
+        }
+        await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      });
+      const cred = await expectPasskeySignIn(flow);
+      assert.ok(cred.signCount >= 1, `the passkey was not used: ${JSON.stringify(cred)}`);
+      assert.equal(optionsRequests, conditionalMediation ? 2 : 1);
+      await waitForGets((gets) => gets.every((c) => c.state !== 'pending'), 'every get() call to settle');
+      assert.deepEqual(webauthnGets.map((c) => `${c.mediation}: ${c.state}`),
+        conditionalMediation
+          ? ['conditional: rejected AbortError', 'optional: resolved']
+          : ['optional: resolved']);
+      passed += 1;
+    } finally {
+      await page.unroute('**/signin/passkey/options', releaseTouch);
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
+    }
+  });
+
+  it('signs the same user in from the autofill (conditional) request', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+    assert.ok(enrolled, 'needs the passkey enrolled by the first test, which failed');
+    if (!conditionalMediation) {
+      t.skip('this Chromium does not offer conditional mediation');
+      return;
+    }
+    const flow = await freshAuthorization();
+    webauthnGets.length = 0;
+    await step('conditional passkey sign-in', async () => {
+      await page.goto(onramp.authorizeUrl({ redirectUri: rp.redirectUri, ...flow }));
+      // No click: Chromium gives the conditional request to the virtual
+      // authenticator as soon as the page makes it, which stands for the
+      // user picking the passkey from the user name field's autofill.
+    });
+    const cred = await expectPasskeySignIn(flow);
+    assert.ok(cred.signCount >= 2, `the passkey was not used again: ${JSON.stringify(cred)}`);
+    assert.deepEqual(webauthnGets.map((c) => `${c.mediation}: ${c.state}`), ['conditional: resolved']);
+    passed += 1;
+  });
+});
