@@ -35,9 +35,40 @@ pub enum AuditEventType {
     CodeIssued,
     #[serde(rename = "code.reused")]
     CodeReused,
+    #[serde(rename = "passkey.deleted")]
+    PasskeyDeleted,
+    #[serde(rename = "sessions.revoked")]
+    SessionsRevoked,
+    #[serde(rename = "policy.changed")]
+    PolicyChanged,
 }
 
 impl AuditEventType {
+    pub const ALL: [AuditEventType; 18] = [
+        Self::UserCreated,
+        Self::UserUpdated,
+        Self::UserDeleted,
+        Self::TapCreated,
+        Self::TapDeleted,
+        Self::TokenIssued,
+        Self::ClientAuthenticationFailed,
+        Self::TapUsed,
+        Self::TapFailed,
+        Self::TapLocked,
+        Self::PasskeyRegistered,
+        Self::PasskeyUsed,
+        Self::PasskeyFailed,
+        Self::CodeIssued,
+        Self::CodeReused,
+        Self::PasskeyDeleted,
+        Self::SessionsRevoked,
+        Self::PolicyChanged,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UserCreated => "user.created",
@@ -55,6 +86,9 @@ impl AuditEventType {
             Self::PasskeyFailed => "passkey.failed",
             Self::CodeIssued => "code.issued",
             Self::CodeReused => "code.reused",
+            Self::PasskeyDeleted => "passkey.deleted",
+            Self::SessionsRevoked => "sessions.revoked",
+            Self::PolicyChanged => "policy.changed",
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod oauth;
 pub mod permission;
 pub mod policy;
+pub mod roles;
 pub mod signing_key;
 pub mod tap;
 pub mod user;

@@ -9,6 +9,16 @@ pub enum MethodState {
     Disabled,
 }
 
+/// Who a method applies to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncludeTargets {
+    #[default]
+    AllUsers,
+    /// Only these user ids.
+    Users(Vec<String>),
+}
+
 /// Tenant policy for Temporary Access Passes (Graph's
 /// `temporaryAccessPassAuthenticationMethodConfiguration`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +29,11 @@ pub struct TapPolicy {
     pub maximum_lifetime_minutes: u32,
     pub default_length: u32,
     pub is_usable_once: bool,
+    #[serde(default)]
+    pub include: IncludeTargets,
+    /// User ids excluded even if included.
+    #[serde(default)]
+    pub exclude_users: Vec<String>,
 }
 
 impl Default for TapPolicy {
@@ -30,11 +45,23 @@ impl Default for TapPolicy {
             maximum_lifetime_minutes: 480,
             default_length: 8,
             is_usable_once: false,
+            include: IncludeTargets::AllUsers,
+            exclude_users: Vec::new(),
         }
     }
 }
 
 impl TapPolicy {
+    /// Is the method enabled for this user (state and targets)?
+    pub fn enabled_for(&self, user_id: &str) -> bool {
+        self.state == MethodState::Enabled
+            && match &self.include {
+                IncludeTargets::AllUsers => true,
+                IncludeTargets::Users(ids) => ids.iter().any(|i| i == user_id),
+            }
+            && !self.exclude_users.iter().any(|i| i == user_id)
+    }
+
     pub const LIFETIME_BOUNDS: (u32, u32) = (10, 43_200);
     pub const LENGTH_BOUNDS: (u32, u32) = (8, 48);
 
@@ -81,6 +108,21 @@ pub struct PasskeyPolicy {
     pub registration_required: bool,
     /// TAP sign-in counts as strong authentication (`amr` gets `mfa`).
     pub tap_counts_as_mfa: bool,
+}
+
+impl PasskeyPolicy {
+    pub const WINDOW_BOUNDS: (u32, u32) = (1, 1440);
+
+    pub fn validate(&self) -> Result<(), DomainError> {
+        let (lo, hi) = Self::WINDOW_BOUNDS;
+        if !(lo..=hi).contains(&self.enrollment_window_minutes) {
+            return Err(DomainError::invalid(
+                "enrollmentWindowInMinutes",
+                format!("must be between {lo} and {hi}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for PasskeyPolicy {

@@ -49,9 +49,14 @@ impl Tap {
         self.start + Duration::minutes(i64::from(self.lifetime_minutes))
     }
 
-    /// Whether the pass can be used at `now`, and if not, why.
-    pub fn usability(&self, now: OffsetDateTime, policy: &TapPolicy) -> MethodUsabilityReason {
-        if policy.state == MethodState::Disabled {
+    /// Whether `user_id`'s pass can be used at `now`, and if not, why.
+    pub fn usability(
+        &self,
+        now: OffsetDateTime,
+        policy: &TapPolicy,
+        user_id: &str,
+    ) -> MethodUsabilityReason {
+        if !policy.enabled_for(user_id) {
             MethodUsabilityReason::DisabledByPolicy
         } else if self.is_usable_once && self.used_at.is_some() {
             MethodUsabilityReason::OneTimeUsed
@@ -157,6 +162,38 @@ mod tests {
         }
     }
 
+    impl Tap {
+        fn usability_of(&self, now: OffsetDateTime, policy: &TapPolicy) -> MethodUsabilityReason {
+            self.usability(now, policy, "u1")
+        }
+    }
+
+    #[test]
+    fn policy_targets_limit_who_may_use_a_pass() {
+        use crate::domain::policy::IncludeTargets;
+        let t = tap(NOW, false, false);
+        let only_u2 = TapPolicy {
+            include: IncludeTargets::Users(vec!["u2".into()]),
+            ..TapPolicy::default()
+        };
+        assert_eq!(
+            t.usability(NOW, &only_u2, "u1"),
+            MethodUsabilityReason::DisabledByPolicy
+        );
+        assert_eq!(
+            t.usability(NOW, &only_u2, "u2"),
+            MethodUsabilityReason::EnabledByPolicy
+        );
+        let excluded = TapPolicy {
+            exclude_users: vec!["u1".into()],
+            ..TapPolicy::default()
+        };
+        assert_eq!(
+            t.usability(NOW, &excluded, "u1"),
+            MethodUsabilityReason::DisabledByPolicy
+        );
+    }
+
     #[test]
     fn normalise_ignores_case_spaces_and_dashes() {
         assert_eq!(normalise(" ab3d-ef 7h\t"), "AB3DEF7H");
@@ -174,25 +211,28 @@ mod tests {
         let p = TapPolicy::default();
         let t = tap(NOW, false, false);
         assert_eq!(
-            t.usability(NOW - Duration::seconds(1), &p),
+            t.usability_of(NOW - Duration::seconds(1), &p),
             MethodUsabilityReason::NotYetValid
         );
-        assert_eq!(t.usability(NOW, &p), MethodUsabilityReason::EnabledByPolicy);
         assert_eq!(
-            t.usability(NOW + Duration::minutes(59), &p),
+            t.usability_of(NOW, &p),
             MethodUsabilityReason::EnabledByPolicy
         );
         assert_eq!(
-            t.usability(NOW + Duration::minutes(60), &p),
+            t.usability_of(NOW + Duration::minutes(59), &p),
+            MethodUsabilityReason::EnabledByPolicy
+        );
+        assert_eq!(
+            t.usability_of(NOW + Duration::minutes(60), &p),
             MethodUsabilityReason::Expired
         );
         assert_eq!(
-            tap(NOW, true, true).usability(NOW, &p),
+            tap(NOW, true, true).usability_of(NOW, &p),
             MethodUsabilityReason::OneTimeUsed
         );
         // A multi-use pass stays usable after use.
         assert_eq!(
-            tap(NOW, false, true).usability(NOW, &p),
+            tap(NOW, false, true).usability_of(NOW, &p),
             MethodUsabilityReason::EnabledByPolicy
         );
         let off = TapPolicy {
@@ -200,7 +240,7 @@ mod tests {
             ..p
         };
         assert_eq!(
-            t.usability(NOW, &off),
+            t.usability_of(NOW, &off),
             MethodUsabilityReason::DisabledByPolicy
         );
     }

@@ -109,6 +109,16 @@ pub struct User {
     pub roles: Vec<DirectoryRole>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
+    /// Sessions and refresh tokens from sign-ins before this are revoked.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub sessions_valid_after: Option<OffsetDateTime>,
+}
+
+impl User {
+    /// Does a sign-in at `auth_time` still count (not revoked since)?
+    pub fn sign_in_valid(&self, auth_time: OffsetDateTime) -> bool {
+        self.account_enabled && self.sessions_valid_after.is_none_or(|t| auth_time >= t)
+    }
 }
 
 /// What a caller may set when creating a user; validated by [`NewUser::into_user`].
@@ -171,6 +181,7 @@ impl NewUser {
             account_enabled: self.account_enabled.unwrap_or(true),
             roles: self.roles,
             created: now,
+            sessions_valid_after: None,
         })
     }
 }

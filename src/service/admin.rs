@@ -8,11 +8,14 @@ use super::audit::{Entry, user_target};
 use super::{Caller, Context, RequestMeta, blocking};
 use crate::crypto::{hasher, random};
 use crate::domain::DomainError;
-use crate::domain::audit::{Actor, ActorKind, AuditEventType, Outcome, Target};
+use crate::domain::audit::{Actor, AuditEventType, AuditFilter, Outcome, Target};
+use crate::domain::credential::PasskeyCredential;
 use crate::domain::permission::Permission;
 use crate::domain::policy::Policy;
+use crate::domain::roles::AdminAction;
 use crate::domain::tap::{self, MethodUsabilityReason, Tap, TapRequest};
 use crate::domain::user::{NewUser, Upn, User, UserPatch};
+use crate::store::AuditPage;
 
 /// A pass as shown to an administrator: the record plus its usability now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,19 +94,8 @@ impl AdminService {
         found.ok_or(DomainError::NotFound("user"))
     }
 
-    /// Applications act tenant-wide, but never on administrators: a
-    /// provisioning client must not be a path to an admin account.
-    fn guard_privileged_target(caller: &Caller, user: &User) -> Result<(), DomainError> {
-        if caller.actor.kind == ActorKind::Client && !user.roles.is_empty() {
-            return Err(DomainError::Forbidden(
-                "users holding administrator roles cannot be changed by an application".into(),
-            ));
-        }
-        Ok(())
-    }
-
     pub async fn create_user(&self, caller: &Caller, new: NewUser) -> Result<User, DomainError> {
-        caller.require(Permission::UserReadWriteAll)?;
+        caller.authorize(AdminAction::ManageUsers, None)?;
         if !new.roles.is_empty() {
             return Err(DomainError::Forbidden(
                 "directory roles cannot be assigned through this call".into(),
@@ -124,7 +116,7 @@ impl AdminService {
     }
 
     pub async fn get_user(&self, caller: &Caller, reference: &str) -> Result<User, DomainError> {
-        caller.require(Permission::UserReadWriteAll)?;
+        caller.authorize(AdminAction::ReadUsers, None)?;
         self.resolve_user(reference).await
     }
 
@@ -134,7 +126,7 @@ impl AdminService {
         cursor: Option<&str>,
         top: usize,
     ) -> Result<UserPage, DomainError> {
-        caller.require(Permission::UserReadWriteAll)?;
+        caller.authorize(AdminAction::ReadUsers, None)?;
         let top = top.clamp(1, MAX_PAGE);
         let after = match cursor {
             Some(c) => Some(decode_cursor(c)?),
@@ -157,9 +149,8 @@ impl AdminService {
         reference: &str,
         patch: UserPatch,
     ) -> Result<User, DomainError> {
-        caller.require(Permission::UserReadWriteAll)?;
         let current = self.resolve_user(reference).await?;
-        Self::guard_privileged_target(caller, &current)?;
+        caller.authorize(AdminAction::ManageUsers, Some(&current))?;
         if patch.is_empty() {
             return Ok(current);
         }
@@ -193,9 +184,8 @@ impl AdminService {
     }
 
     pub async fn delete_user(&self, caller: &Caller, reference: &str) -> Result<(), DomainError> {
-        caller.require(Permission::UserReadWriteAll)?;
         let user = self.resolve_user(reference).await?;
-        Self::guard_privileged_target(caller, &user)?;
+        caller.authorize(AdminAction::ManageUsers, Some(&user))?;
         if !self.ctx.store.delete_user(&user.id).await? {
             return Err(DomainError::NotFound("user"));
         }
@@ -216,6 +206,7 @@ impl AdminService {
     ) -> Result<Vec<TapView>, DomainError> {
         caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
         let user = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ReadMethods, Some(&user))?;
         let policy = self.policy().await?;
         let now = self.now();
         Ok(self
@@ -224,7 +215,7 @@ impl AdminService {
             .get_tap(&user.id)
             .await?
             .map(|tap| TapView {
-                reason: tap.usability(now, &policy.tap),
+                reason: tap.usability(now, &policy.tap, &user.id),
                 tap,
             })
             .into_iter()
@@ -252,12 +243,7 @@ impl AdminService {
     ) -> Result<IssuedTap, DomainError> {
         caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
         let user = self.resolve_user(reference).await?;
-        Self::guard_privileged_target(caller, &user)?;
-        if caller.actor.kind == ActorKind::User && caller.actor.id == user.id {
-            return Err(DomainError::Forbidden(
-                "nobody can issue a Temporary Access Pass for themselves".into(),
-            ));
-        }
+        caller.authorize(AdminAction::ManageMethods, Some(&user))?;
         let policy = self.policy().await?;
         let issued = self.issue_tap(&user, request, &policy).await?;
         self.audit(
@@ -307,7 +293,7 @@ impl AdminService {
         self.ctx.store.put_tap(&user.id, &tap).await?;
         Ok(IssuedTap {
             view: TapView {
-                reason: tap.usability(now, &policy.tap),
+                reason: tap.usability(now, &policy.tap, &user.id),
                 tap,
             },
             passcode,
@@ -322,7 +308,7 @@ impl AdminService {
     ) -> Result<(), DomainError> {
         caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
         let user = self.resolve_user(reference).await?;
-        Self::guard_privileged_target(caller, &user)?;
+        caller.authorize(AdminAction::ManageMethods, Some(&user))?;
         if !self.ctx.store.delete_tap(&user.id, tap_id).await? {
             return Err(DomainError::NotFound("temporaryAccessPassMethod"));
         }
@@ -334,6 +320,127 @@ impl AdminService {
             Some(format!("tap {tap_id}")),
         )
         .await
+    }
+}
+
+impl AdminService {
+    // ---- passkeys ----
+
+    pub async fn list_passkeys(
+        &self,
+        caller: &Caller,
+        reference: &str,
+    ) -> Result<Vec<PasskeyCredential>, DomainError> {
+        let user = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ReadMethods, Some(&user))?;
+        Ok(self.ctx.store.list_credentials(&user.id).await?)
+    }
+
+    pub async fn get_passkey(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        id: &str,
+    ) -> Result<PasskeyCredential, DomainError> {
+        self.list_passkeys(caller, reference)
+            .await?
+            .into_iter()
+            .find(|c| c.id == id)
+            .ok_or(DomainError::NotFound("passkeyMethod"))
+    }
+
+    pub async fn delete_passkey(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        id: &str,
+    ) -> Result<(), DomainError> {
+        let user = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ManageMethods, Some(&user))?;
+        if !self.ctx.store.delete_credential(&user.id, id).await? {
+            return Err(DomainError::NotFound("passkeyMethod"));
+        }
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::PasskeyDeleted,
+            user_target(&user.id, user.upn.as_str()),
+            Some(format!("credential {id}")),
+        )
+        .await
+    }
+
+    /// Ends every session and refresh token of the user (sign-ins before now).
+    pub async fn revoke_sessions(
+        &self,
+        caller: &Caller,
+        reference: &str,
+    ) -> Result<(), DomainError> {
+        let mut user = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ManageMethods, Some(&user))?;
+        user.sessions_valid_after = Some(self.now());
+        self.ctx.store.update_user(&user).await?;
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::SessionsRevoked,
+            user_target(&user.id, user.upn.as_str()),
+            None,
+        )
+        .await
+    }
+
+    // ---- policy ----
+
+    pub async fn get_policy(&self, caller: &Caller) -> Result<Policy, DomainError> {
+        caller.authorize(AdminAction::ManagePolicy, None)?;
+        self.policy().await
+    }
+
+    /// Applies `change` to the stored policy, validates, stores and audits.
+    pub async fn update_policy(
+        &self,
+        caller: &Caller,
+        what: &'static str,
+        change: impl FnOnce(&mut Policy) -> Result<(), DomainError>,
+    ) -> Result<Policy, DomainError> {
+        caller.authorize(AdminAction::ManagePolicy, None)?;
+        let mut policy = self.policy().await?;
+        change(&mut policy)?;
+        policy.tap.validate()?;
+        policy.passkey.validate()?;
+        self.ctx.store.put_policy(&policy).await?;
+        let target = Target {
+            kind: "policy".into(),
+            id: what.into(),
+            display: None,
+        };
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::PolicyChanged,
+            target,
+            serde_json::to_string(&policy).ok(),
+        )
+        .await?;
+        Ok(policy)
+    }
+
+    // ---- audit log ----
+
+    pub async fn audit_log(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        top: usize,
+    ) -> Result<AuditPage, DomainError> {
+        caller.authorize(AdminAction::ReadAuditLog, None)?;
+        Ok(self
+            .ctx
+            .store
+            .list_audit(filter, cursor, top.clamp(1, MAX_PAGE))
+            .await?)
     }
 }
 

@@ -20,8 +20,10 @@ use crate::config::Settings;
 use crate::crypto::CryptoError;
 use crate::crypto::random::SharedRandom;
 use crate::domain::DomainError;
-use crate::domain::audit::Actor;
+use crate::domain::audit::{Actor, ActorKind};
 use crate::domain::permission::Permission;
+use crate::domain::roles::{self, AdminAction};
+use crate::domain::user::{DirectoryRole, User};
 use crate::store::{SharedStore, StoreError};
 
 /// What every service shares: the store, time, randomness, keys, clients.
@@ -48,11 +50,15 @@ pub struct RequestMeta {
     pub request_id: Option<String>,
 }
 
-/// An authenticated caller of the admin API.
+/// An authenticated caller of the admin API: an application (client
+/// credentials) or a signed-in administrator (delegated token).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
     pub permissions: Vec<Permission>,
+    /// The administrator's directory roles, read from the directory at
+    /// request time (empty for applications).
+    pub roles: Vec<DirectoryRole>,
     pub meta: RequestMeta,
 }
 
@@ -64,6 +70,29 @@ impl Caller {
             Err(DomainError::Forbidden(
                 format!("this call needs the permission {permission}").into(),
             ))
+        }
+    }
+
+    /// The one authorization rule set, shared by the API and the portal.
+    pub fn authorize(&self, action: AdminAction, target: Option<&User>) -> Result<(), DomainError> {
+        self.require(action.permission())?;
+        match self.actor.kind {
+            ActorKind::User => roles::check(&self.actor.id, &self.roles, action, target),
+            ActorKind::Client | ActorKind::System => {
+                // Applications act tenant-wide, but never on administrators:
+                // a provisioning client must not be a path to an admin account.
+                let changes = matches!(
+                    action,
+                    AdminAction::ManageUsers | AdminAction::ManageMethods
+                );
+                if changes && target.is_some_and(|t| !t.roles.is_empty()) {
+                    return Err(DomainError::Forbidden(
+                        "users holding administrator roles cannot be changed by an application"
+                            .into(),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }

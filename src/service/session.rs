@@ -47,7 +47,14 @@ impl Sessions {
         };
         let session: Session =
             serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))?;
-        Ok(session.is_live(now).then_some(session))
+        if !session.is_live(now) {
+            return Ok(None);
+        }
+        // Disabled accounts and revoked sessions end at once.
+        let user = self.ctx.store.get_user(&session.user_id).await?;
+        Ok(user
+            .is_some_and(|u| u.sign_in_valid(session.auth_time))
+            .then_some(session))
     }
 
     pub async fn end(&self, secret: &str) -> Result<(), DomainError> {

@@ -300,7 +300,7 @@ impl SignInService {
             return Err(SignInError::WrongPass);
         };
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
-        let failure = match tap.usability(now, &policy.tap) {
+        let failure = match tap.usability(now, &policy.tap, &user.id) {
             MethodUsabilityReason::EnabledByPolicy => None,
             MethodUsabilityReason::DisabledByPolicy => Some(SignInError::DisabledByPolicy),
             MethodUsabilityReason::Expired => Some(SignInError::Expired),

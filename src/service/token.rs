@@ -229,8 +229,10 @@ impl TokenService {
             .get_user(&grant.user_id)
             .await
             .map_err(store_error)?;
-        if !user.is_some_and(|u| u.account_enabled) {
-            return Err(grant_error("the account is disabled or gone"));
+        if !user.is_some_and(|u| u.sign_in_valid(grant.auth_time)) {
+            return Err(grant_error(
+                "the account is disabled or its sessions were revoked",
+            ));
         }
         if now >= grant.session_expires_at {
             return Err(grant_error("the sign-in session has ended"));
@@ -395,8 +397,10 @@ impl TokenService {
             .get_user(&grant.user_id)
             .await
             .map_err(store_error)?;
-        if !user.is_some_and(|u| u.account_enabled) {
-            return Err(grant_error("the account is disabled or gone"));
+        if !user.is_some_and(|u| u.sign_in_valid(grant.auth_time)) {
+            return Err(grant_error(
+                "the account is disabled or its sessions were revoked",
+            ));
         }
         let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
             None => grant.scope.join(" "),
@@ -551,7 +555,7 @@ impl TokenService {
     }
 
     /// Verifies a bearer token for the admin API and returns the caller.
-    pub fn authenticate_bearer(
+    pub async fn authenticate_bearer(
         &self,
         token: &str,
         meta: RequestMeta,
@@ -571,19 +575,32 @@ impl TokenService {
         if ctx.clock.now().unix_timestamp() >= claims.exp {
             return Err(BearerError::Expired);
         }
-        let permissions = claims
+        let mut permissions: Vec<Permission> = claims
             .scope
             .split(' ')
             .filter_map(Permission::parse)
             .collect();
-        let actor = if claims.sub == claims.client_id {
-            Actor::client(claims.client_id)
-        } else {
-            Actor::user(claims.sub)
+        if claims.sub == claims.client_id {
+            return Ok(Caller {
+                actor: Actor::client(claims.client_id),
+                permissions,
+                roles: Vec::new(),
+                meta,
+            });
+        }
+        // A signed-in administrator: roles come from the directory now, so a
+        // role removed or an account disabled takes effect at once.
+        let user = match ctx.store.get_user(&claims.sub).await {
+            Ok(Some(u)) if u.account_enabled => u,
+            Ok(_) => return Err(BearerError::Invalid),
+            Err(e) => return Err(BearerError::Unavailable(e.to_string())),
         };
+        let allowed = crate::domain::roles::permissions_of(&user.roles);
+        permissions.retain(|p| allowed.contains(p));
         Ok(Caller {
-            actor,
+            actor: Actor::user(claims.sub),
             permissions,
+            roles: user.roles,
             meta,
         })
     }

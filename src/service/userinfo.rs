@@ -6,6 +6,10 @@ use std::sync::Arc;
 use super::Context;
 use super::token::{BearerError, TokenService};
 
+fn signed_in_at(unix: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
 pub struct UserInfoService {
     ctx: Arc<Context>,
     tokens: TokenService,
@@ -26,7 +30,7 @@ impl UserInfoService {
             return Err(BearerError::Invalid);
         }
         let user = match self.ctx.store.get_user(&token.sub).await {
-            Ok(Some(u)) if u.account_enabled => u,
+            Ok(Some(u)) if u.sign_in_valid(signed_in_at(token.auth_time)) => u,
             Ok(_) => return Err(BearerError::Invalid),
             Err(e) => return Err(BearerError::Unavailable(e.to_string())),
         };

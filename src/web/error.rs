@@ -35,7 +35,10 @@ pub enum WebError {
 
 impl From<BearerError> for WebError {
     fn from(e: BearerError) -> Self {
-        WebError::Unauthorized(e.to_string().into())
+        match e {
+            BearerError::Unavailable(m) => WebError::Api(DomainError::Unavailable(m)),
+            other => WebError::Unauthorized(other.to_string().into()),
+        }
     }
 }
 

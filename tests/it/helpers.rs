@@ -19,6 +19,8 @@ use serde_json::Value;
 
 pub const HR_ID: &str = "hr-sync";
 pub const HR_SECRET: &str = "hr-sync-secret-0123456789";
+pub const POLICY_ID: &str = "policy-admin";
+pub const POLICY_SECRET: &str = "policy-admin-secret-0123456789";
 pub const RP_ID: &str = "demo-rp";
 pub const RP2_ID: &str = "second-rp";
 pub const RP_SECRET: &str = "demo-rp-secret-0123456789";
@@ -178,6 +180,14 @@ pub fn settings(port: u16, store_url: &str, prefix: &str) -> Settings {
     );
     rs.access_token_alg = Some(SigningAlg::RS256);
     s.clients.push(rs);
+    s.clients.push(client(
+        POLICY_ID,
+        POLICY_SECRET,
+        vec![
+            Permission::PolicyReadWriteAuthenticationMethod,
+            Permission::AuditLogReadAll,
+        ],
+    ));
     let mut rp = client(RP_ID, RP_SECRET, vec![]);
     rp.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
     rp.redirect_uris = vec![RP_REDIRECT.into()];

@@ -4,6 +4,7 @@
 //! with its own Redis server where a test needs one.
 
 mod admin_api;
+mod admin_methods;
 mod browser;
 mod cli;
 mod discovery;

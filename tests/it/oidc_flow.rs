@@ -60,8 +60,8 @@ pub fn code_from(res: &Response) -> (String, String, String) {
     (get("code"), get("state"), get("iss"))
 }
 
-struct Rp {
-    client: CoreClient<
+pub struct Rp {
+    pub client: CoreClient<
         openidconnect::EndpointSet,
         openidconnect::EndpointNotSet,
         openidconnect::EndpointNotSet,
@@ -69,11 +69,11 @@ struct Rp {
         openidconnect::EndpointMaybeSet,
         openidconnect::EndpointMaybeSet,
     >,
-    http: reqwest::Client,
+    pub http: reqwest::Client,
 }
 
 impl Rp {
-    async fn discover(app: &TestApp, id: &str) -> Rp {
+    pub async fn discover(app: &TestApp, id: &str) -> Rp {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -91,7 +91,7 @@ impl Rp {
         Rp { client, http }
     }
 
-    fn authorize_url(
+    pub fn authorize_url(
         &self,
         extra: &[(&str, &str)],
     ) -> (String, CsrfToken, Nonce, openidconnect::PkceCodeVerifier) {
@@ -116,7 +116,7 @@ impl Rp {
 }
 
 /// Exchanges the code and validates the ID token; returns (amr, auth_time, response).
-async fn redeem(
+pub async fn redeem(
     rp: &Rp,
     code: &str,
     verifier: openidconnect::PkceCodeVerifier,
@@ -255,7 +255,7 @@ async fn tap_enroll_then_passkey_redis() {
 }
 
 /// Signs in with a TAP and enrolls; returns the browser (with its session).
-async fn signed_in_browser(app: &TestApp, rp: &Rp, upn: &str, passcode: &str) -> Browser {
+pub async fn signed_in_browser(app: &TestApp, rp: &Rp, upn: &str, passcode: &str) -> Browser {
     let mut browser = Browser::new(&app.base);
     let (url, _, nonce, verifier) = rp.authorize_url(&[]);
     let page = browser.open(&url).await;

@@ -8,6 +8,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::domain::DomainError;
+use crate::domain::audit::{AuditEventType, AuditFilter};
+use crate::domain::credential::PasskeyCredential;
+use crate::domain::policy::{IncludeTargets, MethodState, PasskeyPolicy, TapPolicy};
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
 use crate::domain::user::{NewUser, User, UserPatch};
 use crate::service::Caller;
@@ -39,11 +42,35 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::resource(format!("{TAPS}/{{tap}}"))
             .route(web::get().to(tap_get))
             .route(web::delete().to(tap_delete)),
-    );
+    )
+    .route(PASSKEYS, web::get().to(passkeys_list))
+    .service(
+        web::resource(format!("{PASSKEYS}/{{passkey}}"))
+            .route(web::get().to(passkey_get))
+            .route(web::delete().to(passkey_delete)),
+    )
+    .route(
+        "/users/{user}/revokeSignInSessions",
+        web::post().to(revoke_sessions),
+    )
+    .service(
+        web::resource(format!("{POLICY}/temporaryAccessPass"))
+            .route(web::get().to(tap_policy_get))
+            .route(web::patch().to(tap_policy_patch)),
+    )
+    .service(
+        web::resource(format!("{POLICY}/fido2"))
+            .route(web::get().to(passkey_policy_get))
+            .route(web::patch().to(passkey_policy_patch)),
+    )
+    .route("/auditLogs", web::get().to(audit_logs));
 }
 
+const PASSKEYS: &str = "/users/{user}/authentication/passkeyMethods";
+const POLICY: &str = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations";
+
 /// The caller behind the `Authorization: Bearer` header.
-fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {
+async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -57,7 +84,10 @@ fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {
             "a bearer access token is missing".into(),
         ));
     };
-    Ok(state.tokens.authenticate_bearer(token, request_meta(req))?)
+    Ok(state
+        .tokens
+        .authenticate_bearer(token, request_meta(req))
+        .await?)
 }
 
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -126,7 +156,7 @@ async fn users_create(
     state: web::Data<AppState>,
     body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     let body = body.into_inner();
     let new = NewUser {
         upn: body
@@ -166,7 +196,7 @@ async fn users_list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     let top = match &query.top {
         None => 100,
         Some(t) => t
@@ -199,7 +229,7 @@ async fn user_get(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     let user = state.admin.get_user(&caller, &path).await?;
     Ok(json(
         actix_web::http::StatusCode::OK,
@@ -232,7 +262,7 @@ async fn user_patch(
     path: web::Path<String>,
     body: ApiJson<PatchUserRequest>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     let b = body.into_inner();
     let patch = UserPatch {
         upn: b.user_principal_name,
@@ -251,7 +281,7 @@ async fn user_delete(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     state.admin.delete_user(&caller, &path).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -299,7 +329,7 @@ async fn tap_create(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     // Graph allows an empty body here (every field from the policy).
     let parsed: Option<CreateTapRequest> = if body.iter().all(u8::is_ascii_whitespace) {
         None
@@ -339,7 +369,7 @@ async fn taps_list(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     let views = state.admin.list_taps(&caller, &path).await?;
     Ok(json(
         actix_web::http::StatusCode::OK,
@@ -358,7 +388,7 @@ async fn tap_get(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     let (user, tap) = path.into_inner();
     let view = state.admin.get_tap(&caller, &user, &tap).await?;
     Ok(json(
@@ -372,8 +402,377 @@ async fn tap_delete(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state)?;
+    let caller = caller(&req, &state).await?;
     let (user, tap) = path.into_inner();
     state.admin.delete_tap(&caller, &user, &tap).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- passkey methods ----
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PasskeyResponse {
+    id: String,
+    display_name: String,
+    created_date_time: String,
+    last_used_date_time: Option<String>,
+    aa_guid: Option<String>,
+    backup_eligible: bool,
+    backup_state: bool,
+}
+
+impl From<PasskeyCredential> for PasskeyResponse {
+    fn from(c: PasskeyCredential) -> Self {
+        Self {
+            id: c.id,
+            display_name: c.name,
+            created_date_time: rfc3339(c.created),
+            last_used_date_time: c.last_used.map(rfc3339),
+            aa_guid: c.aaguid,
+            backup_eligible: c.backup_eligible,
+            backup_state: c.backup_state,
+        }
+    }
+}
+
+async fn passkeys_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let list = state.admin.list_passkeys(&caller, &path).await?;
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &Collection {
+            value: list.into_iter().map(PasskeyResponse::from).collect(),
+            next_link: None,
+        },
+    ))
+}
+
+async fn passkey_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let (user, id) = path.into_inner();
+    let c = state.admin.get_passkey(&caller, &user, &id).await?;
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &PasskeyResponse::from(c),
+    ))
+}
+
+async fn passkey_delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let (user, id) = path.into_inner();
+    state.admin.delete_passkey(&caller, &user, &id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn revoke_sessions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    state.admin.revoke_sessions(&caller, &path).await?;
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &serde_json::json!({ "value": true }),
+    ))
+}
+
+// ---- policy ----
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Target {
+    target_type: String,
+    id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    is_registration_required: Option<bool>,
+}
+
+fn tap_policy_json(p: &TapPolicy) -> serde_json::Value {
+    let include: Vec<Target> = match &p.include {
+        IncludeTargets::AllUsers => vec![Target {
+            target_type: "group".into(),
+            id: "all_users".into(),
+            is_registration_required: Some(false),
+        }],
+        IncludeTargets::Users(ids) => ids
+            .iter()
+            .map(|id| Target {
+                target_type: "user".into(),
+                id: id.clone(),
+                is_registration_required: None,
+            })
+            .collect(),
+    };
+    let exclude: Vec<Target> = p
+        .exclude_users
+        .iter()
+        .map(|id| Target {
+            target_type: "user".into(),
+            id: id.clone(),
+            is_registration_required: None,
+        })
+        .collect();
+    serde_json::json!({
+        "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+        "id": "TemporaryAccessPass",
+        "state": p.state,
+        "defaultLifetimeInMinutes": p.default_lifetime_minutes,
+        "minimumLifetimeInMinutes": p.minimum_lifetime_minutes,
+        "maximumLifetimeInMinutes": p.maximum_lifetime_minutes,
+        "defaultLength": p.default_length,
+        "isUsableOnce": p.is_usable_once,
+        "includeTargets": include,
+        "excludeTargets": exclude,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TapPolicyPatch {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(dead_code)]
+    odata_type: Option<String>,
+    state: Option<MethodState>,
+    default_lifetime_in_minutes: Option<u32>,
+    minimum_lifetime_in_minutes: Option<u32>,
+    maximum_lifetime_in_minutes: Option<u32>,
+    default_length: Option<u32>,
+    is_usable_once: Option<bool>,
+    include_targets: Option<Vec<Target>>,
+    exclude_targets: Option<Vec<Target>>,
+}
+
+fn include_from(targets: Vec<Target>) -> Result<IncludeTargets, DomainError> {
+    if targets
+        .iter()
+        .any(|t| t.target_type == "group" && t.id == "all_users")
+    {
+        return Ok(IncludeTargets::AllUsers);
+    }
+    users_from(targets, "includeTargets").map(IncludeTargets::Users)
+}
+
+fn users_from(targets: Vec<Target>, field: &'static str) -> Result<Vec<String>, DomainError> {
+    targets
+        .into_iter()
+        .map(|t| match t.target_type.as_str() {
+            "user" => Ok(t.id),
+            "group" if t.id == "all_users" => Err(DomainError::invalid(field, "all_users cannot be excluded; set state to disabled instead")),
+            _ => Err(DomainError::invalid(field, "targets are users (targetType user) or the group all_users; other groups are not supported yet")),
+        })
+        .collect()
+}
+
+async fn tap_policy_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let policy = state.admin.get_policy(&caller).await?;
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &tap_policy_json(&policy.tap),
+    ))
+}
+
+async fn tap_policy_patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<TapPolicyPatch>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let b = body.into_inner();
+    let include = b.include_targets.map(include_from).transpose()?;
+    let exclude = b
+        .exclude_targets
+        .map(|t| users_from(t, "excludeTargets"))
+        .transpose()?;
+    state
+        .admin
+        .update_policy(&caller, "temporaryAccessPass", move |p| {
+            let t = &mut p.tap;
+            if let Some(v) = b.state {
+                t.state = v;
+            }
+            if let Some(v) = b.default_lifetime_in_minutes {
+                t.default_lifetime_minutes = v;
+            }
+            if let Some(v) = b.minimum_lifetime_in_minutes {
+                t.minimum_lifetime_minutes = v;
+            }
+            if let Some(v) = b.maximum_lifetime_in_minutes {
+                t.maximum_lifetime_minutes = v;
+            }
+            if let Some(v) = b.default_length {
+                t.default_length = v;
+            }
+            if let Some(v) = b.is_usable_once {
+                t.is_usable_once = v;
+            }
+            if let Some(v) = include {
+                t.include = v;
+            }
+            if let Some(v) = exclude {
+                t.exclude_users = v;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+fn passkey_policy_json(p: &PasskeyPolicy) -> serde_json::Value {
+    serde_json::json!({
+        "@odata.type": "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+        "id": "Fido2",
+        "state": "enabled",
+        "enrollmentWindowInMinutes": p.enrollment_window_minutes,
+        "isRegistrationRequiredAfterTap": p.registration_required,
+        "isTapStrongAuthentication": p.tap_counts_as_mfa,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PasskeyPolicyPatch {
+    #[serde(rename = "@odata.type", default)]
+    #[allow(dead_code)]
+    odata_type: Option<String>,
+    enrollment_window_in_minutes: Option<u32>,
+    is_registration_required_after_tap: Option<bool>,
+    is_tap_strong_authentication: Option<bool>,
+}
+
+async fn passkey_policy_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let policy = state.admin.get_policy(&caller).await?;
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &passkey_policy_json(&policy.passkey),
+    ))
+}
+
+async fn passkey_policy_patch(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<PasskeyPolicyPatch>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let b = body.into_inner();
+    state
+        .admin
+        .update_policy(&caller, "fido2", move |p| {
+            let k = &mut p.passkey;
+            if let Some(v) = b.enrollment_window_in_minutes {
+                k.enrollment_window_minutes = v;
+            }
+            if let Some(v) = b.is_registration_required_after_tap {
+                k.registration_required = v;
+            }
+            if let Some(v) = b.is_tap_strong_authentication {
+                k.tap_counts_as_mfa = v;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- audit log ----
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    #[serde(rename = "$top")]
+    top: Option<String>,
+    #[serde(rename = "$skiptoken")]
+    skiptoken: Option<String>,
+    from: Option<String>,
+    until: Option<String>,
+    actor: Option<String>,
+    target: Option<String>,
+    #[serde(rename = "eventType")]
+    event_type: Option<String>,
+}
+
+async fn audit_logs(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<AuditQuery>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let q = query.into_inner();
+    let time =
+        |field: &'static str, v: Option<String>| -> Result<Option<OffsetDateTime>, DomainError> {
+            v.map(|s| {
+                OffsetDateTime::parse(&s, &Rfc3339)
+                    .map_err(|_| DomainError::invalid(field, "must be an RFC 3339 date-time"))
+            })
+            .transpose()
+        };
+    let top = match &q.top {
+        None => 100,
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=crate::service::admin::MAX_PAGE).contains(n))
+            .ok_or_else(|| DomainError::invalid("$top", "must be a whole number from 1 to 999"))?,
+    };
+    let filter =
+        AuditFilter {
+            from: time("from", q.from.clone())?,
+            until: time("until", q.until.clone())?,
+            actor_id: q.actor.clone(),
+            target_id: q.target.clone(),
+            event_type: match &q.event_type {
+                None => None,
+                Some(t) => Some(AuditEventType::parse(t).ok_or_else(|| {
+                    DomainError::invalid("eventType", "is not a known event type")
+                })?),
+            },
+        };
+    let page = state
+        .admin
+        .audit_log(&caller, &filter, q.skiptoken.as_deref(), top)
+        .await?;
+    let next_link = page.next.map(|cursor| {
+        let mut qs = url::form_urlencoded::Serializer::new(String::new());
+        qs.append_pair("$top", &top.to_string());
+        qs.append_pair("$skiptoken", &cursor);
+        for (k, v) in [
+            ("from", &q.from),
+            ("until", &q.until),
+            ("actor", &q.actor),
+            ("target", &q.target),
+            ("eventType", &q.event_type),
+        ] {
+            if let Some(v) = v {
+                qs.append_pair(k, v);
+            }
+        }
+        format!("{}/api/v1/auditLogs?{}", state.ctx.issuer, qs.finish())
+    });
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &Collection {
+            value: page.events,
+            next_link,
+        },
+    ))
 }
