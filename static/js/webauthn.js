@@ -96,6 +96,7 @@
 
   let conditional = null;
 
+  // mediation: "conditional" (autofill, abortable) or "modal" (the button).
   async function passkeySignIn(r, mediation) {
     const { options, ceremony } = await post("/signin/passkey/options", {});
     const request = { publicKey: requestOptions(options) };
@@ -124,7 +125,7 @@
         show("passkey-error", "");
         if (conditional) conditional.abort();
         try {
-          await passkeySignIn(r, "required");
+          await passkeySignIn(r, "modal");
         } catch (e) {
           show("passkey-error", e.name === "NotAllowedError" ? "Sign-in with a passkey was cancelled." : e.message);
         }
