@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::service::Context;
+use crate::service::account::AccountService;
 use crate::service::admin::AdminService;
 use crate::service::authorize::AuthorizeService;
 use crate::service::enrollment::EnrollmentService;
@@ -14,6 +15,7 @@ use crate::web::cookies::CookieNames;
 
 pub struct AppState {
     pub ctx: Arc<Context>,
+    pub account: AccountService,
     pub admin: AdminService,
     pub tokens: TokenService,
     pub authorize: AuthorizeService,
@@ -29,6 +31,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(ctx: Arc<Context>) -> Self {
         Self {
+            account: AccountService::new(ctx.clone()),
             admin: AdminService::new(ctx.clone()),
             tokens: TokenService::new(ctx.clone()),
             authorize: AuthorizeService::new(ctx.clone()),

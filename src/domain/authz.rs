@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+/// How recent a passkey sign-in must be to add another passkey.
+pub const RECENT_SIGN_IN: time::Duration = time::Duration::minutes(15);
+
 /// `prompt` values (OIDC Core §3.1.2.1). `select_account` counts as `login`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Prompt {
@@ -73,6 +76,15 @@ impl Session {
 
     pub fn can_enroll(&self, now: OffsetDateTime) -> bool {
         self.enrollment_deadline.is_some_and(|d| now < d) && self.is_live(now)
+    }
+
+    /// May this session register another passkey now? Within the TAP
+    /// enrollment window, or shortly after a passkey sign-in.
+    pub fn may_register(&self, now: OffsetDateTime) -> bool {
+        self.can_enroll(now)
+            || (matches!(self.method, SignInMethod::Passkey { .. })
+                && self.is_live(now)
+                && now - self.auth_time <= RECENT_SIGN_IN)
     }
 
     /// `acr` for this session: phishing-resistant for passkeys.

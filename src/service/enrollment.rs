@@ -17,7 +17,9 @@ use crate::domain::credential::PasskeyCredential;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnrollError {
-    #[error("the time to set up a passkey is over; sign in again with your Temporary Access Pass")]
+    #[error(
+        "the time to set up a passkey is over; sign in again (with a passkey or your Temporary Access Pass) and add it right away"
+    )]
     WindowOver,
     #[error("the passkey could not be registered: {0}")]
     Rejected(String),
@@ -56,7 +58,7 @@ impl EnrollmentService {
             .webauthn
             .as_ref()
             .ok_or(EnrollError::PasskeysUnavailable)?;
-        if !session.can_enroll(self.ctx.clock.now()) {
+        if !session.may_register(self.ctx.clock.now()) {
             return Err(EnrollError::WindowOver);
         }
         let user = self
@@ -102,7 +104,7 @@ impl EnrollmentService {
             .as_ref()
             .ok_or(EnrollError::PasskeysUnavailable)?;
         let now = self.ctx.clock.now();
-        if !session.can_enroll(now) {
+        if !session.may_register(now) {
             return Err(EnrollError::WindowOver);
         }
         let raw: serde_json::Value = take_ceremony(&self.ctx, ceremony_id)

@@ -1,5 +1,6 @@
 //! Use cases. Plain values in, domain results out: no HTTP types here.
 
+pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod authorize;

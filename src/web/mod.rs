@@ -21,7 +21,7 @@ use crate::service::discovery::{
     AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use error::{WebError, problem_response};
-use handlers::{admin_api, assets, discovery, health, signin, token, userinfo};
+use handlers::{account, admin_api, assets, discovery, health, signin, token, userinfo};
 
 /// A request's id, also sent back as `X-Request-Id`.
 #[derive(Debug, Clone)]
@@ -149,6 +149,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/enroll/skip", web::post().to(signin::enroll_skip))
     .route(USERINFO_PATH, web::get().to(userinfo::userinfo))
     .route(USERINFO_PATH, web::post().to(userinfo::userinfo))
+    .route("/account/security", web::get().to(account::security_info))
+    .route(
+        "/account/passkeys/rename",
+        web::post().to(account::rename_passkey),
+    )
+    .route(
+        "/account/passkeys/delete",
+        web::get().to(account::confirm_delete_passkey),
+    )
+    .route(
+        "/account/passkeys/delete",
+        web::post().to(account::delete_passkey),
+    )
+    .route(
+        "/account/tap/delete",
+        web::get().to(account::confirm_delete_tap),
+    )
+    .route("/account/tap/delete", web::post().to(account::delete_tap))
+    .route("/account/signout", web::post().to(account::sign_out))
     .route("/static/{path:.*}", web::get().to(assets::asset))
     .service(web::scope("/api/v1").configure(admin_api::routes));
 }

@@ -82,3 +82,37 @@ pub fn error_page(
         },
     )
 }
+
+/// A passkey as the security info page shows it.
+pub struct PasskeyRow {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub created: String,
+    pub last_used: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage<'a> {
+    pub csrf: &'a str,
+    pub upn: &'a str,
+    pub passkeys: Vec<PasskeyRow>,
+    pub can_add: bool,
+    /// The pass's status line, if there is a pass.
+    pub tap: Option<(String,)>,
+    pub notice: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub csrf: &'a str,
+    pub title: &'a str,
+    pub detail: &'a str,
+    pub warning: bool,
+    pub action: &'a str,
+    pub id: &'a str,
+    pub button: &'a str,
+}

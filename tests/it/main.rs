@@ -3,6 +3,7 @@
 //! One integration-test binary: the app is started in-process on port 0,
 //! with its own Redis server where a test needs one.
 
+mod account;
 mod admin_api;
 mod admin_methods;
 mod browser;
@@ -10,6 +11,7 @@ mod cli;
 mod discovery;
 mod helpers;
 mod oidc_flow;
+mod openapi;
 mod redis_outage;
 mod store_conformance;
 mod token;

@@ -1,3 +1,4 @@
+pub mod account;
 pub mod admin_api;
 pub mod assets;
 pub mod discovery;

@@ -104,7 +104,7 @@ pub struct RequestQuery {
 /// Where to go after signing in: the stored request, or the signed-in page.
 fn resume_url(r: &str) -> String {
     if r.is_empty() {
-        "/signed-in".into()
+        "/account/security".into()
     } else {
         format!("/authorize/resume?r={}", enc(r))
     }
@@ -311,33 +311,8 @@ pub async fn resume(
 }
 
 /// GET `/signed-in`: where a sign-in without an application lands.
-pub async fn signed_in(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let secret = state.cookies.session(&req);
-    let session = match secret {
-        Some(s) => state.signin_sessions.get(&s).await.ok().flatten(),
-        None => None,
-    };
-    let Some(session) = session else {
-        return found("/signin");
-    };
-    if state
-        .authorize
-        .must_enroll(&session.user_id)
-        .await
-        .unwrap_or(false)
-    {
-        return found("/enroll");
-    }
-    html(
-        StatusCode::OK,
-        &crate::web::pages::MessagePage {
-            csrf: "",
-            title: "You're signed in",
-            detail: "Your passkey is set up. Next time, sign in with it: no pass needed.",
-            is_error: false,
-            link: None,
-        },
-    )
+pub async fn signed_in() -> HttpResponse {
+    found("/account/security")
 }
 
 // ---- enrollment ----

@@ -1,0 +1,145 @@
+//! Self-service ("security info"): a signed-in person manages their own
+//! passkeys and sees or deletes their own Temporary Access Pass.
+
+use std::sync::Arc;
+
+use super::admin::TapView;
+use super::audit::{Entry, user_target};
+use super::{Context, RequestMeta};
+use crate::domain::DomainError;
+use crate::domain::audit::{Actor, AuditEventType, Outcome};
+use crate::domain::authz::Session;
+use crate::domain::credential::PasskeyCredential;
+use crate::domain::user::User;
+
+pub const MAX_NAME: usize = 64;
+
+pub struct AccountService {
+    ctx: Arc<Context>,
+}
+
+/// What the security info page shows.
+pub struct SecurityInfo {
+    pub user: User,
+    pub passkeys: Vec<PasskeyCredential>,
+    pub tap: Option<TapView>,
+}
+
+impl AccountService {
+    pub fn new(ctx: Arc<Context>) -> Self {
+        Self { ctx }
+    }
+
+    async fn user(&self, session: &Session) -> Result<User, DomainError> {
+        self.ctx
+            .store
+            .get_user(&session.user_id)
+            .await?
+            .ok_or(DomainError::NotFound("user"))
+    }
+
+    pub async fn security_info(&self, session: &Session) -> Result<SecurityInfo, DomainError> {
+        let user = self.user(session).await?;
+        let passkeys = self.ctx.store.list_credentials(&user.id).await?;
+        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        let now = self.ctx.clock.now();
+        let tap = self.ctx.store.get_tap(&user.id).await?.map(|tap| TapView {
+            reason: tap.usability(now, &policy.tap, &user.id),
+            tap,
+        });
+        Ok(SecurityInfo {
+            user,
+            passkeys,
+            tap,
+        })
+    }
+
+    pub async fn rename_passkey(
+        &self,
+        session: &Session,
+        id: &str,
+        name: &str,
+    ) -> Result<(), DomainError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
+        {
+            return Err(DomainError::invalid(
+                "name",
+                "must be 1 to 64 printable characters",
+            ));
+        }
+        let mut cred = self
+            .ctx
+            .store
+            .find_credential(id)
+            .await?
+            .filter(|c| c.user_id == session.user_id)
+            .ok_or(DomainError::NotFound("passkey"))?;
+        cred.name = name.to_owned();
+        if !self.ctx.store.update_credential(&cred).await? {
+            return Err(DomainError::NotFound("passkey"));
+        }
+        Ok(())
+    }
+
+    pub async fn delete_passkey(
+        &self,
+        session: &Session,
+        id: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), DomainError> {
+        let user = self.user(session).await?;
+        if !self.ctx.store.delete_credential(&user.id, id).await? {
+            return Err(DomainError::NotFound("passkey"));
+        }
+        self.audit(
+            &user,
+            AuditEventType::PasskeyDeleted,
+            meta,
+            format!("own passkey {id}"),
+        )
+        .await
+    }
+
+    pub async fn delete_own_tap(
+        &self,
+        session: &Session,
+        meta: &RequestMeta,
+    ) -> Result<(), DomainError> {
+        let user = self.user(session).await?;
+        let tap = self
+            .ctx
+            .store
+            .get_tap(&user.id)
+            .await?
+            .ok_or(DomainError::NotFound("temporaryAccessPass"))?;
+        if !self.ctx.store.delete_tap(&user.id, &tap.id).await? {
+            return Err(DomainError::NotFound("temporaryAccessPass"));
+        }
+        self.audit(
+            &user,
+            AuditEventType::TapDeleted,
+            meta,
+            format!("own pass {}", tap.id),
+        )
+        .await
+    }
+
+    async fn audit(
+        &self,
+        user: &User,
+        event_type: AuditEventType,
+        meta: &RequestMeta,
+        detail: String,
+    ) -> Result<(), DomainError> {
+        let entry = Entry {
+            event_type,
+            actor: Actor::user(&user.id),
+            target: Some(user_target(&user.id, user.upn.as_str())),
+            meta,
+            outcome: Outcome::Success,
+            detail: Some(detail),
+        };
+        Ok(self.ctx.audit.record(entry, self.ctx.clock.now()).await?)
+    }
+}
