@@ -135,11 +135,12 @@ impl EnrollmentService {
             backup_state,
             passkey: value,
         };
-        self.ctx
-            .store
-            .add_credential(&cred)
-            .await
-            .map_err(DomainError::from)?;
+        self.ctx.store.add_credential(&cred).await.map_err(|e| match e {
+            crate::store::StoreError::Conflict(_) => {
+                EnrollError::Rejected("this passkey is already registered".into())
+            }
+            other => EnrollError::Other(other.into()),
+        })?;
         self.ctx
             .audit
             .record(
