@@ -86,12 +86,19 @@ impl Default for BootstrapSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct TokenSettings {
     pub access_token_lifetime_seconds: u32,
+    /// Absolute lifetime of a refresh token family (passkey sign-ins;
+    /// TAP sign-ins end with the TAP).
+    pub refresh_token_lifetime_seconds: u32,
+    /// A refresh token unused this long expires.
+    pub refresh_token_idle_seconds: u32,
 }
 
 impl Default for TokenSettings {
     fn default() -> Self {
         Self {
             access_token_lifetime_seconds: 3600,
+            refresh_token_lifetime_seconds: 30 * 24 * 3600,
+            refresh_token_idle_seconds: 7 * 24 * 3600,
         }
     }
 }
@@ -240,6 +247,20 @@ impl Settings {
             return Err(invalid(
                 "tokens.access_token_lifetime_seconds",
                 "must be between 60 and 86400",
+            ));
+        }
+        if !(300..=365 * 24 * 3600).contains(&self.tokens.refresh_token_lifetime_seconds) {
+            return Err(invalid(
+                "tokens.refresh_token_lifetime_seconds",
+                "must be between 300 and 31536000",
+            ));
+        }
+        if !(60..=self.tokens.refresh_token_lifetime_seconds)
+            .contains(&self.tokens.refresh_token_idle_seconds)
+        {
+            return Err(invalid(
+                "tokens.refresh_token_idle_seconds",
+                "must be between 60 and refresh_token_lifetime_seconds",
             ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

@@ -41,10 +41,12 @@ pub enum AuditEventType {
     SessionsRevoked,
     #[serde(rename = "policy.changed")]
     PolicyChanged,
+    #[serde(rename = "refresh.reused")]
+    RefreshReused,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 18] = [
+    pub const ALL: [AuditEventType; 19] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -63,6 +65,7 @@ impl AuditEventType {
         Self::PasskeyDeleted,
         Self::SessionsRevoked,
         Self::PolicyChanged,
+        Self::RefreshReused,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -89,6 +92,7 @@ impl AuditEventType {
             Self::PasskeyDeleted => "passkey.deleted",
             Self::SessionsRevoked => "sessions.revoked",
             Self::PolicyChanged => "policy.changed",
+            Self::RefreshReused => "refresh.reused",
         }
     }
 }

@@ -149,8 +149,20 @@ pub struct RefreshGrant {
     #[serde(with = "time::serde::rfc3339")]
     pub auth_time: OffsetDateTime,
     pub amr: Vec<String>,
+    /// Absolute end of the token family (idle expiry is the record's TTL).
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// Every rotation of one original token shares the family id.
+    #[serde(default)]
+    pub family: String,
+}
+
+/// A rotated-away refresh token, kept to detect its reuse.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpentRefresh {
+    pub family: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub family_expires_at: OffsetDateTime,
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub enum OAuthErrorCode {
     InteractionRequired,
     RequestNotSupported,
     RequestUriNotSupported,
+    UnsupportedTokenType,
 }
 
 impl OAuthErrorCode {
@@ -37,6 +38,7 @@ impl OAuthErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::UnsupportedTokenType => "unsupported_token_type",
         }
     }
 }

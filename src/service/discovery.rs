@@ -8,6 +8,8 @@ use crate::domain::client::GrantType;
 pub const AUTHORIZE_PATH: &str = "/authorize";
 pub const TOKEN_PATH: &str = "/token";
 pub const USERINFO_PATH: &str = "/userinfo";
+pub const REVOCATION_PATH: &str = "/revoke";
+pub const INTROSPECTION_PATH: &str = "/introspect";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
@@ -43,6 +45,10 @@ pub fn document(issuer: &str) -> String {
         "authorization_endpoint": format!("{issuer}{AUTHORIZE_PATH}"),
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
+        "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],

@@ -135,12 +135,16 @@ impl EnrollmentService {
             backup_state,
             passkey: value,
         };
-        self.ctx.store.add_credential(&cred).await.map_err(|e| match e {
-            crate::store::StoreError::Conflict(_) => {
-                EnrollError::Rejected("this passkey is already registered".into())
-            }
-            other => EnrollError::Other(other.into()),
-        })?;
+        self.ctx
+            .store
+            .add_credential(&cred)
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => {
+                    EnrollError::Rejected("this passkey is already registered".into())
+                }
+                other => EnrollError::Other(other.into()),
+            })?;
         self.ctx
             .audit
             .record(

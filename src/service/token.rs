@@ -78,20 +78,17 @@ struct IdTokenClaims<'a> {
     acr: Option<&'a str>,
 }
 
-/// Lifetime of refresh tokens from passkey sessions (TAP sessions: the TAP's end).
-pub const REFRESH_LIFETIME: time::Duration = time::Duration::days(30);
-
 /// `at_hash`: left half of SHA-256 of the access token, base64url (OIDC Core §3.1.3.6).
 fn at_hash(access_token: &str) -> String {
     let digest = crate::crypto::sha256(access_token.as_bytes());
     random::b64url(&digest[..16])
 }
 
-fn grant_error(description: &'static str) -> OAuthError {
+pub(crate) fn grant_error(description: &'static str) -> OAuthError {
     OAuthError::new(OAuthErrorCode::InvalidGrant, description)
 }
 
-fn store_error(e: crate::store::StoreError) -> OAuthError {
+pub(crate) fn store_error(e: crate::store::StoreError) -> OAuthError {
     match e {
         crate::store::StoreError::Unavailable(_) => OAuthError::unavailable(),
         other => {
@@ -112,7 +109,7 @@ pub enum BearerError {
 }
 
 pub struct TokenService {
-    ctx: Arc<Context>,
+    pub(crate) ctx: Arc<Context>,
 }
 
 impl TokenService {
@@ -251,11 +248,16 @@ impl TokenService {
             && client.allows_grant(GrantType::RefreshToken)
         {
             let is_tap = grant.amr.iter().any(|a| a == "otp");
+            let lifetime = time::Duration::seconds(i64::from(
+                ctx.settings.tokens.refresh_token_lifetime_seconds,
+            ));
+            // A TAP-only sign-in's tokens never outlive the TAP.
             let expires_at = if is_tap {
                 grant.session_expires_at
             } else {
-                now + REFRESH_LIFETIME
+                now + lifetime
             };
+            let family = random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
             let refresh = RefreshGrant {
                 client_id: client.id.clone(),
                 user_id: grant.user_id.clone(),
@@ -264,19 +266,9 @@ impl TokenService {
                 auth_time: grant.auth_time,
                 amr: grant.amr.clone(),
                 expires_at,
+                family,
             };
-            let token = random::token::<32>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
-            let json = serde_json::to_vec(&refresh).map_err(|_| OAuthError::server_error())?;
-            ctx.store
-                .put(
-                    Ns::RefreshToken,
-                    &hex::encode(crate::crypto::sha256(token.as_bytes())),
-                    &json,
-                    expires_at,
-                    now,
-                )
-                .await
-                .map_err(store_error)?;
+            let token = self.store_refresh(&refresh).await?;
             Some(token)
         } else {
             None
@@ -360,81 +352,8 @@ impl TokenService {
         Ok(())
     }
 
-    /// `grant_type=refresh_token` (RFC 6749 §6). Rotation comes later: the
-    /// token stays valid until it expires.
-    pub async fn refresh(
-        &self,
-        client: &Client,
-        token: Option<&str>,
-        scope: Option<&str>,
-    ) -> Result<TokenResponse, OAuthError> {
-        if !client.allows_grant(GrantType::RefreshToken) {
-            return Err(OAuthError::new(
-                OAuthErrorCode::UnauthorizedClient,
-                "this client may not use refresh tokens",
-            ));
-        }
-        let token =
-            token.ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-        let ctx = &self.ctx;
-        let now = ctx.clock.now();
-        let key = hex::encode(crate::crypto::sha256(token.as_bytes()));
-        let raw = ctx
-            .store
-            .get(Ns::RefreshToken, &key, now)
-            .await
-            .map_err(store_error)?;
-        let Some(grant) = raw.and_then(|r| serde_json::from_slice::<RefreshGrant>(&r).ok()) else {
-            return Err(grant_error("the refresh token is invalid or expired"));
-        };
-        if grant.client_id != client.id {
-            return Err(grant_error(
-                "the refresh token was issued to another client",
-            ));
-        }
-        let user = ctx
-            .store
-            .get_user(&grant.user_id)
-            .await
-            .map_err(store_error)?;
-        if !user.is_some_and(|u| u.sign_in_valid(grant.auth_time)) {
-            return Err(grant_error(
-                "the account is disabled or its sessions were revoked",
-            ));
-        }
-        let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
-            None => grant.scope.join(" "),
-            Some(requested) => {
-                let parts: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
-                if parts.iter().any(|p| !grant.scope.iter().any(|g| g == p)) {
-                    return Err(OAuthError::new(
-                        OAuthErrorCode::InvalidScope,
-                        "a refresh cannot widen the scope",
-                    ));
-                }
-                parts.join(" ")
-            }
-        };
-        let (access_token, _, exp) = self.user_access_token(
-            client,
-            &grant.user_id,
-            &grant.sid,
-            &scope,
-            grant.auth_time,
-            grant.expires_at,
-        )?;
-        Ok(TokenResponse {
-            expires_in: u32::try_from(exp - now.unix_timestamp()).unwrap_or(0),
-            access_token,
-            token_type: "Bearer",
-            scope,
-            id_token: None,
-            refresh_token: None,
-        })
-    }
-
     /// A user access token (for `/userinfo`), never outliving `not_after`.
-    fn user_access_token(
+    pub(crate) fn user_access_token(
         &self,
         client: &Client,
         user_id: &str,

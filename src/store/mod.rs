@@ -64,6 +64,10 @@ pub enum Ns {
     UsedCode,
     /// Revoked access tokens by `jti`, until they expire.
     RevokedToken,
+    /// Rotated-away refresh tokens (reuse detection).
+    SpentRefresh,
+    /// Revoked refresh token families.
+    RevokedFamily,
 }
 
 impl Ns {
@@ -79,6 +83,8 @@ impl Ns {
             Ns::Lock => "lock",
             Ns::UsedCode => "usedcode",
             Ns::RevokedToken => "revoked",
+            Ns::SpentRefresh => "spentrefresh",
+            Ns::RevokedFamily => "revokedfamily",
         }
     }
 }

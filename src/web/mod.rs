@@ -18,7 +18,8 @@ use tracing::Instrument;
 
 use crate::service::RequestMeta;
 use crate::service::discovery::{
-    AUTHORIZE_PATH, DISCOVERY_PATH, JWKS_PATH, TOKEN_PATH, USERINFO_PATH,
+    AUTHORIZE_PATH, DISCOVERY_PATH, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH,
+    USERINFO_PATH,
 };
 use error::{WebError, problem_response};
 use handlers::{account, admin_api, assets, discovery, health, signin, token, userinfo};
@@ -128,6 +129,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::FormConfig::default().limit(16 * 1024))
     .app_data(web::JsonConfig::default().limit(64 * 1024))
+    .route(REVOCATION_PATH, web::post().to(token::revoke))
+    .route(INTROSPECTION_PATH, web::post().to(token::introspect))
     .route(AUTHORIZE_PATH, web::get().to(signin::authorize))
     .route(AUTHORIZE_PATH, web::post().to(signin::authorize))
     .route("/authorize/resume", web::get().to(signin::resume))

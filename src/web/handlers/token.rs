@@ -24,6 +24,8 @@ struct TokenForm<'a> {
     redirect_uri: Option<Cow<'a, str>>,
     code_verifier: Option<Cow<'a, str>>,
     refresh_token: Option<Cow<'a, str>>,
+    token: Option<Cow<'a, str>>,
+    token_type_hint: Option<Cow<'a, str>>,
 }
 
 fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
@@ -38,6 +40,8 @@ fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
             "redirect_uri" => &mut form.redirect_uri,
             "code_verifier" => &mut form.code_verifier,
             "refresh_token" => &mut form.refresh_token,
+            "token" => &mut form.token,
+            "token_type_hint" => &mut form.token_type_hint,
             _ => continue,
         };
         if slot.is_some() {
@@ -147,6 +151,7 @@ pub async fn token_post(
                     &client,
                     form.refresh_token.as_deref(),
                     form.scope.as_deref(),
+                    &meta,
                 )
                 .await?
         }
@@ -160,6 +165,78 @@ pub async fn token_post(
     };
     let body = serde_json::to_vec(&response).map_err(|_| OAuthError::server_error())?;
     Ok(no_store_json(body))
+}
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Parses the form and authenticates the client (revocation, introspection).
+async fn authenticated<'a>(
+    req: &HttpRequest,
+    body: &'a [u8],
+    state: &AppState,
+) -> Result<(TokenForm<'a>, std::sync::Arc<crate::domain::client::Client>), WebError> {
+    if !is_form(req) {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        )
+        .into());
+    }
+    let form = parse_form(body)?;
+    let basic = basic_credentials(req)?;
+    let presented = PresentedCredentials {
+        basic: basic.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
+        form_id: form.client_id.as_deref(),
+        form_secret: form.client_secret.as_deref(),
+    };
+    let client = state
+        .tokens
+        .authenticate_client(presented, &request_meta(req))
+        .await?;
+    Ok((form, client))
+}
+
+/// `POST /revoke` (RFC 7009).
+pub async fn revoke(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let (form, client) = authenticated(&req, &body, &state).await?;
+    let token = form
+        .token
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    state
+        .tokens
+        .revoke(&client, token, form.token_type_hint.as_deref())
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// `POST /introspect` (RFC 7662).
+pub async fn introspect(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let (form, client) = authenticated(&req, &body, &state).await?;
+    let token = form
+        .token
+        .as_deref()
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let answer = state.tokens.introspect(&client, token).await?;
+    Ok(no_store_json(answer.to_string().into_bytes()))
 }
 
 pub async fn token_method_not_allowed() -> HttpResponse {

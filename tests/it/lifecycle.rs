@@ -1,0 +1,242 @@
+//! Refresh rotation with reuse detection, revocation (RFC 7009) and
+//! introspection (RFC 7662).
+
+use serde_json::{Value, json};
+use time::Duration;
+
+use crate::browser::Browser;
+use crate::helpers::*;
+use crate::oidc_flow::{Rp, code_from, provision, signed_in_browser};
+
+async fn form(
+    app: &TestApp,
+    path: &str,
+    auth: Option<(&str, &str)>,
+    fields: &[(&str, &str)],
+) -> (u16, Value) {
+    let mut req = app.http.post(app.url(path)).form(fields);
+    if let Some((id, secret)) = auth {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A fresh code through SSO, redeemed: the token response.
+async fn tokens(app: &TestApp, rp: &Rp, browser: &Browser) -> Value {
+    let (url, _, _, verifier) = rp.authorize_url(&[]);
+    let (code, _, _) = code_from(&browser.get(&url).await);
+    let (status, body) = form(
+        app,
+        "/token",
+        Some((RP_ID, RP_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", verifier.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+fn refresh_of(v: &Value) -> String {
+    v["refresh_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn refresh_rotation_revocation_and_introspection() {
+    for backend in BACKENDS {
+        let store = StoreHandle::new(backend);
+        let app = TestApp::spawn(&store).await;
+        let (_, passcode) = provision(&app, "tokens@example.com", json!({})).await;
+        let rp = Rp::discover(&app, RP_ID).await;
+        let browser = signed_in_browser(&app, &rp, "tokens@example.com", &passcode).await;
+        let rp_auth = Some((RP_ID, RP_SECRET));
+
+        // Introspection of fresh tokens.
+        let first = tokens(&app, &rp, &browser).await;
+        let access = first["access_token"].as_str().unwrap().to_owned();
+        let r1 = refresh_of(&first);
+        let (status, info) = form(&app, "/introspect", rp_auth, &[("token", &access)]).await;
+        assert_eq!(status, 200);
+        assert_eq!(info["active"], true, "{info}");
+        assert_eq!(info["client_id"], RP_ID);
+        assert!(info["scope"].as_str().unwrap().contains("openid"));
+        let (_, info) = form(
+            &app,
+            "/introspect",
+            rp_auth,
+            &[("token", &r1), ("token_type_hint", "refresh_token")],
+        )
+        .await;
+        assert_eq!(
+            (info["active"].clone(), info["token_type"].clone()),
+            (json!(true), json!("refresh_token"))
+        );
+        let (_, info) = form(&app, "/introspect", rp_auth, &[("token", "garbage")]).await;
+        assert_eq!(info, json!({"active": false}));
+        let (status, body) = form(
+            &app,
+            "/introspect",
+            None,
+            &[("token", &access), ("client_id", "spa")],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let (status, body) = form(&app, "/introspect", rp_auth, &[]).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_request"))
+        );
+
+        // Rotation: each use gives a new refresh token; the old one is spent.
+        let refresh = |token: String| {
+            let app = &app;
+            async move {
+                form(
+                    app,
+                    "/token",
+                    Some((RP_ID, RP_SECRET)),
+                    &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+                )
+                .await
+            }
+        };
+        let (status, second) = refresh(r1.clone()).await;
+        assert_eq!(status, 200, "{second}");
+        let r2 = refresh_of(&second);
+        assert_ne!(r1, r2);
+        // Narrowing the scope is fine, widening is not.
+        let (status, narrowed) = form(
+            &app,
+            "/token",
+            rp_auth,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &r2),
+                ("scope", "openid"),
+            ],
+        )
+        .await;
+        assert_eq!((status, narrowed["scope"].as_str()), (200, Some("openid")));
+        let r3 = refresh_of(&narrowed);
+        let (status, body) = form(
+            &app,
+            "/token",
+            rp_auth,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &r3),
+                ("scope", "openid address"),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope"))
+        );
+        // Reusing a spent token revokes the whole family, including the live one.
+        let (status, body) = refresh(r1.clone()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+        let (status, body) = refresh(r3.clone()).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "family revoked"
+        );
+        let events = app
+            .store
+            .list_audit(&Default::default(), None, 500)
+            .await
+            .unwrap()
+            .events;
+        assert!(
+            events
+                .iter()
+                .any(|e| e.event_type.as_str() == "refresh.reused")
+        );
+
+        // Revocation of a refresh token and of an access token.
+        let fresh = tokens(&app, &rp, &browser).await;
+        let (status, _) = form(
+            &app,
+            "/revoke",
+            rp_auth,
+            &[
+                ("token", &refresh_of(&fresh)),
+                ("token_type_hint", "refresh_token"),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = refresh(refresh_of(&fresh)).await;
+        assert_eq!(status, 400);
+        let access = fresh["access_token"].as_str().unwrap();
+        let res = app
+            .http
+            .get(app.url("/userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let (status, _) = form(&app, "/revoke", rp_auth, &[("token", access)]).await;
+        assert_eq!(status, 200);
+        let res = app
+            .http
+            .get(app.url("/userinfo"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let (_, info) = form(&app, "/introspect", rp_auth, &[("token", access)]).await;
+        assert_eq!(info, json!({"active": false}));
+        // Unknown tokens revoke "successfully"; a bad hint is refused.
+        let (status, _) = form(&app, "/revoke", rp_auth, &[("token", "nothing")]).await;
+        assert_eq!(status, 200);
+        let (status, body) = form(
+            &app,
+            "/revoke",
+            rp_auth,
+            &[("token", "x"), ("token_type_hint", "id_token")],
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("unsupported_token_type"))
+        );
+        // Another client cannot revoke this client's token.
+        let other = tokens(&app, &rp, &browser).await;
+        let (status, _) = form(
+            &app,
+            "/revoke",
+            Some((HR_ID, HR_SECRET)),
+            &[("token", &refresh_of(&other))],
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (status, _) = refresh(refresh_of(&other)).await;
+        assert_eq!(status, 200, "still valid");
+
+        // Tokens from a TAP-only sign-in end with the TAP (60 minutes).
+        let last = tokens(&app, &rp, &browser).await;
+        app.clock.advance(Duration::minutes(61));
+        let (status, body) = refresh(refresh_of(&last)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
+    }
+}
