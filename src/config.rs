@@ -145,6 +145,9 @@ pub struct ClientSettings {
     pub permissions: Vec<Permission>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser back to.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     pub token_endpoint_auth_method: Option<ClientAuthMethod>,
     #[serde(default)]
@@ -333,7 +336,7 @@ impl Settings {
                     "authorization_code needs at least one redirect URI",
                 ));
             }
-            for uri in &c.redirect_uris {
+            for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
                 let parsed = url::Url::parse(uri)
                     .map_err(|e| invalid(key("redirect_uris"), format!("`{uri}`: {e}")))?;
                 if parsed.fragment().is_some() {
@@ -435,6 +438,7 @@ mod tests {
             grant_types: vec![GrantType::ClientCredentials],
             permissions: vec![],
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             token_endpoint_auth_method: Some(ClientAuthMethod::ClientSecretBasic),
             id_token_alg: None,
             access_token_alg: None,
@@ -459,6 +463,7 @@ mod tests {
             grant_types: vec![GrantType::ClientCredentials],
             permissions: vec![],
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             token_endpoint_auth_method: None,
             id_token_alg: None,
             access_token_alg: None,

@@ -7,6 +7,7 @@ use crate::service::account::AccountService;
 use crate::service::admin::AdminService;
 use crate::service::authorize::AuthorizeService;
 use crate::service::enrollment::EnrollmentService;
+use crate::service::logout::LogoutService;
 use crate::service::session::Sessions;
 use crate::service::signin::SignInService;
 use crate::service::token::TokenService;
@@ -22,6 +23,7 @@ pub struct AppState {
     pub signin: SignInService,
     pub signin_sessions: Sessions,
     pub enrollment: EnrollmentService,
+    pub logout: LogoutService,
     pub userinfo: UserInfoService,
     pub cookies: CookieNames,
     /// The discovery document, rendered once.
@@ -38,6 +40,7 @@ impl AppState {
             signin: SignInService::new(ctx.clone()),
             signin_sessions: Sessions::new(ctx.clone()),
             enrollment: EnrollmentService::new(ctx.clone()),
+            logout: LogoutService::new(ctx.clone()),
             userinfo: UserInfoService::new(ctx.clone()),
             cookies: CookieNames::for_issuer(&ctx.issuer),
             discovery: crate::service::discovery::document(&ctx.issuer).into(),

@@ -74,6 +74,8 @@ pub struct Client {
     pub secret_sha256: Option<[u8; 32]>,
     #[serde(default)]
     pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub auth_method: ClientAuthMethod,
     pub id_token_alg: SigningAlg,

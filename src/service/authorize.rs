@@ -68,6 +68,9 @@ pub struct AuthorizeService {
 
 /// The redirect URI with `params` added to its query.
 pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    if params.is_empty() {
+        return redirect_uri.to_owned();
+    }
     match url::Url::parse(redirect_uri) {
         Ok(mut url) => {
             {

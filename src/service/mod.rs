@@ -9,6 +9,7 @@ pub mod clients;
 pub mod discovery;
 pub mod enrollment;
 pub mod keys;
+pub mod logout;
 pub mod refresh;
 pub mod session;
 pub mod signin;

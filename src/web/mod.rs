@@ -18,11 +18,11 @@ use tracing::Instrument;
 
 use crate::service::RequestMeta;
 use crate::service::discovery::{
-    AUTHORIZE_PATH, DISCOVERY_PATH, INTROSPECTION_PATH, JWKS_PATH, REVOCATION_PATH, TOKEN_PATH,
-    USERINFO_PATH,
+    AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH,
+    REVOCATION_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use error::{WebError, problem_response};
-use handlers::{account, admin_api, assets, discovery, health, signin, token, userinfo};
+use handlers::{account, admin_api, assets, discovery, health, logout, signin, token, userinfo};
 
 /// A request's id, also sent back as `X-Request-Id`.
 #[derive(Debug, Clone)]
@@ -129,6 +129,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::FormConfig::default().limit(16 * 1024))
     .app_data(web::JsonConfig::default().limit(64 * 1024))
+    .route(END_SESSION_PATH, web::get().to(logout::logout))
+    .route(END_SESSION_PATH, web::post().to(logout::logout))
     .route(REVOCATION_PATH, web::post().to(token::revoke))
     .route(INTROSPECTION_PATH, web::post().to(token::introspect))
     .route(AUTHORIZE_PATH, web::get().to(signin::authorize))

@@ -25,6 +25,7 @@ pub const RP_ID: &str = "demo-rp";
 pub const RP2_ID: &str = "second-rp";
 pub const RP_SECRET: &str = "demo-rp-secret-0123456789";
 pub const RP_REDIRECT: &str = "http://localhost:9/callback";
+pub const RP_LOGGED_OUT: &str = "http://localhost:9/signed-out";
 pub const READER_ID: &str = "user-only";
 pub const READER_SECRET: &str = "user-only-secret-0123456789";
 
@@ -143,6 +144,7 @@ pub fn client(id: &str, secret: &str, permissions: Vec<Permission>) -> ClientSet
         grant_types: vec![GrantType::ClientCredentials],
         permissions,
         redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
         token_endpoint_auth_method: None,
         id_token_alg: None,
         access_token_alg: None,
@@ -191,6 +193,7 @@ pub fn settings(port: u16, store_url: &str, prefix: &str) -> Settings {
     let mut rp = client(RP_ID, RP_SECRET, vec![]);
     rp.grant_types = vec![GrantType::AuthorizationCode, GrantType::RefreshToken];
     rp.redirect_uris = vec![RP_REDIRECT.into()];
+    rp.post_logout_redirect_uris = vec![RP_LOGGED_OUT.into()];
     s.clients.push(rp);
     let mut rp2 = client(RP2_ID, RP_SECRET, vec![]);
     rp2.grant_types = vec![GrantType::AuthorizationCode];

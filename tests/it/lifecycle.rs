@@ -240,3 +240,81 @@ async fn refresh_rotation_revocation_and_introspection() {
         );
     }
 }
+
+#[tokio::test]
+async fn rp_initiated_logout() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let (_, passcode) = provision(&app, "bye@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let browser = signed_in_browser(&app, &rp, "bye@example.com", &passcode).await;
+    let id_token = tokens(&app, &rp, &browser).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // An unregistered post_logout_redirect_uri: an error page, no redirect.
+    let bad = browser
+        .get(&format!(
+            "/logout?id_token_hint={id_token}&post_logout_redirect_uri=https://evil.example/"
+        ))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.location.is_none());
+    // A forged hint is refused.
+    let forged = browser.get("/logout?id_token_hint=a.b.c").await;
+    assert_eq!(forged.status, 400);
+
+    // With a valid hint: signed out and sent back with the state.
+    let res = browser
+        .get(&format!(
+            "/logout?id_token_hint={id_token}&post_logout_redirect_uri={RP_LOGGED_OUT}&state=st8"
+        ))
+        .await;
+    assert_eq!(
+        res.location.as_deref(),
+        Some(&*format!("{RP_LOGGED_OUT}?state=st8"))
+    );
+    let page = browser.open(&rp.authorize_url(&[]).0).await;
+    assert!(page.body.contains("Sign in"), "the session ended");
+
+    // Without a hint: a confirmation page first (with CSRF).
+    let browser = signed_in_browser(&app, &rp, "bye@example.com", &passcode).await;
+    let confirm = browser
+        .get(&format!(
+            "/logout?client_id={RP_ID}&post_logout_redirect_uri={RP_LOGGED_OUT}"
+        ))
+        .await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Sign out?"));
+    let still_in = browser.get(&rp.authorize_url(&[]).0).await;
+    assert!(
+        !code_from(&still_in).0.is_empty(),
+        "not signed out before confirming"
+    );
+    let done = browser
+        .post_form(
+            "/logout",
+            &[
+                ("csrf", &confirm.field("csrf")),
+                ("confirm", "yes"),
+                ("client_id", RP_ID),
+                ("post_logout_redirect_uri", RP_LOGGED_OUT),
+            ],
+        )
+        .await;
+    assert_eq!(done.location.as_deref(), Some(RP_LOGGED_OUT));
+    let page = browser.open(&rp.authorize_url(&[]).0).await;
+    assert!(page.body.contains("Sign in"));
+
+    let discovery: Value = app
+        .http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(discovery["end_session_endpoint"], app.url("/logout"));
+}

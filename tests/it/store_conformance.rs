@@ -247,6 +247,7 @@ async fn clients_and_singletons(store: &SharedStore) {
         name: Some("App".into()),
         secret_sha256: Some([7; 32]),
         redirect_uris: vec!["https://app/cb".into()],
+        post_logout_redirect_uris: vec![],
         grant_types: vec![GrantType::AuthorizationCode],
         auth_method: ClientAuthMethod::ClientSecretBasic,
         id_token_alg: SigningAlg::RS256,

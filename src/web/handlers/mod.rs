@@ -3,6 +3,7 @@ pub mod admin_api;
 pub mod assets;
 pub mod discovery;
 pub mod health;
+pub mod logout;
 pub mod signin;
 pub mod token;
 pub mod userinfo;
