@@ -137,6 +137,9 @@ pub struct RedeemedCode {
     pub access_token_jti: String,
     pub access_token_expires: i64,
     pub refresh_token_hash: Option<String>,
+    /// The refresh token family born from this code, and its end.
+    #[serde(default)]
+    pub refresh_family: Option<(String, i64)>,
 }
 
 /// A refresh token's record (stored under the token's hash).

@@ -316,6 +316,22 @@ impl TokenService {
             {
                 return Ok(inactive);
             }
+            // A user's token stops being active when their sessions are revoked.
+            if let (Some(sub), Some(auth_time)) =
+                (claims["sub"].as_str(), claims["auth_time"].as_i64())
+            {
+                let at = OffsetDateTime::from_unix_timestamp(auth_time)
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let valid = ctx
+                    .store
+                    .get_user(sub)
+                    .await
+                    .map_err(store_error)?
+                    .is_some_and(|u| u.sign_in_valid(at));
+                if !valid {
+                    return Ok(inactive);
+                }
+            }
             let mut out = claims;
             if let Some(map) = out.as_object_mut() {
                 map.insert("active".into(), Value::Bool(true));

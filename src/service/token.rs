@@ -269,9 +269,13 @@ impl TokenService {
                 family,
             };
             let token = self.store_refresh(&refresh).await?;
-            Some(token)
+            Some((token, refresh.family, expires_at.unix_timestamp()))
         } else {
             None
+        };
+        let (refresh_token, refresh_family) = match refresh_token {
+            Some((token, family, end)) => (Some(token), Some((family, end))),
+            None => (None, None),
         };
         // Remember the redemption: a second use of this code revokes these tokens.
         let redeemed = RedeemedCode {
@@ -280,6 +284,7 @@ impl TokenService {
             refresh_token_hash: refresh_token
                 .as_ref()
                 .map(|t| hex::encode(crate::crypto::sha256(t.as_bytes()))),
+            refresh_family,
         };
         let json = serde_json::to_vec(&redeemed).map_err(|_| OAuthError::server_error())?;
         let keep_until = time::OffsetDateTime::from_unix_timestamp(exp)
@@ -333,6 +338,16 @@ impl TokenService {
                 .delete(Ns::RefreshToken, hash)
                 .await
                 .map_err(store_error)?;
+        }
+        // Rotated successors of that refresh token die with their family.
+        if let Some((family, end)) = &redeemed.refresh_family {
+            let until = time::OffsetDateTime::from_unix_timestamp(*end).unwrap_or(now);
+            if until > now {
+                ctx.store
+                    .put(Ns::RevokedFamily, family, b"1", until, now)
+                    .await
+                    .map_err(store_error)?;
+            }
         }
         let entry = Entry {
             event_type: AuditEventType::CodeReused,
@@ -493,6 +508,15 @@ impl TokenService {
         })?;
         if ctx.clock.now().unix_timestamp() >= claims.exp {
             return Err(BearerError::Expired);
+        }
+        match ctx
+            .store
+            .get(Ns::RevokedToken, &claims.jti, ctx.clock.now())
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(_)) => return Err(BearerError::Invalid),
+            Err(e) => return Err(BearerError::Unavailable(e.to_string())),
         }
         let mut permissions: Vec<Permission> = claims
             .scope

@@ -318,3 +318,92 @@ async fn rp_initiated_logout() {
         .unwrap();
     assert_eq!(discovery["end_session_endpoint"], app.url("/logout"));
 }
+
+#[tokio::test]
+async fn revocation_reaches_every_token() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let (_, passcode) = provision(&app, "reach@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let browser = signed_in_browser(&app, &rp, "reach@example.com", &passcode).await;
+
+    // A reused code revokes the refresh family, including rotated successors.
+    let (url, _, _, verifier) = rp.authorize_url(&[]);
+    let (code, _, _) = code_from(&browser.get(&url).await);
+    let fields = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", RP_REDIRECT),
+        ("code_verifier", verifier.secret()),
+    ];
+    let (status, first) = form(&app, "/token", Some((RP_ID, RP_SECRET)), &fields).await;
+    assert_eq!(status, 200);
+    let (status, rotated) = form(
+        &app,
+        "/token",
+        Some((RP_ID, RP_SECRET)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_of(&first)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = form(&app, "/token", Some((RP_ID, RP_SECRET)), &fields).await;
+    assert_eq!(status, 400, "code reuse");
+    let (status, body) = form(
+        &app,
+        "/token",
+        Some((RP_ID, RP_SECRET)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_of(&rotated)),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "successor revoked too"
+    );
+
+    // A revoked client-credentials token no longer opens the admin API.
+    let hr = app.hr_token().await;
+    let (status, _) = app.api(reqwest::Method::GET, "/users", &hr, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = form(&app, "/revoke", Some((HR_ID, HR_SECRET)), &[("token", &hr)]).await;
+    assert_eq!(status, 200);
+    let (status, _) = app.api(reqwest::Method::GET, "/users", &hr, None).await;
+    assert_eq!(status, 401);
+
+    // Session revocation makes user access tokens inactive at introspection.
+    let fresh = tokens(&app, &rp, &browser).await;
+    let access = fresh["access_token"].as_str().unwrap().to_owned();
+    let (_, info) = form(
+        &app,
+        "/introspect",
+        Some((RP_ID, RP_SECRET)),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(info["active"], true);
+    app.clock.advance(Duration::seconds(2));
+    let sub = info["sub"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/users/{sub}/revokeSignInSessions"),
+            &app.hr_token().await,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, info) = form(
+        &app,
+        "/introspect",
+        Some((RP_ID, RP_SECRET)),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(info, json!({"active": false}));
+}
