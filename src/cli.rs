@@ -29,4 +29,17 @@ pub enum Command {
         #[arg(long)]
         upn: String,
     },
+    /// Manage the signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Publish new RS256 and ES256 keys now; they sign after
+    /// keys.activation_delay_seconds, and the old keys stay published until
+    /// the tokens they signed have expired.
+    Rotate,
 }

@@ -18,6 +18,7 @@ pub struct Settings {
     pub store: StoreSettings,
     pub bootstrap: BootstrapSettings,
     pub tokens: TokenSettings,
+    pub keys: KeySettings,
     pub log: LogSettings,
     pub clients: Vec<ClientSettings>,
 }
@@ -99,6 +100,25 @@ impl Default for TokenSettings {
             access_token_lifetime_seconds: 3600,
             refresh_token_lifetime_seconds: 30 * 24 * 3600,
             refresh_token_idle_seconds: 7 * 24 * 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// After a rotation, new keys are published this long before they sign
+    /// (longer than JWKS caching: 300 s).
+    pub activation_delay_seconds: u32,
+    /// How often each instance re-reads the key set from the store.
+    pub refresh_seconds: u64,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            activation_delay_seconds: 360,
+            refresh_seconds: 30,
         }
     }
 }
@@ -264,6 +284,18 @@ impl Settings {
             return Err(invalid(
                 "tokens.refresh_token_idle_seconds",
                 "must be between 60 and refresh_token_lifetime_seconds",
+            ));
+        }
+        if !(1..=3600).contains(&self.keys.refresh_seconds) {
+            return Err(invalid(
+                "keys.refresh_seconds",
+                "must be between 1 and 3600",
+            ));
+        }
+        if u64::from(self.keys.activation_delay_seconds) <= self.keys.refresh_seconds {
+            return Err(invalid(
+                "keys.activation_delay_seconds",
+                "must be longer than keys.refresh_seconds, so every instance knows a new key before it signs",
             ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

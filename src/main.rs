@@ -1,7 +1,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-use onramp::cli::{Cli, Command};
+use onramp::cli::{Cli, Command, KeysCommand};
 use onramp::config::Settings;
 use onramp::service::bootstrap::{Bootstrap, Issued};
 use onramp::startup::{self, Application, Deps, StartupError};
@@ -27,6 +27,9 @@ fn main() -> ExitCode {
         }
         Command::Serve => run(serve(settings)),
         Command::Recover { upn } => run(recover(settings, upn)),
+        Command::Keys {
+            action: KeysCommand::Rotate,
+        } => run(rotate_keys(settings)),
     }
 }
 
@@ -103,5 +106,30 @@ async fn recover(settings: Settings, upn: String) -> anyhow::Result<()> {
         &issued,
         "Recovery: a new Temporary Access Pass (shown once; any earlier pass is replaced)",
     );
+    Ok(())
+}
+
+async fn rotate_keys(settings: Settings) -> anyhow::Result<()> {
+    use onramp::clock::{Clock, SystemClock};
+    use time::Duration;
+    let store = match startup::open_store(&settings).await {
+        Err(StartupError::Store(StoreError::Locked(path))) => anyhow::bail!(
+            "the embedded store {path} is in use by a running server: stop it first (or use Redis, which allows rotation while serving)"
+        ),
+        other => other?,
+    };
+    let delay = Duration::seconds(i64::from(settings.keys.activation_delay_seconds));
+    let lifetime = Duration::seconds(i64::from(settings.tokens.access_token_lifetime_seconds) + 60);
+    let now = SystemClock.now();
+    let next = onramp::service::keys::rotate(&*store, now, delay, lifetime).await?;
+    println!("signing keys rotated (key set version {}):", next.version);
+    for k in &next.keys {
+        let note = match (k.not_before, k.retire_until) {
+            (Some(t), _) if t > now => format!("new, signs from {t}"),
+            (_, Some(t)) => format!("retiring, published until {t}"),
+            _ => "active".to_owned(),
+        };
+        println!("  {} {} ({note})", k.alg.as_str(), k.kid);
+    }
     Ok(())
 }

@@ -74,7 +74,7 @@ pub async fn build_context(
     store: SharedStore,
     deps: Deps,
 ) -> Result<Arc<Context>, StartupError> {
-    let keys = KeyService::load_or_create(&*store, deps.clock.now()).await?;
+    let keys = KeyService::load_or_create(&*store, deps.clock.clone()).await?;
     let issuer = settings.issuer().to_owned();
     let webauthn = relying_party(&issuer);
     Ok(Arc::new(Context {
@@ -89,6 +89,25 @@ pub async fn build_context(
         rng: deps.rng,
         settings: Arc::new(settings),
     }))
+}
+
+/// Re-reads the signing keys every `keys.refresh_seconds`, so that a
+/// rotation made elsewhere is known here before the new key signs. Holds
+/// only a weak reference: the task ends when the application does.
+fn spawn_key_refresh(ctx: &Arc<Context>) {
+    let weak = Arc::downgrade(ctx);
+    let every = Duration::from_secs(ctx.settings.keys.refresh_seconds);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(ctx) = weak.upgrade() else { break };
+            if let Err(e) = ctx.keys.reload(&*ctx.store).await {
+                tracing::warn!(error = %e, "cannot re-read the signing keys");
+            }
+        }
+    });
 }
 
 /// The WebAuthn relying party for the issuer's origin (RP ID = its host).
@@ -125,6 +144,7 @@ impl Application {
         let store = open_store(&settings).await?;
         let ctx = build_context(settings, store, deps).await?;
         let bootstrap = Bootstrap::new(ctx.clone()).ensure_admin().await?;
+        spawn_key_refresh(&ctx);
         let settings = ctx.settings.clone();
         let state = actix_web::web::Data::new(AppState::new(ctx));
         let listener = match listener {

@@ -89,9 +89,11 @@ mod tests {
 
     #[test]
     fn sign_then_verify_with_both_algorithms() {
-        let ring =
-            KeyRing::from_record(&KeyRing::generate_record(OffsetDateTime::UNIX_EPOCH).unwrap())
-                .unwrap();
+        let ring = KeyRing::from_record(
+            &KeyRing::generate_record(OffsetDateTime::UNIX_EPOCH).unwrap(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
         let claims = Claims {
             iss: "https://i".into(),
             aud: "a".into(),

@@ -90,6 +90,7 @@ impl SigningKey {
             pkcs8_der_b64: STANDARD.encode(&pkcs8),
             created: now,
             state: KeyState::Active,
+            not_before: None,
             retire_until: None,
         })
     }
@@ -208,27 +209,45 @@ fn thumbprint(jwk: &serde_json::Value) -> String {
     URL_SAFE_NO_PAD.encode(sha256(canonical.as_bytes()))
 }
 
-/// All published keys, parsed, with the active signer per algorithm and
-/// the JWKS document rendered once.
+/// The keys published at one moment, parsed, with the signer per
+/// algorithm and the JWKS document rendered once.
 #[derive(Debug)]
 pub struct KeyRing {
-    version: u64,
+    record: KeySetRecord,
     by_kid: HashMap<String, Arc<SigningKey>>,
     active: HashMap<SigningAlg, Arc<SigningKey>>,
     jwks: Arc<str>,
+    /// When this ring stops being right (a key activates or retires).
+    valid_until: Option<OffsetDateTime>,
 }
 
 impl KeyRing {
-    pub fn from_record(record: &KeySetRecord) -> Result<Self, CryptoError> {
+    pub fn from_record(record: &KeySetRecord, now: OffsetDateTime) -> Result<Self, CryptoError> {
+        Self::build(record, now, None)
+    }
+
+    /// Builds the ring for `now`, reusing parsed keys of `previous`
+    /// (parsing RSA keys is slow).
+    pub fn build(
+        record: &KeySetRecord,
+        now: OffsetDateTime,
+        previous: Option<&KeyRing>,
+    ) -> Result<Self, CryptoError> {
         let mut by_kid = HashMap::new();
-        let mut active = HashMap::new();
+        let mut active: HashMap<SigningAlg, (Arc<SigningKey>, OffsetDateTime)> = HashMap::new();
         let mut jwks = Vec::new();
-        for r in &record.keys {
-            let key = Arc::new(SigningKey::from_record(r)?);
+        for r in record.keys.iter().filter(|r| r.published(now)) {
+            let key = match previous.and_then(|p| p.by_kid.get(&r.kid)) {
+                Some(k) => k.clone(),
+                None => Arc::new(SigningKey::from_record(r)?),
+            };
             jwks.push(key.public_jwk().clone());
-            if r.state == KeyState::Active {
-                // The newest active key of an algorithm signs.
-                active.insert(r.alg, key.clone());
+            if r.may_sign(now) {
+                // The most recently activated key of an algorithm signs.
+                let since = r.not_before.unwrap_or(r.created);
+                if active.get(&r.alg).is_none_or(|(_, t)| since >= *t) {
+                    active.insert(r.alg, (key.clone(), since));
+                }
             }
             by_kid.insert(r.kid.clone(), key);
         }
@@ -242,11 +261,21 @@ impl KeyRing {
         }
         let doc = json!({ "keys": jwks }).to_string();
         Ok(Self {
-            version: record.version,
+            valid_until: record.next_change(now),
+            record: record.clone(),
             by_kid,
-            active,
+            active: active.into_iter().map(|(alg, (k, _))| (alg, k)).collect(),
             jwks: doc.into(),
         })
+    }
+
+    pub fn record(&self) -> &KeySetRecord {
+        &self.record
+    }
+
+    /// True when `now` needs a rebuilt ring.
+    pub fn stale_at(&self, now: OffsetDateTime) -> bool {
+        self.valid_until.is_some_and(|t| now >= t)
     }
 
     /// A new key set with one active RS256 and one active ES256 key.
@@ -261,7 +290,7 @@ impl KeyRing {
     }
 
     pub fn version(&self) -> u64 {
-        self.version
+        self.record.version
     }
 
     pub fn active(&self, alg: SigningAlg) -> Option<&Arc<SigningKey>> {
@@ -284,7 +313,7 @@ mod tests {
     #[test]
     fn generated_keys_round_trip_and_publish_only_public_parts() {
         let record = KeyRing::generate_record(OffsetDateTime::UNIX_EPOCH).unwrap();
-        let ring = KeyRing::from_record(&record).unwrap();
+        let ring = KeyRing::from_record(&record, OffsetDateTime::UNIX_EPOCH).unwrap();
         let jwks: serde_json::Value = serde_json::from_str(ring.jwks_json()).unwrap();
         let keys = jwks["keys"].as_array().unwrap();
         assert_eq!(keys.len(), 2);

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod discovery;
 mod helpers;
+mod keys;
 mod lifecycle;
 mod oidc_flow;
 mod openapi;

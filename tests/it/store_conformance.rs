@@ -275,6 +275,7 @@ async fn clients_and_singletons(store: &SharedStore) {
             pkcs8_der_b64: "AA==".into(),
             created: t0(),
             state: KeyState::Active,
+            not_before: None,
             retire_until: None,
         }],
     };
