@@ -63,11 +63,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(passkey_policy_get))
             .route(web::patch().to(passkey_policy_patch)),
     )
-    .route("/auditLogs", web::get().to(audit_logs));
+    .route("/auditLogs", web::get().to(audit_logs))
+    .route("/openapi.json", web::get().to(openapi_json));
 }
 
 const PASSKEYS: &str = "/users/{user}/authentication/passkeyMethods";
 const POLICY: &str = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations";
+
+/// The OpenAPI 3.1 description of this API (`src/web/openapi.json`).
+const OPENAPI: &str = include_str!("../openapi.json");
+
+/// `GET /api/v1/openapi.json`: the API description; no token needed.
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(OPENAPI)
+}
 
 /// The caller behind the `Authorization: Bearer` header.
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {

@@ -1,0 +1,1229 @@
+//! The OpenAPI document at `/api/v1/openapi.json` stays true: it is served,
+//! every operation it describes exists on the server, and every route that
+//! `src/web/handlers/admin_api.rs` registers is described.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// The admin API's route table, read at test time.
+const ADMIN_API_SOURCE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/handlers/admin_api.rs");
+
+/// The keys of an OpenAPI path item that are operations.
+const OPERATION_KEYS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The methods probed for "not documented means not served".
+const PROBED: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+async fn fetch_document(app: &TestApp) -> Value {
+    let res = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// `(template, method)` for every operation in the document.
+fn documented_operations(doc: &Value) -> Vec<(String, String)> {
+    let paths = doc["paths"].as_object().expect("the document has paths");
+    let mut ops = Vec::new();
+    for (path, item) in paths {
+        let item = item.as_object().expect("a path item is an object");
+        for key in item.keys() {
+            if OPERATION_KEYS.contains(&key.as_str()) {
+                ops.push((path.clone(), key.clone()));
+            }
+        }
+    }
+    ops
+}
+
+/// `/users/{user}/x/{id}` → `/users/{}/x/{}`: parameter names do not matter.
+fn normalise(template: &str) -> String {
+    template
+        .split('/')
+        .map(|seg| {
+            if seg.starts_with('{') && seg.ends_with('}') {
+                "{}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A concrete URL path for a template: a UPN for `{user}`, `x` elsewhere.
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|seg| match seg {
+            "{user}" => "admin@localhost",
+            s if s.starts_with('{') && s.ends_with('}') => "x",
+            s => s,
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn method(name: &str) -> Method {
+    Method::from_bytes(name.to_ascii_uppercase().as_bytes()).unwrap()
+}
+
+/// Follows a local `$ref` (`#/components/...`).
+fn deref<'a>(doc: &'a Value, v: &'a Value) -> &'a Value {
+    match v.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let pointer = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("only local $refs are expected, got {r}"));
+            doc.pointer(pointer)
+                .unwrap_or_else(|| panic!("$ref {r} does not resolve"))
+        }
+        None => v,
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, x) in map {
+                if k == "$ref"
+                    && let Some(s) = x.as_str()
+                {
+                    out.push(s.to_owned());
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn openapi_document_is_served_and_well_formed() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let res = app
+        .http
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.headers()["cache-control"], "public, max-age=300");
+    let doc: Value = serde_json::from_str(&res.text().await.unwrap())
+        .expect("the OpenAPI document is valid JSON");
+
+    let version = doc["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3.1"), "openapi is {version:?}");
+    assert_eq!(doc["servers"], json!([{"url": "/api/v1"}]));
+    assert!(doc["info"]["title"].is_string() && doc["info"]["version"].is_string());
+
+    // The security schemes the brief promises.
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearerAuth"]["type"], "http");
+    assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
+    assert_eq!(schemes["bearerAuth"]["bearerFormat"], "JWT");
+    let cc = &schemes["oauth2"]["flows"]["clientCredentials"];
+    assert_eq!(cc["tokenUrl"], "/token");
+    let scopes: BTreeSet<&str> = cc["scopes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let permissions: BTreeSet<&str> = onramp::domain::permission::Permission::ALL
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    assert_eq!(scopes, permissions, "the oauth2 scopes are the permissions");
+
+    // Every $ref resolves.
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    let dangling: Vec<_> = refs
+        .iter()
+        .filter(|r| r.strip_prefix('#').is_none_or(|p| doc.pointer(p).is_none()))
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "$refs that do not resolve: {dangling:?}"
+    );
+
+    // Operation ids are unique; every operation answers something and
+    // declares exactly the path parameters of its template; every scope
+    // named is a permission.
+    let mut ids = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (path, m) in documented_operations(&doc) {
+        let item = &doc["paths"][&path];
+        let op = &item[&m];
+        let label = format!("{} {path}", m.to_uppercase());
+        match op["operationId"].as_str() {
+            Some(id) if ids.insert(id.to_owned()) => {}
+            Some(id) => problems.push(format!("{label}: duplicate operationId {id}")),
+            None => problems.push(format!("{label}: no operationId")),
+        }
+        if op["responses"].as_object().is_none_or(|r| r.is_empty()) {
+            problems.push(format!("{label}: no responses"));
+        }
+        let in_template: BTreeSet<&str> = path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect();
+        let declared: BTreeSet<&str> = [&item["parameters"], &op["parameters"]]
+            .into_iter()
+            .filter_map(Value::as_array)
+            .flatten()
+            .map(|p| deref(&doc, p))
+            .filter(|p| p["in"] == "path")
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        if in_template != declared {
+            problems.push(format!(
+                "{label}: path parameters {in_template:?} but declared {declared:?}"
+            ));
+        }
+        for requirement in op["security"].as_array().into_iter().flatten() {
+            for scope in requirement["oauth2"].as_array().into_iter().flatten() {
+                let scope = scope.as_str().unwrap_or_default();
+                if !permissions.contains(scope) {
+                    problems.push(format!("{label}: unknown scope {scope}"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_documented_operation_exists() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let doc = fetch_document(&app).await;
+    let ops = documented_operations(&doc);
+    assert!(ops.len() >= 19, "only {} operations documented", ops.len());
+
+    let mut wrong = Vec::new();
+    for (path, m) in &ops {
+        let op = &doc["paths"][path][m];
+        // `security: []` means open; everything else needs a token.
+        let open = op["security"].as_array().is_some_and(Vec::is_empty);
+        let url = app.url(&format!("/api/v1{}", concrete(path)));
+        let mut req = app.http.request(method(m), &url);
+        if !op["requestBody"].is_null() {
+            // A JSON body, so the body extractor lets the request reach the
+            // token check.
+            req = req.json(&json!({}));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.text().await.unwrap();
+        let expected = if open { 200 } else { 401 };
+        if status != expected {
+            wrong.push(format!(
+                "{} {url}: {status} (expected {expected}) {body}",
+                m.to_uppercase()
+            ));
+        } else if !open {
+            let problem: Value = serde_json::from_str(&body).unwrap_or_default();
+            if problem["code"] != "unauthorized" {
+                wrong.push(format!(
+                    "{} {url}: 401 without the problem body: {body}",
+                    m.to_uppercase()
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "documented operations the server does not answer as described:\n{}",
+        wrong.join("\n")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn undocumented_methods_are_not_served() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let doc = fetch_document(&app).await;
+    let paths = doc["paths"].as_object().unwrap();
+
+    let mut served = Vec::new();
+    for (path, item) in paths {
+        for m in PROBED {
+            if item.get(m).is_some() {
+                continue;
+            }
+            let url = app.url(&format!("/api/v1{}", concrete(path)));
+            let res = app
+                .http
+                .request(method(m), &url)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            // 405 from a resource with other methods; 404 where a route's
+            // method guard sits on the resource itself.
+            if status != 405 && status != 404 {
+                served.push(format!("{} {url}: {status}", m.to_uppercase()));
+            }
+        }
+    }
+    assert!(
+        served.is_empty(),
+        "methods the document does not describe but the server answers:\n{}",
+        served.join("\n")
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_registered_route_is_documented() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let doc = fetch_document(&app).await;
+    app.stop().await;
+
+    let source = std::fs::read_to_string(ADMIN_API_SOURCE).unwrap();
+    let registered = route_table::registered_routes(&source);
+    // The parser must find the table, not silently nothing.
+    assert!(
+        registered.contains(&("/users".to_owned(), "get".to_owned()))
+            && registered.contains(&("/users/{}".to_owned(), "patch".to_owned())),
+        "the route parser did not find the known routes in {ADMIN_API_SOURCE}: {registered:?}"
+    );
+
+    let documented: BTreeMap<(String, String), String> = documented_operations(&doc)
+        .into_iter()
+        .map(|(path, m)| ((normalise(&path), m), path))
+        .collect();
+
+    let missing: Vec<String> = registered
+        .iter()
+        .filter(|key| !documented.contains_key(*key))
+        .map(|(path, m)| format!("  {} {path}", m.to_uppercase()))
+        .collect();
+    let extra: Vec<String> = documented
+        .iter()
+        .filter(|(key, _)| !registered.contains(*key))
+        .map(|((_, m), path)| format!("  {} {path}", m.to_uppercase()))
+        .collect();
+    let mut report = Vec::new();
+    if !missing.is_empty() {
+        report.push(format!(
+            "routes registered in src/web/handlers/admin_api.rs but missing from src/web/openapi.json \
+             (path parameters shown as {{}}):\n{}",
+            missing.join("\n")
+        ));
+    }
+    if !extra.is_empty() {
+        report.push(format!(
+            "operations in src/web/openapi.json that src/web/handlers/admin_api.rs does not register:\n{}",
+            extra.join("\n")
+        ));
+    }
+    assert!(report.is_empty(), "{}", report.join("\n\n"));
+}
+
+fn serde_names<T: serde::Serialize>(values: &[T]) -> Vec<Value> {
+    values
+        .iter()
+        .map(|v| serde_json::to_value(v).unwrap())
+        .collect()
+}
+
+/// The enumerations in the document are the domain's, in their serde form.
+#[test]
+fn documented_enumerations_are_the_domains() {
+    use onramp::domain::audit::{ActorKind, AuditEventType, Outcome};
+    use onramp::domain::policy::MethodState;
+    use onramp::domain::tap::MethodUsabilityReason::{self, *};
+
+    let doc: Value = serde_json::from_str(include_str!("../../src/web/openapi.json")).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let reasons = [
+        EnabledByPolicy,
+        DisabledByPolicy,
+        Expired,
+        NotYetValid,
+        OneTimeUsed,
+    ];
+    // A new variant stops this match from compiling: add it to the list
+    // above and to src/web/openapi.json.
+    let _ = |r: MethodUsabilityReason| match r {
+        EnabledByPolicy | DisabledByPolicy | Expired | NotYetValid | OneTimeUsed => (),
+    };
+    let _ = |s: MethodState| match s {
+        MethodState::Enabled | MethodState::Disabled => (),
+    };
+    let _ = |k: ActorKind| match k {
+        ActorKind::User | ActorKind::Client | ActorKind::System => (),
+    };
+    let _ = |o: Outcome| match o {
+        Outcome::Success | Outcome::Failure => (),
+    };
+    let cases = [
+        (
+            "MethodUsabilityReason",
+            &schemas["MethodUsabilityReason"]["enum"],
+            serde_names(&reasons),
+        ),
+        (
+            "MethodState",
+            &schemas["MethodState"]["enum"],
+            serde_names(&[MethodState::Enabled, MethodState::Disabled]),
+        ),
+        (
+            "AuditEventType",
+            &schemas["AuditEventType"]["enum"],
+            serde_names(&AuditEventType::ALL),
+        ),
+        (
+            "AuditActor.kind",
+            &schemas["AuditActor"]["properties"]["kind"]["enum"],
+            serde_names(&[ActorKind::User, ActorKind::Client, ActorKind::System]),
+        ),
+        (
+            "AuditEvent.outcome",
+            &schemas["AuditEvent"]["properties"]["outcome"]["enum"],
+            serde_names(&[Outcome::Success, Outcome::Failure]),
+        ),
+    ];
+    for (name, documented, domain) in cases {
+        let documented: BTreeSet<String> = documented
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} has no enum in the document"))
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        let domain: BTreeSet<String> = domain.iter().map(Value::to_string).collect();
+        assert_eq!(
+            documented, domain,
+            "{name}: the document's values vs the domain's"
+        );
+    }
+}
+
+/// Checks `v` against a schema of the document: `$ref`, `type`, `enum`,
+/// `const`, `minimum`/`maximum`, `items`, `oneOf`, `required` and
+/// `properties`. Stricter than JSON Schema on purpose: an object may carry
+/// only the properties the schema lists, so undocumented fields show up.
+fn shape_errors(doc: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<String>) {
+    let schema = deref(doc, schema);
+    if let Some(alternatives) = schema["oneOf"].as_array() {
+        let matching = alternatives
+            .iter()
+            .filter(|alt| {
+                let mut e = Vec::new();
+                shape_errors(doc, alt, v, at, &mut e);
+                e.is_empty()
+            })
+            .count();
+        if matching != 1 {
+            out.push(format!("{at}: {v} matches {matching} of the oneOf schemas"));
+        }
+        return;
+    }
+    if !schema["type"].is_null() {
+        let types: Vec<&str> = match &schema["type"] {
+            Value::String(t) => vec![t.as_str()],
+            Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        let actual = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "boolean",
+            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let ok = types.contains(&actual) || (actual == "integer" && types.contains(&"number"));
+        if !ok {
+            out.push(format!("{at}: {v} is {actual}, documented as {types:?}"));
+            return;
+        }
+    }
+    if let Some(allowed) = schema["enum"].as_array()
+        && !allowed.contains(v)
+    {
+        out.push(format!("{at}: {v} is not one of {allowed:?}"));
+    }
+    if !schema["const"].is_null() && schema["const"] != *v {
+        out.push(format!("{at}: {v} is not {}", schema["const"]));
+    }
+    if let Some(n) = v.as_f64()
+        && (schema["minimum"].as_f64().is_some_and(|min| n < min)
+            || schema["maximum"].as_f64().is_some_and(|max| n > max))
+    {
+        out.push(format!("{at}: {v} is outside the documented range"));
+    }
+    if let (Some(items), Some(values)) = (schema.get("items"), v.as_array()) {
+        for (k, x) in values.iter().enumerate() {
+            shape_errors(doc, items, x, &format!("{at}[{k}]"), out);
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        for name in schema["required"].as_array().into_iter().flatten() {
+            let name = name.as_str().unwrap_or_default();
+            if !obj.contains_key(name) {
+                out.push(format!("{at}: the required {name} is missing"));
+            }
+        }
+        if let Some(props) = schema["properties"].as_object() {
+            for (k, x) in obj {
+                match props.get(k) {
+                    Some(p) => shape_errors(doc, p, x, &format!("{at}.{k}"), out),
+                    None => out.push(format!("{at}: {k} is not documented")),
+                }
+            }
+        }
+    }
+}
+
+/// Checks a real answer against the document: the status is the expected
+/// one and one the operation documents, and the body fits that response's
+/// schema.
+async fn conforms(
+    doc: &Value,
+    template: &str,
+    m: &str,
+    expected: u16,
+    res: reqwest::Response,
+    problems: &mut Vec<String>,
+) -> Value {
+    let label = format!("{} {template}", m.to_uppercase());
+    assert_eq!(res.status().as_u16(), expected, "{label}");
+    let status = res.status().as_u16().to_string();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = res.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let op = &doc["paths"][template][m];
+    assert!(op.is_object(), "{label} is not documented");
+    let Some(response) = op["responses"].get(&status).map(|r| deref(doc, r)) else {
+        problems.push(format!(
+            "{label}: answered {status}, which is not documented: {text}"
+        ));
+        return body;
+    };
+    match response["content"].as_object() {
+        None if text.is_empty() => {}
+        None => problems.push(format!(
+            "{label} {status}: documented without a body, got {text}"
+        )),
+        Some(content) => match content.get(&content_type) {
+            None => problems.push(format!(
+                "{label} {status}: Content-Type {content_type} is not documented ({:?})",
+                content.keys().collect::<Vec<_>>()
+            )),
+            Some(media) => shape_errors(
+                doc,
+                &media["schema"],
+                &body,
+                &format!("{label} {status} body"),
+                problems,
+            ),
+        },
+    }
+    body
+}
+
+/// Real answers, successes and errors, fit the documented schemas.
+#[tokio::test]
+async fn responses_match_the_documented_schemas() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let doc = fetch_document(&app).await;
+    let hr = app.hr_token().await;
+    let policy = app.token(POLICY_ID, POLICY_SECRET).await;
+    let reader = app.token(READER_ID, READER_SECRET).await;
+    let api = |p: &str| app.url(&format!("/api/v1{p}"));
+    let mut problems = Vec::new();
+    let p = &mut problems;
+
+    let res = app
+        .http
+        .post(api("/users"))
+        .bearer_auth(&hr)
+        .json(&json!({"userPrincipalName": "grace@example.com", "displayName": "Grace Hopper", "givenName": "Grace", "mail": "grace@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    let user = conforms(&doc, "/users", "post", 201, res, p).await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let res = app
+        .http
+        .get(api("/users?$top=1"))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users", "get", 200, res, p).await;
+    let res = app
+        .http
+        .get(api(&format!("/users/{id}")))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users/{user}", "get", 200, res, p).await;
+    let res = app
+        .http
+        .patch(api(&format!("/users/{id}")))
+        .bearer_auth(&hr)
+        .json(&json!({"surname": "Hopper", "mail": null}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users/{user}", "patch", 204, res, p).await;
+
+    let taps = "/users/{user}/authentication/temporaryAccessPassMethods";
+    let taps_url = api(&format!(
+        "/users/{id}/authentication/temporaryAccessPassMethods"
+    ));
+    let res = app
+        .http
+        .post(&taps_url)
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    let tap = conforms(&doc, taps, "post", 201, res, p).await;
+    let tap_id = tap["id"].as_str().unwrap().to_owned();
+    let res = app
+        .http
+        .get(&taps_url)
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, taps, "get", 200, res, p).await;
+    let tap_template = format!("{taps}/{{tap}}");
+    let res = app
+        .http
+        .get(format!("{taps_url}/{tap_id}"))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, &tap_template, "get", 200, res, p).await;
+    let res = app
+        .http
+        .delete(format!("{taps_url}/{tap_id}"))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, &tap_template, "delete", 204, res, p).await;
+    let res = app
+        .http
+        .get(format!("{taps_url}/{tap_id}"))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, &tap_template, "get", 404, res, p).await;
+
+    let passkeys = "/users/{user}/authentication/passkeyMethods";
+    let res = app
+        .http
+        .get(api(&format!("/users/{id}/authentication/passkeyMethods")))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, passkeys, "get", 200, res, p).await;
+    let res = app
+        .http
+        .get(api(&format!(
+            "/users/{id}/authentication/passkeyMethods/nope"
+        )))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, &format!("{passkeys}/{{passkey}}"), "get", 404, res, p).await;
+    let res = app
+        .http
+        .post(api(&format!("/users/{id}/revokeSignInSessions")))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(
+        &doc,
+        "/users/{user}/revokeSignInSessions",
+        "post",
+        200,
+        res,
+        p,
+    )
+    .await;
+
+    let pol = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations";
+    for (which, patch) in [
+        (
+            "temporaryAccessPass",
+            json!({"includeTargets": [{"targetType": "user", "id": id}], "excludeTargets": []}),
+        ),
+        ("fido2", json!({"enrollmentWindowInMinutes": 15})),
+    ] {
+        let template = format!("{pol}/{which}");
+        let res = app
+            .http
+            .patch(api(&template))
+            .bearer_auth(&policy)
+            .json(&patch)
+            .send()
+            .await
+            .unwrap();
+        conforms(&doc, &template, "patch", 204, res, p).await;
+        let res = app
+            .http
+            .get(api(&template))
+            .bearer_auth(&policy)
+            .send()
+            .await
+            .unwrap();
+        conforms(&doc, &template, "get", 200, res, p).await;
+    }
+    let res = app
+        .http
+        .get(api("/auditLogs?$top=50"))
+        .bearer_auth(&policy)
+        .send()
+        .await
+        .unwrap();
+    let log = conforms(&doc, "/auditLogs", "get", 200, res, p).await;
+    assert!(
+        log["value"].as_array().is_some_and(|v| v.len() >= 5),
+        "{log}"
+    );
+
+    // Errors: problem details as documented.
+    let res = app
+        .http
+        .post(api("/users"))
+        .bearer_auth(&hr)
+        .json(&json!({"displayName": "x"}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users", "post", 400, res, p).await;
+    let res = app
+        .http
+        .post(api("/users"))
+        .bearer_auth(&hr)
+        .json(&json!({"userPrincipalName": "GRACE@example.com", "displayName": "Dup"}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users", "post", 409, res, p).await;
+    let res = app
+        .http
+        .post(api("/users"))
+        .bearer_auth(&hr)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users", "post", 415, res, p).await;
+    let res = app
+        .http
+        .get(api("/users/nobody@example.com"))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users/{user}", "get", 404, res, p).await;
+    let res = app
+        .http
+        .get(&taps_url)
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, taps, "get", 403, res, p).await;
+    let res = app
+        .http
+        .get(api("/auditLogs"))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/auditLogs", "get", 401, res, p).await;
+    let res = app
+        .http
+        .get(api("/auditLogs?eventType=nope"))
+        .bearer_auth(&policy)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/auditLogs", "get", 400, res, p).await;
+    let res = app
+        .http
+        .delete(api(&format!("/users/{id}")))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users/{user}", "delete", 204, res, p).await;
+
+    assert!(
+        problems.is_empty(),
+        "answers that do not match src/web/openapi.json:\n{}",
+        problems.join("\n")
+    );
+    app.stop().await;
+}
+
+#[test]
+fn route_parser_reads_the_forms_the_route_table_uses() {
+    let src = r#"
+        // .route("/commented", web::get().to(nope))
+        pub fn routes(cfg: &mut web::ServiceConfig) {
+            const A: &str = "/a/{x}";
+            // .route("/inside/a/comment", web::get().to(nope))
+            /* web::resource("/in/a/block/comment") */
+            cfg.service(
+                web::resource(
+                    "/one",
+                )
+                .route(web::get().to(h))
+                .route(
+                    web::post()
+                        .to(h),
+                ),
+            )
+            .service(web::resource(format!("{A}/{{y}}")).route(web::delete().to(h)))
+            .route(B, web::patch().to(h))
+            .service(web::resource(&format!("{B}/c")).route(web::put().to(h)))
+            .route(
+                "/two/{z}",
+                web::get().to(h),
+            );
+        }
+        const B: &str = "/b";
+        fn other() { let _ = "/not/a/route"; }
+    "#;
+    let got = route_table::registered_routes(src);
+    let want: BTreeSet<(String, String)> = [
+        ("/one", "get"),
+        ("/one", "post"),
+        ("/a/{}/{}", "delete"),
+        ("/b", "patch"),
+        ("/b/c", "put"),
+        ("/two/{}", "get"),
+    ]
+    .into_iter()
+    .map(|(p, m)| (p.to_owned(), m.to_owned()))
+    .collect();
+    assert_eq!(got, want);
+}
+
+/// Reads the route table out of the Rust source of `admin_api.rs`: the
+/// paths given to `web::resource(...)` and `.route(path, ...)` (string
+/// literals, `const` names, `format!` with inline `{CONST}` and `{{x}}`),
+/// each with the methods (`web::get()`, ...) chained on it. Works on tokens,
+/// so line breaks and comments do not matter.
+mod route_table {
+    use std::collections::{BTreeSet, HashMap};
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Tok {
+        Ident(String),
+        Str(String),
+        /// A char literal; its value does not matter here.
+        Char,
+        Punct(char),
+    }
+
+    fn tokenize(src: &str) -> Vec<Tok> {
+        let c: Vec<char> = src.chars().collect();
+        let at = |i: usize| c.get(i).copied();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < c.len() {
+            let ch = c[i];
+            if ch.is_whitespace() {
+                i += 1;
+            } else if ch == '/' && at(i + 1) == Some('/') {
+                while i < c.len() && c[i] != '\n' {
+                    i += 1;
+                }
+            } else if ch == '/' && at(i + 1) == Some('*') {
+                let mut depth = 0;
+                while i < c.len() {
+                    if c[i] == '/' && at(i + 1) == Some('*') {
+                        depth += 1;
+                        i += 2;
+                    } else if c[i] == '*' && at(i + 1) == Some('/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+            } else if let Some((s, next)) = raw_string(&c, i) {
+                out.push(Tok::Str(s));
+                i = next;
+            } else if ch == '"' || (ch == 'b' && at(i + 1) == Some('"')) {
+                i += if ch == 'b' { 2 } else { 1 };
+                let mut s = String::new();
+                while i < c.len() && c[i] != '"' {
+                    if c[i] == '\\' {
+                        i += 1;
+                        match at(i) {
+                            Some('n') => s.push('\n'),
+                            Some('t') => s.push('\t'),
+                            Some('\n') => {
+                                // Line continuation: skip the next line's indent.
+                                while at(i + 1).is_some_and(char::is_whitespace) {
+                                    i += 1;
+                                }
+                            }
+                            Some(other) => s.push(other),
+                            None => {}
+                        }
+                    } else {
+                        s.push(c[i]);
+                    }
+                    i += 1;
+                }
+                out.push(Tok::Str(s));
+                i += 1;
+            } else if ch == '\'' {
+                if at(i + 1) == Some('\\') {
+                    i += 2;
+                    while i < c.len() && c[i] != '\'' {
+                        i += 1;
+                    }
+                    i += 1;
+                    out.push(Tok::Char);
+                } else if at(i + 2) == Some('\'') {
+                    i += 3;
+                    out.push(Tok::Char);
+                } else {
+                    // A lifetime: the name follows as an identifier.
+                    out.push(Tok::Punct('\''));
+                    i += 1;
+                }
+            } else if ch.is_alphanumeric() || ch == '_' {
+                let start = i;
+                while i < c.len() && (c[i].is_alphanumeric() || c[i] == '_') {
+                    i += 1;
+                }
+                out.push(Tok::Ident(c[start..i].iter().collect()));
+            } else {
+                out.push(Tok::Punct(ch));
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// `r"..."`, `r#"..."#`, `br"..."` at `i`: the text and the index after it.
+    fn raw_string(c: &[char], i: usize) -> Option<(String, usize)> {
+        let mut j = i;
+        if c.get(j) == Some(&'b') {
+            j += 1;
+        }
+        if c.get(j) != Some(&'r') {
+            return None;
+        }
+        // Not the tail of an identifier such as `bar"`.
+        if i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_') {
+            return None;
+        }
+        j += 1;
+        let mut hashes = 0;
+        while c.get(j) == Some(&'#') {
+            hashes += 1;
+            j += 1;
+        }
+        if c.get(j) != Some(&'"') {
+            return None;
+        }
+        j += 1;
+        let start = j;
+        while j < c.len() {
+            if c[j] == '"' && (1..=hashes).all(|k| c.get(j + k) == Some(&'#')) {
+                return Some((c[start..j].iter().collect(), j + 1 + hashes));
+            }
+            j += 1;
+        }
+        None
+    }
+
+    fn ident(t: Option<&Tok>, name: &str) -> bool {
+        matches!(t, Some(Tok::Ident(s)) if s == name)
+    }
+
+    fn punct(t: Option<&Tok>, ch: char) -> bool {
+        t == Some(&Tok::Punct(ch))
+    }
+
+    /// `web :: NAME` at `i`: NAME.
+    fn web_item(t: &[Tok], i: usize) -> Option<&str> {
+        if ident(t.get(i), "web") && punct(t.get(i + 1), ':') && punct(t.get(i + 2), ':') {
+            match t.get(i + 3) {
+                Some(Tok::Ident(name)) => Some(name),
+                _ => None,
+            }
+        } else {
+            None
+        }
+    }
+
+    /// The tokens inside the bracket opened at `open`, and the index after
+    /// its closing bracket.
+    fn group(t: &[Tok], open: usize) -> (&[Tok], usize) {
+        let mut depth = 0usize;
+        for (k, tok) in t.iter().enumerate().skip(open) {
+            match tok {
+                Tok::Punct('(' | '[' | '{') => depth += 1,
+                Tok::Punct(')' | ']' | '}') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return (&t[open + 1..k], k + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+        panic!("unbalanced brackets in {}", super::ADMIN_API_SOURCE);
+    }
+
+    /// Splits at the commas outside brackets.
+    fn split_args(t: &[Tok]) -> Vec<&[Tok]> {
+        let mut parts = Vec::new();
+        let (mut depth, mut start) = (0usize, 0);
+        for (k, tok) in t.iter().enumerate() {
+            match tok {
+                Tok::Punct('(' | '[' | '{') => depth += 1,
+                Tok::Punct(')' | ']' | '}') => depth -= 1,
+                Tok::Punct(',') if depth == 0 => {
+                    parts.push(&t[start..k]);
+                    start = k + 1;
+                }
+                _ => {}
+            }
+        }
+        if start < t.len() {
+            parts.push(&t[start..]);
+        }
+        parts
+    }
+
+    /// `const NAME: &str = "value";` anywhere in the file.
+    fn string_consts(t: &[Tok]) -> HashMap<String, String> {
+        let mut out = HashMap::new();
+        for i in 0..t.len() {
+            if !ident(t.get(i), "const") {
+                continue;
+            }
+            let Some(Tok::Ident(name)) = t.get(i + 1) else {
+                continue;
+            };
+            let Some(eq) = (i + 2..t.len())
+                .take_while(|&k| !punct(t.get(k), ';'))
+                .find(|&k| punct(t.get(k), '='))
+            else {
+                continue;
+            };
+            if let (Some(Tok::Str(v)), true) = (t.get(eq + 1), punct(t.get(eq + 2), ';')) {
+                out.insert(name.clone(), v.clone());
+            }
+        }
+        out
+    }
+
+    fn describe(t: &[Tok]) -> String {
+        t.iter()
+            .map(|x| match x {
+                Tok::Ident(s) => s.clone(),
+                Tok::Str(s) => format!("{s:?}"),
+                Tok::Char => "'?'".into(),
+                Tok::Punct(p) => p.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The path a route expression stands for.
+    fn resolve(expr: &[Tok], consts: &HashMap<String, String>) -> String {
+        // A trailing comma (rustfmt adds one when the argument has its own line).
+        let expr = match expr {
+            [rest @ .., Tok::Punct(',')] => rest,
+            other => other,
+        };
+        let expr = match expr {
+            [Tok::Punct('&'), rest @ ..] => rest,
+            other => other,
+        };
+        let constant = |name: &str| {
+            consts.get(name).cloned().unwrap_or_else(|| {
+                panic!(
+                    "route path uses {name}, which is not a `const {name}: &str = \"...\"` in {}",
+                    super::ADMIN_API_SOURCE
+                )
+            })
+        };
+        match expr {
+            [Tok::Str(s)] => s.clone(),
+            [Tok::Ident(name)] => constant(name),
+            [
+                Tok::Ident(f),
+                Tok::Punct('!'),
+                Tok::Punct('('),
+                Tok::Str(fmt),
+                rest @ ..,
+            ] if f == "format"
+                && matches!(rest, [Tok::Punct(')')] | [Tok::Punct(','), Tok::Punct(')')]) =>
+            {
+                let mut out = String::new();
+                let mut chars = fmt.chars().peekable();
+                while let Some(ch) = chars.next() {
+                    match ch {
+                        '{' if chars.peek() == Some(&'{') => {
+                            chars.next();
+                            out.push('{');
+                        }
+                        '}' if chars.peek() == Some(&'}') => {
+                            chars.next();
+                            out.push('}');
+                        }
+                        '{' => {
+                            let name: String = chars.by_ref().take_while(|&c| c != '}').collect();
+                            out.push_str(&constant(&name));
+                        }
+                        other => out.push(other),
+                    }
+                }
+                out
+            }
+            _ => panic!(
+                "the route parser does not understand the path expression `{}` in {}; \
+                 extend tests/it/openapi.rs",
+                describe(expr),
+                super::ADMIN_API_SOURCE
+            ),
+        }
+    }
+
+    /// The HTTP method named by `web::get()` etc. inside `t`.
+    fn method_in(t: &[Tok]) -> String {
+        let found: Vec<String> = (0..t.len())
+            .filter_map(|i| web_item(t, i).map(|m| (i, m)))
+            .filter(|(i, m)| {
+                ["get", "post", "put", "patch", "delete", "head"].contains(m)
+                    && punct(t.get(i + 4), '(')
+                    && punct(t.get(i + 5), ')')
+            })
+            .map(|(_, m)| m.to_owned())
+            .collect();
+        match found.as_slice() {
+            [m] => m.clone(),
+            _ => panic!(
+                "the route parser expects one web::<method>() in `{}` ({})",
+                describe(t),
+                super::ADMIN_API_SOURCE
+            ),
+        }
+    }
+
+    /// `(normalised path, lower-case method)` for every registered route.
+    pub fn registered_routes(src: &str) -> BTreeSet<(String, String)> {
+        let t = tokenize(src);
+        let consts = string_consts(&t);
+        let start = (0..t.len())
+            .find(|&i| ident(t.get(i), "fn") && ident(t.get(i + 1), "routes"))
+            .unwrap_or_else(|| panic!("no `fn routes` in {}", super::ADMIN_API_SOURCE));
+        let open = (start..t.len())
+            .find(|&i| punct(t.get(i), '{'))
+            .expect("fn routes has a body");
+        let (body, _) = group(&t, open);
+
+        let mut routes = BTreeSet::new();
+        let mut resource: Option<String> = None;
+        let mut i = 0;
+        while i < body.len() {
+            if let Some(item) = web_item(body, i) {
+                match item {
+                    "resource" if punct(body.get(i + 4), '(') => {
+                        let (args, next) = group(body, i + 4);
+                        resource = Some(resolve(args, &consts));
+                        i = next;
+                        continue;
+                    }
+                    "scope" | "route" | "method" | "resource" => panic!(
+                        "the route parser does not handle web::{item} in {}; extend tests/it/openapi.rs",
+                        super::ADMIN_API_SOURCE
+                    ),
+                    _ => {}
+                }
+            }
+            if punct(body.get(i), '.')
+                && ident(body.get(i + 1), "route")
+                && punct(body.get(i + 2), '(')
+            {
+                let (args, next) = group(body, i + 2);
+                if web_item(args, 0).is_some() {
+                    // `.route(web::get()...)` on the resource just opened.
+                    let path = resource.clone().unwrap_or_else(|| {
+                        panic!(
+                            "`.route({})` outside a web::resource in {}",
+                            describe(args),
+                            super::ADMIN_API_SOURCE
+                        )
+                    });
+                    routes.insert((super::normalise(&path), method_in(args)));
+                } else {
+                    // `cfg.route(path, web::get()...)`.
+                    let parts = split_args(args);
+                    let [path, route] = parts.as_slice() else {
+                        panic!(
+                            "`.route({})` is neither .route(web::…) nor .route(path, web::…) in {}",
+                            describe(args),
+                            super::ADMIN_API_SOURCE
+                        );
+                    };
+                    let path = resolve(path, &consts);
+                    routes.insert((super::normalise(&path), method_in(route)));
+                    resource = None;
+                }
+                i = next;
+                continue;
+            }
+            i += 1;
+        }
+        routes
+    }
+}
