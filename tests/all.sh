@@ -27,3 +27,5 @@ cargo test --locked
 need npm || apt_install nodejs npm
 cargo build --locked --bin onramp
 ONRAMP_BIN=target/debug/onramp tests/browser/run.sh
+# The same flows through an independent relying-party library (openid-client).
+ONRAMP_BIN=target/debug/onramp tests/rp-node/run.sh
