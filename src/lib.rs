@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod metrics;
 pub mod service;
 pub mod startup;
 pub mod state;

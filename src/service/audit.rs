@@ -42,6 +42,7 @@ impl AuditLog {
             outcome: entry.outcome,
             detail: entry.detail,
         };
+        count(event.event_type);
         if let Ok(line) = serde_json::to_string(&event) {
             tracing::info!(target: "audit", event = %line, "{}", event.event_type.as_str());
         }
@@ -54,5 +55,25 @@ pub fn user_target(id: &str, upn: &str) -> Target {
         kind: "user".into(),
         id: id.to_owned(),
         display: Some(upn.to_owned()),
+    }
+}
+
+/// Sign-in counters for `/metrics`, derived from the events.
+fn count(t: crate::domain::audit::AuditEventType) {
+    use crate::domain::audit::AuditEventType as T;
+    let m = &crate::metrics::METRICS;
+    match t {
+        T::TapUsed => m.signin("tap", "success"),
+        T::TapFailed => {
+            m.signin("tap", "failure");
+            m.tap_failure();
+        }
+        T::TapLocked => {
+            m.signin("tap", "locked");
+            m.tap_lockout();
+        }
+        T::PasskeyUsed => m.signin("passkey", "success"),
+        T::PasskeyFailed => m.signin("passkey", "failure"),
+        _ => {}
     }
 }

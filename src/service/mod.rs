@@ -103,7 +103,10 @@ impl Caller {
 impl From<StoreError> for DomainError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unavailable(m) => DomainError::Unavailable(m),
+            StoreError::Unavailable(m) => {
+                crate::metrics::METRICS.store_error();
+                DomainError::Unavailable(m)
+            }
             StoreError::Conflict(m) => DomainError::Conflict(m.into()),
             StoreError::NotFound => DomainError::NotFound("record"),
             other => DomainError::Internal(other.to_string()),

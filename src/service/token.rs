@@ -90,7 +90,10 @@ pub(crate) fn grant_error(description: &'static str) -> OAuthError {
 
 pub(crate) fn store_error(e: crate::store::StoreError) -> OAuthError {
     match e {
-        crate::store::StoreError::Unavailable(_) => OAuthError::unavailable(),
+        crate::store::StoreError::Unavailable(_) => {
+            crate::metrics::METRICS.store_error();
+            OAuthError::unavailable()
+        }
         other => {
             tracing::error!(error = %other, "token endpoint store failure");
             OAuthError::server_error()

@@ -133,7 +133,8 @@ impl ResponseError for WebError {
                 };
                 let mut res = HttpResponse::build(oauth_status(e.code));
                 res.insert_header((header::CACHE_CONTROL, "no-store"))
-                    .insert_header((header::PRAGMA, "no-cache"));
+                    .insert_header((header::PRAGMA, "no-cache"))
+                    .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
                 if e.code == OAuthErrorCode::InvalidClient && e.basic_challenge {
                     res.insert_header((
                         header::WWW_AUTHENTICATE,

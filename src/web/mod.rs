@@ -67,6 +67,11 @@ pub async fn request_envelope(
     let started = std::time::Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
+    let endpoint = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    crate::metrics::METRICS.request(&endpoint, status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             status,
@@ -117,6 +122,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .app_data(web::PayloadConfig::default().limit(64 * 1024))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
+    .route("/metrics", web::get().to(health::metrics))
     .route(
         DISCOVERY_PATH,
         web::get().to(discovery::openid_configuration),
@@ -125,6 +131,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource(TOKEN_PATH)
             .route(web::post().to(token::token_post))
+            .route(web::method(actix_web::http::Method::OPTIONS).to(token::preflight))
             .route(web::to(token::token_method_not_allowed)),
     )
     .app_data(web::FormConfig::default().limit(16 * 1024))
@@ -132,6 +139,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(END_SESSION_PATH, web::get().to(logout::logout))
     .route(END_SESSION_PATH, web::post().to(logout::logout))
     .route(REVOCATION_PATH, web::post().to(token::revoke))
+    .route(
+        REVOCATION_PATH,
+        web::method(actix_web::http::Method::OPTIONS).to(token::preflight),
+    )
+    .route(
+        USERINFO_PATH,
+        web::method(actix_web::http::Method::OPTIONS).to(token::preflight),
+    )
     .route(INTROSPECTION_PATH, web::post().to(token::introspect))
     .route(AUTHORIZE_PATH, web::get().to(signin::authorize))
     .route(AUTHORIZE_PATH, web::post().to(signin::authorize))

@@ -14,6 +14,7 @@ mod keys;
 mod lifecycle;
 mod oidc_flow;
 mod openapi;
+mod operations;
 mod redis_outage;
 mod store_conformance;
 mod token;

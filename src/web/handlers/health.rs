@@ -29,3 +29,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+/// Prometheus metrics (text exposition format).
+pub async fn metrics() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(crate::metrics::METRICS.render())
+}

@@ -91,6 +91,7 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAut
 fn no_store_json(body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
         .body(body)
@@ -244,6 +245,20 @@ pub async fn token_method_not_allowed() -> HttpResponse {
         .insert_header((header::ALLOW, "POST"))
         .content_type("application/json")
         .body(r#"{"error":"invalid_request","error_description":"the token endpoint accepts POST only"}"#)
+}
+
+/// CORS preflight for the endpoints browsers call directly (token,
+/// revocation, userinfo): any origin, no cookies.
+pub async fn preflight() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
+        .insert_header((
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "Authorization, Content-Type",
+        ))
+        .insert_header((header::ACCESS_CONTROL_MAX_AGE, "600"))
+        .finish()
 }
 
 #[cfg(test)]
