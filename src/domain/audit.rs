@@ -43,10 +43,12 @@ pub enum AuditEventType {
     PolicyChanged,
     #[serde(rename = "refresh.reused")]
     RefreshReused,
+    #[serde(rename = "keys.rotated")]
+    KeysRotated,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 19] = [
+    pub const ALL: [AuditEventType; 20] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -66,6 +68,7 @@ impl AuditEventType {
         Self::SessionsRevoked,
         Self::PolicyChanged,
         Self::RefreshReused,
+        Self::KeysRotated,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -93,6 +96,7 @@ impl AuditEventType {
             Self::SessionsRevoked => "sessions.revoked",
             Self::PolicyChanged => "policy.changed",
             Self::RefreshReused => "refresh.reused",
+            Self::KeysRotated => "keys.rotated",
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::domain::credential::PasskeyCredential;
 use crate::domain::permission::Permission;
 use crate::domain::policy::Policy;
 use crate::domain::roles::AdminAction;
+use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::{self, MethodUsabilityReason, Tap, TapRequest};
 use crate::domain::user::{NewUser, Upn, User, UserPatch};
 use crate::store::AuditPage;
@@ -424,6 +425,34 @@ impl AdminService {
         )
         .await?;
         Ok(policy)
+    }
+
+    // ---- signing keys ----
+
+    /// Rotates the signing keys (see [`super::keys::rotate`]) and makes this
+    /// instance publish the new ones at once.
+    pub async fn rotate_keys(&self, caller: &Caller) -> Result<KeySetRecord, DomainError> {
+        caller.authorize(AdminAction::ManagePolicy, None)?;
+        let settings = &self.ctx.settings;
+        let delay = time::Duration::seconds(i64::from(settings.keys.activation_delay_seconds));
+        let lifetime =
+            time::Duration::seconds(i64::from(settings.tokens.access_token_lifetime_seconds) + 60);
+        let next = super::keys::rotate(&*self.ctx.store, self.now(), delay, lifetime).await?;
+        self.ctx.keys.reload(&*self.ctx.store).await?;
+        let target = Target {
+            kind: "signing_keys".into(),
+            id: next.version.to_string(),
+            display: None,
+        };
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::KeysRotated,
+            target,
+            None,
+        )
+        .await?;
+        Ok(next)
     }
 
     // ---- audit log ----

@@ -104,3 +104,50 @@ async fn rotation_publishes_first_then_signs_then_retires() {
         .await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn rotation_through_the_admin_api() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let (status, _) = app
+        .api(
+            reqwest::Method::POST,
+            "/signingKeys/rotate",
+            &app.hr_token().await,
+            None,
+        )
+        .await;
+    assert_eq!(status, 403, "needs the policy permission");
+    let admin = app.token(POLICY_ID, POLICY_SECRET).await;
+    let (status, body) = app
+        .api(reqwest::Method::POST, "/signingKeys/rotate", &admin, None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 2);
+    let keys = body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 4);
+    assert_eq!(
+        keys.iter().filter(|k| k["notBefore"].is_string()).count(),
+        2
+    );
+    assert_eq!(
+        keys.iter().filter(|k| k["retireUntil"].is_string()).count(),
+        2
+    );
+    assert_eq!(
+        kids(&app).await.len(),
+        4,
+        "published at once on this instance"
+    );
+    let events = app
+        .store
+        .list_audit(&Default::default(), None, 100)
+        .await
+        .unwrap()
+        .events;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_type.as_str() == "keys.rotated")
+    );
+}

@@ -64,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::patch().to(passkey_policy_patch)),
     )
     .route("/auditLogs", web::get().to(audit_logs))
+    .route("/signingKeys/rotate", web::post().to(rotate_keys))
     .route("/openapi.json", web::get().to(openapi_json));
 }
 
@@ -786,5 +787,32 @@ async fn audit_logs(
             value: page.events,
             next_link,
         },
+    ))
+}
+
+// ---- signing keys ----
+
+async fn rotate_keys(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let next = state.admin.rotate_keys(&caller).await?;
+    let keys: Vec<serde_json::Value> = next
+        .keys
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "kid": k.kid,
+                "alg": k.alg.as_str(),
+                "createdDateTime": rfc3339(k.created),
+                "notBefore": k.not_before.map(rfc3339),
+                "retireUntil": k.retire_until.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &serde_json::json!({ "version": next.version, "keys": keys }),
     ))
 }
