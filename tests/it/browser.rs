@@ -55,6 +55,7 @@ impl Browser {
     pub fn new(base: &str) -> Self {
         Self {
             http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .redirect(reqwest::redirect::Policy::none())
                 .cookie_store(true)
                 .build()

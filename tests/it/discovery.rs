@@ -11,6 +11,7 @@ async fn discovery_is_valid_for_an_oidc_client_library() {
     let store = StoreHandle::new(Backend::Embedded);
     let app = TestApp::spawn(&store).await;
     let http = reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

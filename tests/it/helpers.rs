@@ -250,6 +250,7 @@ impl TestApp {
             base: format!("http://localhost:{port}"),
             clock,
             http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(2))
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),

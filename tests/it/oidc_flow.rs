@@ -75,6 +75,7 @@ pub struct Rp {
 impl Rp {
     pub async fn discover(app: &TestApp, id: &str) -> Rp {
         let http = reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
