@@ -26,6 +26,6 @@ cargo test --locked
 [ -x /usr/bin/chromium ] || apt_install chromium
 need npm || apt_install nodejs npm
 cargo build --locked --bin onramp
-ONRAMP_BIN=target/debug/onramp tests/browser/run.sh
+ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/browser/run.sh
 # The same flows through an independent relying-party library (openid-client).
-ONRAMP_BIN=target/debug/onramp tests/rp-node/run.sh
+ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/rp-node/run.sh

@@ -268,9 +268,8 @@ pub async fn signed_in_browser(app: &TestApp, rp: &Rp, upn: &str, passcode: &str
     browser
 }
 
-#[tokio::test]
-async fn sso_prompt_and_max_age() {
-    let store = StoreHandle::new(Backend::Embedded);
+async fn sso_prompt_and_max_age_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
     let app = TestApp::spawn(&store).await;
     let (_, passcode) = provision(&app, "sso@example.com", json!({})).await;
     let rp = Rp::discover(&app, RP_ID).await;
@@ -318,9 +317,8 @@ async fn sso_prompt_and_max_age() {
     );
 }
 
-#[tokio::test]
-async fn tap_failures_are_explained_and_lock_out() {
-    let store = StoreHandle::new(Backend::Embedded);
+async fn tap_failures_are_explained_and_lock_out_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
     let app = TestApp::spawn(&store).await;
     let rp = Rp::discover(&app, RP_ID).await;
     let (_, passcode) = provision(&app, "victim@example.com", json!({})).await;
@@ -375,9 +373,8 @@ async fn tap_failures_are_explained_and_lock_out() {
     assert!(events.iter().any(|e| e.event_type.as_str() == "tap.failed"));
 }
 
-#[tokio::test]
-async fn tap_window_and_one_time_use() {
-    let store = StoreHandle::new(Backend::Redis);
+async fn tap_window_and_one_time_use_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
     let app = TestApp::spawn(&store).await;
     let rp = Rp::discover(&app, RP_ID).await;
     let start = onramp::clock::Clock::now(&app.clock) + Duration::hours(1);
@@ -446,9 +443,8 @@ async fn tap_window_and_one_time_use() {
     assert!(res.body.contains("expired"), "{}", res.body);
 }
 
-#[tokio::test]
-async fn authorize_and_token_errors() {
-    let store = StoreHandle::new(Backend::Embedded);
+async fn authorize_and_token_errors_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
     let app = TestApp::spawn(&store).await;
     let browser = Browser::new(&app.base);
 
@@ -673,4 +669,44 @@ async fn lost_phone_gets_a_new_passkey_or_may_skip() {
         .await;
     let back = browser.follow(skip).await;
     assert!(!code_from(&back).0.is_empty());
+}
+
+#[tokio::test]
+async fn sso_prompt_and_max_age_embedded() {
+    sso_prompt_and_max_age_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn sso_prompt_and_max_age_redis() {
+    sso_prompt_and_max_age_on(Backend::Redis).await;
+}
+
+#[tokio::test]
+async fn tap_failures_are_explained_and_lock_out_embedded() {
+    tap_failures_are_explained_and_lock_out_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn tap_failures_are_explained_and_lock_out_redis() {
+    tap_failures_are_explained_and_lock_out_on(Backend::Redis).await;
+}
+
+#[tokio::test]
+async fn tap_window_and_one_time_use_embedded() {
+    tap_window_and_one_time_use_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn tap_window_and_one_time_use_redis() {
+    tap_window_and_one_time_use_on(Backend::Redis).await;
+}
+
+#[tokio::test]
+async fn authorize_and_token_errors_embedded() {
+    authorize_and_token_errors_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn authorize_and_token_errors_redis() {
+    authorize_and_token_errors_on(Backend::Redis).await;
 }
