@@ -407,3 +407,100 @@ async fn revocation_reaches_every_token() {
     .await;
     assert_eq!(info, json!({"active": false}));
 }
+
+#[tokio::test]
+async fn two_instances_share_sessions_codes_and_tokens() {
+    let redis = RedisServer::start();
+    let clock = onramp::clock::ManualClock::starting_now();
+    let a = TestApp::spawn_with(redis.url(), "pair", clock.clone(), |_| {}).await;
+    let issuer = a.base.clone();
+    let b = TestApp::spawn_with(redis.url(), "pair", clock.clone(), move |s| {
+        s.server.issuer = issuer
+    })
+    .await;
+    // Passkey registration optional, so the browser can skip it here.
+    let mut policy = onramp::domain::policy::Policy::default();
+    policy.passkey.registration_required = false;
+    a.store.put_policy(&policy).await.unwrap();
+    let (_, passcode) = provision(&a, "pair@example.com", json!({})).await;
+    let rp = Rp::discover(&a, RP_ID).await;
+
+    // Sign in on instance A.
+    let on_a = Browser::new(&a.base);
+    let (url, _, _, verifier) = rp.authorize_url(&[]);
+    let page = on_a.open(&url).await;
+    let after = on_a
+        .sign_in_with_tap(&page, "pair@example.com", &passcode)
+        .await;
+    let enroll = on_a.follow(after).await;
+    let skip = on_a
+        .post_form(
+            "/enroll/skip",
+            &[("csrf", &enroll.field("csrf")), ("r", &enroll.field("r"))],
+        )
+        .await;
+    let (code, _, _) = code_from(&on_a.follow(skip).await);
+
+    // Redeem and refresh on instance B.
+    let redeem = |app: &TestApp, fields: Vec<(&'static str, String)>| {
+        let http = app.http.clone();
+        let url = app.url("/token");
+        async move {
+            let res = http
+                .post(url)
+                .basic_auth(RP_ID, Some(RP_SECRET))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, tokens) = redeem(
+        &b,
+        vec![
+            ("grant_type", "authorization_code".into()),
+            ("code", code),
+            ("redirect_uri", RP_REDIRECT.into()),
+            ("code_verifier", verifier.secret().clone()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let (status, refreshed) = redeem(
+        &b,
+        vec![
+            ("grant_type", "refresh_token".into()),
+            ("refresh_token", refresh_of(&tokens)),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let res = a
+        .http
+        .get(a.url("/userinfo"))
+        .bearer_auth(refreshed["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "a token from B works on A");
+
+    // The session is shared: B answers with a code at once (cookies ignore ports).
+    let mut on_b = Browser::new(&b.base);
+    on_b.http = on_a.http.clone();
+    let (url_b, _, _, _) = rp.authorize_url(&[]);
+    let url_b = url_b.replace(&a.base, &b.base);
+    assert!(!code_from(&on_b.get(&url_b).await).0.is_empty());
+
+    // Logout on A ends the session on both.
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let res = on_a
+        .get(&format!(
+            "/logout?id_token_hint={id_token}&post_logout_redirect_uri={RP_LOGGED_OUT}"
+        ))
+        .await;
+    assert_eq!(res.location.as_deref(), Some(RP_LOGGED_OUT));
+    let page = on_b.open(&url_b).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Sign in"), "signed out on B too");
+}
