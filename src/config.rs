@@ -92,6 +92,9 @@ pub struct TokenSettings {
     pub refresh_token_lifetime_seconds: u32,
     /// A refresh token unused this long expires.
     pub refresh_token_idle_seconds: u32,
+    /// Token endpoint requests per second per client and instance (burst:
+    /// twice that); 0 turns the limit off.
+    pub rate_limit_per_client: u32,
 }
 
 impl Default for TokenSettings {
@@ -100,6 +103,7 @@ impl Default for TokenSettings {
             access_token_lifetime_seconds: 3600,
             refresh_token_lifetime_seconds: 30 * 24 * 3600,
             refresh_token_idle_seconds: 7 * 24 * 3600,
+            rate_limit_per_client: 500,
         }
     }
 }

@@ -79,6 +79,9 @@ pub async fn build_context(
     let webauthn = relying_party(&issuer);
     Ok(Arc::new(Context {
         webauthn,
+        token_limiter: crate::service::ratelimit::RateLimiter::new(
+            settings.tokens.rate_limit_per_client,
+        ),
         clients: ClientRegistry::from_settings(&settings, store.clone()),
         audit: AuditLog::new(store.clone(), deps.rng.clone()),
         api_audience: format!("{issuer}/api/v1"),

@@ -19,6 +19,8 @@ pub enum OAuthErrorCode {
     RequestNotSupported,
     RequestUriNotSupported,
     UnsupportedTokenType,
+    /// Rate limited (answered with 429).
+    SlowDown,
 }
 
 impl OAuthErrorCode {
@@ -39,6 +41,7 @@ impl OAuthErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::SlowDown => "slow_down",
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod enrollment;
 pub mod keys;
 pub mod logout;
+pub mod ratelimit;
 pub mod refresh;
 pub mod session;
 pub mod signin;
@@ -42,6 +43,8 @@ pub struct Context {
     pub issuer: String,
     /// `aud` of access tokens for this server's own API.
     pub api_audience: String,
+    /// Token endpoint requests per client (this instance's share).
+    pub token_limiter: ratelimit::RateLimiter,
     /// WebAuthn relying party; `None` when the issuer host is not a domain.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }

@@ -463,6 +463,17 @@ impl TokenService {
         meta: &RequestMeta,
     ) -> Result<Arc<Client>, OAuthError> {
         let result = self.ctx.clients.authenticate(presented).await;
+        if let Ok(client) = &result
+            && !self
+                .ctx
+                .token_limiter
+                .allow(&client.id, self.ctx.clock.now())
+        {
+            return Err(OAuthError::new(
+                OAuthErrorCode::SlowDown,
+                "too many token requests for this client; retry in a second",
+            ));
+        }
         if let Err(e) = &result
             && e.code == OAuthErrorCode::InvalidClient
         {

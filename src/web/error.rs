@@ -62,6 +62,7 @@ pub fn oauth_status(code: OAuthErrorCode) -> StatusCode {
     match code {
         OAuthErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
         OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        OAuthErrorCode::SlowDown => StatusCode::TOO_MANY_REQUESTS,
         OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::BAD_REQUEST,
     }
@@ -140,6 +141,9 @@ impl ResponseError for WebError {
                         header::WWW_AUTHENTICATE,
                         HeaderValue::from_static("Basic realm=\"onramp\", charset=\"UTF-8\""),
                     ));
+                }
+                if e.code == OAuthErrorCode::SlowDown {
+                    res.insert_header((header::RETRY_AFTER, "1"));
                 }
                 if e.code == OAuthErrorCode::TemporarilyUnavailable {
                     res.insert_header((header::RETRY_AFTER, "5"));

@@ -158,6 +158,10 @@ workers = 1
 [log]
 level = "warn"
 
+# The load comes from one client: no per-client rate limit here.
+[tokens]
+rate_limit_per_client = 0
+
 [store]
 url = "$3"
 prefix = "$4"

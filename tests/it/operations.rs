@@ -85,3 +85,50 @@ async fn cors_where_the_specs_want_it() {
     let res = app.http.get(app.url("/api/v1/users")).send().await.unwrap();
     assert!(res.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn token_endpoint_is_rate_limited_per_client() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let clock = onramp::clock::ManualClock::starting_now();
+    let app = TestApp::spawn_with(store.url(), "rl", clock.clone(), |s| {
+        s.tokens.rate_limit_per_client = 2
+    })
+    .await;
+    let call = |id: &'static str, secret: &'static str| {
+        let http = app.http.clone();
+        let url = app.url("/token");
+        async move {
+            let res = http
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap();
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (
+                res.status().as_u16(),
+                retry,
+                res.json::<serde_json::Value>().await.unwrap(),
+            )
+        }
+    };
+    for _ in 0..4 {
+        assert_eq!(call(HR_ID, HR_SECRET).await.0, 200, "within the burst");
+    }
+    let (status, retry, body) = call(HR_ID, HR_SECRET).await;
+    assert_eq!(
+        (status, retry.as_deref(), body["error"].as_str()),
+        (429, Some("1"), Some("slow_down"))
+    );
+    assert_eq!(
+        call(READER_ID, READER_SECRET).await.0,
+        200,
+        "other clients are not affected"
+    );
+    clock.advance(time::Duration::seconds(1));
+    assert_eq!(call(HR_ID, HR_SECRET).await.0, 200, "refilled");
+}
