@@ -29,6 +29,11 @@ pub struct AuthorizationRequest {
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
     pub acr_values: Option<String>,
+    /// Claims asked for by name (the `claims` parameter).
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
+    #[serde(default)]
+    pub userinfo_claims: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
 }
@@ -126,6 +131,10 @@ pub struct CodeGrant {
     pub auth_time: OffsetDateTime,
     pub amr: Vec<String>,
     pub acr: Option<String>,
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
+    #[serde(default)]
+    pub userinfo_claims: Vec<String>,
     /// Tokens may not outlive this (the TAP's end for TAP sessions).
     #[serde(with = "time::serde::rfc3339")]
     pub session_expires_at: OffsetDateTime,
@@ -158,6 +167,8 @@ pub struct RefreshGrant {
     /// Every rotation of one original token shares the family id.
     #[serde(default)]
     pub family: String,
+    #[serde(default)]
+    pub userinfo_claims: Vec<String>,
 }
 
 /// A rotated-away refresh token, kept to detect its reuse.

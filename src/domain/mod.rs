@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod authz;
+pub mod claims;
 pub mod client;
 pub mod credential;
 pub mod error;

@@ -273,6 +273,12 @@ impl AuthorizeService {
                 other => Ok(other.map(str::to_owned)),
             }
         };
+        let (id_token_claims, userinfo_claims, claims_acr) = match one("claims")? {
+            None => (Vec::new(), Vec::new(), false),
+            Some(json) if json.len() <= 4096 => crate::domain::claims::parse_request(json)
+                .map_err(|e| OAuthError::invalid_request(e.to_string()))?,
+            Some(_) => return Err(OAuthError::invalid_request("claims is too long")),
+        };
         Ok(AuthorizationRequest {
             client_id: client.id.clone(),
             redirect_uri: redirect_uri.to_owned(),
@@ -283,7 +289,13 @@ impl AuthorizeService {
             prompt,
             max_age,
             login_hint: short("login_hint", 256)?,
-            acr_values: short("acr_values", 512)?,
+            acr_values: match (short("acr_values", 512)?, claims_acr) {
+                (Some(v), _) => Some(v),
+                (None, true) => Some("phr".into()),
+                (None, false) => None,
+            },
+            id_token_claims,
+            userinfo_claims,
             created: self.ctx.clock.now(),
         })
     }
@@ -474,6 +486,8 @@ impl AuthorizeService {
                 .acr_values
                 .as_ref()
                 .map(|_| session.acr().to_owned()),
+            id_token_claims: request.id_token_claims.clone(),
+            userinfo_claims: request.userinfo_claims.clone(),
             session_expires_at: session.expires_at,
         };
         let json = serde_json::to_vec(&grant).map_err(|e| DomainError::Internal(e.to_string()))?;

@@ -64,7 +64,7 @@ pub fn document(issuer: &str) -> String {
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,
-        "claims_parameter_supported": false,
+        "claims_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": ["phr", "urn:onramp:acr:tap"],
     })

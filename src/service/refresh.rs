@@ -6,7 +6,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::audit::Entry;
 use super::token::{
-    AccessTokenClaims, TokenResponse, TokenService, UserAccessClaims, grant_error, store_error,
+    AccessTokenClaims, TokenResponse, TokenService, UserAccessClaims, UserGrant, grant_error,
+    store_error,
 };
 use crate::crypto::keys::JwtType;
 use crate::crypto::{jwt, random, sha256};
@@ -152,11 +153,14 @@ impl TokenService {
         };
         let (access_token, _, exp) = self.user_access_token(
             client,
-            &grant.user_id,
-            &grant.sid,
-            &scope,
-            grant.auth_time,
-            grant.expires_at,
+            UserGrant {
+                user_id: &grant.user_id,
+                sid: &grant.sid,
+                scope: &scope,
+                auth_time: grant.auth_time,
+                not_after: grant.expires_at,
+                claims: &grant.userinfo_claims,
+            },
         )?;
         let refresh_token = self.store_refresh(&grant).await?;
         Ok(TokenResponse {

@@ -58,6 +58,20 @@ pub struct UserAccessClaims {
     pub scope: String,
     pub auth_time: i64,
     pub sid: String,
+    /// User claims asked for by name for userinfo (the `claims` parameter).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+}
+
+/// What a user access token is issued for.
+pub(crate) struct UserGrant<'a> {
+    pub user_id: &'a str,
+    pub sid: &'a str,
+    pub scope: &'a str,
+    pub auth_time: time::OffsetDateTime,
+    /// The token never outlives this.
+    pub not_after: time::OffsetDateTime,
+    pub claims: &'a [String],
 }
 
 /// ID token claims (OIDC Core §2).
@@ -76,6 +90,9 @@ struct IdTokenClaims<'a> {
     at_hash: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     acr: Option<&'a str>,
+    /// User claims asked for by name (OIDC Core §5.5).
+    #[serde(flatten)]
+    requested: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `at_hash`: left half of SHA-256 of the access token, base64url (OIDC Core §3.1.3.6).
@@ -229,24 +246,27 @@ impl TokenService {
             .get_user(&grant.user_id)
             .await
             .map_err(store_error)?;
-        if !user.is_some_and(|u| u.sign_in_valid(grant.auth_time)) {
+        let Some(user) = user.filter(|u| u.sign_in_valid(grant.auth_time)) else {
             return Err(grant_error(
                 "the account is disabled or its sessions were revoked",
             ));
-        }
+        };
         if now >= grant.session_expires_at {
             return Err(grant_error("the sign-in session has ended"));
         }
         let scope = grant.scope.join(" ");
         let (access_token, jti, exp) = self.user_access_token(
             client,
-            &grant.user_id,
-            &grant.sid,
-            &scope,
-            grant.auth_time,
-            grant.session_expires_at,
+            UserGrant {
+                user_id: &grant.user_id,
+                sid: &grant.sid,
+                scope: &scope,
+                auth_time: grant.auth_time,
+                not_after: grant.session_expires_at,
+                claims: &grant.userinfo_claims,
+            },
         )?;
-        let id_token = self.id_token(client, &grant, &access_token, exp)?;
+        let id_token = self.id_token(client, &grant, &user, &access_token, exp)?;
         let refresh_token = if grant.scope.iter().any(|s| s == "offline_access")
             && client.allows_grant(GrantType::RefreshToken)
         {
@@ -270,6 +290,7 @@ impl TokenService {
                 amr: grant.amr.clone(),
                 expires_at,
                 family,
+                userinfo_claims: grant.userinfo_claims.clone(),
             };
             let token = self.store_refresh(&refresh).await?;
             Some((token, refresh.family, expires_at.unix_timestamp()))
@@ -374,12 +395,16 @@ impl TokenService {
     pub(crate) fn user_access_token(
         &self,
         client: &Client,
-        user_id: &str,
-        sid: &str,
-        scope: &str,
-        auth_time: time::OffsetDateTime,
-        not_after: time::OffsetDateTime,
+        grant: UserGrant<'_>,
     ) -> Result<(String, String, i64), OAuthError> {
+        let UserGrant {
+            user_id,
+            sid,
+            scope,
+            auth_time,
+            not_after,
+            claims,
+        } = grant;
         let ctx = &self.ctx;
         let now = ctx.clock.now().unix_timestamp();
         let lifetime = i64::from(ctx.settings.tokens.access_token_lifetime_seconds);
@@ -394,6 +419,7 @@ impl TokenService {
             scope: scope.to_owned(),
             auth_time: auth_time.unix_timestamp(),
             sid: sid.to_owned(),
+            claims: claims.to_vec(),
         };
         let ring = ctx.keys.ring();
         let key = ring
@@ -408,9 +434,13 @@ impl TokenService {
         &self,
         client: &Client,
         grant: &CodeGrant,
+        user: &crate::domain::user::User,
         access_token: &str,
         exp: i64,
     ) -> Result<String, OAuthError> {
+        let mut requested = serde_json::Map::new();
+        let names: Vec<&str> = grant.id_token_claims.iter().map(String::as_str).collect();
+        crate::domain::claims::add(&mut requested, user, &names);
         let ctx = &self.ctx;
         let now = ctx.clock.now().unix_timestamp();
         let claims = IdTokenClaims {
@@ -425,6 +455,7 @@ impl TokenService {
             sid: &grant.sid,
             at_hash: at_hash(access_token),
             acr: grant.acr.as_deref(),
+            requested,
         };
         let ring = ctx.keys.ring();
         let key = ring

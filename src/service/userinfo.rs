@@ -1,10 +1,11 @@
-//! `/userinfo` (OIDC Core §5.3): claims by scope.
+//! `/userinfo` (OIDC Core §5.3): claims by scope and by name (§5.5).
 
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
 use super::Context;
 use super::token::{BearerError, TokenService};
+use crate::domain::claims;
 
 fn signed_in_at(unix: i64) -> time::OffsetDateTime {
     time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
@@ -36,26 +37,15 @@ impl UserInfoService {
         };
         let mut out = Map::new();
         out.insert("sub".into(), Value::String(user.id.clone()));
-        if scopes.contains(&"profile") {
-            out.insert("name".into(), Value::String(user.display_name.clone()));
-            out.insert(
-                "preferred_username".into(),
-                Value::String(user.upn.to_string()),
-            );
-            if let Some(g) = &user.given_name {
-                out.insert("given_name".into(), Value::String(g.clone()));
-            }
-            if let Some(f) = &user.surname {
-                out.insert("family_name".into(), Value::String(f.clone()));
-            }
-        }
-        if scopes.contains(&"email")
-            && let Some(mail) = &user.mail
-        {
-            out.insert("email".into(), Value::String(mail.clone()));
-            // Mail comes from the directory (the HR system), not from the person.
-            out.insert("email_verified".into(), Value::Bool(true));
-        }
+        let mut names: Vec<&str> = scopes
+            .iter()
+            .flat_map(|s| claims::for_scope(s))
+            .copied()
+            .collect();
+        names.extend(token.claims.iter().map(String::as_str));
+        names.sort_unstable();
+        names.dedup();
+        claims::add(&mut out, &user, &names);
         Ok(Value::Object(out))
     }
 }

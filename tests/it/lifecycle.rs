@@ -504,3 +504,89 @@ async fn two_instances_share_sessions_codes_and_tokens() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Sign in"), "signed out on B too");
 }
+
+#[tokio::test]
+async fn claims_request_parameter() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let (_, passcode) = provision(&app, "claims@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let browser = signed_in_browser(&app, &rp, "claims@example.com", &passcode).await;
+    // Only `openid`: nothing by scope, but claims asked for by name.
+    let verifier = "v".repeat(43);
+    let challenge = {
+        use base64::Engine;
+        use sha2::Digest;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(verifier.as_bytes()))
+    };
+    let claims = r#"{"userinfo":{"name":{"essential":true}},"id_token":{"email":null,"acr":{"essential":true}}}"#;
+    let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", RP_ID)
+        .append_pair("redirect_uri", RP_REDIRECT)
+        .append_pair("scope", "openid")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("claims", claims);
+    let (code, _, _) = code_from(&browser.get(url.as_str()).await);
+    let (status, tokens) = form(
+        &app,
+        "/token",
+        Some((RP_ID, RP_SECRET)),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{tokens}");
+    let payload = tokens["id_token"]
+        .as_str()
+        .unwrap()
+        .split('.')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let id: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(id["email"], "claims@example.com");
+    assert!(id.get("name").is_none(), "name was asked for userinfo only");
+    assert_eq!(id["acr"], "urn:onramp:acr:tap");
+    let info: Value = app
+        .http
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["name"], "Test Person");
+    assert!(
+        info.get("email").is_none(),
+        "email was asked for the ID token only, and not by scope"
+    );
+
+    // A malformed claims parameter is an invalid_request back at the RP.
+    url.query_pairs_mut()
+        .clear()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", RP_ID)
+        .append_pair("redirect_uri", RP_REDIRECT)
+        .append_pair("scope", "openid")
+        .append_pair("claims", "{not json");
+    let res = browser.get(url.as_str()).await;
+    assert!(res.location.unwrap().contains("error=invalid_request"));
+}
