@@ -178,6 +178,9 @@ pub struct ClientSettings {
     pub id_token_alg: Option<SigningAlg>,
     #[serde(default)]
     pub access_token_alg: Option<SigningAlg>,
+    /// JWK Set (JSON text) of the client's public keys, for private_key_jwt.
+    #[serde(default)]
+    pub jwks: Option<String>,
 }
 
 /// The store URL, parsed.
@@ -356,6 +359,24 @@ impl Settings {
                         "a public client cannot use client_credentials",
                     ));
                 }
+                ClientAuthMethod::PrivateKeyJwt if has_secret => {
+                    return Err(invalid(
+                        key("secret"),
+                        "a private_key_jwt client has no secret",
+                    ));
+                }
+                ClientAuthMethod::PrivateKeyJwt => {
+                    let parsed = c
+                        .jwks
+                        .as_deref()
+                        .map(serde_json::from_str::<jsonwebtoken::jwk::JwkSet>);
+                    if !matches!(parsed, Some(Ok(ref set)) if !set.keys.is_empty()) {
+                        return Err(invalid(
+                            key("jwks"),
+                            "private_key_jwt needs a JWK Set with at least one key (JSON text)",
+                        ));
+                    }
+                }
                 ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
                     if !has_secret =>
                 {
@@ -478,6 +499,7 @@ mod tests {
             token_endpoint_auth_method: Some(ClientAuthMethod::ClientSecretBasic),
             id_token_alg: None,
             access_token_alg: None,
+            jwks: None,
         });
         assert!(
             s.validate()
@@ -503,6 +525,7 @@ mod tests {
             token_endpoint_auth_method: None,
             id_token_alg: None,
             access_token_alg: None,
+            jwks: None,
         });
         let out = s.to_masked_toml();
         assert!(!out.contains("very-secret-value-123"));

@@ -36,6 +36,8 @@ pub enum ClientAuthMethod {
     ClientSecretPost,
     /// A public client: no secret, PKCE required.
     None,
+    /// A JWT signed with a key of the client's JWKS (RFC 7523).
+    PrivateKeyJwt,
 }
 
 impl ClientAuthMethod {
@@ -44,6 +46,7 @@ impl ClientAuthMethod {
             ClientAuthMethod::ClientSecretBasic => "client_secret_basic",
             ClientAuthMethod::ClientSecretPost => "client_secret_post",
             ClientAuthMethod::None => "none",
+            ClientAuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
@@ -82,6 +85,9 @@ pub struct Client {
     pub access_token_alg: SigningAlg,
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    /// The client's public keys (a JWK Set, JSON) for `private_key_jwt`.
+    #[serde(default)]
+    pub jwks: Option<String>,
 }
 
 impl Client {

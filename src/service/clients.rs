@@ -23,6 +23,9 @@ pub struct PresentedCredentials<'a> {
     pub form_id: Option<&'a str>,
     /// `client_secret` form parameter.
     pub form_secret: Option<&'a str>,
+    /// `client_assertion_type` and `client_assertion` (RFC 7523).
+    pub assertion_type: Option<&'a str>,
+    pub assertion: Option<&'a str>,
 }
 
 /// A fixed digest compared against when the client is unknown, so that
@@ -57,6 +60,7 @@ impl ClientRegistry {
                     id_token_alg: c.id_token_alg.unwrap_or(SigningAlg::RS256),
                     access_token_alg: c.access_token_alg.unwrap_or(SigningAlg::ES256),
                     permissions: c.permissions.clone(),
+                    jwks: c.jwks.clone(),
                 };
                 (c.id.clone(), Arc::new(client))
             })

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod assertion;
 pub mod audit;
 pub mod authorize;
 pub mod bootstrap;

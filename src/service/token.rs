@@ -493,7 +493,23 @@ impl TokenService {
         presented: PresentedCredentials<'_>,
         meta: &RequestMeta,
     ) -> Result<Arc<Client>, OAuthError> {
-        let result = self.ctx.clients.authenticate(presented).await;
+        let result = match presented.assertion {
+            Some(_) if presented.basic.is_some() || presented.form_secret.is_some() => {
+                Err(OAuthError::invalid_request(
+                    "use one client authentication method, not an assertion and a secret",
+                ))
+            }
+            Some(assertion) => {
+                super::assertion::authenticate(
+                    &self.ctx,
+                    presented.assertion_type,
+                    assertion,
+                    presented.form_id,
+                )
+                .await
+            }
+            None => self.ctx.clients.authenticate(presented).await,
+        };
         if let Ok(client) = &result
             && !self
                 .ctx
@@ -643,6 +659,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             access_token_alg: SigningAlg::ES256,
             permissions: perms,
+            jwks: None,
         }
     }
 

@@ -148,6 +148,7 @@ pub fn client(id: &str, secret: &str, permissions: Vec<Permission>) -> ClientSet
         token_endpoint_auth_method: None,
         id_token_alg: None,
         access_token_alg: None,
+        jwks: None,
     }
 }
 

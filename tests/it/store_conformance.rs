@@ -253,6 +253,7 @@ async fn clients_and_singletons(store: &SharedStore) {
         id_token_alg: SigningAlg::RS256,
         access_token_alg: SigningAlg::ES256,
         permissions: vec![],
+        jwks: None,
     };
     store.put_client(&c).await.unwrap();
     assert_eq!(store.get_client("app").await.unwrap(), Some(c.clone()));

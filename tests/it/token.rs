@@ -270,3 +270,173 @@ impl TestApp {
         onramp::clock::Clock::now(&self.clock).unix_timestamp()
     }
 }
+
+mod private_key_jwt {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use jsonwebtoken::{EncodingKey, Header};
+    use onramp::clock::Clock;
+    use onramp::domain::client::ClientAuthMethod;
+    use onramp::domain::permission::Permission;
+    use serde_json::{Value, json};
+
+    use crate::helpers::*;
+
+    const TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+    struct Key {
+        pkcs8: Vec<u8>,
+        jwk: Value,
+    }
+
+    fn key(kid: &str) -> Key {
+        let doc = EcdsaKeyPair::generate_pkcs8(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &aws_lc_rs::rand::SystemRandom::new(),
+        )
+        .unwrap();
+        let pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
+        let point = pair.public_key().as_ref();
+        let jwk = json!({"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "use": "sig",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]), "y": URL_SAFE_NO_PAD.encode(&point[33..65])});
+        Key {
+            pkcs8: doc.as_ref().to_vec(),
+            jwk,
+        }
+    }
+
+    fn assertion(key: &Key, kid: &str, claims: Value) -> String {
+        let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ec_der(&key.pkcs8)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn clients_authenticate_with_signed_assertions() {
+        let good = key("k1");
+        let other = key("k1");
+        let jwks = json!({"keys": [good.jwk.clone()]}).to_string();
+        let store = StoreHandle::new(Backend::Embedded);
+        let app = TestApp::spawn_with(
+            store.url(),
+            "pk",
+            onramp::clock::ManualClock::starting_now(),
+            move |s| {
+                let mut c = client("pk-client", "unused", vec![Permission::UserReadWriteAll]);
+                c.secret = None;
+                c.token_endpoint_auth_method = Some(ClientAuthMethod::PrivateKeyJwt);
+                c.jwks = Some(jwks);
+                s.clients.push(c);
+            },
+        )
+        .await;
+        let now = app.clock.now().unix_timestamp();
+        let claims = |jti: &str, aud: &str, exp: i64| json!({"iss": "pk-client", "sub": "pk-client", "aud": aud, "jti": jti, "exp": exp, "iat": now});
+        let token_url = app.url("/token");
+        let call = |assertion: String| {
+            let http = app.http.clone();
+            let url = token_url.clone();
+            async move {
+                let res = http
+                    .post(url)
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_assertion_type", TYPE),
+                        ("client_assertion", &assertion),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        };
+        let ok = assertion(&good, "k1", claims("a1", &token_url, now + 60));
+        let (status, body) = call(ok.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body["access_token"].is_string());
+        // Single use.
+        let (status, body) = call(ok).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        // The issuer is an accepted audience too.
+        assert_eq!(
+            call(assertion(&good, "k1", claims("a2", &app.base, now + 60)))
+                .await
+                .0,
+            200
+        );
+        // Wrong audience, expired, too long, wrong key, wrong assertion type.
+        assert_eq!(
+            call(assertion(
+                &good,
+                "k1",
+                claims("a3", "https://elsewhere", now + 60)
+            ))
+            .await
+            .0,
+            401
+        );
+        assert_eq!(
+            call(assertion(&good, "k1", claims("a4", &token_url, now - 1)))
+                .await
+                .0,
+            401
+        );
+        assert_eq!(
+            call(assertion(&good, "k1", claims("a5", &token_url, now + 3600)))
+                .await
+                .0,
+            401
+        );
+        assert_eq!(
+            call(assertion(&other, "k1", claims("a6", &token_url, now + 60)))
+                .await
+                .0,
+            401
+        );
+        let res = app
+            .http
+            .post(app.url("/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", "x"),
+                (
+                    "client_assertion",
+                    &assertion(&good, "k1", claims("a7", &token_url, now + 60)),
+                ),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+        // A private_key_jwt client cannot use a secret instead.
+        let res = app
+            .http
+            .post(app.url("/token"))
+            .basic_auth("pk-client", Some("whatever-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 401);
+        let doc: Value = app
+            .http
+            .get(app.url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            doc["token_endpoint_auth_methods_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("private_key_jwt"))
+        );
+    }
+}

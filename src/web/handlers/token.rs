@@ -26,6 +26,8 @@ struct TokenForm<'a> {
     refresh_token: Option<Cow<'a, str>>,
     token: Option<Cow<'a, str>>,
     token_type_hint: Option<Cow<'a, str>>,
+    client_assertion_type: Option<Cow<'a, str>>,
+    client_assertion: Option<Cow<'a, str>>,
 }
 
 fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
@@ -42,6 +44,8 @@ fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
             "refresh_token" => &mut form.refresh_token,
             "token" => &mut form.token,
             "token_type_hint" => &mut form.token_type_hint,
+            "client_assertion_type" => &mut form.client_assertion_type,
+            "client_assertion" => &mut form.client_assertion,
             _ => continue,
         };
         if slot.is_some() {
@@ -126,6 +130,8 @@ pub async fn token_post(
         basic: basic.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
         form_id: form.client_id.as_deref(),
         form_secret: form.client_secret.as_deref(),
+        assertion_type: form.client_assertion_type.as_deref(),
+        assertion: form.client_assertion.as_deref(),
     };
     let meta = request_meta(&req);
     let client = state.tokens.authenticate_client(presented, &meta).await?;
@@ -197,6 +203,8 @@ async fn authenticated<'a>(
         basic: basic.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
         form_id: form.client_id.as_deref(),
         form_secret: form.client_secret.as_deref(),
+        assertion_type: form.client_assertion_type.as_deref(),
+        assertion: form.client_assertion.as_deref(),
     };
     let client = state
         .tokens
