@@ -172,6 +172,9 @@ pub struct ClientSettings {
     /// Where RP-initiated logout may send the browser back to.
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// Back-channel logout endpoint (OpenID Back-Channel Logout 1.0).
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
     pub token_endpoint_auth_method: Option<ClientAuthMethod>,
     #[serde(default)]
@@ -393,7 +396,12 @@ impl Settings {
                     "authorization_code needs at least one redirect URI",
                 ));
             }
-            for uri in c.redirect_uris.iter().chain(&c.post_logout_redirect_uris) {
+            for uri in c
+                .redirect_uris
+                .iter()
+                .chain(&c.post_logout_redirect_uris)
+                .chain(&c.backchannel_logout_uri)
+            {
                 let parsed = url::Url::parse(uri)
                     .map_err(|e| invalid(key("redirect_uris"), format!("`{uri}`: {e}")))?;
                 if parsed.fragment().is_some() {
@@ -496,6 +504,7 @@ mod tests {
             permissions: vec![],
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
             token_endpoint_auth_method: Some(ClientAuthMethod::ClientSecretBasic),
             id_token_alg: None,
             access_token_alg: None,
@@ -522,6 +531,7 @@ mod tests {
             permissions: vec![],
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
             token_endpoint_auth_method: None,
             id_token_alg: None,
             access_token_alg: None,

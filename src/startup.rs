@@ -79,6 +79,7 @@ pub async fn build_context(
     let webauthn = relying_party(&issuer);
     Ok(Arc::new(Context {
         webauthn,
+        http: crate::service::backchannel::http_client(),
         token_limiter: crate::service::ratelimit::RateLimiter::new(
             settings.tokens.rate_limit_per_client,
         ),

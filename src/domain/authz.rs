@@ -72,6 +72,9 @@ pub struct Session {
     /// Passkey registration is allowed until then (TAP sessions only).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub enrollment_deadline: Option<OffsetDateTime>,
+    /// Clients that received a code in this session (back-channel logout).
+    #[serde(default)]
+    pub clients: Vec<String>,
 }
 
 impl Session {

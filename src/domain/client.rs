@@ -79,6 +79,9 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Back-Channel Logout 1.0 endpoint of the client.
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
     pub grant_types: Vec<GrantType>,
     pub auth_method: ClientAuthMethod,
     pub id_token_alg: SigningAlg,

@@ -322,7 +322,10 @@ impl AuthorizeService {
             && hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id)
             && !self.must_enroll(&s.user_id).await?
         {
-            return self.issue_code(&request, s, meta).await.map(Next::Redirect);
+            return self
+                .issue_code(&request, s, session_secret, meta)
+                .await
+                .map(Next::Redirect);
         }
         if request.prompt.none {
             let e = OAuthError::new(
@@ -440,7 +443,7 @@ impl AuthorizeService {
         {
             return Err(DomainError::NotFound("sign-in request"));
         }
-        self.issue_code(&request, &session, meta)
+        self.issue_code(&request, &session, session_secret, meta)
             .await
             .map(Next::Redirect)
     }
@@ -461,6 +464,7 @@ impl AuthorizeService {
         &self,
         request: &AuthorizationRequest,
         session: &Session,
+        session_secret: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<String, DomainError> {
         let now = self.ctx.clock.now();
@@ -501,6 +505,11 @@ impl AuthorizeService {
                 now,
             )
             .await?;
+        if let Some(secret) = session_secret {
+            self.sessions
+                .add_client(secret, session, &request.client_id)
+                .await?;
+        }
         self.ctx
             .audit
             .record(

@@ -55,6 +55,7 @@ impl ClientRegistry {
                     secret_sha256,
                     redirect_uris: c.redirect_uris.clone(),
                     post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+                    backchannel_logout_uri: c.backchannel_logout_uri.clone(),
                     grant_types: c.grant_types.clone(),
                     auth_method: c.auth_method(),
                     id_token_alg: c.id_token_alg.unwrap_or(SigningAlg::RS256),

@@ -16,7 +16,7 @@ pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
 pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
-pub const CLAIMS: [&str; 14] = [
+pub const CLAIMS: [&str; 16] = [
     "sub",
     "iss",
     "aud",
@@ -31,6 +31,8 @@ pub const CLAIMS: [&str; 14] = [
     "preferred_username",
     "email",
     "email_verified",
+    "given_name",
+    "family_name",
 ];
 
 /// The discovery document for `issuer` (no trailing slash).
@@ -47,6 +49,8 @@ pub fn document(issuer: &str) -> String {
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "userinfo_endpoint": format!("{issuer}{USERINFO_PATH}"),
         "end_session_endpoint": format!("{issuer}{END_SESSION_PATH}"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "revocation_endpoint": format!("{issuer}{REVOCATION_PATH}"),
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
         "introspection_endpoint": format!("{issuer}{INTROSPECTION_PATH}"),

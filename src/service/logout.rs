@@ -128,6 +128,9 @@ impl LogoutService {
             });
         }
         if let Some(secret) = session_secret {
+            if let Some(session) = self.sessions.get(secret).await? {
+                super::backchannel::notify(&self.ctx, &session).await;
+            }
             self.sessions.end(secret).await?;
         }
         Ok(LogoutNext::Done { redirect })

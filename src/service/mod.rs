@@ -5,6 +5,7 @@ pub mod admin;
 pub mod assertion;
 pub mod audit;
 pub mod authorize;
+pub mod backchannel;
 pub mod bootstrap;
 pub mod clients;
 pub mod discovery;
@@ -44,6 +45,8 @@ pub struct Context {
     pub issuer: String,
     /// `aud` of access tokens for this server's own API.
     pub api_audience: String,
+    /// Outgoing HTTP (back-channel logout).
+    pub http: reqwest::Client,
     /// Token endpoint requests per client (this instance's share).
     pub token_limiter: ratelimit::RateLimiter,
     /// WebAuthn relying party; `None` when the issuer host is not a domain.

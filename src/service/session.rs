@@ -57,6 +57,28 @@ impl Sessions {
             .then_some(session))
     }
 
+    /// Remembers that `client_id` got a code in this session.
+    pub async fn add_client(
+        &self,
+        secret: &str,
+        session: &Session,
+        client_id: &str,
+    ) -> Result<(), DomainError> {
+        if session.clients.iter().any(|c| c == client_id) {
+            return Ok(());
+        }
+        let mut updated = session.clone();
+        updated.clients.push(client_id.to_owned());
+        let json =
+            serde_json::to_vec(&updated).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let now = self.ctx.clock.now();
+        self.ctx
+            .store
+            .put(Ns::Session, &key(secret), &json, updated.expires_at, now)
+            .await?;
+        Ok(())
+    }
+
     pub async fn end(&self, secret: &str) -> Result<(), DomainError> {
         self.ctx.store.delete(Ns::Session, &key(secret)).await?;
         Ok(())

@@ -362,6 +362,7 @@ impl SignInService {
                 (now + Duration::minutes(i64::from(policy.passkey.enrollment_window_minutes)))
                     .min(tap_end),
             ),
+            clients: Vec::new(),
         };
         let secret = self.sessions.create(&session).await?;
         self.audit(
@@ -534,6 +535,7 @@ impl SignInService {
             },
             expires_at: now + SESSION_LIFETIME,
             enrollment_deadline: None,
+            clients: Vec::new(),
         };
         let secret = self.sessions.create(&session).await?;
         self.audit(

@@ -654,6 +654,7 @@ mod tests {
             secret_sha256: Some([0; 32]),
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
             grant_types: vec![GrantType::ClientCredentials],
             auth_method: ClientAuthMethod::ClientSecretBasic,
             id_token_alg: SigningAlg::RS256,

@@ -145,6 +145,7 @@ pub fn client(id: &str, secret: &str, permissions: Vec<Permission>) -> ClientSet
         permissions,
         redirect_uris: vec![],
         post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
         token_endpoint_auth_method: None,
         id_token_alg: None,
         access_token_alg: None,

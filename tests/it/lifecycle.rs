@@ -590,3 +590,128 @@ async fn claims_request_parameter() {
     let res = browser.get(url.as_str()).await;
     assert!(res.location.unwrap().contains("error=invalid_request"));
 }
+
+/// A one-shot HTTP endpoint: returns the first request's body.
+async fn capture_one() -> (String, tokio::sync::oneshot::Receiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/backchannel",
+        listener.local_addr().unwrap().port()
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = socket.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + length {
+                    let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string();
+                    socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await
+                        .unwrap();
+                    let _ = tx.send(body);
+                    return;
+                }
+            }
+            if n == 0 {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[tokio::test]
+async fn back_channel_logout_notifies_the_session_clients() {
+    let (endpoint, received) = capture_one().await;
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn_with(
+        store.url(),
+        "bc",
+        onramp::clock::ManualClock::starting_now(),
+        move |s| {
+            for c in &mut s.clients {
+                if c.id == RP_ID {
+                    c.backchannel_logout_uri = Some(endpoint.clone());
+                }
+            }
+        },
+    )
+    .await;
+    let (_, passcode) = provision(&app, "bc@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let browser = signed_in_browser(&app, &rp, "bc@example.com", &passcode).await;
+    let tokens = tokens(&app, &rp, &browser).await;
+    let id_token = tokens["id_token"].as_str().unwrap();
+
+    let started = std::time::Instant::now();
+    let res = browser
+        .get(&format!("/logout?id_token_hint={id_token}"))
+        .await;
+    assert_eq!(res.status, 200);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "logout does not wait for deliveries"
+    );
+
+    let body = tokio::time::timeout(std::time::Duration::from_secs(10), received)
+        .await
+        .expect("delivered")
+        .unwrap();
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    // Verify it as the RP would: signature by the JWKS, typ, claims.
+    let jwks: jsonwebtoken::jwk::JwkSet = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let key =
+        jsonwebtoken::DecodingKey::from_jwk(jwks.find(header.kid.as_deref().unwrap()).unwrap())
+            .unwrap();
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_audience(&[RP_ID]);
+    v.set_issuer(&[app.base.as_str()]);
+    let claims = jsonwebtoken::decode::<Value>(&token, &key, &v)
+        .unwrap()
+        .claims;
+    let id_claims: Value = {
+        use base64::Engine;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(id_token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(claims["sid"], id_claims["sid"]);
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    assert!(
+        claims["events"]
+            .get("http://schemas.openid.net/event/backchannel-logout")
+            .is_some()
+    );
+    assert!(claims.get("nonce").is_none());
+}

@@ -248,6 +248,7 @@ async fn clients_and_singletons(store: &SharedStore) {
         secret_sha256: Some([7; 32]),
         redirect_uris: vec!["https://app/cb".into()],
         post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
         grant_types: vec![GrantType::AuthorizationCode],
         auth_method: ClientAuthMethod::ClientSecretBasic,
         id_token_alg: SigningAlg::RS256,

@@ -230,6 +230,7 @@ pub async fn revoke(
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .finish())
 }
 

@@ -66,6 +66,7 @@ pub async fn userinfo(
             .body(claims.to_string()),
         Err(BearerError::Unavailable(_)) => HttpResponse::ServiceUnavailable()
             .content_type("application/json")
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
             .body(r#"{"error":"temporarily_unavailable","error_description":"retry shortly"}"#),
         Err(e) => challenge(
             StatusCode::UNAUTHORIZED,
