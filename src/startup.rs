@@ -114,6 +114,25 @@ fn spawn_key_refresh(ctx: &Arc<Context>) {
     });
 }
 
+/// Reclaims the space of expired short-lived records once a minute (the
+/// embedded store; Redis expires keys itself). Reads never rely on it.
+fn spawn_sweeper(ctx: &Arc<Context>) {
+    let weak = Arc::downgrade(ctx);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(ctx) = weak.upgrade() else { break };
+            match ctx.store.sweep_expired(ctx.clock.now(), 10_000).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "expired records swept"),
+                Err(e) => tracing::warn!(error = %e, "sweeping expired records failed"),
+            }
+        }
+    });
+}
+
 /// The WebAuthn relying party for the issuer's origin (RP ID = its host).
 fn relying_party(issuer: &str) -> Option<Arc<webauthn_rs::Webauthn>> {
     let origin = url::Url::parse(issuer).ok()?;
@@ -149,6 +168,7 @@ impl Application {
         let ctx = build_context(settings, store, deps).await?;
         let bootstrap = Bootstrap::new(ctx.clone()).ensure_admin().await?;
         spawn_key_refresh(&ctx);
+        spawn_sweeper(&ctx);
         let settings = ctx.settings.clone();
         let state = actix_web::web::Data::new(AppState::new(ctx));
         let listener = match listener {

@@ -684,6 +684,38 @@ impl EphemeralStore for EmbeddedStore {
         .await
     }
 
+    async fn sweep_expired(&self, now: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
+        self.write(false, move |tx| {
+            let mut removed = 0;
+            let mut eph = tx.open_table(EPHEMERAL)?;
+            let dead: Vec<String> = eph
+                .iter()?
+                .filter_map(|e| e.ok())
+                .filter(|(_, v)| decode_expiring(v.value(), now).is_none())
+                .take(limit)
+                .map(|(k, _)| k.value().to_owned())
+                .collect();
+            for k in &dead {
+                eph.remove(k.as_str())?;
+                removed += 1;
+            }
+            let mut counters = tx.open_table(COUNTERS)?;
+            let dead: Vec<String> = counters
+                .iter()?
+                .filter_map(|e| e.ok())
+                .filter(|(_, v)| counter_value(v.value(), now).is_none())
+                .take(limit.saturating_sub(removed))
+                .map(|(k, _)| k.value().to_owned())
+                .collect();
+            for k in &dead {
+                counters.remove(k.as_str())?;
+                removed += 1;
+            }
+            Ok(removed)
+        })
+        .await
+    }
+
     async fn count(&self, id: &str, now: OffsetDateTime) -> Result<u64, StoreError> {
         let key = id.to_owned();
         self.read(move |tx| {

@@ -235,6 +235,16 @@ pub trait EphemeralStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<u64, StoreError>;
     async fn count(&self, id: &str, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Deletes up to `limit` expired records to reclaim space; returns how
+    /// many. Correctness never depends on it (reads check expiry); Redis
+    /// expires keys by itself, so its implementation does nothing.
+    async fn sweep_expired(
+        &self,
+        _now: OffsetDateTime,
+        _limit: usize,
+    ) -> Result<usize, StoreError> {
+        Ok(0)
+    }
 }
 
 /// Everything a backend provides.

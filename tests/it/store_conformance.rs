@@ -611,6 +611,50 @@ async fn redis_store_conformance() {
 }
 
 #[tokio::test]
+async fn embedded_store_sweeps_expired_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(&dir.path().join("sweep.redb")).unwrap();
+    let now = t0();
+    for i in 0..5 {
+        store
+            .put(
+                Ns::Session,
+                &format!("s{i}"),
+                b"x",
+                now + Duration::seconds(10),
+                now,
+            )
+            .await
+            .unwrap();
+    }
+    store
+        .put(Ns::Code, "live", b"y", now + Duration::seconds(100), now)
+        .await
+        .unwrap();
+    store
+        .incr("ctr", now + Duration::seconds(10), now)
+        .await
+        .unwrap();
+    let later = now + Duration::seconds(20);
+    assert_eq!(
+        store.sweep_expired(later, 3).await.unwrap(),
+        3,
+        "bounded by the limit"
+    );
+    assert_eq!(
+        store.sweep_expired(later, 100).await.unwrap(),
+        3,
+        "two sessions and the counter"
+    );
+    assert_eq!(store.sweep_expired(later, 100).await.unwrap(), 0);
+    assert_eq!(
+        store.get(Ns::Code, "live", later).await.unwrap().as_deref(),
+        Some(&b"y"[..]),
+        "live records stay"
+    );
+}
+
+#[tokio::test]
 async fn embedded_store_file_is_exclusive_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.redb");
