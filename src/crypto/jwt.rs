@@ -51,6 +51,27 @@ pub fn verify<T: DeserializeOwned>(
     issuer: &str,
     audience: &str,
 ) -> Result<T, JwtError> {
+    decode(ring, token, typ, issuer, Some(audience))
+}
+
+/// Like [`verify`] without the audience check: for ID token hints, which
+/// name their client in `aud` and may have expired (OIDC Core §3.1.2.1).
+pub fn verify_any_audience<T: DeserializeOwned>(
+    ring: &KeyRing,
+    token: &str,
+    typ: JwtType,
+    issuer: &str,
+) -> Result<T, JwtError> {
+    decode(ring, token, typ, issuer, None)
+}
+
+fn decode<T: DeserializeOwned>(
+    ring: &KeyRing,
+    token: &str,
+    typ: JwtType,
+    issuer: &str,
+    audience: Option<&str>,
+) -> Result<T, JwtError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
     if header.typ.as_deref() != Some(typ.typ()) {
         return Err(JwtError::WrongType);
@@ -68,7 +89,10 @@ pub fn verify<T: DeserializeOwned>(
     validation.validate_exp = false;
     validation.required_spec_claims.clear();
     validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
+    match audience {
+        Some(aud) => validation.set_audience(&[aud]),
+        None => validation.validate_aud = false,
+    }
     jsonwebtoken::decode::<T>(token, key.decoding_key(), &validation)
         .map(|data| data.claims)
         .map_err(|e| JwtError::Invalid(e.to_string()))

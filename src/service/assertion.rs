@@ -9,9 +9,10 @@ use time::Duration;
 
 use super::Context;
 use super::discovery::TOKEN_PATH;
+use super::token::store_error;
 use crate::domain::client::{Client, ClientAuthMethod};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
-use crate::store::{Ns, StoreError};
+use crate::store::Ns;
 
 pub const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Longest lifetime we accept for an assertion (it is single use anyway).
@@ -79,10 +80,7 @@ pub async fn authenticate(
         (_, Some(c)) => c,
         (_, None) => return Err(invalid("the client assertion is not a JWT")),
     };
-    let client = ctx.clients.find(&id).await.map_err(|e| match e {
-        StoreError::Unavailable(_) => OAuthError::unavailable(),
-        _ => OAuthError::server_error(),
-    })?;
+    let client = ctx.clients.find(&id).await.map_err(store_error)?;
     let Some(client) = client.filter(|c| c.auth_method == ClientAuthMethod::PrivateKeyJwt) else {
         return Err(invalid("client authentication failed"));
     };
@@ -152,10 +150,7 @@ pub async fn authenticate(
         .store
         .put_new(Ns::Nonce, &key, b"1", exp, now)
         .await
-        .map_err(|e| match e {
-            StoreError::Unavailable(_) => OAuthError::unavailable(),
-            _ => OAuthError::server_error(),
-        })?;
+        .map_err(store_error)?;
     if !fresh {
         return Err(invalid("the client assertion was already used"));
     }

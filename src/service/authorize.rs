@@ -9,7 +9,8 @@ use time::{Duration, OffsetDateTime};
 use super::audit::{Entry, user_target};
 use super::session::Sessions;
 use super::{Context, RequestMeta};
-use crate::crypto::{random, sha256};
+use crate::crypto::keys::JwtType;
+use crate::crypto::{jwt, random, sha256};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{AuthorizationRequest, CodeGrant, Prompt, Session};
@@ -362,17 +363,10 @@ impl AuthorizeService {
         struct Hint {
             sub: String,
         }
-        let header = jsonwebtoken::decode_header(token).ok()?;
         let ring = self.ctx.keys.ring();
-        let key = ring.by_kid(header.kid.as_deref()?)?;
-        let mut v = jsonwebtoken::Validation::new(header.alg);
-        v.validate_exp = false;
-        v.validate_aud = false;
-        v.required_spec_claims.clear();
-        v.set_issuer(&[&self.ctx.issuer]);
-        jsonwebtoken::decode::<Hint>(token, key.decoding_key(), &v)
+        jwt::verify_any_audience::<Hint>(&ring, token, JwtType::IdToken, &self.ctx.issuer)
             .ok()
-            .map(|d| d.claims.sub)
+            .map(|h| h.sub)
     }
 
     /// Does `session` answer `request` without asking the person again?

@@ -103,10 +103,7 @@ impl ClientRegistry {
             (None, Some(id), secret) => (id, secret),
             (None, None, _) => return Err(invalid_client("client authentication is required")),
         };
-        let client = self.find(id).await.map_err(|e| match e {
-            StoreError::Unavailable(_) => OAuthError::unavailable(),
-            _ => OAuthError::server_error(),
-        })?;
+        let client = self.find(id).await.map_err(super::token::store_error)?;
         let Some(client) = client else {
             let _ = digest_eq(
                 &sha256(secret.unwrap_or_default().as_bytes()),

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use super::Context;
 use super::session::Sessions;
+use crate::crypto::jwt;
+use crate::crypto::keys::JwtType;
 use crate::domain::DomainError;
 
 /// The logout request's parameters (§2).
@@ -56,17 +58,9 @@ impl LogoutService {
     /// The client an ID token we issued was for (signature checked; an
     /// expired hint is still a valid hint).
     fn hint_client(&self, token: &str) -> Option<String> {
-        let header = jsonwebtoken::decode_header(token).ok()?;
         let ring = self.ctx.keys.ring();
-        let key = ring.by_kid(header.kid.as_deref()?)?;
-        let mut v = jsonwebtoken::Validation::new(header.alg);
-        v.validate_exp = false;
-        v.validate_aud = false;
-        v.required_spec_claims.clear();
-        v.set_issuer(&[&self.ctx.issuer]);
-        let claims = jsonwebtoken::decode::<HintClaims>(token, key.decoding_key(), &v)
-            .ok()?
-            .claims;
+        let claims: HintClaims =
+            jwt::verify_any_audience(&ring, token, JwtType::IdToken, &self.ctx.issuer).ok()?;
         match claims.aud {
             Audience::One(a) => Some(a),
             Audience::Many(v) => v.into_iter().next(),

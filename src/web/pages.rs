@@ -64,6 +64,23 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     }
 }
 
+/// 303 to `location` (after a form POST), never cached.
+pub fn see_other(location: &str) -> HttpResponse {
+    redirect(HttpResponse::SeeOther(), location)
+}
+
+/// 302 to `location`, never cached.
+pub fn found(location: &str) -> HttpResponse {
+    redirect(HttpResponse::Found(), location)
+}
+
+fn redirect(mut builder: actix_web::HttpResponseBuilder, location: &str) -> HttpResponse {
+    builder
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
 /// A page that explains an error, with an optional way forward.
 pub fn error_page(
     status: StatusCode,

@@ -1,6 +1,6 @@
 //! `/account/security`: the person's own security info page.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
@@ -9,20 +9,13 @@ use crate::domain::DomainError;
 use crate::domain::authz::Session;
 use crate::domain::tap::MethodUsabilityReason;
 use crate::state::AppState;
-use crate::web::pages::{AccountPage, ConfirmPage, PasskeyRow, error_page, html};
+use crate::web::pages::{AccountPage, ConfirmPage, PasskeyRow, error_page, html, see_other};
 use crate::web::request_meta;
 
 fn day(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339)
         .map(|s| s.chars().take(16).collect::<String>().replace('T', " "))
         .unwrap_or_default()
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
 }
 
 async fn session(req: &HttpRequest, state: &AppState) -> Option<Session> {

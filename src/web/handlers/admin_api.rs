@@ -82,6 +82,18 @@ async fn openapi_json() -> HttpResponse {
         .body(OPENAPI)
 }
 
+/// `$top`: page size, 100 unless given.
+fn parse_top(top: Option<&str>) -> Result<usize, DomainError> {
+    match top {
+        None => Ok(100),
+        Some(t) => t
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=crate::service::admin::MAX_PAGE).contains(n))
+            .ok_or_else(|| DomainError::invalid("$top", "must be a whole number from 1 to 999")),
+    }
+}
+
 /// The caller behind the `Authorization: Bearer` header.
 async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {
     let token = req
@@ -210,14 +222,7 @@ async fn users_list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
     let caller = caller(&req, &state).await?;
-    let top = match &query.top {
-        None => 100,
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=crate::service::admin::MAX_PAGE).contains(n))
-            .ok_or_else(|| DomainError::invalid("$top", "must be a whole number from 1 to 999"))?,
-    };
+    let top = parse_top(query.top.as_deref())?;
     let page = state
         .admin
         .list_users(&caller, query.skiptoken.as_deref(), top)
@@ -739,14 +744,7 @@ async fn audit_logs(
             })
             .transpose()
         };
-    let top = match &q.top {
-        None => 100,
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=crate::service::admin::MAX_PAGE).contains(n))
-            .ok_or_else(|| DomainError::invalid("$top", "must be a whole number from 1 to 999"))?,
-    };
+    let top = parse_top(q.top.as_deref())?;
     let filter =
         AuditFilter {
             from: time("from", q.from.clone())?,

@@ -1,11 +1,11 @@
 //! `/logout`: the end-session endpoint (RP-Initiated Logout 1.0), GET and POST.
 
-use actix_web::http::{Method, StatusCode, header};
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::service::logout::{LogoutNext, LogoutRequest};
 use crate::state::AppState;
-use crate::web::pages::{LogoutPage, MessagePage, error_page, html};
+use crate::web::pages::{LogoutPage, MessagePage, error_page, found, html};
 
 pub async fn logout(
     req: HttpRequest,
@@ -73,10 +73,7 @@ pub async fn logout(
         }
         LogoutNext::Done { redirect } => {
             let mut res = match redirect {
-                Some(url) => HttpResponse::Found()
-                    .insert_header((header::LOCATION, url))
-                    .insert_header((header::CACHE_CONTROL, "no-store"))
-                    .finish(),
+                Some(url) => found(&url),
                 None => html(
                     StatusCode::OK,
                     &MessagePage {

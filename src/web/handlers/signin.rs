@@ -11,22 +11,8 @@ use crate::service::authorize::{Next, Params};
 use crate::service::enrollment::EnrollError;
 use crate::service::signin::SignInError;
 use crate::state::AppState;
-use crate::web::pages::{EnrollPage, SignInPage, TapPage, error_page, html};
+use crate::web::pages::{EnrollPage, SignInPage, TapPage, error_page, found, html, see_other};
 use crate::web::request_meta;
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
-
-fn found(location: &str) -> HttpResponse {
-    HttpResponse::Found()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
-}
 
 fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
