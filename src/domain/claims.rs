@@ -4,16 +4,19 @@
 use serde_json::{Map, Value};
 
 use super::DomainError;
-use super::user::User;
+use super::user::{Contact, User};
 
 /// The user claims we can release.
-pub const USER_CLAIMS: [&str; 6] = [
+pub const USER_CLAIMS: [&str; 9] = [
     "name",
     "preferred_username",
     "given_name",
     "family_name",
     "email",
     "email_verified",
+    "phone_number",
+    "phone_number_verified",
+    "address",
 ];
 
 /// Claims a scope stands for (OIDC Core §5.4).
@@ -21,6 +24,8 @@ pub fn for_scope(scope: &str) -> &'static [&'static str] {
     match scope {
         "profile" => &["name", "preferred_username", "given_name", "family_name"],
         "email" => &["email", "email_verified"],
+        "phone" => &["phone_number", "phone_number_verified"],
+        "address" => &["address"],
         _ => &[],
     }
 }
@@ -36,12 +41,65 @@ pub fn add(out: &mut Map<String, Value>, user: &User, names: &[&str]) {
             "email" => user.mail.clone().map(Value::String),
             // Mail comes from the directory (the HR system), not from the person.
             "email_verified" => user.mail.as_ref().map(|_| Value::Bool(true)),
+            "phone_number" => user.contact.mobile_phone.clone().map(Value::String),
+            // Nobody proved owning the number to us: the directory says so.
+            "phone_number_verified" => user
+                .contact
+                .mobile_phone
+                .as_ref()
+                .map(|_| Value::Bool(false)),
+            "address" => address(&user.contact),
             _ => None,
         };
         if let Some(v) = value {
             out.insert((*name).to_owned(), v);
         }
     }
+}
+
+/// The `address` claim (OIDC Core §5.1.1) with the parts the user has, and
+/// `formatted` built from them; `None` when the user has none.
+fn address(c: &Contact) -> Option<Value> {
+    let parts = [
+        ("street_address", &c.street_address),
+        ("locality", &c.city),
+        ("region", &c.state),
+        ("postal_code", &c.postal_code),
+        ("country", &c.country),
+    ];
+    let mut out = Map::new();
+    for (name, value) in parts {
+        if let Some(v) = value {
+            out.insert(name.to_owned(), Value::String(v.clone()));
+        }
+    }
+    if out.is_empty() {
+        return None;
+    }
+    // Lines: street; "locality, region postal_code"; country.
+    let region = join(&[c.state.as_deref(), c.postal_code.as_deref()], " ");
+    let place = join(&[c.city.as_deref(), Some(&region)], ", ");
+    let formatted = join(
+        &[
+            c.street_address.as_deref(),
+            Some(&place),
+            c.country.as_deref(),
+        ],
+        "\n",
+    );
+    out.insert("formatted".into(), Value::String(formatted));
+    Some(Value::Object(out))
+}
+
+/// The present, non-empty parts joined by `sep`.
+fn join(parts: &[Option<&str>], sep: &str) -> String {
+    parts
+        .iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// Requested claims from the `claims` parameter: (for the ID token, for
@@ -86,5 +144,68 @@ mod tests {
         assert!(acr);
         assert!(parse_request("[1]").is_err());
         assert!(parse_request(r#"{"userinfo": 3}"#).is_err());
+        let (id, _, _) =
+            parse_request(r#"{"id_token":{"address":null,"phone_number":null}}"#).unwrap();
+        assert_eq!(id, ["address", "phone_number"]);
+    }
+
+    fn user(contact: Contact) -> User {
+        crate::domain::user::NewUser {
+            upn: "a@b.c".into(),
+            display_name: "A".into(),
+            contact,
+            ..Default::default()
+        }
+        .into_user("id".into(), time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap()
+    }
+
+    #[test]
+    fn phone_and_address_claims_only_when_the_user_has_them() {
+        let names: Vec<&str> = ["phone", "address"]
+            .iter()
+            .flat_map(|s| for_scope(s))
+            .copied()
+            .collect();
+        let mut out = Map::new();
+        add(&mut out, &user(Contact::default()), &names);
+        assert!(out.is_empty());
+
+        let full = user(Contact {
+            mobile_phone: Some("+1 425 555 0100".into()),
+            street_address: Some("1 Microsoft Way".into()),
+            city: Some("Redmond".into()),
+            state: Some("WA".into()),
+            postal_code: Some("98052".into()),
+            country: Some("US".into()),
+        });
+        let mut out = Map::new();
+        add(&mut out, &full, &names);
+        assert_eq!(
+            Value::Object(out),
+            serde_json::json!({
+                "phone_number": "+1 425 555 0100",
+                "phone_number_verified": false,
+                "address": {
+                    "street_address": "1 Microsoft Way",
+                    "locality": "Redmond",
+                    "region": "WA",
+                    "postal_code": "98052",
+                    "country": "US",
+                    "formatted": "1 Microsoft Way\nRedmond, WA 98052\nUS",
+                },
+            })
+        );
+
+        let city_only = user(Contact {
+            city: Some("Oslo".into()),
+            ..Default::default()
+        });
+        let mut out = Map::new();
+        add(&mut out, &city_only, &["address"]);
+        assert_eq!(
+            out["address"],
+            serde_json::json!({"locality": "Oslo", "formatted": "Oslo"})
+        );
     }
 }

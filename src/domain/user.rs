@@ -93,6 +93,33 @@ pub enum DirectoryRole {
     AuthenticationAdministrator,
 }
 
+impl DirectoryRole {
+    pub const ALL: [DirectoryRole; 4] = [
+        DirectoryRole::GlobalAdministrator,
+        DirectoryRole::AuthenticationPolicyAdministrator,
+        DirectoryRole::PrivilegedAuthenticationAdministrator,
+        DirectoryRole::AuthenticationAdministrator,
+    ];
+
+    /// The role's name as admins know it (also its JSON form).
+    pub const fn display_name(self) -> &'static str {
+        match self {
+            DirectoryRole::GlobalAdministrator => "Global Administrator",
+            DirectoryRole::AuthenticationPolicyAdministrator => {
+                "Authentication Policy Administrator"
+            }
+            DirectoryRole::PrivilegedAuthenticationAdministrator => {
+                "Privileged Authentication Administrator"
+            }
+            DirectoryRole::AuthenticationAdministrator => "Authentication Administrator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.display_name() == s)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
@@ -104,6 +131,9 @@ pub struct User {
     pub surname: Option<String>,
     #[serde(default)]
     pub mail: Option<String>,
+    /// Phone and postal address; stored flat beside the other fields.
+    #[serde(flatten)]
+    pub contact: Contact,
     pub account_enabled: bool,
     #[serde(default)]
     pub roles: Vec<DirectoryRole>,
@@ -131,14 +161,49 @@ pub struct NewUser {
     pub mail: Option<String>,
     pub account_enabled: Option<bool>,
     pub roles: Vec<DirectoryRole>,
+    pub contact: Contact,
+}
+
+/// The optional phone and postal address of a user, named as in Graph's
+/// user resource; released as the `phone` and `address` scope claims (OIDC
+/// Core §5.4). `default` keeps records stored before they existed loadable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    #[serde(default)]
+    pub mobile_phone: Option<String>,
+    #[serde(default)]
+    pub street_address: Option<String>,
+    #[serde(default)]
+    pub city: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub postal_code: Option<String>,
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 const MAX_NAME: usize = 256;
+
+/// Graph's length limits for the contact fields.
+const MAX_PHONE: usize = 64;
+const MAX_STREET: usize = 1024;
+const MAX_PLACE: usize = 128;
+const MAX_POSTAL_CODE: usize = 40;
 
 fn text_field(
     field: &'static str,
     value: Option<String>,
     required: bool,
+) -> Result<Option<String>, DomainError> {
+    bounded_text(field, value, required, MAX_NAME)
+}
+
+fn bounded_text(
+    field: &'static str,
+    value: Option<String>,
+    required: bool,
+    max: usize,
 ) -> Result<Option<String>, DomainError> {
     match value.map(|v| v.trim().to_owned()) {
         None if required => Err(DomainError::invalid(field, "is required")),
@@ -146,9 +211,9 @@ fn text_field(
             Err(DomainError::invalid(field, "must not be empty"))
         }
         Some(v) if v.is_empty() => Ok(None),
-        Some(v) if v.chars().count() > MAX_NAME => Err(DomainError::invalid(
+        Some(v) if v.chars().count() > max => Err(DomainError::invalid(
             field,
-            "must be at most 256 characters",
+            format!("must be at most {max} characters"),
         )),
         Some(v) if v.chars().any(char::is_control) => Err(DomainError::invalid(
             field,
@@ -168,6 +233,101 @@ fn mail_field(value: Option<String>) -> Result<Option<String>, DomainError> {
     Ok(Some(v))
 }
 
+fn phone_field(value: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(v) = bounded_text("mobilePhone", value, false, MAX_PHONE)? else {
+        return Ok(None);
+    };
+    // Loose on layout (directories hold "+1 (425) 555-0100"), strict on
+    // content: it ends up in tokens as `phone_number`.
+    let ok = v.chars().any(|c| c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if !ok {
+        return Err(DomainError::invalid(
+            "mobilePhone",
+            "must hold digits, optionally with spaces and + - ( ) .",
+        ));
+    }
+    Ok(Some(v))
+}
+
+/// A change to one optional field: `Some(None)` clears it.
+type Change = Option<Option<String>>;
+
+fn change(
+    current: &mut Option<String>,
+    change: Change,
+    validate: impl FnOnce(Option<String>) -> Result<Option<String>, DomainError>,
+) -> Result<(), DomainError> {
+    if let Some(v) = change {
+        *current = validate(v)?;
+    }
+    Ok(())
+}
+
+impl Contact {
+    /// Validates every field (as a patch of an empty record).
+    fn validated(self) -> Result<Self, DomainError> {
+        let mut out = Self::default();
+        ContactPatch::from(self).apply_to(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// A partial update of [`Contact`]. `Some(None)` clears a field.
+#[derive(Debug, Clone, Default)]
+pub struct ContactPatch {
+    pub mobile_phone: Change,
+    pub street_address: Change,
+    pub city: Change,
+    pub state: Change,
+    pub postal_code: Change,
+    pub country: Change,
+}
+
+impl From<Contact> for ContactPatch {
+    fn from(c: Contact) -> Self {
+        Self {
+            mobile_phone: Some(c.mobile_phone),
+            street_address: Some(c.street_address),
+            city: Some(c.city),
+            state: Some(c.state),
+            postal_code: Some(c.postal_code),
+            country: Some(c.country),
+        }
+    }
+}
+
+impl ContactPatch {
+    fn is_empty(&self) -> bool {
+        self.mobile_phone.is_none()
+            && self.street_address.is_none()
+            && self.city.is_none()
+            && self.state.is_none()
+            && self.postal_code.is_none()
+            && self.country.is_none()
+    }
+
+    fn apply_to(self, c: &mut Contact) -> Result<(), DomainError> {
+        let text = |field, max| move |v| bounded_text(field, v, false, max);
+        change(&mut c.mobile_phone, self.mobile_phone, phone_field)?;
+        change(
+            &mut c.street_address,
+            self.street_address,
+            text("streetAddress", MAX_STREET),
+        )?;
+        change(&mut c.city, self.city, text("city", MAX_PLACE))?;
+        change(&mut c.state, self.state, text("state", MAX_PLACE))?;
+        change(
+            &mut c.postal_code,
+            self.postal_code,
+            text("postalCode", MAX_POSTAL_CODE),
+        )?;
+        change(&mut c.country, self.country, text("country", MAX_PLACE))?;
+        Ok(())
+    }
+}
+
 impl NewUser {
     pub fn into_user(self, id: String, now: OffsetDateTime) -> Result<User, DomainError> {
         Ok(User {
@@ -178,6 +338,7 @@ impl NewUser {
             given_name: text_field("givenName", self.given_name, false)?,
             surname: text_field("surname", self.surname, false)?,
             mail: mail_field(self.mail)?,
+            contact: self.contact.validated()?,
             account_enabled: self.account_enabled.unwrap_or(true),
             roles: self.roles,
             created: now,
@@ -195,6 +356,7 @@ pub struct UserPatch {
     pub surname: Option<Option<String>>,
     pub mail: Option<Option<String>>,
     pub account_enabled: Option<bool>,
+    pub contact: ContactPatch,
 }
 
 impl UserPatch {
@@ -205,6 +367,7 @@ impl UserPatch {
             && self.surname.is_none()
             && self.mail.is_none()
             && self.account_enabled.is_none()
+            && self.contact.is_empty()
     }
 
     /// Applies the patch to a copy of `user`, validating every field.
@@ -228,6 +391,7 @@ impl UserPatch {
         if let Some(enabled) = self.account_enabled {
             next.account_enabled = enabled;
         }
+        self.contact.apply_to(&mut next.contact)?;
         Ok(next)
     }
 }
@@ -290,5 +454,70 @@ mod tests {
         .apply(&user)
         .unwrap_err();
         assert!(matches!(err, DomainError::Invalid { .. }));
+    }
+
+    #[test]
+    fn records_stored_before_contact_fields_still_load() {
+        let stored = r#"{"id":"u1","upn":"a@b.c","display_name":"A","account_enabled":true,"created":"2026-11-25T12:00:00Z"}"#;
+        let user: User = serde_json::from_str(stored).unwrap();
+        assert_eq!(user.contact, Contact::default());
+        // And the fields are stored flat, as the other ones.
+        let mut user = user;
+        user.contact.city = Some("Redmond".into());
+        let json = serde_json::to_value(&user).unwrap();
+        assert_eq!(json["city"], "Redmond");
+        let back: User = serde_json::from_value(json).unwrap();
+        assert_eq!(back, user);
+    }
+
+    #[test]
+    fn contact_fields_are_validated_set_and_cleared() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let new = |phone: &str| NewUser {
+            upn: "a@b.c".into(),
+            display_name: "A".into(),
+            contact: Contact {
+                mobile_phone: Some(phone.into()),
+                city: Some(" Redmond ".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let user = new("+1 (425) 555-0100")
+            .into_user("id".into(), now)
+            .unwrap();
+        assert_eq!(
+            user.contact.mobile_phone.as_deref(),
+            Some("+1 (425) 555-0100")
+        );
+        assert_eq!(user.contact.city.as_deref(), Some("Redmond"));
+        for bad in ["call me", "+", "1; DROP", &"1".repeat(65)] {
+            let err = new(bad).into_user("id".into(), now).unwrap_err();
+            assert!(
+                matches!(err, DomainError::Invalid { ref field, .. } if field == "mobilePhone"),
+                "{bad}"
+            );
+        }
+        let patch = UserPatch {
+            contact: ContactPatch {
+                mobile_phone: Some(None),
+                postal_code: Some(Some("98052".into())),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(!patch.is_empty());
+        let patched = patch.apply(&user).unwrap();
+        assert_eq!(patched.contact.mobile_phone, None);
+        assert_eq!(patched.contact.postal_code.as_deref(), Some("98052"));
+        assert_eq!(patched.contact.city.as_deref(), Some("Redmond"));
+        let too_long = UserPatch {
+            contact: ContactPatch {
+                postal_code: Some(Some("9".repeat(41))),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(too_long.apply(&user).is_err());
     }
 }

@@ -22,7 +22,14 @@ pub const REQUEST_TTL: Duration = Duration::minutes(10);
 pub const CODE_TTL: Duration = Duration::seconds(60);
 
 /// Scopes we grant; others are ignored (RFC 6749 §3.3 lets us narrow).
-const KNOWN_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+const KNOWN_SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 /// Query or form parameters, with repeats kept so they can be refused.
 #[derive(Debug, Default)]

@@ -14,9 +14,16 @@ pub const INTROSPECTION_PATH: &str = "/introspect";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-pub const SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
+pub const SCOPES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
-pub const CLAIMS: [&str; 16] = [
+pub const CLAIMS: [&str; 19] = [
     "sub",
     "iss",
     "aud",
@@ -33,6 +40,9 @@ pub const CLAIMS: [&str; 16] = [
     "email_verified",
     "given_name",
     "family_name",
+    "phone_number",
+    "phone_number_verified",
+    "address",
 ];
 
 /// The discovery document for `issuer` (no trailing slash).

@@ -8,6 +8,7 @@ mod admin_api;
 mod admin_methods;
 mod browser;
 mod cli;
+mod contact_claims;
 mod discovery;
 mod helpers;
 mod keys;

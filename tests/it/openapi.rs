@@ -569,7 +569,7 @@ async fn responses_match_the_documented_schemas() {
         .http
         .post(api("/users"))
         .bearer_auth(&hr)
-        .json(&json!({"userPrincipalName": "grace@example.com", "displayName": "Grace Hopper", "givenName": "Grace", "mail": "grace@example.com"}))
+        .json(&json!({"userPrincipalName": "grace@example.com", "displayName": "Grace Hopper", "givenName": "Grace", "mail": "grace@example.com", "mobilePhone": "+1 555 0100", "city": "Arlington", "country": "US"}))
         .send()
         .await
         .unwrap();
@@ -595,7 +595,9 @@ async fn responses_match_the_documented_schemas() {
         .http
         .patch(api(&format!("/users/{id}")))
         .bearer_auth(&hr)
-        .json(&json!({"surname": "Hopper", "mail": null}))
+        .json(
+            &json!({"surname": "Hopper", "mail": null, "mobilePhone": null, "postalCode": "22201"}),
+        )
         .send()
         .await
         .unwrap();

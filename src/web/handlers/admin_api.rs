@@ -12,7 +12,7 @@ use crate::domain::audit::{AuditEventType, AuditFilter};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::policy::{IncludeTargets, MethodState, PasskeyPolicy, TapPolicy};
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
-use crate::domain::user::{NewUser, User, UserPatch};
+use crate::domain::user::{Contact, ContactPatch, NewUser, User, UserPatch};
 use crate::service::Caller;
 use crate::service::admin::TapView;
 use crate::state::AppState;
@@ -128,12 +128,19 @@ struct UserResponse {
     given_name: Option<String>,
     surname: Option<String>,
     mail: Option<String>,
+    mobile_phone: Option<String>,
+    street_address: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
     account_enabled: bool,
     created_date_time: String,
 }
 
 impl From<User> for UserResponse {
     fn from(u: User) -> Self {
+        let c = u.contact;
         Self {
             id: u.id,
             user_principal_name: u.upn.into(),
@@ -141,6 +148,12 @@ impl From<User> for UserResponse {
             given_name: u.given_name,
             surname: u.surname,
             mail: u.mail,
+            mobile_phone: c.mobile_phone,
+            street_address: c.street_address,
+            city: c.city,
+            state: c.state,
+            postal_code: c.postal_code,
+            country: c.country,
             account_enabled: u.account_enabled,
             created_date_time: rfc3339(u.created),
         }
@@ -169,6 +182,12 @@ struct CreateUserRequest {
     given_name: Option<String>,
     surname: Option<String>,
     mail: Option<String>,
+    mobile_phone: Option<String>,
+    street_address: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
     account_enabled: Option<bool>,
     /// Accepted for Graph compatibility, not used.
     #[serde(default)]
@@ -195,6 +214,14 @@ async fn users_create(
         mail: body.mail,
         account_enabled: body.account_enabled,
         roles: Vec::new(),
+        contact: Contact {
+            mobile_phone: body.mobile_phone,
+            street_address: body.street_address,
+            city: body.city,
+            state: body.state,
+            postal_code: body.postal_code,
+            country: body.country,
+        },
     };
     let user = state.admin.create_user(&caller, new).await?;
     let location = format!("{}/api/v1/users/{}", state.ctx.issuer, user.id);
@@ -271,6 +298,18 @@ struct PatchUserRequest {
     surname: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     mail: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    mobile_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    street_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    state: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    postal_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    country: Option<Option<String>>,
     account_enabled: Option<bool>,
 }
 
@@ -289,6 +328,14 @@ async fn user_patch(
         surname: b.surname,
         mail: b.mail,
         account_enabled: b.account_enabled,
+        contact: ContactPatch {
+            mobile_phone: b.mobile_phone,
+            street_address: b.street_address,
+            city: b.city,
+            state: b.state,
+            postal_code: b.postal_code,
+            country: b.country,
+        },
     };
     state.admin.update_user(&caller, &path, patch).await?;
     Ok(HttpResponse::NoContent().finish())
