@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use crate::domain::client::{ClientAuthMethod, GrantType, SigningAlg};
+use crate::domain::client::{ClientAuthMethod, ClientKeys, GrantType, SigningAlg};
 use crate::domain::permission::Permission;
 use crate::domain::user::Upn;
 
@@ -151,39 +151,121 @@ impl Default for LogSettings {
     }
 }
 
+/// A `[[clients]]` table. Read through [`ClientFile`], which has the
+/// file's keys: `jwks` and `jwks_uri` become one [`ClientKeys`] value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ClientFile", into = "ClientFile")]
 pub struct ClientSettings {
     pub id: String,
-    #[serde(default)]
     pub name: Option<String>,
     /// Plain secret, for development only.
-    #[serde(default)]
     pub secret: Option<String>,
     /// Hex SHA-256 of the secret.
-    #[serde(default)]
     pub secret_sha256: Option<String>,
-    #[serde(default)]
     pub grant_types: Vec<GrantType>,
-    #[serde(default)]
     pub permissions: Vec<Permission>,
-    #[serde(default)]
     pub redirect_uris: Vec<String>,
     /// Where RP-initiated logout may send the browser back to.
-    #[serde(default)]
     pub post_logout_redirect_uris: Vec<String>,
     /// Back-channel logout endpoint (OpenID Back-Channel Logout 1.0).
-    #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
-    #[serde(default)]
     pub token_endpoint_auth_method: Option<ClientAuthMethod>,
-    #[serde(default)]
     pub id_token_alg: Option<SigningAlg>,
-    #[serde(default)]
     pub access_token_alg: Option<SigningAlg>,
-    /// JWK Set (JSON text) of the client's public keys, for private_key_jwt.
+    /// The client's public keys, for private_key_jwt: a JWK Set (JSON
+    /// text, key `jwks`) or the URL serving it (key `jwks_uri`).
+    pub jwks: Option<ClientKeys>,
+}
+
+/// A `[[clients]]` table as written in the file.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientFile {
+    id: String,
     #[serde(default)]
-    pub jwks: Option<String>,
+    name: Option<String>,
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    secret_sha256: Option<String>,
+    #[serde(default)]
+    grant_types: Vec<GrantType>,
+    #[serde(default)]
+    permissions: Vec<Permission>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_method: Option<ClientAuthMethod>,
+    #[serde(default)]
+    id_token_alg: Option<SigningAlg>,
+    #[serde(default)]
+    access_token_alg: Option<SigningAlg>,
+    #[serde(default)]
+    jwks: Option<String>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+}
+
+impl TryFrom<ClientFile> for ClientSettings {
+    type Error = String;
+    fn try_from(f: ClientFile) -> Result<Self, String> {
+        let jwks = match (f.jwks, f.jwks_uri) {
+            (Some(_), Some(_)) => {
+                return Err(format!(
+                    "client `{}`: give jwks or jwks_uri, not both",
+                    f.id
+                ));
+            }
+            (Some(inline), None) => Some(ClientKeys::Inline(inline)),
+            (None, Some(jwks_uri)) => Some(ClientKeys::Uri { jwks_uri }),
+            (None, None) => None,
+        };
+        Ok(Self {
+            id: f.id,
+            name: f.name,
+            secret: f.secret,
+            secret_sha256: f.secret_sha256,
+            grant_types: f.grant_types,
+            permissions: f.permissions,
+            redirect_uris: f.redirect_uris,
+            post_logout_redirect_uris: f.post_logout_redirect_uris,
+            backchannel_logout_uri: f.backchannel_logout_uri,
+            token_endpoint_auth_method: f.token_endpoint_auth_method,
+            id_token_alg: f.id_token_alg,
+            access_token_alg: f.access_token_alg,
+            jwks,
+        })
+    }
+}
+
+impl From<ClientSettings> for ClientFile {
+    fn from(c: ClientSettings) -> Self {
+        let (jwks, jwks_uri) = match c.jwks {
+            Some(ClientKeys::Inline(inline)) => (Some(inline), None),
+            Some(ClientKeys::Uri { jwks_uri }) => (None, Some(jwks_uri)),
+            None => (None, None),
+        };
+        Self {
+            id: c.id,
+            name: c.name,
+            secret: c.secret,
+            secret_sha256: c.secret_sha256,
+            grant_types: c.grant_types,
+            permissions: c.permissions,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            id_token_alg: c.id_token_alg,
+            access_token_alg: c.access_token_alg,
+            jwks,
+            jwks_uri,
+        }
+    }
 }
 
 /// The store URL, parsed.
@@ -250,6 +332,17 @@ impl Settings {
             return Err(invalid(
                 "server.issuer",
                 "must be an http(s) URL without query or fragment",
+            ));
+        }
+        // Tokens and cookies must not travel in the clear: plain http only
+        // for development on this machine.
+        if issuer.scheme() == "http" && !is_loopback(&issuer) {
+            return Err(invalid(
+                "server.issuer",
+                format!(
+                    "`{}` must be https (http only on localhost, 127.0.0.1 or [::1])",
+                    self.server.issuer
+                ),
             ));
         }
         self.store_url()?;
@@ -368,18 +461,25 @@ impl Settings {
                         "a private_key_jwt client has no secret",
                     ));
                 }
-                ClientAuthMethod::PrivateKeyJwt => {
-                    let parsed = c
-                        .jwks
-                        .as_deref()
-                        .map(serde_json::from_str::<jsonwebtoken::jwk::JwkSet>);
-                    if !matches!(parsed, Some(Ok(ref set)) if !set.keys.is_empty()) {
+                ClientAuthMethod::PrivateKeyJwt => match &c.jwks {
+                    None => {
                         return Err(invalid(
                             key("jwks"),
-                            "private_key_jwt needs a JWK Set with at least one key (JSON text)",
+                            "private_key_jwt needs jwks (a JWK Set as JSON text) or jwks_uri (the URL serving it)",
                         ));
                     }
-                }
+                    Some(ClientKeys::Inline(text)) => {
+                        let parsed = serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(text);
+                        if !matches!(parsed, Ok(ref set) if !set.keys.is_empty()) {
+                            return Err(invalid(
+                                key("jwks"),
+                                "private_key_jwt needs a JWK Set with at least one key (JSON text)",
+                            ));
+                        }
+                    }
+                    Some(ClientKeys::Uri { jwks_uri }) => check_jwks_uri(jwks_uri)
+                        .map_err(|m| invalid(key("jwks_uri"), format!("`{jwks_uri}` {m}")))?,
+                },
                 ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
                     if !has_secret =>
                 {
@@ -457,6 +557,30 @@ impl Settings {
     }
 }
 
+/// A client's `jwks_uri`: https, or http on the loopback host (tests, a
+/// client on the same machine), since the keys it serves are trusted.
+fn check_jwks_uri(uri: &str) -> Result<(), &'static str> {
+    let url = url::Url::parse(uri).map_err(|_| "is not a URL")?;
+    if url.fragment().is_some() || url.host_str().is_none() {
+        return Err("must be an absolute URL without a fragment");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&url) => Ok(()),
+        _ => Err("must be https (http only on localhost or 127.0.0.1)"),
+    }
+}
+
+/// `localhost`, `127.0.0.1` or `[::1]`.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 impl ClientSettings {
     pub fn auth_method(&self) -> ClientAuthMethod {
         self.token_endpoint_auth_method.unwrap_or(
@@ -479,6 +603,96 @@ mod tests {
         let text = std::fs::read_to_string(path).unwrap();
         let from_file: Settings = toml::from_str(&text).unwrap();
         assert_eq!(from_file, Settings::default());
+    }
+
+    /// Settings from TOML text, through the real loader (defaults, file, env).
+    fn load_toml(text: &str) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!(
+            "onramp-config-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("test.toml");
+        std::fs::write(&file, text).unwrap();
+        let out = Settings::load(Some(&file));
+        let _ = std::fs::remove_dir_all(&dir);
+        out
+    }
+
+    const PK_CLIENT: &str = r#"
+[[clients]]
+id = "pk"
+grant_types = ["client_credentials"]
+token_endpoint_auth_method = "private_key_jwt"
+"#;
+    const JWKS: &str = r#"jwks = '{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}'"#;
+
+    #[test]
+    fn private_key_jwt_needs_exactly_one_of_jwks_and_jwks_uri() {
+        let s = load_toml(&format!("{PK_CLIENT}{JWKS}\n")).unwrap();
+        assert!(matches!(s.clients[0].jwks, Some(ClientKeys::Inline(_))));
+        let s = load_toml(&format!(
+            "{PK_CLIENT}jwks_uri = \"https://rp.example/jwks.json\"\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            s.clients[0].jwks,
+            Some(ClientKeys::Uri {
+                jwks_uri: "https://rp.example/jwks.json".into()
+            })
+        );
+        // check-config prints it under its own key.
+        assert!(
+            s.to_masked_toml()
+                .contains("jwks_uri = \"https://rp.example/jwks.json\"")
+        );
+        assert!(load_toml(&format!("{PK_CLIENT}jwks_uri = \"http://127.0.0.1:9/k\"\n")).is_ok());
+
+        let both = load_toml(&format!(
+            "{PK_CLIENT}{JWKS}\njwks_uri = \"https://rp.example/jwks.json\"\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(both.contains("jwks or jwks_uri, not both"), "{both}");
+        let neither = load_toml(PK_CLIENT).unwrap_err().to_string();
+        assert!(
+            neither.contains("clients[0].jwks") && neither.contains("jwks_uri"),
+            "{neither}"
+        );
+        for bad in [
+            "http://rp.example/jwks",
+            "ftp://rp.example/jwks",
+            "jwks.json",
+        ] {
+            let e = load_toml(&format!("{PK_CLIENT}jwks_uri = \"{bad}\"\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("`clients[0].jwks_uri`"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn http_issuer_only_on_the_loopback_host() {
+        for ok in [
+            "http://localhost:8080",
+            "http://127.0.0.1:8080",
+            "http://[::1]:8080",
+            "https://login.example.com",
+        ] {
+            let mut s = Settings::default();
+            s.server.issuer = ok.into();
+            assert!(s.validate().is_ok(), "{ok}");
+        }
+        for bad in ["http://login.example.com", "http://10.0.0.1:8080"] {
+            let mut s = Settings::default();
+            s.server.issuer = bad.into();
+            let e = s.validate().unwrap_err().to_string();
+            assert!(
+                e.contains("`server.issuer`") && e.contains("https"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

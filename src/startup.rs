@@ -83,6 +83,7 @@ pub async fn build_context(
         token_limiter: crate::service::ratelimit::RateLimiter::new(
             settings.tokens.rate_limit_per_client,
         ),
+        remote_jwks: Default::default(),
         clients: ClientRegistry::from_settings(&settings, store.clone()),
         audit: AuditLog::new(store.clone(), deps.rng.clone()),
         api_audience: format!("{issuer}/api/v1"),

@@ -88,9 +88,20 @@ pub struct Client {
     pub access_token_alg: SigningAlg,
     #[serde(default)]
     pub permissions: Vec<Permission>,
-    /// The client's public keys (a JWK Set, JSON) for `private_key_jwt`.
+    /// The client's public keys for `private_key_jwt`: inline or by URL.
     #[serde(default)]
-    pub jwks: Option<String>,
+    pub jwks: Option<ClientKeys>,
+}
+
+/// Where a `private_key_jwt` client's public keys come from. One value, so a
+/// client cannot have both or neither kind by mistake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClientKeys {
+    /// A JWK Set as JSON text (stored records hold a plain string).
+    Inline(String),
+    /// The client's `jwks_uri`, fetched and cached (RFC 7591 §2).
+    Uri { jwks_uri: String },
 }
 
 impl Client {
@@ -100,6 +111,23 @@ impl Client {
 
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_stored_as_a_plain_string_still_load() {
+        let inline: ClientKeys = serde_json::from_str(r#""{\"keys\":[]}""#).unwrap();
+        assert_eq!(inline, ClientKeys::Inline(r#"{"keys":[]}"#.into()));
+        let uri = ClientKeys::Uri {
+            jwks_uri: "https://rp.example/jwks".into(),
+        };
+        let json = serde_json::to_string(&uri).unwrap();
+        assert_eq!(json, r#"{"jwks_uri":"https://rp.example/jwks"}"#);
+        assert_eq!(serde_json::from_str::<ClientKeys>(&json).unwrap(), uri);
     }
 }
 

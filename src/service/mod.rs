@@ -45,10 +45,12 @@ pub struct Context {
     pub issuer: String,
     /// `aud` of access tokens for this server's own API.
     pub api_audience: String,
-    /// Outgoing HTTP (back-channel logout).
+    /// Outgoing HTTP (back-channel logout, clients' `jwks_uri`s).
     pub http: reqwest::Client,
     /// Token endpoint requests per client (this instance's share).
     pub token_limiter: ratelimit::RateLimiter,
+    /// Keys fetched from clients' `jwks_uri`s (private_key_jwt).
+    pub remote_jwks: assertion::RemoteJwks,
     /// WebAuthn relying party; `None` when the issuer host is not a domain.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }

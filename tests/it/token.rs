@@ -327,7 +327,7 @@ mod private_key_jwt {
                 let mut c = client("pk-client", "unused", vec![Permission::UserReadWriteAll]);
                 c.secret = None;
                 c.token_endpoint_auth_method = Some(ClientAuthMethod::PrivateKeyJwt);
-                c.jwks = Some(jwks);
+                c.jwks = Some(onramp::domain::client::ClientKeys::Inline(jwks));
                 s.clients.push(c);
             },
         )
@@ -437,6 +437,145 @@ mod private_key_jwt {
                 .as_array()
                 .unwrap()
                 .contains(&json!("private_key_jwt"))
+        );
+    }
+
+    /// A JWKS endpoint on a loopback port: serves the current `body`,
+    /// counts the requests.
+    struct JwksServer {
+        url: String,
+        body: std::sync::Arc<std::sync::Mutex<String>>,
+        hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl JwksServer {
+        async fn start(keys: &[&Key]) -> JwksServer {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+            let server = JwksServer {
+                url,
+                body: Default::default(),
+                hits: Default::default(),
+            };
+            server.set(keys);
+            let (body, hits) = (server.body.clone(), server.hits.clone());
+            tokio::spawn(async move {
+                loop {
+                    let (mut socket, _) = listener.accept().await.unwrap();
+                    hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let mut buf = [0u8; 4096];
+                    let _ = socket.read(&mut buf).await;
+                    let body = body.lock().unwrap().clone();
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/jwk-set+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                }
+            });
+            server
+        }
+
+        fn set(&self, keys: &[&Key]) {
+            let keys: Vec<Value> = keys.iter().map(|k| k.jwk.clone()).collect();
+            *self.body.lock().unwrap() = json!({ "keys": keys }).to_string();
+        }
+
+        fn hits(&self) -> usize {
+            self.hits.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    #[tokio::test]
+    async fn keys_from_the_clients_jwks_uri_are_cached_and_refetched_for_new_kids() {
+        use onramp::domain::client::ClientKeys;
+        let (k1, k2, k3) = (key("k1"), key("k2"), key("k3"));
+        let server = JwksServer::start(&[&k1]).await;
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            format!("http://{}/jwks.json", l.local_addr().unwrap())
+        };
+        let uri = server.url.clone();
+        let store = StoreHandle::new(Backend::Embedded);
+        let app = TestApp::spawn_with(
+            store.url(),
+            "pkuri",
+            onramp::clock::ManualClock::starting_now(),
+            move |s| {
+                for (id, uri) in [("uri-client", uri), ("down-client", closed)] {
+                    let mut c = client(id, "unused", vec![Permission::UserReadWriteAll]);
+                    c.secret = None;
+                    c.token_endpoint_auth_method = Some(ClientAuthMethod::PrivateKeyJwt);
+                    c.jwks = Some(ClientKeys::Uri { jwks_uri: uri });
+                    s.clients.push(c);
+                }
+            },
+        )
+        .await;
+        let token_url = app.url("/token");
+        let mut n = 0;
+        let mut call = |client: &'static str, key: &Key, kid: &str| {
+            n += 1;
+            let now = app.clock.now().unix_timestamp();
+            let claims = json!({"iss": client, "sub": client, "aud": token_url, "jti": format!("j{n}"), "exp": now + 60, "iat": now});
+            let assertion = assertion(key, kid, claims);
+            let http = app.http.clone();
+            let url = token_url.clone();
+            async move {
+                let res = http
+                    .post(url)
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_assertion_type", TYPE),
+                        ("client_assertion", &assertion),
+                    ])
+                    .send()
+                    .await
+                    .unwrap();
+                (res.status().as_u16(), res.json::<Value>().await.unwrap())
+            }
+        };
+
+        let (status, body) = call("uri-client", &k1, "k1").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(call("uri-client", &k1, "k1").await.0, 200);
+        assert_eq!(server.hits(), 1, "the keys are cached");
+
+        // The client rotates: a new kid makes us fetch again, once (at
+        // most every 30 seconds).
+        server.set(&[&k1, &k2]);
+        app.clock.advance(time::Duration::seconds(31));
+        let (status, body) = call("uri-client", &k2, "k2").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(server.hits(), 2);
+
+        // A kid that is nowhere: no fetch on every request.
+        for _ in 0..3 {
+            let (status, body) = call("uri-client", &k3, "k3").await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("invalid_client"))
+            );
+        }
+        assert_eq!(server.hits(), 2, "unknown kids are rate-limited");
+        // Half a minute later a new kid is looked up again.
+        server.set(&[&k2, &k3]);
+        app.clock.advance(time::Duration::seconds(31));
+        let (status, body) = call("uri-client", &k3, "k3").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(server.hits(), 3);
+
+        // An unreachable jwks_uri: invalid_client, saying why.
+        let (status, body) = call("down-client", &k1, "k1").await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client"))
+        );
+        let description = body["error_description"].as_str().unwrap();
+        assert!(
+            description.contains("jwks_uri") && description.contains("cannot connect"),
+            "{description}"
         );
     }
 }
