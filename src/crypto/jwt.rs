@@ -30,6 +30,31 @@ pub fn sign<T: Serialize>(
     Ok(out)
 }
 
+/// The `aud` claim: one audience or several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    /// The first audience: the client an ID token was issued to.
+    pub fn first(&self) -> Option<&str> {
+        match self {
+            Audience::One(a) => Some(a),
+            Audience::Many(v) => v.first().map(String::as_str),
+        }
+    }
+
+    pub fn contains(&self, aud: &str) -> bool {
+        match self {
+            Audience::One(a) => a == aud,
+            Audience::Many(v) => v.iter().any(|a| a == aud),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JwtError {
     #[error("malformed token")]

@@ -45,10 +45,16 @@ pub enum AuditEventType {
     RefreshReused,
     #[serde(rename = "keys.rotated")]
     KeysRotated,
+    #[serde(rename = "user.roles_changed")]
+    RolesChanged,
+    #[serde(rename = "client.registered")]
+    ClientRegistered,
+    #[serde(rename = "client.deleted")]
+    ClientDeleted,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 20] = [
+    pub const ALL: [AuditEventType; 23] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -69,6 +75,9 @@ impl AuditEventType {
         Self::PolicyChanged,
         Self::RefreshReused,
         Self::KeysRotated,
+        Self::RolesChanged,
+        Self::ClientRegistered,
+        Self::ClientDeleted,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -97,6 +106,9 @@ impl AuditEventType {
             Self::PolicyChanged => "policy.changed",
             Self::RefreshReused => "refresh.reused",
             Self::KeysRotated => "keys.rotated",
+            Self::RolesChanged => "user.roles_changed",
+            Self::ClientRegistered => "client.registered",
+            Self::ClientDeleted => "client.deleted",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod oauth;
 pub mod permission;
 pub mod policy;
+pub mod registration;
 pub mod roles;
 pub mod signing_key;
 pub mod tap;

@@ -13,14 +13,22 @@ pub enum Permission {
     PolicyReadWriteAuthenticationMethod,
     #[serde(rename = "AuditLog.Read.All")]
     AuditLogReadAll,
+    /// Register and delete relying parties.
+    #[serde(rename = "Application.ReadWrite.All")]
+    ApplicationReadWriteAll,
+    /// Assign and remove directory roles (delegated use only).
+    #[serde(rename = "RoleManagement.ReadWrite.Directory")]
+    RoleManagementReadWriteDirectory,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 4] = [
+    pub const ALL: [Permission; 6] = [
         Permission::UserReadWriteAll,
         Permission::UserAuthenticationMethodReadWriteAll,
         Permission::PolicyReadWriteAuthenticationMethod,
         Permission::AuditLogReadAll,
+        Permission::ApplicationReadWriteAll,
+        Permission::RoleManagementReadWriteDirectory,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -33,6 +41,8 @@ impl Permission {
                 "Policy.ReadWrite.AuthenticationMethod"
             }
             Permission::AuditLogReadAll => "AuditLog.Read.All",
+            Permission::ApplicationReadWriteAll => "Application.ReadWrite.All",
+            Permission::RoleManagementReadWriteDirectory => "RoleManagement.ReadWrite.Directory",
         }
     }
 

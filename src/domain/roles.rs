@@ -16,6 +16,10 @@ pub enum AdminAction {
     ManageMethods,
     ManagePolicy,
     ReadAuditLog,
+    /// Register, list and delete relying parties.
+    ManageClients,
+    /// Assign or remove a directory role.
+    ManageRoles,
 }
 
 impl AdminAction {
@@ -28,6 +32,8 @@ impl AdminAction {
             }
             AdminAction::ManagePolicy => Permission::PolicyReadWriteAuthenticationMethod,
             AdminAction::ReadAuditLog => Permission::AuditLogReadAll,
+            AdminAction::ManageClients => Permission::ApplicationReadWriteAll,
+            AdminAction::ManageRoles => Permission::RoleManagementReadWriteDirectory,
         }
     }
 }
@@ -52,7 +58,12 @@ pub fn permissions_of(roles: &[DirectoryRole]) -> Vec<Permission> {
                 add(Permission::PolicyReadWriteAuthenticationMethod);
                 add(Permission::AuditLogReadAll);
             }
-            PrivAuthAdmin | AuthAdmin => {
+            PrivAuthAdmin => {
+                add(Permission::UserReadWriteAll);
+                add(Permission::UserAuthenticationMethodReadWriteAll);
+                add(Permission::AuditLogReadAll);
+            }
+            AuthAdmin => {
                 add(Permission::UserReadWriteAll);
                 add(Permission::UserAuthenticationMethodReadWriteAll);
             }
@@ -86,6 +97,24 @@ pub fn check(
                 Ok(())
             } else {
                 deny("reading the audit log needs an administrator role")
+            }
+        }
+        AdminAction::ManageClients => {
+            if has(Global) {
+                Ok(())
+            } else {
+                deny("registering or deleting clients needs the Global Administrator role")
+            }
+        }
+        AdminAction::ManageRoles => {
+            if target.is_some_and(|t| t.id == actor_id) {
+                // Stops an admin locking the tenant out by demoting themself,
+                // and anyone from granting themself more.
+                deny("nobody changes their own directory roles")
+            } else if has(Global) {
+                Ok(())
+            } else {
+                deny("assigning directory roles needs the Global Administrator role")
             }
         }
         AdminAction::ReadUsers | AdminAction::ReadMethods => {
@@ -163,7 +192,7 @@ mod tests {
             ("global", vec![Global]),
         ];
         // (action, target) → roles allowed
-        let expected: [(AdminAction, Option<&User>, &[&str]); 9] = [
+        let expected: [(AdminAction, Option<&User>, &[&str]); 12] = [
             (
                 AdminAction::ManageMethods,
                 Some(&ordinary),
@@ -193,6 +222,9 @@ mod tests {
             (AdminAction::ManageUsers, Some(&admin), &["global"]),
             (AdminAction::ReadUsers, None, &["auth", "priv", "global"]),
             (AdminAction::ManageMethods, None, &[]),
+            (AdminAction::ManageClients, None, &["global"]),
+            (AdminAction::ManageRoles, Some(&ordinary), &["global"]),
+            (AdminAction::ManageRoles, Some(&admin), &["global"]),
         ];
         for (action, target, allowed) in expected {
             for (name, r) in &roles {
@@ -211,6 +243,7 @@ mod tests {
     fn nobody_manages_their_own_methods() {
         let me = user("me", vec![Global]);
         assert!(check("me", &[Global], AdminAction::ManageMethods, Some(&me)).is_err());
+        assert!(check("me", &[Global], AdminAction::ManageRoles, Some(&me)).is_err());
         assert!(
             check(
                 "someone-else",
@@ -224,7 +257,7 @@ mod tests {
 
     #[test]
     fn delegated_permissions_follow_roles() {
-        assert_eq!(permissions_of(&[Global]).len(), 4);
+        assert_eq!(permissions_of(&[Global]).len(), Permission::ALL.len());
         assert_eq!(
             permissions_of(&[PolicyAdmin]),
             [

@@ -6,16 +6,18 @@ use time::OffsetDateTime;
 
 use super::audit::{Entry, user_target};
 use super::{Caller, Context, RequestMeta, blocking};
-use crate::crypto::{hasher, random};
+use crate::crypto::{hasher, random, sha256};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, AuditFilter, Outcome, Target};
+use crate::domain::client::{Client, ClientAuthMethod};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::permission::Permission;
 use crate::domain::policy::Policy;
+use crate::domain::registration::NewClient;
 use crate::domain::roles::AdminAction;
 use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::{self, MethodUsabilityReason, Tap, TapRequest};
-use crate::domain::user::{NewUser, Upn, User, UserPatch};
+use crate::domain::user::{DirectoryRole, NewUser, Upn, User, UserPatch};
 use crate::store::AuditPage;
 
 /// A pass as shown to an administrator: the record plus its usability now.
@@ -38,6 +40,37 @@ pub struct UserPage {
     pub users: Vec<User>,
     /// Opaque cursor of the next page, if any.
     pub next: Option<String>,
+}
+
+/// A newly registered client: the only moment its secret exists in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredClient {
+    pub client: Client,
+    pub secret: Option<String>,
+}
+
+/// A client as listed to an administrator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientView {
+    pub client: Client,
+    /// Defined in the configuration file (read-only here).
+    pub configured: bool,
+}
+
+fn client_target(c: &Client) -> Target {
+    Target {
+        kind: "client".into(),
+        id: c.id.clone(),
+        display: c.name.clone(),
+    }
+}
+
+fn role_names(roles: &[DirectoryRole]) -> String {
+    roles
+        .iter()
+        .map(|r| r.display_name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub const MAX_PAGE: usize = 999;
@@ -386,6 +419,142 @@ impl AdminService {
             &caller.meta,
             AuditEventType::SessionsRevoked,
             user_target(&user.id, user.upn.as_str()),
+            None,
+        )
+        .await
+    }
+
+    /// Replaces the user's directory roles (Global Administrator only).
+    pub async fn set_roles(
+        &self,
+        caller: &Caller,
+        reference: &str,
+        roles: Vec<DirectoryRole>,
+    ) -> Result<User, DomainError> {
+        let mut user = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ManageRoles, Some(&user))?;
+        let mut wanted: Vec<DirectoryRole> = Vec::with_capacity(roles.len());
+        for r in roles {
+            if !wanted.contains(&r) {
+                wanted.push(r);
+            }
+        }
+        if wanted == user.roles {
+            return Ok(user);
+        }
+        let before = role_names(&user.roles);
+        user.roles = wanted;
+        self.ctx.store.update_user(&user).await?;
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::RolesChanged,
+            user_target(&user.id, user.upn.as_str()),
+            Some(format!("roles: [{before}] → [{}]", role_names(&user.roles))),
+        )
+        .await?;
+        Ok(user)
+    }
+
+    // ---- clients ----
+
+    /// Registers a relying party; the secret exists in clear only here.
+    pub async fn register_client(
+        &self,
+        caller: &Caller,
+        new: NewClient,
+    ) -> Result<RegisteredClient, DomainError> {
+        caller.authorize(AdminAction::ManageClients, None)?;
+        new.validate()?;
+        let id = random::uuid(&*self.ctx.rng)?;
+        let secret = if new.auth_method() == ClientAuthMethod::None {
+            None
+        } else {
+            Some(random::token::<32>(&*self.ctx.rng)?)
+        };
+        let client = new.into_client(id, secret.as_deref().map(|s| sha256(s.as_bytes())));
+        self.ctx.store.put_client(&client).await?;
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::ClientRegistered,
+            client_target(&client),
+            Some(format!(
+                "grant types: {}; redirect URIs: {}",
+                client
+                    .grant_types
+                    .iter()
+                    .map(|g| g.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                client.redirect_uris.join(" ")
+            )),
+        )
+        .await?;
+        Ok(RegisteredClient { client, secret })
+    }
+
+    /// Every client: the configured ones first, then the registered ones.
+    pub async fn list_clients(&self, caller: &Caller) -> Result<Vec<ClientView>, DomainError> {
+        caller.authorize(AdminAction::ManageClients, None)?;
+        let mut out: Vec<ClientView> = self
+            .ctx
+            .clients
+            .configured()
+            .map(|c| ClientView {
+                client: c.clone(),
+                configured: true,
+            })
+            .collect();
+        out.sort_by(|a, b| a.client.id.cmp(&b.client.id));
+        let mut stored = self.ctx.store.list_clients().await?;
+        stored.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+        out.extend(stored.into_iter().map(|client| ClientView {
+            client,
+            configured: false,
+        }));
+        Ok(out)
+    }
+
+    pub async fn get_client(&self, caller: &Caller, id: &str) -> Result<ClientView, DomainError> {
+        caller.authorize(AdminAction::ManageClients, None)?;
+        if let Some(c) = self.ctx.clients.configured().find(|c| c.id == id) {
+            return Ok(ClientView {
+                client: c.clone(),
+                configured: true,
+            });
+        }
+        let client = self
+            .ctx
+            .store
+            .get_client(id)
+            .await?
+            .ok_or(DomainError::NotFound("client"))?;
+        Ok(ClientView {
+            client,
+            configured: false,
+        })
+    }
+
+    /// Deletes a registered client (configured ones live in the config file).
+    pub async fn delete_client(&self, caller: &Caller, id: &str) -> Result<(), DomainError> {
+        caller.authorize(AdminAction::ManageClients, None)?;
+        if self.ctx.clients.configured().any(|c| c.id == id) {
+            return Err(DomainError::Conflict(
+                "this client is defined in the configuration file; remove it there".into(),
+            ));
+        }
+        let Some(client) = self.ctx.store.get_client(id).await? else {
+            return Err(DomainError::NotFound("client"));
+        };
+        if !self.ctx.store.delete_client(id).await? {
+            return Err(DomainError::NotFound("client"));
+        }
+        self.audit(
+            &caller.actor,
+            &caller.meta,
+            AuditEventType::ClientDeleted,
+            client_target(&client),
             None,
         )
         .await

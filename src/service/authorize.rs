@@ -16,6 +16,7 @@ use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{AuthorizationRequest, CodeGrant, Prompt, Session};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::domain::permission::Permission;
 use crate::store::Ns;
 
 pub const REQUEST_TTL: Duration = Duration::minutes(10);
@@ -204,7 +205,10 @@ impl AuthorizeService {
         let requested = one("scope")?.unwrap_or_default();
         let mut scope: Vec<String> = Vec::new();
         for s in requested.split(' ').filter(|s| !s.is_empty()) {
-            if KNOWN_SCOPES.contains(&s) && !scope.iter().any(|x| x == s) {
+            // Admin API permissions are delegated scopes for clients allowed
+            // them; the signed-in user's roles trim them at the token endpoint.
+            let delegated = Permission::parse(s).is_some_and(|p| client.permissions.contains(&p));
+            if (KNOWN_SCOPES.contains(&s) || delegated) && !scope.iter().any(|x| x == s) {
                 scope.push(s.to_owned());
             }
         }

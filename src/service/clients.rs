@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::crypto::{digest_eq, sha256};
-use crate::domain::client::{Client, ClientAuthMethod, SigningAlg};
+use crate::domain::client::{Client, ClientAuthMethod, GrantType, SigningAlg};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::domain::permission::Permission;
 use crate::store::{SharedStore, StoreError};
 
 pub struct ClientRegistry {
@@ -26,6 +27,33 @@ pub struct PresentedCredentials<'a> {
     /// `client_assertion_type` and `client_assertion` (RFC 7523).
     pub assertion_type: Option<&'a str>,
     pub assertion: Option<&'a str>,
+}
+
+/// The admin portal's own client id: the portal signs admins in through
+/// the same OIDC flow as any relying party.
+pub const PORTAL_CLIENT_ID: &str = "onramp-admin-portal";
+
+/// The portal's callback path, under the issuer.
+pub const PORTAL_CALLBACK_PATH: &str = "/admin/callback";
+
+/// The portal is a public client (PKCE) whose tokens carry delegated admin
+/// permissions, trimmed to the signed-in admin's roles.
+fn portal_client(issuer: &str) -> Client {
+    let issuer = issuer.trim_end_matches('/');
+    Client {
+        id: PORTAL_CLIENT_ID.to_owned(),
+        name: Some("Onramp admin portal".to_owned()),
+        secret_sha256: None,
+        redirect_uris: vec![format!("{issuer}{PORTAL_CALLBACK_PATH}")],
+        post_logout_redirect_uris: vec![format!("{issuer}/admin/signed-out")],
+        backchannel_logout_uri: None,
+        grant_types: vec![GrantType::AuthorizationCode],
+        auth_method: ClientAuthMethod::None,
+        id_token_alg: SigningAlg::ES256,
+        access_token_alg: SigningAlg::ES256,
+        permissions: Permission::ALL.to_vec(),
+        jwks: None,
+    }
 }
 
 /// A fixed digest compared against when the client is unknown, so that
@@ -65,8 +93,17 @@ impl ClientRegistry {
                 };
                 (c.id.clone(), Arc::new(client))
             })
-            .collect();
+            .collect::<HashMap<_, _>>();
+        let mut configured = configured;
+        // Inserted last: the portal's client cannot be shadowed by config.
+        let portal = portal_client(settings.issuer());
+        configured.insert(portal.id.clone(), Arc::new(portal));
         Self { configured, store }
+    }
+
+    /// The clients defined in the configuration file.
+    pub fn configured(&self) -> impl Iterator<Item = &Client> {
+        self.configured.values().map(|c| &**c)
     }
 
     pub async fn find(&self, id: &str) -> Result<Option<Arc<Client>>, StoreError> {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::Context;
 use super::session::Sessions;
-use crate::crypto::jwt;
+use crate::crypto::jwt::{self, Audience};
 use crate::crypto::keys::JwtType;
 use crate::domain::DomainError;
 
@@ -28,13 +28,6 @@ pub enum LogoutNext {
     Done { redirect: Option<String> },
     /// The request cannot be trusted: explain, never redirect.
     Invalid(&'static str),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Audience {
-    One(String),
-    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -61,10 +54,7 @@ impl LogoutService {
         let ring = self.ctx.keys.ring();
         let claims: HintClaims =
             jwt::verify_any_audience(&ring, token, JwtType::IdToken, &self.ctx.issuer).ok()?;
-        match claims.aud {
-            Audience::One(a) => Some(a),
-            Audience::Many(v) => v.into_iter().next(),
-        }
+        claims.aud.first().map(str::to_owned)
     }
 
     pub async fn end_session(

@@ -91,6 +91,14 @@ impl Caller {
         match self.actor.kind {
             ActorKind::User => roles::check(&self.actor.id, &self.roles, action, target),
             ActorKind::Client | ActorKind::System => {
+                if action == AdminAction::ManageRoles {
+                    // Roles make administrators; only a signed-in Global
+                    // Administrator hands them out.
+                    return Err(DomainError::Forbidden(
+                        "directory roles are assigned by a signed-in Global Administrator, not by an application"
+                            .into(),
+                    ));
+                }
                 // Applications act tenant-wide, but never on administrators:
                 // a provisioning client must not be a path to an admin account.
                 let changes = matches!(

@@ -6,8 +6,8 @@ use time::{Duration, OffsetDateTime};
 
 use super::audit::Entry;
 use super::token::{
-    AccessTokenClaims, TokenResponse, TokenService, UserAccessClaims, UserGrant, grant_error,
-    store_error,
+    AccessTokenClaims, IssuedAccess, TokenResponse, TokenService, UserAccessClaims, UserGrant,
+    grant_error, store_error,
 };
 use crate::crypto::keys::JwtType;
 use crate::crypto::{jwt, random, sha256};
@@ -133,11 +133,11 @@ impl TokenService {
             .get_user(&grant.user_id)
             .await
             .map_err(store_error)?;
-        if !user.is_some_and(|u| u.sign_in_valid(grant.auth_time)) {
+        let Some(user) = user.filter(|u| u.sign_in_valid(grant.auth_time)) else {
             return Err(grant_error(
                 "the account is disabled or its sessions were revoked",
             ));
-        }
+        };
         let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
             None => grant.scope.join(" "),
             Some(requested) => {
@@ -151,7 +151,12 @@ impl TokenService {
                 parts.join(" ")
             }
         };
-        let (access_token, _, exp) = self.user_access_token(
+        let IssuedAccess {
+            token: access_token,
+            exp,
+            scope,
+            ..
+        } = self.user_access_token(
             client,
             UserGrant {
                 user_id: &grant.user_id,
@@ -160,6 +165,7 @@ impl TokenService {
                 auth_time: grant.auth_time,
                 not_after: grant.expires_at,
                 claims: &grant.userinfo_claims,
+                roles: &user.roles,
             },
         )?;
         let refresh_token = self.store_refresh(&grant).await?;

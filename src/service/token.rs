@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::audit::Entry;
 use super::clients::PresentedCredentials;
 use super::{Caller, Context, RequestMeta};
-use crate::crypto::jwt::{self, JwtError};
+use crate::crypto::jwt::{self, Audience, JwtError};
 use crate::crypto::keys::JwtType;
 use crate::crypto::random;
 use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
@@ -15,6 +15,7 @@ use crate::domain::authz::{CodeGrant, RedeemedCode, RefreshGrant};
 use crate::domain::client::{Client, GrantType};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::domain::permission::Permission;
+use crate::domain::user::DirectoryRole;
 use crate::store::Ns;
 
 /// RFC 9068 access token claims.
@@ -22,7 +23,7 @@ use crate::store::Ns;
 pub struct AccessTokenClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    pub aud: Audience,
     pub client_id: String,
     pub exp: i64,
     pub iat: i64,
@@ -50,7 +51,9 @@ pub struct TokenResponse {
 pub struct UserAccessClaims {
     pub iss: String,
     pub sub: String,
-    pub aud: String,
+    /// The issuer (userinfo); plus this server's API when the token carries
+    /// delegated admin permissions.
+    pub aud: Audience,
     pub client_id: String,
     pub exp: i64,
     pub iat: i64,
@@ -72,6 +75,18 @@ pub(crate) struct UserGrant<'a> {
     /// The token never outlives this.
     pub not_after: time::OffsetDateTime,
     pub claims: &'a [String],
+    /// The user's directory roles now: delegated permissions beyond them
+    /// are dropped from the scope.
+    pub roles: &'a [DirectoryRole],
+}
+
+/// A user access token as issued.
+pub(crate) struct IssuedAccess {
+    pub token: String,
+    pub jti: String,
+    pub exp: i64,
+    /// The granted scope (the request minus permissions the roles lack).
+    pub scope: String,
 }
 
 /// ID token claims (OIDC Core §2).
@@ -157,7 +172,7 @@ impl TokenService {
         let claims = AccessTokenClaims {
             iss: ctx.issuer.clone(),
             sub: client.id.clone(),
-            aud: ctx.api_audience.clone(),
+            aud: Audience::One(ctx.api_audience.clone()),
             client_id: client.id.clone(),
             exp: now + i64::from(lifetime),
             iat: now,
@@ -254,16 +269,21 @@ impl TokenService {
         if now >= grant.session_expires_at {
             return Err(grant_error("the sign-in session has ended"));
         }
-        let scope = grant.scope.join(" ");
-        let (access_token, jti, exp) = self.user_access_token(
+        let IssuedAccess {
+            token: access_token,
+            jti,
+            exp,
+            scope,
+        } = self.user_access_token(
             client,
             UserGrant {
                 user_id: &grant.user_id,
                 sid: &grant.sid,
-                scope: &scope,
+                scope: &grant.scope.join(" "),
                 auth_time: grant.auth_time,
                 not_after: grant.session_expires_at,
                 claims: &grant.userinfo_claims,
+                roles: &user.roles,
             },
         )?;
         let id_token = self.id_token(client, &grant, &user, &access_token, exp)?;
@@ -396,7 +416,7 @@ impl TokenService {
         &self,
         client: &Client,
         grant: UserGrant<'_>,
-    ) -> Result<(String, String, i64), OAuthError> {
+    ) -> Result<IssuedAccess, OAuthError> {
         let UserGrant {
             user_id,
             sid,
@@ -404,19 +424,39 @@ impl TokenService {
             auth_time,
             not_after,
             claims,
+            roles,
         } = grant;
         let ctx = &self.ctx;
+        let allowed = crate::domain::roles::permissions_of(roles);
+        let mut delegated = false;
+        let scope = scope
+            .split(' ')
+            .filter(|s| match Permission::parse(s) {
+                None => true,
+                Some(p) => {
+                    let keep = allowed.contains(&p);
+                    delegated |= keep;
+                    keep
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let aud = if delegated {
+            Audience::Many(vec![ctx.issuer.clone(), ctx.api_audience.clone()])
+        } else {
+            Audience::One(ctx.issuer.clone())
+        };
         let now = ctx.clock.now().unix_timestamp();
         let lifetime = i64::from(ctx.settings.tokens.access_token_lifetime_seconds);
         let claims = UserAccessClaims {
             iss: ctx.issuer.clone(),
             sub: user_id.to_owned(),
-            aud: ctx.issuer.clone(),
+            aud,
             client_id: client.id.clone(),
             exp: (now + lifetime).min(not_after.unix_timestamp()),
             iat: now,
             jti: random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?,
-            scope: scope.to_owned(),
+            scope,
             auth_time: auth_time.unix_timestamp(),
             sid: sid.to_owned(),
             claims: claims.to_vec(),
@@ -427,7 +467,12 @@ impl TokenService {
             .ok_or_else(OAuthError::server_error)?;
         let token = jwt::sign(key, JwtType::AccessToken, &claims)
             .map_err(|_| OAuthError::server_error())?;
-        Ok((token, claims.jti, claims.exp))
+        Ok(IssuedAccess {
+            token,
+            jti: claims.jti,
+            exp: claims.exp,
+            scope: claims.scope,
+        })
     }
 
     fn id_token(

@@ -22,7 +22,9 @@ use crate::service::discovery::{
     REVOCATION_PATH, TOKEN_PATH, USERINFO_PATH,
 };
 use error::{WebError, problem_response};
-use handlers::{account, admin_api, assets, discovery, health, logout, signin, token, userinfo};
+use handlers::{
+    account, admin_api, assets, discovery, health, logout, portal, signin, token, userinfo,
+};
 
 /// A request's id, also sent back as `X-Request-Id`.
 #[derive(Debug, Clone)]
@@ -188,6 +190,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/account/tap/delete", web::post().to(account::delete_tap))
     .route("/account/signout", web::post().to(account::sign_out))
+    .configure(portal::routes)
     .route("/static/{path:.*}", web::get().to(assets::asset))
     .service(web::scope("/api/v1").configure(admin_api::routes));
 }

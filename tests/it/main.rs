@@ -16,6 +16,7 @@ mod lifecycle;
 mod oidc_flow;
 mod openapi;
 mod operations;
+mod portal;
 mod redis_outage;
 mod store_conformance;
 mod token;

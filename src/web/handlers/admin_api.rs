@@ -12,7 +12,7 @@ use crate::domain::audit::{AuditEventType, AuditFilter};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::policy::{IncludeTargets, MethodState, PasskeyPolicy, TapPolicy};
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
-use crate::domain::user::{Contact, ContactPatch, NewUser, User, UserPatch};
+use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
 use crate::service::Caller;
 use crate::service::admin::TapView;
 use crate::state::AppState;
@@ -65,7 +65,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/auditLogs", web::get().to(audit_logs))
     .route("/signingKeys/rotate", web::post().to(rotate_keys))
-    .route("/openapi.json", web::get().to(openapi_json));
+    .route("/openapi.json", web::get().to(openapi_json))
+    .configure(super::admin_directory::routes);
 }
 
 const PASSKEYS: &str = "/users/{user}/authentication/passkeyMethods";
@@ -95,7 +96,7 @@ fn parse_top(top: Option<&str>) -> Result<usize, DomainError> {
 }
 
 /// The caller behind the `Authorization: Bearer` header.
-async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {
+pub(super) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller, WebError> {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -121,7 +122,7 @@ fn rfc3339(t: OffsetDateTime) -> String {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct UserResponse {
+pub(super) struct UserResponse {
     id: String,
     user_principal_name: String,
     display_name: String,
@@ -135,6 +136,8 @@ struct UserResponse {
     postal_code: Option<String>,
     country: Option<String>,
     account_enabled: bool,
+    /// Directory roles held (an Onramp extension of Graph's user).
+    directory_roles: Vec<DirectoryRole>,
     created_date_time: String,
 }
 
@@ -155,19 +158,20 @@ impl From<User> for UserResponse {
             postal_code: c.postal_code,
             country: c.country,
             account_enabled: u.account_enabled,
+            directory_roles: u.roles,
             created_date_time: rfc3339(u.created),
         }
     }
 }
 
 #[derive(Serialize)]
-struct Collection<T> {
-    value: Vec<T>,
+pub(super) struct Collection<T> {
+    pub(super) value: Vec<T>,
     #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
-    next_link: Option<String>,
+    pub(super) next_link: Option<String>,
 }
 
-fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
+pub(super) fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-store"))

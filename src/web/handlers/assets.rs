@@ -5,11 +5,13 @@ use actix_web::{HttpResponse, web};
 
 const CSS: &str = include_str!("../../../static/css/onramp.css");
 const JS: &str = include_str!("../../../static/js/webauthn.js");
+const ADMIN_JS: &str = include_str!("../../../static/js/admin.js");
 
 pub async fn asset(path: web::Path<String>) -> HttpResponse {
     let (body, kind) = match path.as_str() {
         "css/onramp.css" => (CSS, "text/css; charset=utf-8"),
         "js/webauthn.js" => (JS, "text/javascript; charset=utf-8"),
+        "js/admin.js" => (ADMIN_JS, "text/javascript; charset=utf-8"),
         _ => return HttpResponse::NotFound().finish(),
     };
     HttpResponse::Ok()

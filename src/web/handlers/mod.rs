@@ -1,9 +1,11 @@
 pub mod account;
 pub mod admin_api;
+pub mod admin_directory;
 pub mod assets;
 pub mod discovery;
 pub mod health;
 pub mod logout;
+pub mod portal;
 pub mod signin;
 pub mod token;
 pub mod userinfo;

@@ -1,0 +1,409 @@
+//! Portal: authentication method policies and registered clients.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Admin, Chrome, ConfirmPage, FormPairs, csrf_failed, signed_in};
+use crate::domain::DomainError;
+use crate::domain::client::{ClientAuthMethod, GrantType};
+use crate::domain::policy::{IncludeTargets, MethodState};
+use crate::domain::registration::NewClient;
+use crate::state::AppState;
+use crate::web::pages::see_other;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/policy", web::get().to(policy))
+        .route("/admin/policy/tap", web::post().to(tap_policy))
+        .route("/admin/policy/passkeys", web::post().to(passkey_policy))
+        .route("/admin/clients", web::get().to(clients))
+        .route("/admin/clients", web::post().to(register))
+        .route("/admin/clients/{id}/delete", web::get().to(confirm_delete))
+        .route("/admin/clients/{id}/delete", web::post().to(delete));
+}
+
+pub struct TapForm {
+    pub enabled: bool,
+    pub min: u32,
+    pub default: u32,
+    pub max: u32,
+    pub length: u32,
+    pub once: bool,
+    pub include: String,
+    pub exclude: String,
+}
+
+pub struct PasskeyForm {
+    pub window: u32,
+    pub required: bool,
+    pub mfa: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/policy.html")]
+struct PolicyPage<'a> {
+    chrome: &'a Chrome,
+    tap: TapForm,
+    passkey: PasskeyForm,
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+/// Shows stored user ids as user names where the user still exists.
+async fn names(state: &AppState, ids: &[String]) -> String {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        match state.admin.resolve_user(id).await {
+            Ok(u) => out.push(u.upn.as_str().to_owned()),
+            Err(_) => out.push(id.clone()),
+        }
+    }
+    out.join("\n")
+}
+
+/// User names or ids, one per line, to ids; unknown ones are an error.
+async fn ids(
+    state: &AppState,
+    lines: Vec<String>,
+    field: &'static str,
+) -> Result<Vec<String>, DomainError> {
+    let mut out = Vec::with_capacity(lines.len());
+    for line in lines {
+        match state.admin.resolve_user(&line).await {
+            Ok(u) => out.push(u.id),
+            Err(DomainError::NotFound(_)) => {
+                return Err(DomainError::invalid(field, format!("no user {line}")));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+async fn policy(
+    req: HttpRequest,
+    query: web::Query<DoneQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut admin = match signed_in(&req, &state, "policy").await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    admin.chrome.notice = match query.done.as_deref() {
+        Some("tap") => Some("The Temporary Access Pass policy was saved."),
+        Some("passkeys") => Some("The passkey settings were saved."),
+        _ => None,
+    };
+    let p = match state.admin.get_policy(&admin.caller).await {
+        Ok(p) => p,
+        Err(e) => return admin.problem(&e, "/admin"),
+    };
+    let include = match &p.tap.include {
+        IncludeTargets::AllUsers => String::new(),
+        IncludeTargets::Users(ids) => names(&state, ids).await,
+    };
+    let page = PolicyPage {
+        chrome: &admin.chrome,
+        tap: TapForm {
+            enabled: p.tap.state == MethodState::Enabled,
+            min: p.tap.minimum_lifetime_minutes,
+            default: p.tap.default_lifetime_minutes,
+            max: p.tap.maximum_lifetime_minutes,
+            length: p.tap.default_length,
+            once: p.tap.is_usable_once,
+            include,
+            exclude: names(&state, &p.tap.exclude_users).await,
+        },
+        passkey: PasskeyForm {
+            window: p.passkey.enrollment_window_minutes,
+            required: p.passkey.registration_required,
+            mfa: p.passkey.tap_counts_as_mfa,
+        },
+    };
+    admin.page(StatusCode::OK, &page)
+}
+
+fn number(form: &FormPairs, name: &'static str) -> Result<u32, DomainError> {
+    form.one(name)
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| DomainError::invalid(name, "must be a whole number"))
+}
+
+async fn tap_policy(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut admin = match signed_in(&req, &state, "policy").await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    let form = FormPairs::parse(&body);
+    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
+        return csrf_failed(&mut admin);
+    }
+    let parsed = async {
+        let include = form.lines("include");
+        let include = if include.is_empty() {
+            IncludeTargets::AllUsers
+        } else {
+            IncludeTargets::Users(ids(&state, include, "include").await?)
+        };
+        let exclude = ids(&state, form.lines("exclude"), "exclude").await?;
+        Ok::<_, DomainError>((
+            number(&form, "min")?,
+            number(&form, "default")?,
+            number(&form, "max")?,
+            number(&form, "length")?,
+            include,
+            exclude,
+        ))
+    }
+    .await;
+    let (min, default, max, length, include, exclude) = match parsed {
+        Ok(v) => v,
+        Err(e) => return admin.problem(&e, "/admin/policy"),
+    };
+    let enabled = form.checked("enabled");
+    let once = form.checked("once");
+    let result = state
+        .admin
+        .update_policy(&admin.caller, "temporaryAccessPass", move |p| {
+            let t = &mut p.tap;
+            t.state = if enabled {
+                MethodState::Enabled
+            } else {
+                MethodState::Disabled
+            };
+            t.minimum_lifetime_minutes = min;
+            t.default_lifetime_minutes = default;
+            t.maximum_lifetime_minutes = max;
+            t.default_length = length;
+            t.is_usable_once = once;
+            t.include = include;
+            t.exclude_users = exclude;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(_) => see_other("/admin/policy?done=tap"),
+        Err(e) => admin.problem(&e, "/admin/policy"),
+    }
+}
+
+async fn passkey_policy(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut admin = match signed_in(&req, &state, "policy").await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    let form = FormPairs::parse(&body);
+    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
+        return csrf_failed(&mut admin);
+    }
+    let window = match number(&form, "window") {
+        Ok(w) => w,
+        Err(e) => return admin.problem(&e, "/admin/policy"),
+    };
+    let (required, mfa) = (form.checked("required"), form.checked("mfa"));
+    let result = state
+        .admin
+        .update_policy(&admin.caller, "fido2", move |p| {
+            p.passkey.enrollment_window_minutes = window;
+            p.passkey.registration_required = required;
+            p.passkey.tap_counts_as_mfa = mfa;
+            Ok(())
+        })
+        .await;
+    match result {
+        Ok(_) => see_other("/admin/policy?done=passkeys"),
+        Err(e) => admin.problem(&e, "/admin/policy"),
+    }
+}
+
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub auth: &'static str,
+    pub grants: String,
+    pub redirects: String,
+    pub configured: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/clients.html")]
+struct ClientsPage<'a> {
+    chrome: &'a Chrome,
+    clients: Vec<ClientRow>,
+}
+
+async fn clients(
+    req: HttpRequest,
+    query: web::Query<DoneQuery>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut admin = match signed_in(&req, &state, "clients").await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    admin.chrome.notice = match query.done.as_deref() {
+        Some("deleted") => Some("The client was deleted."),
+        _ => None,
+    };
+    let list = match state.admin.list_clients(&admin.caller).await {
+        Ok(l) => l,
+        Err(e) => return admin.problem(&e, "/admin"),
+    };
+    let clients = list
+        .into_iter()
+        .map(|v| ClientRow {
+            name: v.client.name.clone().unwrap_or_else(|| v.client.id.clone()),
+            auth: v.client.auth_method.as_str(),
+            grants: v
+                .client
+                .grant_types
+                .iter()
+                .map(|g| g.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            redirects: v.client.redirect_uris.join(" "),
+            id: v.client.id,
+            configured: v.configured,
+        })
+        .collect();
+    let page = ClientsPage {
+        chrome: &admin.chrome,
+        clients,
+    };
+    admin.page(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "admin/client_created.html")]
+struct ClientCreatedPage<'a> {
+    chrome: &'a Chrome,
+    id: &'a str,
+    name: &'a str,
+    secret: Option<&'a str>,
+}
+
+fn parse_registration(form: &FormPairs) -> Result<NewClient, DomainError> {
+    let auth_method = match form.one("auth").unwrap_or("client_secret_basic") {
+        "client_secret_basic" => ClientAuthMethod::ClientSecretBasic,
+        "client_secret_post" => ClientAuthMethod::ClientSecretPost,
+        "none" => ClientAuthMethod::None,
+        _ => {
+            return Err(DomainError::invalid(
+                "tokenEndpointAuthMethod",
+                "must be client_secret_basic, client_secret_post or none",
+            ));
+        }
+    };
+    let grant_types = form
+        .all("grant")
+        .map(|g| {
+            GrantType::parse(g).ok_or_else(|| {
+                DomainError::invalid("grantTypes", format!("unknown grant type {g}"))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(NewClient {
+        name: form.one("name").unwrap_or_default().to_owned(),
+        redirect_uris: form.lines("redirect_uris"),
+        post_logout_redirect_uris: form.lines("post_logout"),
+        grant_types,
+        auth_method: Some(auth_method),
+    })
+}
+
+async fn register(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let mut admin = match signed_in(&req, &state, "clients").await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    let form = FormPairs::parse(&body);
+    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
+        return csrf_failed(&mut admin);
+    }
+    let registered = match parse_registration(&form) {
+        Ok(new) => state.admin.register_client(&admin.caller, new).await,
+        Err(e) => Err(e),
+    };
+    match registered {
+        Ok(r) => {
+            let page = ClientCreatedPage {
+                chrome: &admin.chrome,
+                id: &r.client.id,
+                name: r.client.name.as_deref().unwrap_or_default(),
+                secret: r.secret.as_deref(),
+            };
+            admin.page(StatusCode::CREATED, &page)
+        }
+        Err(e) => admin.problem(&e, "/admin/clients"),
+    }
+}
+
+async fn confirm_delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut admin: Admin = match signed_in(&req, &state, "clients").await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    let id = path.into_inner();
+    let view = match state.admin.get_client(&admin.caller, &id).await {
+        Ok(v) => v,
+        Err(e) => return admin.problem(&e, "/admin/clients"),
+    };
+    let detail = format!(
+        "{}: the application can no longer sign people in or get tokens.",
+        view.client.name.as_deref().unwrap_or(&view.client.id)
+    );
+    let action = format!("/admin/clients/{id}/delete");
+    let page = ConfirmPage {
+        chrome: &admin.chrome,
+        title: "Delete this client?",
+        detail: &detail,
+        action: &action,
+        item: &id,
+        button: "Delete client",
+        back: "/admin/clients",
+    };
+    admin.page(StatusCode::OK, &page)
+}
+
+async fn delete(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let mut admin = match signed_in(&req, &state, "clients").await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
+    let form = FormPairs::parse(&body);
+    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
+        return csrf_failed(&mut admin);
+    }
+    if !form.checked("confirm") {
+        return see_other("/admin/clients");
+    }
+    match state
+        .admin
+        .delete_client(&admin.caller, &path.into_inner())
+        .await
+    {
+        Ok(()) => see_other("/admin/clients?done=deleted"),
+        Err(e) => admin.problem(&e, "/admin/clients"),
+    }
+}
