@@ -4,7 +4,7 @@
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use crate::domain::client::{ClientAuthMethod, ClientKeys, GrantType, SigningAlg};
@@ -32,6 +32,12 @@ pub struct ServerSettings {
     pub workers: usize,
     /// Seconds to finish in-flight requests after SIGTERM.
     pub shutdown_timeout_seconds: u64,
+    /// A client gets this long to send a request's headers, and again this
+    /// long for its body and our answer; slower requests get 408.
+    pub request_timeout_seconds: u64,
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is
+    /// believed. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<IpRange>,
 }
 
 impl Default for ServerSettings {
@@ -41,6 +47,75 @@ impl Default for ServerSettings {
             issuer: "http://localhost:8080".into(),
             workers: 0,
             shutdown_timeout_seconds: 10,
+            request_timeout_seconds: 30,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IpRange {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl IpRange {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = || format!("`{text}` is not an IP address or CIDR range");
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
+            None => (text.trim(), None),
+        };
+        let network = addr.parse::<IpAddr>().map_err(|_| bad())?.to_canonical();
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Self {
+            network: mask(network, prefix),
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        ip.is_ipv4() == self.network.is_ipv4() && mask(ip, self.prefix) == self.network
+    }
+}
+
+/// `ip` with all but the first `prefix` bits cleared.
+fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V4((bits & m).into())
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let m = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            IpAddr::V6((bits & m).into())
+        }
+    }
+}
+
+impl TryFrom<String> for IpRange {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, String> {
+        Self::parse(&value)
+    }
+}
+
+impl From<IpRange> for String {
+    fn from(r: IpRange) -> Self {
+        let full = if r.network.is_ipv4() { 32 } else { 128 };
+        if r.prefix == full {
+            r.network.to_string()
+        } else {
+            format!("{}/{}", r.network, r.prefix)
         }
     }
 }
@@ -345,6 +420,12 @@ impl Settings {
                 ),
             ));
         }
+        if !(1..=600).contains(&self.server.request_timeout_seconds) {
+            return Err(invalid(
+                "server.request_timeout_seconds",
+                "must be between 1 and 600",
+            ));
+        }
         self.store_url()?;
         if self.store.prefix.is_empty()
             || !self
@@ -597,14 +678,6 @@ impl ClientSettings {
 mod tests {
     use super::*;
 
-    #[test]
-    fn default_toml_file_equals_built_in_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
-        let text = std::fs::read_to_string(path).unwrap();
-        let from_file: Settings = toml::from_str(&text).unwrap();
-        assert_eq!(from_file, Settings::default());
-    }
-
     /// Settings from TOML text, through the real loader (defaults, file, env).
     fn load_toml(text: &str) -> Result<Settings, ConfigError> {
         let dir = std::env::temp_dir().join(format!(
@@ -673,6 +746,42 @@ token_endpoint_auth_method = "private_key_jwt"
     }
 
     #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let s = load_toml(
+            "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"fd00::/8\"]\n",
+        )
+        .unwrap();
+        let ranges = &s.server.trusted_proxies;
+        let ip = |t: &str| t.parse::<IpAddr>().unwrap();
+        assert!(ranges[0].contains(ip("10.1.2.3")));
+        assert!(ranges[0].contains(ip("::ffff:10.1.2.3")), "IPv4-mapped");
+        assert!(!ranges[0].contains(ip("11.0.0.1")));
+        assert!(ranges[1].contains(ip("192.0.2.7")) && !ranges[1].contains(ip("192.0.2.8")));
+        assert!(ranges[2].contains(ip("fd12::1")) && !ranges[2].contains(ip("fe80::1")));
+        assert!(IpRange::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        // Printed back as given (host bits cleared).
+        assert_eq!(
+            String::from(IpRange::parse("10.9.9.9/8").unwrap()),
+            "10.0.0.0/8"
+        );
+        assert!(s.to_masked_toml().contains("\"192.0.2.7\""));
+        for bad in ["10.0.0.0/33", "::/129", "proxy.example", "10.0.0.0/x", ""] {
+            assert!(IpRange::parse(bad).is_err(), "{bad}");
+        }
+        let e = load_toml("[server]\ntrusted_proxies = [\"proxy.example\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.trusted_proxies") && e.contains("proxy.example"),
+            "{e}"
+        );
+        let mut s = Settings::default();
+        s.server.request_timeout_seconds = 0;
+        let e = s.validate().unwrap_err().to_string();
+        assert!(e.contains("`server.request_timeout_seconds`"), "{e}");
+    }
+
+    #[test]
     fn http_issuer_only_on_the_loopback_host() {
         for ok in [
             "http://localhost:8080",
@@ -701,6 +810,14 @@ token_endpoint_auth_method = "private_key_jwt"
         let text = std::fs::read_to_string(path).unwrap();
         let s: Settings = toml::from_str(&text).unwrap();
         s.validate().unwrap();
+    }
+
+    #[test]
+    fn default_toml_file_equals_built_in_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let from_file: Settings = toml::from_str(&text).unwrap();
+        assert_eq!(from_file, Settings::default());
     }
 
     #[test]

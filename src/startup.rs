@@ -149,6 +149,10 @@ fn relying_party(issuer: &str) -> Option<Arc<webauthn_rs::Webauthn>> {
     }
 }
 
+/// Idle keep-alive connections are closed after this long (test clients
+/// drop theirs sooner, so a request never races the close).
+const KEEP_ALIVE_SECONDS: u64 = 5;
+
 pub struct Application {
     server: Server,
     port: u16,
@@ -194,7 +198,12 @@ impl Application {
                 .default_service(actix_web::web::to(not_found))
         })
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)
-        .client_request_timeout(Duration::from_secs(10));
+        // Slow clients: the headers within the request timeout (then the
+        // envelope bounds body and answer), idle keep-alive connections
+        // closed after 5 s, and 5 s for a client to go once we close.
+        .client_request_timeout(Duration::from_secs(settings.server.request_timeout_seconds))
+        .keep_alive(Duration::from_secs(KEEP_ALIVE_SECONDS))
+        .client_disconnect_timeout(Duration::from_secs(5));
         if settings.server.workers > 0 {
             server = server.workers(settings.server.workers);
         }

@@ -12,10 +12,12 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use std::net::IpAddr;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tracing::Instrument;
 
+use crate::config::IpRange;
 use crate::service::RequestMeta;
 use crate::service::discovery::{
     AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH,
@@ -66,8 +68,42 @@ pub async fn request_envelope(
         path = %req.path(),
     );
     req.extensions_mut().insert(RequestId(id.clone()));
+    let settings = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|state| state.ctx.settings.clone());
+    let limit = settings
+        .as_ref()
+        .map_or(30, |s| s.server.request_timeout_seconds);
+    if let Some(address) = client_address(
+        &req,
+        settings.as_ref().map_or(&[], |s| &s.server.trusted_proxies),
+    ) {
+        req.extensions_mut().insert(ClientAddress(address));
+    }
     let started = std::time::Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // Bounds a slow body (and anything else slow) once the headers are in;
+    // actix's client_request_timeout bounds the headers.
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(limit),
+        next.call(req).instrument(span.clone()),
+    )
+    .await;
+    let Ok(answer) = answer else {
+        // The request went with the dropped future, so the answer goes back
+        // as an error response (actix writes it as it is).
+        crate::metrics::METRICS.request("(timed out)", 408, started.elapsed());
+        span.in_scope(|| tracing::warn!(seconds = limit, "request timed out"));
+        let mut timed_out = HttpResponse::RequestTimeout()
+            .content_type("application/json")
+            // The rest of a half-sent body must not be read as a request.
+            .force_close()
+            .body(r#"{"error":"request_timeout","error_description":"the request took too long"}"#);
+        envelope_headers(timed_out.headers_mut(), id);
+        return Err(
+            actix_web::error::InternalError::from_response("request timeout", timed_out).into(),
+        );
+    };
+    let mut res = answer?;
     let status = res.status().as_u16();
     let endpoint = res
         .request()
@@ -81,7 +117,12 @@ pub async fn request_envelope(
             "request"
         );
     });
-    let h = res.headers_mut();
+    envelope_headers(res.headers_mut(), id);
+    Ok(res)
+}
+
+/// The headers every response carries.
+fn envelope_headers(h: &mut header::HeaderMap, id: HeaderValue) {
     h.insert(REQUEST_ID, id);
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -97,14 +138,63 @@ pub async fn request_envelope(
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
     }
-    Ok(res)
 }
 
-/// Where a request came from. The peer address is used, not forwarded
-/// headers, which any client can forge.
+/// The client's address, as worked out by [`client_address`].
+#[derive(Debug, Clone, Copy)]
+struct ClientAddress(IpAddr);
+
+/// Who sent the request: the TCP peer, unless the peer is a trusted proxy.
+/// Then `X-Forwarded-For` is read from the right (each proxy appends the
+/// address it saw) and the first address that is not a trusted proxy is
+/// the client. Entries left of it are the client's own claims and are
+/// ignored, so a client cannot choose its address by sending the header.
+fn client_address(req: &ServiceRequest, trusted: &[IpRange]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip().to_canonical();
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|r| r.contains(ip));
+    if !is_trusted(peer) {
+        return Some(peer);
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all(HeaderName::from_static("x-forwarded-for"))
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        // Garbage ends the chain: the nearest address known stands.
+        let Some(ip) = parse_hop(hop) else { break };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port
+/// (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip.to_canonical());
+    }
+    hop.parse::<std::net::SocketAddr>()
+        .ok()
+        .map(|a| a.ip().to_canonical())
+}
+
+/// Where a request came from: the TCP peer, or, behind a trusted proxy
+/// (`server.trusted_proxies`), the address it forwarded.
 pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     RequestMeta {
-        client_address: req.peer_addr().map(|a| a.ip().to_string()),
+        client_address: req
+            .extensions()
+            .get::<ClientAddress>()
+            .map(|a| a.0)
+            .or_else(|| req.peer_addr().map(|a| a.ip().to_canonical()))
+            .map(|ip| ip.to_string()),
         request_id: req
             .extensions()
             .get::<RequestId>()

@@ -84,6 +84,21 @@ fn bad_configuration_exits_2_naming_the_key() {
             "server.issuer",
         ),
         (
+            vec!["check-config"],
+            vec![("ONRAMP_SERVER__ISSUER", "http://login.example.com")],
+            "`server.issuer`: `http://login.example.com` must be https",
+        ),
+        (
+            vec!["check-config"],
+            vec![("ONRAMP_SERVER__REQUEST_TIMEOUT_SECONDS", "0")],
+            "server.request_timeout_seconds",
+        ),
+        (
+            vec!["check-config"],
+            vec![("ONRAMP_SERVER__TRUSTED_PROXIES", "[\"not-an-address\"]")],
+            "server.trusted_proxies",
+        ),
+        (
             vec!["--config", "/nonexistent/onramp.toml", "check-config"],
             vec![],
             "does not exist",

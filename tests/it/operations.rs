@@ -132,3 +132,154 @@ async fn token_endpoint_is_rate_limited_per_client() {
     clock.advance(time::Duration::seconds(1));
     assert_eq!(call(HR_ID, HR_SECRET).await.0, 200, "refilled");
 }
+
+/// Creates a user through the admin API with `X-Forwarded-For: xff` (if
+/// given) and returns the client address its audit event recorded.
+async fn audited_address(app: &TestApp, token: &str, upn: &str, xff: Option<&str>) -> String {
+    let mut req = app
+        .http
+        .post(app.url("/api/v1/users"))
+        .bearer_auth(token)
+        .json(&json!({"userPrincipalName": upn, "displayName": "Proxied"}));
+    if let Some(v) = xff {
+        req = req.header("x-forwarded-for", v);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let filter = onramp::domain::audit::AuditFilter {
+        target_id: Some(id),
+        ..Default::default()
+    };
+    let events = app
+        .store
+        .list_audit(&filter, None, 10)
+        .await
+        .unwrap()
+        .events;
+    events[0].client_address.clone().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn forwarded_addresses_only_from_trusted_proxies() {
+    // By default X-Forwarded-For is anybody's claim: the peer counts.
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let token = app.hr_token().await;
+    let addr = audited_address(&app, &token, "p1@example.com", Some("203.0.113.9")).await;
+    assert_eq!(addr, "127.0.0.1");
+    app.stop().await;
+
+    // Behind a trusted proxy (here: the test's own loopback peer).
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn_with(
+        store.url(),
+        "proxied",
+        onramp::clock::ManualClock::starting_now(),
+        |s| {
+            s.server.trusted_proxies = vec![
+                onramp::config::IpRange::parse("127.0.0.0/8").unwrap(),
+                onramp::config::IpRange::parse("10.0.0.0/8").unwrap(),
+            ]
+        },
+    )
+    .await;
+    let token = app.hr_token().await;
+    let cases = [
+        // The rightmost untrusted address is the client; what the client
+        // put in front of it is ignored.
+        (Some("198.51.100.1, 203.0.113.9"), "203.0.113.9"),
+        (Some("203.0.113.9, 10.1.2.3"), "203.0.113.9"),
+        (Some("203.0.113.9:4711"), "203.0.113.9"),
+        (Some("[2001:db8::7]:4711, 10.1.2.3"), "2001:db8::7"),
+        // Only proxies in the chain: the farthest one.
+        (Some("10.0.0.5, 10.1.2.3"), "10.0.0.5"),
+        // Garbage ends the chain at the nearest address known.
+        (Some("203.0.113.9, nonsense"), "127.0.0.1"),
+        (None, "127.0.0.1"),
+    ];
+    for (i, (xff, expected)) in cases.into_iter().enumerate() {
+        let addr = audited_address(&app, &token, &format!("q{i}@example.com"), xff).await;
+        assert_eq!(addr, expected, "{xff:?}");
+    }
+}
+
+/// Sends `data` on a fresh connection and returns the server's first
+/// answer (head and `Content-Length` body), waiting at most `wait`.
+async fn raw_exchange(app: &TestApp, data: &[u8], wait: std::time::Duration) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = app.base.trim_start_matches("http://localhost:");
+    let mut socket = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+        .await
+        .unwrap();
+    socket.write_all(data).await.unwrap();
+    let mut out = Vec::new();
+    let complete = |out: &[u8]| {
+        let text = String::from_utf8_lossy(out);
+        let Some(end) = text.find("\r\n\r\n") else {
+            return false;
+        };
+        let length = text[..end]
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap())
+            })
+            .unwrap_or(0);
+        out.len() >= end + 4 + length
+    };
+    let _ = tokio::time::timeout(wait, async {
+        let mut chunk = [0u8; 4096];
+        while !complete(&out) {
+            match socket.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn slow_clients_time_out() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn_with(
+        store.url(),
+        "slow",
+        onramp::clock::ManualClock::starting_now(),
+        |s| s.server.request_timeout_seconds = 1,
+    )
+    .await;
+    let wait = std::time::Duration::from_secs(6);
+    // A body that never completes.
+    let started = std::time::Instant::now();
+    let answer = raw_exchange(
+        &app,
+        b"POST /token HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant_type=",
+        wait,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("request_timeout"), "{answer}");
+    assert!(answer.contains("connection: close"), "{answer}");
+    assert!(answer.contains("x-request-id"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    // Headers that never complete.
+    let started = std::time::Instant::now();
+    let answer = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHost: loc", wait).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(4));
+    // A prompt client is served as ever.
+    let answer = raw_exchange(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        wait,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
