@@ -23,14 +23,8 @@ pub const REQUEST_TTL: Duration = Duration::minutes(10);
 pub const CODE_TTL: Duration = Duration::seconds(60);
 
 /// Scopes we grant; others are ignored (RFC 6749 §3.3 lets us narrow).
-const KNOWN_SCOPES: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "address",
-    "phone",
-    "offline_access",
-];
+/// The scopes discovery advertises, so the two cannot drift apart.
+const KNOWN_SCOPES: [&str; 6] = super::discovery::SCOPES;
 
 /// Query or form parameters, with repeats kept so they can be refused.
 #[derive(Debug, Default)]

@@ -85,3 +85,49 @@ pub fn document(issuer: &str) -> String {
     })
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Config OP: with an https issuer every endpoint is https, under it.
+    #[test]
+    fn endpoints_derive_from_the_issuer() {
+        let issuer = "https://login.example.com/tenant";
+        let doc: Value = serde_json::from_str(&document(issuer)).unwrap();
+        let mut urls = 0;
+        for (key, value) in doc.as_object().unwrap() {
+            if key == "issuer" || key.ends_with("_endpoint") || key.ends_with("_uri") {
+                let url = value.as_str().unwrap();
+                assert!(
+                    url.starts_with("https://login.example.com/tenant"),
+                    "{key}: {url}"
+                );
+                urls += 1;
+            }
+        }
+        // issuer, authorization, token, userinfo, end_session, revocation,
+        // introspection, jwks_uri
+        assert_eq!(urls, 8);
+    }
+
+    /// What is advertised is what is served.
+    #[test]
+    fn advertised_scopes_and_claims_are_the_implemented_ones() {
+        for claim in crate::domain::claims::USER_CLAIMS {
+            assert!(
+                CLAIMS.contains(&claim),
+                "{claim} is released but not advertised"
+            );
+        }
+        for scope in SCOPES {
+            let claims = crate::domain::claims::for_scope(scope);
+            assert!(
+                claims.iter().all(|c| CLAIMS.contains(c)),
+                "{scope} releases unadvertised claims"
+            );
+        }
+        assert!(SCOPES.contains(&"address") && SCOPES.contains(&"phone"));
+    }
+}

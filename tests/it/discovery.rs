@@ -91,6 +91,69 @@ async fn discovery_is_valid_for_an_oidc_client_library() {
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as URL_B64;
 
+/// Config OP: with an https issuer, every URL in discovery is https, under
+/// the issuer; and it advertises the scopes and claims of OIDC Core §5.4.
+#[tokio::test]
+async fn an_https_issuer_has_https_endpoints() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn_with(
+        store.url(),
+        "https",
+        onramp::clock::ManualClock::starting_now(),
+        |s| s.server.issuer = "https://login.example.test/".into(),
+    )
+    .await;
+    let doc: Value = app
+        .http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["issuer"], "https://login.example.test");
+    let urls: Vec<(&String, &str)> = doc
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| k.ends_with("_endpoint") || k.ends_with("_uri"))
+        .map(|(k, v)| (k, v.as_str().unwrap()))
+        .collect();
+    assert_eq!(urls.len(), 7, "{urls:?}");
+    for (key, url) in urls {
+        assert!(
+            url.starts_with("https://login.example.test/"),
+            "{key}: {url}"
+        );
+    }
+    for scope in [
+        "openid",
+        "profile",
+        "email",
+        "address",
+        "phone",
+        "offline_access",
+    ] {
+        assert!(
+            doc["scopes_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&scope.into()),
+            "{scope}"
+        );
+    }
+    for claim in ["phone_number", "phone_number_verified", "address"] {
+        assert!(
+            doc["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&claim.into()),
+            "{claim}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn instances_sharing_redis_publish_the_same_keys_and_keep_them() {
     let redis = RedisServer::start();
