@@ -2,6 +2,7 @@
 # Load benchmark of Onramp's token endpoint and discovery documents.
 #
 #   tests/bench/token_load.sh
+#   MODES="refresh introspection" tests/bench/token_load.sh
 #
 # Builds the release binary, then for each store (embedded, redis) starts the
 # server on a free loopback port with a throw-away configuration, pins it to
@@ -9,10 +10,21 @@
 # CPU 1). Prints a Markdown table, then the raw single-core signing ceiling:
 # aws-lc-rs, the server's crypto library (tests/bench/signing_ceiling), and
 # `openssl speed`. Every process it starts is stopped on exit. Only 127.0.0.1
-# is ever targeted. Takes about 5 minutes after the build.
+# is ever targeted. Takes about 8 minutes after the build.
+#
+# Modes (MODES, default "client_credentials discovery refresh introspection"):
+#   client_credentials  POST /token client-credentials grants, ES256 and RS256
+#   discovery           GET the discovery document and the JWKS
+#   refresh             POST /token refresh_token grants with rotation: a user
+#                       signs in once (TAP, passkey registration skipped),
+#                       single sign-on gives REFRESH_POOL (256) refresh
+#                       tokens, and wrk presents each once, carrying on with
+#                       the rotated token from the answer
+#   introspection       POST /introspect of that user's access token and of
+#                       one of its refresh tokens
 #
 # Tunables (environment): DURATION (default 10s), WARMUP (2s),
-# CONNECTIONS (32), STORES ("embedded redis"), SKIP_BUILD=1 (use the existing
+# CONNECTIONS (32), STORES ("embedded redis"), MODES, REFRESH_POOL, SKIP_BUILD=1 (use the existing
 # binary), BENCH_BIN=path (benchmark another onramp binary; implies no build),
 # SKIP_CEILING=1 (no signing-ceiling measurement), QUIET_TIMEOUT (120),
 # RETRIES (2).
@@ -29,6 +41,8 @@ DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-2s}"
 CONNECTIONS="${CONNECTIONS:-32}"
 STORES="${STORES:-embedded redis}"
+MODES="${MODES:-client_credentials discovery refresh introspection}"
+REFRESH_POOL="${REFRESH_POOL:-256}"
 HOST="127.0.0.1"   # loopback only
 
 # ONRAMP_* variables override the configuration file; keep the run reproducible.
@@ -148,6 +162,67 @@ EOF
 token_lua "$ES_ID" "$ES_SECRET" "$TMP/token-es.lua"
 token_lua "$RS_ID" "$RS_SECRET" "$TMP/token-rs.lua"
 
+# The user flows: an admin client that provisions the user, and a relying
+# party with the code and refresh grants (ES256 access tokens, the default).
+ADMIN_ID="bench-admin"; ADMIN_SECRET="bench-secret-admin-0123456789"
+RP_ID="bench-rp";       RP_SECRET="bench-secret-rp-0123456789"
+RP_REDIRECT="http://localhost:9/callback"   # never contacted
+RP_BASIC="$(printf '%s:%s' "$RP_ID" "$RP_SECRET" | base64 | tr -d '\n')"
+
+# Refresh grants: each refresh token works once, so wrk keeps a pool (the
+# file it is given, one token a line). A request takes a token from the
+# pool and its answer puts the rotated one back; on exit the pool is written
+# back, so the measurement goes on where the warm-up stopped. Tokens in
+# flight when wrk stops are lost, hence a pool of several times the
+# connections.
+refresh_lua() { # pool-file lua-file
+    cat >"$2" <<EOL
+local pool_file = "$1"
+pool = {}   -- global: done() reads it with thread:get
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  for line in io.lines(pool_file) do
+    if #line > 0 then table.insert(pool, line) end
+  end
+end
+
+function request()
+  local token = table.remove(pool, 1) or "pool-exhausted"
+  return wrk.format("POST", "/token", {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Authorization"] = "Basic $RP_BASIC",
+  }, "grant_type=refresh_token&refresh_token=" .. token)
+end
+
+function response(status, headers, body)
+  local token = body:match('"refresh_token":"([^"]+)"')
+  if token then table.insert(pool, token) end
+end
+
+function done(summary, latency, requests)
+  local f = assert(io.open(pool_file, "w"))
+  for _, thread in ipairs(threads) do
+    for _, token in ipairs(thread:get("pool")) do f:write(token, "\n") end
+  end
+  f:close()
+end
+EOL
+}
+
+introspect_lua() { # token lua-file
+    cat >"$2" <<EOL
+wrk.method = "POST"
+wrk.body = "token=$1"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $RP_BASIC"
+EOL
+}
+
 write_config() { # file port store_url prefix
     cat >"$1" <<EOF
 [server]
@@ -179,6 +254,18 @@ secret = "$RS_SECRET"
 grant_types = ["client_credentials"]
 permissions = ["User.ReadWrite.All"]
 access_token_alg = "RS256"
+
+[[clients]]
+id = "$ADMIN_ID"
+secret = "$ADMIN_SECRET"
+grant_types = ["client_credentials"]
+permissions = ["User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All", "Policy.ReadWrite.AuthenticationMethod"]
+
+[[clients]]
+id = "$RP_ID"
+secret = "$RP_SECRET"
+grant_types = ["authorization_code", "refresh_token"]
+redirect_uris = ["$RP_REDIRECT"]
 EOF
 }
 
@@ -253,6 +340,65 @@ check_token() { # id secret alg
     while (( ${#header} % 4 )); do header+="="; done
     header="$(printf '%s' "$header" | base64 -d 2>/dev/null || true)"
     [[ "$header" == *"\"alg\":\"$3\""* ]] || log "WARNING: $1's access token header is not $3: $header"
+}
+
+# ---------------------------------------------------------------- user tokens
+# A user signs in once through the real pages (curl with a cookie jar): the
+# admin API creates the user and a Temporary Access Pass and lets users skip
+# passkey registration, and the sign-in ends in a session. Single sign-on
+# then gives REFRESH_POOL + 1 codes, each redeemed for an access and a
+# refresh token (one family each). Writes $TMP/refresh.pool and sets
+# USER_ACCESS_TOKEN and USER_REFRESH_TOKEN (kept aside for introspection).
+# (grep -o ends each value with a newline; the JSON has none.)
+json_field() { grep -oE "\"$1\":\"[^\"]*\"" | head -n 1 | cut -d'"' -f4; }
+form_field() { sed -nE "s/.*name=\"$1\" value=\"([^\"]*)\".*/\1/p" | head -n 1; }
+
+seed_user_tokens() {
+    local base="http://$HOST:$PORT" jar="$TMP/jar" admin uid pass auth loc page csrf r code i
+    local web=(curl -sS --max-time 10 -c "$jar" -b "$jar")
+    rm -f "$jar" "$TMP/refresh.pool"
+    admin="$("${web[@]}" -u "$ADMIN_ID:$ADMIN_SECRET" -d grant_type=client_credentials "$base/token" | json_field access_token)"
+    [[ -n "$admin" ]] || die "no admin token"
+    "${web[@]}" -o /dev/null -X PATCH -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+        -d '{"isRegistrationRequiredAfterTap": false}' \
+        "$base/api/v1/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2"
+    uid="$("${web[@]}" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+        -d '{"userPrincipalName": "bench@example.com", "displayName": "Bench"}' "$base/api/v1/users" | json_field id)"
+    [[ -n "$uid" ]] || die "could not create the benchmark user"
+    pass="$("${web[@]}" -X POST -H "Authorization: Bearer $admin" \
+        "$base/api/v1/users/$uid/authentication/temporaryAccessPassMethods" | json_field temporaryAccessPass)"
+    [[ -n "$pass" ]] || die "could not issue a pass for the benchmark user"
+    auth="$base/authorize?response_type=code&client_id=$RP_ID&redirect_uri=$(printf %s "$RP_REDIRECT" | sed 's/:/%3A/g; s#/#%2F#g')&scope=openid%20offline_access"
+    loc="$("${web[@]}" -o /dev/null -w '%{redirect_url}' "$auth")"          # → /signin
+    page="$("${web[@]}" "$loc")"
+    csrf="$(printf '%s' "$page" | form_field csrf)"; r="$(printf '%s' "$page" | form_field r)"
+    [[ -n "$csrf" && -n "$r" ]] || die "the sign-in page has no form"
+    "${web[@]}" -o /dev/null --data-urlencode "csrf=$csrf" --data-urlencode "r=$r" \
+        --data-urlencode "username=bench@example.com" "$base/signin"            # → the pass page
+    loc="$("${web[@]}" -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf=$csrf" --data-urlencode "r=$r" \
+        --data-urlencode "username=bench@example.com" --data-urlencode "passcode=$pass" "$base/signin/tap")"
+    page="$("${web[@]}" "$loc")"                                             # → enrollment, skipped
+    csrf="$(printf '%s' "$page" | form_field csrf)"
+    loc="$("${web[@]}" -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf=$csrf" --data-urlencode "r=$r" \
+        "$base/enroll/skip")"                                                  # → /authorize/resume
+    "${web[@]}" -o /dev/null "$loc"
+    USER_ACCESS_TOKEN=""; USER_REFRESH_TOKEN=""
+    for i in $(seq 0 "$REFRESH_POOL"); do
+        loc="$("${web[@]}" -o /dev/null -w '%{redirect_url}' "$auth")"      # SSO: a code at once
+        code="$(printf '%s' "$loc" | sed -nE 's/.*[?&]code=([^&]*).*/\1/p')"
+        [[ -n "$code" ]] || die "no code from /authorize (got: $loc)"
+        "${web[@]}" -o "$TMP/user-token.json" -u "$RP_ID:$RP_SECRET" -d grant_type=authorization_code \
+            -d "code=$code" --data-urlencode "redirect_uri=$RP_REDIRECT" "$base/token"
+        grep -q '"refresh_token"' "$TMP/user-token.json" ||
+            die "no refresh token for code $i: $(cat "$TMP/user-token.json")"
+        if (( i == 0 )); then
+            USER_ACCESS_TOKEN="$(json_field access_token <"$TMP/user-token.json")"
+            USER_REFRESH_TOKEN="$(json_field refresh_token <"$TMP/user-token.json")"
+        else
+            json_field refresh_token <"$TMP/user-token.json" >>"$TMP/refresh.pool"
+        fi
+    done
+    log "signed in a user; $REFRESH_POOL refresh tokens in the pool"
 }
 
 # ---------------------------------------------------------------- load
@@ -362,10 +508,27 @@ for STORE in $STORES; do
     check_token "$ES_ID" "$ES_SECRET" ES256
     check_token "$RS_ID" "$RS_SECRET" RS256
     BASE="http://$HOST:$PORT"
-    run_wrk "$STORE" "POST /token client_credentials ES256" "$BASE/token" "$TMP/token-es.lua"
-    run_wrk "$STORE" "POST /token client_credentials RS256" "$BASE/token" "$TMP/token-rs.lua"
-    run_wrk "$STORE" "GET /.well-known/openid-configuration" "$BASE/.well-known/openid-configuration"
-    run_wrk "$STORE" "GET /.well-known/jwks.json" "$BASE/.well-known/jwks.json"
+    if [[ " $MODES " == *" client_credentials "* ]]; then
+        run_wrk "$STORE" "POST /token client_credentials ES256" "$BASE/token" "$TMP/token-es.lua"
+        run_wrk "$STORE" "POST /token client_credentials RS256" "$BASE/token" "$TMP/token-rs.lua"
+    fi
+    if [[ " $MODES " == *" discovery "* ]]; then
+        run_wrk "$STORE" "GET /.well-known/openid-configuration" "$BASE/.well-known/openid-configuration"
+        run_wrk "$STORE" "GET /.well-known/jwks.json" "$BASE/.well-known/jwks.json"
+    fi
+    if [[ " $MODES " == *" refresh "* || " $MODES " == *" introspection "* ]]; then
+        seed_user_tokens
+    fi
+    if [[ " $MODES " == *" refresh "* ]]; then
+        refresh_lua "$TMP/refresh.pool" "$TMP/refresh.lua"
+        run_wrk "$STORE" "POST /token refresh_token (rotation)" "$BASE/token" "$TMP/refresh.lua"
+    fi
+    if [[ " $MODES " == *" introspection "* ]]; then
+        introspect_lua "$USER_ACCESS_TOKEN" "$TMP/introspect-at.lua"
+        introspect_lua "$USER_REFRESH_TOKEN" "$TMP/introspect-rt.lua"
+        run_wrk "$STORE" "POST /introspect access token" "$BASE/introspect" "$TMP/introspect-at.lua"
+        run_wrk "$STORE" "POST /introspect refresh token" "$BASE/introspect" "$TMP/introspect-rt.lua"
+    fi
     if grep -qiE 'error|panic' "$TMP/server-$STORE.log"; then
         WARNINGS+=("$STORE: onramp logged errors, see below")
         printf -- '--- onramp output (%s) ---\n' "$STORE" >&2
