@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Real-browser end-to-end test: headless Chromium signs a user in with a
-# Temporary Access Pass, enrolls a passkey, then signs in with it.
+# Real-browser end-to-end tests with headless Chromium and virtual authenticators:
+#   e2e.test.mjs     a user signs in with a Temporary Access Pass, enrolls a
+#                    passkey, then signs in to a relying party with it;
+#   portal.test.mjs  the bootstrap administrator signs in to the admin portal,
+#                    creates a user and a pass; the user signs in, enrolls and
+#                    deletes a passkey; the audit log shows it all.
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
@@ -13,4 +17,5 @@ cd "$(dirname "$0")"
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
-exec node --test e2e.test.mjs
+# One file at a time: each starts its own onramp and browser.
+exec node --test --test-concurrency=1 e2e.test.mjs portal.test.mjs

@@ -1,0 +1,408 @@
+// Real-browser test of the admin portal (/admin), from the first start on.
+//
+// Starts the onramp binary with an empty embedded store, so it bootstraps
+// admin@localhost and prints that administrator's Temporary Access Pass, and
+// drives Debian's headless Chromium with two browser contexts (two people),
+// each with its own CDP virtual authenticator:
+//
+//   1. The administrator opens /admin, is sent through Onramp's own sign-in
+//      (user name, then the printed pass), must enroll a passkey, and lands
+//      on the portal's Users page.
+//   2. In the portal they create a user and a Temporary Access Pass for them;
+//      the pass page shows the passcode, a QR code of the sign-in link and a
+//      working copy button.
+//   3. The new user, in another browser, follows the sign-in link, signs in
+//      with the passcode, enrolls a passkey, and deletes it again on the
+//      security info page (which warns that it is the last one).
+//   4. The administrator's audit log shows each of those steps.
+//
+// Run with tests/browser/run.sh (or `node --test portal.test.mjs` here).
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  Onramp, PageLog, SCREENSHOTS, TEST_TIMEOUT_MS, addVirtualAuthenticator, assertSetup, freePort,
+  launchChromium, newContext, stepper,
+} from './harness.mjs';
+
+const NEW_USER = { upn: 'ada.lovelace@example.com', displayName: 'Ada Lovelace' };
+
+const shot = (page, name) => page.screenshot({ path: path.join(SCREENSHOTS, `portal-${name}.png`), fullPage: true });
+
+/** Records the URLs a page's main frame navigates to, redirects included. */
+function trackNavigations(page) {
+  const urls = [];
+  page.on('request', (req) => {
+    if (req.isNavigationRequest() && req.frame() === page.mainFrame()) urls.push(new URL(req.url()));
+  });
+  return urls;
+}
+
+const pathsOf = (urls) => urls.map((u) => u.pathname);
+
+/** Asserts that `want` occurs in `got` in this order (other entries may come between). */
+function assertSubsequence(got, want, what) {
+  let i = 0;
+  for (const p of got) if (i < want.length && p === want[i]) i += 1;
+  assert.equal(i, want.length, `${what}: expected ${JSON.stringify(want)} in this order, got ${JSON.stringify(got)}`);
+}
+
+/** The text of each cell of each row of a table body. */
+function tableRows(page, selector) {
+  return page.locator(`${selector} tbody tr`).evaluateAll(
+    (rows) => rows.map((tr) => [...tr.cells].map((td) => td.textContent.trim())));
+}
+
+describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS }, () => {
+  let tmp;
+  let onramp;
+  let unguard;
+  let browser;
+  const admin = { log: new PageLog('admin') }; // {context, page, authenticator, navigations, id}
+  const person = { log: new PageLog('user') }; // the new user's browser
+  const created = {}; // {id, passcode, signInLink}
+  const done = new Set(); // tests that got to their end
+  const TESTS = 4;
+
+  before(async () => {
+    assertSetup();
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-portal-'));
+    onramp = new Onramp({ port: await freePort(), dir: tmp });
+    unguard = onramp.killOnExit();
+    await onramp.start();
+    browser = await launchChromium();
+    for (const who of [admin, person]) {
+      who.context = await newContext(browser);
+      await who.log.watchContext(who.context);
+      who.page = await who.context.newPage();
+      who.log.watchPage(who.page);
+      who.authenticator = await addVirtualAuthenticator(who.context, who.page);
+      who.navigations = trackNavigations(who.page);
+    }
+    // The copy button writes to the clipboard; the test reads it back.
+    await admin.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: onramp.base });
+  }, { timeout: TEST_TIMEOUT_MS });
+
+  after(async () => {
+    const problems = [];
+    const attempt = async (what, fn) => {
+      try { await fn(); } catch (e) { problems.push(`${what}: ${e.message}`); }
+    };
+    const showLogs = done.size < TESTS;
+    if (showLogs) console.log(`browser log [admin]:\n  ${admin.log}\nbrowser log [user]:\n  ${person.log}`);
+    await attempt('close browser', async () => { await browser?.close(); });
+    await attempt('stop onramp', async () => { await onramp?.stop(); });
+    unguard?.();
+    if (showLogs && onramp?.output.trim()) console.log(`onramp output:\n${onramp.output.trim()}`);
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    if (problems.length) console.log(`cleanup problems:\n  ${problems.join('\n  ')}`);
+  }, { timeout: TEST_TIMEOUT_MS });
+
+  const step = stepper({
+    pages: () => ({ admin: admin.page, user: person.page }),
+    logs: () => [admin.log, person.log],
+    onramp: () => onramp,
+  });
+
+  const needs = (name) => assert.ok(done.has(name), `needs what an earlier test (${name}) does, and that test failed`);
+
+  it('signs the bootstrap administrator in with the printed pass and enrolls a passkey', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { upn, passcode, signInUrl } = await step('the first-start output', async () => onramp.bootstrapPass());
+    assert.equal(upn, 'admin@localhost');
+    assert.equal(signInUrl, `${onramp.base}/signin?login_hint=admin%40localhost`);
+    const { page, navigations } = admin;
+
+    await step('the portal sends a stranger to sign in', async () => {
+      await page.goto(`${onramp.base}/admin`);
+      await page.waitForURL((u) => u.pathname === '/signin');
+      // Through the portal's own OIDC request, as its public client.
+      assertSubsequence(pathsOf(navigations), ['/admin', '/admin/login', '/authorize', '/signin'],
+        'redirects to sign-in');
+      const authorize = navigations.find((u) => u.pathname === '/authorize').searchParams;
+      assert.equal(authorize.get('client_id'), 'onramp-admin-portal');
+      assert.equal(authorize.get('redirect_uri'), `${onramp.base}/admin/callback`);
+      assert.equal(authorize.get('response_type'), 'code');
+      assert.equal(authorize.get('code_challenge_method'), 'S256');
+      assert.ok(authorize.get('state'), 'no state');
+      assert.ok(authorize.get('scope').split(' ').includes('openid'), `scope: ${authorize.get('scope')}`);
+      const q = new URL(page.url()).searchParams;
+      assert.ok(q.get('r'), `the sign-in page is not for a pending request: ${page.url()}`);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.getByText('to continue to Onramp admin portal').waitFor();
+      await shot(page, 'signin');
+      await page.getByLabel('User name').fill(upn);
+      await page.getByRole('button', { name: 'Next' }).click();
+    });
+
+    await step('the pass page', async () => {
+      await page.getByRole('heading', { name: 'Enter your Temporary Access Pass' }).waitFor();
+      await page.getByLabel('Temporary Access Pass').fill(passcode);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    });
+
+    await step('passkey enrollment', async () => {
+      await page.waitForURL((u) => u.pathname === '/enroll');
+      await page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
+      // A first sign-in without a passkey may not skip this.
+      assert.equal(await page.getByRole('button', { name: /Skip/ }).count(), 0, 'enrollment offers a skip');
+      await shot(page, 'admin-enroll');
+      await page.getByRole('button', { name: 'Create passkey' }).click();
+    });
+
+    await step('back in the portal', async () => {
+      await page.waitForURL((u) => u.pathname === '/admin/users');
+      assertSubsequence(pathsOf(navigations), ['/enroll', '/authorize/resume', '/admin/callback', '/admin', '/admin/users'],
+        'the way back to the portal');
+      const callback = navigations.find((u) => u.pathname === '/admin/callback').searchParams;
+      assert.ok(callback.get('code'), 'the callback got no code');
+      assert.equal(callback.get('state'), navigations.find((u) => u.pathname === '/authorize').searchParams.get('state'));
+      await page.getByRole('heading', { name: 'Users', exact: true }).waitFor();
+      await shot(page, 'users');
+    });
+
+    const nav = page.getByRole('navigation', { name: 'Admin sections' });
+    assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Users', 'Policies', 'Clients', 'Audit log'],
+      'a Global Administrator sees every section');
+    assert.equal(await nav.getByRole('link', { name: 'Users' }).getAttribute('aria-current'), 'page');
+    assert.ok((await page.locator('header.topbar .whoami').innerText()).includes(upn), 'who is signed in');
+    const rows = await tableRows(page, 'main');
+    const me = rows.find((r) => r[0] === upn);
+    assert.ok(me, `admin@localhost is not in the users table: ${JSON.stringify(rows)}`);
+    assert.deepEqual(me.slice(1), ['Administrator', 'Enabled', 'Global Administrator']);
+    const href = await page.getByRole('link', { name: upn, exact: true }).getAttribute('href');
+    admin.id = href.match(/^\/admin\/users\/([^/?]+)$/)?.[1];
+    assert.ok(admin.id, `no user id in the link ${href}`);
+
+    const creds = await admin.authenticator.credentials();
+    assert.equal(creds.length, 1, `expected one credential, got ${JSON.stringify(creds)}`);
+    assert.equal(creds[0].rpId, 'localhost');
+    assert.equal(creds[0].isResidentCredential, true);
+    // The portal keeps its token in an HttpOnly cookie, never in the page.
+    const cookies = await admin.context.cookies(onramp.base);
+    const token = cookies.find((c) => c.name === 'onramp_admin');
+    assert.ok(token, `no portal cookie: ${JSON.stringify(cookies.map((c) => c.name))}`);
+    assert.equal(token.httpOnly, true);
+    assert.equal(token.sameSite, 'Strict');
+    admin.log.assertClean('the sign-in and portal pages');
+    onramp.assertRunning();
+    done.add('admin');
+  });
+
+  it('creates a user and a Temporary Access Pass in the portal', { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('admin');
+    const { page } = admin;
+
+    await step('create a user', async () => {
+      const form = page.locator('form#create-user');
+      await page.getByRole('heading', { name: 'Create a user' }).waitFor();
+      await form.getByLabel('User name (UPN)').fill(NEW_USER.upn);
+      await form.getByLabel('Display name').fill(NEW_USER.displayName);
+      await form.getByRole('button', { name: 'Create user' }).click();
+      await page.waitForURL((u) => /^\/admin\/users\/[^/]+$/.test(u.pathname) && u.searchParams.get('done') === 'created');
+    });
+    created.id = new URL(page.url()).pathname.split('/').pop();
+    assert.notEqual(created.id, admin.id);
+
+    await step("the user's page", async () => {
+      await page.getByRole('status').filter({ hasText: 'The user was created.' }).waitFor();
+      await page.getByRole('heading', { name: NEW_USER.displayName, level: 1 }).waitFor();
+      assert.equal(await page.locator('#user-upn').innerText(), NEW_USER.upn);
+      assert.equal(await page.getByText('No Temporary Access Pass.').count(), 1);
+      assert.deepEqual(await tableRows(page, '#passkeys'), [['No passkeys.']]);
+      await shot(page, 'user');
+    });
+
+    await step('create a pass', async () => {
+      const form = page.locator('form#create-tap');
+      await form.getByLabel(/Lifetime in minutes/).waitFor();
+      await form.getByRole('button', { name: 'Create a Temporary Access Pass' }).click();
+      await page.getByRole('heading', { name: 'Temporary Access Pass created' }).waitFor();
+      await shot(page, 'tap');
+    });
+    assert.equal(new URL(page.url()).pathname, `/admin/users/${created.id}/tap`);
+    assert.ok((await page.locator('main').innerText()).includes(`For ${NEW_USER.upn}.`), 'whose pass it is');
+
+    created.passcode = (await page.locator('code#passcode').innerText()).trim();
+    assert.match(created.passcode, /^[A-Z0-9]{8,48}$/, 'the passcode shown');
+
+    created.signInLink = await page.locator('a#signin-link').getAttribute('href');
+    assert.equal(created.signInLink, `${onramp.base}/signin?login_hint=${encodeURIComponent(NEW_USER.upn)}`);
+
+    await step('the QR code', async () => {
+      const qr = page.locator('img.qr');
+      assert.equal(await qr.count(), 1, 'no QR code image');
+      assert.equal(await qr.getAttribute('alt'), `QR code of the sign-in link for ${NEW_USER.upn}`);
+      const src = await qr.getAttribute('src');
+      assert.match(src, /^data:image\/svg\+xml;base64,/, 'the QR code is an inline SVG');
+      const svg = Buffer.from(src.split(',')[1], 'base64').toString('utf8');
+      assert.match(svg, /<svg[\s>]/, 'the QR code data is no SVG');
+      // Loaded and drawn (the page's CSP allows data: images).
+      const size = await qr.evaluate(async (img) => {
+        await img.decode();
+        return { natural: img.naturalWidth, shown: img.getBoundingClientRect().width };
+      });
+      assert.ok(size.natural > 0 && size.shown >= 100, `the QR code is not shown: ${JSON.stringify(size)}`);
+    });
+
+    await step('the copy button', async () => {
+      const copy = page.locator('button[data-copy="passcode"]');
+      assert.equal(await copy.count(), 1, 'no copy button');
+      assert.equal(await copy.innerText(), 'Copy passcode');
+      await page.bringToFront(); // the clipboard wants a focused page
+      await copy.click();
+      await page.waitForFunction(
+        () => document.querySelector('button[data-copy="passcode"]').textContent !== 'Copy passcode');
+      assert.equal(await copy.innerText(), 'Copied', 'the copy button did not copy');
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), created.passcode);
+      // And the label comes back.
+      await page.waitForFunction(
+        () => document.querySelector('button[data-copy="passcode"]').textContent === 'Copy passcode');
+    });
+
+    await step("the user's page lists the pass", async () => {
+      await page.getByRole('link', { name: `Back to ${NEW_USER.upn}` }).click();
+      await page.waitForURL((u) => u.pathname === `/admin/users/${created.id}`);
+      assert.match(await page.locator('#tap-status').innerText(), /Usable \(EnabledByPolicy\)/);
+      await page.getByRole('button', { name: 'Replace with a new pass' }).waitFor();
+    });
+    admin.log.assertClean('the portal pages');
+    onramp.assertRunning();
+    done.add('tap');
+  });
+
+  it('signs the new user in with the pass in another browser, enrolls a passkey and deletes it', { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('tap');
+    const { page } = person;
+    // Another person's browser: nothing of the administrator's.
+    assert.deepEqual(await person.context.cookies(onramp.base), []);
+
+    await step('the sign-in link', async () => {
+      await page.goto(created.signInLink);
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      assert.equal(await page.getByLabel('User name').inputValue(), NEW_USER.upn, 'the link fills in the user name');
+      await page.getByRole('button', { name: 'Next' }).click();
+    });
+
+    await step('the pass', async () => {
+      await page.getByRole('heading', { name: 'Enter your Temporary Access Pass' }).waitFor();
+      assert.ok((await page.locator('main').innerText()).includes(`Signing in as ${NEW_USER.upn}`));
+      await page.getByLabel('Temporary Access Pass').fill(created.passcode);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    });
+
+    await step('passkey enrollment', async () => {
+      await page.waitForURL((u) => u.pathname === '/enroll');
+      await page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
+      await page.getByRole('button', { name: 'Create passkey' }).click();
+      // Signed in for no application: the security info page.
+      await page.waitForURL((u) => u.pathname === '/account/security');
+      await page.getByRole('heading', { name: 'Security info' }).waitFor();
+      await shot(page, 'security-info');
+    });
+    assert.ok((await page.locator('main').innerText()).includes(`Signed in as ${NEW_USER.upn}.`));
+    const creds = await person.authenticator.credentials();
+    assert.equal(creds.length, 1, `expected one credential, got ${JSON.stringify(creds)}`);
+    assert.equal(creds[0].rpId, 'localhost');
+    const adminCreds = await admin.authenticator.credentials();
+    assert.equal(adminCreds.length, 1, "the administrator's authenticator got another credential");
+    assert.notEqual(creds[0].credentialId, adminCreds[0].credentialId);
+    assert.notEqual(creds[0].userHandle, adminCreds[0].userHandle);
+    // As the server names credentials (base64url); DevTools gives base64.
+    person.credentialId = Buffer.from(creds[0].credentialId, 'base64').toString('base64url');
+
+    const passkeys = page.locator('ul.methods > li');
+    assert.equal(await passkeys.count(), 1, 'the new passkey is not listed');
+    const name = await passkeys.first().getByLabel('Name').inputValue();
+    assert.ok(name, 'the passkey has no name');
+    assert.equal(await page.getByText('You have no passkey.').count(), 0);
+
+    await step('delete the passkey', async () => {
+      await passkeys.first().getByRole('button', { name: `Delete “${name}”…` }).click();
+      await page.waitForURL((u) => u.pathname === '/account/passkeys/delete');
+      await page.getByRole('heading', { name: 'Delete passkey' }).waitFor();
+      // The last passkey: a warning, not just a question.
+      const warning = page.getByRole('alert');
+      assert.match(await warning.innerText(), new RegExp(`“${name}” is your last passkey\\.`));
+      await shot(page, 'delete-last-passkey');
+      await page.getByRole('button', { name: 'Delete passkey' }).click();
+      await page.waitForURL((u) => u.pathname === '/account/security' && u.searchParams.get('done') === 'deleted');
+    });
+    await page.getByRole('status').filter({ hasText: 'The passkey was deleted.' }).waitFor();
+    assert.equal(await passkeys.count(), 0, 'the passkey is still listed');
+    assert.match(await page.getByRole('alert').first().innerText(), /You have no passkey\./);
+    person.log.assertClean("the user's pages");
+    onramp.assertRunning();
+    done.add('user');
+  });
+
+  it("shows every step in the administrator's audit log", { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('user');
+    const { page } = admin;
+    await step('the audit log', async () => {
+      await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Audit log' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/audit');
+      await page.getByRole('heading', { name: 'Audit log' }).waitFor();
+      await shot(page, 'audit');
+    });
+    const byAdmin = `user ${admin.id}`;
+    const byUser = `user ${created.id}`;
+    const target = `user ${NEW_USER.upn} (${created.id})`;
+    const expected = [ // oldest first
+      ['user.created', byAdmin],
+      ['tap.created', byAdmin],
+      ['tap.used', byUser],
+      ['passkey.registered', byUser],
+      ['passkey.deleted', byUser],
+    ];
+    // Columns: time, event, outcome, actor, target, address, request, detail.
+    const rows = await tableRows(page, 'table#audit');
+    const event = {};
+    for (const [kind, actor] of expected) {
+      const row = rows.find((r) => r[1] === kind && r[4] === target);
+      assert.ok(row, `no ${kind} event for ${NEW_USER.upn} in the audit log:\n${rows.map((r) => r.join(' | ')).join('\n')}`);
+      assert.equal(row[2], 'success', `${kind}: outcome`);
+      assert.equal(row[3], actor, `${kind}: actor`);
+      assert.match(row[0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/, `${kind}: time`);
+      event[kind] = { address: row[5], request: row[6], detail: row[7] };
+    }
+    // The pass that was used is the one the portal created; the passkey
+    // deleted is the one registered, the credential in the user's browser.
+    const tapId = event['tap.created'].detail.match(/^tap (\S+) valid from /)?.[1];
+    assert.ok(tapId, `tap.created names no pass: ${event['tap.created'].detail}`);
+    assert.equal(event['tap.used'].detail, `tap ${tapId}`);
+    assert.ok(event['passkey.registered'].detail.endsWith(`(${person.credentialId})`),
+      `passkey.registered names another credential than ${person.credentialId}: ${event['passkey.registered'].detail}`);
+    assert.equal(event['passkey.deleted'].detail, `own passkey ${person.credentialId}`);
+    for (const [kind, e] of Object.entries(event)) {
+      assert.equal(e.address, '127.0.0.1', `${kind}: client address`);
+      assert.ok(e.request, `${kind}: no request id`);
+    }
+    assert.equal(new Set(Object.values(event).map((e) => e.request)).size, expected.length,
+      'each step was its own request');
+    // The administrator's own first start is there too.
+    const adminTarget = `user admin@localhost (${admin.id})`;
+    for (const [kind, actor] of [['user.created', 'system'], ['tap.created', 'system'], ['tap.used', byAdmin],
+      ['passkey.registered', byAdmin]]) {
+      assert.ok(rows.some((r) => r[1] === kind && r[3] === actor && r[4] === adminTarget),
+        `no ${kind} event by ${actor} for admin@localhost`);
+    }
+
+    await step('filtered by the new user', async () => {
+      const filter = page.locator('form#audit-filter');
+      await filter.getByLabel('Target id').fill(created.id);
+      await filter.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/audit' && u.searchParams.get('target') === created.id);
+    });
+    const filtered = await tableRows(page, 'table#audit');
+    assert.ok(filtered.every((r) => r[4] === target),
+      `the filter let other targets through:\n${filtered.map((r) => r.join(' | ')).join('\n')}`);
+    // Newest first, and in the order they happened.
+    assertSubsequence(filtered.map((r) => r[1]).reverse(), expected.map(([kind]) => kind), 'events of the new user');
+    admin.log.assertClean('the portal pages');
+    onramp.assertRunning();
+    done.add('audit');
+  });
+});
