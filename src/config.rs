@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::domain::client::{ClientAuthMethod, ClientKeys, GrantType, SigningAlg};
 use crate::domain::permission::Permission;
 use crate::domain::user::Upn;
+use crate::store::redis::{RedisTarget, mask_cluster_password};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -604,6 +605,12 @@ impl Settings {
             }
             return Ok(StoreUrl::Embedded(PathBuf::from(path)));
         }
+        if RedisTarget::is_cluster_url(url) {
+            // Same parser as the store uses to connect.
+            RedisTarget::parse(url)
+                .map_err(|e| invalid("store.url", format!("bad Redis Cluster URL: {e}")))?;
+            return Ok(StoreUrl::Redis(url.to_owned()));
+        }
         if url.starts_with("redis://") || url.starts_with("rediss://") {
             url::Url::parse(url)
                 .map_err(|e| invalid("store.url", format!("bad Redis URL: {e}")))?;
@@ -611,7 +618,7 @@ impl Settings {
         }
         Err(invalid(
             "store.url",
-            "must start with embedded:, redis:// or rediss://",
+            "must start with embedded:, redis://, rediss://, redis+cluster:// or rediss+cluster://",
         ))
     }
 
@@ -628,7 +635,10 @@ impl Settings {
                 c.secret = Some("********".into());
             }
         }
-        if let Ok(mut url) = url::Url::parse(&masked.store.url)
+        if let Some(url) = mask_cluster_password(&masked.store.url, "********") {
+            // A cluster URL lists several hosts, which `url::Url` cannot parse.
+            masked.store.url = url;
+        } else if let Ok(mut url) = url::Url::parse(&masked.store.url)
             && url.password().is_some()
         {
             let _ = url.set_password(Some("********"));
@@ -872,5 +882,26 @@ token_endpoint_auth_method = "private_key_jwt"
         assert!(!out.contains("very-secret-value-123"));
         assert!(!out.contains("hunter2"));
         assert!(out.contains("********"));
+    }
+
+    #[test]
+    fn redis_cluster_urls() {
+        let mut s = Settings::default();
+        s.store.url = "redis+cluster://:hunter2hunter2@10.0.0.1:7000,10.0.0.2:7000".into();
+        assert!(matches!(s.store_url(), Ok(StoreUrl::Redis(_))));
+        assert!(!s.to_masked_toml().contains("hunter2"));
+        for bad in [
+            "redis+cluster://",
+            "redis+cluster://10.0.0.1:7000,,10.0.0.2:7000",
+            "redis+cluster://10.0.0.1:7000/3",
+            "redis+cluster://10.0.0.1:70000",
+        ] {
+            s.store.url = bad.into();
+            let e = s.store_url().unwrap_err().to_string();
+            assert!(
+                e.contains("`store.url`") && e.contains("Cluster"),
+                "{bad}: {e}"
+            );
+        }
     }
 }

@@ -22,10 +22,17 @@
 //! after the user (orphans are never reachable: every read goes through the
 //! user), and a credential index is written before the credential and
 //! verified on every read (a dangling index is ignored and overwritten).
+//!
+//! The same code runs on one server (`redis://`) and on a Redis Cluster
+//! (`redis+cluster://h1:p1,h2:p2`): every command and script names keys of
+//! one slot, and nothing enumerates keys (no SCAN or KEYS).
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::aio::{ConnectionLike, ConnectionManager};
+use redis::cluster::ClusterClientBuilder;
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
+use redis::{AsyncCommands, Cmd, ErrorKind, Pipeline, RedisFuture, Script, ServerErrorKind, Value};
 use std::sync::LazyLock;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -45,17 +52,156 @@ use crate::domain::user::User;
 
 #[derive(Clone)]
 pub struct RedisStore {
-    conn: ConnectionManager,
+    conn: Conn,
     p: String,
+}
+
+/// One server (through a reconnecting manager) or a cluster (which routes
+/// each command to the node owning its key's slot and follows redirects).
+/// Both speak the same [`ConnectionLike`], so every operation below is
+/// written once.
+#[derive(Clone)]
+enum Conn {
+    Server(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl ConnectionLike for Conn {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        match self {
+            Conn::Server(c) => c.req_packed_command(cmd),
+            Conn::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        match self {
+            Conn::Server(c) => c.req_packed_commands(pipeline, offset, count),
+            Conn::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            Conn::Server(c) => c.get_db(),
+            Conn::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+/// What a Redis `store.url` names: one server (`redis://`, `rediss://`), or
+/// the seed nodes of a cluster (`redis+cluster://[user:pass@]h1:p1,h2:p2/`,
+/// `rediss+cluster://` for TLS). The client learns the other nodes and the
+/// slot map from the seeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisTarget {
+    Server(String),
+    /// One `redis://` (or `rediss://`) URL per seed node.
+    Cluster(Vec<String>),
+}
+
+impl RedisTarget {
+    /// True when `url` uses one of the cluster schemes.
+    pub fn is_cluster_url(url: &str) -> bool {
+        cluster_scheme(url.trim()).is_some()
+    }
+
+    /// Parses a store URL. Errors never repeat the URL (it may hold a password).
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let url = url.trim();
+        let Some((scheme, rest)) = cluster_scheme(url) else {
+            return Ok(RedisTarget::Server(url.to_owned()));
+        };
+        let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        // Credentials, path and options apply to every node.
+        let (userinfo, hosts) = match authority.rfind('@') {
+            Some(at) => authority.split_at(at + 1),
+            None => ("", authority),
+        };
+        let path = tail.split(['?', '#']).next().unwrap_or("");
+        if !matches!(path, "" | "/" | "/0") {
+            return Err("a Redis Cluster has only database 0".into());
+        }
+        if hosts.is_empty() {
+            return Err(format!(
+                "no nodes: expected {scheme}+cluster://host:port,host:port,..."
+            ));
+        }
+        hosts
+            .split(',')
+            .map(|host| {
+                let host = host.trim();
+                if host.is_empty() {
+                    return Err("empty entry in the cluster node list".to_owned());
+                }
+                let node = format!("{scheme}://{userinfo}{host}{tail}");
+                check_node_url(&node).map_err(|e| format!("cluster node `{host}`: {e}"))?;
+                Ok(node)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(RedisTarget::Cluster)
+    }
+}
+
+/// `("redis", rest)` for `redis+cluster://rest`, `("rediss", rest)` for TLS.
+fn cluster_scheme(url: &str) -> Option<(&'static str, &str)> {
+    if let Some(rest) = url.strip_prefix("redis+cluster://") {
+        Some(("redis", rest))
+    } else {
+        url.strip_prefix("rediss+cluster://")
+            .map(|rest| ("rediss", rest))
+    }
+}
+
+fn check_node_url(node: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(node).map_err(|e| e.to_string())?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err("no host".into());
+    }
+    if parsed.port().is_none() {
+        return Err("no port (write host:port)".into());
+    }
+    redis::IntoConnectionInfo::into_connection_info(node)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// `url` with the password (if any) of a cluster URL replaced by `mask`;
+/// `None` if `url` is not a cluster URL or holds no password.
+pub fn mask_cluster_password(url: &str, mask: &str) -> Option<String> {
+    let (scheme, rest) = cluster_scheme(url.trim())?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let at = rest[..end].rfind('@')?;
+    let (user, _password) = rest[..at].split_once(':')?;
+    Some(format!("{scheme}+cluster://{user}:{mask}{}", &rest[at..]))
 }
 
 impl From<redis::RedisError> for StoreError {
     fn from(e: redis::RedisError) -> Self {
+        // Besides lost connections, a cluster that is re-electing or
+        // missing a shard answers CLUSTERDOWN / TRYAGAIN / MASTERDOWN, and a
+        // cluster client with no route to a slot says ClusterConnectionNotFound.
+        let cluster_away = matches!(
+            e.kind(),
+            ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::ClusterDown
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::MasterDown
+                )
+        );
         if e.is_io_error()
             || e.is_timeout()
             || e.is_connection_dropped()
             || e.is_connection_refusal()
             || e.is_unrecoverable_error()
+            || cluster_away
         {
             StoreError::Unavailable(e.to_string())
         } else {
@@ -65,36 +211,70 @@ impl From<redis::RedisError> for StoreError {
 }
 
 impl RedisStore {
-    /// Connects (failing fast if Redis is down at start-up); afterwards the
-    /// connection manager reconnects on its own and requests fail quickly
-    /// with [`StoreError::Unavailable`] while Redis is away.
+    /// Connects to one server or a cluster (see [`RedisTarget`]), failing
+    /// fast if Redis is down at start-up; afterwards the connection
+    /// reconnects on its own and requests fail quickly with
+    /// [`StoreError::Unavailable`] while Redis is away.
     pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = client.get_connection_manager_with_config(config).await?;
+        let conn = match RedisTarget::parse(url).map_err(StoreError::Backend)? {
+            RedisTarget::Server(url) => {
+                let client =
+                    redis::Client::open(url).map_err(|e| StoreError::Backend(e.to_string()))?;
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500));
+                Conn::Server(client.get_connection_manager_with_config(config).await?)
+            }
+            RedisTarget::Cluster(nodes) => {
+                // The response timeout also bounds a whole request with its
+                // redirects and retries, so an outage costs at most `timeout`.
+                let client = ClusterClientBuilder::new(nodes)
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    .retries(3)
+                    .min_retry_wait(50)
+                    .max_retry_wait(500)
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                Conn::Cluster(client.get_async_connection().await?)
+            }
+        };
         Ok(Self {
             conn,
             p: prefix.to_owned(),
         })
     }
 
-    /// `appendonly` setting, if the server lets us read it.
+    /// `appendonly` setting, if the server lets us read it. On a cluster,
+    /// asks every primary: off on any of them counts as off.
     pub async fn persistence_enabled(&self) -> Option<bool> {
-        let mut c = self.conn.clone();
-        let reply: Vec<String> = redis::cmd("CONFIG")
-            .arg("GET")
-            .arg("appendonly")
-            .query_async(&mut c)
-            .await
-            .ok()?;
-        reply.get(1).map(|v| v == "yes")
+        let mut get = redis::cmd("CONFIG");
+        get.arg("GET").arg("appendonly");
+        let appendonly = |reply: Vec<String>| reply.get(1).map(|v| v == "yes");
+        match self.c() {
+            Conn::Server(mut c) => appendonly(get.query_async(&mut c).await.ok()?),
+            Conn::Cluster(mut c) => {
+                let all = RoutingInfo::MultiNode((MultipleNodeRoutingInfo::AllMasters, None));
+                // One (node address, reply) pair per primary.
+                let Value::Map(replies) = c.route_command(get, all).await.ok()? else {
+                    return None;
+                };
+                let known: Vec<bool> = replies
+                    .into_iter()
+                    .filter_map(|(_, v)| appendonly(redis::from_redis_value(v).ok()?))
+                    .collect();
+                if known.is_empty() {
+                    None
+                } else {
+                    Some(known.into_iter().all(|on| on))
+                }
+            }
+        }
     }
 
-    fn c(&self) -> ConnectionManager {
+    fn c(&self) -> Conn {
         self.conn.clone()
     }
 
@@ -797,5 +977,57 @@ impl Store for RedisStore {
 
     fn kind(&self) -> &'static str {
         "redis"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_urls_name_every_seed_node() {
+        assert_eq!(
+            RedisTarget::parse("redis://127.0.0.1:6379/0"),
+            Ok(RedisTarget::Server("redis://127.0.0.1:6379/0".into()))
+        );
+        assert_eq!(
+            RedisTarget::parse("redis+cluster://u:p%40ss@h1:7000,h2:7001, [::1]:7002/"),
+            Ok(RedisTarget::Cluster(vec![
+                "redis://u:p%40ss@h1:7000/".into(),
+                "redis://u:p%40ss@h2:7001/".into(),
+                "redis://u:p%40ss@[::1]:7002/".into(),
+            ]))
+        );
+        assert_eq!(
+            RedisTarget::parse("rediss+cluster://h1:7000"),
+            Ok(RedisTarget::Cluster(vec!["rediss://h1:7000".into()]))
+        );
+        for bad in [
+            "redis+cluster://",
+            "redis+cluster://h1:7000,",
+            "redis+cluster://h1",
+            "redis+cluster://h1:7000/1",
+            "redis+cluster://:secret@h1:port",
+        ] {
+            let e = RedisTarget::parse(bad).unwrap_err();
+            assert!(!e.contains("secret"), "{e}");
+        }
+    }
+
+    #[test]
+    fn cluster_passwords_are_masked() {
+        assert_eq!(
+            mask_cluster_password("redis+cluster://:pw@h1:1,h2:2/0", "***").as_deref(),
+            Some("redis+cluster://:***@h1:1,h2:2/0")
+        );
+        assert_eq!(
+            mask_cluster_password("rediss+cluster://me:pw@h1:1", "***").as_deref(),
+            Some("rediss+cluster://me:***@h1:1")
+        );
+        assert_eq!(
+            mask_cluster_password("redis+cluster://me@h1:1", "***"),
+            None
+        );
+        assert_eq!(mask_cluster_password("redis://:pw@h1:1", "***"), None);
     }
 }
