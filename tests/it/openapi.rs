@@ -1,8 +1,10 @@
 //! The OpenAPI document at `/api/v1/openapi.json` stays true: it is served,
 //! every operation it describes exists on the server, and every route that
-//! `src/web/handlers/admin_api.rs` registers is described.
+//! `src/web/handlers/admin_api.rs` registers (itself or through the handler
+//! modules it `.configure`s) is described.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -137,19 +139,27 @@ async fn openapi_document_is_served_and_well_formed() {
     assert_eq!(schemes["bearerAuth"]["type"], "http");
     assert_eq!(schemes["bearerAuth"]["scheme"], "bearer");
     assert_eq!(schemes["bearerAuth"]["bearerFormat"], "JWT");
-    let cc = &schemes["oauth2"]["flows"]["clientCredentials"];
-    assert_eq!(cc["tokenUrl"], "/token");
-    let scopes: BTreeSet<&str> = cc["scopes"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
     let permissions: BTreeSet<&str> = onramp::domain::permission::Permission::ALL
         .iter()
         .map(|p| p.as_str())
         .collect();
-    assert_eq!(scopes, permissions, "the oauth2 scopes are the permissions");
+    // Applications (client credentials) and signed-in administrators
+    // (authorization code, delegated): the same permissions as scopes.
+    let flows = &schemes["oauth2"]["flows"];
+    assert_eq!(flows["authorizationCode"]["authorizationUrl"], "/authorize");
+    for flow in ["clientCredentials", "authorizationCode"] {
+        assert_eq!(flows[flow]["tokenUrl"], "/token", "{flow}");
+        let scopes: BTreeSet<&str> = flows[flow]["scopes"]
+            .as_object()
+            .unwrap_or_else(|| panic!("the {flow} flow has no scopes"))
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            scopes, permissions,
+            "the oauth2 {flow} scopes are the permissions"
+        );
+    }
 
     // Every $ref resolves.
     let mut refs = Vec::new();
@@ -217,7 +227,7 @@ async fn every_documented_operation_exists() {
     let app = TestApp::spawn(&store).await;
     let doc = fetch_document(&app).await;
     let ops = documented_operations(&doc);
-    assert!(ops.len() >= 19, "only {} operations documented", ops.len());
+    assert!(ops.len() >= 25, "only {} operations documented", ops.len());
 
     let mut wrong = Vec::new();
     for (path, m) in &ops {
@@ -226,10 +236,26 @@ async fn every_documented_operation_exists() {
         let open = op["security"].as_array().is_some_and(Vec::is_empty);
         let url = app.url(&format!("/api/v1{}", concrete(path)));
         let mut req = app.http.request(method(m), &url);
-        if !op["requestBody"].is_null() {
+        if let Some(media) = op["requestBody"]["content"].get("application/json") {
             // A JSON body, so the body extractor lets the request reach the
-            // token check.
-            req = req.json(&json!({}));
+            // token check: the documented example, which must fit the
+            // schema, or `{}`.
+            let example = media["examples"]
+                .as_object()
+                .and_then(|e| e.values().next())
+                .map(|e| deref(&doc, e)["value"].clone());
+            let mut errors = Vec::new();
+            if let Some(example) = &example {
+                shape_errors(&doc, &media["schema"], example, "example", &mut errors);
+            }
+            if !errors.is_empty() {
+                wrong.push(format!(
+                    "{} {path}: the request example does not fit its schema: {}",
+                    m.to_uppercase(),
+                    errors.join("; ")
+                ));
+            }
+            req = req.json(&example.unwrap_or_else(|| json!({})));
         }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
@@ -302,13 +328,15 @@ async fn every_registered_route_is_documented() {
     let doc = fetch_document(&app).await;
     app.stop().await;
 
-    let source = std::fs::read_to_string(ADMIN_API_SOURCE).unwrap();
-    let registered = route_table::registered_routes(&source);
-    // The parser must find the table, not silently nothing.
+    let registered = registered_routes_in(Path::new(ADMIN_API_SOURCE));
+    // The parser must find the table, not silently nothing, and follow
+    // `.configure(super::admin_directory::routes)`.
     assert!(
         registered.contains(&("/users".to_owned(), "get".to_owned()))
-            && registered.contains(&("/users/{}".to_owned(), "patch".to_owned())),
-        "the route parser did not find the known routes in {ADMIN_API_SOURCE}: {registered:?}"
+            && registered.contains(&("/users/{}".to_owned(), "patch".to_owned()))
+            && registered.contains(&("/clients/{}".to_owned(), "delete".to_owned())),
+        "the route parser did not find the known routes in {ADMIN_API_SOURCE} \
+         and the modules it configures: {registered:?}"
     );
 
     let documented: BTreeMap<(String, String), String> = documented_operations(&doc)
@@ -329,18 +357,36 @@ async fn every_registered_route_is_documented() {
     let mut report = Vec::new();
     if !missing.is_empty() {
         report.push(format!(
-            "routes registered in src/web/handlers/admin_api.rs but missing from src/web/openapi.json \
-             (path parameters shown as {{}}):\n{}",
+            "routes registered in src/web/handlers/admin_api.rs (or a module it configures) \
+             but missing from src/web/openapi.json (path parameters shown as {{}}):\n{}",
             missing.join("\n")
         ));
     }
     if !extra.is_empty() {
         report.push(format!(
-            "operations in src/web/openapi.json that src/web/handlers/admin_api.rs does not register:\n{}",
+            "operations in src/web/openapi.json that src/web/handlers/admin_api.rs \
+             (and the modules it configures) does not register:\n{}",
             extra.join("\n")
         ));
     }
     assert!(report.is_empty(), "{}", report.join("\n\n"));
+}
+
+/// The routes that `fn routes` in `file` registers, with those of the
+/// handler modules it `.configure`s (`super::NAME::routes`: a sibling
+/// `NAME.rs` or `NAME/mod.rs`).
+fn registered_routes_in(file: &Path) -> BTreeSet<(String, String)> {
+    let source = std::fs::read_to_string(file)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+    let label = file.display().to_string();
+    let mut routes = route_table::registered_routes(&source, &label);
+    for module in route_table::configured_modules(&source, &label) {
+        let sibling = file.with_file_name(format!("{module}.rs"));
+        let nested = file.with_file_name(format!("{module}/mod.rs"));
+        let found = if sibling.exists() { sibling } else { nested };
+        routes.extend(registered_routes_in(&found));
+    }
+    routes
 }
 
 fn serde_names<T: serde::Serialize>(values: &[T]) -> Vec<Value> {
@@ -354,8 +400,10 @@ fn serde_names<T: serde::Serialize>(values: &[T]) -> Vec<Value> {
 #[test]
 fn documented_enumerations_are_the_domains() {
     use onramp::domain::audit::{ActorKind, AuditEventType, Outcome};
+    use onramp::domain::client::{ClientAuthMethod, GrantType};
     use onramp::domain::policy::MethodState;
     use onramp::domain::tap::MethodUsabilityReason::{self, *};
+    use onramp::domain::user::DirectoryRole;
 
     let doc: Value = serde_json::from_str(include_str!("../../src/web/openapi.json")).unwrap();
     let schemas = &doc["components"]["schemas"];
@@ -380,6 +428,38 @@ fn documented_enumerations_are_the_domains() {
     let _ = |o: Outcome| match o {
         Outcome::Success | Outcome::Failure => (),
     };
+    let _ = |r: DirectoryRole| match r {
+        DirectoryRole::GlobalAdministrator
+        | DirectoryRole::AuthenticationPolicyAdministrator
+        | DirectoryRole::PrivilegedAuthenticationAdministrator
+        | DirectoryRole::AuthenticationAdministrator => (),
+    };
+    let grant_types = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ];
+    let _ = |g: GrantType| match g {
+        GrantType::AuthorizationCode | GrantType::RefreshToken | GrantType::ClientCredentials => (),
+    };
+    // Registration takes every method but private_key_jwt (no JWKS field).
+    let registrable = [
+        ClientAuthMethod::ClientSecretBasic,
+        ClientAuthMethod::ClientSecretPost,
+        ClientAuthMethod::None,
+    ];
+    let _ = |m: ClientAuthMethod| match m {
+        ClientAuthMethod::ClientSecretBasic
+        | ClientAuthMethod::ClientSecretPost
+        | ClientAuthMethod::None
+        | ClientAuthMethod::PrivateKeyJwt => (),
+    };
+    // The client resource names these by `as_str`, not serde.
+    let grant_names: Vec<Value> = grant_types.iter().map(|g| g.as_str().into()).collect();
+    let method_names =
+        |ms: &[ClientAuthMethod]| -> Vec<Value> { ms.iter().map(|m| m.as_str().into()).collect() };
+    let mut methods = registrable.to_vec();
+    methods.push(ClientAuthMethod::PrivateKeyJwt);
     let cases = [
         (
             "MethodUsabilityReason",
@@ -405,6 +485,22 @@ fn documented_enumerations_are_the_domains() {
             "AuditEvent.outcome",
             &schemas["AuditEvent"]["properties"]["outcome"]["enum"],
             serde_names(&[Outcome::Success, Outcome::Failure]),
+        ),
+        (
+            "DirectoryRole",
+            &schemas["DirectoryRole"]["enum"],
+            serde_names(&DirectoryRole::ALL),
+        ),
+        ("GrantType", &schemas["GrantType"]["enum"], grant_names),
+        (
+            "TokenEndpointAuthMethod",
+            &schemas["TokenEndpointAuthMethod"]["enum"],
+            method_names(&methods),
+        ),
+        (
+            "RegisterClientRequest.tokenEndpointAuthMethod",
+            &schemas["RegisterClientRequest"]["properties"]["tokenEndpointAuthMethod"]["enum"],
+            method_names(&registrable),
         ),
     ];
     for (name, documented, domain) in cases {
@@ -501,8 +597,8 @@ fn shape_errors(doc: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<
 }
 
 /// Checks a real answer against the document: the status is the expected
-/// one and one the operation documents, and the body fits that response's
-/// schema.
+/// one and one the operation documents, the headers it documents as
+/// required are there, and the body fits that response's schema.
 async fn conforms(
     doc: &Value,
     template: &str,
@@ -520,6 +616,7 @@ async fn conforms(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let headers = res.headers().clone();
     let text = res.text().await.unwrap();
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let op = &doc["paths"][template][m];
@@ -530,6 +627,13 @@ async fn conforms(
         ));
         return body;
     };
+    for (name, header) in response["headers"].as_object().into_iter().flatten() {
+        if header["required"] == true && !headers.contains_key(name.as_str()) {
+            problems.push(format!(
+                "{label} {status}: the required header {name} is missing"
+            ));
+        }
+    }
     match response["content"].as_object() {
         None if text.is_empty() => {}
         None => problems.push(format!(
@@ -686,6 +790,198 @@ async fn responses_match_the_documented_schemas() {
     )
     .await;
 
+    // Directory roles and clients, with a signed-in Global Administrator's
+    // delegated token: applications never assign roles.
+    let admin = crate::portal::admin_browser(&app).await;
+    let global = crate::portal::delegated_token(&app, &admin).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let roles = "/users/{user}/directoryRoles";
+    let roles_url = api(&format!("/users/{id}/directoryRoles"));
+    let res = app
+        .http
+        .put(&roles_url)
+        .bearer_auth(&global)
+        .json(&json!({"roles": ["Authentication Administrator", "Authentication Administrator"]}))
+        .send()
+        .await
+        .unwrap();
+    let changed = conforms(&doc, roles, "put", 200, res, p).await;
+    assert_eq!(
+        changed["directoryRoles"],
+        json!(["Authentication Administrator"])
+    );
+    let res = app
+        .http
+        .get(api(&format!("/users/{id}")))
+        .bearer_auth(&global)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/users/{user}", "get", 200, res, p).await;
+    let res = app
+        .http
+        .put(&roles_url)
+        .bearer_auth(&global)
+        .json(&json!({"roles": ["Emperor"]}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, roles, "put", 400, res, p).await;
+    let res = app
+        .http
+        .put(&roles_url)
+        .bearer_auth(&hr)
+        .json(&json!({"roles": []}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, roles, "put", 403, res, p).await;
+    let admin_id = &app.bootstrap.as_ref().unwrap().user.id;
+    let res = app
+        .http
+        .put(api(&format!("/users/{admin_id}/directoryRoles")))
+        .bearer_auth(&global)
+        .json(&json!({"roles": []}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, roles, "put", 403, res, p).await;
+    let res = app
+        .http
+        .put(api("/users/nobody@example.com/directoryRoles"))
+        .bearer_auth(&global)
+        .json(&json!({"roles": []}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, roles, "put", 404, res, p).await;
+    let res = app
+        .http
+        .put(&roles_url)
+        .bearer_auth(&global)
+        .body(r#"{"roles": []}"#)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, roles, "put", 415, res, p).await;
+    // Back to no role, so the application may delete the user below.
+    let res = app
+        .http
+        .put(&roles_url)
+        .bearer_auth(&global)
+        .json(&json!({"roles": []}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, roles, "put", 200, res, p).await;
+
+    let res = app
+        .http
+        .post(api("/clients"))
+        .bearer_auth(&global)
+        .json(&json!({"displayName": "Payroll", "redirectUris": ["https://payroll.example.com/cb"], "postLogoutRedirectUris": ["https://payroll.example.com/"], "grantTypes": ["authorization_code", "refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    let client = conforms(&doc, "/clients", "post", 201, res, p).await;
+    assert!(client["clientSecret"].is_string(), "{client}");
+    let client_id = client["clientId"].as_str().unwrap().to_owned();
+    let res = app
+        .http
+        .post(api("/clients"))
+        .bearer_auth(&global)
+        .json(&json!({"displayName": "CLI", "redirectUris": ["http://localhost:8400/cb"], "tokenEndpointAuthMethod": "none"}))
+        .send()
+        .await
+        .unwrap();
+    let public = conforms(&doc, "/clients", "post", 201, res, p).await;
+    assert!(public.get("clientSecret").is_none(), "{public}");
+    let res = app
+        .http
+        .get(api("/clients"))
+        .bearer_auth(&global)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/clients", "get", 200, res, p).await;
+    let one = "/clients/{client}";
+    for which in [client_id.as_str(), "onramp-admin-portal"] {
+        let res = app
+            .http
+            .get(api(&format!("/clients/{which}")))
+            .bearer_auth(&global)
+            .send()
+            .await
+            .unwrap();
+        let read = conforms(&doc, one, "get", 200, res, p).await;
+        assert!(read.get("clientSecret").is_none(), "{read}");
+    }
+    let res = app
+        .http
+        .post(api("/clients"))
+        .bearer_auth(&global)
+        .json(&json!({"displayName": "Plain http", "redirectUris": ["http://payroll.example.com/cb"]}))
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/clients", "post", 400, res, p).await;
+    let res = app
+        .http
+        .get(api("/clients"))
+        .bearer_auth(&hr)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, "/clients", "get", 403, res, p).await;
+    let res = app
+        .http
+        .delete(api("/clients/onramp-admin-portal"))
+        .bearer_auth(&global)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, one, "delete", 409, res, p).await;
+    let res = app
+        .http
+        .delete(api(&format!("/clients/{client_id}")))
+        .bearer_auth(&global)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, one, "delete", 204, res, p).await;
+    let res = app
+        .http
+        .get(api(&format!("/clients/{client_id}")))
+        .bearer_auth(&global)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, one, "get", 404, res, p).await;
+    let res = app
+        .http
+        .delete(api(&format!("/clients/{client_id}")))
+        .bearer_auth(&global)
+        .send()
+        .await
+        .unwrap();
+    conforms(&doc, one, "delete", 404, res, p).await;
+    for event in ["user.roles_changed", "client.registered", "client.deleted"] {
+        let res = app
+            .http
+            .get(api(&format!("/auditLogs?eventType={event}")))
+            .bearer_auth(&global)
+            .send()
+            .await
+            .unwrap();
+        let log = conforms(&doc, "/auditLogs", "get", 200, res, p).await;
+        assert!(
+            log["value"].as_array().is_some_and(|v| !v.is_empty()),
+            "{event}: {log}"
+        );
+    }
+
     let pol = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations";
     for (which, patch) in [
         (
@@ -827,12 +1123,17 @@ fn route_parser_reads_the_forms_the_route_table_uses() {
             .route(
                 "/two/{z}",
                 web::get().to(h),
+            )
+            // .configure(super::commented::routes)
+            .configure(super::more::routes)
+            .configure(
+                super::yet_more::routes,
             );
         }
         const B: &str = "/b";
         fn other() { let _ = "/not/a/route"; }
     "#;
-    let got = route_table::registered_routes(src);
+    let got = route_table::registered_routes(src, "test source");
     let want: BTreeSet<(String, String)> = [
         ("/one", "get"),
         ("/one", "post"),
@@ -845,13 +1146,18 @@ fn route_parser_reads_the_forms_the_route_table_uses() {
     .map(|(p, m)| (p.to_owned(), m.to_owned()))
     .collect();
     assert_eq!(got, want);
+    assert_eq!(
+        route_table::configured_modules(src, "test source"),
+        ["more", "yet_more"]
+    );
 }
 
 /// Reads the route table out of the Rust source of `admin_api.rs`: the
 /// paths given to `web::resource(...)` and `.route(path, ...)` (string
 /// literals, `const` names, `format!` with inline `{CONST}` and `{{x}}`),
-/// each with the methods (`web::get()`, ...) chained on it. Works on tokens,
-/// so line breaks and comments do not matter.
+/// each with the methods (`web::get()`, ...) chained on it, and the modules
+/// whose tables it adds with `.configure(super::NAME::routes)`. Works on
+/// tokens, so line breaks and comments do not matter.
 mod route_table {
     use std::collections::{BTreeSet, HashMap};
 
@@ -1006,7 +1312,7 @@ mod route_table {
 
     /// The tokens inside the bracket opened at `open`, and the index after
     /// its closing bracket.
-    fn group(t: &[Tok], open: usize) -> (&[Tok], usize) {
+    fn group<'t>(t: &'t [Tok], open: usize, file: &str) -> (&'t [Tok], usize) {
         let mut depth = 0usize;
         for (k, tok) in t.iter().enumerate().skip(open) {
             match tok {
@@ -1020,7 +1326,7 @@ mod route_table {
                 _ => {}
             }
         }
-        panic!("unbalanced brackets in {}", super::ADMIN_API_SOURCE);
+        panic!("unbalanced brackets in {file}");
     }
 
     /// Splits at the commas outside brackets.
@@ -1080,7 +1386,7 @@ mod route_table {
     }
 
     /// The path a route expression stands for.
-    fn resolve(expr: &[Tok], consts: &HashMap<String, String>) -> String {
+    fn resolve(expr: &[Tok], consts: &HashMap<String, String>, file: &str) -> String {
         // A trailing comma (rustfmt adds one when the argument has its own line).
         let expr = match expr {
             [rest @ .., Tok::Punct(',')] => rest,
@@ -1094,7 +1400,7 @@ mod route_table {
             consts.get(name).cloned().unwrap_or_else(|| {
                 panic!(
                     "route path uses {name}, which is not a `const {name}: &str = \"...\"` in {}",
-                    super::ADMIN_API_SOURCE
+                    file
                 )
             })
         };
@@ -1135,13 +1441,13 @@ mod route_table {
                 "the route parser does not understand the path expression `{}` in {}; \
                  extend tests/it/openapi.rs",
                 describe(expr),
-                super::ADMIN_API_SOURCE
+                file
             ),
         }
     }
 
     /// The HTTP method named by `web::get()` etc. inside `t`.
-    fn method_in(t: &[Tok]) -> String {
+    fn method_in(t: &[Tok], file: &str) -> String {
         let found: Vec<String> = (0..t.len())
             .filter_map(|i| web_item(t, i).map(|m| (i, m)))
             .filter(|(i, m)| {
@@ -1156,22 +1462,28 @@ mod route_table {
             _ => panic!(
                 "the route parser expects one web::<method>() in `{}` ({})",
                 describe(t),
-                super::ADMIN_API_SOURCE
+                file
             ),
         }
     }
 
-    /// `(normalised path, lower-case method)` for every registered route.
-    pub fn registered_routes(src: &str) -> BTreeSet<(String, String)> {
-        let t = tokenize(src);
-        let consts = string_consts(&t);
+    /// The tokens of the body of `fn routes` in `t`.
+    fn routes_body<'t>(t: &'t [Tok], file: &str) -> &'t [Tok] {
         let start = (0..t.len())
             .find(|&i| ident(t.get(i), "fn") && ident(t.get(i + 1), "routes"))
-            .unwrap_or_else(|| panic!("no `fn routes` in {}", super::ADMIN_API_SOURCE));
+            .unwrap_or_else(|| panic!("no `fn routes` in {file}"));
         let open = (start..t.len())
             .find(|&i| punct(t.get(i), '{'))
             .expect("fn routes has a body");
-        let (body, _) = group(&t, open);
+        group(t, open, file).0
+    }
+
+    /// `(normalised path, lower-case method)` for every route that `fn
+    /// routes` in `src` (read from `file`) registers itself.
+    pub fn registered_routes(src: &str, file: &str) -> BTreeSet<(String, String)> {
+        let t = tokenize(src);
+        let consts = string_consts(&t);
+        let body = routes_body(&t, file);
 
         let mut routes = BTreeSet::new();
         let mut resource: Option<String> = None;
@@ -1180,14 +1492,13 @@ mod route_table {
             if let Some(item) = web_item(body, i) {
                 match item {
                     "resource" if punct(body.get(i + 4), '(') => {
-                        let (args, next) = group(body, i + 4);
-                        resource = Some(resolve(args, &consts));
+                        let (args, next) = group(body, i + 4, file);
+                        resource = Some(resolve(args, &consts, file));
                         i = next;
                         continue;
                     }
                     "scope" | "route" | "method" | "resource" => panic!(
-                        "the route parser does not handle web::{item} in {}; extend tests/it/openapi.rs",
-                        super::ADMIN_API_SOURCE
+                        "the route parser does not handle web::{item} in {file}; extend tests/it/openapi.rs"
                     ),
                     _ => {}
                 }
@@ -1196,29 +1507,27 @@ mod route_table {
                 && ident(body.get(i + 1), "route")
                 && punct(body.get(i + 2), '(')
             {
-                let (args, next) = group(body, i + 2);
+                let (args, next) = group(body, i + 2, file);
                 if web_item(args, 0).is_some() {
                     // `.route(web::get()...)` on the resource just opened.
                     let path = resource.clone().unwrap_or_else(|| {
                         panic!(
-                            "`.route({})` outside a web::resource in {}",
-                            describe(args),
-                            super::ADMIN_API_SOURCE
+                            "`.route({})` outside a web::resource in {file}",
+                            describe(args)
                         )
                     });
-                    routes.insert((super::normalise(&path), method_in(args)));
+                    routes.insert((super::normalise(&path), method_in(args, file)));
                 } else {
                     // `cfg.route(path, web::get()...)`.
                     let parts = split_args(args);
                     let [path, route] = parts.as_slice() else {
                         panic!(
-                            "`.route({})` is neither .route(web::…) nor .route(path, web::…) in {}",
-                            describe(args),
-                            super::ADMIN_API_SOURCE
+                            "`.route({})` is neither .route(web::…) nor .route(path, web::…) in {file}",
+                            describe(args)
                         );
                     };
-                    let path = resolve(path, &consts);
-                    routes.insert((super::normalise(&path), method_in(route)));
+                    let path = resolve(path, &consts, file);
+                    routes.insert((super::normalise(&path), method_in(route, file)));
                     resource = None;
                 }
                 i = next;
@@ -1227,5 +1536,46 @@ mod route_table {
             i += 1;
         }
         routes
+    }
+
+    /// The sibling handler modules whose routes `fn routes` in `src` adds
+    /// with `.configure(super::NAME::routes)`.
+    pub fn configured_modules(src: &str, file: &str) -> Vec<String> {
+        let t = tokenize(src);
+        let body = routes_body(&t, file);
+        let mut modules = Vec::new();
+        let mut i = 0;
+        while i < body.len() {
+            if punct(body.get(i), '.')
+                && ident(body.get(i + 1), "configure")
+                && punct(body.get(i + 2), '(')
+            {
+                let (args, next) = group(body, i + 2, file);
+                let args = match args {
+                    [rest @ .., Tok::Punct(',')] => rest,
+                    other => other,
+                };
+                match args {
+                    [
+                        Tok::Ident(sup),
+                        Tok::Punct(':'),
+                        Tok::Punct(':'),
+                        Tok::Ident(module),
+                        Tok::Punct(':'),
+                        Tok::Punct(':'),
+                        Tok::Ident(f),
+                    ] if sup == "super" && f == "routes" => modules.push(module.clone()),
+                    _ => panic!(
+                        "the route parser only follows .configure(super::NAME::routes), not \
+                         `.configure({})` in {file}; extend tests/it/openapi.rs",
+                        describe(args)
+                    ),
+                }
+                i = next;
+                continue;
+            }
+            i += 1;
+        }
+        modules
     }
 }

@@ -22,7 +22,7 @@ async fn portal_sign_in(app: &TestApp, upn: &str, passcode: &str) -> (Browser, R
     (browser, landed)
 }
 
-async fn admin_browser(app: &TestApp) -> Browser {
+pub(crate) async fn admin_browser(app: &TestApp) -> Browser {
     let passcode = app.bootstrap.as_ref().unwrap().tap.passcode.clone();
     let (browser, landed) = portal_sign_in(app, "admin@localhost", &passcode).await;
     assert_eq!(landed.status, 200, "{}", landed.body);
@@ -32,7 +32,7 @@ async fn admin_browser(app: &TestApp) -> Browser {
 
 /// A delegated access token for the browser's signed-in user, the way an
 /// admin's script gets one: code flow with PKCE as the portal client.
-async fn delegated_token(app: &TestApp, browser: &Browser) -> Value {
+pub(crate) async fn delegated_token(app: &TestApp, browser: &Browser) -> Value {
     let verifier = "a-long-enough-code-verifier-for-pkce-0123456789-abcdef";
     let challenge = onramp::crypto::random::b64url(&onramp::crypto::sha256(verifier.as_bytes()));
     let redirect = format!("{}/admin/callback", app.base);
