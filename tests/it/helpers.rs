@@ -93,6 +93,143 @@ impl Drop for RedisServer {
     }
 }
 
+/// A three-node Redis Cluster (three primaries, no replicas) on free
+/// loopback ports, each node with its own config file in a temp dir; every
+/// node is stopped on drop.
+pub struct RedisCluster {
+    children: Vec<Child>,
+    pub ports: Vec<u16>,
+    dir: tempfile::TempDir,
+}
+
+impl RedisCluster {
+    pub fn start() -> Self {
+        let mut cluster = Self {
+            children: Vec::new(),
+            ports: Vec::new(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        // Six distinct free ports: held open together so none repeats. Each
+        // node's cluster bus gets its own (the default, port + 10000, may be
+        // taken or past 65535).
+        let held: Vec<TcpListener> = (0..6)
+            .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect();
+        let free: Vec<u16> = held
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        drop(held);
+        for pair in free.chunks(2) {
+            let (port, bus) = (pair[0], pair[1]);
+            let node_dir = cluster.dir.path().join(port.to_string());
+            std::fs::create_dir(&node_dir).unwrap();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--cluster-enabled", "yes", "--cluster-port", &bus.to_string()])
+                .args(["--cluster-config-file", "nodes.conf"])
+                .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(&node_dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start redis-server ({e}): install it (apt-get install redis-server); the Redis Cluster tests need a real server")
+                });
+            cluster.children.push(child);
+            cluster.ports.push(port);
+        }
+        for &port in &cluster.ports {
+            wait_for_ping(port);
+        }
+        let nodes: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let out = Command::new("redis-cli")
+            .arg("--cluster")
+            .arg("create")
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("cannot run redis-cli ({e}): install it (apt-get install redis-tools); the Redis Cluster tests need it")
+            });
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed ({}):\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        cluster.wait_state_ok();
+        cluster
+    }
+
+    /// Every node must see all slots covered before a client may rely on it.
+    fn wait_state_ok(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        for &port in &self.ports {
+            let mut last = String::new();
+            loop {
+                if let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+                    && let Ok(mut conn) = client.get_connection()
+                    && let Ok(info) = redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut conn)
+                {
+                    if info.contains("cluster_state:ok") {
+                        break;
+                    }
+                    last = info;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "Redis Cluster node 127.0.0.1:{port} did not reach cluster_state:ok within 20 s; last CLUSTER INFO:\n{last}"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+
+    /// `redis+cluster://127.0.0.1:p1,127.0.0.1:p2,127.0.0.1:p3`
+    pub fn url(&self) -> String {
+        let nodes: Vec<String> = self
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        format!("redis+cluster://{}", nodes.join(","))
+    }
+
+    pub fn stop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn wait_for_ping(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(client) = redis::Client::open(format!("redis://127.0.0.1:{port}"))
+            && let Ok(mut conn) = client.get_connection()
+            && redis::cmd("PING").query::<String>(&mut conn).is_ok()
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("redis-server (cluster node) on port {port} did not become ready");
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -105,6 +242,9 @@ pub fn free_port() -> u16 {
 pub enum Backend {
     Embedded,
     Redis,
+    /// Three-node Redis Cluster; not in [`BACKENDS`] (it is slower to start),
+    /// chosen by the tests that exercise scale-out.
+    RedisCluster,
 }
 
 pub const BACKENDS: [Backend; 2] = [Backend::Embedded, Backend::Redis];
@@ -113,6 +253,7 @@ pub const BACKENDS: [Backend; 2] = [Backend::Embedded, Backend::Redis];
 pub enum StoreHandle {
     Embedded(tempfile::TempDir),
     Redis(RedisServer),
+    RedisCluster(RedisCluster),
 }
 
 impl StoreHandle {
@@ -120,6 +261,7 @@ impl StoreHandle {
         match backend {
             Backend::Embedded => StoreHandle::Embedded(tempfile::tempdir().unwrap()),
             Backend::Redis => StoreHandle::Redis(RedisServer::start()),
+            Backend::RedisCluster => StoreHandle::RedisCluster(RedisCluster::start()),
         }
     }
 
@@ -127,6 +269,7 @@ impl StoreHandle {
         match self {
             StoreHandle::Embedded(dir) => format!("embedded:{}", self.embedded_path(dir).display()),
             StoreHandle::Redis(r) => r.url(),
+            StoreHandle::RedisCluster(c) => c.url(),
         }
     }
 

@@ -410,11 +410,20 @@ async fn revocation_reaches_every_token() {
 
 #[tokio::test]
 async fn two_instances_share_sessions_codes_and_tokens() {
-    let redis = RedisServer::start();
+    two_instances_share_sessions_codes_and_tokens_on(Backend::Redis).await;
+}
+
+#[tokio::test]
+async fn two_instances_share_sessions_codes_and_tokens_on_redis_cluster() {
+    two_instances_share_sessions_codes_and_tokens_on(Backend::RedisCluster).await;
+}
+
+async fn two_instances_share_sessions_codes_and_tokens_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
     let clock = onramp::clock::ManualClock::starting_now();
-    let a = TestApp::spawn_with(redis.url(), "pair", clock.clone(), |_| {}).await;
+    let a = TestApp::spawn_with(store.url(), "pair", clock.clone(), |_| {}).await;
     let issuer = a.base.clone();
-    let b = TestApp::spawn_with(redis.url(), "pair", clock.clone(), move |s| {
+    let b = TestApp::spawn_with(store.url(), "pair", clock.clone(), move |s| {
         s.server.issuer = issuer
     })
     .await;

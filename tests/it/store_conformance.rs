@@ -12,10 +12,12 @@ use onramp::domain::tap::Tap;
 use onramp::domain::user::{NewUser, User};
 use onramp::store::embedded::EmbeddedStore;
 use onramp::store::redis::RedisStore;
-use onramp::store::{EphemeralStore, Ns, SharedStore, StoreError, TapStore, TapUse, UserStore};
+use onramp::store::{
+    EphemeralStore, Ns, SharedStore, Store, StoreError, TapStore, TapUse, UserStore,
+};
 use time::{Duration, OffsetDateTime};
 
-use crate::helpers::RedisServer;
+use crate::helpers::{RedisCluster, RedisServer};
 
 fn t0() -> OffsetDateTime {
     time::macros::datetime!(2026-11-25 12:00 UTC)
@@ -608,6 +610,45 @@ async fn redis_store_conformance() {
         .await
         .unwrap();
     run_suite(Arc::new(store)).await;
+}
+
+/// Scale-out: the same suite on a three-node Redis Cluster. Any script or
+/// multi-key command whose keys span slots would fail here with CROSSSLOT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_cluster_store_conformance() {
+    let cluster = RedisCluster::start();
+    let store = RedisStore::connect(&cluster.url(), "conformance", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    // The start-up persistence check asks every primary (all run without AOF).
+    assert_eq!(store.persistence_enabled().await, Some(false));
+    run_suite(Arc::new(store)).await;
+}
+
+/// A cluster that goes away gives the same quick `Unavailable` as one server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_outage_is_unavailable() {
+    let mut cluster = RedisCluster::start();
+    let store = RedisStore::connect(&cluster.url(), "outage", StdDuration::from_millis(500))
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    store.create_user(&user("u1", "a@b.c")).await.unwrap();
+    cluster.stop();
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(matches!(
+        store.get_user("u1").await,
+        Err(StoreError::Unavailable(_))
+    ));
+    assert!(
+        started.elapsed() < StdDuration::from_secs(5),
+        "no hang: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
