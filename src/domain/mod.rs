@@ -1,5 +1,6 @@
 //! Pure types and rules. No I/O, no HTTP.
 
+pub mod attestation;
 pub mod audit;
 pub mod authz;
 pub mod claims;

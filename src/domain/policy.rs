@@ -108,6 +108,45 @@ pub struct PasskeyPolicy {
     pub registration_required: bool,
     /// TAP sign-in counts as strong authentication (`amr` gets `mfa`).
     pub tap_counts_as_mfa: bool,
+    /// Which authenticator models may be registered (Graph's
+    /// `keyRestrictions`).
+    #[serde(default)]
+    pub key_restrictions: KeyRestrictions,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnforcementType {
+    #[default]
+    Allow,
+    Block,
+}
+
+/// An allow or block list of authenticator models by AAGUID. Without
+/// attestation the AAGUID is what the authenticator says it is: this keeps
+/// honest devices in line, it does not stop a forged one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRestrictions {
+    pub is_enforced: bool,
+    pub enforcement_type: EnforcementType,
+    /// Lower-case hyphenated UUIDs.
+    pub aaguids: Vec<String>,
+}
+
+impl KeyRestrictions {
+    pub const MAX_AAGUIDS: usize = 100;
+
+    /// May an authenticator reporting `aaguid` register a passkey?
+    pub fn allows(&self, aaguid: Option<&str>) -> bool {
+        if !self.is_enforced {
+            return true;
+        }
+        let listed = aaguid.is_some_and(|a| self.aaguids.iter().any(|x| x == a));
+        match self.enforcement_type {
+            EnforcementType::Allow => listed,
+            EnforcementType::Block => !listed,
+        }
+    }
 }
 
 impl PasskeyPolicy {
@@ -121,6 +160,19 @@ impl PasskeyPolicy {
                 format!("must be between {lo} and {hi}"),
             ));
         }
+        let k = &self.key_restrictions;
+        if k.aaguids.len() > KeyRestrictions::MAX_AAGUIDS {
+            return Err(DomainError::invalid(
+                "keyRestrictions.aaGuids",
+                format!("at most {} entries", KeyRestrictions::MAX_AAGUIDS),
+            ));
+        }
+        if k.is_enforced && k.enforcement_type == EnforcementType::Allow && k.aaguids.is_empty() {
+            return Err(DomainError::invalid(
+                "keyRestrictions.aaGuids",
+                "an enforced allow list needs at least one AAGUID (it would block every passkey)",
+            ));
+        }
         Ok(())
     }
 }
@@ -131,6 +183,7 @@ impl Default for PasskeyPolicy {
             enrollment_window_minutes: 10,
             registration_required: true,
             tap_counts_as_mfa: true,
+            key_restrictions: KeyRestrictions::default(),
         }
     }
 }
@@ -160,6 +213,32 @@ mod tests {
         );
         assert_eq!(p.default_length, 8);
         assert!(!p.is_usable_once);
+    }
+
+    #[test]
+    fn key_restrictions_allow_or_block_models() {
+        let (a, b) = (
+            "00000000-0000-0000-0000-00000000000a",
+            "00000000-0000-0000-0000-00000000000b",
+        );
+        let mut k = KeyRestrictions {
+            is_enforced: false,
+            enforcement_type: EnforcementType::Allow,
+            aaguids: vec![a.into()],
+        };
+        assert!(k.allows(Some(b)) && k.allows(None));
+        k.is_enforced = true;
+        assert!(k.allows(Some(a)) && !k.allows(Some(b)) && !k.allows(None));
+        k.enforcement_type = EnforcementType::Block;
+        assert!(!k.allows(Some(a)) && k.allows(Some(b)) && k.allows(None));
+        let empty_allow = PasskeyPolicy {
+            key_restrictions: KeyRestrictions {
+                is_enforced: true,
+                ..KeyRestrictions::default()
+            },
+            ..PasskeyPolicy::default()
+        };
+        assert!(empty_allow.validate().is_err());
     }
 
     #[test]

@@ -120,6 +120,14 @@ impl EnrollmentService {
         let passkey = webauthn
             .finish_passkey_registration(credential, &state)
             .map_err(|e| EnrollError::Rejected(e.to_string()))?;
+        let aaguid = crate::domain::attestation::aaguid(&credential.response.attestation_object);
+        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        if !policy.passkey.key_restrictions.allows(aaguid.as_deref()) {
+            return Err(EnrollError::Rejected(format!(
+                "this kind of authenticator (AAGUID {}) is not allowed by your organisation's policy; use another security key or passkey provider",
+                aaguid.as_deref().unwrap_or("unknown")
+            )));
+        }
         let existing = self.ctx.store.list_credentials(&user.id).await?;
         let value =
             serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -130,7 +138,7 @@ impl EnrollmentService {
             name: format!("Passkey {}", existing.len() + 1),
             created: now,
             last_used: None,
-            aaguid: None,
+            aaguid,
             backup_eligible,
             backup_state,
             passkey: value,

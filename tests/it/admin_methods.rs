@@ -319,3 +319,129 @@ async fn passkey_settings_change_enrollment() {
         .await;
     assert_eq!(late.status, 403);
 }
+
+/// Starts enrollment on `page` and sends the software authenticator's answer;
+/// returns the finish status and body.
+async fn try_enroll(browser: &mut Browser, page: &crate::browser::Response) -> (u16, Value) {
+    let csrf = page.meta_csrf();
+    let r = page.field("r");
+    let (status, started) = browser
+        .post_json("/enroll/options", &csrf, json!({ "r": r }))
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let options = serde_json::from_value(started["options"].clone()).unwrap();
+    let credential = webauthn_authenticator_rs::WebauthnAuthenticator::do_registration(
+        &mut browser.authenticator,
+        url::Url::parse(&browser.base).unwrap(),
+        options,
+    )
+    .unwrap();
+    browser
+        .post_json(
+            "/enroll/finish",
+            &csrf,
+            json!({ "r": r, "ceremony": started["ceremony"], "credential": credential }),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn key_restrictions_gate_passkey_models() {
+    let store = StoreHandle::new(Backend::Redis);
+    let app = TestApp::spawn(&store).await;
+    let admin = app.token(POLICY_ID, POLICY_SECRET).await;
+    let hr = app.hr_token().await;
+    let rp = Rp::discover(&app, RP_ID).await;
+
+    // The first passkey tells us the software authenticator's model.
+    let (id, passcode) = provision(&app, "model@example.com", json!({})).await;
+    signed_in_browser(&app, &rp, "model@example.com", &passcode).await;
+    let (_, keys) = app
+        .api(
+            Method::GET,
+            &format!("/users/{id}/authentication/passkeyMethods"),
+            &hr,
+            None,
+        )
+        .await;
+    let model = keys["value"][0]["aaGuid"]
+        .as_str()
+        .expect("an AAGUID")
+        .to_owned();
+    assert_eq!(model.len(), 36, "{model}");
+
+    // Bad settings are refused and named.
+    for (body, field) in [
+        (
+            json!({"keyRestrictions": {"aaGuids": ["nope"]}}),
+            "keyRestrictions.aaGuids",
+        ),
+        (
+            json!({"keyRestrictions": {"isEnforced": true, "aaGuids": []}}),
+            "keyRestrictions.aaGuids",
+        ),
+        (
+            json!({"isAttestationEnforced": true}),
+            "isAttestationEnforced",
+        ),
+    ] {
+        let (s, v) = app
+            .api(Method::PATCH, FIDO2_POLICY, &admin, Some(body))
+            .await;
+        assert_eq!(s, 400, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains(field), "{v}");
+    }
+
+    let other = "00000000-0000-0000-0000-0000000000aa";
+    let attempt = |upn: &'static str| {
+        let app = &app;
+        let rp = &rp;
+        async move {
+            let (_, passcode) = provision(app, upn, json!({})).await;
+            let mut browser = Browser::new(&app.base);
+            let (url, _, _, _) = rp.authorize_url(&[]);
+            let page = browser.open(&url).await;
+            let after = browser.sign_in_with_tap(&page, upn, &passcode).await;
+            let enroll_page = browser.follow(after).await;
+            try_enroll(&mut browser, &enroll_page).await
+        }
+    };
+    let set = |restrictions: Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let (s, v) = app
+                .api(
+                    Method::PATCH,
+                    FIDO2_POLICY,
+                    &admin,
+                    Some(json!({ "keyRestrictions": restrictions })),
+                )
+                .await;
+            assert_eq!(s, 204, "{v}");
+        }
+    };
+
+    // An allow list without this model refuses it, with a clear reason.
+    set(json!({"isEnforced": true, "enforcementType": "allow", "aaGuids": [other.to_uppercase()]}))
+        .await;
+    let (_, policy) = app.api(Method::GET, FIDO2_POLICY, &admin, None).await;
+    assert_eq!(policy["keyRestrictions"]["aaGuids"], json!([other]));
+    let (s, v) = attempt("allow-miss@example.com").await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v.to_string().contains("not allowed by your organisation"),
+        "{v}"
+    );
+
+    // Allowed when listed; a block list with it refuses it again.
+    set(json!({"aaGuids": [other, model]})).await;
+    let (s, v) = attempt("allow-hit@example.com").await;
+    assert_eq!(s, 200, "{v}");
+    set(json!({"enforcementType": "block", "aaGuids": [model]})).await;
+    let (s, v) = attempt("blocked@example.com").await;
+    assert_eq!(s, 400, "{v}");
+    set(json!({"isEnforced": false})).await;
+    let (s, v) = attempt("free@example.com").await;
+    assert_eq!(s, 200, "{v}");
+}

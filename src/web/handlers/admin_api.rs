@@ -10,7 +10,9 @@ use time::format_description::well_known::Rfc3339;
 use crate::domain::DomainError;
 use crate::domain::audit::{AuditEventType, AuditFilter};
 use crate::domain::credential::PasskeyCredential;
-use crate::domain::policy::{IncludeTargets, MethodState, PasskeyPolicy, TapPolicy};
+use crate::domain::policy::{
+    EnforcementType, IncludeTargets, KeyRestrictions, MethodState, PasskeyPolicy, TapPolicy,
+};
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
 use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
 use crate::service::Caller;
@@ -712,7 +714,48 @@ fn passkey_policy_json(p: &PasskeyPolicy) -> serde_json::Value {
         "enrollmentWindowInMinutes": p.enrollment_window_minutes,
         "isRegistrationRequiredAfterTap": p.registration_required,
         "isTapStrongAuthentication": p.tap_counts_as_mfa,
+        "isAttestationEnforced": false,
+        "keyRestrictions": {
+            "isEnforced": p.key_restrictions.is_enforced,
+            "enforcementType": p.key_restrictions.enforcement_type,
+            "aaGuids": p.key_restrictions.aaguids,
+        },
     })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeyRestrictionsPatch {
+    is_enforced: Option<bool>,
+    enforcement_type: Option<EnforcementType>,
+    aa_guids: Option<Vec<String>>,
+}
+
+impl KeyRestrictionsPatch {
+    fn apply(self, k: &mut KeyRestrictions) -> Result<(), DomainError> {
+        if let Some(v) = self.is_enforced {
+            k.is_enforced = v;
+        }
+        if let Some(v) = self.enforcement_type {
+            k.enforcement_type = v;
+        }
+        if let Some(list) = self.aa_guids {
+            let mut out: Vec<String> = Vec::with_capacity(list.len());
+            for a in &list {
+                let n = crate::domain::attestation::normalise(a).ok_or_else(|| {
+                    DomainError::invalid(
+                        "keyRestrictions.aaGuids",
+                        format!("`{a}` is not an AAGUID (a UUID)"),
+                    )
+                })?;
+                if !out.contains(&n) {
+                    out.push(n);
+                }
+            }
+            k.aaguids = out;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]
@@ -724,6 +767,8 @@ struct PasskeyPolicyPatch {
     enrollment_window_in_minutes: Option<u32>,
     is_registration_required_after_tap: Option<bool>,
     is_tap_strong_authentication: Option<bool>,
+    is_attestation_enforced: Option<bool>,
+    key_restrictions: Option<KeyRestrictionsPatch>,
 }
 
 async fn passkey_policy_get(
@@ -757,6 +802,17 @@ async fn passkey_policy_patch(
             }
             if let Some(v) = b.is_tap_strong_authentication {
                 k.tap_counts_as_mfa = v;
+            }
+            if b.is_attestation_enforced == Some(true) {
+                // Verifying attestation needs trust anchors (FIDO MDS) that
+                // Onramp does not carry yet; refuse rather than pretend.
+                return Err(DomainError::invalid(
+                    "isAttestationEnforced",
+                    "attestation verification is not supported yet; use keyRestrictions (AAGUIDs) instead",
+                ));
+            }
+            if let Some(r) = b.key_restrictions {
+                r.apply(&mut k.key_restrictions)?;
             }
             Ok(())
         })

@@ -7,8 +7,9 @@ use serde::Deserialize;
 
 use super::{Admin, Chrome, ConfirmPage, FormPairs, csrf_failed, signed_in};
 use crate::domain::DomainError;
+use crate::domain::attestation;
 use crate::domain::client::{ClientAuthMethod, GrantType};
-use crate::domain::policy::{IncludeTargets, MethodState};
+use crate::domain::policy::{EnforcementType, IncludeTargets, KeyRestrictions, MethodState};
 use crate::domain::registration::NewClient;
 use crate::state::AppState;
 use crate::web::pages::see_other;
@@ -38,6 +39,9 @@ pub struct PasskeyForm {
     pub window: u32,
     pub required: bool,
     pub mfa: bool,
+    pub restrict: bool,
+    pub block: bool,
+    pub aaguids: String,
 }
 
 #[derive(Template)]
@@ -122,6 +126,9 @@ async fn policy(
             window: p.passkey.enrollment_window_minutes,
             required: p.passkey.registration_required,
             mfa: p.passkey.tap_counts_as_mfa,
+            restrict: p.passkey.key_restrictions.is_enforced,
+            block: p.passkey.key_restrictions.enforcement_type == EnforcementType::Block,
+            aaguids: p.passkey.key_restrictions.aaguids.join("\n"),
         },
     };
     admin.page(StatusCode::OK, &page)
@@ -213,12 +220,35 @@ async fn passkey_policy(
         Err(e) => return admin.problem(&e, "/admin/policy"),
     };
     let (required, mfa) = (form.checked("required"), form.checked("mfa"));
+    let mut aaguids = Vec::new();
+    for line in form.lines("aaguids") {
+        match attestation::normalise(&line) {
+            Some(a) if !aaguids.contains(&a) => aaguids.push(a),
+            Some(_) => {}
+            None => {
+                return admin.problem(
+                    &DomainError::invalid("aaguids", format!("`{line}` is not an AAGUID (a UUID)")),
+                    "/admin/policy",
+                );
+            }
+        }
+    }
+    let restrictions = KeyRestrictions {
+        is_enforced: form.checked("restrict"),
+        enforcement_type: if form.one("restriction") == Some("block") {
+            EnforcementType::Block
+        } else {
+            EnforcementType::Allow
+        },
+        aaguids,
+    };
     let result = state
         .admin
         .update_policy(&admin.caller, "fido2", move |p| {
             p.passkey.enrollment_window_minutes = window;
             p.passkey.registration_required = required;
             p.passkey.tap_counts_as_mfa = mfa;
+            p.passkey.key_restrictions = restrictions;
             Ok(())
         })
         .await;
