@@ -115,16 +115,22 @@ fn spawn_key_refresh(ctx: &Arc<Context>) {
     });
 }
 
-/// Reclaims the space of expired short-lived records once a minute (the
-/// embedded store; Redis expires keys itself). Reads never rely on it.
+/// Once a minute (and once at start): reclaims the space of expired
+/// short-lived records (the embedded store; Redis expires keys itself;
+/// reads never rely on it), and moves audit events a crash left in a
+/// Redis outbox into the log.
 fn spawn_sweeper(ctx: &Arc<Context>) {
     let weak = Arc::downgrade(ctx);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
-        tick.tick().await;
         loop {
             tick.tick().await;
             let Some(ctx) = weak.upgrade() else { break };
+            match ctx.store.recover_audit().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(moved = n, "audit events recovered from outboxes"),
+                Err(e) => tracing::warn!(error = %e, "recovering audit events failed"),
+            }
             match ctx.store.sweep_expired(ctx.clock.now(), 10_000).await {
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(removed = n, "expired records swept"),

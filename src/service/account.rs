@@ -11,6 +11,7 @@ use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::Session;
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::user::User;
+use crate::store::Change;
 
 pub const MAX_NAME: usize = 64;
 
@@ -89,16 +90,24 @@ impl AccountService {
         meta: &RequestMeta,
     ) -> Result<(), DomainError> {
         let user = self.user(session).await?;
-        if !self.ctx.store.delete_credential(&user.id, id).await? {
-            return Err(DomainError::NotFound("passkey"));
+        let change = Change::DeleteCredential {
+            user_id: &user.id,
+            cred_id: id,
+        };
+        let deleted = self
+            .audited(
+                &user,
+                change,
+                AuditEventType::PasskeyDeleted,
+                meta,
+                format!("own passkey {id}"),
+            )
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("passkey"))
         }
-        self.audit(
-            &user,
-            AuditEventType::PasskeyDeleted,
-            meta,
-            format!("own passkey {id}"),
-        )
-        .await
     }
 
     pub async fn delete_own_tap(
@@ -113,25 +122,35 @@ impl AccountService {
             .get_tap(&user.id)
             .await?
             .ok_or(DomainError::NotFound("temporaryAccessPass"))?;
-        if !self.ctx.store.delete_tap(&user.id, &tap.id).await? {
-            return Err(DomainError::NotFound("temporaryAccessPass"));
+        let change = Change::DeleteTap {
+            user_id: &user.id,
+            tap_id: &tap.id,
+        };
+        let deleted = self
+            .audited(
+                &user,
+                change,
+                AuditEventType::TapDeleted,
+                meta,
+                format!("own pass {}", tap.id),
+            )
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("temporaryAccessPass"))
         }
-        self.audit(
-            &user,
-            AuditEventType::TapDeleted,
-            meta,
-            format!("own pass {}", tap.id),
-        )
-        .await
     }
 
-    async fn audit(
+    /// The change and its event, in one atomic step.
+    async fn audited(
         &self,
         user: &User,
+        change: Change<'_>,
         event_type: AuditEventType,
         meta: &RequestMeta,
         detail: String,
-    ) -> Result<(), DomainError> {
+    ) -> Result<bool, DomainError> {
         let entry = Entry {
             event_type,
             actor: Actor::user(&user.id),
@@ -140,6 +159,10 @@ impl AccountService {
             outcome: Outcome::Success,
             detail: Some(detail),
         };
-        Ok(self.ctx.audit.record(entry, self.ctx.clock.now()).await?)
+        Ok(self
+            .ctx
+            .audit
+            .apply(change, entry, self.ctx.clock.now())
+            .await?)
     }
 }

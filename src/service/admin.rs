@@ -18,7 +18,7 @@ use crate::domain::roles::AdminAction;
 use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::{self, MethodUsabilityReason, Tap, TapRequest};
 use crate::domain::user::{DirectoryRole, NewUser, Upn, User, UserPatch};
-use crate::store::AuditPage;
+use crate::store::{AuditPage, Change};
 
 /// A pass as shown to an administrator: the record plus its usability now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,29 +88,26 @@ impl AdminService {
         self.ctx.clock.now()
     }
 
-    async fn audit(
+    /// Applies `change` and records its event in one atomic step; false
+    /// when a delete found nothing.
+    async fn audited(
         &self,
-        caller_actor: &Actor,
+        actor: &Actor,
         meta: &RequestMeta,
+        change: Change<'_>,
         event_type: AuditEventType,
         target: Target,
         detail: Option<String>,
-    ) -> Result<(), DomainError> {
-        self.ctx
-            .audit
-            .record(
-                Entry {
-                    event_type,
-                    actor: caller_actor.clone(),
-                    target: Some(target),
-                    meta,
-                    outcome: Outcome::Success,
-                    detail,
-                },
-                self.now(),
-            )
-            .await?;
-        Ok(())
+    ) -> Result<bool, DomainError> {
+        let entry = Entry {
+            event_type,
+            actor: actor.clone(),
+            target: Some(target),
+            meta,
+            outcome: Outcome::Success,
+            detail,
+        };
+        Ok(self.ctx.audit.apply(change, entry, self.now()).await?)
     }
 
     pub async fn policy(&self) -> Result<Policy, DomainError> {
@@ -137,10 +134,10 @@ impl AdminService {
         }
         let id = random::uuid(&*self.ctx.rng)?;
         let user = new.into_user(id, self.now())?;
-        self.ctx.store.create_user(&user).await?;
-        self.audit(
+        self.audited(
             &caller.actor,
             &caller.meta,
+            Change::CreateUser(&user),
             AuditEventType::UserCreated,
             user_target(&user.id, user.upn.as_str()),
             None,
@@ -189,7 +186,6 @@ impl AdminService {
             return Ok(current);
         }
         let next = patch.apply(&current)?;
-        self.ctx.store.update_user(&next).await?;
         let mut changed = Vec::new();
         if next.upn != current.upn {
             changed.push("userPrincipalName");
@@ -206,9 +202,10 @@ impl AdminService {
         {
             changed.push("profile");
         }
-        self.audit(
+        self.audited(
             &caller.actor,
             &caller.meta,
+            Change::UpdateUser(&next),
             AuditEventType::UserUpdated,
             user_target(&next.id, next.upn.as_str()),
             Some(format!("changed: {}", changed.join(", "))),
@@ -220,17 +217,21 @@ impl AdminService {
     pub async fn delete_user(&self, caller: &Caller, reference: &str) -> Result<(), DomainError> {
         let user = self.resolve_user(reference).await?;
         caller.authorize(AdminAction::ManageUsers, Some(&user))?;
-        if !self.ctx.store.delete_user(&user.id).await? {
-            return Err(DomainError::NotFound("user"));
+        let deleted = self
+            .audited(
+                &caller.actor,
+                &caller.meta,
+                Change::DeleteUser(&user.id),
+                AuditEventType::UserDeleted,
+                user_target(&user.id, user.upn.as_str()),
+                None,
+            )
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("user"))
         }
-        self.audit(
-            &caller.actor,
-            &caller.meta,
-            AuditEventType::UserDeleted,
-            user_target(&user.id, user.upn.as_str()),
-            None,
-        )
-        .await
     }
 
     pub async fn list_taps(
@@ -279,35 +280,20 @@ impl AdminService {
         let user = self.resolve_user(reference).await?;
         caller.authorize(AdminAction::ManageMethods, Some(&user))?;
         let policy = self.policy().await?;
-        let issued = self.issue_tap(&user, request, &policy).await?;
-        self.audit(
-            &caller.actor,
-            &caller.meta,
-            AuditEventType::TapCreated,
-            user_target(&user.id, user.upn.as_str()),
-            Some(format!(
-                "tap {} valid from {} for {} minutes{}",
-                issued.view.tap.id,
-                issued.view.tap.start,
-                issued.view.tap.lifetime_minutes,
-                if issued.view.tap.is_usable_once {
-                    ", one-time"
-                } else {
-                    ""
-                }
-            )),
-        )
-        .await?;
-        Ok(issued)
+        self.issue_tap(&user, request, &policy, &caller.actor, &caller.meta)
+            .await
     }
 
-    /// Generates, hashes and stores a pass for `user`, replacing any other.
-    /// Shared with bootstrap and recovery, which have no caller.
+    /// Generates, hashes and stores a pass for `user`, replacing any other,
+    /// with its `tap.created` event. Shared with bootstrap and recovery,
+    /// whose actor is the system.
     pub async fn issue_tap(
         &self,
         user: &User,
         request: TapRequest,
         policy: &Policy,
+        actor: &Actor,
+        meta: &RequestMeta,
     ) -> Result<IssuedTap, DomainError> {
         let now = self.now();
         let plan = request.plan(&policy.tap, now)?;
@@ -324,7 +310,25 @@ impl AdminService {
             is_usable_once: plan.is_usable_once,
             used_at: None,
         };
-        self.ctx.store.put_tap(&user.id, &tap).await?;
+        let detail = format!(
+            "tap {} valid from {} for {} minutes{}",
+            tap.id,
+            tap.start,
+            tap.lifetime_minutes,
+            if tap.is_usable_once { ", one-time" } else { "" }
+        );
+        self.audited(
+            actor,
+            meta,
+            Change::PutTap {
+                user_id: &user.id,
+                tap: &tap,
+            },
+            AuditEventType::TapCreated,
+            user_target(&user.id, user.upn.as_str()),
+            Some(detail),
+        )
+        .await?;
         Ok(IssuedTap {
             view: TapView {
                 reason: tap.usability(now, &policy.tap, &user.id),
@@ -343,17 +347,24 @@ impl AdminService {
         caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
         let user = self.resolve_user(reference).await?;
         caller.authorize(AdminAction::ManageMethods, Some(&user))?;
-        if !self.ctx.store.delete_tap(&user.id, tap_id).await? {
-            return Err(DomainError::NotFound("temporaryAccessPassMethod"));
+        let deleted = self
+            .audited(
+                &caller.actor,
+                &caller.meta,
+                Change::DeleteTap {
+                    user_id: &user.id,
+                    tap_id,
+                },
+                AuditEventType::TapDeleted,
+                user_target(&user.id, user.upn.as_str()),
+                Some(format!("tap {tap_id}")),
+            )
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("temporaryAccessPassMethod"))
         }
-        self.audit(
-            &caller.actor,
-            &caller.meta,
-            AuditEventType::TapDeleted,
-            user_target(&user.id, user.upn.as_str()),
-            Some(format!("tap {tap_id}")),
-        )
-        .await
     }
 }
 
@@ -391,17 +402,24 @@ impl AdminService {
     ) -> Result<(), DomainError> {
         let user = self.resolve_user(reference).await?;
         caller.authorize(AdminAction::ManageMethods, Some(&user))?;
-        if !self.ctx.store.delete_credential(&user.id, id).await? {
-            return Err(DomainError::NotFound("passkeyMethod"));
+        let deleted = self
+            .audited(
+                &caller.actor,
+                &caller.meta,
+                Change::DeleteCredential {
+                    user_id: &user.id,
+                    cred_id: id,
+                },
+                AuditEventType::PasskeyDeleted,
+                user_target(&user.id, user.upn.as_str()),
+                Some(format!("credential {id}")),
+            )
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("passkeyMethod"))
         }
-        self.audit(
-            &caller.actor,
-            &caller.meta,
-            AuditEventType::PasskeyDeleted,
-            user_target(&user.id, user.upn.as_str()),
-            Some(format!("credential {id}")),
-        )
-        .await
     }
 
     /// Ends every session and refresh token of the user (sign-ins before now).
@@ -413,15 +431,16 @@ impl AdminService {
         let mut user = self.resolve_user(reference).await?;
         caller.authorize(AdminAction::ManageMethods, Some(&user))?;
         user.sessions_valid_after = Some(self.now());
-        self.ctx.store.update_user(&user).await?;
-        self.audit(
+        self.audited(
             &caller.actor,
             &caller.meta,
+            Change::UpdateUser(&user),
             AuditEventType::SessionsRevoked,
             user_target(&user.id, user.upn.as_str()),
             None,
         )
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Replaces the user's directory roles (Global Administrator only).
@@ -444,10 +463,10 @@ impl AdminService {
         }
         let before = role_names(&user.roles);
         user.roles = wanted;
-        self.ctx.store.update_user(&user).await?;
-        self.audit(
+        self.audited(
             &caller.actor,
             &caller.meta,
+            Change::UpdateUser(&user),
             AuditEventType::RolesChanged,
             user_target(&user.id, user.upn.as_str()),
             Some(format!("roles: [{before}] → [{}]", role_names(&user.roles))),
@@ -473,10 +492,10 @@ impl AdminService {
             Some(random::token::<32>(&*self.ctx.rng)?)
         };
         let client = new.into_client(id, secret.as_deref().map(|s| sha256(s.as_bytes())));
-        self.ctx.store.put_client(&client).await?;
-        self.audit(
+        self.audited(
             &caller.actor,
             &caller.meta,
+            Change::PutClient(&client),
             AuditEventType::ClientRegistered,
             client_target(&client),
             Some(format!(
@@ -547,17 +566,21 @@ impl AdminService {
         let Some(client) = self.ctx.store.get_client(id).await? else {
             return Err(DomainError::NotFound("client"));
         };
-        if !self.ctx.store.delete_client(id).await? {
-            return Err(DomainError::NotFound("client"));
+        let deleted = self
+            .audited(
+                &caller.actor,
+                &caller.meta,
+                Change::DeleteClient(id),
+                AuditEventType::ClientDeleted,
+                client_target(&client),
+                None,
+            )
+            .await?;
+        if deleted {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("client"))
         }
-        self.audit(
-            &caller.actor,
-            &caller.meta,
-            AuditEventType::ClientDeleted,
-            client_target(&client),
-            None,
-        )
-        .await
     }
 
     // ---- policy ----
@@ -579,15 +602,15 @@ impl AdminService {
         change(&mut policy)?;
         policy.tap.validate()?;
         policy.passkey.validate()?;
-        self.ctx.store.put_policy(&policy).await?;
         let target = Target {
             kind: "policy".into(),
             id: what.into(),
             display: None,
         };
-        self.audit(
+        self.audited(
             &caller.actor,
             &caller.meta,
+            Change::PutPolicy(&policy),
             AuditEventType::PolicyChanged,
             target,
             serde_json::to_string(&policy).ok(),
@@ -613,14 +636,17 @@ impl AdminService {
             id: next.version.to_string(),
             display: None,
         };
-        self.audit(
-            &caller.actor,
-            &caller.meta,
-            AuditEventType::KeysRotated,
-            target,
-            None,
-        )
-        .await?;
+        // The key set is swapped by compare-and-set in keys::rotate; its
+        // event follows (a crash in between loses the event, not the keys).
+        let entry = Entry {
+            event_type: AuditEventType::KeysRotated,
+            actor: caller.actor.clone(),
+            target: Some(target),
+            meta: &caller.meta,
+            outcome: Outcome::Success,
+            detail: None,
+        };
+        self.ctx.audit.record(entry, self.now()).await?;
         Ok(next)
     }
 

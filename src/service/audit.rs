@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use super::RequestMeta;
 use crate::crypto::random::{self, SharedRandom};
 use crate::domain::audit::{Actor, AuditEvent, AuditEventType, Outcome, Target};
-use crate::store::{SharedStore, StoreError};
+use crate::store::{Change, SharedStore, StoreError};
 
 #[derive(Clone)]
 pub struct AuditLog {
@@ -29,9 +29,34 @@ impl AuditLog {
         Self { store, rng }
     }
 
+    /// Records an event that goes with no stored change (a failed sign-in,
+    /// a token issued).
     pub async fn record(&self, entry: Entry<'_>, now: OffsetDateTime) -> Result<(), StoreError> {
+        let event = self.event(entry, now)?;
+        emit(&event);
+        self.store.append_audit(&event).await
+    }
+
+    /// Applies `change` and records `entry` in one atomic step (see
+    /// [`crate::store::AuditStore::apply_audited`]). False when a delete
+    /// found nothing (and nothing was recorded).
+    pub async fn apply(
+        &self,
+        change: Change<'_>,
+        entry: Entry<'_>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let event = self.event(entry, now)?;
+        let applied = self.store.apply_audited(change, &event).await?;
+        if applied {
+            emit(&event);
+        }
+        Ok(applied)
+    }
+
+    fn event(&self, entry: Entry<'_>, now: OffsetDateTime) -> Result<AuditEvent, StoreError> {
         let id = random::uuid(&*self.rng).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let event = AuditEvent {
+        Ok(AuditEvent {
             id,
             time: now,
             event_type: entry.event_type,
@@ -41,12 +66,15 @@ impl AuditLog {
             request_id: entry.meta.request_id.clone(),
             outcome: entry.outcome,
             detail: entry.detail,
-        };
-        count(event.event_type);
-        if let Ok(line) = serde_json::to_string(&event) {
-            tracing::info!(target: "audit", event = %line, "{}", event.event_type.as_str());
-        }
-        self.store.append_audit(&event).await
+        })
+    }
+}
+
+/// The JSON log line and the metrics of an event that was stored.
+fn emit(event: &AuditEvent) {
+    count(event.event_type);
+    if let Ok(line) = serde_json::to_string(event) {
+        tracing::info!(target: "audit", event = %line, "{}", event.event_type.as_str());
     }
 }
 

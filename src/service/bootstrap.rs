@@ -10,6 +10,7 @@ use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::tap::TapRequest;
 use crate::domain::user::{DirectoryRole, NewUser, Upn, User};
+use crate::store::Change;
 
 pub struct Bootstrap {
     ctx: Arc<Context>,
@@ -46,18 +47,26 @@ impl Bootstrap {
             ..NewUser::default()
         };
         let user = new.into_user(random::uuid(&*self.ctx.rng)?, self.ctx.clock.now())?;
-        match self.ctx.store.create_user(&user).await {
-            Ok(()) => {}
+        let entry = Entry {
+            event_type: AuditEventType::UserCreated,
+            actor: Actor::system(),
+            target: Some(user_target(&user.id, user.upn.as_str())),
+            meta: &RequestMeta::default(),
+            outcome: Outcome::Success,
+            detail: Some("bootstrap administrator".into()),
+        };
+        let now = self.ctx.clock.now();
+        match self
+            .ctx
+            .audit
+            .apply(Change::CreateUser(&user), entry, now)
+            .await
+        {
+            Ok(_) => {}
             Err(crate::store::StoreError::Conflict(_)) => return Ok(None),
             Err(e) => return Err(e.into()),
         }
-        self.record(
-            AuditEventType::UserCreated,
-            &user,
-            "bootstrap administrator",
-        )
-        .await?;
-        self.issue(user, "bootstrap").await.map(Some)
+        self.issue(user).await.map(Some)
     }
 
     /// Issues a fresh pass for `upn` (replacing any other), for `onramp recover`.
@@ -69,10 +78,10 @@ impl Bootstrap {
             .find_user_by_upn(&upn.key())
             .await?
             .ok_or(DomainError::NotFound("user"))?;
-        self.issue(user, "recovery").await
+        self.issue(user).await
     }
 
-    async fn issue(&self, user: User, why: &str) -> Result<Issued, DomainError> {
+    async fn issue(&self, user: User) -> Result<Issued, DomainError> {
         let lifetime = self.ctx.settings.bootstrap.tap_lifetime_minutes;
         let mut policy = self.admin.policy().await?;
         // The operator's configured lifetime applies, whatever the tenant bounds.
@@ -82,13 +91,16 @@ impl Bootstrap {
             lifetime_minutes: Some(lifetime),
             ..TapRequest::default()
         };
-        let tap = self.admin.issue_tap(&user, request, &policy).await?;
-        self.record(
-            AuditEventType::TapCreated,
-            &user,
-            &format!("{why} pass {}", tap.view.tap.id),
-        )
-        .await?;
+        let tap = self
+            .admin
+            .issue_tap(
+                &user,
+                request,
+                &policy,
+                &Actor::system(),
+                &RequestMeta::default(),
+            )
+            .await?;
         let sign_in_url = format!(
             "{}/signin?login_hint={}",
             self.ctx.issuer,
@@ -99,28 +111,5 @@ impl Bootstrap {
             tap,
             sign_in_url,
         })
-    }
-
-    async fn record(
-        &self,
-        event_type: AuditEventType,
-        user: &User,
-        detail: &str,
-    ) -> Result<(), DomainError> {
-        self.ctx
-            .audit
-            .record(
-                Entry {
-                    event_type,
-                    actor: Actor::system(),
-                    target: Some(user_target(&user.id, user.upn.as_str())),
-                    meta: &RequestMeta::default(),
-                    outcome: Outcome::Success,
-                    detail: Some(detail.to_owned()),
-                },
-                self.ctx.clock.now(),
-            )
-            .await?;
-        Ok(())
     }
 }

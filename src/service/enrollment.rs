@@ -14,6 +14,7 @@ use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::Session;
 use crate::domain::credential::PasskeyCredential;
+use crate::store::Change;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnrollError {
@@ -143,9 +144,17 @@ impl EnrollmentService {
             backup_state,
             passkey: value,
         };
+        let entry = Entry {
+            event_type: AuditEventType::PasskeyRegistered,
+            actor: Actor::user(&user.id),
+            target: Some(user_target(&user.id, user.upn.as_str())),
+            meta,
+            outcome: Outcome::Success,
+            detail: Some(format!("{} ({})", cred.name, cred.id)),
+        };
         self.ctx
-            .store
-            .add_credential(&cred)
+            .audit
+            .apply(Change::AddCredential(&cred), entry, now)
             .await
             .map_err(|e| match e {
                 crate::store::StoreError::Conflict(_) => {
@@ -153,21 +162,6 @@ impl EnrollmentService {
                 }
                 other => EnrollError::Other(other.into()),
             })?;
-        self.ctx
-            .audit
-            .record(
-                Entry {
-                    event_type: AuditEventType::PasskeyRegistered,
-                    actor: Actor::user(&user.id),
-                    target: Some(user_target(&user.id, user.upn.as_str())),
-                    meta,
-                    outcome: Outcome::Success,
-                    detail: Some(format!("{} ({})", cred.name, cred.id)),
-                },
-                now,
-            )
-            .await
-            .map_err(DomainError::from)?;
         Ok(cred)
     }
 }

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns, PolicyStore,
-    Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring, encode_expiring,
-    unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
+    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
+    encode_expiring, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -143,6 +143,235 @@ impl EmbeddedStore {
     }
 }
 
+impl EmbeddedStore {
+    /// Every durable change goes through here: one write transaction for
+    /// the change and, when given, its audit event.
+    async fn apply(
+        &self,
+        change: Change<'_>,
+        event: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
+        let op = Op::of(change)?;
+        let audit = match event {
+            Some(e) => Some((audit_key(e), serde_json::to_string(e)?)),
+            None => None,
+        };
+        self.write(true, move |tx| {
+            let applied = op.apply(tx)?;
+            if applied && let Some((key, json)) = &audit {
+                tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
+            }
+            Ok(applied)
+        })
+        .await
+    }
+}
+
+/// A [`Change`] with owned, serialised data, to move onto the blocking pool.
+enum Op {
+    CreateUser {
+        id: String,
+        upn: String,
+        shown: String,
+        json: String,
+    },
+    UpdateUser {
+        id: String,
+        upn: String,
+        shown: String,
+        json: String,
+    },
+    DeleteUser {
+        id: String,
+    },
+    PutTap {
+        user_id: String,
+        json: String,
+    },
+    DeleteTap {
+        user_id: String,
+        tap_id: String,
+    },
+    AddCredential {
+        id: String,
+        user_id: String,
+        json: String,
+    },
+    DeleteCredential {
+        user_id: String,
+        id: String,
+    },
+    PutClient {
+        id: String,
+        json: String,
+    },
+    DeleteClient {
+        id: String,
+    },
+    PutPolicy {
+        json: String,
+    },
+}
+
+impl Op {
+    fn of(change: Change<'_>) -> Result<Self, StoreError> {
+        Ok(match change {
+            Change::CreateUser(u) => Op::CreateUser {
+                id: u.id.clone(),
+                upn: u.upn.key(),
+                shown: u.upn.to_string(),
+                json: serde_json::to_string(u)?,
+            },
+            Change::UpdateUser(u) => Op::UpdateUser {
+                id: u.id.clone(),
+                upn: u.upn.key(),
+                shown: u.upn.to_string(),
+                json: serde_json::to_string(u)?,
+            },
+            Change::DeleteUser(id) => Op::DeleteUser { id: id.to_owned() },
+            Change::PutTap { user_id, tap } => Op::PutTap {
+                user_id: user_id.to_owned(),
+                json: serde_json::to_string(tap)?,
+            },
+            Change::DeleteTap { user_id, tap_id } => Op::DeleteTap {
+                user_id: user_id.to_owned(),
+                tap_id: tap_id.to_owned(),
+            },
+            Change::AddCredential(c) => Op::AddCredential {
+                id: c.id.clone(),
+                user_id: c.user_id.clone(),
+                json: serde_json::to_string(c)?,
+            },
+            Change::DeleteCredential { user_id, cred_id } => Op::DeleteCredential {
+                user_id: user_id.to_owned(),
+                id: cred_id.to_owned(),
+            },
+            Change::PutClient(c) => Op::PutClient {
+                id: c.id.clone(),
+                json: serde_json::to_string(c)?,
+            },
+            Change::DeleteClient(id) => Op::DeleteClient { id: id.to_owned() },
+            Change::PutPolicy(p) => Op::PutPolicy {
+                json: serde_json::to_string(p)?,
+            },
+        })
+    }
+
+    /// Applies the change in `tx`; false when a delete found nothing.
+    fn apply(&self, tx: &WriteTransaction) -> Result<bool, StoreError> {
+        let taken = |shown: &str| {
+            StoreError::Conflict(format!("userPrincipalName {shown} is already taken"))
+        };
+        match self {
+            Op::CreateUser {
+                id,
+                upn,
+                shown,
+                json,
+            } => {
+                let mut upns = tx.open_table(UPNS)?;
+                if upns.get(upn.as_str())?.is_some() {
+                    return Err(taken(shown));
+                }
+                upns.insert(upn.as_str(), id.as_str())?;
+                tx.open_table(USERS)?.insert(id.as_str(), json.as_str())?;
+                Ok(true)
+            }
+            Op::UpdateUser {
+                id,
+                upn,
+                shown,
+                json,
+            } => {
+                let mut users = tx.open_table(USERS)?;
+                let old: User = get_json(&users, id)?.ok_or(StoreError::NotFound)?;
+                let old_upn = old.upn.key();
+                if old_upn != *upn {
+                    let mut upns = tx.open_table(UPNS)?;
+                    if upns.get(upn.as_str())?.is_some() {
+                        return Err(taken(shown));
+                    }
+                    upns.remove(old_upn.as_str())?;
+                    upns.insert(upn.as_str(), id.as_str())?;
+                }
+                users.insert(id.as_str(), json.as_str())?;
+                Ok(true)
+            }
+            Op::DeleteUser { id } => {
+                let mut users = tx.open_table(USERS)?;
+                let Some(user) = get_json::<User>(&users, id)? else {
+                    return Ok(false);
+                };
+                users.remove(id.as_str())?;
+                tx.open_table(UPNS)?.remove(user.upn.key().as_str())?;
+                tx.open_table(TAPS)?.remove(id.as_str())?;
+                let (lo, hi) = user_creds_prefix(id);
+                let mut links = tx.open_table(USER_CREDS)?;
+                let keys = links
+                    .range(lo.as_str()..hi.as_str())?
+                    .map(|e| e.map(|(k, _)| k.value().to_owned()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut creds = tx.open_table(CREDS)?;
+                for key in keys {
+                    links.remove(key.as_str())?;
+                    if let Some(cred_id) = key.strip_prefix(lo.as_str()) {
+                        creds.remove(cred_id)?;
+                    }
+                }
+                Ok(true)
+            }
+            Op::PutTap { user_id, json } => {
+                tx.open_table(TAPS)?
+                    .insert(user_id.as_str(), json.as_str())?;
+                Ok(true)
+            }
+            Op::DeleteTap { user_id, tap_id } => {
+                let mut taps = tx.open_table(TAPS)?;
+                match get_json::<Tap>(&taps, user_id)? {
+                    Some(t) if t.id == *tap_id => {
+                        taps.remove(user_id.as_str())?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            }
+            Op::AddCredential { id, user_id, json } => {
+                let mut creds = tx.open_table(CREDS)?;
+                if creds.get(id.as_str())?.is_some() {
+                    return Err(StoreError::Conflict(
+                        "credential id already registered".into(),
+                    ));
+                }
+                creds.insert(id.as_str(), json.as_str())?;
+                tx.open_table(USER_CREDS)?
+                    .insert(format!("{user_id}/{id}").as_str(), "")?;
+                Ok(true)
+            }
+            Op::DeleteCredential { user_id, id } => {
+                let mut creds = tx.open_table(CREDS)?;
+                match get_json::<PasskeyCredential>(&creds, id)? {
+                    Some(existing) if existing.user_id == *user_id => {
+                        creds.remove(id.as_str())?;
+                        tx.open_table(USER_CREDS)?
+                            .remove(format!("{user_id}/{id}").as_str())?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            }
+            Op::PutClient { id, json } => {
+                tx.open_table(CLIENTS)?.insert(id.as_str(), json.as_str())?;
+                Ok(true)
+            }
+            Op::DeleteClient { id } => Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some()),
+            Op::PutPolicy { json } => {
+                tx.open_table(META)?.insert(POLICY, json.as_str())?;
+                Ok(true)
+            }
+        }
+    }
+}
+
 fn get_json<T: serde::de::DeserializeOwned>(
     table: &impl ReadableTable<&'static str, &'static str>,
     key: &str,
@@ -156,20 +385,7 @@ fn get_json<T: serde::de::DeserializeOwned>(
 #[async_trait]
 impl UserStore for EmbeddedStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let json = serde_json::to_string(user)?;
-        let (id, upn, shown) = (user.id.clone(), user.upn.key(), user.upn.to_string());
-        self.write(true, move |tx| {
-            let mut upns = tx.open_table(UPNS)?;
-            if upns.get(upn.as_str())?.is_some() {
-                return Err(StoreError::Conflict(format!(
-                    "userPrincipalName {shown} is already taken"
-                )));
-            }
-            upns.insert(upn.as_str(), id.as_str())?;
-            tx.open_table(USERS)?.insert(id.as_str(), json.as_str())?;
-            Ok(())
-        })
-        .await
+        self.apply(Change::CreateUser(user), None).await.map(drop)
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -221,54 +437,11 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let json = serde_json::to_string(user)?;
-        let (id, upn, shown) = (user.id.clone(), user.upn.key(), user.upn.to_string());
-        self.write(true, move |tx| {
-            let mut users = tx.open_table(USERS)?;
-            let old: User = get_json(&users, &id)?.ok_or(StoreError::NotFound)?;
-            let old_upn = old.upn.key();
-            if old_upn != upn {
-                let mut upns = tx.open_table(UPNS)?;
-                if upns.get(upn.as_str())?.is_some() {
-                    return Err(StoreError::Conflict(format!(
-                        "userPrincipalName {shown} is already taken"
-                    )));
-                }
-                upns.remove(old_upn.as_str())?;
-                upns.insert(upn.as_str(), id.as_str())?;
-            }
-            users.insert(id.as_str(), json.as_str())?;
-            Ok(())
-        })
-        .await
+        self.apply(Change::UpdateUser(user), None).await.map(drop)
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
-        let id = id.to_owned();
-        self.write(true, move |tx| {
-            let mut users = tx.open_table(USERS)?;
-            let Some(user) = get_json::<User>(&users, &id)? else {
-                return Ok(false);
-            };
-            users.remove(id.as_str())?;
-            tx.open_table(UPNS)?.remove(user.upn.key().as_str())?;
-            tx.open_table(TAPS)?.remove(id.as_str())?;
-            let (lo, hi) = user_creds_prefix(&id);
-            let mut links = tx.open_table(USER_CREDS)?;
-            let keys = links
-                .range(lo.as_str()..hi.as_str())?
-                .map(|e| e.map(|(k, _)| k.value().to_owned()))
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut creds = tx.open_table(CREDS)?;
-            for key in keys {
-                links.remove(key.as_str())?;
-                if let Some(cred_id) = key.strip_prefix(lo.as_str()) {
-                    creds.remove(cred_id)?;
-                }
-            }
-            Ok(true)
-        })
-        .await
+        self.apply(Change::DeleteUser(id), None).await
     }
 
     async fn has_users(&self) -> Result<bool, StoreError> {
@@ -280,13 +453,9 @@ impl UserStore for EmbeddedStore {
 #[async_trait]
 impl TapStore for EmbeddedStore {
     async fn put_tap(&self, user_id: &str, tap: &Tap) -> Result<(), StoreError> {
-        let json = serde_json::to_string(tap)?;
-        let id = user_id.to_owned();
-        self.write(true, move |tx| {
-            tx.open_table(TAPS)?.insert(id.as_str(), json.as_str())?;
-            Ok(())
-        })
-        .await
+        self.apply(Change::PutTap { user_id, tap }, None)
+            .await
+            .map(drop)
     }
 
     async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError> {
@@ -296,18 +465,8 @@ impl TapStore for EmbeddedStore {
     }
 
     async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {
-        let (uid, tid) = (user_id.to_owned(), tap_id.to_owned());
-        self.write(true, move |tx| {
-            let mut taps = tx.open_table(TAPS)?;
-            match get_json::<Tap>(&taps, &uid)? {
-                Some(t) if t.id == tid => {
-                    taps.remove(uid.as_str())?;
-                    Ok(true)
-                }
-                _ => Ok(false),
-            }
-        })
-        .await
+        self.apply(Change::DeleteTap { user_id, tap_id }, None)
+            .await
     }
 
     async fn record_tap_use(
@@ -337,21 +496,9 @@ impl TapStore for EmbeddedStore {
 #[async_trait]
 impl CredentialStore for EmbeddedStore {
     async fn add_credential(&self, cred: &PasskeyCredential) -> Result<(), StoreError> {
-        let json = serde_json::to_string(cred)?;
-        let (id, user) = (cred.id.clone(), cred.user_id.clone());
-        self.write(true, move |tx| {
-            let mut creds = tx.open_table(CREDS)?;
-            if creds.get(id.as_str())?.is_some() {
-                return Err(StoreError::Conflict(
-                    "credential id already registered".into(),
-                ));
-            }
-            creds.insert(id.as_str(), json.as_str())?;
-            tx.open_table(USER_CREDS)?
-                .insert(format!("{user}/{id}").as_str(), "")?;
-            Ok(())
-        })
-        .await
+        self.apply(Change::AddCredential(cred), None)
+            .await
+            .map(drop)
     }
 
     async fn list_credentials(&self, user_id: &str) -> Result<Vec<PasskeyCredential>, StoreError> {
@@ -400,33 +547,15 @@ impl CredentialStore for EmbeddedStore {
     }
 
     async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {
-        let (user, id) = (user_id.to_owned(), cred_id.to_owned());
-        self.write(true, move |tx| {
-            let mut creds = tx.open_table(CREDS)?;
-            match get_json::<PasskeyCredential>(&creds, &id)? {
-                Some(existing) if existing.user_id == user => {
-                    creds.remove(id.as_str())?;
-                    tx.open_table(USER_CREDS)?
-                        .remove(format!("{user}/{id}").as_str())?;
-                    Ok(true)
-                }
-                _ => Ok(false),
-            }
-        })
-        .await
+        self.apply(Change::DeleteCredential { user_id, cred_id }, None)
+            .await
     }
 }
 
 #[async_trait]
 impl ClientStore for EmbeddedStore {
     async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
-        let json = serde_json::to_string(client)?;
-        let id = client.id.clone();
-        self.write(true, move |tx| {
-            tx.open_table(CLIENTS)?.insert(id.as_str(), json.as_str())?;
-            Ok(())
-        })
-        .await
+        self.apply(Change::PutClient(client), None).await.map(drop)
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -449,11 +578,7 @@ impl ClientStore for EmbeddedStore {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let id = id.to_owned();
-        self.write(true, move |tx| {
-            Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some())
-        })
-        .await
+        self.apply(Change::DeleteClient(id), None).await
     }
 }
 
@@ -506,17 +631,20 @@ impl PolicyStore for EmbeddedStore {
     }
 
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
-        let json = serde_json::to_string(policy)?;
-        self.write(true, move |tx| {
-            tx.open_table(META)?.insert(POLICY, json.as_str())?;
-            Ok(())
-        })
-        .await
+        self.apply(Change::PutPolicy(policy), None).await.map(drop)
     }
 }
 
 #[async_trait]
 impl AuditStore for EmbeddedStore {
+    async fn apply_audited(
+        &self,
+        change: Change<'_>,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        self.apply(change, Some(event)).await
+    }
+
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);

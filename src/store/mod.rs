@@ -180,9 +180,39 @@ pub struct AuditPage {
     pub next: Option<String>,
 }
 
+/// A change to durable records that the audit log records: applied with
+/// [`AuditStore::apply_audited`], so the change and its event are written
+/// together or not at all.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    CreateUser(&'a User),
+    UpdateUser(&'a User),
+    DeleteUser(&'a str),
+    PutTap { user_id: &'a str, tap: &'a Tap },
+    DeleteTap { user_id: &'a str, tap_id: &'a str },
+    AddCredential(&'a PasskeyCredential),
+    DeleteCredential { user_id: &'a str, cred_id: &'a str },
+    PutClient(&'a Client),
+    DeleteClient(&'a str),
+    PutPolicy(&'a Policy),
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
+    /// Applies `change` and appends `event` atomically. Returns false, and
+    /// writes nothing, when a delete finds nothing to delete; errors (e.g.
+    /// a taken UPN) also leave both unwritten.
+    async fn apply_audited(
+        &self,
+        change: Change<'_>,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError>;
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Moves audit events that a crash left between a change and the log
+    /// into the log; returns how many. Only Redis can strand any.
+    async fn recover_audit(&self) -> Result<usize, StoreError> {
+        Ok(0)
+    }
     async fn list_audit(
         &self,
         filter: &AuditFilter,

@@ -38,9 +38,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns, PolicyStore,
-    Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring, encode_expiring,
-    unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
+    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
+    encode_expiring, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -311,6 +311,24 @@ impl RedisStore {
     fn audit_ev_key(&self) -> String {
         format!("{{{}:audit}}:ev", self.p)
     }
+    /// Audit events waiting to reach the log, one list per hash tag so a
+    /// change and its event are one atomic step in any slot.
+    fn dir_outbox(&self) -> String {
+        format!("{{{}:dir}}:outbox", self.p)
+    }
+    fn user_outbox(&self, user_id: &str) -> String {
+        format!("{{{}:u:{user_id}}}:outbox", self.p)
+    }
+    fn clients_outbox(&self) -> String {
+        format!("{{{}:clients}}:outbox", self.p)
+    }
+    fn policy_outbox(&self) -> String {
+        format!("{{{}:policy}}:outbox", self.p)
+    }
+    /// The outboxes that may hold events (for recovery after a crash).
+    fn outboxes_key(&self) -> String {
+        format!("{{{}:audit}}:outboxes", self.p)
+    }
     fn eph_key(&self, ns: Ns, id: &str) -> String {
         format!("{}:{}:{id}", self.p, ns.as_str())
     }
@@ -326,7 +344,10 @@ fn ttl_ms(expires_at: OffsetDateTime, now: OffsetDateTime) -> i64 {
     unix_ms(expires_at) - unix_ms(now)
 }
 
-// KEYS: upn index, user, users set. ARGV: id, json, upn key.
+// Every changing script takes an outbox key and an audit event ('' for
+// none) last, and pushes the event only if the change happened.
+
+// KEYS: upn index, user, users set, outbox. ARGV: id, json, upn key, event.
 static CREATE_USER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -334,12 +355,13 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
+if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[4]) end
 return 1",
     )
 });
 
-// KEYS: user, old upn index, new upn index, users set.
-// ARGV: id, json, old upn key, new upn key, expected current json.
+// KEYS: user, old upn index, new upn index, users set, outbox.
+// ARGV: id, json, old upn key, new upn key, expected current json, event.
 // Returns -1 absent, -2 changed concurrently (retry), 0 conflict, 1 ok.
 static UPDATE_USER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -355,11 +377,12 @@ if ARGV[3] ~= ARGV[4] then
   redis.call('ZADD', KEYS[4], 0, ARGV[4])
 end
 redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[5], ARGV[6]) end
 return 1",
     )
 });
 
-// KEYS: user, upn index, users set. ARGV: id, upn key, expected json.
+// KEYS: user, upn index, users set, outbox. ARGV: id, upn key, expected json, event.
 static DELETE_USER: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -371,6 +394,7 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[3], ARGV[2])
 end
+if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[4]) end
 return 1",
     )
 });
@@ -408,7 +432,7 @@ return 'ok'",
     )
 });
 
-// KEYS: tap. ARGV: tap id.
+// KEYS: tap, outbox. ARGV: tap id, event.
 static DELETE_TAP: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -416,6 +440,27 @@ local cur = redis.call('GET', KEYS[1])
 if not cur then return 0 end
 if cjson.decode(cur)['id'] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
+if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+return 1",
+    )
+});
+
+// KEYS: hash, outbox. ARGV: field, event. Deletes the field; the event
+// goes out only if there was one.
+static HDEL_AUDITED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+return 1",
+    )
+});
+
+// KEYS: outbox. ARGV: event. Drops the event if it is still first.
+static OUTBOX_ACK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
 return 1",
     )
 });
@@ -471,28 +516,258 @@ return n",
     )
 });
 
-#[async_trait]
-impl UserStore for RedisStore {
-    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+/// Durable changes, each with its audit event (`event` JSON, '' for none)
+/// pushed onto the outbox of the same hash tag in the same atomic step.
+impl RedisStore {
+    async fn apply(&self, change: Change<'_>, event: &str) -> Result<bool, StoreError> {
+        match change {
+            Change::CreateUser(user) => self.create_user_audited(user, event).await,
+            Change::UpdateUser(user) => self.update_user_audited(user, event).await,
+            Change::DeleteUser(id) => self.delete_user_audited(id, event).await,
+            Change::PutTap { user_id, tap } => {
+                let json = serde_json::to_string(tap)?;
+                let mut pipe = redis::pipe();
+                pipe.atomic().set(self.tap_key(user_id), json).ignore();
+                if !event.is_empty() {
+                    pipe.rpush(self.user_outbox(user_id), event).ignore();
+                }
+                let _: () = pipe.query_async(&mut self.c()).await?;
+                Ok(true)
+            }
+            Change::DeleteTap { user_id, tap_id } => {
+                let n: i64 = DELETE_TAP
+                    .key(self.tap_key(user_id))
+                    .key(self.user_outbox(user_id))
+                    .arg(tap_id)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                Ok(n == 1)
+            }
+            Change::AddCredential(cred) => self.add_credential_audited(cred, event).await,
+            Change::DeleteCredential { user_id, cred_id } => {
+                let n: i64 = HDEL_AUDITED
+                    .key(self.creds_key(user_id))
+                    .key(self.user_outbox(user_id))
+                    .arg(cred_id)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                let mut c = self.c();
+                let index = self.cred_index_key(cred_id);
+                let owner: Option<String> = c.get(&index).await?;
+                if owner.as_deref() == Some(user_id) {
+                    let _: () = c.del(&index).await?;
+                }
+                Ok(n == 1)
+            }
+            Change::PutClient(client) => {
+                let json = serde_json::to_string(client)?;
+                let mut pipe = redis::pipe();
+                pipe.atomic()
+                    .hset(self.clients_key(), &client.id, json)
+                    .ignore();
+                if !event.is_empty() {
+                    pipe.rpush(self.clients_outbox(), event).ignore();
+                }
+                let _: () = pipe.query_async(&mut self.c()).await?;
+                Ok(true)
+            }
+            Change::DeleteClient(id) => {
+                let n: i64 = HDEL_AUDITED
+                    .key(self.clients_key())
+                    .key(self.clients_outbox())
+                    .arg(id)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                Ok(n == 1)
+            }
+            Change::PutPolicy(policy) => {
+                let json = serde_json::to_string(policy)?;
+                let mut pipe = redis::pipe();
+                pipe.atomic().set(self.policy_key(), json).ignore();
+                if !event.is_empty() {
+                    pipe.rpush(self.policy_outbox(), event).ignore();
+                }
+                let _: () = pipe.query_async(&mut self.c()).await?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// The outbox a change's event goes to (the change's hash tag).
+    fn outbox_of(&self, change: &Change<'_>) -> String {
+        match change {
+            Change::CreateUser(_) | Change::UpdateUser(_) | Change::DeleteUser(_) => {
+                self.dir_outbox()
+            }
+            Change::PutTap { user_id, .. }
+            | Change::DeleteTap { user_id, .. }
+            | Change::DeleteCredential { user_id, .. } => self.user_outbox(user_id),
+            Change::AddCredential(c) => self.user_outbox(&c.user_id),
+            Change::PutClient(_) | Change::DeleteClient(_) => self.clients_outbox(),
+            Change::PutPolicy(_) => self.policy_outbox(),
+        }
+    }
+
+    /// Moves an outbox's events into the audit log, oldest first. Appending
+    /// is idempotent (same key, same value), so two drainers or a crash
+    /// between append and acknowledge never duplicate an event.
+    async fn drain_outbox(&self, outbox: &str) -> Result<usize, StoreError> {
+        let mut moved = 0;
+        let mut c = self.c();
+        loop {
+            let head: Option<String> = c.lindex(outbox, 0).await?;
+            let Some(json) = head else { break };
+            match serde_json::from_str::<AuditEvent>(&json) {
+                Ok(event) => self.append_audit(&event).await?,
+                Err(e) => tracing::error!(error = %e, outbox, "dropping an unreadable audit event"),
+            }
+            let _: i64 = OUTBOX_ACK
+                .key(outbox)
+                .arg(&json)
+                .invoke_async(&mut c)
+                .await?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
+    async fn create_user_audited(&self, user: &User, event: &str) -> Result<bool, StoreError> {
         let json = serde_json::to_string(user)?;
         let upn = user.upn.key();
         let created: i64 = CREATE_USER
             .key(self.upn_key(&upn))
             .key(self.user_key(&user.id))
             .key(self.users_key())
+            .key(self.dir_outbox())
             .arg(&user.id)
             .arg(json)
             .arg(&upn)
+            .arg(event)
             .invoke_async(&mut self.c())
             .await?;
         if created == 1 {
-            Ok(())
+            Ok(true)
         } else {
             Err(StoreError::Conflict(format!(
                 "userPrincipalName {} is already taken",
                 user.upn
             )))
         }
+    }
+
+    async fn update_user_audited(&self, user: &User, event: &str) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(user)?;
+        let new_upn = user.upn.key();
+        // Optimistic: retry if another writer changed the record meanwhile.
+        for _ in 0..5 {
+            let current: Option<String> = self.c().get(self.user_key(&user.id)).await?;
+            let Some(current) = current else {
+                return Err(StoreError::NotFound);
+            };
+            let old: User = serde_json::from_str(&current)?;
+            let old_upn = old.upn.key();
+            let r: i64 = UPDATE_USER
+                .key(self.user_key(&user.id))
+                .key(self.upn_key(&old_upn))
+                .key(self.upn_key(&new_upn))
+                .key(self.users_key())
+                .key(self.dir_outbox())
+                .arg(&user.id)
+                .arg(&json)
+                .arg(&old_upn)
+                .arg(&new_upn)
+                .arg(&current)
+                .arg(event)
+                .invoke_async(&mut self.c())
+                .await?;
+            match r {
+                1 => return Ok(true),
+                0 => {
+                    return Err(StoreError::Conflict(format!(
+                        "userPrincipalName {} is already taken",
+                        user.upn
+                    )));
+                }
+                -1 => return Err(StoreError::NotFound),
+                _ => continue,
+            }
+        }
+        Err(StoreError::Conflict(
+            "the user changed concurrently; retry".into(),
+        ))
+    }
+
+    async fn delete_user_audited(&self, id: &str, event: &str) -> Result<bool, StoreError> {
+        let mut deleted = false;
+        for _ in 0..5 {
+            let current: Option<String> = self.c().get(self.user_key(id)).await?;
+            let Some(current) = current else { break };
+            let user: User = serde_json::from_str(&current)?;
+            let upn = user.upn.key();
+            let r: i64 = DELETE_USER
+                .key(self.user_key(id))
+                .key(self.upn_key(&upn))
+                .key(self.users_key())
+                .key(self.dir_outbox())
+                .arg(id)
+                .arg(&upn)
+                .arg(&current)
+                .arg(event)
+                .invoke_async(&mut self.c())
+                .await?;
+            if r == 1 {
+                deleted = true;
+                break;
+            }
+            if r == -1 {
+                break;
+            }
+        }
+        // The user is gone: now remove what hung off them (other hash tags).
+        let mut c = self.c();
+        let cred_ids: Vec<String> = c.hkeys(self.creds_key(id)).await?;
+        for cred in cred_ids {
+            let _: () = c.del(self.cred_index_key(&cred)).await?;
+        }
+        let _: () = c.del(&[self.tap_key(id), self.creds_key(id)]).await?;
+        Ok(deleted)
+    }
+
+    async fn add_credential_audited(
+        &self,
+        cred: &PasskeyCredential,
+        event: &str,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(cred)?;
+        let index = self.cred_index_key(&cred.id);
+        let mut c = self.c();
+        // Reserve the index first; a dangling one (no credential behind it) is taken over.
+        let reserved: bool = c.set_nx(&index, &cred.user_id).await?;
+        if !reserved && self.find_credential(&cred.id).await?.is_some() {
+            return Err(StoreError::Conflict(
+                "credential id already registered".into(),
+            ));
+        }
+        let _: () = c.set(&index, &cred.user_id).await?;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .hset(self.creds_key(&cred.user_id), &cred.id, json)
+            .ignore();
+        if !event.is_empty() {
+            pipe.rpush(self.user_outbox(&cred.user_id), event).ignore();
+        }
+        let _: () = pipe.query_async(&mut c).await?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl UserStore for RedisStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        self.apply(Change::CreateUser(user), "").await.map(drop)
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -523,77 +798,11 @@ impl UserStore for RedisStore {
     }
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        let json = serde_json::to_string(user)?;
-        let new_upn = user.upn.key();
-        // Optimistic: retry if another writer changed the record meanwhile.
-        for _ in 0..5 {
-            let current: Option<String> = self.c().get(self.user_key(&user.id)).await?;
-            let Some(current) = current else {
-                return Err(StoreError::NotFound);
-            };
-            let old: User = serde_json::from_str(&current)?;
-            let old_upn = old.upn.key();
-            let r: i64 = UPDATE_USER
-                .key(self.user_key(&user.id))
-                .key(self.upn_key(&old_upn))
-                .key(self.upn_key(&new_upn))
-                .key(self.users_key())
-                .arg(&user.id)
-                .arg(&json)
-                .arg(&old_upn)
-                .arg(&new_upn)
-                .arg(&current)
-                .invoke_async(&mut self.c())
-                .await?;
-            match r {
-                1 => return Ok(()),
-                0 => {
-                    return Err(StoreError::Conflict(format!(
-                        "userPrincipalName {} is already taken",
-                        user.upn
-                    )));
-                }
-                -1 => return Err(StoreError::NotFound),
-                _ => continue,
-            }
-        }
-        Err(StoreError::Conflict(
-            "the user changed concurrently; retry".into(),
-        ))
+        self.apply(Change::UpdateUser(user), "").await.map(drop)
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
-        let mut deleted = false;
-        for _ in 0..5 {
-            let current: Option<String> = self.c().get(self.user_key(id)).await?;
-            let Some(current) = current else { break };
-            let user: User = serde_json::from_str(&current)?;
-            let upn = user.upn.key();
-            let r: i64 = DELETE_USER
-                .key(self.user_key(id))
-                .key(self.upn_key(&upn))
-                .key(self.users_key())
-                .arg(id)
-                .arg(&upn)
-                .arg(&current)
-                .invoke_async(&mut self.c())
-                .await?;
-            if r == 1 {
-                deleted = true;
-                break;
-            }
-            if r == -1 {
-                break;
-            }
-        }
-        // The user is gone: now remove what hung off them (other hash tags).
-        let mut c = self.c();
-        let cred_ids: Vec<String> = c.hkeys(self.creds_key(id)).await?;
-        for cred in cred_ids {
-            let _: () = c.del(self.cred_index_key(&cred)).await?;
-        }
-        let _: () = c.del(&[self.tap_key(id), self.creds_key(id)]).await?;
-        Ok(deleted)
+        self.apply(Change::DeleteUser(id), "").await
     }
 
     async fn has_users(&self) -> Result<bool, StoreError> {
@@ -605,23 +814,18 @@ impl UserStore for RedisStore {
 #[async_trait]
 impl TapStore for RedisStore {
     async fn put_tap(&self, user_id: &str, tap: &Tap) -> Result<(), StoreError> {
-        let json = serde_json::to_string(tap)?;
-        let _: () = self.c().set(self.tap_key(user_id), json).await?;
-        Ok(())
+        self.apply(Change::PutTap { user_id, tap }, "")
+            .await
+            .map(drop)
+    }
+
+    async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {
+        self.apply(Change::DeleteTap { user_id, tap_id }, "").await
     }
 
     async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError> {
         let raw: Option<String> = self.c().get(self.tap_key(user_id)).await?;
         decode(raw)
-    }
-
-    async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = DELETE_TAP
-            .key(self.tap_key(user_id))
-            .arg(tap_id)
-            .invoke_async(&mut self.c())
-            .await?;
-        Ok(n == 1)
     }
 
     async fn record_tap_use(
@@ -650,21 +854,7 @@ impl TapStore for RedisStore {
 #[async_trait]
 impl CredentialStore for RedisStore {
     async fn add_credential(&self, cred: &PasskeyCredential) -> Result<(), StoreError> {
-        let json = serde_json::to_string(cred)?;
-        let index = self.cred_index_key(&cred.id);
-        let mut c = self.c();
-        // Reserve the index first; a dangling one (no credential behind it) is taken over.
-        let reserved: bool = c.set_nx(&index, &cred.user_id).await?;
-        if !reserved && self.find_credential(&cred.id).await?.is_some() {
-            return Err(StoreError::Conflict(
-                "credential id already registered".into(),
-            ));
-        }
-        let _: () = c.set(&index, &cred.user_id).await?;
-        let _: () = c
-            .hset(self.creds_key(&cred.user_id), &cred.id, json)
-            .await?;
-        Ok(())
+        self.apply(Change::AddCredential(cred), "").await.map(drop)
     }
 
     async fn list_credentials(&self, user_id: &str) -> Result<Vec<PasskeyCredential>, StoreError> {
@@ -700,23 +890,15 @@ impl CredentialStore for RedisStore {
     }
 
     async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {
-        let mut c = self.c();
-        let n: i64 = c.hdel(self.creds_key(user_id), cred_id).await?;
-        let index = self.cred_index_key(cred_id);
-        let owner: Option<String> = c.get(&index).await?;
-        if owner.as_deref() == Some(user_id) {
-            let _: () = c.del(&index).await?;
-        }
-        Ok(n == 1)
+        self.apply(Change::DeleteCredential { user_id, cred_id }, "")
+            .await
     }
 }
 
 #[async_trait]
 impl ClientStore for RedisStore {
     async fn put_client(&self, client: &Client) -> Result<(), StoreError> {
-        let json = serde_json::to_string(client)?;
-        let _: () = self.c().hset(self.clients_key(), &client.id, json).await?;
-        Ok(())
+        self.apply(Change::PutClient(client), "").await.map(drop)
     }
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -735,8 +917,7 @@ impl ClientStore for RedisStore {
     }
 
     async fn delete_client(&self, id: &str) -> Result<bool, StoreError> {
-        let n: i64 = self.c().hdel(self.clients_key(), id).await?;
-        Ok(n == 1)
+        self.apply(Change::DeleteClient(id), "").await
     }
 }
 
@@ -780,14 +961,45 @@ impl PolicyStore for RedisStore {
     }
 
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
-        let json = serde_json::to_string(policy)?;
-        let _: () = self.c().set(self.policy_key(), json).await?;
-        Ok(())
+        self.apply(Change::PutPolicy(policy), "").await.map(drop)
     }
 }
 
 #[async_trait]
 impl AuditStore for RedisStore {
+    async fn apply_audited(
+        &self,
+        change: Change<'_>,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(event)?;
+        let outbox = self.outbox_of(&change);
+        // Registered first, so recovery finds the outbox even if this
+        // instance dies between the change and the drain below.
+        let _: () = self.c().sadd(self.outboxes_key(), &outbox).await?;
+        let applied = self.apply(change, &json).await?;
+        if applied && let Err(e) = self.drain_outbox(&outbox).await {
+            // The event is safe in the outbox; recovery moves it later.
+            tracing::warn!(error = %e, "audit event left in its outbox for now");
+        }
+        Ok(applied)
+    }
+
+    async fn recover_audit(&self) -> Result<usize, StoreError> {
+        let outboxes: Vec<String> = self.c().smembers(self.outboxes_key()).await?;
+        let mut moved = 0;
+        for outbox in outboxes {
+            moved += self.drain_outbox(&outbox).await?;
+            let left: u64 = self.c().llen(&outbox).await?;
+            if left == 0 {
+                // A writer that registers again after this still drains its
+                // own outbox; only a crash right then waits for its next write.
+                let _: () = self.c().srem(self.outboxes_key(), &outbox).await?;
+            }
+        }
+        Ok(moved)
+    }
+
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);

@@ -13,7 +13,7 @@ use onramp::domain::user::{NewUser, User};
 use onramp::store::embedded::EmbeddedStore;
 use onramp::store::redis::RedisStore;
 use onramp::store::{
-    EphemeralStore, Ns, SharedStore, Store, StoreError, TapStore, TapUse, UserStore,
+    Change, EphemeralStore, Ns, SharedStore, Store, StoreError, TapStore, TapUse, UserStore,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -65,6 +65,7 @@ async fn run_suite(store: SharedStore) {
     credentials(&store).await;
     clients_and_singletons(&store).await;
     audit(&store).await;
+    audited_changes(&store).await;
     ephemeral(&store).await;
     concurrency(&store).await;
 }
@@ -307,6 +308,181 @@ async fn clients_and_singletons(store: &SharedStore) {
         store.get_keyset().await.unwrap().unwrap().keys[0].kid,
         "k-new"
     );
+}
+
+fn event(id: &str, target: &str) -> AuditEvent {
+    AuditEvent {
+        id: id.into(),
+        time: t0() + Duration::hours(1),
+        event_type: AuditEventType::UserCreated,
+        actor: Actor::user("admin"),
+        target: Some(Target {
+            kind: "user".into(),
+            id: target.into(),
+            display: None,
+        }),
+        client_address: None,
+        request_id: Some(format!("req-{id}")),
+        outcome: Outcome::Success,
+        detail: None,
+    }
+}
+
+async fn events_about(store: &SharedStore, target: &str) -> Vec<String> {
+    let filter = AuditFilter {
+        target_id: Some(target.into()),
+        ..AuditFilter::default()
+    };
+    let page = store.list_audit(&filter, None, 100).await.unwrap();
+    page.events.into_iter().map(|e| e.id).collect()
+}
+
+/// A change and its audit event are written together or not at all.
+async fn audited_changes(store: &SharedStore) {
+    let eve = user("u-eve", "eve@example.com");
+    assert!(
+        store
+            .apply_audited(Change::CreateUser(&eve), &event("a1", "u-eve"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_user("u-eve").await.unwrap(), Some(eve.clone()));
+    assert_eq!(events_about(store, "u-eve").await, ["a1"]);
+
+    // A refused change leaves no event behind.
+    let twin = user("u-twin", "EVE@example.com");
+    let err = store
+        .apply_audited(Change::CreateUser(&twin), &event("a2", "u-twin"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(events_about(store, "u-twin").await.is_empty());
+    let ghost = user("u-ghost", "ghost@example.com");
+    let err = store
+        .apply_audited(Change::UpdateUser(&ghost), &event("a3", "u-ghost"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(events_about(store, "u-ghost").await.is_empty());
+
+    // A delete that finds nothing records nothing; one that does, records.
+    let gone = Change::DeleteTap {
+        user_id: "u-eve",
+        tap_id: "nope",
+    };
+    assert!(
+        !store
+            .apply_audited(gone, &event("a4", "t-eve"))
+            .await
+            .unwrap()
+    );
+    assert!(events_about(store, "t-eve").await.is_empty());
+    let pass = tap("t-1", false);
+    let put = Change::PutTap {
+        user_id: "u-eve",
+        tap: &pass,
+    };
+    assert!(
+        store
+            .apply_audited(put, &event("a5", "t-eve"))
+            .await
+            .unwrap()
+    );
+    let del = Change::DeleteTap {
+        user_id: "u-eve",
+        tap_id: "t-1",
+    };
+    assert!(
+        store
+            .apply_audited(del, &event("a6", "t-eve"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "t-eve").await, ["a6", "a5"]);
+    assert!(store.get_tap("u-eve").await.unwrap().is_none());
+
+    // Passkeys, clients, policy: each with its event.
+    let key = cred("c-eve", "u-eve", 0);
+    assert!(
+        store
+            .apply_audited(Change::AddCredential(&key), &event("a7", "c-eve"))
+            .await
+            .unwrap()
+    );
+    let dup = store
+        .apply_audited(Change::AddCredential(&key), &event("a8", "c-eve"))
+        .await
+        .unwrap_err();
+    assert!(matches!(dup, StoreError::Conflict(_)));
+    let del = Change::DeleteCredential {
+        user_id: "u-eve",
+        cred_id: "c-eve",
+    };
+    assert!(
+        store
+            .apply_audited(del, &event("a9", "c-eve"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .apply_audited(del, &event("a10", "c-eve"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "c-eve").await, ["a9", "a7"]);
+    let mut policy = Policy::default();
+    policy.tap.default_length = 12;
+    assert!(
+        store
+            .apply_audited(Change::PutPolicy(&policy), &event("a11", "policy"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_policy().await.unwrap(), Some(policy));
+    let client = Client {
+        id: "audited-client".into(),
+        name: None,
+        secret_sha256: None,
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        backchannel_logout_uri: None,
+        grant_types: vec![GrantType::ClientCredentials],
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        id_token_alg: SigningAlg::RS256,
+        access_token_alg: SigningAlg::ES256,
+        permissions: vec![],
+        jwks: None,
+    };
+    assert!(
+        store
+            .apply_audited(Change::PutClient(&client), &event("a12", "audited-client"))
+            .await
+            .unwrap()
+    );
+    let del = Change::DeleteClient("audited-client");
+    assert!(
+        store
+            .apply_audited(del, &event("a13", "audited-client"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .apply_audited(del, &event("a14", "audited-client"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "audited-client").await, ["a13", "a12"]);
+    assert!(
+        store
+            .apply_audited(Change::DeleteUser("u-eve"), &event("a15", "u-eve"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "u-eve").await, ["a15", "a1"]);
+    // Nothing is stranded on the way.
+    assert_eq!(store.recover_audit().await.unwrap(), 0);
 }
 
 async fn audit(store: &SharedStore) {
@@ -610,6 +786,44 @@ async fn redis_store_conformance() {
         .await
         .unwrap();
     run_suite(Arc::new(store)).await;
+}
+
+/// An event that a crash left in an outbox (written with its change, never
+/// moved to the log) reaches the log on recovery, once.
+#[tokio::test]
+async fn redis_outbox_events_are_recovered_after_a_crash() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "crash", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let stranded = serde_json::to_string(&event("s1", "u-stranded")).unwrap();
+    let outbox = "{crash:u:u-stranded}:outbox";
+    let _: () = redis::cmd("RPUSH")
+        .arg(outbox)
+        .arg(&stranded)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SADD")
+        .arg("{crash:audit}:outboxes")
+        .arg(outbox)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let store: SharedStore = Arc::new(store);
+    assert!(events_about(&store, "u-stranded").await.is_empty());
+    assert_eq!(store.recover_audit().await.unwrap(), 1);
+    assert_eq!(events_about(&store, "u-stranded").await, ["s1"]);
+    assert_eq!(store.recover_audit().await.unwrap(), 0);
+    assert_eq!(events_about(&store, "u-stranded").await, ["s1"]);
+    let left: u64 = redis::cmd("LLEN")
+        .arg(outbox)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }
 
 /// Scale-out: the same suite on a three-node Redis Cluster. Any script or
