@@ -16,7 +16,7 @@ use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
 use crate::domain::authz::{Session, SignInMethod, passkey_amr, tap_amr};
 use crate::domain::tap::{self, MethodUsabilityReason};
 use crate::domain::user::{Upn, User};
-use crate::store::{Ns, TapUse};
+use crate::store::{Change, Ns, TapUse};
 
 /// Failures within this window count towards a lockout.
 const FAILURE_WINDOW: Duration = Duration::minutes(15);
@@ -322,12 +322,39 @@ impl SignInService {
             .await;
             return Err(e);
         }
-        match self
+        // The use and its `tap.used` event are one atomic write.
+        let used = self
             .ctx
-            .store
-            .record_tap_use(&user.id, &tap.id, now)
-            .await?
-        {
+            .audit
+            .apply(
+                Change::UseTap {
+                    user_id: &user.id,
+                    tap_id: &tap.id,
+                    at: now,
+                },
+                Entry {
+                    event_type: AuditEventType::TapUsed,
+                    actor: Actor::user(&user.id),
+                    target: Some(user_target(&user.id, user.upn.as_str())),
+                    meta,
+                    outcome: Outcome::Success,
+                    detail: Some(format!("tap {}", tap.id)),
+                },
+                now,
+            )
+            .await?;
+        let outcome = if used {
+            TapUse::Recorded
+        } else {
+            // Why not: a concurrent one-time use, or the pass went away.
+            match self.ctx.store.get_tap(&user.id).await? {
+                Some(t) if t.id == tap.id && t.is_usable_once && t.used_at.is_some() => {
+                    TapUse::AlreadyUsed
+                }
+                _ => TapUse::Missing,
+            }
+        };
+        match outcome {
             TapUse::Recorded => {}
             TapUse::AlreadyUsed => {
                 self.audit(
@@ -365,15 +392,6 @@ impl SignInService {
             clients: Vec::new(),
         };
         let secret = self.sessions.create(&session).await?;
-        self.audit(
-            AuditEventType::TapUsed,
-            Some(&user),
-            &name_key,
-            meta,
-            Outcome::Success,
-            Some(format!("tap {}", tap.id)),
-        )
-        .await;
         Ok((secret, session))
     }
 
@@ -523,7 +541,24 @@ impl SignInService {
         stored.last_used = Some(now);
         stored.backup_eligible = result.backup_eligible();
         stored.backup_state = result.backup_state();
-        self.ctx.store.update_credential(&stored).await?;
+        // The new counter and last use, with the `passkey.used` event.
+        let entry = Entry {
+            event_type: AuditEventType::PasskeyUsed,
+            actor: Actor::user(&user.id),
+            target: Some(user_target(&user.id, user.upn.as_str())),
+            meta,
+            outcome: Outcome::Success,
+            detail: Some(format!("credential {}", stored.name)),
+        };
+        if !self
+            .ctx
+            .audit
+            .apply(Change::UpdateCredential(&stored), entry, now)
+            .await?
+        {
+            // Deleted while the ceremony ran.
+            return Err(SignInError::PasskeyFailed);
+        }
         let session = Session {
             sid: self.sessions.new_sid()?,
             user_id: user.id.clone(),
@@ -538,15 +573,6 @@ impl SignInService {
             clients: Vec::new(),
         };
         let secret = self.sessions.create(&session).await?;
-        self.audit(
-            AuditEventType::PasskeyUsed,
-            Some(&user),
-            user.upn.as_str(),
-            meta,
-            Outcome::Success,
-            Some(format!("credential {}", stored.name)),
-        )
-        .await;
         Ok((secret, session))
     }
 }

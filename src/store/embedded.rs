@@ -197,6 +197,16 @@ enum Op {
         user_id: String,
         json: String,
     },
+    UpdateCredential {
+        id: String,
+        user_id: String,
+        json: String,
+    },
+    UseTap {
+        user_id: String,
+        tap_id: String,
+        at: OffsetDateTime,
+    },
     DeleteCredential {
         user_id: String,
         id: String,
@@ -241,6 +251,20 @@ impl Op {
                 id: c.id.clone(),
                 user_id: c.user_id.clone(),
                 json: serde_json::to_string(c)?,
+            },
+            Change::UpdateCredential(c) => Op::UpdateCredential {
+                id: c.id.clone(),
+                user_id: c.user_id.clone(),
+                json: serde_json::to_string(c)?,
+            },
+            Change::UseTap {
+                user_id,
+                tap_id,
+                at,
+            } => Op::UseTap {
+                user_id: user_id.to_owned(),
+                tap_id: tap_id.to_owned(),
+                at,
             },
             Change::DeleteCredential { user_id, cred_id } => Op::DeleteCredential {
                 user_id: user_id.to_owned(),
@@ -347,6 +371,21 @@ impl Op {
                     .insert(format!("{user_id}/{id}").as_str(), "")?;
                 Ok(true)
             }
+            Op::UpdateCredential { id, user_id, json } => {
+                let mut creds = tx.open_table(CREDS)?;
+                match get_json::<PasskeyCredential>(&creds, id)? {
+                    Some(existing) if existing.user_id == *user_id => {
+                        creds.insert(id.as_str(), json.as_str())?;
+                        Ok(true)
+                    }
+                    _ => Ok(false),
+                }
+            }
+            Op::UseTap {
+                user_id,
+                tap_id,
+                at,
+            } => Ok(use_tap(tx, user_id, tap_id, *at)? == TapUse::Recorded),
             Op::DeleteCredential { user_id, id } => {
                 let mut creds = tx.open_table(CREDS)?;
                 match get_json::<PasskeyCredential>(&creds, id)? {
@@ -370,6 +409,26 @@ impl Op {
             }
         }
     }
+}
+
+/// Marks a pass used, once for a one-time pass.
+fn use_tap(
+    tx: &WriteTransaction,
+    user_id: &str,
+    tap_id: &str,
+    at: OffsetDateTime,
+) -> Result<TapUse, StoreError> {
+    let mut taps = tx.open_table(TAPS)?;
+    let Some(mut tap) = get_json::<Tap>(&taps, user_id)?.filter(|t| t.id == tap_id) else {
+        return Ok(TapUse::Missing);
+    };
+    if tap.is_usable_once && tap.used_at.is_some() {
+        return Ok(TapUse::AlreadyUsed);
+    }
+    tap.used_at = Some(at);
+    let json = serde_json::to_string(&tap)?;
+    taps.insert(user_id, json.as_str())?;
+    Ok(TapUse::Recorded)
 }
 
 fn get_json<T: serde::de::DeserializeOwned>(
@@ -476,20 +535,8 @@ impl TapStore for EmbeddedStore {
         at: OffsetDateTime,
     ) -> Result<TapUse, StoreError> {
         let (uid, tid) = (user_id.to_owned(), tap_id.to_owned());
-        self.write(true, move |tx| {
-            let mut taps = tx.open_table(TAPS)?;
-            let Some(mut tap) = get_json::<Tap>(&taps, &uid)?.filter(|t| t.id == tid) else {
-                return Ok(TapUse::Missing);
-            };
-            if tap.is_usable_once && tap.used_at.is_some() {
-                return Ok(TapUse::AlreadyUsed);
-            }
-            tap.used_at = Some(at);
-            let json = serde_json::to_string(&tap)?;
-            taps.insert(uid.as_str(), json.as_str())?;
-            Ok(TapUse::Recorded)
-        })
-        .await
+        self.write(true, move |tx| use_tap(tx, &uid, &tid, at))
+            .await
     }
 }
 
@@ -531,19 +578,7 @@ impl CredentialStore for EmbeddedStore {
     }
 
     async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(cred)?;
-        let (id, user) = (cred.id.clone(), cred.user_id.clone());
-        self.write(true, move |tx| {
-            let mut creds = tx.open_table(CREDS)?;
-            match get_json::<PasskeyCredential>(&creds, &id)? {
-                Some(existing) if existing.user_id == user => {
-                    creds.insert(id.as_str(), json.as_str())?;
-                    Ok(true)
-                }
-                _ => Ok(false),
-            }
-        })
-        .await
+        self.apply(Change::UpdateCredential(cred), None).await
     }
 
     async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {

@@ -188,10 +188,29 @@ pub enum Change<'a> {
     CreateUser(&'a User),
     UpdateUser(&'a User),
     DeleteUser(&'a str),
-    PutTap { user_id: &'a str, tap: &'a Tap },
-    DeleteTap { user_id: &'a str, tap_id: &'a str },
+    PutTap {
+        user_id: &'a str,
+        tap: &'a Tap,
+    },
+    DeleteTap {
+        user_id: &'a str,
+        tap_id: &'a str,
+    },
     AddCredential(&'a PasskeyCredential),
-    DeleteCredential { user_id: &'a str, cred_id: &'a str },
+    /// Replaces a credential of its user (counter, last use, name); false
+    /// if the user has no such credential.
+    UpdateCredential(&'a PasskeyCredential),
+    /// Marks the pass used (see [`TapStore::record_tap_use`]); false if
+    /// it is gone, replaced, or a one-time pass already used.
+    UseTap {
+        user_id: &'a str,
+        tap_id: &'a str,
+        at: OffsetDateTime,
+    },
+    DeleteCredential {
+        user_id: &'a str,
+        cred_id: &'a str,
+    },
     PutClient(&'a Client),
     DeleteClient(&'a str),
     PutPolicy(&'a Policy),

@@ -417,7 +417,7 @@ return {out, upns[#upns] or ''}",
     )
 });
 
-// KEYS: tap. ARGV: tap id, used_at (RFC 3339).
+// KEYS: tap, outbox. ARGV: tap id, used_at (RFC 3339), event.
 static RECORD_TAP_USE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -428,6 +428,7 @@ if t['id'] ~= ARGV[1] then return 'missing' end
 if t['is_usable_once'] and t['used_at'] ~= nil and t['used_at'] ~= cjson.null then return 'used' end
 t['used_at'] = ARGV[2]
 redis.call('SET', KEYS[1], cjson.encode(t))
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 return 'ok'",
     )
 });
@@ -465,12 +466,13 @@ return 1",
     )
 });
 
-// KEYS: creds hash. ARGV: cred id, json. Replace only if present.
+// KEYS: creds hash, outbox. ARGV: cred id, json, event. Replace only if present.
 static UPDATE_CRED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 return 1",
     )
 });
@@ -545,6 +547,23 @@ impl RedisStore {
                 Ok(n == 1)
             }
             Change::AddCredential(cred) => self.add_credential_audited(cred, event).await,
+            Change::UpdateCredential(cred) => {
+                let json = serde_json::to_string(cred)?;
+                let n: i64 = UPDATE_CRED
+                    .key(self.creds_key(&cred.user_id))
+                    .key(self.user_outbox(&cred.user_id))
+                    .arg(&cred.id)
+                    .arg(json)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                Ok(n == 1)
+            }
+            Change::UseTap {
+                user_id,
+                tap_id,
+                at,
+            } => Ok(self.use_tap(user_id, tap_id, at, event).await? == TapUse::Recorded),
             Change::DeleteCredential { user_id, cred_id } => {
                 let n: i64 = HDEL_AUDITED
                     .key(self.creds_key(user_id))
@@ -604,8 +623,9 @@ impl RedisStore {
             }
             Change::PutTap { user_id, .. }
             | Change::DeleteTap { user_id, .. }
+            | Change::UseTap { user_id, .. }
             | Change::DeleteCredential { user_id, .. } => self.user_outbox(user_id),
-            Change::AddCredential(c) => self.user_outbox(&c.user_id),
+            Change::AddCredential(c) | Change::UpdateCredential(c) => self.user_outbox(&c.user_id),
             Change::PutClient(_) | Change::DeleteClient(_) => self.clients_outbox(),
             Change::PutPolicy(_) => self.policy_outbox(),
         }
@@ -632,6 +652,31 @@ impl RedisStore {
             moved += 1;
         }
         Ok(moved)
+    }
+
+    async fn use_tap(
+        &self,
+        user_id: &str,
+        tap_id: &str,
+        at: OffsetDateTime,
+        event: &str,
+    ) -> Result<TapUse, StoreError> {
+        let at = at
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let r: String = RECORD_TAP_USE
+            .key(self.tap_key(user_id))
+            .key(self.user_outbox(user_id))
+            .arg(tap_id)
+            .arg(at)
+            .arg(event)
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(match r.as_str() {
+            "ok" => TapUse::Recorded,
+            "used" => TapUse::AlreadyUsed,
+            _ => TapUse::Missing,
+        })
     }
 
     async fn create_user_audited(&self, user: &User, event: &str) -> Result<bool, StoreError> {
@@ -834,20 +879,7 @@ impl TapStore for RedisStore {
         tap_id: &str,
         at: OffsetDateTime,
     ) -> Result<TapUse, StoreError> {
-        let at = at
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
-        let r: String = RECORD_TAP_USE
-            .key(self.tap_key(user_id))
-            .arg(tap_id)
-            .arg(at)
-            .invoke_async(&mut self.c())
-            .await?;
-        Ok(match r.as_str() {
-            "ok" => TapUse::Recorded,
-            "used" => TapUse::AlreadyUsed,
-            _ => TapUse::Missing,
-        })
+        self.use_tap(user_id, tap_id, at, "").await
     }
 }
 
@@ -879,14 +911,7 @@ impl CredentialStore for RedisStore {
     }
 
     async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError> {
-        let json = serde_json::to_string(cred)?;
-        let n: i64 = UPDATE_CRED
-            .key(self.creds_key(&cred.user_id))
-            .arg(&cred.id)
-            .arg(json)
-            .invoke_async(&mut self.c())
-            .await?;
-        Ok(n == 1)
+        self.apply(Change::UpdateCredential(cred), "").await
     }
 
     async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {
@@ -978,9 +1003,18 @@ impl AuditStore for RedisStore {
         // instance dies between the change and the drain below.
         let _: () = self.c().sadd(self.outboxes_key(), &outbox).await?;
         let applied = self.apply(change, &json).await?;
-        if applied && let Err(e) = self.drain_outbox(&outbox).await {
-            // The event is safe in the outbox; recovery moves it later.
-            tracing::warn!(error = %e, "audit event left in its outbox for now");
+        if applied {
+            // Move this event now (two round trips); anything older in the
+            // outbox is a crash's leftover and waits for recovery.
+            let moved = async {
+                self.append_audit(event).await?;
+                let _: i64 = self.c().lrem(&outbox, 1, &json).await?;
+                Ok::<_, StoreError>(())
+            };
+            if let Err(e) = moved.await {
+                // The event is safe in the outbox; recovery moves it later.
+                tracing::warn!(error = %e, "audit event left in its outbox for now");
+            }
         }
         Ok(applied)
     }

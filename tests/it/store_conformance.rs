@@ -414,6 +414,26 @@ async fn audited_changes(store: &SharedStore) {
         .await
         .unwrap_err();
     assert!(matches!(dup, StoreError::Conflict(_)));
+    let mut used = key.clone();
+    used.last_used = Some(t0() + Duration::hours(2));
+    assert!(
+        store
+            .apply_audited(Change::UpdateCredential(&used), &event("a8u", "c-eve"))
+            .await
+            .unwrap()
+    );
+    let mut foreign = used.clone();
+    foreign.user_id = "u-ada".into();
+    assert!(
+        !store
+            .apply_audited(Change::UpdateCredential(&foreign), &event("a8f", "c-eve"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.find_credential("c-eve").await.unwrap(),
+        Some(used.clone())
+    );
     let del = Change::DeleteCredential {
         user_id: "u-eve",
         cred_id: "c-eve",
@@ -430,7 +450,41 @@ async fn audited_changes(store: &SharedStore) {
             .await
             .unwrap()
     );
-    assert_eq!(events_about(store, "c-eve").await, ["a9", "a7"]);
+    assert_eq!(events_about(store, "c-eve").await, ["a9", "a8u", "a7"]);
+    // A one-time pass is used once, with one event.
+    let once = tap("t-once", true);
+    let put = Change::PutTap {
+        user_id: "u-eve",
+        tap: &once,
+    };
+    assert!(
+        store
+            .apply_audited(put, &event("b1", "t-once"))
+            .await
+            .unwrap()
+    );
+    let use_it = Change::UseTap {
+        user_id: "u-eve",
+        tap_id: "t-once",
+        at: t0() + Duration::minutes(5),
+    };
+    assert!(
+        store
+            .apply_audited(use_it, &event("b2", "t-once"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .apply_audited(use_it, &event("b3", "t-once"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "t-once").await, ["b2", "b1"]);
+    assert_eq!(
+        store.record_tap_use("u-eve", "t-once", t0()).await.unwrap(),
+        TapUse::AlreadyUsed
+    );
     let mut policy = Policy::default();
     policy.tap.default_length = 12;
     assert!(
