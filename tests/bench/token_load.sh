@@ -17,9 +17,10 @@
 #   discovery           GET the discovery document and the JWKS
 #   refresh             POST /token refresh_token grants with rotation: a user
 #                       signs in once (TAP, passkey registration skipped),
-#                       single sign-on gives REFRESH_POOL (256) refresh
-#                       tokens, and wrk presents each once, carrying on with
-#                       the rotated token from the answer
+#                       single sign-on fills a pool of REFRESH_POOL (256)
+#                       refresh tokens, and wrk presents each once, carrying
+#                       on with the rotated token from the answer (the pool
+#                       is topped up before each wrk run)
 #   introspection       POST /introspect of that user's access token and of
 #                       one of its refresh tokens
 #
@@ -346,17 +347,19 @@ check_token() { # id secret alg
 # A user signs in once through the real pages (curl with a cookie jar): the
 # admin API creates the user and a Temporary Access Pass and lets users skip
 # passkey registration, and the sign-in ends in a session. Single sign-on
-# then gives REFRESH_POOL + 1 codes, each redeemed for an access and a
-# refresh token (one family each). Writes $TMP/refresh.pool and sets
-# USER_ACCESS_TOKEN and USER_REFRESH_TOKEN (kept aside for introspection).
+# then gives codes at once, each redeemed for an access and a refresh token
+# (one family each). The first pair is kept for introspection
+# (USER_ACCESS_TOKEN, USER_REFRESH_TOKEN); the others fill $TMP/refresh.pool.
 # (grep -o ends each value with a newline; the JSON has none.)
 json_field() { grep -oE "\"$1\":\"[^\"]*\"" | head -n 1 | cut -d'"' -f4; }
 form_field() { sed -nE "s/.*name=\"$1\" value=\"([^\"]*)\".*/\1/p" | head -n 1; }
 
+USER_JAR=""; USER_AUTHORIZE=""
 seed_user_tokens() {
-    local base="http://$HOST:$PORT" jar="$TMP/jar" admin uid pass auth loc page csrf r code i
+    local base="http://$HOST:$PORT" jar="$TMP/jar" admin uid pass auth loc page csrf r
     local web=(curl -sS --max-time 10 -c "$jar" -b "$jar")
     rm -f "$jar" "$TMP/refresh.pool"
+    USER_JAR="$jar"
     admin="$("${web[@]}" -u "$ADMIN_ID:$ADMIN_SECRET" -d grant_type=client_credentials "$base/token" | json_field access_token)"
     [[ -n "$admin" ]] || die "no admin token"
     "${web[@]}" -o /dev/null -X PATCH -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
@@ -382,24 +385,38 @@ seed_user_tokens() {
     loc="$("${web[@]}" -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf=$csrf" --data-urlencode "r=$r" \
         "$base/enroll/skip")"                                                  # → /authorize/resume
     "${web[@]}" -o /dev/null "$loc"
-    USER_ACCESS_TOKEN=""; USER_REFRESH_TOKEN=""
-    for i in $(seq 0 "$REFRESH_POOL"); do
-        loc="$("${web[@]}" -o /dev/null -w '%{redirect_url}' "$auth")"      # SSO: a code at once
-        code="$(printf '%s' "$loc" | sed -nE 's/.*[?&]code=([^&]*).*/\1/p')"
-        [[ -n "$code" ]] || die "no code from /authorize (got: $loc)"
-        "${web[@]}" -o "$TMP/user-token.json" -u "$RP_ID:$RP_SECRET" -d grant_type=authorization_code \
-            -d "code=$code" --data-urlencode "redirect_uri=$RP_REDIRECT" "$base/token"
-        grep -q '"refresh_token"' "$TMP/user-token.json" ||
-            die "no refresh token for code $i: $(cat "$TMP/user-token.json")"
-        if (( i == 0 )); then
-            USER_ACCESS_TOKEN="$(json_field access_token <"$TMP/user-token.json")"
-            USER_REFRESH_TOKEN="$(json_field refresh_token <"$TMP/user-token.json")"
-        else
-            json_field refresh_token <"$TMP/user-token.json" >>"$TMP/refresh.pool"
-        fi
-    done
-    log "signed in a user; $REFRESH_POOL refresh tokens in the pool"
+    USER_AUTHORIZE="$auth"
+    redeem_user_code "$TMP/user-token.json"
+    USER_ACCESS_TOKEN="$(json_field access_token <"$TMP/user-token.json")"
+    USER_REFRESH_TOKEN="$(json_field refresh_token <"$TMP/user-token.json")"
+    [[ -n "$USER_ACCESS_TOKEN" && -n "$USER_REFRESH_TOKEN" ]] || die "no user tokens"
+    top_up_refresh_pool
 }
+
+# A code through single sign-on, redeemed; the token response goes to $1.
+redeem_user_code() {
+    local web=(curl -sS --max-time 10 -c "$USER_JAR" -b "$USER_JAR") loc code
+    loc="$("${web[@]}" -o /dev/null -w '%{redirect_url}' "$USER_AUTHORIZE")"
+    code="$(printf '%s' "$loc" | sed -nE 's/.*[?&]code=([^&]*).*/\1/p')"
+    [[ -n "$code" ]] || die "no code from /authorize (got: $loc)"
+    "${web[@]}" -o "$1" -u "$RP_ID:$RP_SECRET" -d grant_type=authorization_code \
+        -d "code=$code" --data-urlencode "redirect_uri=$RP_REDIRECT" "http://$HOST:$PORT/token"
+    grep -q '"refresh_token"' "$1" || die "no refresh token: $(cat "$1")"
+}
+
+# Fills the pool up to REFRESH_POOL tokens. Each wrk run loses the tokens in
+# flight when it stops (one per connection), so this runs before each one.
+top_up_refresh_pool() {
+    local have=0 added=0
+    [[ -f "$TMP/refresh.pool" ]] && have="$(grep -c . "$TMP/refresh.pool" || true)"
+    while (( have + added < REFRESH_POOL )); do
+        redeem_user_code "$TMP/user-token.json"
+        json_field refresh_token <"$TMP/user-token.json" >>"$TMP/refresh.pool"
+        added=$(( added + 1 ))
+    done
+    log "refresh token pool: $have kept, $added added"
+}
+
 
 # ---------------------------------------------------------------- load
 RESULTS=()
@@ -442,9 +459,12 @@ measure_once() { # store scenario url [lua]
     local args=(-t1 "-c$CONNECTIONS" --latency --timeout 5s)
     [[ -n "$lua" ]] && args+=(-s "$lua")
     wait_quiet
+    # A scenario may need to prepare each run (the refresh token pool).
+    [[ -z "${BEFORE_RUN:-}" ]] || "$BEFORE_RUN"
     log "$store / $scenario: warm-up $WARMUP"
     timeout 60 "${CPU_LOAD[@]}" wrk "${args[@]}" "-d$WARMUP" "$url" >/dev/null
     log "$store / $scenario: measuring $DURATION"
+    [[ -z "${BEFORE_RUN:-}" ]] || "$BEFORE_RUN"
     local c0 c1 a0 a1 p0 p1 r0=0 r1=0 w0 w1
     child_ticks w0; p0="$(proc_ticks "$SERVER_PID")"
     [[ -n "$REDIS_PID" ]] && r0="$(proc_ticks "$REDIS_PID")"
@@ -521,7 +541,9 @@ for STORE in $STORES; do
     fi
     if [[ " $MODES " == *" refresh "* ]]; then
         refresh_lua "$TMP/refresh.pool" "$TMP/refresh.lua"
+        BEFORE_RUN=top_up_refresh_pool
         run_wrk "$STORE" "POST /token refresh_token (rotation)" "$BASE/token" "$TMP/refresh.lua"
+        BEFORE_RUN=""
     fi
     if [[ " $MODES " == *" introspection "* ]]; then
         introspect_lua "$USER_ACCESS_TOKEN" "$TMP/introspect-at.lua"
