@@ -112,6 +112,28 @@ pub struct PasskeyPolicy {
     /// `keyRestrictions`).
     #[serde(default)]
     pub key_restrictions: KeyRestrictions,
+    /// Require a verified attestation from a trusted authenticator model.
+    #[serde(default)]
+    pub attestation: AttestationPolicy,
+}
+
+/// Attestation enforcement: registration needs an attestation statement
+/// that chains to one of these anchors, for one of its AAGUIDs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationPolicy {
+    pub is_enforced: bool,
+    pub trust_anchors: Vec<TrustAnchor>,
+}
+
+/// A vendor's attestation root and the models (AAGUIDs) it vouches for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustAnchor {
+    /// The CA certificate, DER in standard base64.
+    pub certificate: String,
+    /// Lower-case hyphenated UUIDs.
+    pub aaguids: Vec<String>,
+    #[serde(default)]
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,6 +173,7 @@ impl KeyRestrictions {
 
 impl PasskeyPolicy {
     pub const WINDOW_BOUNDS: (u32, u32) = (1, 1440);
+    pub const MAX_ANCHORS: usize = 50;
 
     pub fn validate(&self) -> Result<(), DomainError> {
         let (lo, hi) = Self::WINDOW_BOUNDS;
@@ -165,6 +188,25 @@ impl PasskeyPolicy {
             return Err(DomainError::invalid(
                 "keyRestrictions.aaGuids",
                 format!("at most {} entries", KeyRestrictions::MAX_AAGUIDS),
+            ));
+        }
+        let a = &self.attestation;
+        if a.is_enforced && a.trust_anchors.is_empty() {
+            return Err(DomainError::invalid(
+                "attestationTrustAnchors",
+                "enforcing attestation needs at least one trust anchor (it would block every passkey)",
+            ));
+        }
+        if a.trust_anchors.len() > Self::MAX_ANCHORS {
+            return Err(DomainError::invalid(
+                "attestationTrustAnchors",
+                format!("at most {} entries", Self::MAX_ANCHORS),
+            ));
+        }
+        if a.trust_anchors.iter().any(|t| t.aaguids.is_empty()) {
+            return Err(DomainError::invalid(
+                "attestationTrustAnchors",
+                "each trust anchor names the AAGUIDs it vouches for",
             ));
         }
         if k.is_enforced && k.enforcement_type == EnforcementType::Allow && k.aaguids.is_empty() {
@@ -184,6 +226,7 @@ impl Default for PasskeyPolicy {
             registration_required: true,
             tap_counts_as_mfa: true,
             key_restrictions: KeyRestrictions::default(),
+            attestation: AttestationPolicy::default(),
         }
     }
 }

@@ -602,6 +602,8 @@ impl AdminService {
         change(&mut policy)?;
         policy.tap.validate()?;
         policy.passkey.validate()?;
+        // Anchors must parse now, not at someone's enrollment.
+        super::enrollment::attestation_ca_list(&policy.passkey.attestation)?;
         let target = Target {
             kind: "policy".into(),
             id: what.into(),

@@ -1,12 +1,14 @@
 //! Passkey registration right after a TAP sign-in (DESIGN.md §3 step 5).
 
 use std::sync::Arc;
-use webauthn_rs::prelude::{RegisterPublicKeyCredential, Uuid};
+use webauthn_rs::prelude::{
+    AttestationCaList, AttestationCaListBuilder, Passkey, RegisterPublicKeyCredential, Uuid,
+};
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::audit::{Entry, user_target};
 use super::signin::{
-    backup_flags, put_ceremony, register_ceremony, registration_state, take_ceremony,
+    Registration, backup_flags, put_ceremony, register_ceremony, registration_state, take_ceremony,
 };
 use super::{Context, RequestMeta};
 use crate::crypto::random;
@@ -14,7 +16,28 @@ use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::Session;
 use crate::domain::credential::PasskeyCredential;
+use crate::domain::policy::AttestationPolicy;
 use crate::store::Change;
+
+/// The CA list for attested registration, from the policy's anchors.
+pub fn attestation_ca_list(policy: &AttestationPolicy) -> Result<AttestationCaList, DomainError> {
+    use base64::Engine;
+    let invalid = |m: String| DomainError::invalid("attestationTrustAnchors", m);
+    let mut builder = AttestationCaListBuilder::new();
+    for (i, anchor) in policy.trust_anchors.iter().enumerate() {
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(anchor.certificate.trim())
+            .map_err(|_| invalid(format!("entry {i}: certificate is not base64 DER")))?;
+        for aaguid in &anchor.aaguids {
+            let id = Uuid::parse_str(aaguid)
+                .map_err(|_| invalid(format!("entry {i}: `{aaguid}` is not an AAGUID")))?;
+            builder
+                .insert_device_der(&der, id, anchor.description.clone(), Default::default())
+                .map_err(|e| invalid(format!("entry {i}: not an X.509 certificate ({e:?})")))?;
+        }
+    }
+    Ok(builder.build())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EnrollError {
@@ -77,9 +100,31 @@ impl EnrollmentService {
             .map(|p| p.cred_id().clone())
             .collect::<Vec<_>>();
         let uuid = Uuid::parse_str(&user.id).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let (mut options, state) = webauthn
-            .start_passkey_registration(uuid, user.upn.as_str(), &user.display_name, Some(exclude))
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        let (mut options, state) = if policy.passkey.attestation.is_enforced {
+            let cas = attestation_ca_list(&policy.passkey.attestation)?;
+            let (options, state) = webauthn
+                .start_attested_passkey_registration(
+                    uuid,
+                    user.upn.as_str(),
+                    &user.display_name,
+                    Some(exclude),
+                    cas,
+                    None,
+                )
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            (options, Registration::Attested(Box::new(state)))
+        } else {
+            let (options, state) = webauthn
+                .start_passkey_registration(
+                    uuid,
+                    user.upn.as_str(),
+                    &user.display_name,
+                    Some(exclude),
+                )
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            (options, Registration::Plain(state))
+        };
         // residentKey=required makes the passkey discoverable (usernameless
         // sign-in later); browsers honour it over the legacy boolean.
         if let Some(sel) = options.public_key.authenticator_selection.as_mut() {
@@ -118,9 +163,19 @@ impl EnrollmentService {
             .get_user(&session.user_id)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
-        let passkey = webauthn
-            .finish_passkey_registration(credential, &state)
-            .map_err(|e| EnrollError::Rejected(e.to_string()))?;
+        let passkey = match &state {
+            Registration::Plain(state) => webauthn.finish_passkey_registration(credential, state),
+            Registration::Attested(state) => webauthn
+                .finish_attested_passkey_registration(credential, state)
+                .map(Passkey::from),
+        }
+        .map_err(|e| match &state {
+            // Most often: no attestation, or one from an unlisted vendor.
+            Registration::Attested(_) => EnrollError::Rejected(format!(
+                "your organisation accepts only approved authenticator models, and this one could not prove it is one ({e})"
+            )),
+            Registration::Plain(_) => EnrollError::Rejected(e.to_string()),
+        })?;
         let aaguid = crate::domain::attestation::aaguid(&credential.response.attestation_object);
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
         if !policy.passkey.key_restrictions.allows(aaguid.as_deref()) {

@@ -84,6 +84,16 @@ enum Ceremony {
         state: webauthn_rs::prelude::PasskeyRegistration,
         sid: String,
     },
+    RegisterAttested {
+        state: Box<webauthn_rs::prelude::AttestedPasskeyRegistration>,
+        sid: String,
+    },
+}
+
+/// A registration in progress: plain, or with attestation enforced.
+pub(crate) enum Registration {
+    Plain(webauthn_rs::prelude::PasskeyRegistration),
+    Attested(Box<webauthn_rs::prelude::AttestedPasskeyRegistration>),
 }
 
 pub struct SignInService {
@@ -578,19 +588,21 @@ impl SignInService {
 }
 
 /// Registration state (shared with enrollment).
-pub(crate) fn register_ceremony(
-    state: webauthn_rs::prelude::PasskeyRegistration,
-    sid: String,
-) -> impl serde::Serialize {
-    Ceremony::Register { state, sid }
+pub(crate) fn register_ceremony(state: Registration, sid: String) -> impl serde::Serialize {
+    match state {
+        Registration::Plain(state) => Ceremony::Register { state, sid },
+        Registration::Attested(state) => Ceremony::RegisterAttested { state, sid },
+    }
 }
 
-pub(crate) fn registration_state(
-    value: serde_json::Value,
-    sid: &str,
-) -> Option<webauthn_rs::prelude::PasskeyRegistration> {
+pub(crate) fn registration_state(value: serde_json::Value, sid: &str) -> Option<Registration> {
     match serde_json::from_value::<Ceremony>(value).ok()? {
-        Ceremony::Register { state, sid: owner } if owner == sid => Some(state),
+        Ceremony::Register { state, sid: owner } if owner == sid => {
+            Some(Registration::Plain(state))
+        }
+        Ceremony::RegisterAttested { state, sid: owner } if owner == sid => {
+            Some(Registration::Attested(state))
+        }
         _ => None,
     }
 }

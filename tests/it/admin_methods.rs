@@ -380,10 +380,6 @@ async fn key_restrictions_gate_passkey_models() {
             json!({"keyRestrictions": {"isEnforced": true, "aaGuids": []}}),
             "keyRestrictions.aaGuids",
         ),
-        (
-            json!({"isAttestationEnforced": true}),
-            "isAttestationEnforced",
-        ),
     ] {
         let (s, v) = app
             .api(Method::PATCH, FIDO2_POLICY, &admin, Some(body))
@@ -444,4 +440,125 @@ async fn key_restrictions_gate_passkey_models() {
     set(json!({"isEnforced": false})).await;
     let (s, v) = attempt("free@example.com").await;
     assert_eq!(s, 200, "{v}");
+}
+
+#[tokio::test]
+async fn attestation_enforcement_admits_only_trusted_models() {
+    use crypto_glue::traits::EncodeDer;
+    use webauthn_authenticator_rs::WebauthnAuthenticator;
+    use webauthn_authenticator_rs::softtoken::{AAGUID, SoftToken};
+
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = app.token(POLICY_ID, POLICY_SECRET).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let (token, ca) = SoftToken::new(true).unwrap();
+    let (_, other_ca) = SoftToken::new(true).unwrap();
+    let b64 = |c: &crypto_glue::x509::Certificate| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(c.to_der().unwrap())
+    };
+
+    // Enforcing needs anchors; anchors must be certificates.
+    for body in [
+        json!({"isAttestationEnforced": true}),
+        json!({"attestationTrustAnchors": [{"certificate": "bm90IGEgY2VydA==", "aaGuids": [AAGUID.to_string()]}]}),
+    ] {
+        let (s, v) = app
+            .api(Method::PATCH, FIDO2_POLICY, &admin, Some(body))
+            .await;
+        assert_eq!(s, 400, "{v}");
+        assert!(
+            v["detail"]
+                .as_str()
+                .unwrap()
+                .contains("attestationTrustAnchors"),
+            "{v}"
+        );
+    }
+    let trust = |cert: String| {
+        json!({"isAttestationEnforced": true, "attestationTrustAnchors": [
+            {"certificate": cert, "aaGuids": [AAGUID.to_string().to_uppercase()], "description": "soft token"}
+        ]})
+    };
+    let (s, v) = app
+        .api(Method::PATCH, FIDO2_POLICY, &admin, Some(trust(b64(&ca))))
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let (_, policy) = app.api(Method::GET, FIDO2_POLICY, &admin, None).await;
+    assert_eq!(policy["isAttestationEnforced"], true);
+    assert_eq!(
+        policy["attestationTrustAnchors"][0]["aaGuids"],
+        json!([AAGUID.to_string()])
+    );
+
+    let attempt = |upn: &'static str, attested: Option<SoftToken>| {
+        let app = &app;
+        let rp = &rp;
+        async move {
+            let (_, passcode) = provision(app, upn, json!({})).await;
+            let mut browser = Browser::new(&app.base);
+            let (url, _, _, _) = rp.authorize_url(&[]);
+            let page = browser.open(&url).await;
+            let after = browser.sign_in_with_tap(&page, upn, &passcode).await;
+            let enroll_page = browser.follow(after).await;
+            match attested {
+                None => try_enroll(&mut browser, &enroll_page).await,
+                Some(mut token) => {
+                    let csrf = enroll_page.meta_csrf();
+                    let r = enroll_page.field("r");
+                    let (status, started) = browser
+                        .post_json("/enroll/options", &csrf, json!({ "r": r }))
+                        .await;
+                    assert_eq!(status, 200, "{started}");
+                    assert_eq!(started["options"]["publicKey"]["attestation"], "direct");
+                    let options = serde_json::from_value(started["options"].clone()).unwrap();
+                    let credential = token
+                        .do_registration(url::Url::parse(&browser.base).unwrap(), options)
+                        .unwrap();
+                    browser
+                        .post_json(
+                            "/enroll/finish",
+                            &csrf,
+                            json!({ "r": r, "ceremony": started["ceremony"], "credential": credential }),
+                        )
+                        .await
+                }
+            }
+        }
+    };
+
+    // A passkey without attestation is refused, with the reason.
+    let (s, v) = attempt("plain@example.com", None).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(
+        v.to_string().contains("approved authenticator models"),
+        "{v}"
+    );
+    // The trusted vendor's key is admitted, and its model recorded.
+    let (s, v) = attempt("attested@example.com", Some(token)).await;
+    assert_eq!(s, 200, "{v}");
+    let hr = app.hr_token().await;
+    let (_, keys) = app
+        .api(
+            Method::GET,
+            "/users/attested@example.com/authentication/passkeyMethods",
+            &hr,
+            None,
+        )
+        .await;
+    assert_eq!(keys["value"][0]["aaGuid"], AAGUID.to_string(), "{keys}");
+    // Trusting another vendor instead: the same kind of key is refused.
+    let (s, _) = app
+        .api(
+            Method::PATCH,
+            FIDO2_POLICY,
+            &admin,
+            Some(trust(b64(&other_ca))),
+        )
+        .await;
+    assert_eq!(s, 204);
+    let (token, _) = SoftToken::new(true).unwrap();
+    let (s, v) = attempt("untrusted@example.com", Some(token)).await;
+    assert_eq!(s, 400, "{v}");
 }

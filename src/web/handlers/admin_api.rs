@@ -12,6 +12,7 @@ use crate::domain::audit::{AuditEventType, AuditFilter};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::policy::{
     EnforcementType, IncludeTargets, KeyRestrictions, MethodState, PasskeyPolicy, TapPolicy,
+    TrustAnchor,
 };
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
 use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
@@ -714,7 +715,12 @@ fn passkey_policy_json(p: &PasskeyPolicy) -> serde_json::Value {
         "enrollmentWindowInMinutes": p.enrollment_window_minutes,
         "isRegistrationRequiredAfterTap": p.registration_required,
         "isTapStrongAuthentication": p.tap_counts_as_mfa,
-        "isAttestationEnforced": false,
+        "isAttestationEnforced": p.attestation.is_enforced,
+        "attestationTrustAnchors": p.attestation.trust_anchors.iter().map(|t| serde_json::json!({
+            "certificate": t.certificate,
+            "aaGuids": t.aaguids,
+            "description": t.description,
+        })).collect::<Vec<_>>(),
         "keyRestrictions": {
             "isEnforced": p.key_restrictions.is_enforced,
             "enforcementType": p.key_restrictions.enforcement_type,
@@ -768,7 +774,45 @@ struct PasskeyPolicyPatch {
     is_registration_required_after_tap: Option<bool>,
     is_tap_strong_authentication: Option<bool>,
     is_attestation_enforced: Option<bool>,
+    attestation_trust_anchors: Option<Vec<TrustAnchorInput>>,
     key_restrictions: Option<KeyRestrictionsPatch>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TrustAnchorInput {
+    /// DER in base64, or PEM.
+    certificate: String,
+    aa_guids: Vec<String>,
+    #[serde(default)]
+    description: String,
+}
+
+impl TrustAnchorInput {
+    fn into_anchor(self) -> Result<TrustAnchor, DomainError> {
+        let field = "attestationTrustAnchors";
+        // PEM is base64 DER between armour lines.
+        let certificate: String = self
+            .certificate
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .flat_map(|l| l.trim().chars())
+            .collect();
+        let mut aaguids: Vec<String> = Vec::with_capacity(self.aa_guids.len());
+        for a in &self.aa_guids {
+            let n = crate::domain::attestation::normalise(a).ok_or_else(|| {
+                DomainError::invalid(field, format!("`{a}` is not an AAGUID (a UUID)"))
+            })?;
+            if !aaguids.contains(&n) {
+                aaguids.push(n);
+            }
+        }
+        Ok(TrustAnchor {
+            certificate,
+            aaguids,
+            description: self.description,
+        })
+    }
 }
 
 async fn passkey_policy_get(
@@ -803,13 +847,14 @@ async fn passkey_policy_patch(
             if let Some(v) = b.is_tap_strong_authentication {
                 k.tap_counts_as_mfa = v;
             }
-            if b.is_attestation_enforced == Some(true) {
-                // Verifying attestation needs trust anchors (FIDO MDS) that
-                // Onramp does not carry yet; refuse rather than pretend.
-                return Err(DomainError::invalid(
-                    "isAttestationEnforced",
-                    "attestation verification is not supported yet; use keyRestrictions (AAGUIDs) instead",
-                ));
+            if let Some(v) = b.is_attestation_enforced {
+                k.attestation.is_enforced = v;
+            }
+            if let Some(list) = b.attestation_trust_anchors {
+                k.attestation.trust_anchors = list
+                    .into_iter()
+                    .map(TrustAnchorInput::into_anchor)
+                    .collect::<Result<_, _>>()?;
             }
             if let Some(r) = b.key_restrictions {
                 r.apply(&mut k.key_restrictions)?;

@@ -42,6 +42,9 @@ pub struct PasskeyForm {
     pub restrict: bool,
     pub block: bool,
     pub aaguids: String,
+    pub attest: bool,
+    /// One line per trust anchor: description and models.
+    pub anchors: Vec<String>,
 }
 
 #[derive(Template)]
@@ -129,6 +132,14 @@ async fn policy(
             restrict: p.passkey.key_restrictions.is_enforced,
             block: p.passkey.key_restrictions.enforcement_type == EnforcementType::Block,
             aaguids: p.passkey.key_restrictions.aaguids.join("\n"),
+            attest: p.passkey.attestation.is_enforced,
+            anchors: p
+                .passkey
+                .attestation
+                .trust_anchors
+                .iter()
+                .map(|t| format!("{} ({})", t.description, t.aaguids.join(", ")))
+                .collect(),
         },
     };
     admin.page(StatusCode::OK, &page)
@@ -219,7 +230,11 @@ async fn passkey_policy(
         Ok(w) => w,
         Err(e) => return admin.problem(&e, "/admin/policy"),
     };
-    let (required, mfa) = (form.checked("required"), form.checked("mfa"));
+    let (required, mfa, attest) = (
+        form.checked("required"),
+        form.checked("mfa"),
+        form.checked("attest"),
+    );
     let mut aaguids = Vec::new();
     for line in form.lines("aaguids") {
         match attestation::normalise(&line) {
@@ -249,6 +264,7 @@ async fn passkey_policy(
             p.passkey.registration_required = required;
             p.passkey.tap_counts_as_mfa = mfa;
             p.passkey.key_restrictions = restrictions;
+            p.passkey.attestation.is_enforced = attest;
             Ok(())
         })
         .await;
