@@ -500,6 +500,12 @@ impl Settings {
             if !seen.insert(c.id.as_str()) {
                 return Err(invalid(key("id"), format!("`{}` is listed twice", c.id)));
             }
+            if c.id == crate::service::clients::PORTAL_CLIENT_ID {
+                return Err(invalid(
+                    key("id"),
+                    format!("`{}` is reserved for the built-in admin portal", c.id),
+                ));
+            }
             if c.grant_types.is_empty() {
                 return Err(invalid(
                     key("grant_types"),
@@ -857,6 +863,10 @@ token_endpoint_auth_method = "private_key_jwt"
                 .to_string()
                 .contains("clients[0].secret")
         );
+        s.clients[0].id = crate::service::clients::PORTAL_CLIENT_ID.into();
+        s.clients[0].secret = Some("a-long-enough-secret-0123456789".into());
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("clients[0].id") && err.contains("reserved"), "{err}");
     }
 
     #[test]

@@ -494,15 +494,26 @@ impl FormPairs {
     }
 }
 
-/// A CSRF failure on a portal form.
-pub fn csrf_failed(admin: &mut Admin) -> HttpResponse {
-    admin.problem(
-        &DomainError::Forbidden(
-            "This form expired or came from somewhere else. Go back, reload the page and try again."
-                .into(),
-        ),
-        "/admin",
-    )
+/// A signed-in administrator's form, once its CSRF token checks out; else
+/// the response to send (sign in again, or the CSRF failure explained).
+pub async fn posted(
+    req: &HttpRequest,
+    state: &AppState,
+    section: &'static str,
+    body: &[u8],
+) -> Result<(Admin, FormPairs), HttpResponse> {
+    let mut admin = signed_in(req, state, section).await?;
+    let form = FormPairs::parse(body);
+    if !state.cookies.csrf_ok(req, form.one("csrf")) {
+        return Err(admin.problem(
+            &DomainError::Forbidden(
+                "This form expired or came from somewhere else. Go back, reload the page and try again."
+                    .into(),
+            ),
+            "/admin",
+        ));
+    }
+    Ok((admin, form))
 }
 
 /// Date and time for tables: `2026-11-25 14:03`.

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Admin, Chrome, ConfirmPage, FormPairs, csrf_failed, signed_in};
+use super::{Admin, Chrome, ConfirmPage, FormPairs, posted, signed_in};
 use crate::domain::DomainError;
 use crate::domain::attestation;
 use crate::domain::client::{ClientAuthMethod, GrantType};
@@ -156,14 +156,10 @@ async fn tap_policy(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "policy").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "policy", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     let parsed = async {
         let include = form.lines("include");
         let include = if include.is_empty() {
@@ -218,14 +214,10 @@ async fn passkey_policy(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "policy").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "policy", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     let window = match number(&form, "window") {
         Ok(w) => w,
         Err(e) => return admin.problem(&e, "/admin/policy"),
@@ -370,14 +362,10 @@ fn parse_registration(form: &FormPairs) -> Result<NewClient, DomainError> {
 }
 
 async fn register(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "clients").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "clients", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     let registered = match parse_registration(&form) {
         Ok(new) => state.admin.register_client(&admin.caller, new).await,
         Err(e) => Err(e),
@@ -433,14 +421,10 @@ async fn delete(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "clients").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "clients", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     if !form.checked("confirm") {
         return see_other("/admin/clients");
     }

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, ConfirmPage, FormPairs, csrf_failed, minute, signed_in};
+use super::{Chrome, ConfirmPage, minute, posted, signed_in};
 use crate::domain::permission::Permission;
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
 use crate::domain::user::{DirectoryRole, NewUser, User, UserPatch};
@@ -138,14 +138,10 @@ async fn list(
 }
 
 async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     let mail = form
         .one("mail")
         .map(str::trim)
@@ -331,16 +327,12 @@ async fn create_tap(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     let id = path.into_inner();
     let back = format!("/admin/users/{id}");
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     let lifetime = match form.one("lifetime").map(|v| v.trim().parse::<u32>()) {
         None => None,
         Some(Ok(v)) => Some(v),
@@ -390,16 +382,12 @@ async fn set_roles(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     let id = path.into_inner();
     let back = format!("/admin/users/{id}");
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     let mut roles = Vec::new();
     for name in form.all("role") {
         match DirectoryRole::parse(name) {
@@ -424,16 +412,12 @@ async fn enable(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
+    let (mut admin, _) = match posted(&req, &state, "users", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     let id = path.into_inner();
     let back = format!("/admin/users/{id}");
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     let patch = UserPatch {
         account_enabled: Some(true),
         ..Default::default()
@@ -555,8 +539,8 @@ async fn destructive(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
+    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
+        Ok(v) => v,
         Err(res) => return res,
     };
     let (id, action) = path.into_inner();
@@ -564,10 +548,6 @@ async fn destructive(
     let Some(action) = Destructive::parse(&action) else {
         return admin.problem(&crate::domain::DomainError::NotFound("action"), &back);
     };
-    let form = FormPairs::parse(&body);
-    if !state.cookies.csrf_ok(&req, form.one("csrf")) {
-        return csrf_failed(&mut admin);
-    }
     if !form.checked("confirm") {
         return see_other(&back);
     }
