@@ -866,7 +866,10 @@ token_endpoint_auth_method = "private_key_jwt"
         s.clients[0].id = crate::service::clients::PORTAL_CLIENT_ID.into();
         s.clients[0].secret = Some("a-long-enough-secret-0123456789".into());
         let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("clients[0].id") && err.contains("reserved"), "{err}");
+        assert!(
+            err.contains("clients[0].id") && err.contains("reserved"),
+            "{err}"
+        );
     }
 
     #[test]
