@@ -20,6 +20,7 @@ pub struct Settings {
     pub bootstrap: BootstrapSettings,
     pub tokens: TokenSettings,
     pub keys: KeySettings,
+    pub audit: AuditSettings,
     pub log: LogSettings,
     pub clients: Vec<ClientSettings>,
 }
@@ -201,6 +202,18 @@ impl Default for KeySettings {
             refresh_seconds: 30,
         }
     }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Audit events older than this many days are deleted; 0 keeps them
+    /// for ever.
+    pub retention_days: u32,
+}
+
+impl AuditSettings {
+    pub const MAX_RETENTION_DAYS: u32 = 36_500;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -469,6 +482,15 @@ impl Settings {
             return Err(invalid(
                 "tokens.refresh_token_idle_seconds",
                 "must be between 60 and refresh_token_lifetime_seconds",
+            ));
+        }
+        if self.audit.retention_days > AuditSettings::MAX_RETENTION_DAYS {
+            return Err(invalid(
+                "audit.retention_days",
+                format!(
+                    "must be 0 (keep for ever) to {} days",
+                    AuditSettings::MAX_RETENTION_DAYS
+                ),
             ));
         }
         if !(1..=3600).contains(&self.keys.refresh_seconds) {

@@ -117,8 +117,8 @@ fn spawn_key_refresh(ctx: &Arc<Context>) {
 
 /// Once a minute (and once at start): reclaims the space of expired
 /// short-lived records (the embedded store; Redis expires keys itself;
-/// reads never rely on it), and moves audit events a crash left in a
-/// Redis outbox into the log.
+/// reads never rely on it), moves audit events a crash left in a Redis
+/// outbox into the log, and deletes events past `audit.retention_days`.
 fn spawn_sweeper(ctx: &Arc<Context>) {
     let weak = Arc::downgrade(ctx);
     tokio::spawn(async move {
@@ -130,6 +130,15 @@ fn spawn_sweeper(ctx: &Arc<Context>) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(moved = n, "audit events recovered from outboxes"),
                 Err(e) => tracing::warn!(error = %e, "recovering audit events failed"),
+            }
+            let days = ctx.settings.audit.retention_days;
+            if days > 0 {
+                let before = ctx.clock.now() - time::Duration::days(i64::from(days));
+                match ctx.store.prune_audit(before, 10_000).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, "audit events past retention deleted"),
+                    Err(e) => tracing::warn!(error = %e, "deleting old audit events failed"),
+                }
             }
             match ctx.store.sweep_expired(ctx.clock.now(), 10_000).await {
                 Ok(0) => {}

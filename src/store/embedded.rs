@@ -680,6 +680,24 @@ impl AuditStore for EmbeddedStore {
         self.apply(change, Some(event)).await
     }
 
+    async fn prune_audit(&self, before: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
+        // Keys start with zero-padded milliseconds: byte order is time order.
+        let bound = format!("{:020}", unix_ms(before).max(0));
+        self.write(true, move |tx| {
+            let mut audit = tx.open_table(AUDIT)?;
+            let old = audit
+                .range::<&str>(..bound.as_str())?
+                .take(limit)
+                .map(|e| e.map(|(k, _)| k.value().to_owned()))
+                .collect::<Result<Vec<_>, _>>()?;
+            for key in &old {
+                audit.remove(key.as_str())?;
+            }
+            Ok(old.len())
+        })
+        .await
+    }
+
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);

@@ -227,6 +227,9 @@ pub trait AuditStore: Send + Sync {
         event: &AuditEvent,
     ) -> Result<bool, StoreError>;
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError>;
+    /// Deletes up to `limit` events older than `before` (the retention
+    /// setting); returns how many.
+    async fn prune_audit(&self, before: OffsetDateTime, limit: usize) -> Result<usize, StoreError>;
     /// Moves audit events that a crash left between a change and the log
     /// into the log; returns how many. Only Redis can strand any.
     async fn recover_audit(&self) -> Result<usize, StoreError> {

@@ -1034,6 +1034,32 @@ impl AuditStore for RedisStore {
         Ok(moved)
     }
 
+    async fn prune_audit(&self, before: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
+        let mut c = self.c();
+        let keys: Vec<String> = redis::cmd("ZRANGEBYLEX")
+            .arg(self.audit_log_key())
+            .arg("-")
+            .arg(format!("({:020}", unix_ms(before).max(0)))
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut c)
+            .await?;
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        // Both keys share the {P:audit} tag: one atomic step.
+        let _: () = redis::pipe()
+            .atomic()
+            .zrem(self.audit_log_key(), &keys)
+            .ignore()
+            .hdel(self.audit_ev_key(), &keys)
+            .ignore()
+            .query_async(&mut c)
+            .await?;
+        Ok(keys.len())
+    }
+
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);

@@ -283,3 +283,56 @@ async fn slow_clients_time_out() {
     .await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
+
+/// `audit.retention_days`: the sweeper deletes older events (at start and
+/// every minute), newer ones stay.
+#[tokio::test]
+async fn audit_events_past_retention_are_deleted() {
+    use onramp::clock::Clock;
+    use onramp::domain::audit::{Actor, AuditEvent, AuditEventType, AuditFilter, Outcome};
+    let store = StoreHandle::new(Backend::Redis);
+    let clock = onramp::clock::ManualClock::starting_now();
+    let app = TestApp::spawn_with(store.url(), "retention", clock.clone(), |_| {}).await;
+    let now = app.clock.now();
+    let event = |id: &str, days_ago: i64| AuditEvent {
+        id: id.into(),
+        time: now - time::Duration::days(days_ago),
+        event_type: AuditEventType::UserUpdated,
+        actor: Actor::system(),
+        target: None,
+        client_address: None,
+        request_id: None,
+        outcome: Outcome::Success,
+        detail: None,
+    };
+    app.store.append_audit(&event("old", 40)).await.unwrap();
+    app.store.append_audit(&event("recent", 20)).await.unwrap();
+    let ids = || async {
+        let page = app
+            .store
+            .list_audit(&AuditFilter::default(), None, 999)
+            .await
+            .unwrap();
+        page.events.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    assert!(ids().await.contains(&"old".to_owned()));
+    // A second instance with a 30-day retention sweeps at start.
+    let _second = TestApp::spawn_with(store.url(), "retention", clock, |s| {
+        s.audit.retention_days = 30;
+    })
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while ids().await.contains(&"old".to_owned()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old event not deleted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let left = ids().await;
+    assert!(left.contains(&"recent".to_owned()), "{left:?}");
+    assert!(
+        left.iter().any(|id| id != "recent"),
+        "bootstrap events stay: {left:?}"
+    );
+}

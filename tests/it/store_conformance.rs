@@ -66,6 +66,7 @@ async fn run_suite(store: SharedStore) {
     clients_and_singletons(&store).await;
     audit(&store).await;
     audited_changes(&store).await;
+    audit_retention(&store).await;
     ephemeral(&store).await;
     concurrency(&store).await;
 }
@@ -537,6 +538,24 @@ async fn audited_changes(store: &SharedStore) {
     assert_eq!(events_about(store, "u-eve").await, ["a15", "a1"]);
     // Nothing is stranded on the way.
     assert_eq!(store.recover_audit().await.unwrap(), 0);
+}
+
+/// Retention: events before a time go, in batches; later ones stay.
+async fn audit_retention(store: &SharedStore) {
+    let cutoff = t0() + Duration::seconds(10);
+    let older = AuditFilter {
+        until: Some(cutoff),
+        ..AuditFilter::default()
+    };
+    let count =
+        |f: AuditFilter| async move { store.list_audit(&f, None, 999).await.unwrap().events.len() };
+    assert_eq!(count(older.clone()).await, 10);
+    let everything = count(AuditFilter::default()).await;
+    assert_eq!(store.prune_audit(cutoff, 3).await.unwrap(), 3);
+    assert_eq!(store.prune_audit(cutoff, 100).await.unwrap(), 7);
+    assert_eq!(store.prune_audit(cutoff, 100).await.unwrap(), 0);
+    assert_eq!(count(older).await, 0);
+    assert_eq!(count(AuditFilter::default()).await, everything - 10);
 }
 
 async fn audit(store: &SharedStore) {
