@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 import {
   Onramp, PageLog, SCREENSHOTS, STEP_TIMEOUT_MS, TEST_TIMEOUT_MS, addVirtualAuthenticator, assertSetup,
   b64url, basic, expectStatus, freePort, launchChromium, newContext, request, sleep, stepper,
@@ -257,7 +258,7 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
     unguard = onramp.killOnExit();
     await onramp.start();
 
-    browser = await launchChromium();
+    browser = await launchChromium(chromium);
     context = await newContext(browser);
     await log.watchContext(context);
     // Record each navigator.credentials.get() call and how it ended, to see

@@ -1,7 +1,12 @@
-// Shared harness of the real-browser tests (e2e.test.mjs, portal.test.mjs):
-// the onramp server under test, headless Chromium with a CDP virtual
-// authenticator, a recorder of what each page logged, and failure messages
-// that tell what the page showed and what the server printed.
+// Shared harness of the real-browser tests (e2e.test.mjs, portal.test.mjs,
+// and ../rp-node/rp.test.mjs): the onramp server under test, headless
+// Chromium with a CDP virtual authenticator, a recorder of what each page
+// logged, and failure messages that tell what the page showed and what the
+// server printed.
+//
+// It imports no npm package: ../rp-node has its own node_modules, and a
+// package import here would resolve from this folder's. The callers pass
+// playwright-core's `chromium` to launchChromium.
 //
 // ONRAMP_BIN: the onramp binary (default ../../target/debug/onramp).
 // CHROMIUM: the browser (default /usr/bin/chromium; never downloaded).
@@ -12,7 +17,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // A relative ONRAMP_BIN is taken from the working directory (run.sh makes it absolute).
@@ -60,13 +64,16 @@ export function expectStatus(res, status, what) {
   assert.equal(res.status, status, `${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
 }
 
-/** Fails loudly, never skips: a missing binary or browser is a broken setup. */
-export function assertSetup() {
+/**
+ * Fails loudly, never skips: a missing binary or browser is a broken setup.
+ * Makes the `screenshots` folder.
+ */
+export function assertSetup({ screenshots = SCREENSHOTS } = {}) {
   assert.ok(fs.existsSync(ONRAMP_BIN),
     `onramp binary not found at ${ONRAMP_BIN}: run \`cargo build --bin onramp\` or set ONRAMP_BIN`);
   assert.ok(fs.existsSync(CHROMIUM),
     `Chromium not found at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM`);
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  fs.mkdirSync(screenshots, { recursive: true });
 }
 
 // ---------------------------------------------------------------- the server
@@ -197,8 +204,11 @@ ${extraConfig}`);
 
 // ---------------------------------------------------------------- the browser
 
-/** Debian's headless Chromium, kept off the network but for localhost. */
-export function launchChromium() {
+/**
+ * Debian's headless Chromium, kept off the network but for localhost.
+ * `chromium`: playwright-core's, from the caller's node_modules.
+ */
+export function launchChromium(chromium) {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -312,10 +322,12 @@ export async function addVirtualAuthenticator(context, page) {
 }
 
 /**
- * Runs one step of a test; a failure says what the pages showed, what they
- * logged and what the server printed. `pages()` gives {label: page}.
+ * Runs one step of a test; a failure says what the pages showed (their
+ * <main>, or the whole body where there is none), what they logged and what
+ * the server printed. `pages()` gives {label: page}. With `screenshots` (a
+ * folder), a failure also saves a screenshot of each page there.
  */
-export function stepper({ pages, logs, onramp }) {
+export function stepper({ pages, logs, onramp, screenshots }) {
   return async function step(what, fn) {
     try {
       return await fn();
@@ -324,8 +336,17 @@ export function stepper({ pages, logs, onramp }) {
       for (const [label, page] of Object.entries(pages())) {
         if (!page) continue;
         try {
-          const text = (await page.locator('main').innerText({ timeout: 2000 })).trim();
+          const main = page.locator('main');
+          const shownPart = (await main.count()) ? main : page.locator('body');
+          const text = (await shownPart.innerText({ timeout: 2000 })).trim();
           shown += `\n${label ? `${label}'s ` : ''}page ${page.url()}:\n${text}`;
+          if (screenshots) {
+            fs.mkdirSync(screenshots, { recursive: true });
+            const name = `${label ? `${label}-` : ''}${what}`.replace(/[^a-z0-9]+/gi, '-');
+            const file = path.join(screenshots, `${name}.png`);
+            await page.screenshot({ path: file, fullPage: true, timeout: 5000 });
+            shown += `\n(screenshot: ${file})`;
+          }
         } catch { /* no page */ }
       }
       const logText = logs().map((l) => `browser log${l.prefix ? ` ${l.prefix.trim()}` : ''}:\n  ${l}`).join('\n');

@@ -23,6 +23,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium } from 'playwright-core';
 import {
   Onramp, PageLog, SCREENSHOTS, TEST_TIMEOUT_MS, addVirtualAuthenticator, assertSetup, freePort,
   launchChromium, newContext, stepper,
@@ -73,7 +74,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     onramp = new Onramp({ port: await freePort(), dir: tmp });
     unguard = onramp.killOnExit();
     await onramp.start();
-    browser = await launchChromium();
+    browser = await launchChromium(chromium);
     for (const who of [admin, person]) {
       who.context = await newContext(browser);
       await who.log.watchContext(who.context);

@@ -10,7 +10,8 @@
 // with a throwaway config and embedded store, a tiny HTTP server at the
 // client's redirect and post-logout redirect URIs that records what arrives,
 // and Debian's headless Chromium (CHROMIUM, default /usr/bin/chromium) driven
-// by playwright-core, with a CDP virtual authenticator for the passkey.
+// by playwright-core, with a CDP virtual authenticator for the passkey: the
+// harness the browser tests share (../browser/harness.mjs).
 //
 //   1. Discovery; authorization request with PKCE S256, state, nonce and
 //      offline_access; a new user signs in with a Temporary Access Pass and
@@ -27,64 +28,26 @@
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
+import {
+  Onramp, PageLog, STEP_TIMEOUT_MS, TEST_TIMEOUT_MS, addVirtualAuthenticator, assertSetup, basic,
+  expectStatus, freePort, launchChromium, newContext, request, sleep, stepper,
+} from '../browser/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-// A relative ONRAMP_BIN is taken from the working directory (run.sh makes it absolute).
-const ONRAMP_BIN = process.env.ONRAMP_BIN
-  ? path.resolve(process.env.ONRAMP_BIN)
-  : path.resolve(HERE, '../../target/debug/onramp');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SCREENSHOTS = path.join(HERE, 'screenshots'); // failure screenshots only
-
-const TEST_TIMEOUT_MS = 60_000;
-const STEP_TIMEOUT_MS = 15_000;
 
 const ADMIN = { id: 'hr-sync', secret: 'hr-sync-secret-0123456789' };
 const RP = { id: 'node-rp', secret: 'node-rp-secret-0123456789abcdef' };
 const SCOPE = 'openid profile email offline_access';
 
 // ---------------------------------------------------------------- helpers
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function basic({ id, secret }) {
-  const enc = (s) => encodeURIComponent(s);
-  return 'Basic ' + Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64');
-}
-
-/** fetch that returns {status, headers, text, json} and never throws on HTTP errors. */
-async function request(url, init = {}) {
-  const res = await fetch(url, { redirect: 'manual', ...init, signal: AbortSignal.timeout(STEP_TIMEOUT_MS) });
-  const text = await res.text();
-  let json;
-  try { json = JSON.parse(text); } catch { json = undefined; }
-  return { status: res.status, headers: res.headers, text, json };
-}
-
-function expectStatus(res, status, what) {
-  assert.equal(res.status, status, `${what}: expected HTTP ${status}, got ${res.status}: ${res.text.slice(0, 500)}`);
-}
 
 /** Everything openid-client says about an error: class, code, OAuth error, status, cause. */
 function describeOidcError(e) {
@@ -157,26 +120,13 @@ class RelyingPartyServer {
   }
 }
 
-/** The onramp server under test. */
-class Onramp {
+/** The onramp server under test (../browser/harness.mjs), with the admin client and the relying party. */
+class Server extends Onramp {
   constructor({ port, dir, rp }) {
-    this.port = port;
-    this.base = `http://localhost:${port}`;
-    this.dir = dir;
-    this.output = '';
-    this.configPath = path.join(dir, 'onramp.toml');
-    fs.writeFileSync(this.configPath, `
-[server]
-listen = "127.0.0.1:${port}"
-issuer = "${this.base}"
-workers = 2
-
-[store]
-url = "embedded:${path.join(dir, 'onramp.redb')}"
-
-[log]
-level = "warn"
-
+    super({
+      port,
+      dir,
+      extraConfig: `
 [[clients]]
 id = "${ADMIN.id}"
 secret = "${ADMIN.secret}"
@@ -190,65 +140,8 @@ secret = "${RP.secret}"
 grant_types = ["authorization_code", "refresh_token"]
 redirect_uris = ["${rp.redirectUri}"]
 post_logout_redirect_uris = ["${rp.postLogoutRedirectUri}"]
-`);
-  }
-
-  async start() {
-    // ONRAMP_* variables override the config file (and unknown ones such as
-    // ONRAMP_BIN are refused), so the server gets none of them.
-    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ONRAMP_')));
-    this.proc = spawn(ONRAMP_BIN, ['--config', this.configPath, 'serve'], {
-      cwd: this.dir,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+`,
     });
-    const keep = (chunk) => {
-      this.output += chunk.toString();
-      if (this.output.length > 200_000) this.output = this.output.slice(-100_000);
-    };
-    this.proc.stdout.on('data', keep);
-    this.proc.stderr.on('data', keep);
-    this.exited = new Promise((resolve) => this.proc.once('exit', (code, signal) => resolve({ code, signal })));
-    this.exitStatus = null;
-    this.exited.then((s) => { this.exitStatus = s; });
-
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (this.exitStatus) {
-        throw new Error(`onramp exited before it was healthy (${JSON.stringify(this.exitStatus)}):\n${this.output}`);
-      }
-      try {
-        const res = await fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(2000) });
-        if (res.status === 200) return;
-      } catch { /* not listening yet */ }
-      if (Date.now() > deadline) throw new Error(`onramp was not healthy within 30 s:\n${this.output}`);
-      await sleep(100);
-    }
-  }
-
-  assertRunning() {
-    assert.equal(this.exitStatus, null, `onramp died: ${JSON.stringify(this.exitStatus)}\n${this.output}`);
-  }
-
-  async stop() {
-    if (!this.proc || this.exitStatus) return;
-    this.proc.kill('SIGTERM');
-    let timer;
-    const res = await Promise.race([
-      this.exited,
-      new Promise((resolve) => { timer = setTimeout(() => resolve(null), 15_000); }),
-    ]);
-    clearTimeout(timer);
-    if (!res) {
-      this.proc.kill('SIGKILL');
-      await this.exited;
-    }
-  }
-
-  killNow() {
-    if (this.proc && !this.exitStatus) {
-      try { this.proc.kill('SIGKILL'); } catch { /* already gone */ }
-    }
   }
 
   // --- admin API (the HR system's side; not the relying party's)
@@ -296,15 +189,14 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
   let tmp;
   let rp;
   let onramp;
+  let unguard; // undoes onramp.killOnExit()
   let issuer;
   let browser;
   let context;
   let page;
   let cdp;
   let authenticatorId;
-  const pageLog = [];
-  const pageErrors = [];
-  const httpErrors = []; // 4xx/5xx answers the page got, but for /favicon.ico
+  const log = new PageLog(); // console messages, page errors, 4xx/5xx answers but for /favicon.ico
   const webauthnGets = []; // the pages' navigator.credentials.get() calls
   const user = {
     upn: 'rp.newhire@example.com',
@@ -315,47 +207,18 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
   let passed = 0;
   const TESTS = 2;
 
-  const killOnExit = () => onramp?.killNow();
-  const killOnSignal = (signal) => {
-    onramp?.killNow();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  };
-
   before(async () => {
-    // Fail loudly, never skip: a missing binary or browser is a broken setup.
-    assert.ok(fs.existsSync(ONRAMP_BIN),
-      `onramp binary not found at ${ONRAMP_BIN}: run \`cargo build --bin onramp\` or set ONRAMP_BIN`);
-    assert.ok(fs.existsSync(CHROMIUM),
-      `Chromium not found at ${CHROMIUM}: install Debian's chromium package or set CHROMIUM`);
-
+    assertSetup({ screenshots: SCREENSHOTS });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onramp-rp-node-'));
     rp = new RelyingPartyServer();
     await rp.start();
-    onramp = new Onramp({ port: await freePort(), dir: tmp, rp });
+    onramp = new Server({ port: await freePort(), dir: tmp, rp });
     issuer = onramp.base;
-    process.on('exit', killOnExit);
-    process.once('SIGINT', killOnSignal);
-    process.once('SIGTERM', killOnSignal);
+    unguard = onramp.killOnExit();
     await onramp.start();
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1',
-      ],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US' });
-    context.setDefaultTimeout(STEP_TIMEOUT_MS);
-    context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+    browser = await launchChromium(chromium);
+    context = await newContext(browser);
     // Record each navigator.credentials.get() call and how it ended.
     await context.exposeFunction('__onrampRecordGet', (id, mediation, state) => {
       const known = webauthnGets.find((c) => c.id === id);
@@ -377,33 +240,8 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
       };
     });
     page = await context.newPage();
-    page.on('console', (msg) => pageLog.push(`console.${msg.type()}: ${msg.text()} (${msg.location().url || 'inline'})`));
-    page.on('pageerror', (err) => {
-      pageErrors.push(err);
-      pageLog.push(`pageerror: ${err.stack || err}`);
-    });
-    page.on('response', (res) => {
-      if (res.status() < 400) return;
-      const line = `HTTP ${res.status()} ${res.request().method()} ${res.url()}`;
-      pageLog.push(line);
-      if (new URL(res.url()).pathname !== '/favicon.ico') httpErrors.push(line);
-    });
-    page.on('requestfailed', (req) => {
-      pageLog.push(`request failed: ${req.method()} ${req.url()}: ${req.failure()?.errorText}`);
-    });
-
-    cdp = await context.newCDPSession(page);
-    await cdp.send('WebAuthn.enable', { enableUI: false });
-    ({ authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
-      options: {
-        protocol: 'ctap2',
-        transport: 'internal',
-        hasResidentKey: true,
-        hasUserVerification: true,
-        isUserVerified: true,
-        automaticPresenceSimulation: true,
-      },
-    }));
+    log.watchPage(page);
+    ({ cdp, authenticatorId } = await addVirtualAuthenticator(context, page));
   }, { timeout: TEST_TIMEOUT_MS });
 
   after(async () => {
@@ -412,36 +250,23 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
       try { await fn(); } catch (e) { problems.push(`${what}: ${e.message}`); }
     };
     const showLogs = passed < TESTS;
-    if (showLogs && pageLog.length) console.log(`browser log:\n  ${pageLog.join('\n  ')}`);
+    if (showLogs && log.lines.length) console.log(`browser log:\n  ${log}`);
     await attempt('close browser', async () => { await browser?.close(); });
     await attempt('stop onramp', async () => { await onramp?.stop(); });
     await attempt('stop relying party', async () => { await rp?.stop(); });
-    process.off('exit', killOnExit);
-    process.off('SIGINT', killOnSignal);
-    process.off('SIGTERM', killOnSignal);
+    unguard?.();
     if (showLogs && onramp?.output.trim()) console.log(`onramp output:\n${onramp.output.trim()}`);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
     if (problems.length) console.log(`cleanup problems:\n  ${problems.join('\n  ')}`);
   }, { timeout: TEST_TIMEOUT_MS });
 
   /** A browser step: on failure, what the page showed, a screenshot, the logs. */
-  async function step(what, fn) {
-    try {
-      return await fn();
-    } catch (e) {
-      let shown = '';
-      try {
-        shown = `\npage ${page.url()}:\n${(await page.locator('body').innerText({ timeout: 2000 })).trim()}`;
-        fs.mkdirSync(SCREENSHOTS, { recursive: true });
-        const file = path.join(SCREENSHOTS, `${what.replace(/[^a-z0-9]+/gi, '-')}.png`);
-        await page.screenshot({ path: file, fullPage: true, timeout: 5000 });
-        shown += `\n(screenshot: ${file})`;
-      } catch { /* no page */ }
-      e.message = `${what}: ${e.message}${shown}\nbrowser log:\n  ${pageLog.join('\n  ') || '(empty)'}` +
-        `\nonramp output:\n${onramp?.output.trim() || '(empty)'}`;
-      throw e;
-    }
-  }
+  const step = stepper({
+    pages: () => ({ '': page }),
+    logs: () => [log],
+    onramp: () => onramp,
+    screenshots: SCREENSHOTS,
+  });
 
   /** An openid-client call: on failure, the library's exact complaint and the server's output. */
   async function oidc(what, fn) {
@@ -678,8 +503,8 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
       }
       const late = rp.hits.filter((u) => u.searchParams.get('state') === again.checks.expectedState);
       assert.deepEqual(late.map(String), [], 'a callback came without a sign-in after logout');
-      assert.equal(pageErrors.length, 0, `JavaScript errors on the page:\n${pageErrors.join('\n')}`);
-      assert.deepEqual(httpErrors, [], 'the browser got error answers');
+      assert.equal(log.pageErrors.length, 0, `JavaScript errors on the page:\n${log.pageErrors.join('\n')}`);
+      assert.deepEqual(log.httpErrors, [], 'the browser got error answers');
       onramp.assertRunning();
       passed += 1;
     });
@@ -772,8 +597,8 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
     const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
     assert.equal(credentials.length, 1, 'signing in must not create another credential');
     assert.ok(credentials[0].signCount >= 1, `the passkey was not used: ${JSON.stringify(credentials[0])}`);
-    assert.equal(pageErrors.length, 0, `JavaScript errors on the page:\n${pageErrors.join('\n')}`);
-    assert.deepEqual(httpErrors, [], 'the browser got error answers');
+    assert.equal(log.pageErrors.length, 0, `JavaScript errors on the page:\n${log.pageErrors.join('\n')}`);
+    assert.deepEqual(log.httpErrors, [], 'the browser got error answers');
     onramp.assertRunning();
     passed += 1;
   });
