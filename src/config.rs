@@ -252,7 +252,11 @@ pub struct ClientSettings {
     /// Hex SHA-256 of the secret.
     pub secret_sha256: Option<String>,
     pub grant_types: Vec<GrantType>,
+    /// Admin API permissions of the application itself (client credentials).
     pub permissions: Vec<Permission>,
+    /// Admin API permissions it may ask for on behalf of a signed-in
+    /// administrator (code flow), trimmed to that administrator's roles.
+    pub delegated_permissions: Vec<Permission>,
     pub redirect_uris: Vec<String>,
     /// Where RP-initiated logout may send the browser back to.
     pub post_logout_redirect_uris: Vec<String>,
@@ -281,6 +285,8 @@ struct ClientFile {
     grant_types: Vec<GrantType>,
     #[serde(default)]
     permissions: Vec<Permission>,
+    #[serde(default)]
+    delegated_permissions: Vec<Permission>,
     #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
@@ -320,6 +326,7 @@ impl TryFrom<ClientFile> for ClientSettings {
             secret_sha256: f.secret_sha256,
             grant_types: f.grant_types,
             permissions: f.permissions,
+            delegated_permissions: f.delegated_permissions,
             redirect_uris: f.redirect_uris,
             post_logout_redirect_uris: f.post_logout_redirect_uris,
             backchannel_logout_uri: f.backchannel_logout_uri,
@@ -345,6 +352,7 @@ impl From<ClientSettings> for ClientFile {
             secret_sha256: c.secret_sha256,
             grant_types: c.grant_types,
             permissions: c.permissions,
+            delegated_permissions: c.delegated_permissions,
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             backchannel_logout_uri: c.backchannel_logout_uri,
@@ -871,6 +879,7 @@ token_endpoint_auth_method = "private_key_jwt"
             secret_sha256: None,
             grant_types: vec![GrantType::ClientCredentials],
             permissions: vec![],
+            delegated_permissions: vec![],
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,
@@ -905,6 +914,7 @@ token_endpoint_auth_method = "private_key_jwt"
             secret_sha256: None,
             grant_types: vec![GrantType::ClientCredentials],
             permissions: vec![],
+            delegated_permissions: vec![],
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             backchannel_logout_uri: None,

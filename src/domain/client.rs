@@ -86,8 +86,12 @@ pub struct Client {
     pub auth_method: ClientAuthMethod,
     pub id_token_alg: SigningAlg,
     pub access_token_alg: SigningAlg,
+    /// The application's own admin API permissions (client credentials).
     #[serde(default)]
     pub permissions: Vec<Permission>,
+    /// What it may ask for on behalf of a signed-in administrator.
+    #[serde(default)]
+    pub delegated_permissions: Vec<Permission>,
     /// The client's public keys for `private_key_jwt`: inline or by URL.
     #[serde(default)]
     pub jwks: Option<ClientKeys>,

@@ -89,6 +89,7 @@ impl NewClient {
             id_token_alg: SigningAlg::RS256,
             access_token_alg: SigningAlg::ES256,
             permissions: Vec::new(),
+            delegated_permissions: Vec::new(),
             jwks: None,
         }
     }

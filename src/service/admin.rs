@@ -65,6 +65,14 @@ fn client_target(c: &Client) -> Target {
     }
 }
 
+/// An administrator locking themself out could leave no Global
+/// Administrator; another administrator (or `onramp recover`) must act.
+fn not_yourself() -> DomainError {
+    DomainError::Forbidden(
+        "nobody disables or deletes their own account through the admin side".into(),
+    )
+}
+
 fn role_names(roles: &[DirectoryRole]) -> String {
     roles
         .iter()
@@ -182,6 +190,9 @@ impl AdminService {
     ) -> Result<User, DomainError> {
         let current = self.resolve_user(reference).await?;
         caller.authorize(AdminAction::ManageUsers, Some(&current))?;
+        if patch.account_enabled == Some(false) && current.id == caller.actor.id {
+            return Err(not_yourself());
+        }
         if patch.is_empty() {
             return Ok(current);
         }
@@ -205,7 +216,10 @@ impl AdminService {
         self.audited(
             &caller.actor,
             &caller.meta,
-            Change::UpdateUser(&next),
+            Change::UpdateUser {
+                user: &next,
+                prior: Some(&current),
+            },
             AuditEventType::UserUpdated,
             user_target(&next.id, next.upn.as_str()),
             Some(format!("changed: {}", changed.join(", "))),
@@ -217,6 +231,9 @@ impl AdminService {
     pub async fn delete_user(&self, caller: &Caller, reference: &str) -> Result<(), DomainError> {
         let user = self.resolve_user(reference).await?;
         caller.authorize(AdminAction::ManageUsers, Some(&user))?;
+        if user.id == caller.actor.id {
+            return Err(not_yourself());
+        }
         let deleted = self
             .audited(
                 &caller.actor,
@@ -428,13 +445,17 @@ impl AdminService {
         caller: &Caller,
         reference: &str,
     ) -> Result<(), DomainError> {
-        let mut user = self.resolve_user(reference).await?;
-        caller.authorize(AdminAction::ManageMethods, Some(&user))?;
+        let current = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ManageMethods, Some(&current))?;
+        let mut user = current.clone();
         user.sessions_valid_after = Some(self.now());
         self.audited(
             &caller.actor,
             &caller.meta,
-            Change::UpdateUser(&user),
+            Change::UpdateUser {
+                user: &user,
+                prior: Some(&current),
+            },
             AuditEventType::SessionsRevoked,
             user_target(&user.id, user.upn.as_str()),
             None,
@@ -450,8 +471,9 @@ impl AdminService {
         reference: &str,
         roles: Vec<DirectoryRole>,
     ) -> Result<User, DomainError> {
-        let mut user = self.resolve_user(reference).await?;
-        caller.authorize(AdminAction::ManageRoles, Some(&user))?;
+        let current = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ManageRoles, Some(&current))?;
+        let mut user = current.clone();
         let mut wanted: Vec<DirectoryRole> = Vec::with_capacity(roles.len());
         for r in roles {
             if !wanted.contains(&r) {
@@ -462,14 +484,40 @@ impl AdminService {
             return Ok(user);
         }
         let before = role_names(&user.roles);
+        let promoted = wanted.iter().any(|r| !user.roles.contains(r));
+        let mut detail = format!("roles: [{before}] → [{}]", role_names(&wanted));
+        if promoted {
+            // A pass, session or token obtained under the old rules (say,
+            // from an Authentication Administrator) must not carry the new
+            // powers: the pass goes first, then every sign-in before now.
+            if let Some(tap) = self.ctx.store.get_tap(&user.id).await? {
+                self.audited(
+                    &caller.actor,
+                    &caller.meta,
+                    Change::DeleteTap {
+                        user_id: &user.id,
+                        tap_id: &tap.id,
+                    },
+                    AuditEventType::TapDeleted,
+                    user_target(&user.id, user.upn.as_str()),
+                    Some(format!("tap {}: removed when a role was added", tap.id)),
+                )
+                .await?;
+            }
+            user.sessions_valid_after = Some(self.now());
+            detail.push_str("; sessions revoked");
+        }
         user.roles = wanted;
         self.audited(
             &caller.actor,
             &caller.meta,
-            Change::UpdateUser(&user),
+            Change::UpdateUser {
+                user: &user,
+                prior: Some(&current),
+            },
             AuditEventType::RolesChanged,
             user_target(&user.id, user.upn.as_str()),
-            Some(format!("roles: [{before}] → [{}]", role_names(&user.roles))),
+            Some(detail),
         )
         .await?;
         Ok(user)

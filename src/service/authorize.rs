@@ -201,7 +201,8 @@ impl AuthorizeService {
         for s in requested.split(' ').filter(|s| !s.is_empty()) {
             // Admin API permissions are delegated scopes for clients allowed
             // them; the signed-in user's roles trim them at the token endpoint.
-            let delegated = Permission::parse(s).is_some_and(|p| client.permissions.contains(&p));
+            let delegated =
+                Permission::parse(s).is_some_and(|p| client.delegated_permissions.contains(&p));
             if (KNOWN_SCOPES.contains(&s) || delegated) && !scope.iter().any(|x| x == s) {
                 scope.push(s.to_owned());
             }

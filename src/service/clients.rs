@@ -51,7 +51,8 @@ fn portal_client(issuer: &str) -> Client {
         auth_method: ClientAuthMethod::None,
         id_token_alg: SigningAlg::ES256,
         access_token_alg: SigningAlg::ES256,
-        permissions: Permission::ALL.to_vec(),
+        permissions: Vec::new(),
+        delegated_permissions: Permission::ALL.to_vec(),
         jwks: None,
     }
 }
@@ -89,6 +90,7 @@ impl ClientRegistry {
                     id_token_alg: c.id_token_alg.unwrap_or(SigningAlg::RS256),
                     access_token_alg: c.access_token_alg.unwrap_or(SigningAlg::ES256),
                     permissions: c.permissions.clone(),
+                    delegated_permissions: c.delegated_permissions.clone(),
                     jwks: c.jwks.clone(),
                 };
                 (c.id.clone(), Arc::new(client))

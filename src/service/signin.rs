@@ -58,6 +58,10 @@ pub enum SignInError {
     AccountDisabled,
     #[error("the passkey could not be verified")]
     PasskeyFailed,
+    #[error(
+        "your organisation no longer allows this kind of authenticator; sign in with another passkey, or ask your help desk for a Temporary Access Pass"
+    )]
+    ModelNotAllowed,
     #[error("the sign-in took too long; start again")]
     CeremonyExpired,
     #[error("passkeys need the server's issuer to be a domain name")]
@@ -544,6 +548,28 @@ impl SignInService {
         };
         if !user.account_enabled {
             return Err(SignInError::AccountDisabled);
+        }
+        // Key restrictions apply to sign-in too: blocking a model stops
+        // the passkeys already registered with it.
+        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        if !policy
+            .passkey
+            .key_restrictions
+            .allows(stored.aaguid.as_deref())
+        {
+            self.audit(
+                AuditEventType::PasskeyFailed,
+                Some(&user),
+                user.upn.as_str(),
+                meta,
+                Outcome::Failure,
+                Some(format!(
+                    "credential {cred_id}: model {} not allowed by policy",
+                    stored.aaguid.as_deref().unwrap_or("unknown")
+                )),
+            )
+            .await;
+            return Err(SignInError::ModelNotAllowed);
         }
         passkey.update_credential(&result);
         stored.passkey =

@@ -30,6 +30,9 @@ pub struct AccessTokenClaims {
     pub jti: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    /// Set on user tokens: when the user signed in (to honour revocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 /// A successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
@@ -178,6 +181,7 @@ impl TokenService {
             iat: now,
             jti: random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?,
             scope: granted,
+            auth_time: None,
         };
         let ring = ctx.keys.ring();
         let key = ring
@@ -639,8 +643,13 @@ impl TokenService {
         }
         // A signed-in administrator: roles come from the directory now, so a
         // role removed or an account disabled takes effect at once.
+        // Revoked sessions ("sign out everywhere") end delegated tokens too.
+        let auth_time = claims
+            .auth_time
+            .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+            .ok_or(BearerError::Invalid)?;
         let user = match ctx.store.get_user(&claims.sub).await {
-            Ok(Some(u)) if u.account_enabled => u,
+            Ok(Some(u)) if u.sign_in_valid(auth_time) => u,
             Ok(_) => return Err(BearerError::Invalid),
             Err(e) => return Err(BearerError::Unavailable(e.to_string())),
         };
@@ -705,6 +714,7 @@ mod tests {
             id_token_alg: SigningAlg::RS256,
             access_token_alg: SigningAlg::ES256,
             permissions: perms,
+            delegated_permissions: vec![],
             jwks: None,
         }
     }

@@ -15,8 +15,8 @@ use time::OffsetDateTime;
 
 use super::{
     AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
-    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
-    encode_expiring, unix_ms,
+    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, changed_meanwhile,
+    decode_expiring, encode_expiring, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -180,6 +180,7 @@ enum Op {
         upn: String,
         shown: String,
         json: String,
+        prior: Option<Box<User>>,
     },
     DeleteUser {
         id: String,
@@ -232,11 +233,12 @@ impl Op {
                 shown: u.upn.to_string(),
                 json: serde_json::to_string(u)?,
             },
-            Change::UpdateUser(u) => Op::UpdateUser {
+            Change::UpdateUser { user: u, prior } => Op::UpdateUser {
                 id: u.id.clone(),
                 upn: u.upn.key(),
                 shown: u.upn.to_string(),
                 json: serde_json::to_string(u)?,
+                prior: prior.map(|p| Box::new(p.clone())),
             },
             Change::DeleteUser(id) => Op::DeleteUser { id: id.to_owned() },
             Change::PutTap { user_id, tap } => Op::PutTap {
@@ -306,9 +308,13 @@ impl Op {
                 upn,
                 shown,
                 json,
+                prior,
             } => {
                 let mut users = tx.open_table(USERS)?;
                 let old: User = get_json(&users, id)?.ok_or(StoreError::NotFound)?;
+                if prior.as_deref().is_some_and(|p| *p != old) {
+                    return Err(changed_meanwhile());
+                }
                 let old_upn = old.upn.key();
                 if old_upn != *upn {
                     let mut upns = tx.open_table(UPNS)?;
@@ -496,7 +502,9 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        self.apply(Change::UpdateUser(user), None).await.map(drop)
+        self.apply(Change::UpdateUser { user, prior: None }, None)
+            .await
+            .map(drop)
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {

@@ -186,7 +186,12 @@ pub struct AuditPage {
 #[derive(Debug, Clone, Copy)]
 pub enum Change<'a> {
     CreateUser(&'a User),
-    UpdateUser(&'a User),
+    /// Replaces a user. With `prior`, only if the stored user still equals
+    /// it (else `Conflict`): concurrent admin edits never undo each other.
+    UpdateUser {
+        user: &'a User,
+        prior: Option<&'a User>,
+    },
     DeleteUser(&'a str),
     PutTap {
         user_id: &'a str,
@@ -337,6 +342,11 @@ pub(crate) fn decode_expiring(raw: &[u8], now: OffsetDateTime) -> Option<&[u8]> 
     let (head, payload) = raw.split_at_checked(8)?;
     let expires = i64::from_be_bytes(head.try_into().ok()?);
     (unix_ms(now) < expires).then_some(payload)
+}
+
+/// A compare-and-set lost: someone changed the record since it was read.
+pub(crate) fn changed_meanwhile() -> StoreError {
+    StoreError::Conflict("the user was changed by someone else meanwhile; reload and retry".into())
 }
 
 /// Audit ordering key: zero-padded milliseconds then id, so that byte order

@@ -14,6 +14,8 @@
 //! | `{P:clients}` | hash: client id → JSON |
 //! | `{P:keys}`, `{P:policy}` | singletons |
 //! | `{P:audit}:log`, `{P:audit}:ev` | sorted index and event bodies |
+//! | `{P:dir}:outbox`, `{P:u:<id>}:outbox`, `{P:clients}:outbox`, `{P:policy}:outbox` | audit events written with a change, on their way to the log |
+//! | `{P:audit}:outboxes` | set of outbox keys that may hold events (recovery) |
 //! | `P:<ns>:<id>` | short-lived records, expiry ms ++ payload, native TTL |
 //!
 //! The user directory shares one tag so that user, UPN index and listing
@@ -22,6 +24,9 @@
 //! after the user (orphans are never reachable: every read goes through the
 //! user), and a credential index is written before the credential and
 //! verified on every read (a dangling index is ignored and overwritten).
+//! An audited change pushes its event onto the outbox of its own tag in the
+//! same script or MULTI; the event then moves to `{P:audit}` (idempotently),
+//! at once or, after a crash, by [`AuditStore::recover_audit`].
 //!
 //! The same code runs on one server (`redis://`) and on a Redis Cluster
 //! (`redis+cluster://h1:p1,h2:p2`): every command and script names keys of
@@ -524,7 +529,9 @@ impl RedisStore {
     async fn apply(&self, change: Change<'_>, event: &str) -> Result<bool, StoreError> {
         match change {
             Change::CreateUser(user) => self.create_user_audited(user, event).await,
-            Change::UpdateUser(user) => self.update_user_audited(user, event).await,
+            Change::UpdateUser { user, prior } => {
+                self.update_user_audited(user, prior, event).await
+            }
             Change::DeleteUser(id) => self.delete_user_audited(id, event).await,
             Change::PutTap { user_id, tap } => {
                 let json = serde_json::to_string(tap)?;
@@ -618,7 +625,7 @@ impl RedisStore {
     /// The outbox a change's event goes to (the change's hash tag).
     fn outbox_of(&self, change: &Change<'_>) -> String {
         match change {
-            Change::CreateUser(_) | Change::UpdateUser(_) | Change::DeleteUser(_) => {
+            Change::CreateUser(_) | Change::UpdateUser { .. } | Change::DeleteUser(_) => {
                 self.dir_outbox()
             }
             Change::PutTap { user_id, .. }
@@ -703,7 +710,12 @@ impl RedisStore {
         }
     }
 
-    async fn update_user_audited(&self, user: &User, event: &str) -> Result<bool, StoreError> {
+    async fn update_user_audited(
+        &self,
+        user: &User,
+        prior: Option<&User>,
+        event: &str,
+    ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(user)?;
         let new_upn = user.upn.key();
         // Optimistic: retry if another writer changed the record meanwhile.
@@ -713,6 +725,10 @@ impl RedisStore {
                 return Err(StoreError::NotFound);
             };
             let old: User = serde_json::from_str(&current)?;
+            // The script swaps only if the raw record is still `current`.
+            if prior.is_some_and(|p| *p != old) {
+                return Err(super::changed_meanwhile());
+            }
             let old_upn = old.upn.key();
             let r: i64 = UPDATE_USER
                 .key(self.user_key(&user.id))
@@ -843,7 +859,9 @@ impl UserStore for RedisStore {
     }
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
-        self.apply(Change::UpdateUser(user), "").await.map(drop)
+        self.apply(Change::UpdateUser { user, prior: None }, "")
+            .await
+            .map(drop)
     }
 
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError> {
@@ -1013,7 +1031,10 @@ impl AuditStore for RedisStore {
             };
             if let Err(e) = moved.await {
                 // The event is safe in the outbox; recovery moves it later.
+                // Register again: recovery may have dropped the outbox from
+                // the set between our first SADD and the push.
                 tracing::warn!(error = %e, "audit event left in its outbox for now");
+                let _: Result<(), _> = self.c().sadd(self.outboxes_key(), &outbox).await;
             }
         }
         Ok(applied)

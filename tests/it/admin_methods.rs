@@ -355,7 +355,7 @@ async fn key_restrictions_gate_passkey_models() {
 
     // The first passkey tells us the software authenticator's model.
     let (id, passcode) = provision(&app, "model@example.com", json!({})).await;
-    signed_in_browser(&app, &rp, "model@example.com", &passcode).await;
+    let first = signed_in_browser(&app, &rp, "model@example.com", &passcode).await;
     let (_, keys) = app
         .api(
             Method::GET,
@@ -437,6 +437,14 @@ async fn key_restrictions_gate_passkey_models() {
     set(json!({"enforcementType": "block", "aaGuids": [model]})).await;
     let (s, v) = attempt("blocked@example.com").await;
     assert_eq!(s, 400, "{v}");
+    // Blocking a model also stops passkeys already registered with it.
+    let mut fresh = Browser::new(&app.base);
+    fresh.authenticator = first.authenticator;
+    let (url, _, _, _) = rp.authorize_url(&[]);
+    let page = fresh.open(&url).await;
+    let (s, v) = fresh.sign_in_with_passkey(&page, "model@example.com").await;
+    assert_eq!(s, 403, "{v}");
+    assert!(v.to_string().contains("no longer allows"), "{v}");
     set(json!({"isEnforced": false})).await;
     let (s, v) = attempt("free@example.com").await;
     assert_eq!(s, 200, "{v}");

@@ -286,6 +286,7 @@ pub fn client(id: &str, secret: &str, permissions: Vec<Permission>) -> ClientSet
         secret_sha256: None,
         grant_types: vec![GrantType::ClientCredentials],
         permissions,
+        delegated_permissions: vec![],
         redirect_uris: vec![],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,

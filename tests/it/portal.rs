@@ -556,3 +556,169 @@ async fn portal_pages_embedded() {
 async fn portal_pages_redis() {
     portal_pages_on(Backend::Redis).await;
 }
+
+async fn set_roles(app: &TestApp, token: &str, user: &str, roles: Value) -> (u16, Value) {
+    app.api(
+        Method::PUT,
+        &format!("/users/{user}/directoryRoles"),
+        token,
+        Some(json!({ "roles": roles })),
+    )
+    .await
+}
+
+/// "Sign out everywhere" and promotions end what was obtained before.
+#[tokio::test]
+async fn revocation_and_promotion_end_earlier_admin_access() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let global = delegated_token(&app, &admin).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A second Global Administrator signs in (API token and portal).
+    let second = create_user(&app, &global, "second@example.com").await;
+    let (s, _) = set_roles(&app, &global, &second, json!(["Global Administrator"])).await;
+    assert_eq!(s, 200);
+    let (_, tap) = issue_tap(&app, &global, &second).await;
+    let (browser, landed) = portal_sign_in(
+        &app,
+        "second@example.com",
+        tap["temporaryAccessPass"].as_str().unwrap(),
+    )
+    .await;
+    assert_eq!(landed.status, 200, "{}", landed.body);
+    let token = delegated_token(&app, &browser).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, _) = app.api(Method::GET, "/users", &token, None).await;
+    assert_eq!(s, 200);
+
+    // Signed out everywhere: the delegated token and the portal stop at once.
+    app.clock.advance(time::Duration::seconds(5));
+    let (s, _) = app
+        .api(
+            Method::POST,
+            &format!("/users/{second}/revokeSignInSessions"),
+            &global,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app.api(Method::GET, "/users", &token, None).await;
+    assert_eq!(s, 401);
+    let portal = browser.get("/admin/users").await;
+    assert_eq!(portal.status, 302);
+    assert_eq!(portal.location.as_deref(), Some("/admin/login"));
+    // ... and the sign-in session too: the portal asks for a sign-in again.
+    let again = browser.open("/admin/login").await;
+    assert!(again.body.contains("name=\"username\""), "{}", again.body);
+
+    // A pass issued while the user held no role dies with a promotion.
+    let hr = app.hr_token().await;
+    let plain = create_user(&app, &global, "plain@example.com").await;
+    let (s, _) = issue_tap(&app, &hr, &plain).await;
+    assert_eq!(s, 201);
+    let (s, user) = set_roles(
+        &app,
+        &global,
+        &plain,
+        json!(["Authentication Administrator"]),
+    )
+    .await;
+    assert_eq!(s, 200, "{user}");
+    let (_, taps) = app
+        .api(
+            Method::GET,
+            &format!("/users/{plain}/authentication/temporaryAccessPassMethods"),
+            &global,
+            None,
+        )
+        .await;
+    assert_eq!(taps["value"], json!([]), "{taps}");
+    let (_, log) = app
+        .api(
+            Method::GET,
+            &format!("/auditLogs?target={plain}&eventType=tap.deleted"),
+            &global,
+            None,
+        )
+        .await;
+    assert_eq!(log["value"].as_array().unwrap().len(), 1, "{log}");
+
+    // Nobody disables or deletes their own account from the admin side.
+    let admin_id = app.bootstrap.as_ref().unwrap().user.id.clone();
+    let (s, v) = app
+        .api(
+            Method::PATCH,
+            &format!("/users/{admin_id}"),
+            &global,
+            Some(json!({"accountEnabled": false})),
+        )
+        .await;
+    assert_eq!(s, 403, "{v}");
+    let (s, _) = app
+        .api(Method::DELETE, &format!("/users/{admin_id}"), &global, None)
+        .await;
+    assert_eq!(s, 403);
+}
+
+/// An application's own permissions are not delegated scopes: only
+/// `delegated_permissions` may be asked for on behalf of an administrator.
+#[tokio::test]
+async fn application_permissions_are_not_delegated() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn_with(
+        store.url(),
+        "delegation",
+        onramp::clock::ManualClock::starting_now(),
+        |s| {
+            for c in s.clients.iter_mut().filter(|c| c.id == RP_ID) {
+                c.permissions = Permission::ALL.to_vec();
+            }
+        },
+    )
+    .await;
+    let admin = admin_browser(&app).await;
+    let mut url = url::Url::parse(&app.url("/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", RP_ID)
+        .append_pair("redirect_uri", RP_REDIRECT)
+        .append_pair("scope", "openid User.ReadWrite.All")
+        .append_pair("state", "s");
+    let res = admin.get(url.as_str()).await;
+    let (code, _, _) = crate::oidc_flow::code_from(&res);
+    let tokens: Value = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(RP_ID, Some(RP_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", RP_REDIRECT),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let scope = tokens["scope"].as_str().unwrap_or_default();
+    assert!(!scope.contains("User.ReadWrite.All"), "{tokens}");
+    let (s, _) = app
+        .api(
+            Method::GET,
+            "/users",
+            tokens["access_token"].as_str().unwrap(),
+            None,
+        )
+        .await;
+    assert_eq!(
+        s, 401,
+        "a user token without delegated scopes is not for the API"
+    );
+}

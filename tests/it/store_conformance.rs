@@ -258,6 +258,7 @@ async fn clients_and_singletons(store: &SharedStore) {
         id_token_alg: SigningAlg::RS256,
         access_token_alg: SigningAlg::ES256,
         permissions: vec![],
+        delegated_permissions: vec![],
         jwks: None,
     };
     store.put_client(&c).await.unwrap();
@@ -360,11 +361,42 @@ async fn audited_changes(store: &SharedStore) {
     assert!(events_about(store, "u-twin").await.is_empty());
     let ghost = user("u-ghost", "ghost@example.com");
     let err = store
-        .apply_audited(Change::UpdateUser(&ghost), &event("a3", "u-ghost"))
+        .apply_audited(
+            Change::UpdateUser {
+                user: &ghost,
+                prior: None,
+            },
+            &event("a3", "u-ghost"),
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
     assert!(events_about(store, "u-ghost").await.is_empty());
+    // A compare-and-set against a stale read is refused, with no event.
+    let mut renamed = eve.clone();
+    renamed.display_name = "Eve 2".into();
+    let change = Change::UpdateUser {
+        user: &renamed,
+        prior: Some(&eve),
+    };
+    assert!(
+        store
+            .apply_audited(change, &event("a3b", "u-eve"))
+            .await
+            .unwrap()
+    );
+    let mut stale = eve.clone();
+    stale.account_enabled = false;
+    let change = Change::UpdateUser {
+        user: &stale,
+        prior: Some(&eve),
+    };
+    let err = store
+        .apply_audited(change, &event("a3c", "u-eve"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.get_user("u-eve").await.unwrap(), Some(renamed));
 
     // A delete that finds nothing records nothing; one that does, records.
     let gone = Change::DeleteTap {
@@ -507,6 +539,7 @@ async fn audited_changes(store: &SharedStore) {
         id_token_alg: SigningAlg::RS256,
         access_token_alg: SigningAlg::ES256,
         permissions: vec![],
+        delegated_permissions: vec![],
         jwks: None,
     };
     assert!(
@@ -535,7 +568,8 @@ async fn audited_changes(store: &SharedStore) {
             .await
             .unwrap()
     );
-    assert_eq!(events_about(store, "u-eve").await, ["a15", "a1"]);
+    // Same time: newest first means highest id first.
+    assert_eq!(events_about(store, "u-eve").await, ["a3b", "a15", "a1"]);
     // Nothing is stranded on the way.
     assert_eq!(store.recover_audit().await.unwrap(), 0);
 }

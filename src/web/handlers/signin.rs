@@ -565,6 +565,7 @@ pub async fn passkey_finish(
         Err(SignInError::AccountDisabled) => {
             json_error(StatusCode::FORBIDDEN, "Your account is disabled.")
         }
+        Err(e @ SignInError::ModelNotAllowed) => json_error(StatusCode::FORBIDDEN, &e.to_string()),
         Err(e) => json_error(StatusCode::UNAUTHORIZED, &e.to_string()),
     }
 }

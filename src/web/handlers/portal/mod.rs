@@ -166,13 +166,20 @@ fn no_admin_role() -> HttpResponse {
     )
 }
 
-const FLOW_COOKIE: &str = "onramp_admin_flow";
-
+/// `__Host-` names (https only) cannot be planted by a sibling subdomain.
 fn admin_cookie_name(state: &AppState) -> &'static str {
     if state.ctx.issuer.starts_with("https://") {
         "__Host-onramp_admin"
     } else {
         "onramp_admin"
+    }
+}
+
+fn flow_cookie_name(state: &AppState) -> &'static str {
+    if state.ctx.issuer.starts_with("https://") {
+        "__Host-onramp_admin_flow"
+    } else {
+        "onramp_admin_flow"
     }
 }
 
@@ -297,7 +304,7 @@ async fn login(state: web::Data<AppState>) -> HttpResponse {
     // Lax: the callback arrives as a top-level redirect from /authorize.
     let _ = res.add_cookie(&cookie(
         &state,
-        FLOW_COOKIE,
+        flow_cookie_name(&state),
         format!("{flow_state}.{verifier}"),
         600,
         SameSite::Lax,
@@ -329,7 +336,9 @@ async fn callback(
             true,
         );
     }
-    let flow = req.cookie(FLOW_COOKIE).map(|c| c.value().to_owned());
+    let flow = req
+        .cookie(flow_cookie_name(&state))
+        .map(|c| c.value().to_owned());
     let Some((expected_state, verifier)) = flow.as_deref().and_then(|f| f.split_once('.')) else {
         return standalone(
             StatusCode::BAD_REQUEST,
@@ -404,7 +413,7 @@ async fn callback(
     ));
     let _ = res.add_cookie(&cookie(
         &state,
-        FLOW_COOKIE,
+        flow_cookie_name(&state),
         String::new(),
         0,
         SameSite::Lax,

@@ -60,6 +60,8 @@ struct UsersPage<'a> {
     users: Vec<UserRow>,
     next: Option<String>,
     can_manage: bool,
+    /// The search looked at the first [`SEARCH_SCAN`] users only.
+    truncated: bool,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +99,7 @@ async fn list(
     };
     admin.chrome.notice = notice(query.done.as_deref());
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
+    let mut truncated = false;
     let (users, next) = if q.is_empty() {
         match state
             .admin
@@ -113,6 +116,7 @@ async fn list(
             .await
         {
             Ok(page) => {
+                truncated = page.next.is_some();
                 let needle = q.to_lowercase();
                 let hits = page
                     .users
@@ -133,6 +137,7 @@ async fn list(
         users: users.iter().map(UserRow::from).collect(),
         next,
         can_manage: admin.can(Permission::UserReadWriteAll),
+        truncated,
     };
     admin.page(StatusCode::OK, &page)
 }
