@@ -51,10 +51,12 @@ pub enum AuditEventType {
     ClientRegistered,
     #[serde(rename = "client.deleted")]
     ClientDeleted,
+    #[serde(rename = "passkey.renamed")]
+    PasskeyRenamed,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 23] = [
+    pub const ALL: [AuditEventType; 24] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -78,6 +80,7 @@ impl AuditEventType {
         Self::RolesChanged,
         Self::ClientRegistered,
         Self::ClientDeleted,
+        Self::PasskeyRenamed,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -109,6 +112,7 @@ impl AuditEventType {
             Self::RolesChanged => "user.roles_changed",
             Self::ClientRegistered => "client.registered",
             Self::ClientDeleted => "client.deleted",
+            Self::PasskeyRenamed => "passkey.renamed",
         }
     }
 }

@@ -60,6 +60,7 @@ impl AccountService {
         session: &Session,
         id: &str,
         name: &str,
+        meta: &RequestMeta,
     ) -> Result<(), DomainError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME || name.chars().any(char::is_control)
@@ -69,18 +70,31 @@ impl AccountService {
                 "must be 1 to 64 printable characters",
             ));
         }
-        let mut cred = self
+        let cred = self
             .ctx
             .store
             .find_credential(id)
             .await?
             .filter(|c| c.user_id == session.user_id)
             .ok_or(DomainError::NotFound("passkey"))?;
-        cred.name = name.to_owned();
-        if !self.ctx.store.update_credential(&cred).await? {
-            return Err(DomainError::NotFound("passkey"));
+        let user = self.user(session).await?;
+        let mut renamed = cred.clone();
+        renamed.name = name.to_owned();
+        // Compare-and-set: a sign-in updating the counter meanwhile must not
+        // be rolled back by this write (the rename is refused instead).
+        let change = Change::UpdateCredential {
+            cred: &renamed,
+            prior: Some(&cred),
+        };
+        let detail = format!("own passkey {id}: \"{}\" → \"{}\"", cred.name, renamed.name);
+        if self
+            .audited(&user, change, AuditEventType::PasskeyRenamed, meta, detail)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(DomainError::NotFound("passkey"))
         }
-        Ok(())
     }
 
     pub async fn delete_passkey(

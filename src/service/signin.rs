@@ -589,7 +589,14 @@ impl SignInService {
         if !self
             .ctx
             .audit
-            .apply(Change::UpdateCredential(&stored), entry, now)
+            .apply(
+                Change::UpdateCredential {
+                    cred: &stored,
+                    prior: None,
+                },
+                entry,
+                now,
+            )
             .await?
         {
             // Deleted while the ceremony ran.

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use super::{
     AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
     PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, changed_meanwhile,
-    decode_expiring, encode_expiring, unix_ms,
+    cred_changed_meanwhile, decode_expiring, encode_expiring, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -202,6 +202,7 @@ enum Op {
         id: String,
         user_id: String,
         json: String,
+        prior: Option<Box<PasskeyCredential>>,
     },
     UseTap {
         user_id: String,
@@ -254,10 +255,11 @@ impl Op {
                 user_id: c.user_id.clone(),
                 json: serde_json::to_string(c)?,
             },
-            Change::UpdateCredential(c) => Op::UpdateCredential {
+            Change::UpdateCredential { cred: c, prior } => Op::UpdateCredential {
                 id: c.id.clone(),
                 user_id: c.user_id.clone(),
                 json: serde_json::to_string(c)?,
+                prior: prior.map(|p| Box::new(p.clone())),
             },
             Change::UseTap {
                 user_id,
@@ -377,9 +379,17 @@ impl Op {
                     .insert(format!("{user_id}/{id}").as_str(), "")?;
                 Ok(true)
             }
-            Op::UpdateCredential { id, user_id, json } => {
+            Op::UpdateCredential {
+                id,
+                user_id,
+                json,
+                prior,
+            } => {
                 let mut creds = tx.open_table(CREDS)?;
                 match get_json::<PasskeyCredential>(&creds, id)? {
+                    Some(existing) if prior.as_deref().is_some_and(|p| *p != existing) => {
+                        Err(cred_changed_meanwhile())
+                    }
                     Some(existing) if existing.user_id == *user_id => {
                         creds.insert(id.as_str(), json.as_str())?;
                         Ok(true)
@@ -586,7 +596,8 @@ impl CredentialStore for EmbeddedStore {
     }
 
     async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError> {
-        self.apply(Change::UpdateCredential(cred), None).await
+        self.apply(Change::UpdateCredential { cred, prior: None }, None)
+            .await
     }
 
     async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {

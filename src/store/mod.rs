@@ -204,7 +204,11 @@ pub enum Change<'a> {
     AddCredential(&'a PasskeyCredential),
     /// Replaces a credential of its user (counter, last use, name); false
     /// if the user has no such credential.
-    UpdateCredential(&'a PasskeyCredential),
+    UpdateCredential {
+        cred: &'a PasskeyCredential,
+        /// With a prior version: only if the stored one still equals it.
+        prior: Option<&'a PasskeyCredential>,
+    },
     /// Marks the pass used (see [`TapStore::record_tap_use`]); false if
     /// it is gone, replaced, or a one-time pass already used.
     UseTap {
@@ -347,6 +351,11 @@ pub(crate) fn decode_expiring(raw: &[u8], now: OffsetDateTime) -> Option<&[u8]> 
 /// A compare-and-set lost: someone changed the record since it was read.
 pub(crate) fn changed_meanwhile() -> StoreError {
     StoreError::Conflict("the user was changed by someone else meanwhile; reload and retry".into())
+}
+
+/// A compare-and-set on a passkey lost (e.g. a rename racing a sign-in).
+pub(crate) fn cred_changed_meanwhile() -> StoreError {
+    StoreError::Conflict("the passkey was used or changed meanwhile; try again".into())
 }
 
 /// Audit ordering key: zero-padded milliseconds then id, so that byte order

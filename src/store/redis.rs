@@ -471,11 +471,14 @@ return 1",
     )
 });
 
-// KEYS: creds hash, outbox. ARGV: cred id, json, event. Replace only if present.
+// KEYS: creds hash, outbox. ARGV: cred id, json, event, expected raw JSON
+// ('' for any). Replace only if present (and unchanged): 0 absent, -2 changed.
 static UPDATE_CRED: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return 0 end
+if ARGV[4] ~= '' and cur ~= ARGV[4] then return -2 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
 return 1",
@@ -554,17 +557,38 @@ impl RedisStore {
                 Ok(n == 1)
             }
             Change::AddCredential(cred) => self.add_credential_audited(cred, event).await,
-            Change::UpdateCredential(cred) => {
+            Change::UpdateCredential { cred, prior } => {
                 let json = serde_json::to_string(cred)?;
+                // With a prior version: compare parsed, then swap on the raw
+                // text, so nothing can slip in between.
+                let expected = match prior {
+                    None => String::new(),
+                    Some(p) => {
+                        let raw: Option<String> = self
+                            .c()
+                            .hget(self.creds_key(&cred.user_id), &cred.id)
+                            .await?;
+                        let Some(raw) = raw else { return Ok(false) };
+                        if serde_json::from_str::<PasskeyCredential>(&raw)? != *p {
+                            return Err(super::cred_changed_meanwhile());
+                        }
+                        raw
+                    }
+                };
                 let n: i64 = UPDATE_CRED
                     .key(self.creds_key(&cred.user_id))
                     .key(self.user_outbox(&cred.user_id))
                     .arg(&cred.id)
                     .arg(json)
                     .arg(event)
+                    .arg(expected)
                     .invoke_async(&mut self.c())
                     .await?;
-                Ok(n == 1)
+                match n {
+                    1 => Ok(true),
+                    -2 => Err(super::cred_changed_meanwhile()),
+                    _ => Ok(false),
+                }
             }
             Change::UseTap {
                 user_id,
@@ -632,7 +656,9 @@ impl RedisStore {
             | Change::DeleteTap { user_id, .. }
             | Change::UseTap { user_id, .. }
             | Change::DeleteCredential { user_id, .. } => self.user_outbox(user_id),
-            Change::AddCredential(c) | Change::UpdateCredential(c) => self.user_outbox(&c.user_id),
+            Change::AddCredential(c) | Change::UpdateCredential { cred: c, .. } => {
+                self.user_outbox(&c.user_id)
+            }
             Change::PutClient(_) | Change::DeleteClient(_) => self.clients_outbox(),
             Change::PutPolicy(_) => self.policy_outbox(),
         }
@@ -929,7 +955,8 @@ impl CredentialStore for RedisStore {
     }
 
     async fn update_credential(&self, cred: &PasskeyCredential) -> Result<bool, StoreError> {
-        self.apply(Change::UpdateCredential(cred), "").await
+        self.apply(Change::UpdateCredential { cred, prior: None }, "")
+            .await
     }
 
     async fn delete_credential(&self, user_id: &str, cred_id: &str) -> Result<bool, StoreError> {

@@ -39,6 +39,26 @@ async fn security_info_manages_own_passkeys_and_pass() {
     assert_eq!(res.status, 303);
     let page = browser.get("/account/security?done=renamed").await;
     assert!(page.body.contains("value=\"Work laptop\""));
+    let renamed = app
+        .store
+        .list_audit(
+            &onramp::domain::audit::AuditFilter {
+                event_type: Some(onramp::domain::audit::AuditEventType::PasskeyRenamed),
+                ..Default::default()
+            },
+            None,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.events.len(), 1);
+    assert!(
+        renamed.events[0]
+            .detail
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Work laptop")
+    );
 
     // Add a second passkey from this page.
     let back = browser.enroll(&page).await;

@@ -451,7 +451,13 @@ async fn audited_changes(store: &SharedStore) {
     used.last_used = Some(t0() + Duration::hours(2));
     assert!(
         store
-            .apply_audited(Change::UpdateCredential(&used), &event("a8u", "c-eve"))
+            .apply_audited(
+                Change::UpdateCredential {
+                    cred: &used,
+                    prior: Some(&key),
+                },
+                &event("a8u", "c-eve")
+            )
             .await
             .unwrap()
     );
@@ -459,7 +465,13 @@ async fn audited_changes(store: &SharedStore) {
     foreign.user_id = "u-ada".into();
     assert!(
         !store
-            .apply_audited(Change::UpdateCredential(&foreign), &event("a8f", "c-eve"))
+            .apply_audited(
+                Change::UpdateCredential {
+                    cred: &foreign,
+                    prior: None,
+                },
+                &event("a8f", "c-eve")
+            )
             .await
             .unwrap()
     );
@@ -467,6 +479,17 @@ async fn audited_changes(store: &SharedStore) {
         store.find_credential("c-eve").await.unwrap(),
         Some(used.clone())
     );
+    let mut renamed = used.clone();
+    renamed.name = "Renamed".into();
+    let stale = Change::UpdateCredential {
+        cred: &renamed,
+        prior: Some(&key),
+    };
+    let err = store
+        .apply_audited(stale, &event("a8s", "c-eve"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     let del = Change::DeleteCredential {
         user_id: "u-eve",
         cred_id: "c-eve",

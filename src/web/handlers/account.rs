@@ -38,6 +38,12 @@ fn failure(e: &DomainError) -> HttpResponse {
             message,
             Some(("/account/security", "Back")),
         ),
+        DomainError::Conflict(message) => error_page(
+            StatusCode::CONFLICT,
+            "Please try again",
+            message,
+            Some(("/account/security", "Back")),
+        ),
         other => {
             tracing::error!(error = %other, "security info failure");
             error_page(
@@ -159,7 +165,7 @@ pub async fn rename_passkey(
     }
     match state
         .account
-        .rename_passkey(&session, &form.id, &form.name)
+        .rename_passkey(&session, &form.id, &form.name, &request_meta(&req))
         .await
     {
         Ok(()) => see_other("/account/security?done=renamed"),
