@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::admin::TapView;
 use super::audit::{Entry, user_target};
-use super::{Context, RequestMeta};
+use super::{Context, RequestMeta, existed};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::Session;
@@ -87,14 +87,10 @@ impl AccountService {
             prior: Some(&cred),
         };
         let detail = format!("own passkey {id}: \"{}\" → \"{}\"", cred.name, renamed.name);
-        if self
+        let renamed = self
             .audited(&user, change, AuditEventType::PasskeyRenamed, meta, detail)
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("passkey"))
-        }
+            .await?;
+        existed(renamed, "passkey")
     }
 
     pub async fn delete_passkey(
@@ -117,11 +113,7 @@ impl AccountService {
                 format!("own passkey {id}"),
             )
             .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("passkey"))
-        }
+        existed(deleted, "passkey")
     }
 
     pub async fn delete_own_tap(
@@ -149,11 +141,7 @@ impl AccountService {
                 format!("own pass {}", tap.id),
             )
             .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("temporaryAccessPass"))
-        }
+        existed(deleted, "temporaryAccessPass")
     }
 
     /// The change and its event, in one atomic step.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::audit::{Entry, user_target};
-use super::{Caller, Context, RequestMeta, blocking};
+use super::{Caller, Context, RequestMeta, blocking, existed};
 use crate::crypto::{hasher, random, sha256};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, AuditFilter, Outcome, Target};
@@ -244,11 +244,7 @@ impl AdminService {
                 None,
             )
             .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("user"))
-        }
+        existed(deleted, "user")
     }
 
     pub async fn list_taps(
@@ -377,11 +373,7 @@ impl AdminService {
                 Some(format!("tap {tap_id}")),
             )
             .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("temporaryAccessPassMethod"))
-        }
+        existed(deleted, "temporaryAccessPassMethod")
     }
 }
 
@@ -432,11 +424,7 @@ impl AdminService {
                 Some(format!("credential {id}")),
             )
             .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("passkeyMethod"))
-        }
+        existed(deleted, "passkeyMethod")
     }
 
     /// Ends every session and refresh token of the user (sign-ins before now).
@@ -624,11 +612,7 @@ impl AdminService {
                 None,
             )
             .await?;
-        if deleted {
-            Ok(())
-        } else {
-            Err(DomainError::NotFound("client"))
-        }
+        existed(deleted, "client")
     }
 
     // ---- policy ----

@@ -101,15 +101,18 @@ impl Bootstrap {
                 &RequestMeta::default(),
             )
             .await?;
-        let sign_in_url = format!(
-            "{}/signin?login_hint={}",
-            self.ctx.issuer,
-            url::form_urlencoded::byte_serialize(user.upn.as_str().as_bytes()).collect::<String>()
-        );
+        let sign_in_url = sign_in_link(&self.ctx.issuer, user.upn.as_str());
         Ok(Issued {
             user,
             tap,
             sign_in_url,
         })
     }
+}
+
+/// The sign-in page with the user name filled in: what a new hire opens
+/// (printed at bootstrap and recovery, a QR code in the admin portal).
+pub fn sign_in_link(issuer: &str, upn: &str) -> String {
+    let upn: String = url::form_urlencoded::byte_serialize(upn.as_bytes()).collect();
+    format!("{issuer}/signin?login_hint={upn}")
 }

@@ -137,6 +137,15 @@ impl From<CryptoError> for DomainError {
     }
 }
 
+/// A delete's outcome: nothing to delete is `NotFound(what)`.
+pub(crate) fn existed(deleted: bool, what: &'static str) -> Result<(), DomainError> {
+    if deleted {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound(what))
+    }
+}
+
 /// Runs CPU-heavy work (argon2, RSA key generation) off the async executor.
 pub async fn blocking<T, F>(f: F) -> Result<T, DomainError>
 where

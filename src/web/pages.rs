@@ -5,6 +5,19 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use askama::Template;
 
+/// A query-string value, percent-encoded.
+pub fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Date and time for people: `2026-11-25 14:03` (UTC).
+pub fn minute(t: time::OffsetDateTime) -> String {
+    use time::format_description::well_known::Rfc3339;
+    t.format(&Rfc3339)
+        .map(|s| s.chars().take(16).collect::<String>().replace('T', " "))
+        .unwrap_or_default()
+}
+
 /// CSP for our pages: our own script and style only, no inline code.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";

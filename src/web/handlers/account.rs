@@ -3,20 +3,15 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use time::format_description::well_known::Rfc3339;
 
 use crate::domain::DomainError;
 use crate::domain::authz::Session;
 use crate::domain::tap::MethodUsabilityReason;
 use crate::state::AppState;
-use crate::web::pages::{AccountPage, ConfirmPage, PasskeyRow, error_page, html, see_other};
+use crate::web::pages::{
+    AccountPage, ConfirmPage, PasskeyRow, enc, error_page, html, minute, see_other,
+};
 use crate::web::request_meta;
-
-fn day(t: time::OffsetDateTime) -> String {
-    t.format(&Rfc3339)
-        .map(|s| s.chars().take(16).collect::<String>().replace('T', " "))
-        .unwrap_or_default()
-}
 
 async fn session(req: &HttpRequest, state: &AppState) -> Option<Session> {
     let secret = state.cookies.session(req)?;
@@ -56,6 +51,14 @@ fn failure(e: &DomainError) -> HttpResponse {
     }
 }
 
+/// After a change: on to the page with its notice, or the error explained.
+fn finished(result: Result<(), DomainError>, next: &str) -> HttpResponse {
+    match result {
+        Ok(()) => see_other(next),
+        Err(e) => failure(&e),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct PageQuery {
     done: Option<String>,
@@ -84,10 +87,10 @@ pub async fn security_info(
             } else {
                 "Device-bound passkey"
             },
-            created: day(p.created),
+            created: minute(p.created),
             last_used: p.last_used.map_or_else(
                 || "never used to sign in".to_owned(),
-                |t| format!("last used {}", day(t)),
+                |t| format!("last used {}", minute(t)),
             ),
             id: p.id,
             name: p.name,
@@ -96,14 +99,14 @@ pub async fn security_info(
     let tap = info.tap.map(|v| {
         let line = match v.reason {
             MethodUsabilityReason::EnabledByPolicy => {
-                format!("Valid until {} (UTC).", day(v.tap.end()))
+                format!("Valid until {} (UTC).", minute(v.tap.end()))
             }
             MethodUsabilityReason::NotYetValid => format!(
                 "Valid from {} to {} (UTC).",
-                day(v.tap.start),
-                day(v.tap.end())
+                minute(v.tap.start),
+                minute(v.tap.end())
             ),
-            MethodUsabilityReason::Expired => format!("Expired at {} (UTC).", day(v.tap.end())),
+            MethodUsabilityReason::Expired => format!("Expired at {} (UTC).", minute(v.tap.end())),
             MethodUsabilityReason::OneTimeUsed => "Already used (one-time pass).".to_owned(),
             MethodUsabilityReason::DisabledByPolicy => {
                 "Not usable: turned off by policy.".to_owned()
@@ -163,14 +166,11 @@ pub async fn rename_passkey(
             Some(("/account/security", "Back")),
         );
     }
-    match state
+    let result = state
         .account
         .rename_passkey(&session, &form.id, &form.name, &request_meta(&req))
-        .await
-    {
-        Ok(()) => see_other("/account/security?done=renamed"),
-        Err(e) => failure(&e),
-    }
+        .await;
+    finished(result, "/account/security?done=renamed")
 }
 
 #[derive(Deserialize)]
@@ -241,19 +241,13 @@ pub async fn delete_passkey(
     };
     if !state.cookies.csrf_ok(&req, form.csrf.as_deref()) || form.confirm.as_deref() != Some("yes")
     {
-        return see_other(&format!(
-            "/account/passkeys/delete?id={}",
-            url::form_urlencoded::byte_serialize(form.id.as_bytes()).collect::<String>()
-        ));
+        return see_other(&format!("/account/passkeys/delete?id={}", enc(&form.id)));
     }
-    match state
+    let result = state
         .account
         .delete_passkey(&session, &form.id, &request_meta(&req))
-        .await
-    {
-        Ok(()) => see_other("/account/security?done=deleted"),
-        Err(e) => failure(&e),
-    }
+        .await;
+    finished(result, "/account/security?done=deleted")
 }
 
 pub async fn confirm_delete_tap(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -287,14 +281,11 @@ pub async fn delete_tap(
     {
         return see_other("/account/tap/delete");
     }
-    match state
+    let result = state
         .account
         .delete_own_tap(&session, &request_meta(&req))
-        .await
-    {
-        Ok(()) => see_other("/account/security?done=tap-deleted"),
-        Err(e) => failure(&e),
-    }
+        .await;
+    finished(result, "/account/security?done=tap-deleted")
 }
 
 #[derive(Deserialize)]

@@ -86,6 +86,13 @@ async fn openapi_json() -> HttpResponse {
         .body(OPENAPI)
 }
 
+/// PATCH semantics: a field sent replaces the setting, one left out keeps it.
+fn set<T>(slot: &mut T, sent: Option<T>) {
+    if let Some(v) = sent {
+        *slot = v;
+    }
+}
+
 /// `$top`: page size, 100 unless given.
 fn parse_top(top: Option<&str>) -> Result<usize, DomainError> {
     match top {
@@ -677,30 +684,23 @@ async fn tap_policy_patch(
         .admin
         .update_policy(&caller, "temporaryAccessPass", move |p| {
             let t = &mut p.tap;
-            if let Some(v) = b.state {
-                t.state = v;
-            }
-            if let Some(v) = b.default_lifetime_in_minutes {
-                t.default_lifetime_minutes = v;
-            }
-            if let Some(v) = b.minimum_lifetime_in_minutes {
-                t.minimum_lifetime_minutes = v;
-            }
-            if let Some(v) = b.maximum_lifetime_in_minutes {
-                t.maximum_lifetime_minutes = v;
-            }
-            if let Some(v) = b.default_length {
-                t.default_length = v;
-            }
-            if let Some(v) = b.is_usable_once {
-                t.is_usable_once = v;
-            }
-            if let Some(v) = include {
-                t.include = v;
-            }
-            if let Some(v) = exclude {
-                t.exclude_users = v;
-            }
+            set(&mut t.state, b.state);
+            set(
+                &mut t.default_lifetime_minutes,
+                b.default_lifetime_in_minutes,
+            );
+            set(
+                &mut t.minimum_lifetime_minutes,
+                b.minimum_lifetime_in_minutes,
+            );
+            set(
+                &mut t.maximum_lifetime_minutes,
+                b.maximum_lifetime_in_minutes,
+            );
+            set(&mut t.default_length, b.default_length);
+            set(&mut t.is_usable_once, b.is_usable_once);
+            set(&mut t.include, include);
+            set(&mut t.exclude_users, exclude);
             Ok(())
         })
         .await?;
@@ -739,12 +739,8 @@ struct KeyRestrictionsPatch {
 
 impl KeyRestrictionsPatch {
     fn apply(self, k: &mut KeyRestrictions) -> Result<(), DomainError> {
-        if let Some(v) = self.is_enforced {
-            k.is_enforced = v;
-        }
-        if let Some(v) = self.enforcement_type {
-            k.enforcement_type = v;
-        }
+        set(&mut k.is_enforced, self.is_enforced);
+        set(&mut k.enforcement_type, self.enforcement_type);
         if let Some(list) = self.aa_guids {
             let mut out: Vec<String> = Vec::with_capacity(list.len());
             for a in &list {
@@ -838,18 +834,16 @@ async fn passkey_policy_patch(
         .admin
         .update_policy(&caller, "fido2", move |p| {
             let k = &mut p.passkey;
-            if let Some(v) = b.enrollment_window_in_minutes {
-                k.enrollment_window_minutes = v;
-            }
-            if let Some(v) = b.is_registration_required_after_tap {
-                k.registration_required = v;
-            }
-            if let Some(v) = b.is_tap_strong_authentication {
-                k.tap_counts_as_mfa = v;
-            }
-            if let Some(v) = b.is_attestation_enforced {
-                k.attestation.is_enforced = v;
-            }
+            set(
+                &mut k.enrollment_window_minutes,
+                b.enrollment_window_in_minutes,
+            );
+            set(
+                &mut k.registration_required,
+                b.is_registration_required_after_tap,
+            );
+            set(&mut k.tap_counts_as_mfa, b.is_tap_strong_authentication);
+            set(&mut k.attestation.is_enforced, b.is_attestation_enforced);
             if let Some(list) = b.attestation_trust_anchors {
                 k.attestation.trust_anchors = list
                     .into_iter()

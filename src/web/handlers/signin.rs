@@ -11,12 +11,8 @@ use crate::service::authorize::{Next, Params};
 use crate::service::enrollment::EnrollError;
 use crate::service::signin::SignInError;
 use crate::state::AppState;
-use crate::web::pages::{EnrollPage, SignInPage, TapPage, error_page, found, html, see_other};
+use crate::web::pages::{EnrollPage, SignInPage, TapPage, enc, error_page, found, html, see_other};
 use crate::web::request_meta;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 fn domain_page(e: &DomainError) -> HttpResponse {
     match e {
@@ -375,6 +371,25 @@ fn csrf_header(req: &HttpRequest) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
+/// The JSON endpoints' CSRF check (token in `X-CSRF-Token`): the error to
+/// answer, or `None` when the token matches the cookie.
+fn json_csrf_refused(req: &HttpRequest, state: &AppState) -> Option<HttpResponse> {
+    (!state.cookies.csrf_ok(req, csrf_header(req)))
+        .then(|| json_error(StatusCode::FORBIDDEN, "Reload the page and try again."))
+}
+
+fn json_unavailable() -> HttpResponse {
+    json_error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Temporarily unavailable; try again shortly.",
+    )
+}
+
+/// Where the page's script goes next: back into the authorization request.
+fn json_resume(r: Option<&str>) -> HttpResponse {
+    json_ok(serde_json::json!({ "redirect": resume_url(r.unwrap_or_default()) }))
+}
+
 #[derive(Deserialize)]
 pub struct CeremonyStart {
     #[serde(default)]
@@ -399,10 +414,7 @@ async fn session_of(
             StatusCode::UNAUTHORIZED,
             "Your sign-in has ended; sign in again.",
         )),
-        Err(_) => Err(json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable; try again shortly.",
-        )),
+        Err(_) => Err(json_unavailable()),
     }
 }
 
@@ -415,10 +427,7 @@ fn enroll_error(e: &EnrollError) -> HttpResponse {
         EnrollError::PasskeysUnavailable => {
             json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
         }
-        EnrollError::Other(DomainError::Unavailable(_)) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable; try again shortly.",
-        ),
+        EnrollError::Other(DomainError::Unavailable(_)) => json_unavailable(),
         EnrollError::Other(other) => {
             tracing::error!(error = %other, "enrollment failure");
             json_error(
@@ -435,8 +444,8 @@ pub async fn enroll_options(
     _body: web::Json<CeremonyStart>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if !state.cookies.csrf_ok(&req, csrf_header(&req)) {
-        return json_error(StatusCode::FORBIDDEN, "Reload the page and try again.");
+    if let Some(refused) = json_csrf_refused(&req, &state) {
+        return refused;
     }
     let session = match session_of(&req, &state).await {
         Ok(s) => s,
@@ -464,8 +473,8 @@ pub async fn enroll_finish(
     body: web::Json<EnrollFinish>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if !state.cookies.csrf_ok(&req, csrf_header(&req)) {
-        return json_error(StatusCode::FORBIDDEN, "Reload the page and try again.");
+    if let Some(refused) = json_csrf_refused(&req, &state) {
+        return refused;
     }
     let session = match session_of(&req, &state).await {
         Ok(s) => s,
@@ -481,9 +490,7 @@ pub async fn enroll_finish(
         )
         .await
     {
-        Ok(_) => json_ok(
-            serde_json::json!({ "redirect": resume_url(body.r.as_deref().unwrap_or_default()) }),
-        ),
+        Ok(_) => json_resume(body.r.as_deref()),
         Err(e) => enroll_error(&e),
     }
 }
@@ -513,18 +520,15 @@ pub async fn passkey_options(
     body: web::Json<CeremonyStart>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if !state.cookies.csrf_ok(&req, csrf_header(&req)) {
-        return json_error(StatusCode::FORBIDDEN, "Reload the page and try again.");
+    if let Some(refused) = json_csrf_refused(&req, &state) {
+        return refused;
     }
     let _ = &body.r;
     match state.signin.passkey_options(body.username.as_deref()).await {
         Ok((options, ceremony)) => {
             json_ok(serde_json::json!({ "options": options, "ceremony": ceremony }))
         }
-        Err(SignInError::Other(DomainError::Unavailable(_))) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable; try again shortly.",
-        ),
+        Err(SignInError::Other(DomainError::Unavailable(_))) => json_unavailable(),
         Err(e) => json_error(StatusCode::BAD_REQUEST, &e.to_string()),
     }
 }
@@ -542,8 +546,8 @@ pub async fn passkey_finish(
     body: web::Json<PasskeyFinish>,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    if !state.cookies.csrf_ok(&req, csrf_header(&req)) {
-        return json_error(StatusCode::FORBIDDEN, "Reload the page and try again.");
+    if let Some(refused) = json_csrf_refused(&req, &state) {
+        return refused;
     }
     match state
         .signin
@@ -552,16 +556,11 @@ pub async fn passkey_finish(
     {
         Ok((secret, session)) => {
             let max_age = (session.expires_at - state.ctx.clock.now()).whole_seconds();
-            let mut res = json_ok(
-                serde_json::json!({ "redirect": resume_url(body.r.as_deref().unwrap_or_default()) }),
-            );
+            let mut res = json_resume(body.r.as_deref());
             let _ = res.add_cookie(&state.cookies.session_cookie(secret, max_age));
             res
         }
-        Err(SignInError::Other(DomainError::Unavailable(_))) => json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable; try again shortly.",
-        ),
+        Err(SignInError::Other(DomainError::Unavailable(_))) => json_unavailable(),
         Err(SignInError::AccountDisabled) => {
             json_error(StatusCode::FORBIDDEN, "Your account is disabled.")
         }

@@ -20,7 +20,7 @@ use crate::service::Caller;
 use crate::service::clients::{PORTAL_CALLBACK_PATH, PORTAL_CLIENT_ID};
 use crate::service::token::BearerError;
 use crate::state::AppState;
-use crate::web::pages::{found, html, see_other};
+use crate::web::pages::{enc, found, html, minute, see_other};
 use crate::web::{AUTHORIZE_PATH, request_meta};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -273,10 +273,6 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     found(first)
 }
 
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 /// `/admin/login`: starts the code flow (PKCE, state) as the portal client.
 async fn login(state: web::Data<AppState>) -> HttpResponse {
     let rng = &*state.ctx.rng;
@@ -523,12 +519,4 @@ pub async fn posted(
         ));
     }
     Ok((admin, form))
-}
-
-/// Date and time for tables: `2026-11-25 14:03`.
-pub fn minute(t: time::OffsetDateTime) -> String {
-    use time::format_description::well_known::Rfc3339;
-    t.format(&Rfc3339)
-        .map(|s| s.chars().take(16).collect::<String>().replace('T', " "))
-        .unwrap_or_default()
 }

@@ -361,11 +361,7 @@ async fn create_tap(
         Ok(u) => u,
         Err(e) => return admin.problem(&e, &back),
     };
-    let link = format!(
-        "{}/signin?login_hint={}",
-        state.ctx.issuer,
-        super::enc(user.upn.as_str())
-    );
+    let link = crate::service::bootstrap::sign_in_link(&state.ctx.issuer, user.upn.as_str());
     let tap = &issued.view.tap;
     let page = TapCreatedPage {
         chrome: &admin.chrome,
