@@ -38,6 +38,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+BENCH_NAME="token_load"
+# shellcheck source=tests/bench/lib.sh
+source "$ROOT/tests/bench/lib.sh"
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-2s}"
 CONNECTIONS="${CONNECTIONS:-32}"
@@ -49,27 +52,10 @@ HOST="127.0.0.1"   # loopback only
 # ONRAMP_* variables override the configuration file; keep the run reproducible.
 while read -r var; do unset "$var"; done < <(compgen -e | grep '^ONRAMP_' || true)
 
-log() { printf '[token_load] %s\n' "$*" >&2; }
-die() { printf '[token_load] ERROR: %s\n' "$*" >&2; exit 1; }
-
 # ---------------------------------------------------------------- cleanup
 TMP="$(mktemp -d -t onramp-bench.XXXXXX)"
 SERVER_PID=""
 REDIS_PID=""
-
-stop_pid() {
-    local pid="$1"
-    [[ -n "$pid" ]] || return 0
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
     stop_pid "$SERVER_PID"; SERVER_PID=""
@@ -79,45 +65,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-
-# ---------------------------------------------------------------- helpers
-CPU_SERVER=()
-CPU_LOAD=()
-if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
-    CPU_SERVER=(taskset -c 0)
-    CPU_LOAD=(taskset -c 1)
-else
-    log "WARNING: taskset missing or fewer than 2 CPUs; running unpinned (numbers not comparable)"
-fi
-
-port_in_use() {
-    if command -v ss >/dev/null; then
-        [[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]
-    else
-        (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
-    fi
-}
-
-# A free port below the usual ephemeral range.
-free_port() {
-    local p
-    for _ in $(seq 1 200); do
-        p=$(( 20000 + RANDOM % 12000 ))
-        if ! port_in_use "$p"; then echo "$p"; return 0; fi
-    done
-    die "no free port found"
-}
-
-# Busy and total jiffies of one CPU from /proc/stat: "busy total".
-cpu_ticks() {
-    awk -v c="cpu$1" '$1 == c { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t }' /proc/stat
-}
-
-# User + system jiffies of a process (all its threads).
-proc_ticks() {
-    awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-
 
 # ---------------------------------------------------------------- build
 cd "$ROOT"
@@ -271,58 +218,6 @@ EOF
 }
 
 # ---------------------------------------------------------------- server
-start_redis() {
-    command -v redis-server >/dev/null || die "redis-server is not installed"
-    REDIS_PORT="$(free_port)"
-    log "starting redis-server on $HOST:$REDIS_PORT"
-    # Redis shares CPU 1 with wrk so that CPU 0 measures only Onramp.
-    "${CPU_LOAD[@]}" redis-server --bind "$HOST" --port "$REDIS_PORT" --save "" \
-        --appendonly no --daemonize no --loglevel warning \
-        >"$TMP/redis.log" 2>&1 &
-    REDIS_PID=$!
-    for _ in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/$HOST/$REDIS_PORT") 2>/dev/null; then return 0; fi
-        kill -0 "$REDIS_PID" 2>/dev/null || { cat "$TMP/redis.log" >&2; die "redis-server exited"; }
-        sleep 0.1
-    done
-    cat "$TMP/redis.log" >&2
-    die "redis-server did not start listening within 10 s"
-}
-
-start_server() { # store
-    local store="$1" url prefix="onramp"
-    PORT="$(free_port)"
-    case "$store" in
-        embedded) url="embedded:$TMP/onramp.redb"; rm -f "$TMP/onramp.redb" ;;
-        redis) start_redis; url="redis://$HOST:$REDIS_PORT/0"; prefix="onramp-bench-$$-$RANDOM" ;;
-        *) die "unknown store $store" ;;
-    esac
-    write_config "$TMP/onramp.toml" "$PORT" "$url" "$prefix"
-    log "starting onramp ($store store) on $HOST:$PORT"
-    "${CPU_SERVER[@]}" "$BIN" --config "$TMP/onramp.toml" serve >"$TMP/server-$store.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        if curl -fsS --max-time 1 -o /dev/null "http://$HOST:$PORT/healthz" 2>/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            wait "$SERVER_PID" 2>/dev/null && rc=0 || rc=$?
-            SERVER_PID=""
-            printf -- '--- onramp output (exit status %s) ---\n' "$rc" >&2
-            cat "$TMP/server-$store.log" >&2
-            die "onramp exited before /healthz answered ($store store)"
-        fi
-        sleep 0.1
-    done
-    cat "$TMP/server-$store.log" >&2
-    die "onramp did not answer /healthz within 30 s ($store store)"
-}
-
-stop_server() {
-    stop_pid "$SERVER_PID"; SERVER_PID=""
-    stop_pid "$REDIS_PID"; REDIS_PID=""
-}
-
 check_token() { # id secret alg
     local code
     code="$(curl -sS --max-time 5 -o "$TMP/token.json" -w '%{http_code}' \
@@ -417,40 +312,9 @@ top_up_refresh_pool() {
     log "refresh token pool: $have kept, $added added"
 }
 
-
 # ---------------------------------------------------------------- load
 RESULTS=()
 WARNINGS=()
-
-# Seconds x 100 of CPU used by this shell's finished children (wrk). `times`
-# must run in this shell, not in a $(...) subshell.
-child_ticks() { # variable name
-    times >"$TMP/times"
-    printf -v "$1" '%s' "$(tail -n 1 "$TMP/times" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%d", t * 100 }')"
-}
-
-pct() { # ticks_delta total_delta
-    awk -v d="$1" -v t="$2" 'BEGIN { if (t > 0) printf "%.0f", 100 * d / t; else print 0 }'
-}
-
-# Waits (at most QUIET_TIMEOUT seconds, default 120) until CPU 0 and CPU 1 are
-# both below 15% busy, so that someone else's compile does not skew a run.
-wait_quiet() {
-    local deadline=$(( SECONDS + ${QUIET_TIMEOUT:-120} )) said=0 b0 b1 x0 x1
-    while :; do
-        b0="$(cpu_ticks 0)"; b1="$(cpu_ticks 1)"; sleep 1; x0="$(cpu_ticks 0)"; x1="$(cpu_ticks 1)"
-        # shellcheck disable=SC2086
-        if (( $(pct $(( ${x0% *} - ${b0% *} )) $(( ${x0#* } - ${b0#* } ))) < 15 &&
-              $(pct $(( ${x1% *} - ${b1% *} )) $(( ${x1#* } - ${b1#* } ))) < 15 )); then
-            return 0
-        fi
-        if (( SECONDS >= deadline )); then
-            log "WARNING: CPUs still busy after ${QUIET_TIMEOUT:-120} s; measuring anyway"
-            return 0
-        fi
-        (( said )) || { log "other processes are using CPU 0/1; waiting for them to finish"; said=1; }
-    done
-}
 
 # One measurement; sets ROW (the table row) and OTHER (empty if no other
 # process disturbed it, else a description).
