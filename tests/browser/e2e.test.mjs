@@ -27,7 +27,8 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import {
   Onramp, PageLog, SCREENSHOTS, STEP_TIMEOUT_MS, TEST_TIMEOUT_MS, addVirtualAuthenticator, assertSetup,
-  b64url, basic, expectStatus, freePort, launchChromium, newContext, request, sleep, stepper,
+  b64url, basic, expectStatus, freePort, launchChromium, newContext, recordWebAuthnGets, request, sleep,
+  stepper,
 } from './harness.mjs';
 
 const ADMIN = { id: 'hr-sync', secret: 'hr-sync-secret-0123456789' };
@@ -150,43 +151,6 @@ redirect_uris = ["${redirectUri}"]
     });
   }
 
-  // --- admin API
-
-  async adminToken() {
-    const res = await request(`${this.base}/token`, {
-      method: 'POST',
-      headers: { authorization: basic(ADMIN), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
-    expectStatus(res, 200, 'POST /token (client_credentials)');
-    assert.equal(typeof res.json?.access_token, 'string', `no access_token: ${res.text}`);
-    return res.json.access_token;
-  }
-
-  async createUser(token, upn, displayName) {
-    const res = await request(`${this.base}/api/v1/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ userPrincipalName: upn, displayName }),
-    });
-    expectStatus(res, 201, 'POST /api/v1/users');
-    assert.equal(typeof res.json?.id, 'string', `no user id: ${res.text}`);
-    return res.json;
-  }
-
-  async createTap(token, userId) {
-    const res = await request(
-      `${this.base}/api/v1/users/${encodeURIComponent(userId)}/authentication/temporaryAccessPassMethods`,
-      {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: '{}',
-      },
-    );
-    expectStatus(res, 201, 'POST .../temporaryAccessPassMethods');
-    assert.equal(typeof res.json?.temporaryAccessPass, 'string', `no temporaryAccessPass: ${res.text}`);
-    return res.json.temporaryAccessPass;
-  }
 
   // --- relying party's view
 
@@ -261,27 +225,7 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
     browser = await launchChromium(chromium);
     context = await newContext(browser);
     await log.watchContext(context);
-    // Record each navigator.credentials.get() call and how it ended, to see
-    // which request (conditional or modal) signed the user in.
-    await context.exposeFunction('__onrampRecordGet', (id, mediation, state) => {
-      const known = webauthnGets.find((c) => c.id === id);
-      if (known) known.state = state;
-      else webauthnGets.push({ id, mediation, state });
-    });
-    await context.addInitScript(() => {
-      const creds = navigator.credentials;
-      if (!creds?.get) return;
-      const get = creds.get.bind(creds);
-      const record = (...args) => { window.__onrampRecordGet?.(...args)?.catch?.(() => {}); };
-      creds.get = (options) => {
-        const id = crypto.randomUUID();
-        const mediation = options?.mediation ?? 'optional';
-        record(id, mediation, 'pending');
-        const p = get(options);
-        p.then(() => record(id, mediation, 'resolved'), (e) => record(id, mediation, `rejected ${e?.name}`));
-        return p;
-      };
-    });
+    await recordWebAuthnGets(context, webauthnGets);
     page = await context.newPage();
     log.watchPage(page);
     ({ cdp, authenticatorId } = await addVirtualAuthenticator(context, page));
@@ -324,8 +268,8 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
 
   it('signs a new hire in with a TAP and enrolls a passkey', { timeout: TEST_TIMEOUT_MS }, async () => {
     // The administrator's part: a user and a Temporary Access Pass.
-    const token = await onramp.adminToken();
-    const created = await onramp.createUser(token, 'newhire@example.com', 'New Hire');
+    const token = await onramp.adminToken(ADMIN);
+    const created = await onramp.createUser(token, { userPrincipalName: 'newhire@example.com', displayName: 'New Hire' });
     user.id = created.id;
     user.upn = 'newhire@example.com';
     const tap = await onramp.createTap(token, user.id);

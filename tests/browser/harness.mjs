@@ -200,6 +200,46 @@ ${extraConfig}`);
       process.off('SIGTERM', onSignal);
     };
   }
+
+  // --- admin API, as an HR system with client credentials `admin` ({ id, secret })
+
+  async adminToken(admin) {
+    const res = await request(`${this.base}/token`, {
+      method: 'POST',
+      headers: { authorization: basic(admin), 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials',
+    });
+    expectStatus(res, 200, 'POST /token (client_credentials)');
+    assert.equal(typeof res.json?.access_token, 'string', `no access_token: ${res.text}`);
+    return res.json.access_token;
+  }
+
+  /** Creates a user (Graph's user JSON); returns the created user. */
+  async createUser(token, user) {
+    const res = await request(`${this.base}/api/v1/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(user),
+    });
+    expectStatus(res, 201, 'POST /api/v1/users');
+    assert.equal(typeof res.json?.id, 'string', `no user id: ${res.text}`);
+    return res.json;
+  }
+
+  /** Issues a pass with the policy defaults; returns the passcode. */
+  async createTap(token, userId) {
+    const res = await request(
+      `${this.base}/api/v1/users/${encodeURIComponent(userId)}/authentication/temporaryAccessPassMethods`,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+      },
+    );
+    expectStatus(res, 201, 'POST .../temporaryAccessPassMethods');
+    assert.equal(typeof res.json?.temporaryAccessPass, 'string', `no temporaryAccessPass: ${res.text}`);
+    return res.json.temporaryAccessPass;
+  }
 }
 
 // ---------------------------------------------------------------- the browser
@@ -301,6 +341,33 @@ export class PageLog {
  * A CTAP2 platform authenticator (resident keys, user verification, touched
  * at once) for one page, through the DevTools protocol.
  */
+/**
+ * Records each navigator.credentials.get() call of the context's pages in
+ * `calls` ({ id, mediation, state }), to see which request (conditional or
+ * modal) signed the user in.
+ */
+export async function recordWebAuthnGets(context, calls) {
+  await context.exposeFunction('__onrampRecordGet', (id, mediation, state) => {
+    const known = calls.find((c) => c.id === id);
+    if (known) known.state = state;
+    else calls.push({ id, mediation, state });
+  });
+  await context.addInitScript(() => {
+    const creds = navigator.credentials;
+    if (!creds?.get) return;
+    const get = creds.get.bind(creds);
+    const record = (...args) => { window.__onrampRecordGet?.(...args)?.catch?.(() => {}); };
+    creds.get = (options) => {
+      const id = crypto.randomUUID();
+      const mediation = options?.mediation ?? 'optional';
+      record(id, mediation, 'pending');
+      const p = get(options);
+      p.then(() => record(id, mediation, 'resolved'), (e) => record(id, mediation, `rejected ${e?.name}`));
+      return p;
+    };
+  });
+}
+
 export async function addVirtualAuthenticator(context, page) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable', { enableUI: false });

@@ -36,8 +36,8 @@ import { fileURLToPath } from 'node:url';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
 import {
-  Onramp, PageLog, STEP_TIMEOUT_MS, TEST_TIMEOUT_MS, addVirtualAuthenticator, assertSetup, basic,
-  expectStatus, freePort, launchChromium, newContext, request, sleep, stepper,
+  Onramp, PageLog, STEP_TIMEOUT_MS, TEST_TIMEOUT_MS, addVirtualAuthenticator, assertSetup, freePort,
+  launchChromium, newContext, recordWebAuthnGets, sleep, stepper,
 } from '../browser/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -144,43 +144,6 @@ post_logout_redirect_uris = ["${rp.postLogoutRedirectUri}"]
     });
   }
 
-  // --- admin API (the HR system's side; not the relying party's)
-
-  async adminToken() {
-    const res = await request(`${this.base}/token`, {
-      method: 'POST',
-      headers: { authorization: basic(ADMIN), 'content-type': 'application/x-www-form-urlencoded' },
-      body: 'grant_type=client_credentials',
-    });
-    expectStatus(res, 200, 'POST /token (client_credentials)');
-    assert.equal(typeof res.json?.access_token, 'string', `no access_token: ${res.text}`);
-    return res.json.access_token;
-  }
-
-  async createUser(token, user) {
-    const res = await request(`${this.base}/api/v1/users`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(user),
-    });
-    expectStatus(res, 201, 'POST /api/v1/users');
-    assert.equal(typeof res.json?.id, 'string', `no user id: ${res.text}`);
-    return res.json;
-  }
-
-  async createTap(token, userId) {
-    const res = await request(
-      `${this.base}/api/v1/users/${encodeURIComponent(userId)}/authentication/temporaryAccessPassMethods`,
-      {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: '{}',
-      },
-    );
-    expectStatus(res, 201, 'POST .../temporaryAccessPassMethods');
-    assert.equal(typeof res.json?.temporaryAccessPass, 'string', `no temporaryAccessPass: ${res.text}`);
-    return res.json.temporaryAccessPass;
-  }
 }
 
 // ---------------------------------------------------------------- the tests
@@ -219,26 +182,7 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
 
     browser = await launchChromium(chromium);
     context = await newContext(browser);
-    // Record each navigator.credentials.get() call and how it ended.
-    await context.exposeFunction('__onrampRecordGet', (id, mediation, state) => {
-      const known = webauthnGets.find((c) => c.id === id);
-      if (known) known.state = state;
-      else webauthnGets.push({ id, mediation, state });
-    });
-    await context.addInitScript(() => {
-      const creds = navigator.credentials;
-      if (!creds?.get) return;
-      const get = creds.get.bind(creds);
-      const record = (...args) => { window.__onrampRecordGet?.(...args)?.catch?.(() => {}); };
-      creds.get = (options) => {
-        const id = crypto.randomUUID();
-        const mediation = options?.mediation ?? 'optional';
-        record(id, mediation, 'pending');
-        const p = get(options);
-        p.then(() => record(id, mediation, 'resolved'), (e) => record(id, mediation, `rejected ${e?.name}`));
-        return p;
-      };
-    });
+    await recordWebAuthnGets(context, webauthnGets);
     page = await context.newPage();
     log.watchPage(page);
     ({ cdp, authenticatorId } = await addVirtualAuthenticator(context, page));
@@ -345,7 +289,7 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
   it('TAP sign-in, passkey enrollment, code, UserInfo, refresh rotation, revocation, introspection, logout',
     { timeout: TEST_TIMEOUT_MS }, async () => {
       // The HR system's part: a user and a Temporary Access Pass.
-      const admin = await onramp.adminToken();
+      const admin = await onramp.adminToken(ADMIN);
       const created = await onramp.createUser(admin, {
         userPrincipalName: user.upn,
         displayName: user.displayName,
