@@ -71,6 +71,8 @@ pub struct Caller {
     /// The administrator's directory roles, read from the directory at
     /// request time (empty for applications).
     pub roles: Vec<DirectoryRole>,
+    /// The administrator's user name, read with the roles (for display).
+    pub upn: Option<String>,
     pub meta: RequestMeta,
 }
 

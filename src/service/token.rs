@@ -638,6 +638,7 @@ impl TokenService {
                 actor: Actor::client(claims.client_id),
                 permissions,
                 roles: Vec::new(),
+                upn: None,
                 meta,
             });
         }
@@ -658,6 +659,7 @@ impl TokenService {
         Ok(Caller {
             actor: Actor::user(claims.sub),
             permissions,
+            upn: Some(user.upn.into()),
             roles: user.roles,
             meta,
         })

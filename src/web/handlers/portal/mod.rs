@@ -229,10 +229,11 @@ pub async fn signed_in(
     if caller.permissions.is_empty() {
         return Err(no_admin_role());
     }
-    let me = match state.admin.resolve_user(&caller.actor.id).await {
-        Ok(u) => u.upn.as_str().to_owned(),
-        Err(_) => caller.actor.id.clone(),
-    };
+    // Read with the roles when the token was checked: no second lookup.
+    let me = caller
+        .upn
+        .clone()
+        .unwrap_or_else(|| caller.actor.id.clone());
     let (csrf, csrf_cookie) = state.cookies.csrf(req, &*state.ctx.rng);
     let has = |p: Permission| caller.permissions.contains(&p);
     let nav = Nav {
