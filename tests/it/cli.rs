@@ -226,6 +226,28 @@ fn json_logs_carry_the_audit_events() {
         }
     }
     assert_eq!(seen, ["user.created", "tap.created"]);
+    // Bootstrap runs before the HTTP server (which installs the signal
+    // handlers): wait until it answers.
+    let healthy = |port: u16| {
+        use std::io::{Read, Write};
+        let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+            return false;
+        };
+        let _ = c.set_read_timeout(Some(std::time::Duration::from_secs(2)));
+        let _ =
+            c.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        answer.starts_with("HTTP/1.1 200")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !healthy(port) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "onramp never answered /healthz"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     // SIGTERM: a graceful shutdown, exit status 0.
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
