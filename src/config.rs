@@ -40,6 +40,11 @@ pub struct ServerSettings {
     /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is
     /// believed. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<IpRange>,
+    /// Pass checks (argon2, 19 MiB each) that run at once; 0 = one per core.
+    pub pass_checks: usize,
+    /// Pass checks that may wait for a free one; a sign-in beyond that gets
+    /// "busy, try again" (503) at once. 0 = four per running check.
+    pub pass_check_queue: usize,
 }
 
 impl Default for ServerSettings {
@@ -51,6 +56,8 @@ impl Default for ServerSettings {
             shutdown_timeout_seconds: 10,
             request_timeout_seconds: 30,
             trusted_proxies: Vec::new(),
+            pass_checks: 0,
+            pass_check_queue: 0,
         }
     }
 }
@@ -447,6 +454,12 @@ impl Settings {
                 "server.request_timeout_seconds",
                 "must be between 1 and 600",
             ));
+        }
+        if self.server.pass_checks > 256 {
+            return Err(invalid("server.pass_checks", "must be at most 256"));
+        }
+        if self.server.pass_check_queue > 4096 {
+            return Err(invalid("server.pass_check_queue", "must be at most 4096"));
         }
         self.store_url()?;
         if self.store.prefix.is_empty()

@@ -15,6 +15,7 @@ use crate::service::Context;
 use crate::service::audit::AuditLog;
 use crate::service::bootstrap::{Bootstrap, Issued};
 use crate::service::clients::ClientRegistry;
+use crate::service::hashing::HashLimiter;
 use crate::service::keys::KeyService;
 use crate::state::AppState;
 use crate::store::embedded::EmbeddedStore;
@@ -77,8 +78,15 @@ pub async fn build_context(
     let keys = KeyService::load_or_create(&*store, deps.clock.clone()).await?;
     let issuer = settings.issuer().to_owned();
     let webauthn = relying_party(&issuer);
+    let hashing = HashLimiter::new(
+        settings.server.pass_checks,
+        settings.server.pass_check_queue,
+        deps.rng.clone(),
+    )
+    .await?;
     Ok(Arc::new(Context {
         webauthn,
+        hashing,
         http: crate::service::backchannel::http_client(),
         token_limiter: crate::service::ratelimit::RateLimiter::new(
             settings.tokens.rate_limit_per_client,

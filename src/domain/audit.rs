@@ -25,6 +25,9 @@ pub enum AuditEventType {
     TapFailed,
     #[serde(rename = "tap.locked")]
     TapLocked,
+    /// A lock is over (or was cleared), with the attempts it refused.
+    #[serde(rename = "tap.unlocked")]
+    TapUnlocked,
     #[serde(rename = "passkey.registered")]
     PasskeyRegistered,
     #[serde(rename = "passkey.used")]
@@ -56,7 +59,7 @@ pub enum AuditEventType {
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 24] = [
+    pub const ALL: [AuditEventType; 25] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -67,6 +70,7 @@ impl AuditEventType {
         Self::TapUsed,
         Self::TapFailed,
         Self::TapLocked,
+        Self::TapUnlocked,
         Self::PasskeyRegistered,
         Self::PasskeyUsed,
         Self::PasskeyFailed,
@@ -99,6 +103,7 @@ impl AuditEventType {
             Self::TapUsed => "tap.used",
             Self::TapFailed => "tap.failed",
             Self::TapLocked => "tap.locked",
+            Self::TapUnlocked => "tap.unlocked",
             Self::PasskeyRegistered => "passkey.registered",
             Self::PasskeyUsed => "passkey.used",
             Self::PasskeyFailed => "passkey.failed",
@@ -115,6 +120,20 @@ impl AuditEventType {
             Self::PasskeyRenamed => "passkey.renamed",
         }
     }
+}
+
+/// A time as an event's detail shows it: `2026-12-01 08:15:30 UTC`.
+pub fn readable(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

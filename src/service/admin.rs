@@ -5,8 +5,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::audit::{Entry, user_target};
-use super::{Caller, Context, RequestMeta, blocking, existed};
-use crate::crypto::{hasher, random, sha256};
+use super::lockout::{Lockout, NameLock};
+use super::{Caller, Context, RequestMeta, existed};
+use crate::crypto::{random, sha256};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, AuditFilter, Outcome, Target};
 use crate::domain::client::{Client, ClientAuthMethod};
@@ -311,9 +312,11 @@ impl AdminService {
         let now = self.now();
         let plan = request.plan(&policy.tap, now)?;
         let passcode = random::from_alphabet(&*self.ctx.rng, tap::ALPHABET, plan.length)?;
-        let rng = self.ctx.rng.clone();
-        let secret = passcode.clone();
-        let hash = blocking(move || hasher::hash(secret.as_bytes(), &*rng)).await??;
+        let hash = self
+            .ctx
+            .hashing
+            .hash(passcode.clone().into_bytes(), self.ctx.rng.clone())
+            .await?;
         let tap = Tap {
             id: random::uuid(&*self.ctx.rng)?,
             hash,
@@ -342,6 +345,10 @@ impl AdminService {
             Some(detail),
         )
         .await?;
+        // The person gets a fresh start with the fresh pass.
+        Lockout::new(self.ctx.clone())
+            .clear(user, actor, meta, "a new pass was issued", false)
+            .await?;
         Ok(IssuedTap {
             view: TapView {
                 reason: tap.usability(now, &policy.tap, &user.id),
@@ -349,6 +356,39 @@ impl AdminService {
             },
             passcode,
         })
+    }
+
+    /// The name-wide lock of a user's sign-in with a pass, if any.
+    pub async fn sign_in_lockout(
+        &self,
+        caller: &Caller,
+        reference: &str,
+    ) -> Result<(User, NameLock), DomainError> {
+        let user = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ReadMethods, Some(&user))?;
+        let lock = Lockout::new(self.ctx.clone()).state(&user).await?;
+        Ok((user, lock))
+    }
+
+    /// Ends every lock of a user's sign-in with a pass, from every address.
+    pub async fn clear_sign_in_lockout(
+        &self,
+        caller: &Caller,
+        reference: &str,
+    ) -> Result<(), DomainError> {
+        caller.require(Permission::UserAuthenticationMethodReadWriteAll)?;
+        let user = self.resolve_user(reference).await?;
+        caller.authorize(AdminAction::ManageMethods, Some(&user))?;
+        Lockout::new(self.ctx.clone())
+            .clear(
+                &user,
+                &caller.actor,
+                &caller.meta,
+                "cleared by an administrator",
+                true,
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn delete_tap(

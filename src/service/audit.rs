@@ -96,10 +96,8 @@ fn count(t: crate::domain::audit::AuditEventType) {
             m.signin("tap", "failure");
             m.tap_failure();
         }
-        T::TapLocked => {
-            m.signin("tap", "locked");
-            m.tap_lockout();
-        }
+        // Refused attempts are counted as they happen (one event per lock).
+        T::TapLocked => m.tap_lockout(),
         T::PasskeyUsed => m.signin("passkey", "success"),
         T::PasskeyFailed => m.signin("passkey", "failure"),
         _ => {}

@@ -10,7 +10,9 @@ pub mod bootstrap;
 pub mod clients;
 pub mod discovery;
 pub mod enrollment;
+pub mod hashing;
 pub mod keys;
+pub mod lockout;
 pub mod logout;
 pub mod ratelimit;
 pub mod refresh;
@@ -53,6 +55,8 @@ pub struct Context {
     pub remote_jwks: assertion::RemoteJwks,
     /// WebAuthn relying party; `None` when the issuer host is not a domain.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// argon2 verifications and hashes, bounded (anyone can ask for one).
+    pub hashing: hashing::HashLimiter,
 }
 
 /// Where a request came from, for the audit log.

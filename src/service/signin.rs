@@ -1,43 +1,28 @@
 //! Sign-in: Temporary Access Pass (DESIGN.md §3 step 3) and passkeys.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, PasskeyAuthentication, PublicKeyCredential,
 };
 
 use super::audit::{Entry, user_target};
+use super::lockout::{Lockout, attempt_parties};
 use super::session::Sessions;
-use super::{Context, RequestMeta, blocking};
-use crate::crypto::random::OsRandom;
-use crate::crypto::{hasher, random};
+use super::{Context, RequestMeta};
+use crate::crypto::random;
 use crate::domain::DomainError;
-use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
+use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{Session, SignInMethod, passkey_amr, tap_amr};
 use crate::domain::tap::{self, MethodUsabilityReason};
 use crate::domain::user::{Upn, User};
 use crate::store::{Change, Ns, TapUse};
 
-/// Failures within this window count towards a lockout.
-const FAILURE_WINDOW: Duration = Duration::minutes(15);
-const MAX_FAILURES_PER_USER: u64 = 10;
-const MAX_FAILURES_PER_ADDRESS: u64 = 50;
-/// First lock period; each further lock within a day doubles it.
-const FIRST_LOCK: Duration = Duration::minutes(5);
-const MAX_LOCK: Duration = Duration::hours(24);
 /// The longest a sign-in session lives (never past the TAP's end).
 pub const SESSION_LIFETIME: Duration = Duration::hours(8);
 pub const CEREMONY_TTL: Duration = Duration::minutes(5);
 /// Longest passcode we hash (the policy allows 48).
 const MAX_PASSCODE: usize = 64;
-
-/// Verified against when the user or pass does not exist, so that unknown
-/// names take the same time as known ones.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    let mut buf = [0u8; 16];
-    let _ = aws_lc_rs::rand::fill(&mut buf);
-    hasher::hash(&buf, &OsRandom).unwrap_or_default()
-});
 
 /// Why a sign-in did not succeed, in terms a page can explain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,6 +31,9 @@ pub enum SignInError {
     WrongPass,
     #[error("too many attempts; try again after {until}")]
     Locked { until: OffsetDateTime },
+    /// Every place for a pass check is taken: try again in a moment.
+    #[error("the server is busy; try again in a moment")]
+    Busy,
     #[error("this pass is not valid until {start}")]
     NotYetValid { start: OffsetDateTime },
     #[error("this pass has expired")]
@@ -103,6 +91,7 @@ pub(crate) enum Registration {
 pub struct SignInService {
     ctx: Arc<Context>,
     sessions: Sessions,
+    lockout: Lockout,
 }
 
 pub(crate) async fn put_ceremony(
@@ -145,6 +134,7 @@ impl SignInService {
     pub fn new(ctx: Arc<Context>) -> Self {
         Self {
             sessions: Sessions::new(ctx.clone()),
+            lockout: Lockout::new(ctx.clone()),
             ctx,
         }
     }
@@ -158,20 +148,7 @@ impl SignInService {
         outcome: Outcome,
         detail: Option<String>,
     ) {
-        let (actor, target) = match user {
-            Some(u) => (Actor::user(&u.id), user_target(&u.id, u.upn.as_str())),
-            None => (
-                Actor {
-                    kind: crate::domain::audit::ActorKind::User,
-                    id: "(unknown)".into(),
-                },
-                Target {
-                    kind: "user".into(),
-                    id: "(unknown)".into(),
-                    display: Some(name.chars().take(128).collect()),
-                },
-            ),
-        };
+        let (actor, target) = attempt_parties(name, user);
         let entry = Entry {
             event_type,
             actor,
@@ -185,51 +162,6 @@ impl SignInService {
         }
     }
 
-    async fn lock_until(&self, key: &str) -> Result<Option<OffsetDateTime>, DomainError> {
-        let now = self.ctx.clock.now();
-        let Some(raw) = self.ctx.store.get(Ns::Lock, key, now).await? else {
-            return Ok(None);
-        };
-        let ms = raw
-            .get(..8)
-            .and_then(|b| b.try_into().ok())
-            .map(i64::from_be_bytes)
-            .unwrap_or(0);
-        Ok(OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
-    }
-
-    /// Counts a failure; locks (for a growing period) past the threshold.
-    async fn register_failure(
-        &self,
-        counter: &str,
-        lock_key: &str,
-        threshold: u64,
-    ) -> Result<Option<OffsetDateTime>, DomainError> {
-        let now = self.ctx.clock.now();
-        let n = self
-            .ctx
-            .store
-            .incr(counter, now + FAILURE_WINDOW, now)
-            .await?;
-        if n < threshold {
-            return Ok(None);
-        }
-        let locks = self
-            .ctx
-            .store
-            .incr(&format!("locks:{lock_key}"), now + Duration::hours(24), now)
-            .await?;
-        let factor = 1i32 << (locks.saturating_sub(1).min(10) as u32);
-        let period = (FIRST_LOCK * factor).min(MAX_LOCK);
-        let until = now + period;
-        let ms = (until.unix_timestamp_nanos() / 1_000_000) as i64;
-        self.ctx
-            .store
-            .put(Ns::Lock, lock_key, &ms.to_be_bytes(), until, now)
-            .await?;
-        Ok(Some(until))
-    }
-
     /// Signs in with user name and Temporary Access Pass.
     pub async fn sign_in_with_tap(
         &self,
@@ -237,82 +169,51 @@ impl SignInService {
         passcode: &str,
         meta: &RequestMeta,
     ) -> Result<(String, Session), SignInError> {
+        // A place for the pass check first: a flood is turned away before
+        // it costs a store call or memory.
+        let admission = self.ctx.hashing.admit().ok_or(SignInError::Busy)?;
         let now = self.ctx.clock.now();
-        let name_key = Upn::parse(username)
-            .map(|u| u.key())
-            .unwrap_or_else(|_| username.trim().to_lowercase().chars().take(128).collect());
-        let addr = meta.client_address.clone().unwrap_or_default();
-        let (user_lock, addr_lock) = (format!("u:{name_key}"), format!("a:{addr}"));
-        for key in [&user_lock, &addr_lock] {
-            if let Some(until) = self.lock_until(key).await? {
-                self.audit(
-                    AuditEventType::TapLocked,
-                    None,
-                    &name_key,
-                    meta,
-                    Outcome::Failure,
-                    Some(format!("locked until {until}")),
-                )
-                .await;
-                return Err(SignInError::Locked { until });
-            }
-        }
-        let user = match Upn::parse(username) {
-            Ok(upn) => self.ctx.store.find_user_by_upn(&upn.key()).await?,
-            Err(_) => None,
+        let upn = Upn::parse(username).ok();
+        let name_key = upn
+            .as_ref()
+            .map(Upn::key)
+            .unwrap_or_else(|| username.trim().to_lowercase().chars().take(128).collect());
+        let user = match &upn {
+            Some(upn) => self.ctx.store.find_user_by_upn(&upn.key()).await?,
+            None => None,
+        };
+        // Reserved before the hash is checked, so concurrent guesses can
+        // never get more checks than the limit.
+        let reserved = match self.lockout.reserve(&name_key, meta, user.as_ref()).await? {
+            Ok(reserved) => reserved,
+            Err(until) => return Err(SignInError::Locked { until }),
         };
         let tap = match &user {
             Some(u) => self.ctx.store.get_tap(&u.id).await?,
             None => None,
         };
         let normalised = tap::normalise(passcode);
-        let hash = tap
-            .as_ref()
-            .map(|t| t.hash.clone())
-            .unwrap_or_else(|| DUMMY_HASH.clone());
         let too_long = normalised.len() > MAX_PASSCODE;
-        let candidate = if too_long { String::new() } else { normalised };
-        // argon2 is CPU-heavy: off the executor.
-        let matches =
-            blocking(move || hasher::verify(candidate.as_bytes(), &hash)).await? && !too_long;
-        let (Some(user), Some(tap), true) = (user, tap, matches) else {
-            let user_locked = self
-                .register_failure(
-                    &format!("tapfail:{user_lock}"),
-                    &user_lock,
-                    MAX_FAILURES_PER_USER,
-                )
-                .await?;
-            let addr_locked = self
-                .register_failure(
-                    &format!("tapfail:{addr_lock}"),
-                    &addr_lock,
-                    MAX_FAILURES_PER_ADDRESS,
-                )
-                .await?;
+        let candidate = if too_long {
+            Vec::new()
+        } else {
+            normalised.into_bytes()
+        };
+        let hash = tap.as_ref().map(|t| t.hash.clone());
+        let matches = self.ctx.hashing.verify(admission, candidate, hash).await? && !too_long;
+        let (Some(user), Some(tap), true) = (&user, tap, matches) else {
             self.audit(
                 AuditEventType::TapFailed,
-                None,
+                user.as_ref(),
                 &name_key,
                 meta,
                 Outcome::Failure,
                 Some("wrong user name or pass".into()),
             )
             .await;
-            if let Some(until) = user_locked.or(addr_locked) {
-                self.audit(
-                    AuditEventType::TapLocked,
-                    None,
-                    &name_key,
-                    meta,
-                    Outcome::Failure,
-                    Some(format!("locked until {until}")),
-                )
-                .await;
-                return Err(SignInError::Locked { until });
-            }
             return Err(SignInError::WrongPass);
         };
+        self.lockout.succeeded(reserved).await?;
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
         let failure = match tap.usability(now, &policy.tap, &user.id) {
             MethodUsabilityReason::EnabledByPolicy => None,
@@ -327,7 +228,7 @@ impl SignInService {
         if let Some(e) = failure {
             self.audit(
                 AuditEventType::TapFailed,
-                Some(&user),
+                Some(user),
                 &name_key,
                 meta,
                 Outcome::Failure,
@@ -373,7 +274,7 @@ impl SignInService {
             TapUse::AlreadyUsed => {
                 self.audit(
                     AuditEventType::TapFailed,
-                    Some(&user),
+                    Some(user),
                     &name_key,
                     meta,
                     Outcome::Failure,
@@ -384,10 +285,6 @@ impl SignInService {
             }
             TapUse::Missing => return Err(SignInError::WrongPass),
         }
-        self.ctx
-            .store
-            .delete(Ns::Counter, &format!("tapfail:{user_lock}"))
-            .await?;
         let tap_end = tap.end();
         let session = Session {
             sid: self.sessions.new_sid()?,

@@ -14,13 +14,14 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
-    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, changed_meanwhile,
-    cred_changed_meanwhile, decode_expiring, encode_expiring, unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore,
+    LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key,
+    changed_meanwhile, cred_changed_meanwhile, decode_expiring, encode_expiring, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
 use crate::domain::credential::PasskeyCredential;
+use crate::domain::lockout;
 use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::Tap;
@@ -40,6 +41,8 @@ const META: Json = TableDefinition::new("meta");
 const AUDIT: Json = TableDefinition::new("audit");
 const EPHEMERAL: Bytes = TableDefinition::new("ephemeral");
 const COUNTERS: Bytes = TableDefinition::new("counters");
+/// TAP lockout buckets (JSON), dropped once no longer kept.
+const LOCKOUTS: Json = TableDefinition::new("lockouts");
 
 const KEYSET: &str = "keyset";
 const POLICY: &str = "policy";
@@ -96,6 +99,7 @@ impl EmbeddedStore {
             }
             tx.open_table(EPHEMERAL)?;
             tx.open_table(COUNTERS)?;
+            tx.open_table(LOCKOUTS)?;
         }
         tx.commit()?;
         Ok(Self { db: Arc::new(db) })
@@ -911,6 +915,18 @@ impl EphemeralStore for EmbeddedStore {
                 counters.remove(k.as_str())?;
                 removed += 1;
             }
+            let mut lockouts = tx.open_table(LOCKOUTS)?;
+            let dead: Vec<String> = lockouts
+                .iter()?
+                .filter_map(|e| e.ok())
+                .filter(|(_, v)| live_bucket(v.value(), now).is_none())
+                .take(limit.saturating_sub(removed))
+                .map(|(k, _)| k.value().to_owned())
+                .collect();
+            for k in &dead {
+                lockouts.remove(k.as_str())?;
+                removed += 1;
+            }
             Ok(removed)
         })
         .await
@@ -934,6 +950,58 @@ fn counter_value(raw: &[u8], now: OffsetDateTime) -> Option<(u64, i64)> {
     let n = u64::from_be_bytes(raw.get(..8)?.try_into().ok()?);
     let end = i64::from_be_bytes(raw.get(8..16)?.try_into().ok()?);
     (end > unix_ms(now)).then_some((n, end))
+}
+
+/// A stored bucket that is still kept at `now`.
+fn live_bucket(raw: &str, now: OffsetDateTime) -> Option<lockout::Bucket> {
+    serde_json::from_str::<lockout::Bucket>(raw)
+        .ok()
+        .filter(|b| b.keep_until_ms() > unix_ms(now))
+}
+
+#[async_trait]
+impl LockoutStore for EmbeddedStore {
+    async fn lockout(
+        &self,
+        id: &str,
+        op: lockout::Op,
+        now: OffsetDateTime,
+    ) -> Result<lockout::Applied, StoreError> {
+        let key = id.to_owned();
+        // Short-lived: atomic and isolated, but not worth an fsync.
+        self.write(false, move |tx| {
+            let mut t = tx.open_table(LOCKOUTS)?;
+            let mut bucket = t
+                .get(key.as_str())?
+                .and_then(|v| live_bucket(v.value(), now))
+                .unwrap_or_default();
+            let applied = bucket.apply(op, unix_ms(now));
+            if bucket.keep_until_ms() > unix_ms(now) {
+                let json = serde_json::to_string(&bucket)?;
+                t.insert(key.as_str(), json.as_str())?;
+            } else {
+                t.remove(key.as_str())?;
+            }
+            Ok(applied)
+        })
+        .await
+    }
+
+    async fn lockout_bucket(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<lockout::Bucket, StoreError> {
+        let key = id.to_owned();
+        self.read(move |tx| {
+            Ok(tx
+                .open_table(LOCKOUTS)?
+                .get(key.as_str())?
+                .and_then(|v| live_bucket(v.value(), now))
+                .unwrap_or_default())
+        })
+        .await
+    }
 }
 
 #[async_trait]

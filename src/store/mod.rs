@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
 use crate::domain::credential::PasskeyCredential;
+use crate::domain::lockout;
 use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::Tap;
@@ -308,6 +309,25 @@ pub trait EphemeralStore: Send + Sync {
     }
 }
 
+/// The attempt buckets of the TAP lockout ([`lockout`]). Every operation
+/// is one atomic step on one bucket, across all instances.
+#[async_trait]
+pub trait LockoutStore: Send + Sync {
+    /// Applies `op` to the bucket `id` (an absent bucket starts empty).
+    async fn lockout(
+        &self,
+        id: &str,
+        op: lockout::Op,
+        now: OffsetDateTime,
+    ) -> Result<lockout::Applied, StoreError>;
+    /// The bucket as stored; empty when absent or no longer kept.
+    async fn lockout_bucket(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<lockout::Bucket, StoreError>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
@@ -319,6 +339,7 @@ pub trait Store:
     + PolicyStore
     + AuditStore
     + EphemeralStore
+    + LockoutStore
 {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -17,6 +17,7 @@
 //! | `{P:dir}:outbox`, `{P:u:<id>}:outbox`, `{P:clients}:outbox`, `{P:policy}:outbox` | audit events written with a change, on their way to the log |
 //! | `{P:audit}:outboxes` | set of outbox keys that may hold events (recovery) |
 //! | `P:<ns>:<id>` | short-lived records, expiry ms ++ payload, native TTL |
+//! | `P:lockout:<id>` | a TAP lockout bucket: hash of [`lockout::Bucket`]'s fields, native expiry |
 //!
 //! The user directory shares one tag so that user, UPN index and listing
 //! change together in one script. Two sequences cross tags and are ordered
@@ -43,13 +44,14 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore, Ns,
-    PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key, decode_expiring,
-    encode_expiring, unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore,
+    LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key,
+    decode_expiring, encode_expiring, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
 use crate::domain::credential::PasskeyCredential;
+use crate::domain::lockout;
 use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::Tap;
@@ -337,6 +339,9 @@ impl RedisStore {
     fn eph_key(&self, ns: Ns, id: &str) -> String {
         format!("{}:{}:{id}", self.p, ns.as_str())
     }
+    fn lockout_key(&self, id: &str) -> String {
+        format!("{}:lockout:{id}", self.p)
+    }
 }
 
 fn decode<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Option<T>, StoreError> {
@@ -523,6 +528,75 @@ if n == 1 then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
 return n",
+    )
+});
+
+// KEYS: bucket. ARGV: now ms, op ('r' reserve, 'x' release, 'c' clear),
+// then for 'r': limit, window, first lock, max lock, grows (1/0), history;
+// for 'c': keep. The same steps as `lockout::Bucket::apply`, which the
+// conformance suite holds both stores to. Returns {verdict (0 granted,
+// 1 refused, 2 refused and locked now), locked until, ended lock's end
+// (0 = none), its refused attempts, generation}. The expiry is relative
+// (PEXPIRE), as times come from the injected clock, not Redis's.
+static LOCKOUT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local k = KEYS[1]
+local now = tonumber(ARGV[1])
+local op = ARGV[2]
+local f = redis.call('HMGET', k, 'n', 'we', 'lu', 'rf', 'lk', 'lku', 'g', 'ku')
+local n, we, lu, rf = tonumber(f[1]) or 0, tonumber(f[2]) or 0, tonumber(f[3]) or 0, tonumber(f[4]) or 0
+local lk, lku, g, ku = tonumber(f[5]) or 0, tonumber(f[6]) or 0, tonumber(f[7]) or 0, tonumber(f[8]) or 0
+if tonumber(f[1]) and math.max(we, lu, lku, ku) <= now then
+  n, we, lu, rf, lk, lku, g, ku = 0, 0, 0, 0, 0, 0, 0, 0
+end
+local eu, er = 0, 0
+if lu ~= 0 and lu <= now then
+  eu, er = lu, rf
+  lu, rf, n, we = 0, 0, 0, 0
+end
+local v, vu = 0, 0
+if op == 'r' then
+  local limit, window, first = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+  local maxl, grows, hist = tonumber(ARGV[6]), ARGV[7], tonumber(ARGV[8])
+  if lu > now then
+    rf = rf + 1
+    v, vu = 1, lu
+  else
+    if we <= now then n, we = 0, now + window end
+    if n < limit then
+      n = n + 1
+    else
+      if lku <= now then lk = 0 end
+      lk = lk + 1
+      lku = now + hist
+      local period = first
+      if grows == '1' then
+        local d = lk - 1
+        if d > 20 then d = 20 end
+        period = math.min(first * (2 ^ d), maxl)
+      end
+      lu = now + period
+      rf, n, we = 1, 0, 0
+      v, vu = 2, lu
+    end
+  end
+elseif op == 'x' then
+  if n > 0 then n = n - 1 end
+elseif op == 'c' then
+  if lu > now then eu, er = lu, rf end
+  g = g + 1
+  ku = now + tonumber(ARGV[3])
+  n, we, lu, rf, lk, lku = 0, 0, 0, 0, 0, 0
+end
+local keep = math.max(we, lu, lku, ku)
+if keep > now then
+  redis.call('HSET', k, 'n', n, 'we', we, 'lu', lu, 'rf', rf, 'lk', lk, 'lku', lku, 'g', g, 'ku', ku)
+  redis.call('PEXPIRE', k, keep - now)
+else
+  redis.call('DEL', k)
+end
+return {v, vu, eu, er, g}",
     )
 });
 
@@ -1284,6 +1358,83 @@ impl EphemeralStore for RedisStore {
         Ok(match (n, e) {
             (Some(n), Some(e)) if e > unix_ms(now) => n,
             _ => 0,
+        })
+    }
+}
+
+#[async_trait]
+impl LockoutStore for RedisStore {
+    async fn lockout(
+        &self,
+        id: &str,
+        op: lockout::Op,
+        now: OffsetDateTime,
+    ) -> Result<lockout::Applied, StoreError> {
+        let mut call = LOCKOUT.key(self.lockout_key(id));
+        call.arg(unix_ms(now));
+        match op {
+            lockout::Op::Reserve(r) => {
+                call.arg("r")
+                    .arg(r.limit)
+                    .arg(r.window_ms)
+                    .arg(r.first_lock_ms)
+                    .arg(r.max_lock_ms)
+                    .arg(if r.grows { "1" } else { "0" })
+                    .arg(r.history_ms);
+            }
+            lockout::Op::Release => {
+                call.arg("x");
+            }
+            lockout::Op::Clear { keep_ms } => {
+                call.arg("c").arg(keep_ms);
+            }
+        }
+        let (v, until_ms, ended_ms, refused, generation): (i64, i64, i64, u32, u64) =
+            call.invoke_async(&mut self.c()).await?;
+        let verdict = match v {
+            0 => lockout::Verdict::Granted,
+            _ => lockout::Verdict::Refused {
+                until_ms,
+                new_lock: v == 2,
+            },
+        };
+        Ok(lockout::Applied {
+            verdict,
+            ended: (ended_ms != 0).then_some(lockout::EndedLock {
+                until_ms: ended_ms,
+                refused,
+            }),
+            generation,
+        })
+    }
+
+    async fn lockout_bucket(
+        &self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<lockout::Bucket, StoreError> {
+        let f: Vec<Option<i64>> = redis::cmd("HMGET")
+            .arg(self.lockout_key(id))
+            .arg(&["n", "we", "lu", "rf", "lk", "lku", "g", "ku"])
+            .query_async(&mut self.c())
+            .await?;
+        let at = |i: usize| f.get(i).copied().flatten().unwrap_or(0);
+        let small = |i: usize| u32::try_from(at(i)).unwrap_or(u32::MAX);
+        let bucket = lockout::Bucket {
+            n: small(0),
+            we: at(1),
+            lu: at(2),
+            rf: small(3),
+            lk: small(4),
+            lku: at(5),
+            g: u64::try_from(at(6)).unwrap_or(0),
+            ku: at(7),
+        };
+        // The key expires natively; this guards the gap before it does.
+        Ok(if bucket.keep_until_ms() > unix_ms(now) {
+            bucket
+        } else {
+            lockout::Bucket::default()
         })
     }
 }

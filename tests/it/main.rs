@@ -13,6 +13,7 @@ mod discovery;
 mod helpers;
 mod keys;
 mod lifecycle;
+mod lockout;
 mod oidc_flow;
 mod openapi;
 mod operations;

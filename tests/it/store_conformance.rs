@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 use onramp::domain::audit::{Actor, AuditEvent, AuditEventType, AuditFilter, Outcome, Target};
 use onramp::domain::client::{Client, ClientAuthMethod, GrantType, SigningAlg};
 use onramp::domain::credential::PasskeyCredential;
+use onramp::domain::lockout::{self, Bucket, Op, Rules, Verdict};
 use onramp::domain::policy::Policy;
 use onramp::domain::signing_key::{KeySetRecord, KeyState, SigningKeyRecord};
 use onramp::domain::tap::Tap;
@@ -13,7 +14,8 @@ use onramp::domain::user::{NewUser, User};
 use onramp::store::embedded::EmbeddedStore;
 use onramp::store::redis::RedisStore;
 use onramp::store::{
-    Change, EphemeralStore, Ns, SharedStore, Store, StoreError, TapStore, TapUse, UserStore,
+    Change, EphemeralStore, LockoutStore, Ns, SharedStore, Store, StoreError, TapStore, TapUse,
+    UserStore,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -69,6 +71,7 @@ async fn run_suite(store: SharedStore) {
     audit_retention(&store).await;
     ephemeral(&store).await;
     concurrency(&store).await;
+    lockouts(&store).await;
 }
 
 async fn users(store: &SharedStore) {
@@ -902,6 +905,92 @@ async fn concurrency(store: &SharedStore) {
     );
 }
 
+/// The lockout buckets: every backend applies exactly the steps of
+/// `domain::lockout::Bucket` (replayed side by side on a pseudo-random mix
+/// of operations and clock moves), atomically under concurrency.
+async fn lockouts(store: &SharedStore) {
+    let small = Rules {
+        limit: 3,
+        window_ms: 60_000,
+        first_lock_ms: 10_000,
+        max_lock_ms: 45_000,
+        grows: true,
+        history_ms: 600_000,
+    };
+    let fixed = Rules {
+        grows: false,
+        ..small
+    };
+    let mut model = std::collections::HashMap::<&str, Bucket>::new();
+    let mut now = t0();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for step in 0..600 {
+        let id = ["b1", "b2"][(next() % 2) as usize];
+        let op = match next() % 10 {
+            0..=5 => Op::Reserve(small),
+            6 => Op::Reserve(fixed),
+            7 => Op::Release,
+            8 => Op::Clear { keep_ms: 30_000 },
+            _ => {
+                now += Duration::milliseconds((next() % 40_000) as i64);
+                continue;
+            }
+        };
+        let got = store.lockout(id, op, now).await.unwrap();
+        let bucket = model.entry(id).or_default();
+        if bucket.keep_until_ms() <= lockout::ms(now) {
+            *bucket = Bucket::default();
+        }
+        let want = bucket.apply(op, lockout::ms(now));
+        assert_eq!(got, want, "step {step}: {op:?} on {id} at {now}");
+        let stored = store.lockout_bucket(id, now).await.unwrap();
+        let expected = if bucket.keep_until_ms() > lockout::ms(now) {
+            *bucket
+        } else {
+            Bucket::default()
+        };
+        assert_eq!(stored, expected, "step {step}: state of {id}");
+    }
+
+    // Concurrent reservations never exceed the limit; one starts the lock.
+    let mut tasks = Vec::new();
+    for _ in 0..40 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.lockout("race", Op::Reserve(lockout::NAME_FROM_ADDRESS), now)
+                .await
+                .unwrap()
+                .verdict
+        }));
+    }
+    let (mut granted, mut new_locks, mut refused) = (0, 0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Verdict::Granted => granted += 1,
+            Verdict::Refused { new_lock: true, .. } => new_locks += 1,
+            Verdict::Refused { .. } => refused += 1,
+        }
+    }
+    assert_eq!((granted, new_locks, refused), (10, 1, 29));
+    let bucket = store.lockout_bucket("race", now).await.unwrap();
+    assert_eq!(bucket.rf, 30, "every refusal during the lock is counted");
+    // A bucket is gone once no longer kept.
+    store.lockout("old", Op::Reserve(small), now).await.unwrap();
+    assert_eq!(
+        store
+            .lockout_bucket("old", now + Duration::minutes(2))
+            .await
+            .unwrap(),
+        Bucket::default()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_store_conformance() {
     let dir = tempfile::tempdir().unwrap();
@@ -1080,6 +1169,10 @@ async fn redis_records_carry_native_ttls_and_cluster_hash_tags() {
         .incr("ctr", real_now + Duration::milliseconds(300), real_now)
         .await
         .unwrap();
+    store
+        .lockout("b", Op::Reserve(lockout::NAME_FROM_ADDRESS), real_now)
+        .await
+        .unwrap();
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let pttl: i64 = redis::cmd("PTTL")
@@ -1088,6 +1181,15 @@ async fn redis_records_carry_native_ttls_and_cluster_hash_tags() {
         .await
         .unwrap();
     assert!(pttl > 0 && pttl <= 300, "native TTL set: {pttl}");
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("ttl:lockout:b")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        pttl > 14 * 60_000 && pttl <= 15 * 60_000,
+        "a lockout bucket lives for its window: {pttl}"
+    );
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*")
         .query_async(&mut conn)
@@ -1098,7 +1200,8 @@ async fn redis_records_carry_native_ttls_and_cluster_hash_tags() {
         assert!(
             key.starts_with("{ttl:")
                 || key.starts_with("ttl:code:")
-                || key.starts_with("ttl:counter:"),
+                || key.starts_with("ttl:counter:")
+                || key.starts_with("ttl:lockout:"),
             "{key}"
         );
     }

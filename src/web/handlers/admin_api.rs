@@ -57,6 +57,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(revoke_sessions),
     )
     .service(
+        web::resource("/users/{user}/signInLockout")
+            .route(web::get().to(lockout_get))
+            .route(web::delete().to(lockout_clear)),
+    )
+    .service(
         web::resource(format!("{POLICY}/temporaryAccessPass"))
             .route(web::get().to(tap_policy_get))
             .route(web::patch().to(tap_policy_patch)),
@@ -567,6 +572,44 @@ async fn revoke_sessions(
         actix_web::http::StatusCode::OK,
         &serde_json::json!({ "value": true }),
     ))
+}
+
+/// Onramp's own resource (Graph has no pass lockout): the name-wide lock
+/// of a user's sign-in with a pass.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LockoutResponse {
+    is_locked: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    locked_until_date_time: Option<OffsetDateTime>,
+    refused_attempts: u32,
+}
+
+async fn lockout_get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    let (_, lock) = state.admin.sign_in_lockout(&caller, &path).await?;
+    Ok(json(
+        actix_web::http::StatusCode::OK,
+        &LockoutResponse {
+            is_locked: lock.locked_until.is_some(),
+            locked_until_date_time: lock.locked_until,
+            refused_attempts: lock.refused,
+        },
+    ))
+}
+
+async fn lockout_clear(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let caller = caller(&req, &state).await?;
+    state.admin.clear_sign_in_lockout(&caller, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 // ---- policy ----

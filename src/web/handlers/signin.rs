@@ -194,6 +194,11 @@ pub struct TapForm {
     passcode: Option<String>,
 }
 
+fn retry_after(res: &mut HttpResponse, seconds: u64) {
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+}
+
 fn when(t: time::OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
@@ -239,13 +244,28 @@ pub async fn signin_tap(
             StatusCode::UNAUTHORIZED,
             "That user name and Temporary Access Pass don't match. Check the pass and try again.",
         ),
-        Err(SignInError::Locked { until }) => page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &format!(
-                "Too many failed attempts. Sign-in is locked until {} (UTC).",
-                when(until)
-            ),
-        ),
+        Err(SignInError::Locked { until }) => {
+            let minutes = ((until - state.ctx.clock.now()).whole_seconds() + 59) / 60;
+            let mut res = page(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "Too many failed attempts. Sign-in is locked until {} (UTC): try again in {} {}.",
+                    when(until),
+                    minutes.max(1),
+                    if minutes > 1 { "minutes" } else { "minute" }
+                ),
+            );
+            retry_after(&mut res, (minutes.max(1) * 60) as u64);
+            res
+        }
+        Err(SignInError::Busy) => {
+            let mut res = page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Onramp is busy right now. Wait a moment, then try again.",
+            );
+            retry_after(&mut res, 2);
+            res
+        }
         Err(SignInError::NotYetValid { start }) => page(
             StatusCode::UNAUTHORIZED,
             &format!(

@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}/tap", web::post().to(create_tap))
         .route("/admin/users/{id}/roles", web::post().to(set_roles))
         .route("/admin/users/{id}/enable", web::post().to(enable))
+        .route("/admin/users/{id}/unlock", web::post().to(unlock))
         .route("/admin/users/{id}/{action}", web::post().to(destructive));
 }
 
@@ -81,6 +82,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "roles" => "The roles were saved.",
         "disabled" => "Sign-in is disabled for this user.",
         "enabled" => "Sign-in is enabled for this user.",
+        "unlocked" => "Every lock of this user's sign-in with a pass was cleared.",
         _ => return None,
     })
 }
@@ -201,6 +203,8 @@ struct UserPage<'a> {
     tap_max: u32,
     tap_default: u32,
     tap_forced_once: bool,
+    /// The name-wide lock: until when, and how many attempts it refused.
+    locked: Option<(String, u32)>,
 }
 
 fn reason_text(r: MethodUsabilityReason) -> (&'static str, &'static str) {
@@ -249,6 +253,11 @@ async fn detail(
         Ok(p) => p,
         Err(e) => return admin.problem(&e, "/admin/users"),
     };
+    let locked = match state.admin.sign_in_lockout(caller, &user.id).await {
+        Ok((_, lock)) => lock.locked_until.map(|t| (minute(t), lock.refused)),
+        Err(crate::domain::DomainError::Forbidden(_)) => None,
+        Err(e) => return admin.problem(&e, "/admin/users"),
+    };
     let may = |action| caller.authorize(action, Some(&user)).is_ok();
     use crate::domain::roles::AdminAction;
     let page = UserPage {
@@ -293,6 +302,7 @@ async fn detail(
         tap_max: policy.tap.maximum_lifetime_minutes,
         tap_default: policy.tap.default_lifetime_minutes,
         tap_forced_once: policy.tap.is_usable_once,
+        locked,
         user: UserRow::from(&user),
     };
     admin.page(StatusCode::OK, &page)
@@ -425,6 +435,25 @@ async fn enable(
     };
     match state.admin.update_user(&admin.caller, &id, patch).await {
         Ok(_) => see_other(&format!("{back}?done=enabled")),
+        Err(e) => admin.problem(&e, &back),
+    }
+}
+
+/// Clears the user's pass lockout (not destructive: no confirmation).
+async fn unlock(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let (mut admin, _) = match posted(&req, &state, "users", &body).await {
+        Ok(v) => v,
+        Err(res) => return res,
+    };
+    let id = path.into_inner();
+    let back = format!("/admin/users/{id}");
+    match state.admin.clear_sign_in_lockout(&admin.caller, &id).await {
+        Ok(()) => see_other(&format!("{back}?done=unlocked")),
         Err(e) => admin.problem(&e, &back),
     }
 }
