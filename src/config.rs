@@ -149,6 +149,9 @@ pub struct BootstrapSettings {
     pub admin_upn: String,
     /// Lifetime of the bootstrap pass (and of `onramp recover`).
     pub tap_lifetime_minutes: u32,
+    /// Where the bootstrap (and `onramp recover`) pass is written, readable
+    /// by its owner only, when the output is not a terminal.
+    pub pass_file: PathBuf,
 }
 
 impl Default for BootstrapSettings {
@@ -156,6 +159,7 @@ impl Default for BootstrapSettings {
         Self {
             admin_upn: "admin@localhost".into(),
             tap_lifetime_minutes: 60,
+            pass_file: PathBuf::from("data/bootstrap-pass.txt"),
         }
     }
 }
@@ -478,6 +482,11 @@ impl Settings {
                 "bootstrap.tap_lifetime_minutes",
                 "must be between 10 and 43200",
             ));
+        }
+        if self.bootstrap.pass_file.as_os_str().is_empty()
+            || self.bootstrap.pass_file.file_name().is_none()
+        {
+            return Err(invalid("bootstrap.pass_file", "must name a file"));
         }
         if !(60..=86_400).contains(&self.tokens.access_token_lifetime_seconds) {
             return Err(invalid(
