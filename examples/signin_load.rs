@@ -92,8 +92,34 @@ async fn post_json(
     Ok(v)
 }
 
+/// A user's discoverable passkey. The software authenticator keeps keys by
+/// credential id only, so this keeps what a resident credential also holds
+/// (the user handle) and answers the usernameless ceremony Onramp runs.
+struct Passkey {
+    soft: SoftPasskey,
+    /// base64url, as on the wire.
+    user_handle: Value,
+    credential_id: Value,
+}
+
+impl Passkey {
+    /// navigator.credentials.get() for options without allowCredentials.
+    fn assert(&mut self, base: &str, options: &Value) -> anyhow::Result<Value> {
+        let mut options = options.clone();
+        options["publicKey"]["allowCredentials"] =
+            json!([{ "type": "public-key", "id": self.credential_id }]);
+        let assertion = self
+            .soft
+            .do_authentication(url::Url::parse(base)?, serde_json::from_value(options)?)
+            .map_err(|e| anyhow::anyhow!("assert: {e:?}"))?;
+        let mut assertion = serde_json::to_value(assertion)?;
+        assertion["response"]["userHandle"] = self.user_handle.clone();
+        Ok(assertion)
+    }
+}
+
 /// Provisions a user with a pass and enrolls a passkey (not measured).
-async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String, SoftPasskey)> {
+async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String, Passkey)> {
     let api = reqwest::Client::new();
     let upn = format!("load{i}-{}@example.com", &rand_hex()[..8]);
     let user: Value = api
@@ -145,6 +171,12 @@ async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String
             serde_json::from_value(started["options"].clone())?,
         )
         .map_err(|e| anyhow::anyhow!("register: {e:?}"))?;
+    let credential = serde_json::to_value(credential)?;
+    let passkey = Passkey {
+        soft,
+        user_handle: started["options"]["publicKey"]["user"]["id"].clone(),
+        credential_id: credential["rawId"].clone(),
+    };
     post_json(
         &http,
         format!("{base}/enroll/finish"),
@@ -152,26 +184,21 @@ async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String
         json!({"r": r, "ceremony": started["ceremony"], "credential": credential}),
     )
     .await?;
-    Ok((upn, soft))
+    Ok((upn, passkey))
 }
 
-/// One measured flow: authorize → passkey → code → token.
-async fn flow(base: &str, upn: &str, soft: &mut SoftPasskey) -> anyhow::Result<()> {
+/// One measured flow: authorize → passkey (usernameless) → code → token.
+async fn flow(base: &str, passkey: &mut Passkey) -> anyhow::Result<()> {
     let http = browser()?;
     let (r, csrf, verifier) = open_signin(&http, base).await?;
     let started = post_json(
         &http,
         format!("{base}/signin/passkey/options"),
         &csrf,
-        json!({"r": r, "username": upn}),
+        json!({"r": r}),
     )
     .await?;
-    let credential = soft
-        .do_authentication(
-            url::Url::parse(base)?,
-            serde_json::from_value(started["options"].clone())?,
-        )
-        .map_err(|e| anyhow::anyhow!("assert: {e:?}"))?;
+    let credential = passkey.assert(base, &started["options"])?;
     let done = post_json(
         &http,
         format!("{base}/signin/passkey/finish"),
@@ -239,8 +266,7 @@ async fn main() -> anyhow::Result<()> {
     }
     eprintln!("enrolled {users} users; running {concurrency} concurrent flows for {seconds}s");
     // Each worker owns its own users: no authenticator is shared.
-    let mut buckets: Vec<Vec<(String, SoftPasskey)>> =
-        (0..concurrency).map(|_| Vec::new()).collect();
+    let mut buckets: Vec<Vec<(String, Passkey)>> = (0..concurrency).map(|_| Vec::new()).collect();
     for (i, p) in people.into_iter().enumerate() {
         buckets[i % concurrency].push(p);
     }
@@ -254,9 +280,9 @@ async fn main() -> anyhow::Result<()> {
             let mut i = 0;
             while Instant::now() < deadline {
                 let n = mine.len();
-                let (upn, soft) = &mut mine[i % n];
+                let (_, passkey) = &mut mine[i % n];
                 let t = Instant::now();
-                match flow(&base, upn, soft).await {
+                match flow(&base, passkey).await {
                     Ok(()) => latencies.push(t.elapsed()),
                     Err(e) => {
                         errors += 1;

@@ -156,6 +156,9 @@ pub struct BootstrapSettings {
     pub admin_upn: String,
     /// Lifetime of the bootstrap pass (and of `onramp recover`).
     pub tap_lifetime_minutes: u32,
+    /// Where the bootstrap (and `onramp recover`) pass is written, readable
+    /// by its owner only, when the output is not a terminal.
+    pub pass_file: PathBuf,
 }
 
 impl Default for BootstrapSettings {
@@ -163,6 +166,7 @@ impl Default for BootstrapSettings {
         Self {
             admin_upn: "admin@localhost".into(),
             tap_lifetime_minutes: 60,
+            pass_file: PathBuf::from("data/bootstrap-pass.txt"),
         }
     }
 }
@@ -275,6 +279,9 @@ pub struct ClientSettings {
     /// The client's public keys, for private_key_jwt: a JWK Set (JSON
     /// text, key `jwks`) or the URL serving it (key `jwks_uri`).
     pub jwks: Option<ClientKeys>,
+    /// Audiences of Onramp's access tokens this client is a resource server
+    /// of: it may introspect other clients' tokens for them (RFC 7662 §4).
+    pub introspection_audiences: Vec<String>,
 }
 
 /// A `[[clients]]` table as written in the file.
@@ -310,6 +317,8 @@ struct ClientFile {
     jwks: Option<String>,
     #[serde(default)]
     jwks_uri: Option<String>,
+    #[serde(default)]
+    introspection_audiences: Vec<String>,
 }
 
 impl TryFrom<ClientFile> for ClientSettings {
@@ -341,6 +350,7 @@ impl TryFrom<ClientFile> for ClientSettings {
             id_token_alg: f.id_token_alg,
             access_token_alg: f.access_token_alg,
             jwks,
+            introspection_audiences: f.introspection_audiences,
         })
     }
 }
@@ -368,6 +378,7 @@ impl From<ClientSettings> for ClientFile {
             access_token_alg: c.access_token_alg,
             jwks,
             jwks_uri,
+            introspection_audiences: c.introspection_audiences,
         }
     }
 }
@@ -484,6 +495,11 @@ impl Settings {
                 "bootstrap.tap_lifetime_minutes",
                 "must be between 10 and 43200",
             ));
+        }
+        if self.bootstrap.pass_file.as_os_str().is_empty()
+            || self.bootstrap.pass_file.file_name().is_none()
+        {
+            return Err(invalid("bootstrap.pass_file", "must name a file"));
         }
         if !(60..=86_400).contains(&self.tokens.access_token_lifetime_seconds) {
             return Err(invalid(
@@ -641,6 +657,26 @@ impl Settings {
                         format!("`{uri}` must not have a fragment"),
                     ));
                 }
+            }
+            // Only audiences Onramp issues access tokens for: anything else
+            // would never match (a typo that silently grants nothing).
+            let users = self.issuer().to_owned();
+            let api = format!("{users}/api/v1");
+            for aud in &c.introspection_audiences {
+                if *aud != users && *aud != api {
+                    return Err(invalid(
+                        key("introspection_audiences"),
+                        format!(
+                            "`{aud}` is not an audience of Onramp's access tokens: use `{users}` (users' tokens) or `{api}` (admin API tokens)"
+                        ),
+                    ));
+                }
+            }
+            if method == ClientAuthMethod::None && !c.introspection_audiences.is_empty() {
+                return Err(invalid(
+                    key("introspection_audiences"),
+                    "a public client cannot introspect tokens",
+                ));
             }
         }
         Ok(())
@@ -805,6 +841,34 @@ token_endpoint_auth_method = "private_key_jwt"
     }
 
     #[test]
+    fn introspection_audiences_name_onramp_token_audiences() {
+        let rs = "[[clients]]\nid = \"rs\"\nsecret = \"rs-secret-0123456789\"\ngrant_types = [\"client_credentials\"]\n";
+        let s = load_toml(rs).unwrap();
+        assert!(s.clients[0].introspection_audiences.is_empty());
+        let s = load_toml(&format!(
+            "{rs}introspection_audiences = [\"http://localhost:8080\", \"http://localhost:8080/api/v1\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            s.clients[0].introspection_audiences,
+            ["http://localhost:8080", "http://localhost:8080/api/v1"]
+        );
+        assert!(s.to_masked_toml().contains("introspection_audiences = ["));
+        let e = load_toml(&format!(
+            "{rs}introspection_audiences = [\"https://other.example\"]\n"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("`clients[0].introspection_audiences`") && e.contains("other.example"),
+            "{e}"
+        );
+        let public = "[[clients]]\nid = \"spa\"\ngrant_types = [\"authorization_code\"]\nredirect_uris = [\"http://localhost:9/cb\"]\nintrospection_audiences = [\"http://localhost:8080\"]\n";
+        let e = load_toml(public).unwrap_err().to_string();
+        assert!(e.contains("`clients[0].introspection_audiences`"), "{e}");
+    }
+
+    #[test]
     fn trusted_proxies_are_addresses_or_ranges() {
         let s = load_toml(
             "[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"fd00::/8\"]\n",
@@ -900,6 +964,7 @@ token_endpoint_auth_method = "private_key_jwt"
             id_token_alg: None,
             access_token_alg: None,
             jwks: None,
+            introspection_audiences: vec![],
         });
         assert!(
             s.validate()
@@ -935,6 +1000,7 @@ token_endpoint_auth_method = "private_key_jwt"
             id_token_alg: None,
             access_token_alg: None,
             jwks: None,
+            introspection_audiences: vec![],
         });
         let out = s.to_masked_toml();
         assert!(!out.contains("very-secret-value-123"));

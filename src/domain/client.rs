@@ -95,6 +95,11 @@ pub struct Client {
     /// The client's public keys for `private_key_jwt`: inline or by URL.
     #[serde(default)]
     pub jwks: Option<ClientKeys>,
+    /// Token audiences this client serves as a resource server: it may
+    /// introspect other clients' access tokens issued for one of them
+    /// (RFC 7662 §4). Empty: only its own tokens.
+    #[serde(default)]
+    pub introspection_audiences: Vec<String>,
 }
 
 /// Where a `private_key_jwt` client's public keys come from. One value, so a
@@ -116,6 +121,16 @@ impl Client {
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+
+    /// Whether introspection may tell this client about an access token
+    /// issued to `owner` for `audiences`: the token is its own, or it is a
+    /// resource server of one of the audiences.
+    pub fn may_introspect(&self, owner: &str, audiences: &[String]) -> bool {
+        owner == self.id
+            || audiences
+                .iter()
+                .any(|aud| self.introspection_audiences.contains(aud))
+    }
 }
 
 #[cfg(test)]
@@ -132,6 +147,30 @@ mod tests {
         let json = serde_json::to_string(&uri).unwrap();
         assert_eq!(json, r#"{"jwks_uri":"https://rp.example/jwks"}"#);
         assert_eq!(serde_json::from_str::<ClientKeys>(&json).unwrap(), uri);
+    }
+
+    #[test]
+    fn introspection_is_for_the_owner_and_resource_servers_of_the_audience() {
+        let rs: Client = serde_json::from_value(serde_json::json!({
+            "id": "rs",
+            "grant_types": ["client_credentials"],
+            "auth_method": "client_secret_basic",
+            "id_token_alg": "RS256",
+            "access_token_alg": "ES256",
+        }))
+        .unwrap();
+        // Records stored before the setting existed have none.
+        assert!(rs.introspection_audiences.is_empty());
+        let aud = vec!["https://id.example".to_owned()];
+        assert!(rs.may_introspect("rs", &aud));
+        assert!(!rs.may_introspect("web", &aud));
+        let rs = Client {
+            introspection_audiences: aud.clone(),
+            ..rs
+        };
+        assert!(rs.may_introspect("web", &aud));
+        assert!(!rs.may_introspect("web", &["https://id.example/api/v1".to_owned()]));
+        assert!(!rs.may_introspect("web", &[]));
     }
 }
 

@@ -91,6 +91,7 @@ impl NewClient {
             permissions: Vec::new(),
             delegated_permissions: Vec::new(),
             jwks: None,
+            introspection_audiences: Vec::new(),
         }
     }
 }

@@ -54,6 +54,7 @@ fn portal_client(issuer: &str) -> Client {
         permissions: Vec::new(),
         delegated_permissions: Permission::ALL.to_vec(),
         jwks: None,
+        introspection_audiences: Vec::new(),
     }
 }
 
@@ -92,6 +93,7 @@ impl ClientRegistry {
                     permissions: c.permissions.clone(),
                     delegated_permissions: c.delegated_permissions.clone(),
                     jwks: c.jwks.clone(),
+                    introspection_audiences: c.introspection_audiences.clone(),
                 };
                 (c.id.clone(), Arc::new(client))
             })

@@ -9,6 +9,7 @@ use super::token::{
     AccessTokenClaims, IssuedAccess, TokenResponse, TokenService, UserAccessClaims, UserGrant,
     grant_error, store_error,
 };
+use crate::crypto::jwt::Audience;
 use crate::crypto::keys::JwtType;
 use crate::crypto::{jwt, random, sha256};
 use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
@@ -280,7 +281,11 @@ impl TokenService {
     }
 
     /// RFC 7662: what a token is, for a resource server. Anything unknown,
-    /// expired or revoked is `{"active": false}`.
+    /// expired or revoked is `{"active": false}`, and so is a token the
+    /// caller has no business with (§2.2, §4): an access token is described
+    /// only to the client it was issued to or to a resource server of its
+    /// audience (the client's `introspection_audiences`), a refresh token
+    /// only to its own client.
     pub async fn introspect(&self, client: &Client, token: &str) -> Result<Value, OAuthError> {
         if client.is_public() {
             return Err(OAuthError::new(
@@ -294,12 +299,14 @@ impl TokenService {
         if token.bytes().filter(|b| *b == b'.').count() == 2 {
             let ring = ctx.keys.ring();
             let issuer = &ctx.issuer;
-            let (claims, kind) = if let Ok(c) =
+            let (claims, kind, allowed) = if let Ok(c) =
                 jwt::verify::<UserAccessClaims>(&ring, token, JwtType::AccessToken, issuer, issuer)
             {
+                let allowed = client.may_introspect(&c.client_id, audiences(&c.aud));
                 (
                     json!({"sub": c.sub, "aud": c.aud, "client_id": c.client_id, "scope": c.scope, "exp": c.exp, "iat": c.iat, "jti": c.jti, "sid": c.sid, "auth_time": c.auth_time}),
                     (c.jti, c.exp),
+                    allowed,
                 )
             } else if let Ok(c) = jwt::verify::<AccessTokenClaims>(
                 &ring,
@@ -308,13 +315,18 @@ impl TokenService {
                 issuer,
                 &ctx.api_audience,
             ) {
+                let allowed = client.may_introspect(&c.client_id, audiences(&c.aud));
                 (
                     json!({"sub": c.sub, "aud": c.aud, "client_id": c.client_id, "scope": c.scope, "exp": c.exp, "iat": c.iat, "jti": c.jti}),
                     (c.jti, c.exp),
+                    allowed,
                 )
             } else {
                 return Ok(inactive);
             };
+            if !allowed {
+                return Ok(inactive);
+            }
             let (jti, exp) = kind;
             if now.unix_timestamp() >= exp
                 || ctx
@@ -361,6 +373,10 @@ impl TokenService {
         let Ok(grant) = serde_json::from_slice::<RefreshGrant>(&raw) else {
             return Ok(inactive);
         };
+        // Only the client holds its refresh tokens; no resource server needs them.
+        if grant.client_id != client.id {
+            return Ok(inactive);
+        }
         let user_ok = ctx
             .store
             .get_user(&grant.user_id)
@@ -379,5 +395,13 @@ impl TokenService {
             "exp": grant.expires_at.unix_timestamp(),
             "iss": ctx.issuer,
         }))
+    }
+}
+
+/// The values of a token's `aud`.
+fn audiences(aud: &Audience) -> &[String] {
+    match aud {
+        Audience::One(a) => std::slice::from_ref(a),
+        Audience::Many(v) => v,
     }
 }

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-use webauthn_rs::prelude::{
-    DiscoverableAuthentication, DiscoverableKey, PasskeyAuthentication, PublicKeyCredential,
-};
+use webauthn_rs::prelude::{DiscoverableAuthentication, DiscoverableKey, PublicKeyCredential};
 
 use super::audit::{Entry, user_target};
 use super::lockout::{Lockout, attempt_parties};
@@ -68,10 +66,6 @@ impl From<crate::store::StoreError> for SignInError {
 #[derive(serde::Serialize, serde::Deserialize)]
 enum Ceremony {
     Discoverable(DiscoverableAuthentication),
-    ForUser {
-        state: PasskeyAuthentication,
-        user_id: String,
-    },
     Register {
         state: webauthn_rs::prelude::PasskeyRegistration,
         sid: String,
@@ -306,50 +300,15 @@ impl SignInService {
         Ok((secret, session))
     }
 
-    /// Starts a passkey sign-in. With a user name that has passkeys, the
-    /// ceremony is limited to them; otherwise it is usernameless (the same
-    /// answer for unknown names, so nothing is revealed).
-    pub async fn passkey_options(
-        &self,
-        username: Option<&str>,
-    ) -> Result<(serde_json::Value, String), SignInError> {
+    /// Starts a passkey sign-in: always the usernameless ceremony with
+    /// discoverable credentials (registration requires them), so the
+    /// options are the same whoever asks and name no user or credential.
+    pub async fn passkey_options(&self) -> Result<(serde_json::Value, String), SignInError> {
         let webauthn = self
             .ctx
             .webauthn
             .as_ref()
             .ok_or(SignInError::PasskeysUnavailable)?;
-        let user = match username.map(Upn::parse) {
-            Some(Ok(upn)) => self.ctx.store.find_user_by_upn(&upn.key()).await?,
-            _ => None,
-        };
-        if let Some(user) = user {
-            let passkeys: Vec<webauthn_rs::prelude::Passkey> = self
-                .ctx
-                .store
-                .list_credentials(&user.id)
-                .await?
-                .into_iter()
-                .filter_map(|c| serde_json::from_value(c.passkey).ok())
-                .collect();
-            if !passkeys.is_empty() {
-                let (options, state) = webauthn
-                    .start_passkey_authentication(&passkeys)
-                    .map_err(|e| DomainError::Internal(e.to_string()))?;
-                let id = put_ceremony(
-                    &self.ctx,
-                    &Ceremony::ForUser {
-                        state,
-                        user_id: user.id,
-                    },
-                )
-                .await?;
-                return Ok((
-                    serde_json::to_value(options)
-                        .map_err(|e| DomainError::Internal(e.to_string()))?,
-                    id,
-                ));
-            }
-        }
         let (options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(|e| DomainError::Internal(e.to_string()))?;
@@ -419,12 +378,6 @@ impl SignInService {
                         })
                 }
             }
-            Ceremony::ForUser { state, user_id } if user_id == user.id => webauthn
-                .finish_passkey_authentication(credential, &state)
-                .map_err(|e| {
-                    tracing::info!(error = %e, "passkey assertion rejected");
-                    SignInError::PasskeyFailed
-                }),
             _ => Err(SignInError::PasskeyFailed),
         };
         let result = match result {

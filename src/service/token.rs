@@ -718,6 +718,7 @@ mod tests {
             permissions: perms,
             delegated_permissions: vec![],
             jwks: None,
+            introspection_audiences: vec![],
         }
     }
 

@@ -100,6 +100,10 @@ listen = "$HOST:$2"
 issuer = "http://localhost:$2"
 workers = 1
 
+# The first start's pass (the output is not a terminal), cleaned up with TMP.
+[bootstrap]
+pass_file = "$TMP/bootstrap-pass.txt"
+
 [log]
 level = "warn"
 

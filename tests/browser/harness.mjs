@@ -89,6 +89,9 @@ export class Onramp {
     this.dir = dir;
     this.output = '';
     this.configPath = path.join(dir, 'onramp.toml');
+    // stdout is a pipe, not a terminal: the first start's pass goes to this
+    // owner-only file (README "Run").
+    this.passFile = path.join(dir, 'bootstrap-pass.txt');
     fs.writeFileSync(this.configPath, `
 [server]
 listen = "127.0.0.1:${port}"
@@ -97,6 +100,9 @@ workers = 2
 
 [store]
 url = "embedded:${path.join(dir, 'onramp.redb')}"
+
+[bootstrap]
+pass_file = "${this.passFile}"
 
 [log]
 level = "warn"
@@ -111,12 +117,6 @@ ${extraConfig}`);
       cwd: this.dir,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    // The first start's pass is printed once, early: keep it apart from the
-    // output, which is trimmed when it grows.
-    this.stdoutHead = '';
-    this.proc.stdout.on('data', (chunk) => {
-      if (this.stdoutHead.length < 20_000) this.stdoutHead += chunk.toString();
     });
     const keep = (chunk) => {
       this.output += chunk.toString();
@@ -143,19 +143,23 @@ ${extraConfig}`);
   }
 
   /**
-   * The bootstrap administrator's pass, as `serve` prints it on the first
-   * start (README "Run"): {upn, passcode, signInUrl}.
+   * The bootstrap administrator's pass, as `serve` writes it on the first
+   * start when stdout is not a terminal (README "Run"): read from the
+   * owner-only pass file, never from the output. {upn, passcode, signInUrl}.
    */
   bootstrapPass() {
-    const out = this.stdoutHead;
-    const at = out.indexOf('First start:');
-    assert.ok(at >= 0, `onramp printed no first-start pass:\n${this.output}`);
-    const block = out.slice(at);
+    assert.ok(fs.existsSync(this.passFile), `onramp wrote no first-start pass file ${this.passFile}:\n${this.output}`);
+    const stat = fs.lstatSync(this.passFile);
+    assert.ok(stat.isFile(), `${this.passFile} is not a regular file`);
+    assert.equal(stat.mode & 0o777, 0o600, `${this.passFile} must be readable by its owner only`);
+    const block = fs.readFileSync(this.passFile, 'utf8');
+    assert.ok(block.includes('First start:'), `not a first-start pass:\n${block}`);
     const field = (name) => block.match(new RegExp(`^\\s*${name}:\\s+(\\S+)\\s*$`, 'm'))?.[1];
     const pass = { upn: field('user'), passcode: field('pass'), signInUrl: field('sign in at') };
     for (const [k, v] of Object.entries(pass)) {
-      assert.ok(v, `no ${k} in the first-start output:\n${block}`);
+      assert.ok(v, `no ${k} in the pass file:\n${block}`);
     }
+    assert.ok(!this.output.includes(pass.passcode), `the pass is in onramp's output:\n${this.output}`);
     return pass;
   }
 

@@ -329,13 +329,8 @@ async fn try_enroll(browser: &mut Browser, page: &crate::browser::Response) -> (
         .post_json("/enroll/options", &csrf, json!({ "r": r }))
         .await;
     assert_eq!(status, 200, "{started}");
-    let options = serde_json::from_value(started["options"].clone()).unwrap();
-    let credential = webauthn_authenticator_rs::WebauthnAuthenticator::do_registration(
-        &mut browser.authenticator,
-        url::Url::parse(&browser.base).unwrap(),
-        options,
-    )
-    .unwrap();
+    let base = browser.base.clone();
+    let credential = browser.authenticator.register(&base, &started["options"]);
     browser
         .post_json(
             "/enroll/finish",

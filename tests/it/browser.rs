@@ -10,7 +10,89 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 pub struct Browser {
     pub http: reqwest::Client,
     pub base: String,
-    pub authenticator: SoftPasskey,
+    pub authenticator: Authenticator,
+}
+
+/// A passkey authenticator with discoverable (resident) credentials, as
+/// Onramp requires: a sign-in needs no user name, and the assertion carries
+/// the user handle. The software authenticator keeps keys by credential id
+/// only, so this keeps what a resident credential holds besides the key
+/// (user name and user handle) and plays the account chooser at sign-in.
+pub struct Authenticator {
+    soft: SoftPasskey,
+    /// (user name, user handle, credential id), base64url as on the wire.
+    resident: Vec<(String, Value, Value)>,
+}
+
+impl Authenticator {
+    pub fn new() -> Self {
+        Self {
+            soft: SoftPasskey::new(true),
+            resident: Vec::new(),
+        }
+    }
+
+    /// navigator.credentials.create(): the registration response as JSON.
+    pub fn register(&mut self, origin: &str, options: &Value) -> Value {
+        let user = &options["publicKey"]["user"];
+        let credential = self
+            .soft
+            .do_registration(
+                Url::parse(origin).unwrap(),
+                serde_json::from_value(options.clone()).unwrap(),
+            )
+            .unwrap();
+        let credential = serde_json::to_value(credential).unwrap();
+        self.resident.push((
+            user["name"].as_str().unwrap().to_owned(),
+            user["id"].clone(),
+            credential["rawId"].clone(),
+        ));
+        credential
+    }
+
+    /// navigator.credentials.get() for usernameless options (no
+    /// allowCredentials): the person picks `username`'s passkey.
+    pub fn assert(&mut self, origin: &str, options: &Value, username: &str) -> Value {
+        let (_, user_handle, credential_id) = self
+            .resident
+            .iter()
+            .rev()
+            .find(|(name, _, _)| name.eq_ignore_ascii_case(username))
+            .unwrap_or_else(|| panic!("no passkey for {username} on this authenticator"))
+            .clone();
+        let mut options = options.clone();
+        let listed = options["publicKey"]["allowCredentials"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
+        assert!(!listed, "the server named credentials: {options}");
+        // The authenticator finds the resident credential itself.
+        options["publicKey"]["allowCredentials"] =
+            json!([{ "type": "public-key", "id": credential_id }]);
+        let assertion = self
+            .soft
+            .do_authentication(
+                Url::parse(origin).unwrap(),
+                serde_json::from_value(options).unwrap(),
+            )
+            .unwrap();
+        let mut assertion = serde_json::to_value(assertion).unwrap();
+        assertion["response"]["userHandle"] = user_handle;
+        assertion
+    }
+}
+
+impl Browser {
+    /// How many passkeys this browser's authenticator holds.
+    pub fn authenticator_credentials(&self) -> usize {
+        self.authenticator.resident.len()
+    }
+}
+
+impl Default for Authenticator {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A page or a redirect.
@@ -61,7 +143,7 @@ impl Browser {
                 .build()
                 .unwrap(),
             base: base.to_owned(),
-            authenticator: SoftPasskey::new(true),
+            authenticator: Authenticator::new(),
         }
     }
 
@@ -171,11 +253,7 @@ impl Browser {
             .post_json("/enroll/options", &csrf, json!({ "r": r }))
             .await;
         assert_eq!(status, 200, "{started}");
-        let options = serde_json::from_value(started["options"].clone()).unwrap();
-        let credential = self
-            .authenticator
-            .do_registration(Url::parse(&self.base).unwrap(), options)
-            .unwrap();
+        let credential = self.authenticator.register(&self.base, &started["options"]);
         let (status, done) = self
             .post_json(
                 "/enroll/finish",
@@ -188,7 +266,8 @@ impl Browser {
         self.follow(next).await
     }
 
-    /// On the sign-in page: signs in with a passkey for `username`.
+    /// On the sign-in page: signs in with a passkey (usernameless), picking
+    /// `username`'s passkey on the authenticator.
     pub async fn sign_in_with_passkey(
         &mut self,
         signin_page: &Response,
@@ -197,18 +276,12 @@ impl Browser {
         let csrf = signin_page.meta_csrf();
         let r = signin_page.field("r");
         let (status, started) = self
-            .post_json(
-                "/signin/passkey/options",
-                &csrf,
-                json!({ "r": r, "username": username }),
-            )
+            .post_json("/signin/passkey/options", &csrf, json!({ "r": r }))
             .await;
         assert_eq!(status, 200, "{started}");
-        let options = serde_json::from_value(started["options"].clone()).unwrap();
         let credential = self
             .authenticator
-            .do_authentication(Url::parse(&self.base).unwrap(), options)
-            .unwrap();
+            .assert(&self.base, &started["options"], username);
         self.post_json(
             "/signin/passkey/finish",
             &csrf,

@@ -294,6 +294,7 @@ pub fn client(id: &str, secret: &str, permissions: Vec<Permission>) -> ClientSet
         id_token_alg: None,
         access_token_alg: None,
         jwks: None,
+        introspection_audiences: vec![],
     }
 }
 

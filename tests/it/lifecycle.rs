@@ -1,6 +1,7 @@
 //! Refresh rotation with reuse detection, revocation (RFC 7009) and
 //! introspection (RFC 7662).
 
+use onramp::clock::ManualClock;
 use serde_json::{Value, json};
 use time::Duration;
 
@@ -238,6 +239,101 @@ async fn refresh_rotation_revocation_and_introspection() {
             (status, body["error"].as_str()),
             (400, Some("invalid_grant"))
         );
+    }
+}
+
+/// RFC 7662 §2.2, §4: introspection describes a token only to the client it
+/// was issued to, or to a client configured as a resource server of the
+/// token's audience; everyone else learns nothing, not even that it exists.
+#[tokio::test]
+async fn introspection_is_only_for_the_owner_and_resource_servers_of_the_audience() {
+    const USERS_RS: (&str, &str) = ("users-rs", "users-rs-secret-0123456789");
+    const API_RS: (&str, &str) = ("api-rs", "api-rs-secret-0123456789");
+    for backend in BACKENDS {
+        let store = StoreHandle::new(backend);
+        let prefix = format!("t{}", free_port());
+        let app = TestApp::spawn_with(store.url(), &prefix, ManualClock::starting_now(), |s| {
+            let issuer = s.server.issuer.clone();
+            let mut users_rs = client(USERS_RS.0, USERS_RS.1, vec![]);
+            users_rs.introspection_audiences = vec![issuer.clone()];
+            s.clients.push(users_rs);
+            let mut api_rs = client(API_RS.0, API_RS.1, vec![]);
+            api_rs.introspection_audiences = vec![format!("{issuer}/api/v1")];
+            s.clients.push(api_rs);
+        })
+        .await;
+        let (_, passcode) = provision(&app, "owner@example.com", json!({})).await;
+        let rp = Rp::discover(&app, RP_ID).await;
+        let browser = signed_in_browser(&app, &rp, "owner@example.com", &passcode).await;
+        let issued = tokens(&app, &rp, &browser).await;
+        let access = issued["access_token"].as_str().unwrap().to_owned();
+        let refresh = refresh_of(&issued);
+        let inactive = json!({"active": false});
+
+        // Another client: exactly {"active":false}, for both kinds of token.
+        for (caller, secret) in [(HR_ID, HR_SECRET), (RP2_ID, RP_SECRET), API_RS] {
+            for token in [&access, &refresh] {
+                let (status, info) = form(
+                    &app,
+                    "/introspect",
+                    Some((caller, secret)),
+                    &[("token", token)],
+                )
+                .await;
+                assert_eq!((status, &info), (200, &inactive), "{backend:?}: {caller}");
+            }
+        }
+
+        // The owner: active, with the claims.
+        let (_, info) = form(
+            &app,
+            "/introspect",
+            Some((RP_ID, RP_SECRET)),
+            &[("token", &access)],
+        )
+        .await;
+        assert_eq!(info["active"], true, "{backend:?}: {info}");
+        assert_eq!(info["client_id"], RP_ID);
+        assert!(info["sub"].is_string() && info["sid"].is_string(), "{info}");
+        let (_, info) = form(
+            &app,
+            "/introspect",
+            Some((RP_ID, RP_SECRET)),
+            &[("token", &refresh)],
+        )
+        .await;
+        assert_eq!(
+            (&info["active"], &info["token_type"]),
+            (&json!(true), &json!("refresh_token")),
+            "{backend:?}: {info}"
+        );
+
+        // A resource server of the access token's audience (the issuer):
+        // active with the claims; the refresh token is still not its business.
+        let (_, info) = form(&app, "/introspect", Some(USERS_RS), &[("token", &access)]).await;
+        assert_eq!(info["active"], true, "{backend:?}: {info}");
+        assert_eq!(info["client_id"], RP_ID);
+        assert_eq!(info["aud"], app.base.as_str());
+        assert!(info["scope"].as_str().unwrap().contains("openid"), "{info}");
+        let (_, info) = form(&app, "/introspect", Some(USERS_RS), &[("token", &refresh)]).await;
+        assert_eq!(info, inactive, "{backend:?}");
+
+        // A client-credentials token (audience: the admin API) is active for
+        // its own client and the API's resource server only.
+        let hr = app.hr_token().await;
+        for (caller, active) in [
+            (USERS_RS, false),
+            (API_RS, true),
+            ((HR_ID, HR_SECRET), true),
+        ] {
+            let (_, info) = form(&app, "/introspect", Some(caller), &[("token", &hr)]).await;
+            if active {
+                assert_eq!(info["active"], true, "{backend:?}: {}: {info}", caller.0);
+                assert_eq!(info["client_id"], HR_ID);
+            } else {
+                assert_eq!(info, inactive, "{backend:?}: {}", caller.0);
+            }
+        }
     }
 }
 

@@ -255,6 +255,83 @@ async fn tap_enroll_then_passkey_redis() {
     full_flow(Backend::Redis).await;
 }
 
+/// The JSON structure of `v`: member names and value kinds, not values.
+fn shape(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), shape(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(shape).collect()),
+        Value::String(_) => json!("string"),
+        Value::Number(_) => json!("number"),
+        Value::Bool(_) => json!("bool"),
+        Value::Null => Value::Null,
+    }
+}
+
+/// Passkey sign-in options say nothing about who exists or has passkeys:
+/// the ceremony is always usernameless, and a `username` is refused alike
+/// for a user with passkeys and for a name nobody has.
+#[tokio::test]
+async fn passkey_options_reveal_nothing_about_names() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let (_, passcode) = provision(&app, "keyholder@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let holder = signed_in_browser(&app, &rp, "keyholder@example.com", &passcode).await;
+    assert_eq!(
+        holder.authenticator_credentials(),
+        1,
+        "the user has a passkey"
+    );
+
+    let stranger = Browser::new(&app.base);
+    let page = stranger.open(&rp.authorize_url(&[]).0).await;
+    let (csrf, r) = (page.meta_csrf(), page.field("r"));
+    let options = |body: Value| stranger.post_json("/signin/passkey/options", &csrf, body);
+
+    let known = options(json!({ "r": r, "username": "keyholder@example.com" })).await;
+    let unknown = options(json!({ "r": r, "username": "nobody@example.com" })).await;
+    assert_eq!(
+        known, unknown,
+        "a known and an unknown name get the same answer"
+    );
+    assert_eq!(known.0, 400, "{}", known.1);
+    assert!(
+        known.1["message"].as_str().unwrap().contains("username"),
+        "{}",
+        known.1
+    );
+    let (status, body) = options(json!({ "r": r, "user": "keyholder@example.com" })).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("`user`"),
+        "{body}"
+    );
+
+    // Without a name: the usernameless ceremony, naming no credential, the
+    // same shape for everyone (a signed-in passkey holder included).
+    let (status, anonymous) = options(json!({ "r": r })).await;
+    assert_eq!(status, 200, "{anonymous}");
+    let allowed = &anonymous["options"]["publicKey"]["allowCredentials"];
+    assert!(allowed.is_null() || allowed == &json!([]), "{anonymous}");
+    app.clock.advance(Duration::seconds(1));
+    let holder_page = holder
+        .open(&rp.authorize_url(&[("prompt", "login")]).0)
+        .await;
+    let (status, from_holder) = holder
+        .post_json(
+            "/signin/passkey/options",
+            &holder_page.meta_csrf(),
+            json!({ "r": holder_page.field("r") }),
+        )
+        .await;
+    assert_eq!(status, 200, "{from_holder}");
+    assert_eq!(shape(&from_holder), shape(&anonymous));
+    assert_ne!(
+        from_holder["options"]["publicKey"]["challenge"],
+        anonymous["options"]["publicKey"]["challenge"]
+    );
+}
+
 /// Signs in with a TAP and enrolls; returns the browser (with its session).
 pub async fn signed_in_browser(app: &TestApp, rp: &Rp, upn: &str, passcode: &str) -> Browser {
     let mut browser = Browser::new(&app.base);

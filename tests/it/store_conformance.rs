@@ -263,6 +263,7 @@ async fn clients_and_singletons(store: &SharedStore) {
         permissions: vec![],
         delegated_permissions: vec![],
         jwks: None,
+        introspection_audiences: vec!["https://api.example".into()],
     };
     store.put_client(&c).await.unwrap();
     assert_eq!(store.get_client("app").await.unwrap(), Some(c.clone()));
@@ -567,6 +568,7 @@ async fn audited_changes(store: &SharedStore) {
         permissions: vec![],
         delegated_permissions: vec![],
         jwks: None,
+        introspection_audiences: vec![],
     };
     assert!(
         store

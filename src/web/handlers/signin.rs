@@ -414,8 +414,9 @@ fn json_resume(r: Option<&str>) -> HttpResponse {
 pub struct CeremonyStart {
     #[serde(default)]
     r: Option<String>,
-    #[serde(default)]
-    username: Option<String>,
+    /// Members this call does not take: refused by name, never ignored.
+    #[serde(flatten)]
+    unknown: serde_json::Map<String, serde_json::Value>,
 }
 
 async fn session_of(
@@ -544,7 +545,18 @@ pub async fn passkey_options(
         return refused;
     }
     let _ = &body.r;
-    match state.signin.passkey_options(body.username.as_deref()).await {
+    // The ceremony is always usernameless; a user name would be ignored,
+    // and a caller relying on it would be misled.
+    if body.unknown.contains_key("username") {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "`username` is not accepted: passkey sign-in is usernameless (the browser offers the passkeys it holds)",
+        );
+    }
+    if let Some(name) = body.unknown.keys().next() {
+        return json_error(StatusCode::BAD_REQUEST, &format!("unknown field `{name}`"));
+    }
+    match state.signin.passkey_options().await {
         Ok((options, ceremony)) => {
             json_ok(serde_json::json!({ "options": options, "ceremony": ceremony }))
         }
