@@ -315,7 +315,7 @@ impl AuthorizeService {
         meta: &RequestMeta,
     ) -> Result<Next, DomainError> {
         let now = self.ctx.clock.now();
-        let session = match session_secret {
+        let mut session = match session_secret {
             Some(secret) => self.sessions.get(secret).await?,
             None => None,
         };
@@ -324,15 +324,20 @@ impl AuthorizeService {
             .ok()
             .flatten()
             .and_then(|t| self.id_token_hint_subject(t));
+        let mut ended = false;
         if let Some(s) = &session
             && self.satisfies(&request, s, now)
             && hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id)
             && !self.must_enroll(&s.user_id).await?
         {
-            return self
-                .issue_code(&request, s, session_secret, meta)
-                .await
-                .map(Next::Redirect);
+            match self.issue_code(&request, s, session_secret, meta).await? {
+                Some(url) => return Ok(Next::Redirect(url)),
+                // Signed out meanwhile: as if there had been no session.
+                None => ended = true,
+            }
+        }
+        if ended {
+            session = None;
         }
         if request.prompt.none {
             let e = OAuthError::new(
@@ -443,9 +448,29 @@ impl AuthorizeService {
         {
             return Err(DomainError::NotFound("sign-in request"));
         }
-        self.issue_code(&request, &session, session_secret, meta)
-            .await
-            .map(Next::Redirect)
+        match self
+            .issue_code(&request, &session, session_secret, meta)
+            .await?
+        {
+            Some(url) => Ok(Next::Redirect(url)),
+            None => {
+                // Signed out meanwhile: no code; the request waits for a
+                // new sign-in.
+                self.ctx
+                    .store
+                    .put_new(
+                        Ns::AuthorizationRequest,
+                        request_id,
+                        &raw,
+                        request.created + REQUEST_TTL,
+                        now,
+                    )
+                    .await?;
+                Ok(Next::SignIn {
+                    request_id: request_id.to_owned(),
+                })
+            }
+        }
     }
 
     /// Reads a stored request (for pages: login hint, client name).
@@ -460,13 +485,15 @@ impl AuthorizeService {
         serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))
     }
 
+    /// A code for `request` from `session`: the redirect to the client, or
+    /// `None` when the session ended meanwhile (no code then).
     async fn issue_code(
         &self,
         request: &AuthorizationRequest,
         session: &Session,
         session_secret: Option<&str>,
         meta: &RequestMeta,
-    ) -> Result<String, DomainError> {
+    ) -> Result<Option<String>, DomainError> {
         let now = self.ctx.clock.now();
         let user = self
             .ctx
@@ -475,6 +502,14 @@ impl AuthorizeService {
             .await?
             .filter(|u| u.account_enabled)
             .ok_or(DomainError::Forbidden("this account is disabled".into()))?;
+        // Record the client first (back-channel logout), atomically: a
+        // session that a logout deleted meanwhile gets no code and stays
+        // deleted.
+        if let Some(secret) = session_secret
+            && !self.sessions.add_client(secret, &request.client_id).await?
+        {
+            return Ok(None);
+        }
         let code = random::token::<32>(&*self.ctx.rng)?;
         let grant = CodeGrant {
             client_id: request.client_id.clone(),
@@ -505,11 +540,6 @@ impl AuthorizeService {
                 now,
             )
             .await?;
-        if let Some(secret) = session_secret {
-            self.sessions
-                .add_client(secret, session, &request.client_id)
-                .await?;
-        }
         self.ctx
             .audit
             .record(
@@ -529,6 +559,6 @@ impl AuthorizeService {
             params.push(("state", s));
         }
         params.push(("iss", &self.ctx.issuer));
-        Ok(redirect_with(&request.redirect_uri, &params))
+        Ok(Some(redirect_with(&request.redirect_uri, &params)))
     }
 }

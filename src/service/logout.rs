@@ -111,11 +111,10 @@ impl LogoutService {
                 client_name: client.map(|c| c.name.clone().unwrap_or_else(|| c.id.clone())),
             });
         }
-        if let Some(secret) = session_secret {
-            if let Some(session) = self.sessions.get(secret).await? {
-                super::backchannel::notify(&self.ctx, &session).await;
-            }
-            self.sessions.end(secret).await?;
+        if let Some(secret) = session_secret
+            && let Some(ended) = self.sessions.end(secret).await?
+        {
+            super::backchannel::notify(&self.ctx, &ended).await;
         }
         Ok(LogoutNext::Done { redirect })
     }
