@@ -1,5 +1,6 @@
 //! Sessions, hints and tokens under attack and under races (issue #9):
-//! a logout is never undone by a concurrent `/authorize`.
+//! a logout is never undone by a concurrent `/authorize`, and a refused
+//! refresh scope does not burn the token.
 
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::COOKIE;
@@ -8,7 +9,8 @@ use std::sync::Arc;
 
 use crate::browser::{Browser, Response};
 use crate::helpers::*;
-use crate::oidc_flow::{Rp, code_from, provision};
+use crate::lifecycle::{form, refresh_of, tokens};
+use crate::oidc_flow::{Rp, code_from, provision, signed_in_browser};
 
 /// A browser whose cookies the test can read (to replay them).
 fn browser_with_jar(app: &TestApp) -> (Browser, Arc<Jar>) {
@@ -147,4 +149,78 @@ async fn logout_racing_a_first_authorize_stays_signed_out_embedded() {
 #[tokio::test]
 async fn logout_racing_a_first_authorize_stays_signed_out_redis() {
     logout_racing_a_first_authorize_on(Backend::Redis).await;
+}
+
+/// Issue #9, item 5: a refresh asking for a scope it may not have is
+/// refused before the token is consumed, so a retry without it works and
+/// is not taken for reuse.
+#[tokio::test]
+async fn refused_refresh_scope_does_not_burn_the_token() {
+    for backend in BACKENDS {
+        let store = StoreHandle::new(backend);
+        let app = TestApp::spawn(&store).await;
+        let (_, passcode) = provision(&app, "scoped@example.com", json!({})).await;
+        let rp = Rp::discover(&app, RP_ID).await;
+        let browser = signed_in_browser(&app, &rp, "scoped@example.com", &passcode).await;
+        let rp_auth = Some((RP_ID, RP_SECRET));
+        let first = tokens(&app, &rp, &browser).await;
+        let token = refresh_of(&first);
+
+        for widening in [
+            "openid address",
+            "phone",
+            "openid profile email offline_access address",
+        ] {
+            let (status, body) = form(
+                &app,
+                "/token",
+                rp_auth,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", &token),
+                    ("scope", widening),
+                ],
+            )
+            .await;
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (400, Some("invalid_scope")),
+                "{backend:?} {widening}: {body}"
+            );
+        }
+        // The same token, without the scope: a normal rotation.
+        let (status, rotated) = form(
+            &app,
+            "/token",
+            rp_auth,
+            &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {rotated}");
+        assert!(rotated["scope"].as_str().unwrap().contains("profile"));
+        // The family lives on: the new token works too.
+        let (status, next) = form(
+            &app,
+            "/token",
+            rp_auth,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &refresh_of(&rotated)),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{backend:?}: {next}");
+        let events = app
+            .store
+            .list_audit(&Default::default(), None, 500)
+            .await
+            .unwrap()
+            .events;
+        assert!(
+            !events
+                .iter()
+                .any(|e| e.event_type.as_str() == "refresh.reused"),
+            "{backend:?}: no reuse was detected"
+        );
+    }
 }
