@@ -151,7 +151,7 @@ impl AuthorizeService {
         };
         let state = params.one("state").ok().flatten().map(str::to_owned);
         match self.validate(params, &client, &redirect_uri) {
-            Ok(request) => self.proceed(request, session_secret, params, meta).await,
+            Ok(request) => self.proceed(request, session_secret, meta).await,
             Err(e) => Ok(self.error_redirect(&redirect_uri, state.as_deref(), &e)),
         }
     }
@@ -304,6 +304,8 @@ impl AuthorizeService {
             id_token_claims,
             userinfo_claims,
             created: self.ctx.clock.now(),
+            // A hint that is not an ID token of ours names nobody.
+            hinted_subject: one("id_token_hint")?.and_then(|t| self.id_token_hint_subject(t)),
         })
     }
 
@@ -311,7 +313,6 @@ impl AuthorizeService {
         &self,
         request: AuthorizationRequest,
         session_secret: Option<&str>,
-        params: &Params,
         meta: &RequestMeta,
     ) -> Result<Next, DomainError> {
         let now = self.ctx.clock.now();
@@ -319,15 +320,11 @@ impl AuthorizeService {
             Some(secret) => self.sessions.get(secret).await?,
             None => None,
         };
-        let hint_sub = params
-            .one("id_token_hint")
-            .ok()
-            .flatten()
-            .and_then(|t| self.id_token_hint_subject(t));
         let mut ended = false;
+        // A session of someone other than the hinted user never answers.
         if let Some(s) = &session
             && self.satisfies(&request, s, now)
-            && hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id)
+            && request.allows_subject(&s.user_id)
             && !self.must_enroll(&s.user_id).await?
         {
             match self.issue_code(&request, s, session_secret, meta).await? {
@@ -341,7 +338,10 @@ impl AuthorizeService {
         }
         if request.prompt.none {
             let e = OAuthError::new(
-                if session.is_some() && hint_sub.is_none() {
+                if session
+                    .as_ref()
+                    .is_some_and(|s| request.allows_subject(&s.user_id))
+                {
                     OAuthErrorCode::InteractionRequired
                 } else {
                     OAuthErrorCode::LoginRequired
@@ -357,9 +357,11 @@ impl AuthorizeService {
             .store
             .put(Ns::AuthorizationRequest, &id, &json, now + REQUEST_TTL, now)
             .await?;
-        // Signed in with a TAP but not yet enrolled: back to enrollment.
+        // Signed in with a TAP but not yet enrolled: back to enrollment
+        // (only the hinted user, if the request names one).
         if let Some(s) = &session
             && self.satisfies(&request, s, now)
+            && request.allows_subject(&s.user_id)
             && s.can_enroll(now)
         {
             return Ok(Next::Enroll { request_id: id });
@@ -433,6 +435,25 @@ impl AuthorizeService {
                 request_id: request_id.to_owned(),
             });
         };
+        // The id_token_hint named someone else: that person must sign in
+        // (the sign-in page says why); no code for this session's user.
+        if !request.allows_subject(&session.user_id) {
+            if request.prompt.none {
+                self.ctx
+                    .store
+                    .delete(Ns::AuthorizationRequest, request_id)
+                    .await?;
+                let e = OAuthError::new(OAuthErrorCode::LoginRequired, "the person must sign in");
+                return Ok(self.error_redirect(
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &e,
+                ));
+            }
+            return Ok(Next::SignIn {
+                request_id: request_id.to_owned(),
+            });
+        }
         if self.must_enroll(&session.user_id).await? {
             return Ok(Next::Enroll {
                 request_id: request_id.to_owned(),
@@ -473,6 +494,23 @@ impl AuthorizeService {
         }
     }
 
+    /// Is the browser signed in as someone other than the user the
+    /// request's `id_token_hint` names? The sign-in page then says so.
+    pub async fn signed_in_as_other(
+        &self,
+        request: &AuthorizationRequest,
+        session_secret: Option<&str>,
+    ) -> Result<bool, DomainError> {
+        if request.hinted_subject.is_none() {
+            return Ok(false);
+        }
+        let session = match session_secret {
+            Some(secret) => self.sessions.get(secret).await?,
+            None => None,
+        };
+        Ok(session.is_some_and(|s| !request.allows_subject(&s.user_id)))
+    }
+
     /// Reads a stored request (for pages: login hint, client name).
     pub async fn pending(&self, request_id: &str) -> Result<AuthorizationRequest, DomainError> {
         let now = self.ctx.clock.now();
@@ -494,6 +532,12 @@ impl AuthorizeService {
         session_secret: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Option<String>, DomainError> {
+        // Callers check this first; never a code for someone not hinted.
+        if !request.allows_subject(&session.user_id) {
+            return Err(DomainError::Forbidden(
+                "the application asked for a different account".into(),
+            ));
+        }
         let now = self.ctx.clock.now();
         let user = self
             .ctx

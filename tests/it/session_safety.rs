@@ -1,16 +1,18 @@
 //! Sessions, hints and tokens under attack and under races (issue #9):
-//! a logout is never undone by a concurrent `/authorize`, and a refused
-//! refresh scope does not burn the token.
+//! a logout is never undone by a concurrent `/authorize`, a refused
+//! refresh scope does not burn the token, and an `id_token_hint` holds
+//! across enrollment.
 
+use openidconnect::TokenResponse;
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::COOKIE;
-use serde_json::json;
+use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::browser::{Browser, Response};
 use crate::helpers::*;
 use crate::lifecycle::{form, refresh_of, tokens};
-use crate::oidc_flow::{Rp, code_from, provision, signed_in_browser};
+use crate::oidc_flow::{Rp, code_from, provision, redeem, signed_in_browser};
 
 /// A browser whose cookies the test can read (to replay them).
 fn browser_with_jar(app: &TestApp) -> (Browser, Arc<Jar>) {
@@ -223,4 +225,117 @@ async fn refused_refresh_scope_does_not_burn_the_token() {
             "{backend:?}: no reuse was detected"
         );
     }
+}
+
+/// The payload of a JWT.
+fn claims_of(jwt: &str) -> Value {
+    use base64::Engine;
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(jwt.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Issue #9, item 7: with an `id_token_hint` for user A, a browser holding
+/// B's TAP session (in its enrollment window, B has a passkey so may
+/// skip) never gets a code for B: not at once, not after /enroll → skip →
+/// /authorize/resume, not after B signs in again. Signing in as A does.
+async fn id_token_hint_holds_across_enrollment_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let (a_id, a_pass) = provision(&app, "alice@example.com", json!({})).await;
+    let (b_id, b_pass) = provision(&app, "bob@example.com", json!({})).await;
+    let browser_a = signed_in_browser(&app, &rp, "alice@example.com", &a_pass).await;
+    let a_token = tokens(&app, &rp, &browser_a).await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(claims_of(&a_token)["sub"], a_id);
+    // B signs in with the pass and registers a passkey: a TAP session in
+    // its enrollment window, for someone who may skip enrollment.
+    let mut browser_b = signed_in_browser(&app, &rp, "bob@example.com", &b_pass).await;
+    let no_code_for_b = |res: &Response, step: &str| {
+        assert!(
+            !is_code(res),
+            "{step}: a code for B despite A's hint: {res:?}"
+        );
+    };
+
+    let (url, _, nonce, verifier) = rp.authorize_url(&[("id_token_hint", &a_token)]);
+    let first = browser_b.get(&url).await;
+    no_code_for_b(&first, "authorize");
+    let page = browser_b.follow(first).await;
+    no_code_for_b(&page, "authorize, followed");
+    // (This used to be the enrollment page, with "skip" on it.) Skipping
+    // enrollment, then resuming the request, gives no code either.
+    let r = page.field("r");
+    let skip = browser_b
+        .post_form("/enroll/skip", &[("csrf", &page.field("csrf")), ("r", &r)])
+        .await;
+    no_code_for_b(&browser_b.follow(skip).await, "enroll, skip, resume");
+    let resumed = browser_b
+        .get(&format!("/authorize/resume?r={}", urlencode(&r)))
+        .await;
+    no_code_for_b(&resumed, "resume");
+    let signin = browser_b.follow(resumed).await;
+    no_code_for_b(&signin, "resume, followed");
+    assert_eq!(signin.status, 200, "{}", signin.body);
+    assert!(
+        signin.body.contains("asked for a different account"),
+        "the sign-in page says why: {}",
+        signin.body
+    );
+    // B signs in again (a passkey): still B, still no code, the same page.
+    let (status, done) = browser_b
+        .sign_in_with_passkey(&signin, "bob@example.com")
+        .await;
+    assert_eq!(status, 200, "{done}");
+    let again = browser_b.get(done["redirect"].as_str().unwrap()).await;
+    no_code_for_b(&again, "B signed in again");
+    let again = browser_b.follow(again).await;
+    no_code_for_b(&again, "B signed in again, followed");
+    assert!(again.body.contains("asked for a different account"));
+    // prompt=none with A's hint on B's session: login_required.
+    let (silent, _, _, _) = rp.authorize_url(&[("id_token_hint", &a_token), ("prompt", "none")]);
+    let res = browser_b.get(&silent).await;
+    assert!(
+        res.location
+            .as_deref()
+            .is_some_and(|l| l.contains("error=login_required")),
+        "{res:?}"
+    );
+    // The hinted user signs in: the request goes on, with a code for A.
+    browser_b.authenticator = browser_a.authenticator;
+    let (status, done) = browser_b
+        .sign_in_with_passkey(&again, "alice@example.com")
+        .await;
+    assert_eq!(status, 200, "{done}");
+    let back = browser_b.open(done["redirect"].as_str().unwrap()).await;
+    let (code, _, _) = code_from(&back);
+    let (_, _, tokens) = redeem(&rp, &code, verifier, &nonce).await;
+    let claims = tokens
+        .id_token()
+        .unwrap()
+        .claims(&rp.client.id_token_verifier(), &nonce)
+        .unwrap()
+        .clone();
+    assert_eq!(claims.subject().as_str(), a_id);
+    assert_ne!(a_id, b_id);
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn id_token_hint_holds_across_enrollment_embedded() {
+    id_token_hint_holds_across_enrollment_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn id_token_hint_holds_across_enrollment_redis() {
+    id_token_hint_holds_across_enrollment_on(Backend::Redis).await;
 }
