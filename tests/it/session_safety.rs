@@ -1,7 +1,7 @@
 //! Sessions, hints and tokens under attack and under races (issue #9):
 //! a logout is never undone by a concurrent `/authorize`, a refused
-//! refresh scope does not burn the token, and an `id_token_hint` holds
-//! across enrollment.
+//! refresh scope does not burn the token, an `id_token_hint` holds across
+//! enrollment, and someone else's ID token does not sign a victim out.
 
 use openidconnect::TokenResponse;
 use reqwest::cookie::{CookieStore, Jar};
@@ -338,4 +338,132 @@ async fn id_token_hint_holds_across_enrollment_embedded() {
 #[tokio::test]
 async fn id_token_hint_holds_across_enrollment_redis() {
     id_token_hint_holds_across_enrollment_on(Backend::Redis).await;
+}
+
+/// Issue #9, item 8: an ID token skips the logout confirmation only when
+/// it is for the browser's own live session; an attacker's own token (or
+/// the victim's from another session) leads to the confirmation page.
+#[tokio::test]
+async fn logout_hint_must_be_for_the_browsers_session() {
+    for backend in BACKENDS {
+        let store = StoreHandle::new(backend);
+        let app = TestApp::spawn(&store).await;
+        let rp = Rp::discover(&app, RP_ID).await;
+        let (_, v_pass) = provision(&app, "victim@example.com", json!({})).await;
+        let (_, x_pass) = provision(&app, "mallory@example.com", json!({})).await;
+        let attacker = signed_in_browser(&app, &rp, "mallory@example.com", &x_pass).await;
+        let attacker_token = tokens(&app, &rp, &attacker).await["id_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut victim = signed_in_browser(&app, &rp, "victim@example.com", &v_pass).await;
+        let signed_in = |browser: &Browser| {
+            let url = rp.authorize_url(&[("prompt", "none")]).0;
+            let http = browser.http.clone();
+            async move {
+                let res = http.get(&url).send().await.unwrap();
+                let loc = res.headers()[reqwest::header::LOCATION]
+                    .to_str()
+                    .unwrap()
+                    .to_owned();
+                loc.contains("code=")
+            }
+        };
+        assert!(signed_in(&victim).await);
+
+        // The attacker's own valid token, e.g. in a link or an <img>.
+        let csrf_link = format!(
+            "/logout?id_token_hint={attacker_token}&post_logout_redirect_uri={RP_LOGGED_OUT}&state=x"
+        );
+        let res = victim.get(&csrf_link).await;
+        assert_eq!(res.status, 200, "{backend:?}: {res:?}");
+        assert!(res.location.is_none());
+        assert!(res.body.contains("Sign out?"), "{}", res.body);
+        assert!(
+            signed_in(&victim).await,
+            "{backend:?}: the victim's session survives"
+        );
+        // Confirming that page does sign out (and goes back to the app).
+        let confirm = res;
+        let done = victim
+            .post_form(
+                "/logout",
+                &[
+                    ("csrf", &confirm.field("csrf")),
+                    ("confirm", "yes"),
+                    ("client_id", &confirm.field("client_id")),
+                    ("post_logout_redirect_uri", RP_LOGGED_OUT),
+                    ("state", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            done.location.as_deref(),
+            Some(&*format!("{RP_LOGGED_OUT}?state=x"))
+        );
+        assert!(!signed_in(&victim).await);
+
+        // The victim's own token, but from an earlier session: confirm.
+        let victim_old = {
+            // A token from the victim's first session...
+            let page = victim.open(&rp.authorize_url(&[]).0).await;
+            let (status, done) = victim
+                .sign_in_with_passkey(&page, "victim@example.com")
+                .await;
+            assert_eq!(status, 200, "{done}");
+            let back = victim.open(done["redirect"].as_str().unwrap()).await;
+            assert!(is_code(&back));
+            let token = tokens(&app, &rp, &victim).await["id_token"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            // ...then a new session: the old token's sid no longer matches.
+            app.clock.advance(time::Duration::seconds(2));
+            let page = victim
+                .open(&rp.authorize_url(&[("prompt", "login")]).0)
+                .await;
+            let (status, done) = victim
+                .sign_in_with_passkey(&page, "victim@example.com")
+                .await;
+            assert_eq!(status, 200, "{done}");
+            victim.open(done["redirect"].as_str().unwrap()).await;
+            token
+        };
+        let res = victim
+            .get(&format!("/logout?id_token_hint={victim_old}"))
+            .await;
+        assert!(res.body.contains("Sign out?"), "{backend:?}: {}", res.body);
+        assert!(signed_in(&victim).await);
+
+        // The victim's own token for this session: signed out at once.
+        let own = tokens(&app, &rp, &victim).await["id_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = victim
+            .get(&format!(
+                "/logout?id_token_hint={own}&post_logout_redirect_uri={RP_LOGGED_OUT}&state=y"
+            ))
+            .await;
+        assert_eq!(
+            res.location.as_deref(),
+            Some(&*format!("{RP_LOGGED_OUT}?state=y")),
+            "{backend:?}: {res:?}"
+        );
+        assert!(!signed_in(&victim).await, "{backend:?}: signed out");
+
+        // Nobody signed in: nothing to confirm, whatever the hint.
+        let stranger = Browser::new(&app.base);
+        let res = stranger.get(&csrf_link).await;
+        assert_eq!(
+            res.location.as_deref(),
+            Some(&*format!("{RP_LOGGED_OUT}?state=x"))
+        );
+        let res = stranger.get("/logout").await;
+        assert_eq!(res.status, 200);
+        assert!(!res.body.contains("Sign out?"), "{}", res.body);
+        assert!(res.body.contains("have been signed out"), "{}", res.body);
+        // The attacker's own session was never touched.
+        assert!(signed_in(&attacker).await);
+    }
 }
