@@ -36,11 +36,21 @@ pub struct AuthorizationRequest {
     pub userinfo_claims: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created: OffsetDateTime,
+    /// `sub` of the `id_token_hint`: only this user may get a code for
+    /// the request (OIDC Core §3.1.2.1), whatever session the browser has.
+    #[serde(default)]
+    pub hinted_subject: Option<String>,
 }
 
 impl AuthorizationRequest {
     pub fn has_scope(&self, s: &str) -> bool {
         self.scope.iter().any(|x| x == s)
+    }
+
+    /// May a code for this request be issued to `user_id`? Not when the
+    /// request's `id_token_hint` names someone else.
+    pub fn allows_subject(&self, user_id: &str) -> bool {
+        self.hinted_subject.as_deref().is_none_or(|s| s == user_id)
     }
 }
 
@@ -185,6 +195,44 @@ pub struct SpentRefresh {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(hinted: Option<&str>) -> AuthorizationRequest {
+        AuthorizationRequest {
+            client_id: "rp".into(),
+            redirect_uri: "https://rp.example/cb".into(),
+            scope: vec!["openid".into()],
+            state: None,
+            nonce: None,
+            code_challenge: None,
+            prompt: Prompt::default(),
+            max_age: None,
+            login_hint: None,
+            acr_values: None,
+            id_token_claims: vec![],
+            userinfo_claims: vec![],
+            created: OffsetDateTime::UNIX_EPOCH,
+            hinted_subject: hinted.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_hinted_request_allows_only_the_hinted_subject() {
+        assert!(request(None).allows_subject("anyone"));
+        assert!(request(Some("u-a")).allows_subject("u-a"));
+        assert!(!request(Some("u-a")).allows_subject("u-b"));
+        assert!(!request(Some("u-a")).allows_subject(""));
+    }
+
+    #[test]
+    fn requests_stored_before_hints_were_kept_still_read() {
+        let mut json = serde_json::to_value(request(Some("u-a"))).unwrap();
+        json.as_object_mut().unwrap().remove("hinted_subject");
+        let old: AuthorizationRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(old.hinted_subject, None);
+        let round: AuthorizationRequest =
+            serde_json::from_slice(&serde_json::to_vec(&request(Some("u-a"))).unwrap()).unwrap();
+        assert_eq!(round.hinted_subject.as_deref(), Some("u-a"));
+    }
 
     #[test]
     fn amr_values_follow_rfc8176() {

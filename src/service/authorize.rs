@@ -151,7 +151,7 @@ impl AuthorizeService {
         };
         let state = params.one("state").ok().flatten().map(str::to_owned);
         match self.validate(params, &client, &redirect_uri) {
-            Ok(request) => self.proceed(request, session_secret, params, meta).await,
+            Ok(request) => self.proceed(request, session_secret, meta).await,
             Err(e) => Ok(self.error_redirect(&redirect_uri, state.as_deref(), &e)),
         }
     }
@@ -304,6 +304,8 @@ impl AuthorizeService {
             id_token_claims,
             userinfo_claims,
             created: self.ctx.clock.now(),
+            // A hint that is not an ID token of ours names nobody.
+            hinted_subject: one("id_token_hint")?.and_then(|t| self.id_token_hint_subject(t)),
         })
     }
 
@@ -311,32 +313,35 @@ impl AuthorizeService {
         &self,
         request: AuthorizationRequest,
         session_secret: Option<&str>,
-        params: &Params,
         meta: &RequestMeta,
     ) -> Result<Next, DomainError> {
         let now = self.ctx.clock.now();
-        let session = match session_secret {
+        let mut session = match session_secret {
             Some(secret) => self.sessions.get(secret).await?,
             None => None,
         };
-        let hint_sub = params
-            .one("id_token_hint")
-            .ok()
-            .flatten()
-            .and_then(|t| self.id_token_hint_subject(t));
+        let mut ended = false;
+        // A session of someone other than the hinted user never answers.
         if let Some(s) = &session
             && self.satisfies(&request, s, now)
-            && hint_sub.as_ref().is_none_or(|sub| *sub == s.user_id)
+            && request.allows_subject(&s.user_id)
             && !self.must_enroll(&s.user_id).await?
         {
-            return self
-                .issue_code(&request, s, session_secret, meta)
-                .await
-                .map(Next::Redirect);
+            match self.issue_code(&request, s, session_secret, meta).await? {
+                Some(url) => return Ok(Next::Redirect(url)),
+                // Signed out meanwhile: as if there had been no session.
+                None => ended = true,
+            }
+        }
+        if ended {
+            session = None;
         }
         if request.prompt.none {
             let e = OAuthError::new(
-                if session.is_some() && hint_sub.is_none() {
+                if session
+                    .as_ref()
+                    .is_some_and(|s| request.allows_subject(&s.user_id))
+                {
                     OAuthErrorCode::InteractionRequired
                 } else {
                     OAuthErrorCode::LoginRequired
@@ -352,9 +357,11 @@ impl AuthorizeService {
             .store
             .put(Ns::AuthorizationRequest, &id, &json, now + REQUEST_TTL, now)
             .await?;
-        // Signed in with a TAP but not yet enrolled: back to enrollment.
+        // Signed in with a TAP but not yet enrolled: back to enrollment
+        // (only the hinted user, if the request names one).
         if let Some(s) = &session
             && self.satisfies(&request, s, now)
+            && request.allows_subject(&s.user_id)
             && s.can_enroll(now)
         {
             return Ok(Next::Enroll { request_id: id });
@@ -428,6 +435,25 @@ impl AuthorizeService {
                 request_id: request_id.to_owned(),
             });
         };
+        // The id_token_hint named someone else: that person must sign in
+        // (the sign-in page says why); no code for this session's user.
+        if !request.allows_subject(&session.user_id) {
+            if request.prompt.none {
+                self.ctx
+                    .store
+                    .delete(Ns::AuthorizationRequest, request_id)
+                    .await?;
+                let e = OAuthError::new(OAuthErrorCode::LoginRequired, "the person must sign in");
+                return Ok(self.error_redirect(
+                    &request.redirect_uri,
+                    request.state.as_deref(),
+                    &e,
+                ));
+            }
+            return Ok(Next::SignIn {
+                request_id: request_id.to_owned(),
+            });
+        }
         if self.must_enroll(&session.user_id).await? {
             return Ok(Next::Enroll {
                 request_id: request_id.to_owned(),
@@ -443,9 +469,46 @@ impl AuthorizeService {
         {
             return Err(DomainError::NotFound("sign-in request"));
         }
-        self.issue_code(&request, &session, session_secret, meta)
-            .await
-            .map(Next::Redirect)
+        match self
+            .issue_code(&request, &session, session_secret, meta)
+            .await?
+        {
+            Some(url) => Ok(Next::Redirect(url)),
+            None => {
+                // Signed out meanwhile: no code; the request waits for a
+                // new sign-in.
+                self.ctx
+                    .store
+                    .put_new(
+                        Ns::AuthorizationRequest,
+                        request_id,
+                        &raw,
+                        request.created + REQUEST_TTL,
+                        now,
+                    )
+                    .await?;
+                Ok(Next::SignIn {
+                    request_id: request_id.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Is the browser signed in as someone other than the user the
+    /// request's `id_token_hint` names? The sign-in page then says so.
+    pub async fn signed_in_as_other(
+        &self,
+        request: &AuthorizationRequest,
+        session_secret: Option<&str>,
+    ) -> Result<bool, DomainError> {
+        if request.hinted_subject.is_none() {
+            return Ok(false);
+        }
+        let session = match session_secret {
+            Some(secret) => self.sessions.get(secret).await?,
+            None => None,
+        };
+        Ok(session.is_some_and(|s| !request.allows_subject(&s.user_id)))
     }
 
     /// Reads a stored request (for pages: login hint, client name).
@@ -460,13 +523,21 @@ impl AuthorizeService {
         serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))
     }
 
+    /// A code for `request` from `session`: the redirect to the client, or
+    /// `None` when the session ended meanwhile (no code then).
     async fn issue_code(
         &self,
         request: &AuthorizationRequest,
         session: &Session,
         session_secret: Option<&str>,
         meta: &RequestMeta,
-    ) -> Result<String, DomainError> {
+    ) -> Result<Option<String>, DomainError> {
+        // Callers check this first; never a code for someone not hinted.
+        if !request.allows_subject(&session.user_id) {
+            return Err(DomainError::Forbidden(
+                "the application asked for a different account".into(),
+            ));
+        }
         let now = self.ctx.clock.now();
         let user = self
             .ctx
@@ -475,6 +546,14 @@ impl AuthorizeService {
             .await?
             .filter(|u| u.account_enabled)
             .ok_or(DomainError::Forbidden("this account is disabled".into()))?;
+        // Record the client first (back-channel logout), atomically: a
+        // session that a logout deleted meanwhile gets no code and stays
+        // deleted.
+        if let Some(secret) = session_secret
+            && !self.sessions.add_client(secret, &request.client_id).await?
+        {
+            return Ok(None);
+        }
         let code = random::token::<32>(&*self.ctx.rng)?;
         let grant = CodeGrant {
             client_id: request.client_id.clone(),
@@ -505,11 +584,6 @@ impl AuthorizeService {
                 now,
             )
             .await?;
-        if let Some(secret) = session_secret {
-            self.sessions
-                .add_client(secret, session, &request.client_id)
-                .await?;
-        }
         self.ctx
             .audit
             .record(
@@ -529,6 +603,6 @@ impl AuthorizeService {
             params.push(("state", s));
         }
         params.push(("iss", &self.ctx.issuer));
-        Ok(redirect_with(&request.redirect_uri, &params))
+        Ok(Some(redirect_with(&request.redirect_uri, &params)))
     }
 }

@@ -99,7 +99,8 @@ impl TokenService {
                 "the refresh token is invalid, expired or already used",
             ));
         };
-        // Check the client before consuming, so a wrong client cannot burn a token.
+        // Validate the request before consuming the token, so that a wrong
+        // client or a refused scope cannot burn it. The client first:
         if grant.client_id != client.id {
             return Err(grant_error(
                 "the refresh token was issued to another client",
@@ -108,6 +109,21 @@ impl TokenService {
         if self.family_revoked(&grant.family, now).await? {
             return Err(grant_error("the refresh token was revoked"));
         }
+        // The scope too: a refused scope leaves the token usable, so a
+        // retry without it is not mistaken for reuse.
+        let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
+            None => grant.scope.join(" "),
+            Some(requested) => {
+                let parts: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
+                if parts.iter().any(|p| !grant.scope.iter().any(|g| g == p)) {
+                    return Err(OAuthError::new(
+                        OAuthErrorCode::InvalidScope,
+                        "a refresh cannot widen the scope",
+                    ));
+                }
+                parts.join(" ")
+            }
+        };
         // Single use: of two concurrent refreshes, one wins.
         if ctx
             .store
@@ -138,19 +154,6 @@ impl TokenService {
             return Err(grant_error(
                 "the account is disabled or its sessions were revoked",
             ));
-        };
-        let scope = match scope.map(str::trim).filter(|s| !s.is_empty()) {
-            None => grant.scope.join(" "),
-            Some(requested) => {
-                let parts: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
-                if parts.iter().any(|p| !grant.scope.iter().any(|g| g == p)) {
-                    return Err(OAuthError::new(
-                        OAuthErrorCode::InvalidScope,
-                        "a refresh cannot widen the scope",
-                    ));
-                }
-                parts.join(" ")
-            }
         };
         let IssuedAccess {
             token: access_token,

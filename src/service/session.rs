@@ -10,6 +10,10 @@ use crate::domain::DomainError;
 use crate::domain::authz::Session;
 use crate::store::Ns;
 
+/// Compare-and-set attempts before an update gives up (each lost attempt
+/// means someone else changed the session in between).
+const UPDATE_ATTEMPTS: usize = 8;
+
 #[derive(Clone)]
 pub struct Sessions {
     ctx: Arc<Context>,
@@ -57,31 +61,61 @@ impl Sessions {
             .then_some(session))
     }
 
-    /// Remembers that `client_id` got a code in this session.
-    pub async fn add_client(
-        &self,
-        secret: &str,
-        session: &Session,
-        client_id: &str,
-    ) -> Result<(), DomainError> {
-        if session.clients.iter().any(|c| c == client_id) {
-            return Ok(());
+    /// Remembers that `client_id` got a code in this session. Returns
+    /// false, and writes nothing, when the session has ended (signed out,
+    /// expired): the update is a compare-and-set on the stored record, so
+    /// it never brings back a session that a concurrent logout deleted.
+    pub async fn add_client(&self, secret: &str, client_id: &str) -> Result<bool, DomainError> {
+        if secret.len() > 128 {
+            return Ok(false);
         }
-        let mut updated = session.clone();
-        updated.clients.push(client_id.to_owned());
-        let json =
-            serde_json::to_vec(&updated).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let now = self.ctx.clock.now();
-        self.ctx
-            .store
-            .put(Ns::Session, &key(secret), &json, updated.expires_at, now)
-            .await?;
-        Ok(())
+        let k = key(secret);
+        for _ in 0..UPDATE_ATTEMPTS {
+            let now = self.ctx.clock.now();
+            let Some(raw) = self.ctx.store.get(Ns::Session, &k, now).await? else {
+                return Ok(false);
+            };
+            let mut session: Session =
+                serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))?;
+            if !session.is_live(now) {
+                return Ok(false);
+            }
+            if session.clients.iter().any(|c| c == client_id) {
+                return Ok(true);
+            }
+            session.clients.push(client_id.to_owned());
+            let json =
+                serde_json::to_vec(&session).map_err(|e| DomainError::Internal(e.to_string()))?;
+            if self
+                .ctx
+                .store
+                .compare_and_swap(Ns::Session, &k, &raw, &json, session.expires_at, now)
+                .await?
+            {
+                return Ok(true);
+            }
+            // Changed meanwhile (another client added, or deleted): read again.
+        }
+        Err(DomainError::Unavailable(
+            "the sign-in session keeps changing; try again".into(),
+        ))
     }
 
-    pub async fn end(&self, secret: &str) -> Result<(), DomainError> {
-        self.ctx.store.delete(Ns::Session, &key(secret)).await?;
-        Ok(())
+    /// Ends the session behind a cookie secret; returns it if it was live
+    /// (for back-channel logout). Taken atomically, so a concurrent
+    /// [`add_client`](Self::add_client) either lands before (and its
+    /// client is in the returned session) or finds nothing.
+    pub async fn end(&self, secret: &str) -> Result<Option<Session>, DomainError> {
+        if secret.len() > 128 {
+            return Ok(None);
+        }
+        let now = self.ctx.clock.now();
+        let Some(raw) = self.ctx.store.take(Ns::Session, &key(secret), now).await? else {
+            return Ok(None);
+        };
+        Ok(serde_json::from_slice::<Session>(&raw)
+            .ok()
+            .filter(|s| s.is_live(now)))
     }
 
     pub fn new_sid(&self) -> Result<String, DomainError> {

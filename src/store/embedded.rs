@@ -943,6 +943,32 @@ impl EphemeralStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn compare_and_swap(
+        &self,
+        ns: Ns,
+        id: &str,
+        expected: &[u8],
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let key = eph_key(ns, id);
+        let expected = expected.to_vec();
+        let raw = encode_expiring(value, expires_at);
+        self.write(true, move |tx| {
+            let mut t = tx.open_table(EPHEMERAL)?;
+            let unchanged = t
+                .get(key.as_str())?
+                .is_some_and(|v| decode_expiring(v.value(), now) == Some(expected.as_slice()));
+            if !unchanged || expires_at <= now {
+                return Ok(false);
+            }
+            t.insert(key.as_str(), raw.as_slice())?;
+            Ok(true)
+        })
+        .await
+    }
 }
 
 /// A live counter's (count, window end ms).

@@ -307,6 +307,22 @@ pub trait EphemeralStore: Send + Sync {
     ) -> Result<usize, StoreError> {
         Ok(0)
     }
+    /// Compare-and-set: replaces the record with `value` (expiring at
+    /// `expires_at`) only if its live payload is still exactly `expected`,
+    /// the bytes a [`get`](Self::get) returned. False, and nothing written,
+    /// when the record changed, was deleted or has expired meanwhile (or
+    /// when `expires_at` is not after `now`). Of many concurrent swaps from
+    /// one `expected` value, one wins. Read-modify-write of a record goes
+    /// through this, so that it never undoes a concurrent delete.
+    async fn compare_and_swap(
+        &self,
+        ns: Ns,
+        id: &str,
+        expected: &[u8],
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// The attempt buckets of the TAP lockout ([`lockout`]). Every operation

@@ -1360,7 +1360,46 @@ impl EphemeralStore for RedisStore {
             _ => 0,
         })
     }
+
+    async fn compare_and_swap(
+        &self,
+        ns: Ns,
+        id: &str,
+        expected: &[u8],
+        value: &[u8],
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let ttl = ttl_ms(expires_at, now);
+        if ttl <= 0 {
+            return Ok(false);
+        }
+        let n: i64 = COMPARE_AND_SWAP
+            .key(self.eph_key(ns, id))
+            .arg(unix_ms(now))
+            .arg(expected)
+            .arg(encode_expiring(value, expires_at))
+            .arg(ttl)
+            .invoke_async(&mut self.c())
+            .await?;
+        Ok(n == 1)
+    }
 }
+
+// KEYS: record. ARGV: now ms, expected payload, encoded value, ttl ms.
+// Replaces only a live record whose payload is still the expected one.
+static COMPARE_AND_SWAP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur or string.len(cur) < 8 then return 0 end
+local exp = struct.unpack('>i8', cur)
+if exp <= tonumber(ARGV[1]) then return 0 end
+if string.sub(cur, 9) ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
+return 1",
+    )
+});
 
 #[async_trait]
 impl LockoutStore for RedisStore {

@@ -9,7 +9,7 @@ use crate::browser::Browser;
 use crate::helpers::*;
 use crate::oidc_flow::{Rp, code_from, provision, signed_in_browser};
 
-async fn form(
+pub async fn form(
     app: &TestApp,
     path: &str,
     auth: Option<(&str, &str)>,
@@ -26,7 +26,7 @@ async fn form(
 }
 
 /// A fresh code through SSO, redeemed: the token response.
-async fn tokens(app: &TestApp, rp: &Rp, browser: &Browser) -> Value {
+pub async fn tokens(app: &TestApp, rp: &Rp, browser: &Browser) -> Value {
     let (url, _, _, verifier) = rp.authorize_url(&[]);
     let (code, _, _) = code_from(&browser.get(&url).await);
     let (status, body) = form(
@@ -45,7 +45,7 @@ async fn tokens(app: &TestApp, rp: &Rp, browser: &Browser) -> Value {
     body
 }
 
-fn refresh_of(v: &Value) -> String {
+pub fn refresh_of(v: &Value) -> String {
     v["refresh_token"].as_str().unwrap().to_owned()
 }
 

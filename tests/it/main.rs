@@ -19,5 +19,6 @@ mod openapi;
 mod operations;
 mod portal;
 mod redis_outage;
+mod session_safety;
 mod store_conformance;
 mod token;

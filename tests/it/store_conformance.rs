@@ -72,6 +72,7 @@ async fn run_suite(store: SharedStore) {
     ephemeral(&store).await;
     concurrency(&store).await;
     lockouts(&store).await;
+    compare_and_swap(&store).await;
 }
 
 async fn users(store: &SharedStore) {
@@ -993,6 +994,142 @@ async fn lockouts(store: &SharedStore) {
     );
 }
 
+/// `compare_and_swap`: replaces only the live value that was read, never
+/// brings back a deleted or expired record, and one of many racing swaps
+/// from one value wins.
+async fn compare_and_swap(store: &SharedStore) {
+    let now = t0();
+    let later = |s: i64| now + Duration::seconds(s);
+    let read = |id: &'static str, at| {
+        let store = store.clone();
+        async move { store.get(Ns::Session, id, at).await.unwrap() }
+    };
+    store
+        .put(Ns::Session, "cas", b"v1", later(60), now)
+        .await
+        .unwrap();
+    // The expected value: swapped, with the new expiry.
+    assert!(
+        store
+            .compare_and_swap(Ns::Session, "cas", b"v1", b"v2", later(120), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(read("cas", later(90)).await.as_deref(), Some(&b"v2"[..]));
+    assert_eq!(read("cas", later(120)).await, None, "new expiry");
+    // A changed value (or a prefix of it, or nothing): no swap, no write.
+    for stale in [&b"v1"[..], b"v", b"", b"v2 and more"] {
+        assert!(
+            !store
+                .compare_and_swap(Ns::Session, "cas", stale, b"v3", later(120), now)
+                .await
+                .unwrap(),
+            "{stale:?}"
+        );
+    }
+    assert_eq!(read("cas", now).await.as_deref(), Some(&b"v2"[..]));
+    // Namespaces are separate: the same id elsewhere does not match.
+    assert!(
+        !store
+            .compare_and_swap(Ns::Code, "cas", b"v2", b"v3", later(120), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(Ns::Code, "cas", now).await.unwrap(), None);
+    // Deleted: no swap, and nothing comes back.
+    store.delete(Ns::Session, "cas").await.unwrap();
+    assert!(
+        !store
+            .compare_and_swap(Ns::Session, "cas", b"v2", b"v4", later(120), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        read("cas", now).await,
+        None,
+        "a deleted record stays deleted"
+    );
+    assert!(
+        store
+            .put_new(Ns::Session, "cas", b"fresh", later(60), now)
+            .await
+            .unwrap(),
+        "nothing was written"
+    );
+    // Never there.
+    assert!(
+        !store
+            .compare_and_swap(Ns::Session, "never", b"", b"x", later(60), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(read("never", now).await, None);
+    // Expired (still stored until swept, in the embedded store): no swap.
+    store
+        .put(Ns::Session, "old", b"v1", later(10), now)
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .compare_and_swap(Ns::Session, "old", b"v1", b"v2", later(60), later(10))
+            .await
+            .unwrap()
+    );
+    assert_eq!(read("old", later(10)).await, None);
+    assert_eq!(read("old", now).await.as_deref(), Some(&b"v1"[..]));
+    // A new value that would already be expired is not written.
+    assert!(
+        !store
+            .compare_and_swap(Ns::Session, "old", b"v1", b"v2", now, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(read("old", now).await.as_deref(), Some(&b"v1"[..]));
+
+    // Many concurrent swaps from one value: exactly one wins, and its
+    // value is the one stored.
+    store
+        .put(Ns::Session, "cas-race", b"start", later(60), now)
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    let until = later(60);
+    for i in 0..30 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let value = format!("winner {i}");
+            let won = s
+                .compare_and_swap(
+                    Ns::Session,
+                    "cas-race",
+                    b"start",
+                    value.as_bytes(),
+                    until,
+                    now,
+                )
+                .await
+                .unwrap();
+            (won, value)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        let (won, value) = t.await.unwrap();
+        if won {
+            winners.push(value);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one of 30 swaps wins: {winners:?}"
+    );
+    assert_eq!(
+        read("cas-race", now).await.as_deref(),
+        Some(winners[0].as_bytes())
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn embedded_store_conformance() {
     let dir = tempfile::tempdir().unwrap();
@@ -1192,6 +1329,36 @@ async fn redis_records_carry_native_ttls_and_cluster_hash_tags() {
         pttl > 14 * 60_000 && pttl <= 15 * 60_000,
         "a lockout bucket lives for its window: {pttl}"
     );
+    // A swap sets the new expiry as the native TTL too.
+    store
+        .put(
+            Ns::Code,
+            "c2",
+            b"y",
+            real_now + Duration::seconds(60),
+            real_now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store
+            .compare_and_swap(
+                Ns::Code,
+                "c2",
+                b"y",
+                b"z",
+                real_now + Duration::milliseconds(300),
+                real_now,
+            )
+            .await
+            .unwrap()
+    );
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("ttl:code:c2")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(pttl > 0 && pttl <= 300, "native TTL after a swap: {pttl}");
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg("*")
         .query_async(&mut conn)
@@ -1223,6 +1390,7 @@ async fn redis_records_carry_native_ttls_and_cluster_hash_tags() {
     tokio::time::sleep(StdDuration::from_millis(450)).await;
     let exists: i64 = redis::cmd("EXISTS")
         .arg("ttl:code:c1")
+        .arg("ttl:code:c2")
         .arg("ttl:counter:ctr")
         .query_async(&mut conn)
         .await

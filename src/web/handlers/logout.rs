@@ -54,14 +54,17 @@ pub async fn logout(
             why,
             None,
         ),
-        LogoutNext::Confirm { client_name } => {
+        LogoutNext::Confirm {
+            client_name,
+            client_id,
+        } => {
             let (csrf, cookie) = state.cookies.csrf(&req, &*state.ctx.rng);
             let mut res = html(
                 StatusCode::OK,
                 &LogoutPage {
                     csrf: &csrf,
                     client_name: client_name.as_deref(),
-                    client_id: request.client_id.as_deref(),
+                    client_id: client_id.as_deref(),
                     post_logout_redirect_uri: request.post_logout_redirect_uri.as_deref(),
                     state: request.state.as_deref(),
                 },

@@ -92,6 +92,10 @@ fn resume_url(r: &str) -> String {
     }
 }
 
+/// The sign-in page's notice when the browser's session is not the
+/// account the application asked for (`id_token_hint`).
+const OTHER_ACCOUNT: &str = "The application asked for a different account than the one you are signed in with. Sign in with the account the application expects.";
+
 pub async fn signin_page(
     req: HttpRequest,
     query: web::Query<RequestQuery>,
@@ -99,9 +103,22 @@ pub async fn signin_page(
 ) -> HttpResponse {
     let r = query.r.clone().unwrap_or_default();
     let (mut username, mut app_name) = (query.login_hint.clone().unwrap_or_default(), None);
+    let mut error = None;
     if !r.is_empty() {
         match state.authorize.pending(&r).await {
             Ok(pending) => {
+                // Signed in, but not as the user the application's
+                // id_token_hint names: say why the sign-in page is back.
+                let secret = state.cookies.session(&req);
+                match state
+                    .authorize
+                    .signed_in_as_other(&pending, secret.as_deref())
+                    .await
+                {
+                    Ok(true) => error = Some(OTHER_ACCOUNT),
+                    Ok(false) => {}
+                    Err(e) => return domain_page(&e),
+                }
                 if username.is_empty() {
                     username = pending.login_hint.clone().unwrap_or_default();
                 }
@@ -125,7 +142,7 @@ pub async fn signin_page(
             request_id: &r,
             username: &username,
             app_name: app_name.as_deref(),
-            error: None,
+            error,
         },
     );
     if let Some(c) = cookie {
