@@ -142,6 +142,44 @@ pub struct User {
     /// Sessions and refresh tokens from sign-ins before this are revoked.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub sessions_valid_after: Option<OffsetDateTime>,
+    /// Graph's `jobTitle` (HR data, like the fields below; every one
+    /// `default` so records stored before they existed still load).
+    #[serde(default)]
+    pub job_title: Option<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    /// Not unique (as in Graph); indexed case-insensitively
+    /// ([`User::employee_id_key`]).
+    #[serde(default)]
+    pub employee_id: Option<String>,
+    #[serde(default)]
+    pub employee_type: Option<String>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub employee_hire_date: Option<OffsetDateTime>,
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub employee_leave_date_time: Option<OffsetDateTime>,
+    #[serde(default)]
+    pub company_name: Option<String>,
+    #[serde(default)]
+    pub office_location: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case (`US`).
+    #[serde(default)]
+    pub usage_location: Option<String>,
+    /// ISO 639-1 language, optionally with a region (`en-US`).
+    #[serde(default)]
+    pub preferred_language: Option<String>,
+    #[serde(default)]
+    pub mail_nickname: Option<String>,
+    #[serde(default)]
+    pub other_mails: Vec<String>,
+    /// The manager's user id. Set and cleared through the admin service
+    /// (never by a PATCH of the user), always to an existing user other
+    /// than this one. Deleting the manager leaves the id behind; it is
+    /// resolved on read, and an id that no longer names a user reads as
+    /// no manager (user ids are random and never reused, so a stale id
+    /// can never come to mean someone else).
+    #[serde(default)]
+    pub manager: Option<String>,
 }
 
 impl User {
@@ -149,6 +187,23 @@ impl User {
     pub fn sign_in_valid(&self, auth_time: OffsetDateTime) -> bool {
         self.account_enabled && self.sessions_valid_after.is_none_or(|t| auth_time >= t)
     }
+
+    /// The key of the (non-unique) mail index: the address in lower case.
+    pub fn mail_key(&self) -> Option<String> {
+        self.mail.as_deref().map(index_key)
+    }
+
+    /// The key of the (non-unique) employeeId index, case-insensitive.
+    pub fn employee_id_key(&self) -> Option<String> {
+        self.employee_id.as_deref().map(index_key)
+    }
+}
+
+/// How a looked-up value (a mail address, an employee id) is keyed in the
+/// store's indexes: trimmed and in lower case, so that lookups ignore case
+/// as Graph's `$filter` comparisons do.
+pub fn index_key(value: &str) -> String {
+    value.trim().to_lowercase()
 }
 
 /// What a caller may set when creating a user; validated by [`NewUser::into_user`].
@@ -162,6 +217,18 @@ pub struct NewUser {
     pub account_enabled: Option<bool>,
     pub roles: Vec<DirectoryRole>,
     pub contact: Contact,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub employee_id: Option<String>,
+    pub employee_type: Option<String>,
+    pub employee_hire_date: Option<OffsetDateTime>,
+    pub employee_leave_date_time: Option<OffsetDateTime>,
+    pub company_name: Option<String>,
+    pub office_location: Option<String>,
+    pub usage_location: Option<String>,
+    pub preferred_language: Option<String>,
+    pub mail_nickname: Option<String>,
+    pub other_mails: Vec<String>,
 }
 
 /// The optional phone and postal address of a user, named as in Graph's
@@ -191,6 +258,19 @@ const MAX_STREET: usize = 1024;
 const MAX_PLACE: usize = 128;
 const MAX_POSTAL_CODE: usize = 40;
 
+/// Graph's limits for the HR fields (`employeeType` and `officeLocation`
+/// have none documented: Onramp bounds them like their neighbours).
+const MAX_JOB_TITLE: usize = 128;
+const MAX_DEPARTMENT: usize = 64;
+const MAX_EMPLOYEE_ID: usize = 16;
+const MAX_EMPLOYEE_TYPE: usize = 64;
+const MAX_COMPANY: usize = 64;
+const MAX_OFFICE: usize = 128;
+const MAX_NICKNAME: usize = 64;
+/// Graph: up to 250 other addresses, each up to 250 characters.
+const MAX_OTHER_MAILS: usize = 250;
+const MAX_OTHER_MAIL_LEN: usize = 250;
+
 fn text_field(
     field: &'static str,
     value: Option<String>,
@@ -199,7 +279,7 @@ fn text_field(
     bounded_text(field, value, required, MAX_NAME)
 }
 
-fn bounded_text(
+pub(crate) fn bounded_text(
     field: &'static str,
     value: Option<String>,
     required: bool,
@@ -249,6 +329,95 @@ fn phone_field(value: Option<String>) -> Result<Option<String>, DomainError> {
         ));
     }
     Ok(Some(v))
+}
+
+/// A mail alias (Graph's `mailNickname`, of users and groups): 1 to 64
+/// ASCII characters, none of `@ ( ) \ [ ] " ; : < > ,` or space.
+pub fn mail_nickname_field(value: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(v) = bounded_text("mailNickname", value, false, MAX_NICKNAME)? else {
+        return Ok(None);
+    };
+    let ok = v
+        .chars()
+        .all(|c| c.is_ascii_graphic() && !"@()\\[]\";:<>,".contains(c));
+    if !ok {
+        return Err(DomainError::invalid(
+            "mailNickname",
+            "may hold ASCII letters, digits and punctuation except @ ( ) \\ [ ] \" ; : < > , and no spaces",
+        ));
+    }
+    Ok(Some(v))
+}
+
+/// `usageLocation`: an ISO 3166-1 alpha-2 country code, kept upper case.
+/// (The form is checked, not the list of assigned codes.)
+fn usage_location_field(value: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(v) = bounded_text("usageLocation", value, false, 2)? else {
+        return Ok(None);
+    };
+    if v.len() != 2 || !v.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(DomainError::invalid(
+            "usageLocation",
+            "must be a two-letter ISO 3166-1 country code such as US",
+        ));
+    }
+    Ok(Some(v.to_ascii_uppercase()))
+}
+
+/// `preferredLanguage`: an ISO 639-1 code, optionally with a region
+/// (ISO 3166-1 alpha-2 or a UN M.49 number): `en`, `en-US`, `es-419`.
+/// Kept in the usual case (`en-US`).
+fn preferred_language_field(value: Option<String>) -> Result<Option<String>, DomainError> {
+    let Some(v) = bounded_text("preferredLanguage", value, false, 6)? else {
+        return Ok(None);
+    };
+    let (lang, region) = match v.split_once(['-', '_']) {
+        Some((l, r)) => (l, Some(r)),
+        None => (v.as_str(), None),
+    };
+    let lang_ok = lang.len() == 2 && lang.chars().all(|c| c.is_ascii_alphabetic());
+    let region_ok = region.is_none_or(|r| {
+        (r.len() == 2 && r.chars().all(|c| c.is_ascii_alphabetic()))
+            || (r.len() == 3 && r.chars().all(|c| c.is_ascii_digit()))
+    });
+    if !lang_ok || !region_ok {
+        return Err(DomainError::invalid(
+            "preferredLanguage",
+            "must be an ISO 639-1 language code, optionally with a region, such as en or en-US",
+        ));
+    }
+    let lang = lang.to_ascii_lowercase();
+    Ok(Some(match region {
+        Some(r) => format!("{lang}-{}", r.to_ascii_uppercase()),
+        None => lang,
+    }))
+}
+
+/// `otherMails`: up to 250 addresses of the form name@domain, each at most
+/// 250 characters; blanks and repeats (ignoring case) are dropped.
+fn other_mails_field(values: Vec<String>) -> Result<Vec<String>, DomainError> {
+    if values.len() > MAX_OTHER_MAILS {
+        return Err(DomainError::invalid(
+            "otherMails",
+            format!("at most {MAX_OTHER_MAILS} addresses"),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for v in values {
+        let Some(v) = bounded_text("otherMails", Some(v), false, MAX_OTHER_MAIL_LEN)? else {
+            continue;
+        };
+        Upn::parse(&v).map_err(|_| {
+            DomainError::invalid(
+                "otherMails",
+                "each must be an address of the form name@domain",
+            )
+        })?;
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(&v)) {
+            out.push(v);
+        }
+    }
+    Ok(out)
 }
 
 /// A change to one optional field: `Some(None)` clears it.
@@ -330,7 +499,7 @@ impl ContactPatch {
 
 impl NewUser {
     pub fn into_user(self, id: String, now: OffsetDateTime) -> Result<User, DomainError> {
-        Ok(User {
+        let user = User {
             id,
             upn: Upn::parse(&self.upn)?,
             display_name: text_field("displayName", Some(self.display_name), true)?
@@ -343,11 +512,43 @@ impl NewUser {
             roles: self.roles,
             created: now,
             sessions_valid_after: None,
-        })
+            job_title: None,
+            department: None,
+            employee_id: None,
+            employee_type: None,
+            employee_hire_date: None,
+            employee_leave_date_time: None,
+            company_name: None,
+            office_location: None,
+            usage_location: None,
+            preferred_language: None,
+            mail_nickname: None,
+            other_mails: Vec::new(),
+            manager: None,
+        };
+        // The HR fields are validated as a patch of the bare record.
+        let hr = UserPatch {
+            job_title: Some(self.job_title),
+            department: Some(self.department),
+            employee_id: Some(self.employee_id),
+            employee_type: Some(self.employee_type),
+            employee_hire_date: Some(self.employee_hire_date),
+            employee_leave_date_time: Some(self.employee_leave_date_time),
+            company_name: Some(self.company_name),
+            office_location: Some(self.office_location),
+            usage_location: Some(self.usage_location),
+            preferred_language: Some(self.preferred_language),
+            mail_nickname: Some(self.mail_nickname),
+            other_mails: Some(self.other_mails),
+            ..Default::default()
+        };
+        hr.apply(&user)
     }
 }
 
-/// A partial update. `Some(None)` clears an optional field.
+/// A partial update. `Some(None)` clears an optional field; `otherMails`
+/// is replaced whole (`Some(vec![])` clears it). The manager is not
+/// patched here: it names another record, so the admin service sets it.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     pub upn: Option<String>,
@@ -357,6 +558,18 @@ pub struct UserPatch {
     pub mail: Option<Option<String>>,
     pub account_enabled: Option<bool>,
     pub contact: ContactPatch,
+    pub job_title: Option<Option<String>>,
+    pub department: Option<Option<String>>,
+    pub employee_id: Option<Option<String>>,
+    pub employee_type: Option<Option<String>>,
+    pub employee_hire_date: Option<Option<OffsetDateTime>>,
+    pub employee_leave_date_time: Option<Option<OffsetDateTime>>,
+    pub company_name: Option<Option<String>>,
+    pub office_location: Option<Option<String>>,
+    pub usage_location: Option<Option<String>>,
+    pub preferred_language: Option<Option<String>>,
+    pub mail_nickname: Option<Option<String>>,
+    pub other_mails: Option<Vec<String>>,
 }
 
 impl UserPatch {
@@ -368,6 +581,18 @@ impl UserPatch {
             && self.mail.is_none()
             && self.account_enabled.is_none()
             && self.contact.is_empty()
+            && self.job_title.is_none()
+            && self.department.is_none()
+            && self.employee_id.is_none()
+            && self.employee_type.is_none()
+            && self.employee_hire_date.is_none()
+            && self.employee_leave_date_time.is_none()
+            && self.company_name.is_none()
+            && self.office_location.is_none()
+            && self.usage_location.is_none()
+            && self.preferred_language.is_none()
+            && self.mail_nickname.is_none()
+            && self.other_mails.is_none()
     }
 
     /// Applies the patch to a copy of `user`, validating every field.
@@ -392,6 +617,61 @@ impl UserPatch {
             next.account_enabled = enabled;
         }
         self.contact.apply_to(&mut next.contact)?;
+        let text = |field, max| move |v| bounded_text(field, v, false, max);
+        change(
+            &mut next.job_title,
+            self.job_title,
+            text("jobTitle", MAX_JOB_TITLE),
+        )?;
+        change(
+            &mut next.department,
+            self.department,
+            text("department", MAX_DEPARTMENT),
+        )?;
+        change(
+            &mut next.employee_id,
+            self.employee_id,
+            text("employeeId", MAX_EMPLOYEE_ID),
+        )?;
+        change(
+            &mut next.employee_type,
+            self.employee_type,
+            text("employeeType", MAX_EMPLOYEE_TYPE),
+        )?;
+        change(
+            &mut next.company_name,
+            self.company_name,
+            text("companyName", MAX_COMPANY),
+        )?;
+        change(
+            &mut next.office_location,
+            self.office_location,
+            text("officeLocation", MAX_OFFICE),
+        )?;
+        change(
+            &mut next.usage_location,
+            self.usage_location,
+            usage_location_field,
+        )?;
+        change(
+            &mut next.preferred_language,
+            self.preferred_language,
+            preferred_language_field,
+        )?;
+        change(
+            &mut next.mail_nickname,
+            self.mail_nickname,
+            mail_nickname_field,
+        )?;
+        if let Some(v) = self.employee_hire_date {
+            next.employee_hire_date = v;
+        }
+        if let Some(v) = self.employee_leave_date_time {
+            next.employee_leave_date_time = v;
+        }
+        if let Some(v) = self.other_mails {
+            next.other_mails = other_mails_field(v)?;
+        }
         Ok(next)
     }
 }
@@ -519,5 +799,218 @@ mod tests {
             ..Default::default()
         };
         assert!(too_long.apply(&user).is_err());
+    }
+}
+
+#[cfg(test)]
+mod hr_tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn base() -> NewUser {
+        NewUser {
+            upn: "a@b.c".into(),
+            display_name: "A".into(),
+            ..Default::default()
+        }
+    }
+
+    fn field_of(e: DomainError) -> String {
+        match e {
+            DomainError::Invalid { field, .. } => field.into_owned(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn hr_fields_are_validated_normalised_set_and_cleared() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let hire = datetime!(2026-12-01 09:00 +01:00);
+        let user = NewUser {
+            job_title: Some(" Engineer ".into()),
+            department: Some("R&D".into()),
+            employee_id: Some("E-123".into()),
+            employee_type: Some("Employee".into()),
+            employee_hire_date: Some(hire),
+            company_name: Some("Contoso".into()),
+            office_location: Some("Building 4".into()),
+            usage_location: Some("us".into()),
+            preferred_language: Some("en-us".into()),
+            mail_nickname: Some("ada".into()),
+            other_mails: vec![
+                "ada@home.example".into(),
+                " ".into(),
+                "ADA@home.example".into(),
+            ],
+            ..base()
+        }
+        .into_user("u1".into(), now)
+        .unwrap();
+        assert_eq!(user.job_title.as_deref(), Some("Engineer"));
+        assert_eq!(user.usage_location.as_deref(), Some("US"));
+        assert_eq!(user.preferred_language.as_deref(), Some("en-US"));
+        assert_eq!(user.other_mails, ["ada@home.example"]);
+        assert_eq!(user.employee_hire_date, Some(hire));
+        assert_eq!(user.employee_id_key().as_deref(), Some("e-123"));
+        assert_eq!(user.manager, None);
+
+        // Graph's limits, each named.
+        let too_long: [(NewUser, &str); 6] = [
+            (
+                NewUser {
+                    job_title: Some("j".repeat(129)),
+                    ..base()
+                },
+                "jobTitle",
+            ),
+            (
+                NewUser {
+                    department: Some("d".repeat(65)),
+                    ..base()
+                },
+                "department",
+            ),
+            (
+                NewUser {
+                    employee_id: Some("1".repeat(17)),
+                    ..base()
+                },
+                "employeeId",
+            ),
+            (
+                NewUser {
+                    company_name: Some("c".repeat(65)),
+                    ..base()
+                },
+                "companyName",
+            ),
+            (
+                NewUser {
+                    mail_nickname: Some("n".repeat(65)),
+                    ..base()
+                },
+                "mailNickname",
+            ),
+            (
+                NewUser {
+                    other_mails: vec!["x@y.z".into(); 251],
+                    ..base()
+                },
+                "otherMails",
+            ),
+        ];
+        for (input, field) in too_long {
+            assert_eq!(
+                field_of(input.into_user("u".into(), now).unwrap_err()),
+                field
+            );
+        }
+        let ok_at_limit = NewUser {
+            job_title: Some("j".repeat(128)),
+            department: Some("d".repeat(64)),
+            employee_id: Some("1".repeat(16)),
+            company_name: Some("c".repeat(64)),
+            ..base()
+        };
+        assert!(ok_at_limit.into_user("u".into(), now).is_ok());
+        for bad in ["USA", "u", "1A", "ü1"] {
+            let e = NewUser {
+                usage_location: Some(bad.into()),
+                ..base()
+            };
+            assert_eq!(
+                field_of(e.into_user("u".into(), now).unwrap_err()),
+                "usageLocation",
+                "{bad}"
+            );
+        }
+        for good in ["en", "en-US", "es-419", "pt_BR"] {
+            let e = NewUser {
+                preferred_language: Some(good.into()),
+                ..base()
+            };
+            assert!(e.into_user("u".into(), now).is_ok(), "{good}");
+        }
+        for bad in ["english", "e", "en-", "en-USA", "en-U1", "1n-US"] {
+            let e = NewUser {
+                preferred_language: Some(bad.into()),
+                ..base()
+            };
+            assert_eq!(
+                field_of(e.into_user("u".into(), now).unwrap_err()),
+                "preferredLanguage",
+                "{bad}"
+            );
+        }
+        for bad in ["has space", "a@b", "a(b)", "ä"] {
+            let e = NewUser {
+                mail_nickname: Some(bad.into()),
+                ..base()
+            };
+            assert_eq!(
+                field_of(e.into_user("u".into(), now).unwrap_err()),
+                "mailNickname",
+                "{bad}"
+            );
+        }
+        let e = NewUser {
+            other_mails: vec!["not an address".into()],
+            ..base()
+        };
+        assert_eq!(
+            field_of(e.into_user("u".into(), now).unwrap_err()),
+            "otherMails"
+        );
+        let e = NewUser {
+            employee_type: Some("bad\u{7}".into()),
+            ..base()
+        };
+        assert_eq!(
+            field_of(e.into_user("u".into(), now).unwrap_err()),
+            "employeeType"
+        );
+
+        // PATCH: null clears, absent keeps, a list replaces.
+        let patch = UserPatch {
+            job_title: Some(None),
+            employee_id: Some(Some("E-9".into())),
+            employee_hire_date: Some(None),
+            employee_leave_date_time: Some(Some(hire)),
+            other_mails: Some(Vec::new()),
+            ..Default::default()
+        };
+        assert!(!patch.is_empty());
+        let next = patch.apply(&user).unwrap();
+        assert_eq!(next.job_title, None);
+        assert_eq!(next.employee_id.as_deref(), Some("E-9"));
+        assert_eq!(next.employee_hire_date, None);
+        assert_eq!(next.employee_leave_date_time, Some(hire));
+        assert!(next.other_mails.is_empty());
+        assert_eq!(next.department.as_deref(), Some("R&D"));
+        let bad = UserPatch {
+            usage_location: Some(Some("XYZ".into())),
+            ..Default::default()
+        };
+        assert_eq!(field_of(bad.apply(&user).unwrap_err()), "usageLocation");
+    }
+
+    #[test]
+    fn records_stored_before_hr_fields_still_load_and_round_trip() {
+        let stored = r#"{"id":"u1","upn":"a@b.c","display_name":"A","mail":"A@B.c","account_enabled":true,"created":"2026-11-25T12:00:00Z"}"#;
+        let mut user: User = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            (
+                user.job_title.as_deref(),
+                user.manager.as_deref(),
+                user.other_mails.len()
+            ),
+            (None, None, 0)
+        );
+        assert_eq!(user.mail_key().as_deref(), Some("a@b.c"));
+        user.employee_hire_date = Some(datetime!(2026-12-01 09:00 UTC));
+        user.manager = Some("u2".into());
+        user.other_mails = vec!["x@y.z".into()];
+        let back: User = serde_json::from_str(&serde_json::to_string(&user).unwrap()).unwrap();
+        assert_eq!(back, user);
     }
 }

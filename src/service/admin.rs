@@ -211,8 +211,26 @@ impl AdminService {
         if next.mail != current.mail
             || next.given_name != current.given_name
             || next.surname != current.surname
+            || next.mail_nickname != current.mail_nickname
+            || next.other_mails != current.other_mails
+            || next.preferred_language != current.preferred_language
+            || next.usage_location != current.usage_location
         {
             changed.push("profile");
+        }
+        if next.contact != current.contact {
+            changed.push("contact");
+        }
+        if next.job_title != current.job_title
+            || next.department != current.department
+            || next.employee_id != current.employee_id
+            || next.employee_type != current.employee_type
+            || next.employee_hire_date != current.employee_hire_date
+            || next.employee_leave_date_time != current.employee_leave_date_time
+            || next.company_name != current.company_name
+            || next.office_location != current.office_location
+        {
+            changed.push("employment");
         }
         self.audited(
             &caller.actor,

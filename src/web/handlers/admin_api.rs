@@ -208,9 +208,8 @@ struct CreateUserRequest {
     postal_code: Option<String>,
     country: Option<String>,
     account_enabled: Option<bool>,
-    /// Accepted for Graph compatibility, not used.
+    /// Stored (Graph's mail alias).
     #[serde(default)]
-    #[allow(dead_code)]
     mail_nickname: Option<String>,
 }
 
@@ -241,6 +240,8 @@ async fn users_create(
             postal_code: body.postal_code,
             country: body.country,
         },
+        mail_nickname: body.mail_nickname,
+        ..Default::default()
     };
     let user = state.admin.create_user(&caller, new).await?;
     let location = format!("{}/api/v1/users/{}", state.ctx.issuer, user.id);
@@ -355,6 +356,7 @@ async fn user_patch(
             postal_code: b.postal_code,
             country: b.country,
         },
+        ..Default::default()
     };
     state.admin.update_user(&caller, &path, patch).await?;
     Ok(HttpResponse::NoContent().finish())
