@@ -193,6 +193,13 @@ impl Application {
         listener: Option<TcpListener>,
     ) -> Result<Self, StartupError> {
         let store = open_store(&settings).await?;
+        // Records stored before the mail and employeeId indexes existed
+        // get their entries once (idempotent; one read once done).
+        match store.reindex_users().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(users = n, "directory lookup indexes built"),
+            Err(e) => return Err(StartupError::from(e)),
+        }
         let ctx = build_context(settings, store, deps).await?;
         let bootstrap = Bootstrap::new(ctx.clone()).ensure_admin().await?;
         spawn_key_refresh(&ctx);

@@ -56,10 +56,20 @@ pub enum AuditEventType {
     ClientDeleted,
     #[serde(rename = "passkey.renamed")]
     PasskeyRenamed,
+    #[serde(rename = "group.created")]
+    GroupCreated,
+    #[serde(rename = "group.updated")]
+    GroupUpdated,
+    #[serde(rename = "group.deleted")]
+    GroupDeleted,
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded,
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 25] = [
+    pub const ALL: [AuditEventType; 30] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -85,6 +95,11 @@ impl AuditEventType {
         Self::ClientRegistered,
         Self::ClientDeleted,
         Self::PasskeyRenamed,
+        Self::GroupCreated,
+        Self::GroupUpdated,
+        Self::GroupDeleted,
+        Self::GroupMemberAdded,
+        Self::GroupMemberRemoved,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -118,6 +133,11 @@ impl AuditEventType {
             Self::ClientRegistered => "client.registered",
             Self::ClientDeleted => "client.deleted",
             Self::PasskeyRenamed => "passkey.renamed",
+            Self::GroupCreated => "group.created",
+            Self::GroupUpdated => "group.updated",
+            Self::GroupDeleted => "group.deleted",
+            Self::GroupMemberAdded => "group.member_added",
+            Self::GroupMemberRemoved => "group.member_removed",
         }
     }
 }
@@ -173,7 +193,7 @@ impl Actor {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Target {
-    /// `user`, `tap`, `client`, ...
+    /// `user`, `tap`, `client`, `group`, ...
     pub kind: String,
     pub id: String,
     /// A human-readable name (e.g. the UPN) at the time of the event.

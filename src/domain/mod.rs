@@ -7,6 +7,7 @@ pub mod claims;
 pub mod client;
 pub mod credential;
 pub mod error;
+pub mod group;
 pub mod lockout;
 pub mod oauth;
 pub mod permission;

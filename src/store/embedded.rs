@@ -3,6 +3,14 @@
 //! Every change is one write transaction; expiry is stored with each
 //! short-lived record and checked on read, so nothing depends on a sweeper.
 //! redb is blocking, so each call runs on the blocking thread pool.
+//!
+//! Directory tables besides users and the UPN index: `mail_index` and
+//! `employee_id_index` (`key NUL user id` → "", non-unique lookups by
+//! prefix range), `groups` (id → JSON), `group_order` (order key → id, the
+//! listing), `group_members` (`group id NUL user id`) and `member_of`
+//! (`user id NUL group id`, the reverse index). A user write updates its
+//! index entries, and a user or group deletion its memberships, in the
+//! same transaction.
 
 use async_trait::async_trait;
 use redb::{
@@ -14,13 +22,15 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore,
-    LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key,
-    changed_meanwhile, cred_changed_meanwhile, decode_expiring, encode_expiring, unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, GroupStore,
+    KeyStore, LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore,
+    already_member, audit_key, changed_meanwhile, cred_changed_meanwhile, decode_expiring,
+    encode_expiring, group_changed_meanwhile, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
 use crate::domain::credential::PasskeyCredential;
+use crate::domain::group::Group;
 use crate::domain::lockout;
 use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
@@ -43,9 +53,23 @@ const EPHEMERAL: Bytes = TableDefinition::new("ephemeral");
 const COUNTERS: Bytes = TableDefinition::new("counters");
 /// TAP lockout buckets (JSON), dropped once no longer kept.
 const LOCKOUTS: Json = TableDefinition::new("lockouts");
+/// `mail key NUL user id` → "": users by mail (not unique).
+const MAILS: Json = TableDefinition::new("mail_index");
+/// `employee id key NUL user id` → "".
+const EMPLOYEE_IDS: Json = TableDefinition::new("employee_id_index");
+const GROUPS: Json = TableDefinition::new("groups");
+/// [`Group::order_key`] → group id: the listing.
+const GROUP_ORDER: Json = TableDefinition::new("group_order");
+/// `group id NUL user id` → "".
+const MEMBERS: Json = TableDefinition::new("group_members");
+/// `user id NUL group id` → "": the reverse index.
+const MEMBER_OF: Json = TableDefinition::new("member_of");
 
 const KEYSET: &str = "keyset";
 const POLICY: &str = "policy";
+/// Set once the mail and employeeId indexes cover every user.
+const DIR_INDEX: &str = "directory_index";
+const DIR_INDEX_VERSION: &str = "1";
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -78,6 +102,69 @@ fn user_creds_prefix(user_id: &str) -> (String, String) {
     (format!("{user_id}/"), format!("{user_id}0"))
 }
 
+/// The range of `key NUL ...` entries (keys never hold NUL: ids are
+/// generated, and index keys come from validated text).
+fn pair_prefix(key: &str) -> (String, String) {
+    (format!("{key}\u{0}"), format!("{key}\u{1}"))
+}
+
+fn pair(a: &str, b: &str) -> String {
+    format!("{a}\u{0}{b}")
+}
+
+/// The second halves of the `key NUL x` entries of `table`, in order.
+fn pairs_of(
+    table: &impl ReadableTable<&'static str, &'static str>,
+    key: &str,
+) -> Result<Vec<String>, StoreError> {
+    let (lo, hi) = pair_prefix(key);
+    table
+        .range(lo.as_str()..hi.as_str())?
+        .map(|e| {
+            e.map(|(k, _)| k.value()[lo.len()..].to_owned())
+                .map_err(StoreError::from)
+        })
+        .collect()
+}
+
+/// Keeps one non-unique index in step with a user write.
+fn reindex(
+    table: &mut redb::Table<&'static str, &'static str>,
+    id: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> Result<(), StoreError> {
+    if let Some(old) = old
+        && Some(old) != new
+    {
+        table.remove(pair(old, id).as_str())?;
+    }
+    if let Some(new) = new {
+        table.insert(pair(new, id).as_str(), "")?;
+    }
+    Ok(())
+}
+
+/// The users that `key` names in `index`, checked against their records.
+fn users_by_index(
+    tx: &ReadTransaction,
+    index: Json,
+    key: &str,
+    field: fn(&User) -> Option<String>,
+) -> Result<Vec<User>, StoreError> {
+    let ids = pairs_of(&tx.open_table(index)?, key)?;
+    let users = tx.open_table(USERS)?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(u) = get_json::<User>(&users, &id)?
+            && field(&u).as_deref() == Some(key)
+        {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
 impl EmbeddedStore {
     /// Opens (or creates) the database file, creating parent folders.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
@@ -94,7 +181,22 @@ impl EmbeddedStore {
         })?;
         let tx = db.begin_write()?;
         {
-            for t in [USERS, UPNS, TAPS, CREDS, USER_CREDS, CLIENTS, META, AUDIT] {
+            for t in [
+                USERS,
+                UPNS,
+                TAPS,
+                CREDS,
+                USER_CREDS,
+                CLIENTS,
+                META,
+                AUDIT,
+                MAILS,
+                EMPLOYEE_IDS,
+                GROUPS,
+                GROUP_ORDER,
+                MEMBERS,
+                MEMBER_OF,
+            ] {
                 tx.open_table(t)?;
             }
             tx.open_table(EPHEMERAL)?;
@@ -178,12 +280,16 @@ enum Op {
         upn: String,
         shown: String,
         json: String,
+        mail: Option<String>,
+        employee_id: Option<String>,
     },
     UpdateUser {
         id: String,
         upn: String,
         shown: String,
         json: String,
+        mail: Option<String>,
+        employee_id: Option<String>,
         prior: Option<Box<User>>,
     },
     DeleteUser {
@@ -227,6 +333,28 @@ enum Op {
     PutPolicy {
         json: String,
     },
+    CreateGroup {
+        id: String,
+        order: String,
+        json: String,
+    },
+    UpdateGroup {
+        id: String,
+        order: String,
+        json: String,
+        prior: Option<Box<Group>>,
+    },
+    DeleteGroup {
+        id: String,
+    },
+    AddMember {
+        group_id: String,
+        user_id: String,
+    },
+    RemoveMember {
+        group_id: String,
+        user_id: String,
+    },
 }
 
 impl Op {
@@ -237,12 +365,16 @@ impl Op {
                 upn: u.upn.key(),
                 shown: u.upn.to_string(),
                 json: serde_json::to_string(u)?,
+                mail: u.mail_key(),
+                employee_id: u.employee_id_key(),
             },
             Change::UpdateUser { user: u, prior } => Op::UpdateUser {
                 id: u.id.clone(),
                 upn: u.upn.key(),
                 shown: u.upn.to_string(),
                 json: serde_json::to_string(u)?,
+                mail: u.mail_key(),
+                employee_id: u.employee_id_key(),
                 prior: prior.map(|p| Box::new(p.clone())),
             },
             Change::DeleteUser(id) => Op::DeleteUser { id: id.to_owned() },
@@ -286,6 +418,26 @@ impl Op {
             Change::PutPolicy(p) => Op::PutPolicy {
                 json: serde_json::to_string(p)?,
             },
+            Change::CreateGroup(g) => Op::CreateGroup {
+                id: g.id.clone(),
+                order: g.order_key(),
+                json: serde_json::to_string(g)?,
+            },
+            Change::UpdateGroup { group: g, prior } => Op::UpdateGroup {
+                id: g.id.clone(),
+                order: g.order_key(),
+                json: serde_json::to_string(g)?,
+                prior: prior.map(|p| Box::new(p.clone())),
+            },
+            Change::DeleteGroup(id) => Op::DeleteGroup { id: id.to_owned() },
+            Change::AddMember { group_id, user_id } => Op::AddMember {
+                group_id: group_id.to_owned(),
+                user_id: user_id.to_owned(),
+            },
+            Change::RemoveMember { group_id, user_id } => Op::RemoveMember {
+                group_id: group_id.to_owned(),
+                user_id: user_id.to_owned(),
+            },
         })
     }
 
@@ -300,6 +452,8 @@ impl Op {
                 upn,
                 shown,
                 json,
+                mail,
+                employee_id,
             } => {
                 let mut upns = tx.open_table(UPNS)?;
                 if upns.get(upn.as_str())?.is_some() {
@@ -307,6 +461,13 @@ impl Op {
                 }
                 upns.insert(upn.as_str(), id.as_str())?;
                 tx.open_table(USERS)?.insert(id.as_str(), json.as_str())?;
+                reindex(&mut tx.open_table(MAILS)?, id, None, mail.as_deref())?;
+                reindex(
+                    &mut tx.open_table(EMPLOYEE_IDS)?,
+                    id,
+                    None,
+                    employee_id.as_deref(),
+                )?;
                 Ok(true)
             }
             Op::UpdateUser {
@@ -314,6 +475,8 @@ impl Op {
                 upn,
                 shown,
                 json,
+                mail,
+                employee_id,
                 prior,
             } => {
                 let mut users = tx.open_table(USERS)?;
@@ -331,6 +494,18 @@ impl Op {
                     upns.insert(upn.as_str(), id.as_str())?;
                 }
                 users.insert(id.as_str(), json.as_str())?;
+                reindex(
+                    &mut tx.open_table(MAILS)?,
+                    id,
+                    old.mail_key().as_deref(),
+                    mail.as_deref(),
+                )?;
+                reindex(
+                    &mut tx.open_table(EMPLOYEE_IDS)?,
+                    id,
+                    old.employee_id_key().as_deref(),
+                    employee_id.as_deref(),
+                )?;
                 Ok(true)
             }
             Op::DeleteUser { id } => {
@@ -340,6 +515,25 @@ impl Op {
                 };
                 users.remove(id.as_str())?;
                 tx.open_table(UPNS)?.remove(user.upn.key().as_str())?;
+                reindex(
+                    &mut tx.open_table(MAILS)?,
+                    id,
+                    user.mail_key().as_deref(),
+                    None,
+                )?;
+                reindex(
+                    &mut tx.open_table(EMPLOYEE_IDS)?,
+                    id,
+                    user.employee_id_key().as_deref(),
+                    None,
+                )?;
+                // Out of every group (the reverse index names them).
+                let mut member_of = tx.open_table(MEMBER_OF)?;
+                let mut members = tx.open_table(MEMBERS)?;
+                for group_id in pairs_of(&member_of, id)? {
+                    members.remove(pair(&group_id, id).as_str())?;
+                    member_of.remove(pair(id, &group_id).as_str())?;
+                }
                 tx.open_table(TAPS)?.remove(id.as_str())?;
                 let (lo, hi) = user_creds_prefix(id);
                 let mut links = tx.open_table(USER_CREDS)?;
@@ -426,6 +620,77 @@ impl Op {
             Op::PutPolicy { json } => {
                 tx.open_table(META)?.insert(POLICY, json.as_str())?;
                 Ok(true)
+            }
+            Op::CreateGroup { id, order, json } => {
+                let mut groups = tx.open_table(GROUPS)?;
+                if groups.get(id.as_str())?.is_some() {
+                    return Err(StoreError::Conflict("the group id exists".into()));
+                }
+                groups.insert(id.as_str(), json.as_str())?;
+                tx.open_table(GROUP_ORDER)?
+                    .insert(order.as_str(), id.as_str())?;
+                Ok(true)
+            }
+            Op::UpdateGroup {
+                id,
+                order,
+                json,
+                prior,
+            } => {
+                let mut groups = tx.open_table(GROUPS)?;
+                let old: Group = get_json(&groups, id)?.ok_or(StoreError::NotFound)?;
+                if prior.as_deref().is_some_and(|p| *p != old) {
+                    return Err(group_changed_meanwhile());
+                }
+                let old_order = old.order_key();
+                if old_order != *order {
+                    let mut listing = tx.open_table(GROUP_ORDER)?;
+                    listing.remove(old_order.as_str())?;
+                    listing.insert(order.as_str(), id.as_str())?;
+                }
+                groups.insert(id.as_str(), json.as_str())?;
+                Ok(true)
+            }
+            Op::DeleteGroup { id } => {
+                let mut groups = tx.open_table(GROUPS)?;
+                let Some(group) = get_json::<Group>(&groups, id)? else {
+                    return Ok(false);
+                };
+                groups.remove(id.as_str())?;
+                tx.open_table(GROUP_ORDER)?
+                    .remove(group.order_key().as_str())?;
+                let mut members = tx.open_table(MEMBERS)?;
+                let mut member_of = tx.open_table(MEMBER_OF)?;
+                for user_id in pairs_of(&members, id)? {
+                    member_of.remove(pair(&user_id, id).as_str())?;
+                    members.remove(pair(id, &user_id).as_str())?;
+                }
+                Ok(true)
+            }
+            Op::AddMember { group_id, user_id } => {
+                if tx.open_table(GROUPS)?.get(group_id.as_str())?.is_none()
+                    || tx.open_table(USERS)?.get(user_id.as_str())?.is_none()
+                {
+                    return Err(StoreError::NotFound);
+                }
+                let mut members = tx.open_table(MEMBERS)?;
+                let key = pair(group_id, user_id);
+                if members.get(key.as_str())?.is_some() {
+                    return Err(already_member());
+                }
+                members.insert(key.as_str(), "")?;
+                tx.open_table(MEMBER_OF)?
+                    .insert(pair(user_id, group_id).as_str(), "")?;
+                Ok(true)
+            }
+            Op::RemoveMember { group_id, user_id } => {
+                let removed = tx
+                    .open_table(MEMBERS)?
+                    .remove(pair(group_id, user_id).as_str())?
+                    .is_some();
+                tx.open_table(MEMBER_OF)?
+                    .remove(pair(user_id, group_id).as_str())?;
+                Ok(removed)
             }
         }
     }
@@ -527,6 +792,167 @@ impl UserStore for EmbeddedStore {
 
     async fn has_users(&self) -> Result<bool, StoreError> {
         self.read(|tx| Ok(!ReadableTableMetadata::is_empty(&tx.open_table(USERS)?)?))
+            .await
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        // redb keeps each table's length in its header: O(1).
+        self.read(|tx| Ok(ReadableTableMetadata::len(&tx.open_table(USERS)?)?))
+            .await
+    }
+
+    async fn find_users_by_mail(&self, mail_key: &str) -> Result<Vec<User>, StoreError> {
+        let key = mail_key.to_owned();
+        self.read(move |tx| users_by_index(tx, MAILS, &key, User::mail_key))
+            .await
+    }
+
+    async fn find_users_by_employee_id(&self, key: &str) -> Result<Vec<User>, StoreError> {
+        let key = key.to_owned();
+        self.read(move |tx| users_by_index(tx, EMPLOYEE_IDS, &key, User::employee_id_key))
+            .await
+    }
+
+    async fn reindex_users(&self) -> Result<usize, StoreError> {
+        let done = self
+            .read(|tx| Ok(tx.open_table(META)?.get(DIR_INDEX)?.is_some()))
+            .await?;
+        if done {
+            return Ok(0);
+        }
+        // One write transaction: no user write can slip in between.
+        self.write(true, |tx| {
+            let mut meta = tx.open_table(META)?;
+            if meta.get(DIR_INDEX)?.is_some() {
+                return Ok(0);
+            }
+            let users = tx.open_table(USERS)?;
+            let mut mails = tx.open_table(MAILS)?;
+            let mut employee_ids = tx.open_table(EMPLOYEE_IDS)?;
+            let mut n = 0;
+            for entry in users.iter()? {
+                let (_, v) = entry?;
+                let user: User = serde_json::from_str(v.value())?;
+                reindex(&mut mails, &user.id, None, user.mail_key().as_deref())?;
+                reindex(
+                    &mut employee_ids,
+                    &user.id,
+                    None,
+                    user.employee_id_key().as_deref(),
+                )?;
+                n += 1;
+            }
+            meta.insert(DIR_INDEX, DIR_INDEX_VERSION)?;
+            Ok(n)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl GroupStore for EmbeddedStore {
+    async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
+        self.apply(Change::CreateGroup(group), None).await.map(drop)
+    }
+
+    async fn get_group(&self, id: &str) -> Result<Option<Group>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |tx| get_json(&tx.open_table(GROUPS)?, &id))
+            .await
+    }
+
+    async fn list_groups(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Group>, StoreError> {
+        use std::ops::Bound;
+        let after = after.map(str::to_owned);
+        self.read(move |tx| {
+            let order = tx.open_table(GROUP_ORDER)?;
+            let groups = tx.open_table(GROUPS)?;
+            let lower = after.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+            let mut out = Vec::with_capacity(limit.min(1000));
+            for entry in order.range::<&str>((lower, Bound::Unbounded))? {
+                if out.len() == limit {
+                    break;
+                }
+                let (_, id) = entry?;
+                if let Some(g) = get_json(&groups, id.value())? {
+                    out.push(g);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn count_groups(&self) -> Result<u64, StoreError> {
+        self.read(|tx| Ok(ReadableTableMetadata::len(&tx.open_table(GROUPS)?)?))
+            .await
+    }
+
+    async fn update_group(&self, group: &Group, prior: Option<&Group>) -> Result<(), StoreError> {
+        self.apply(Change::UpdateGroup { group, prior }, None)
+            .await
+            .map(drop)
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<bool, StoreError> {
+        self.apply(Change::DeleteGroup(id), None).await
+    }
+
+    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), StoreError> {
+        self.apply(Change::AddMember { group_id, user_id }, None)
+            .await
+            .map(drop)
+    }
+
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        self.apply(Change::RemoveMember { group_id, user_id }, None)
+            .await
+    }
+
+    async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let key = pair(group_id, user_id);
+        self.read(move |tx| Ok(tx.open_table(MEMBERS)?.get(key.as_str())?.is_some()))
+            .await
+    }
+
+    async fn list_members(
+        &self,
+        group_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        use std::ops::Bound;
+        let (lo, hi) = pair_prefix(group_id);
+        let start = after.map(|a| pair(group_id, a));
+        self.read(move |tx| {
+            let members = tx.open_table(MEMBERS)?;
+            let users = tx.open_table(USERS)?;
+            let lower = match &start {
+                Some(s) => Bound::Excluded(s.as_str()),
+                None => Bound::Included(lo.as_str()),
+            };
+            let mut out = Vec::with_capacity(limit.min(1000));
+            for entry in members.range::<&str>((lower, Bound::Excluded(hi.as_str())))? {
+                if out.len() == limit {
+                    break;
+                }
+                let (key, _) = entry?;
+                if let Some(u) = get_json(&users, &key.value()[lo.len()..])? {
+                    out.push(u);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn groups_of_user(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let id = user_id.to_owned();
+        self.read(move |tx| pairs_of(&tx.open_table(MEMBER_OF)?, &id))
             .await
     }
 }

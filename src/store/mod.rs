@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
 use crate::domain::credential::PasskeyCredential;
+use crate::domain::group::Group;
 use crate::domain::lockout;
 use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
@@ -112,9 +113,66 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, after: Option<&str>, limit: usize) -> Result<Vec<User>, StoreError>;
     /// Replaces the record; re-indexes the UPN if it changed.
     async fn update_user(&self, user: &User) -> Result<(), StoreError>;
-    /// Removes the user with their pass and passkeys. False if absent.
+    /// Removes the user with their pass, passkeys, index entries and group
+    /// memberships. False if absent.
     async fn delete_user(&self, id: &str) -> Result<bool, StoreError>;
     async fn has_users(&self) -> Result<bool, StoreError>;
+    /// How many users the directory holds, in O(1).
+    async fn count_users(&self) -> Result<u64, StoreError>;
+    /// Users whose `mail` has the index key `mail_key`
+    /// ([`crate::domain::user::index_key`]; mail is not unique). Costs
+    /// O(matches), never a scan: the index is kept with every user write.
+    /// Ordered by user id; entries are checked against the records.
+    async fn find_users_by_mail(&self, mail_key: &str) -> Result<Vec<User>, StoreError>;
+    /// Users whose `employeeId` has the index key `key` (not unique),
+    /// ordered by user id.
+    async fn find_users_by_employee_id(&self, key: &str) -> Result<Vec<User>, StoreError>;
+    /// Builds the mail and employeeId indexes for records written before
+    /// they existed. Idempotent and safe to run on many instances at
+    /// once; after the first complete run it is one read. Returns how
+    /// many users it indexed (0 once done).
+    async fn reindex_users(&self) -> Result<usize, StoreError>;
+}
+
+/// Groups and their members (users). Every change is atomic with the
+/// indexes it touches: the member list of the group and the reverse index
+/// user → groups, which makes [`groups_of_user`](Self::groups_of_user)
+/// cost O(groups of that user).
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    /// Fails with [`StoreError::Conflict`] if the id exists.
+    async fn create_group(&self, group: &Group) -> Result<(), StoreError>;
+    async fn get_group(&self, id: &str) -> Result<Option<Group>, StoreError>;
+    /// Groups ordered by [`Group::order_key`] (display name, then id),
+    /// starting after the order key `after`.
+    async fn list_groups(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Group>, StoreError>;
+    async fn count_groups(&self) -> Result<u64, StoreError>;
+    /// Replaces the group (`NotFound` if absent). With `prior`, only if
+    /// the stored group still equals it (else `Conflict`).
+    async fn update_group(&self, group: &Group, prior: Option<&Group>) -> Result<(), StoreError>;
+    /// Deletes the group and its memberships. False if absent.
+    async fn delete_group(&self, id: &str) -> Result<bool, StoreError>;
+    /// `NotFound` if the group or the user does not exist; `Conflict` if
+    /// the user is a member already (Graph: 400, "One or more added object
+    /// references already exist"). Of concurrent adds, one succeeds.
+    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), StoreError>;
+    /// False if the user was not a member.
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError>;
+    /// Members ordered by user id, starting after the user id `after`
+    /// (empty for an unknown group).
+    async fn list_members(
+        &self,
+        group_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError>;
+    /// The ids of the user's groups, sorted; O(groups of that user).
+    async fn groups_of_user(&self, user_id: &str) -> Result<Vec<String>, StoreError>;
 }
 
 #[async_trait]
@@ -224,6 +282,25 @@ pub enum Change<'a> {
     PutClient(&'a Client),
     DeleteClient(&'a str),
     PutPolicy(&'a Policy),
+    /// See [`GroupStore::create_group`].
+    CreateGroup(&'a Group),
+    /// See [`GroupStore::update_group`].
+    UpdateGroup {
+        group: &'a Group,
+        prior: Option<&'a Group>,
+    },
+    /// Deletes a group with its memberships; false if absent.
+    DeleteGroup(&'a str),
+    /// See [`GroupStore::add_member`] (always true when it succeeds).
+    AddMember {
+        group_id: &'a str,
+        user_id: &'a str,
+    },
+    /// False if the user was not a member.
+    RemoveMember {
+        group_id: &'a str,
+        user_id: &'a str,
+    },
 }
 
 #[async_trait]
@@ -348,6 +425,7 @@ pub trait LockoutStore: Send + Sync {
 #[async_trait]
 pub trait Store:
     UserStore
+    + GroupStore
     + TapStore
     + CredentialStore
     + ClientStore
@@ -388,6 +466,19 @@ pub(crate) fn decode_expiring(raw: &[u8], now: OffsetDateTime) -> Option<&[u8]> 
 /// A compare-and-set lost: someone changed the record since it was read.
 pub(crate) fn changed_meanwhile() -> StoreError {
     StoreError::Conflict("the user was changed by someone else meanwhile; reload and retry".into())
+}
+
+/// A compare-and-set on a group lost.
+pub(crate) fn group_changed_meanwhile() -> StoreError {
+    StoreError::Conflict("the group was changed by someone else meanwhile; reload and retry".into())
+}
+
+/// Adding a member who is one already.
+pub(crate) fn already_member() -> StoreError {
+    StoreError::Conflict(
+        "One or more added object references already exist for the following modified properties: 'members'."
+            .into(),
+    )
 }
 
 /// A compare-and-set on a passkey lost (e.g. a rename racing a sign-in).

@@ -7,7 +7,14 @@
 //! |---|---|
 //! | `{P:dir}:user:<id>` | user JSON |
 //! | `{P:dir}:upn:<upn key>` | user id (unique UPN index) |
-//! | `{P:dir}:users` | sorted set of UPN keys (listing) |
+//! | `{P:dir}:users` | sorted set of UPN keys (listing; its size is the user count) |
+//! | `{P:dir}:mail:<mail key>` | set of user ids with that mail (non-unique index) |
+//! | `{P:dir}:empid:<employee id key>` | set of user ids with that employeeId |
+//! | `{P:dir}:index` | index version: set once the indexes cover users stored before them |
+//! | `{P:dir}:group:<id>` | group JSON |
+//! | `{P:dir}:groups` | sorted set of group order keys (`name NUL id`; listing and count) |
+//! | `{P:dir}:members:<group id>` | sorted set of member user ids |
+//! | `{P:dir}:memberof:<user id>` | set of the user's group ids (reverse index) |
 //! | `{P:u:<id>}:tap` | the user's pass JSON |
 //! | `{P:u:<id>}:creds` | hash: credential id → passkey JSON |
 //! | `{P:cred:<cred id>}` | user id (credential index, checked on read) |
@@ -19,8 +26,12 @@
 //! | `P:<ns>:<id>` | short-lived records, expiry ms ++ payload, native TTL |
 //! | `P:lockout:<id>` | a TAP lockout bucket: hash of [`lockout::Bucket`]'s fields, native expiry |
 //!
-//! The user directory shares one tag so that user, UPN index and listing
-//! change together in one script. Two sequences cross tags and are ordered
+//! The user directory shares one tag so that user, UPN index, listing, the
+//! mail and employeeId indexes, groups and memberships change together in
+//! one script (creating, renaming or deleting a user; adding a member,
+//! which checks that group and user exist; deleting a user or a group with
+//! its memberships). Index entries are also checked against the record on
+//! read, so a stale one is never answered. Two sequences cross tags and are ordered
 //! to survive a crash between steps: a user's pass and passkeys are deleted
 //! after the user (orphans are never reachable: every read goes through the
 //! user), and a credential index is written before the credential and
@@ -44,13 +55,14 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::{
-    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, KeyStore,
-    LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, audit_key,
-    decode_expiring, encode_expiring, unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, GroupStore,
+    KeyStore, LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore,
+    already_member, audit_key, decode_expiring, encode_expiring, group_changed_meanwhile, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
 use crate::domain::credential::PasskeyCredential;
+use crate::domain::group::Group;
 use crate::domain::lockout;
 use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
@@ -294,6 +306,32 @@ impl RedisStore {
     fn users_key(&self) -> String {
         format!("{{{}:dir}}:users", self.p)
     }
+    /// The start of every directory key: scripts name index keys from it
+    /// (always in the script's own slot).
+    fn dir_prefix(&self) -> String {
+        format!("{{{}:dir}}:", self.p)
+    }
+    fn index_version_key(&self) -> String {
+        format!("{{{}:dir}}:index", self.p)
+    }
+    fn mail_index_key(&self, mail_key: &str) -> String {
+        format!("{{{}:dir}}:mail:{mail_key}", self.p)
+    }
+    fn employee_id_index_key(&self, key: &str) -> String {
+        format!("{{{}:dir}}:empid:{key}", self.p)
+    }
+    fn group_key(&self, id: &str) -> String {
+        format!("{{{}:dir}}:group:{id}", self.p)
+    }
+    fn groups_key(&self) -> String {
+        format!("{{{}:dir}}:groups", self.p)
+    }
+    fn members_key(&self, group_id: &str) -> String {
+        format!("{{{}:dir}}:members:{group_id}", self.p)
+    }
+    fn member_of_key(&self, user_id: &str) -> String {
+        format!("{{{}:dir}}:memberof:{user_id}", self.p)
+    }
     fn tap_key(&self, user_id: &str) -> String {
         format!("{{{}:u:{user_id}}}:tap", self.p)
     }
@@ -357,24 +395,43 @@ fn ttl_ms(expires_at: OffsetDateTime, now: OffsetDateTime) -> i64 {
 // Every changing script takes an outbox key and an audit event ('' for
 // none) last, and pushes the event only if the change happened.
 
-// KEYS: upn index, user, users set, outbox. ARGV: id, json, upn key, event.
+// The non-unique indexes (mail, employeeId) of the directory: index keys
+// are built from the directory prefix, in the script's slot. '' = no value.
+const INDEX_FNS: &str = r"
+local function index_add(prefix, kind, value, id)
+  if value ~= '' then redis.call('SADD', prefix .. kind .. value, id) end
+end
+local function index_del(prefix, kind, value, id)
+  if value ~= '' then redis.call('SREM', prefix .. kind .. value, id) end
+end
+";
+
+fn with_index_fns(body: &str) -> Script {
+    Script::new(&format!("{INDEX_FNS}{body}"))
+}
+
+// KEYS: upn index, user, users set, outbox. ARGV: id, json, upn key, event,
+// dir prefix, mail key, employeeId key.
 static CREATE_USER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    with_index_fns(
         r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], 0, ARGV[3])
+index_add(ARGV[5], 'mail:', ARGV[6], ARGV[1])
+index_add(ARGV[5], 'empid:', ARGV[7], ARGV[1])
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[4]) end
 return 1",
     )
 });
 
 // KEYS: user, old upn index, new upn index, users set, outbox.
-// ARGV: id, json, old upn key, new upn key, expected current json, event.
+// ARGV: id, json, old upn key, new upn key, expected current json, event,
+// dir prefix, old mail key, new mail key, old employeeId key, new one.
 // Returns -1 absent, -2 changed concurrently (retry), 0 conflict, 1 ok.
 static UPDATE_USER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    with_index_fns(
         r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then return -1 end
@@ -387,14 +444,20 @@ if ARGV[3] ~= ARGV[4] then
   redis.call('ZADD', KEYS[4], 0, ARGV[4])
 end
 redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[8] ~= ARGV[9] then index_del(ARGV[7], 'mail:', ARGV[8], ARGV[1]) end
+index_add(ARGV[7], 'mail:', ARGV[9], ARGV[1])
+if ARGV[10] ~= ARGV[11] then index_del(ARGV[7], 'empid:', ARGV[10], ARGV[1]) end
+index_add(ARGV[7], 'empid:', ARGV[11], ARGV[1])
 if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[5], ARGV[6]) end
 return 1",
     )
 });
 
-// KEYS: user, upn index, users set, outbox. ARGV: id, upn key, expected json, event.
+// KEYS: user, upn index, users set, outbox, the user's group set.
+// ARGV: id, upn key, expected json, event, dir prefix, mail key,
+// employeeId key. Also takes the user out of every group.
 static DELETE_USER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    with_index_fns(
         r"
 local cur = redis.call('GET', KEYS[1])
 if not cur then return -1 end
@@ -404,8 +467,133 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
   redis.call('DEL', KEYS[2])
   redis.call('ZREM', KEYS[3], ARGV[2])
 end
+index_del(ARGV[5], 'mail:', ARGV[6], ARGV[1])
+index_del(ARGV[5], 'empid:', ARGV[7], ARGV[1])
+for _, g in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  redis.call('ZREM', ARGV[5] .. 'members:' .. g, ARGV[1])
+end
+redis.call('DEL', KEYS[5])
 if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[4]) end
 return 1",
+    )
+});
+
+// KEYS: user. ARGV: expected json, dir prefix, id, mail key, employeeId
+// key. Indexes a record stored before the indexes, if it is unchanged
+// (a changed one was indexed by whoever changed it).
+static REINDEX_USER: LazyLock<Script> = LazyLock::new(|| {
+    with_index_fns(
+        r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+index_add(ARGV[2], 'mail:', ARGV[4], ARGV[3])
+index_add(ARGV[2], 'empid:', ARGV[5], ARGV[3])
+return 1",
+    )
+});
+
+// KEYS: an index set. ARGV: user key prefix. The records its ids name.
+static USERS_OF_INDEX: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local u = redis.call('GET', ARGV[1] .. id)
+  if u then table.insert(out, u) end
+end
+return out",
+    )
+});
+
+// KEYS: group, groups set, outbox. ARGV: json, order key, event.
+static CREATE_GROUP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], 0, ARGV[2])
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
+return 1",
+    )
+});
+
+// KEYS: group, groups set, outbox. ARGV: json, old order key, new order
+// key, expected current json, event. -1 absent, -2 changed meanwhile.
+static UPDATE_GROUP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if cur ~= ARGV[4] then return -2 end
+if ARGV[2] ~= ARGV[3] then
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  redis.call('ZADD', KEYS[2], 0, ARGV[3])
+end
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[5]) end
+return 1",
+    )
+});
+
+// KEYS: group, groups set, members, outbox. ARGV: id, order key, expected
+// json, dir prefix, event. Takes every member out of the group.
+static DELETE_GROUP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local cur = redis.call('GET', KEYS[1])
+if not cur then return -1 end
+if cur ~= ARGV[3] then return -2 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+for _, u in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  redis.call('SREM', ARGV[4] .. 'memberof:' .. u, ARGV[1])
+end
+redis.call('DEL', KEYS[3])
+if ARGV[5] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[5]) end
+return 1",
+    )
+});
+
+// KEYS: group, user, members, user's groups, outbox. ARGV: group id, user
+// id, event. -1 no such group or user, 0 a member already, 1 added.
+static ADD_MEMBER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return -1 end
+if redis.call('ZADD', KEYS[3], 'NX', 0, ARGV[2]) == 0 then return 0 end
+redis.call('SADD', KEYS[4], ARGV[1])
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[5], ARGV[3]) end
+return 1",
+    )
+});
+
+// KEYS: members, user's groups, outbox. ARGV: group id, user id, event.
+static REMOVE_MEMBER: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('ZREM', KEYS[1], ARGV[2]) == 0 then return 0 end
+redis.call('SREM', KEYS[2], ARGV[1])
+if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[3]) end
+return 1",
+    )
+});
+
+// KEYS: a sorted set of ids (or of `name NUL id` order keys). ARGV: min lex
+// bound, limit, record key prefix, 1 if the members are order keys. The
+// records, in order.
+static LIST_RECORDS: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local out = {}
+for _, m in ipairs(redis.call('ZRANGEBYLEX', KEYS[1], ARGV[1], '+', 'LIMIT', 0, tonumber(ARGV[2]))) do
+  local id = m
+  if ARGV[4] == '1' then
+    local nul = string.find(m, '\0', 1, true)
+    if nul then id = string.sub(m, nul + 1) end
+  end
+  local r = redis.call('GET', ARGV[3] .. id)
+  if r then table.insert(out, r) end
+end
+return out",
     )
 });
 
@@ -717,15 +905,134 @@ impl RedisStore {
                 let _: () = pipe.query_async(&mut self.c()).await?;
                 Ok(true)
             }
+            Change::CreateGroup(group) => {
+                let n: i64 = CREATE_GROUP
+                    .key(self.group_key(&group.id))
+                    .key(self.groups_key())
+                    .key(self.dir_outbox())
+                    .arg(serde_json::to_string(group)?)
+                    .arg(group.order_key())
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                if n == 1 {
+                    Ok(true)
+                } else {
+                    Err(StoreError::Conflict("the group id exists".into()))
+                }
+            }
+            Change::UpdateGroup { group, prior } => {
+                self.update_group_audited(group, prior, event).await
+            }
+            Change::DeleteGroup(id) => self.delete_group_audited(id, event).await,
+            Change::AddMember { group_id, user_id } => {
+                let n: i64 = ADD_MEMBER
+                    .key(self.group_key(group_id))
+                    .key(self.user_key(user_id))
+                    .key(self.members_key(group_id))
+                    .key(self.member_of_key(user_id))
+                    .key(self.dir_outbox())
+                    .arg(group_id)
+                    .arg(user_id)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                match n {
+                    1 => Ok(true),
+                    0 => Err(already_member()),
+                    _ => Err(StoreError::NotFound),
+                }
+            }
+            Change::RemoveMember { group_id, user_id } => {
+                let n: i64 = REMOVE_MEMBER
+                    .key(self.members_key(group_id))
+                    .key(self.member_of_key(user_id))
+                    .key(self.dir_outbox())
+                    .arg(group_id)
+                    .arg(user_id)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                Ok(n == 1)
+            }
         }
+    }
+
+    async fn update_group_audited(
+        &self,
+        group: &Group,
+        prior: Option<&Group>,
+        event: &str,
+    ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(group)?;
+        for _ in 0..5 {
+            let current: Option<String> = self.c().get(self.group_key(&group.id)).await?;
+            let Some(current) = current else {
+                return Err(StoreError::NotFound);
+            };
+            let old: Group = serde_json::from_str(&current)?;
+            if prior.is_some_and(|p| *p != old) {
+                return Err(group_changed_meanwhile());
+            }
+            let r: i64 = UPDATE_GROUP
+                .key(self.group_key(&group.id))
+                .key(self.groups_key())
+                .key(self.dir_outbox())
+                .arg(&json)
+                .arg(old.order_key())
+                .arg(group.order_key())
+                .arg(&current)
+                .arg(event)
+                .invoke_async(&mut self.c())
+                .await?;
+            match r {
+                1 => return Ok(true),
+                -1 => return Err(StoreError::NotFound),
+                _ => continue,
+            }
+        }
+        Err(group_changed_meanwhile())
+    }
+
+    async fn delete_group_audited(&self, id: &str, event: &str) -> Result<bool, StoreError> {
+        for _ in 0..5 {
+            let current: Option<String> = self.c().get(self.group_key(id)).await?;
+            let Some(current) = current else {
+                return Ok(false);
+            };
+            let group: Group = serde_json::from_str(&current)?;
+            let r: i64 = DELETE_GROUP
+                .key(self.group_key(id))
+                .key(self.groups_key())
+                .key(self.members_key(id))
+                .key(self.dir_outbox())
+                .arg(id)
+                .arg(group.order_key())
+                .arg(&current)
+                .arg(self.dir_prefix())
+                .arg(event)
+                .invoke_async(&mut self.c())
+                .await?;
+            match r {
+                1 => return Ok(true),
+                -1 => return Ok(false),
+                _ => continue,
+            }
+        }
+        Err(group_changed_meanwhile())
     }
 
     /// The outbox a change's event goes to (the change's hash tag).
     fn outbox_of(&self, change: &Change<'_>) -> String {
         match change {
-            Change::CreateUser(_) | Change::UpdateUser { .. } | Change::DeleteUser(_) => {
-                self.dir_outbox()
-            }
+            Change::CreateUser(_)
+            | Change::UpdateUser { .. }
+            | Change::DeleteUser(_)
+            | Change::CreateGroup(_)
+            | Change::UpdateGroup { .. }
+            | Change::DeleteGroup(_)
+            | Change::AddMember { .. }
+            | Change::RemoveMember { .. } => self.dir_outbox(),
             Change::PutTap { user_id, .. }
             | Change::DeleteTap { user_id, .. }
             | Change::UseTap { user_id, .. }
@@ -798,6 +1105,9 @@ impl RedisStore {
             .arg(json)
             .arg(&upn)
             .arg(event)
+            .arg(self.dir_prefix())
+            .arg(user.mail_key().unwrap_or_default())
+            .arg(user.employee_id_key().unwrap_or_default())
             .invoke_async(&mut self.c())
             .await?;
         if created == 1 {
@@ -842,6 +1152,11 @@ impl RedisStore {
                 .arg(&new_upn)
                 .arg(&current)
                 .arg(event)
+                .arg(self.dir_prefix())
+                .arg(old.mail_key().unwrap_or_default())
+                .arg(user.mail_key().unwrap_or_default())
+                .arg(old.employee_id_key().unwrap_or_default())
+                .arg(user.employee_id_key().unwrap_or_default())
                 .invoke_async(&mut self.c())
                 .await?;
             match r {
@@ -873,10 +1188,14 @@ impl RedisStore {
                 .key(self.upn_key(&upn))
                 .key(self.users_key())
                 .key(self.dir_outbox())
+                .key(self.member_of_key(id))
                 .arg(id)
                 .arg(&upn)
                 .arg(&current)
                 .arg(event)
+                .arg(self.dir_prefix())
+                .arg(user.mail_key().unwrap_or_default())
+                .arg(user.employee_id_key().unwrap_or_default())
                 .invoke_async(&mut self.c())
                 .await?;
             if r == 1 {
@@ -971,6 +1290,186 @@ impl UserStore for RedisStore {
     async fn has_users(&self) -> Result<bool, StoreError> {
         let n: u64 = self.c().zcard(self.users_key()).await?;
         Ok(n > 0)
+    }
+
+    async fn count_users(&self) -> Result<u64, StoreError> {
+        Ok(self.c().zcard(self.users_key()).await?)
+    }
+
+    async fn find_users_by_mail(&self, mail_key: &str) -> Result<Vec<User>, StoreError> {
+        self.users_of_index(self.mail_index_key(mail_key), mail_key, User::mail_key)
+            .await
+    }
+
+    async fn find_users_by_employee_id(&self, key: &str) -> Result<Vec<User>, StoreError> {
+        self.users_of_index(self.employee_id_index_key(key), key, User::employee_id_key)
+            .await
+    }
+
+    async fn reindex_users(&self) -> Result<usize, StoreError> {
+        const VERSION: &str = "1";
+        const BATCH: usize = 500;
+        let done: Option<String> = self.c().get(self.index_version_key()).await?;
+        if done.as_deref() == Some(VERSION) {
+            return Ok(0);
+        }
+        // Every record, a batch at a time; each is indexed only if it is
+        // still as read (a changed record was indexed by its writer).
+        let mut after: Option<String> = None;
+        let mut n = 0;
+        loop {
+            let min = after
+                .as_deref()
+                .map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+            let (raw, last): (Vec<String>, String) = LIST_USERS
+                .key(self.users_key())
+                .arg(min)
+                .arg(BATCH)
+                .arg(self.upn_key(""))
+                .arg(self.user_key(""))
+                .invoke_async(&mut self.c())
+                .await?;
+            for json in &raw {
+                let user: User = serde_json::from_str(json)?;
+                let _: i64 = REINDEX_USER
+                    .key(self.user_key(&user.id))
+                    .arg(json)
+                    .arg(self.dir_prefix())
+                    .arg(&user.id)
+                    .arg(user.mail_key().unwrap_or_default())
+                    .arg(user.employee_id_key().unwrap_or_default())
+                    .invoke_async(&mut self.c())
+                    .await?;
+                n += 1;
+            }
+            if last.is_empty() {
+                break;
+            }
+            after = Some(last);
+        }
+        let _: () = self.c().set(self.index_version_key(), VERSION).await?;
+        Ok(n)
+    }
+}
+
+impl RedisStore {
+    /// The users an index set names, checked against their records (an
+    /// entry that no longer matches is never answered).
+    async fn users_of_index(
+        &self,
+        index: String,
+        key: &str,
+        field: fn(&User) -> Option<String>,
+    ) -> Result<Vec<User>, StoreError> {
+        let raw: Vec<String> = USERS_OF_INDEX
+            .key(index)
+            .arg(self.user_key(""))
+            .invoke_async(&mut self.c())
+            .await?;
+        let mut users = Vec::with_capacity(raw.len());
+        for json in raw {
+            let user: User = serde_json::from_str(&json)?;
+            if field(&user).as_deref() == Some(key) {
+                users.push(user);
+            }
+        }
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(users)
+    }
+
+    async fn list_records<T: serde::de::DeserializeOwned>(
+        &self,
+        set: String,
+        after: Option<&str>,
+        limit: usize,
+        record_prefix: String,
+        order_keys: bool,
+    ) -> Result<Vec<T>, StoreError> {
+        let min = after.map_or_else(|| "-".to_owned(), |a| format!("({a}"));
+        let raw: Vec<String> = LIST_RECORDS
+            .key(set)
+            .arg(min)
+            .arg(limit)
+            .arg(record_prefix)
+            .arg(if order_keys { "1" } else { "0" })
+            .invoke_async(&mut self.c())
+            .await?;
+        raw.iter()
+            .map(|s| serde_json::from_str(s).map_err(StoreError::from))
+            .collect()
+    }
+}
+
+#[async_trait]
+impl GroupStore for RedisStore {
+    async fn create_group(&self, group: &Group) -> Result<(), StoreError> {
+        self.apply(Change::CreateGroup(group), "").await.map(drop)
+    }
+
+    async fn get_group(&self, id: &str) -> Result<Option<Group>, StoreError> {
+        let raw: Option<String> = self.c().get(self.group_key(id)).await?;
+        decode(raw)
+    }
+
+    async fn list_groups(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Group>, StoreError> {
+        self.list_records(self.groups_key(), after, limit, self.group_key(""), true)
+            .await
+    }
+
+    async fn count_groups(&self) -> Result<u64, StoreError> {
+        Ok(self.c().zcard(self.groups_key()).await?)
+    }
+
+    async fn update_group(&self, group: &Group, prior: Option<&Group>) -> Result<(), StoreError> {
+        self.apply(Change::UpdateGroup { group, prior }, "")
+            .await
+            .map(drop)
+    }
+
+    async fn delete_group(&self, id: &str) -> Result<bool, StoreError> {
+        self.apply(Change::DeleteGroup(id), "").await
+    }
+
+    async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), StoreError> {
+        self.apply(Change::AddMember { group_id, user_id }, "")
+            .await
+            .map(drop)
+    }
+
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        self.apply(Change::RemoveMember { group_id, user_id }, "")
+            .await
+    }
+
+    async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError> {
+        let score: Option<f64> = self.c().zscore(self.members_key(group_id), user_id).await?;
+        Ok(score.is_some())
+    }
+
+    async fn list_members(
+        &self,
+        group_id: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        self.list_records(
+            self.members_key(group_id),
+            after,
+            limit,
+            self.user_key(""),
+            false,
+        )
+        .await
+    }
+
+    async fn groups_of_user(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = self.c().smembers(self.member_of_key(user_id)).await?;
+        ids.sort();
+        Ok(ids)
     }
 }
 

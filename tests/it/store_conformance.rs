@@ -6,6 +6,7 @@ use std::time::Duration as StdDuration;
 use onramp::domain::audit::{Actor, AuditEvent, AuditEventType, AuditFilter, Outcome, Target};
 use onramp::domain::client::{Client, ClientAuthMethod, GrantType, SigningAlg};
 use onramp::domain::credential::PasskeyCredential;
+use onramp::domain::group::{Group, NewGroup};
 use onramp::domain::lockout::{self, Bucket, Op, Rules, Verdict};
 use onramp::domain::policy::Policy;
 use onramp::domain::signing_key::{KeySetRecord, KeyState, SigningKeyRecord};
@@ -73,6 +74,471 @@ async fn run_suite(store: SharedStore) {
     concurrency(&store).await;
     lockouts(&store).await;
     compare_and_swap(&store).await;
+    lookup_indexes(&store).await;
+    groups(&store).await;
+    memberships(&store).await;
+    audited_group_changes(&store).await;
+    concurrent_memberships(&store).await;
+}
+
+fn group(id: &str, name: &str) -> Group {
+    NewGroup {
+        display_name: Some(name.into()),
+        mail_nickname: Some(id.into()),
+        ..Default::default()
+    }
+    .into_group(id.into(), t0())
+    .unwrap()
+}
+
+fn ids_of(users: &[User]) -> Vec<&str> {
+    users.iter().map(|u| u.id.as_str()).collect()
+}
+
+fn group_ids(groups: &[Group]) -> Vec<&str> {
+    groups.iter().map(|g| g.id.as_str()).collect()
+}
+
+/// The mail and employeeId indexes (not unique, case-insensitive) stay
+/// exact through every user write; the user count is exact too.
+async fn lookup_indexes(store: &SharedStore) {
+    // Whatever came before in the suite, the first run marks the indexes
+    // complete; later runs are no-ops.
+    store.reindex_users().await.unwrap();
+    assert_eq!(store.reindex_users().await.unwrap(), 0);
+    let base = store.count_users().await.unwrap();
+    let mut a = user("ix-a", "ix-a@example.com");
+    a.mail = Some("Shared@Example.com".into());
+    a.employee_id = Some("E-1".into());
+    let mut b = user("ix-b", "ix-b@example.com");
+    b.mail = Some("shared@example.com".into());
+    b.employee_id = Some("e-1".into());
+    store.create_user(&b).await.unwrap();
+    store.create_user(&a).await.unwrap();
+    assert_eq!(store.count_users().await.unwrap(), base + 2);
+    let by_mail = |k: &'static str| {
+        let s = store.clone();
+        async move { s.find_users_by_mail(k).await.unwrap() }
+    };
+    let by_emp = |k: &'static str| {
+        let s = store.clone();
+        async move { s.find_users_by_employee_id(k).await.unwrap() }
+    };
+    assert_eq!(
+        ids_of(&by_mail("shared@example.com").await),
+        ["ix-a", "ix-b"]
+    );
+    assert_eq!(by_mail("shared@example.com").await[0], a);
+    assert_eq!(ids_of(&by_emp("e-1").await), ["ix-a", "ix-b"]);
+    assert!(by_mail("nobody@example.com").await.is_empty());
+    assert!(by_emp("e-2").await.is_empty());
+
+    // A mail change moves the entry.
+    let before = a.clone();
+    a.mail = Some("a2@example.com".into());
+    store.update_user(&a).await.unwrap();
+    assert_eq!(ids_of(&by_mail("shared@example.com").await), ["ix-b"]);
+    assert_eq!(ids_of(&by_mail("a2@example.com").await), ["ix-a"]);
+    // An employeeId cleared and one changed.
+    b.employee_id = None;
+    store.update_user(&b).await.unwrap();
+    assert_eq!(ids_of(&by_emp("e-1").await), ["ix-a"]);
+    b.employee_id = Some("E-2".into());
+    store.update_user(&b).await.unwrap();
+    assert_eq!(ids_of(&by_emp("e-2").await), ["ix-b"]);
+    // A rename keeps the entries, and the record found is the new one.
+    a.upn = onramp::domain::user::Upn::parse("ix-a2@example.com").unwrap();
+    store.update_user(&a).await.unwrap();
+    assert_eq!(by_mail("a2@example.com").await, [a.clone()]);
+    assert_eq!(by_emp("e-1").await, [a.clone()]);
+    // A refused write (stale compare-and-set, taken UPN) moves nothing.
+    let mut stale = before.clone();
+    stale.mail = Some("stale@example.com".into());
+    let change = Change::UpdateUser {
+        user: &stale,
+        prior: Some(&before),
+    };
+    assert!(matches!(
+        store.apply_audited(change, &event("ix-e1", "ix-a")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut clash = b.clone();
+    clash.upn = a.upn.clone();
+    clash.mail = Some("clash@example.com".into());
+    assert!(matches!(
+        store.update_user(&clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(by_mail("stale@example.com").await.is_empty());
+    assert!(by_mail("clash@example.com").await.is_empty());
+    assert_eq!(ids_of(&by_mail("a2@example.com").await), ["ix-a"]);
+    // A taken UPN on create indexes nothing either.
+    let mut twin = user("ix-twin", "IX-B@example.com");
+    twin.mail = Some("twin@example.com".into());
+    assert!(store.create_user(&twin).await.is_err());
+    assert!(by_mail("twin@example.com").await.is_empty());
+    assert_eq!(store.count_users().await.unwrap(), base + 2);
+
+    // Delete removes the entries and counts down.
+    assert!(store.delete_user("ix-a").await.unwrap());
+    assert!(by_mail("a2@example.com").await.is_empty());
+    assert!(by_emp("e-1").await.is_empty());
+    assert_eq!(store.count_users().await.unwrap(), base + 1);
+    assert!(!store.delete_user("ix-a").await.unwrap());
+    assert_eq!(store.count_users().await.unwrap(), base + 1);
+    assert!(store.delete_user("ix-b").await.unwrap());
+    assert!(by_mail("shared@example.com").await.is_empty());
+    assert!(by_emp("e-2").await.is_empty());
+    assert_eq!(store.count_users().await.unwrap(), base);
+    // The same values can be used again.
+    let mut again = user("ix-c", "ix-c@example.com");
+    again.mail = Some("SHARED@example.com".into());
+    store.create_user(&again).await.unwrap();
+    assert_eq!(ids_of(&by_mail("shared@example.com").await), ["ix-c"]);
+    assert!(store.delete_user("ix-c").await.unwrap());
+}
+
+async fn groups(store: &SharedStore) {
+    let base = store.count_groups().await.unwrap();
+    let beta = group("g-1", "Beta");
+    let alpha = group("g-2", "alpha");
+    let alpha2 = group("g-3", "Alpha");
+    for g in [&beta, &alpha, &alpha2] {
+        store.create_group(g).await.unwrap();
+    }
+    assert!(matches!(
+        store.create_group(&beta).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.count_groups().await.unwrap(), base + 3);
+    assert_eq!(store.get_group("g-1").await.unwrap(), Some(beta.clone()));
+    assert_eq!(store.get_group("g-none").await.unwrap(), None);
+    // By display name ignoring case, then id; paged by order key.
+    let all = store.list_groups(None, 10).await.unwrap();
+    assert_eq!(group_ids(&all), ["g-2", "g-3", "g-1"]);
+    let page = store.list_groups(None, 2).await.unwrap();
+    assert_eq!(group_ids(&page), ["g-2", "g-3"]);
+    let rest = store
+        .list_groups(Some(&page[1].order_key()), 2)
+        .await
+        .unwrap();
+    assert_eq!(group_ids(&rest), ["g-1"]);
+
+    // A rename re-sorts; a stale compare-and-set is refused.
+    let mut renamed = beta.clone();
+    renamed.display_name = "Aardvark".into();
+    store.update_group(&renamed, Some(&beta)).await.unwrap();
+    let all = store.list_groups(None, 10).await.unwrap();
+    assert_eq!(group_ids(&all), ["g-1", "g-2", "g-3"]);
+    let mut stale = beta.clone();
+    stale.description = Some("stale".into());
+    assert!(matches!(
+        store.update_group(&stale, Some(&beta)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_group("g-1").await.unwrap(), Some(renamed.clone()));
+    let ghost = group("g-ghost", "Ghost");
+    assert!(matches!(
+        store.update_group(&ghost, None).await,
+        Err(StoreError::NotFound)
+    ));
+    // Without a prior version the write wins.
+    let mut described = renamed.clone();
+    described.description = Some("first".into());
+    store.update_group(&described, None).await.unwrap();
+    assert_eq!(store.get_group("g-1").await.unwrap(), Some(described));
+
+    for id in ["g-1", "g-2", "g-3"] {
+        assert!(store.delete_group(id).await.unwrap());
+    }
+    assert!(!store.delete_group("g-1").await.unwrap());
+    assert_eq!(store.count_groups().await.unwrap(), base);
+    assert!(
+        store
+            .list_groups(None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|g| !g.id.starts_with("g-"))
+    );
+}
+
+/// Members and the reverse index user → groups, through adds, removals
+/// and the deletion of users and groups.
+async fn memberships(store: &SharedStore) {
+    for (id, upn) in [
+        ("m-1", "m-1@example.com"),
+        ("m-2", "m-2@example.com"),
+        ("m-3", "m-3@example.com"),
+    ] {
+        store.create_user(&user(id, upn)).await.unwrap();
+    }
+    let staff = group("gm-staff", "Staff");
+    let pilots = group("gm-pilots", "Pilots");
+    store.create_group(&staff).await.unwrap();
+    store.create_group(&pilots).await.unwrap();
+
+    store.add_member("gm-staff", "m-2").await.unwrap();
+    store.add_member("gm-staff", "m-1").await.unwrap();
+    store.add_member("gm-pilots", "m-1").await.unwrap();
+    // A second add of the same member, and unknown groups or users.
+    assert!(matches!(
+        store.add_member("gm-staff", "m-1").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.add_member("gm-staff", "nobody").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.add_member("gm-none", "m-1").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.groups_of_user("nobody").await.unwrap().is_empty());
+    assert!(store.is_member("gm-staff", "m-1").await.unwrap());
+    assert!(!store.is_member("gm-pilots", "m-2").await.unwrap());
+    let members = store.list_members("gm-staff", None, 10).await.unwrap();
+    assert_eq!(ids_of(&members), ["m-1", "m-2"]);
+    let page = store.list_members("gm-staff", None, 1).await.unwrap();
+    assert_eq!(ids_of(&page), ["m-1"]);
+    let rest = store
+        .list_members("gm-staff", Some("m-1"), 10)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&rest), ["m-2"]);
+    assert!(
+        store
+            .list_members("gm-none", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.groups_of_user("m-1").await.unwrap(),
+        ["gm-pilots", "gm-staff"]
+    );
+    assert_eq!(store.groups_of_user("m-2").await.unwrap(), ["gm-staff"]);
+    assert!(store.groups_of_user("m-3").await.unwrap().is_empty());
+
+    // Remove: present once, then absent.
+    assert!(store.remove_member("gm-pilots", "m-1").await.unwrap());
+    assert!(!store.remove_member("gm-pilots", "m-1").await.unwrap());
+    assert!(!store.remove_member("gm-pilots", "m-3").await.unwrap());
+    assert!(!store.remove_member("gm-none", "m-1").await.unwrap());
+    assert_eq!(store.groups_of_user("m-1").await.unwrap(), ["gm-staff"]);
+    assert!(
+        store
+            .list_members("gm-pilots", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Deleting a user takes them out of every group.
+    store.add_member("gm-pilots", "m-1").await.unwrap();
+    assert!(store.delete_user("m-1").await.unwrap());
+    assert_eq!(
+        ids_of(&store.list_members("gm-staff", None, 10).await.unwrap()),
+        ["m-2"]
+    );
+    assert!(
+        store
+            .list_members("gm-pilots", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(!store.is_member("gm-staff", "m-1").await.unwrap());
+    // Nothing is left behind for a record that reuses the id.
+    store
+        .create_user(&user("m-1", "m-1b@example.com"))
+        .await
+        .unwrap();
+    assert!(store.groups_of_user("m-1").await.unwrap().is_empty());
+    assert!(!store.remove_member("gm-staff", "m-1").await.unwrap());
+
+    // Deleting a group takes its members out of it.
+    store.add_member("gm-pilots", "m-2").await.unwrap();
+    store.add_member("gm-pilots", "m-3").await.unwrap();
+    assert!(store.delete_group("gm-pilots").await.unwrap());
+    assert_eq!(store.groups_of_user("m-2").await.unwrap(), ["gm-staff"]);
+    assert!(store.groups_of_user("m-3").await.unwrap().is_empty());
+    assert!(
+        store
+            .list_members("gm-pilots", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A new group with the old id starts empty.
+    store.create_group(&pilots).await.unwrap();
+    assert!(
+        store
+            .list_members("gm-pilots", None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.delete_group("gm-pilots").await.unwrap());
+    assert!(store.delete_group("gm-staff").await.unwrap());
+    assert!(store.groups_of_user("m-2").await.unwrap().is_empty());
+    for id in ["m-1", "m-2", "m-3"] {
+        assert!(store.delete_user(id).await.unwrap());
+    }
+}
+
+/// Every group change and its audit event are written together or not
+/// at all, as for users.
+async fn audited_group_changes(store: &SharedStore) {
+    store
+        .create_user(&user("ga-u", "ga-u@example.com"))
+        .await
+        .unwrap();
+    let g = group("ga-g", "Audited");
+    assert!(
+        store
+            .apply_audited(Change::CreateGroup(&g), &event("ga1", "ga-g"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "ga-g").await, ["ga1"]);
+    let err = store
+        .apply_audited(Change::CreateGroup(&g), &event("ga2", "ga-g"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(events_about(store, "ga-g").await, ["ga1"]);
+
+    let mut renamed = g.clone();
+    renamed.display_name = "Renamed".into();
+    let update = Change::UpdateGroup {
+        group: &renamed,
+        prior: Some(&g),
+    };
+    assert!(
+        store
+            .apply_audited(update, &event("ga3", "ga-g"))
+            .await
+            .unwrap()
+    );
+    let stale = Change::UpdateGroup {
+        group: &g,
+        prior: Some(&g),
+    };
+    let err = store
+        .apply_audited(stale, &event("ga4", "ga-g"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(events_about(store, "ga-g").await, ["ga3", "ga1"]);
+
+    let add = Change::AddMember {
+        group_id: "ga-g",
+        user_id: "ga-u",
+    };
+    assert!(
+        store
+            .apply_audited(add, &event("gm1", "ga-u"))
+            .await
+            .unwrap()
+    );
+    let err = store
+        .apply_audited(add, &event("gm2", "ga-u"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let ghost = Change::AddMember {
+        group_id: "ga-g",
+        user_id: "ga-nobody",
+    };
+    let err = store
+        .apply_audited(ghost, &event("gm3", "ga-nobody"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    assert!(events_about(store, "ga-nobody").await.is_empty());
+    let remove = Change::RemoveMember {
+        group_id: "ga-g",
+        user_id: "ga-u",
+    };
+    assert!(
+        store
+            .apply_audited(remove, &event("gm4", "ga-u"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .apply_audited(remove, &event("gm5", "ga-u"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "ga-u").await, ["gm4", "gm1"]);
+
+    assert!(
+        store
+            .apply_audited(Change::DeleteGroup("ga-g"), &event("ga5", "ga-g"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .apply_audited(Change::DeleteGroup("ga-g"), &event("ga6", "ga-g"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(events_about(store, "ga-g").await, ["ga5", "ga3", "ga1"]);
+    assert_eq!(store.get_group("ga-g").await.unwrap(), None);
+    assert!(store.delete_user("ga-u").await.unwrap());
+}
+
+/// Concurrent adds of one member: exactly one succeeds, the others see a
+/// member already; the member list and the reverse index hold it once.
+async fn concurrent_memberships(store: &SharedStore) {
+    store
+        .create_user(&user("gc-u", "gc-u@example.com"))
+        .await
+        .unwrap();
+    store.create_group(&group("gc-g", "Race")).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(
+            async move { s.add_member("gc-g", "gc-u").await },
+        ));
+    }
+    let (mut added, mut conflicts) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => added += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!((added, conflicts), (1, 19), "exactly one add wins");
+    assert_eq!(
+        ids_of(&store.list_members("gc-g", None, 10).await.unwrap()),
+        ["gc-u"]
+    );
+    assert_eq!(store.groups_of_user("gc-u").await.unwrap(), ["gc-g"]);
+    // Removals race the same way: one removes, the others find nothing.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let s = store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.remove_member("gc-g", "gc-u").await.unwrap()
+        }));
+    }
+    let mut removed = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            removed += 1;
+        }
+    }
+    assert_eq!(removed, 1);
+    assert!(store.groups_of_user("gc-u").await.unwrap().is_empty());
+    assert!(store.delete_group("gc-g").await.unwrap());
+    assert!(store.delete_user("gc-u").await.unwrap());
 }
 
 async fn users(store: &SharedStore) {
@@ -1396,4 +1862,92 @@ async fn redis_records_carry_native_ttls_and_cluster_hash_tags() {
         .await
         .unwrap();
     assert_eq!(exists, 0, "Redis expired the records by itself");
+}
+
+/// Records written before the lookup indexes existed: the start-up
+/// re-index makes them findable (no silent misses), once.
+#[tokio::test]
+async fn embedded_reindex_covers_records_stored_before_the_indexes() {
+    use redb::{ReadableDatabase, TableDefinition};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.redb");
+    let mut old = user("old-1", "old-1@example.com");
+    old.mail = Some("Old@Example.com".into());
+    {
+        let store = EmbeddedStore::open(&path).unwrap();
+        store.reindex_users().await.unwrap();
+        store.create_user(&old).await.unwrap();
+    }
+    {
+        // What an older version left: the user without index entries, and
+        // no index marker.
+        let db = redb::Database::create(&path).unwrap();
+        let tx = db.begin_write().unwrap();
+        {
+            let mut mails = tx
+                .open_table(TableDefinition::<&str, &str>::new("mail_index"))
+                .unwrap();
+            mails.retain(|_, _| false).unwrap();
+            let mut meta = tx
+                .open_table(TableDefinition::<&str, &str>::new("meta"))
+                .unwrap();
+            meta.remove("directory_index").unwrap();
+        }
+        tx.commit().unwrap();
+        let rx = db.begin_read().unwrap();
+        let t = rx
+            .open_table(TableDefinition::<&str, &str>::new("mail_index"))
+            .unwrap();
+        assert_eq!(redb::ReadableTableMetadata::len(&t).unwrap(), 0);
+    }
+    let store = EmbeddedStore::open(&path).unwrap();
+    assert!(
+        store
+            .find_users_by_mail("old@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.reindex_users().await.unwrap(), 1);
+    assert_eq!(
+        store.find_users_by_mail("old@example.com").await.unwrap(),
+        [old]
+    );
+    assert_eq!(store.reindex_users().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn redis_reindex_covers_records_stored_before_the_indexes() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "old", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    let mut old = user("old-1", "old-1@example.com");
+    old.mail = Some("Old@Example.com".into());
+    old.employee_id = Some("E-7".into());
+    store.create_user(&old).await.unwrap();
+    // What an older version left: no index entries, no marker.
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg("{old:dir}:mail:old@example.com")
+        .arg("{old:dir}:empid:e-7")
+        .arg("{old:dir}:index")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .find_users_by_mail("old@example.com")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.reindex_users().await.unwrap(), 1);
+    assert_eq!(
+        store.find_users_by_mail("old@example.com").await.unwrap(),
+        [old.clone()]
+    );
+    assert_eq!(store.find_users_by_employee_id("e-7").await.unwrap(), [old]);
+    assert_eq!(store.reindex_users().await.unwrap(), 0);
 }
