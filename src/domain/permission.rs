@@ -19,16 +19,20 @@ pub enum Permission {
     /// Assign and remove directory roles (delegated use only).
     #[serde(rename = "RoleManagement.ReadWrite.Directory")]
     RoleManagementReadWriteDirectory,
+    /// Create, change and delete groups and their members.
+    #[serde(rename = "Group.ReadWrite.All")]
+    GroupReadWriteAll,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::UserReadWriteAll,
         Permission::UserAuthenticationMethodReadWriteAll,
         Permission::PolicyReadWriteAuthenticationMethod,
         Permission::AuditLogReadAll,
         Permission::ApplicationReadWriteAll,
         Permission::RoleManagementReadWriteDirectory,
+        Permission::GroupReadWriteAll,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -43,6 +47,7 @@ impl Permission {
             Permission::AuditLogReadAll => "AuditLog.Read.All",
             Permission::ApplicationReadWriteAll => "Application.ReadWrite.All",
             Permission::RoleManagementReadWriteDirectory => "RoleManagement.ReadWrite.Directory",
+            Permission::GroupReadWriteAll => "Group.ReadWrite.All",
         }
     }
 

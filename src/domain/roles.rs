@@ -20,6 +20,11 @@ pub enum AdminAction {
     ManageClients,
     /// Assign or remove a directory role.
     ManageRoles,
+    /// List and read groups and their members.
+    ReadGroups,
+    /// Create, change or delete a group; add or remove a member (the
+    /// target is the member, when there is one).
+    ManageGroups,
 }
 
 impl AdminAction {
@@ -34,6 +39,7 @@ impl AdminAction {
             AdminAction::ReadAuditLog => Permission::AuditLogReadAll,
             AdminAction::ManageClients => Permission::ApplicationReadWriteAll,
             AdminAction::ManageRoles => Permission::RoleManagementReadWriteDirectory,
+            AdminAction::ReadGroups | AdminAction::ManageGroups => Permission::GroupReadWriteAll,
         }
     }
 }
@@ -117,6 +123,15 @@ pub fn check(
                 deny("assigning directory roles needs the Global Administrator role")
             }
         }
+        AdminAction::ReadGroups | AdminAction::ManageGroups => {
+            // Groups decide who a method policy applies to, so they are
+            // the tenant administrator's business.
+            if has(Global) {
+                Ok(())
+            } else {
+                deny("managing groups needs the Global Administrator role")
+            }
+        }
         AdminAction::ReadUsers | AdminAction::ReadMethods => {
             if has(Global) || has(PrivAuthAdmin) || has(AuthAdmin) {
                 Ok(())
@@ -192,7 +207,7 @@ mod tests {
             ("global", vec![Global]),
         ];
         // (action, target) → roles allowed
-        let expected: [(AdminAction, Option<&User>, &[&str]); 12] = [
+        let expected: [(AdminAction, Option<&User>, &[&str]); 16] = [
             (
                 AdminAction::ManageMethods,
                 Some(&ordinary),
@@ -225,6 +240,10 @@ mod tests {
             (AdminAction::ManageClients, None, &["global"]),
             (AdminAction::ManageRoles, Some(&ordinary), &["global"]),
             (AdminAction::ManageRoles, Some(&admin), &["global"]),
+            (AdminAction::ReadGroups, None, &["global"]),
+            (AdminAction::ManageGroups, None, &["global"]),
+            (AdminAction::ManageGroups, Some(&ordinary), &["global"]),
+            (AdminAction::ManageGroups, Some(&admin), &["global"]),
         ];
         for (action, target, allowed) in expected {
             for (name, r) in &roles {

@@ -85,7 +85,7 @@ fn role_names(roles: &[DirectoryRole]) -> String {
 pub const MAX_PAGE: usize = 999;
 
 pub struct AdminService {
-    ctx: Arc<Context>,
+    pub(super) ctx: Arc<Context>,
 }
 
 impl AdminService {
@@ -99,7 +99,7 @@ impl AdminService {
 
     /// Applies `change` and records its event in one atomic step; false
     /// when a delete found nothing.
-    async fn audited(
+    pub(super) async fn audited(
         &self,
         actor: &Actor,
         meta: &RequestMeta,
@@ -760,12 +760,12 @@ impl AdminService {
     }
 }
 
-fn encode_cursor(upn_key: &str) -> String {
+pub(super) fn encode_cursor(upn_key: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(upn_key)
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, DomainError> {
+pub(super) fn decode_cursor(cursor: &str) -> Result<String, DomainError> {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(cursor)

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod clients;
 pub mod discovery;
 pub mod enrollment;
+pub mod groups;
 pub mod hashing;
 pub mod keys;
 pub mod lockout;
@@ -107,9 +108,15 @@ impl Caller {
                 }
                 // Applications act tenant-wide, but never on administrators:
                 // a provisioning client must not be a path to an admin account.
+                // Group membership counts as a change: groups decide which
+                // sign-in methods apply (policy targets), so an application
+                // neither adds an administrator to a group nor removes one
+                // (nor deletes a group that holds one; see `delete_group`).
                 let changes = matches!(
                     action,
-                    AdminAction::ManageUsers | AdminAction::ManageMethods
+                    AdminAction::ManageUsers
+                        | AdminAction::ManageMethods
+                        | AdminAction::ManageGroups
                 );
                 if changes && target.is_some_and(|t| !t.roles.is_empty()) {
                     return Err(DomainError::Forbidden(
@@ -161,4 +168,72 @@ where
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| DomainError::Internal(format!("blocking task failed: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::user::NewUser;
+
+    fn user(id: &str, roles: Vec<DirectoryRole>) -> User {
+        NewUser {
+            upn: format!("{id}@example.com"),
+            display_name: id.into(),
+            roles,
+            ..Default::default()
+        }
+        .into_user(id.into(), time::OffsetDateTime::UNIX_EPOCH)
+        .unwrap()
+    }
+
+    fn caller(actor: Actor, roles: Vec<DirectoryRole>) -> Caller {
+        Caller {
+            actor,
+            permissions: vec![Permission::GroupReadWriteAll],
+            roles,
+            upn: None,
+            meta: RequestMeta::default(),
+        }
+    }
+
+    /// Group membership decides which sign-in methods apply: an
+    /// application never changes an administrator's, a Global
+    /// Administrator may; groups need Group.ReadWrite.All.
+    #[test]
+    fn applications_never_change_an_administrators_groups() {
+        let ordinary = user("ordinary", vec![]);
+        let admin = user("admin", vec![DirectoryRole::AuthenticationAdministrator]);
+        let app = caller(Actor::client("hr"), vec![]);
+        assert!(app.authorize(AdminAction::ManageGroups, None).is_ok());
+        assert!(app.authorize(AdminAction::ReadGroups, None).is_ok());
+        assert!(
+            app.authorize(AdminAction::ManageGroups, Some(&ordinary))
+                .is_ok()
+        );
+        assert!(matches!(
+            app.authorize(AdminAction::ManageGroups, Some(&admin)),
+            Err(DomainError::Forbidden(_))
+        ));
+        let global = caller(
+            Actor::user("someone"),
+            vec![DirectoryRole::GlobalAdministrator],
+        );
+        assert!(
+            global
+                .authorize(AdminAction::ManageGroups, Some(&admin))
+                .is_ok()
+        );
+        let auth_admin = caller(
+            Actor::user("someone"),
+            vec![DirectoryRole::AuthenticationAdministrator],
+        );
+        assert!(auth_admin.authorize(AdminAction::ReadGroups, None).is_err());
+        let mut no_permission = caller(Actor::client("hr"), vec![]);
+        no_permission.permissions = vec![Permission::UserReadWriteAll];
+        assert!(
+            no_permission
+                .authorize(AdminAction::ReadGroups, None)
+                .is_err()
+        );
+    }
 }

@@ -362,6 +362,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub bootstrap: Option<Issued>,
     pub store: SharedStore,
+    /// The app's services, for what the web API does not expose yet.
+    pub state: actix_web::web::Data<onramp::state::AppState>,
     pub handle: actix_web::dev::ServerHandle,
 }
 
@@ -392,6 +394,7 @@ impl TestApp {
         let handle = app.handle();
         let bootstrap = app.bootstrap.take();
         let store = app.state.ctx.store.clone();
+        let state = app.state.clone();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             base: format!("http://localhost:{port}"),
@@ -403,6 +406,7 @@ impl TestApp {
                 .unwrap(),
             bootstrap,
             store,
+            state,
             handle,
         }
     }

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod contact_claims;
 mod discovery;
+mod groups;
 mod helpers;
 mod keys;
 mod lifecycle;

@@ -1,0 +1,343 @@
+//! Groups, memberships, the manager and the directory lookups through the
+//! admin service (the web API for them comes with the new web layer), on
+//! both stores.
+
+use onramp::domain::DomainError;
+use onramp::domain::audit::{Actor, AuditFilter};
+use onramp::domain::group::{GroupPatch, NewGroup};
+use onramp::domain::permission::Permission;
+use onramp::domain::user::{DirectoryRole, NewUser, User, UserPatch};
+use onramp::service::{Caller, RequestMeta};
+
+use crate::helpers::*;
+
+/// An application with the permissions a provisioning client would hold.
+pub fn app_caller() -> Caller {
+    Caller {
+        actor: Actor::client(HR_ID),
+        permissions: vec![Permission::UserReadWriteAll, Permission::GroupReadWriteAll],
+        roles: Vec::new(),
+        upn: None,
+        meta: RequestMeta::default(),
+    }
+}
+
+/// A signed-in Global Administrator (the bootstrap administrator).
+pub fn global_caller(app: &TestApp) -> Caller {
+    let admin = &app.bootstrap.as_ref().unwrap().user;
+    Caller {
+        actor: Actor::user(&admin.id),
+        permissions: Permission::ALL.to_vec(),
+        roles: vec![DirectoryRole::GlobalAdministrator],
+        upn: Some(admin.upn.to_string()),
+        meta: RequestMeta::default(),
+    }
+}
+
+pub async fn new_group(app: &TestApp, name: &str) -> String {
+    app.state
+        .admin
+        .create_group(
+            &app_caller(),
+            NewGroup {
+                display_name: Some(name.into()),
+                mail_nickname: Some(name.to_lowercase().replace(' ', "-")),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+async fn new_user(app: &TestApp, upn: &str, extra: impl FnOnce(&mut NewUser)) -> User {
+    let mut new = NewUser {
+        upn: upn.into(),
+        display_name: upn.into(),
+        ..Default::default()
+    };
+    extra(&mut new);
+    app.state
+        .admin
+        .create_user(&app_caller(), new)
+        .await
+        .unwrap()
+}
+
+fn is_invalid(e: &DomainError, name: &str) -> bool {
+    matches!(e, DomainError::Invalid { field, .. } if field == name)
+}
+
+/// The types of the events about `target`, sorted by name (the test
+/// clock stands still, so their order in the log is by id).
+async fn events(app: &TestApp, target: &str) -> Vec<&'static str> {
+    let filter = AuditFilter {
+        target_id: Some(target.into()),
+        ..AuditFilter::default()
+    };
+    let page = app.store.list_audit(&filter, None, 100).await.unwrap();
+    let mut types: Vec<_> = page.events.iter().map(|e| e.event_type.as_str()).collect();
+    types.sort_unstable();
+    types
+}
+
+async fn groups_and_members_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let admin = app.bootstrap.as_ref().unwrap().user.clone();
+    let svc = &app.state.admin;
+    let hr = app_caller();
+    let global = global_caller(&app);
+
+    let staff = new_group(&app, "Staff").await;
+    let group = svc.get_group(&hr, &staff).await.unwrap();
+    assert!(group.security_enabled && !group.mail_enabled);
+    let invalid = svc
+        .create_group(&hr, NewGroup::default())
+        .await
+        .unwrap_err();
+    assert!(is_invalid(&invalid, "displayName"), "{invalid:?}");
+    assert_eq!(events(&app, &staff).await, ["group.created"]);
+
+    let ada = new_user(&app, "ada@example.com", |_| {}).await;
+    let bob = new_user(&app, "bob@example.com", |_| {}).await;
+    svc.add_member(&hr, &staff, &ada.id).await.unwrap();
+    // By UPN too.
+    svc.add_member(&hr, &staff, "bob@example.com")
+        .await
+        .unwrap();
+    // Graph: a second add is a 400 naming `members`.
+    let twice = svc.add_member(&hr, &staff, &ada.id).await.unwrap_err();
+    assert!(is_invalid(&twice, "members"), "{twice:?}");
+    assert!(twice.to_string().contains("already exist"), "{twice}");
+    assert!(matches!(
+        svc.add_member(&hr, &staff, "nobody@example.com").await,
+        Err(DomainError::NotFound("user"))
+    ));
+    assert!(matches!(
+        svc.add_member(&hr, "no-such-group", &ada.id).await,
+        Err(DomainError::NotFound("group"))
+    ));
+    // The member's history shows the change (exactly once).
+    assert_eq!(
+        events(&app, &ada.id).await,
+        ["group.member_added", "user.created"]
+    );
+
+    let page = svc.list_members(&hr, &staff, None, 1).await.unwrap();
+    assert_eq!(page.members.len(), 1);
+    let rest = svc
+        .list_members(&hr, &staff, page.next.as_deref(), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.next, None);
+    let mut all: Vec<String> = page
+        .members
+        .iter()
+        .chain(&rest.members)
+        .map(|u| u.id.clone())
+        .collect();
+    all.sort();
+    let mut want = vec![ada.id.clone(), bob.id.clone()];
+    want.sort();
+    assert_eq!(all, want);
+
+    let pilots = new_group(&app, "Pilots").await;
+    svc.add_member(&hr, &pilots, &ada.id).await.unwrap();
+    let of_ada = svc.member_of(&hr, &ada.id).await.unwrap();
+    let names: Vec<_> = of_ada.iter().map(|g| g.display_name.as_str()).collect();
+    assert_eq!(names, ["Pilots", "Staff"]);
+    let listed = svc.list_groups(&hr, None, 1).await.unwrap();
+    assert_eq!(listed.groups[0].display_name, "Pilots");
+    let rest = svc
+        .list_groups(&hr, listed.next.as_deref(), 10)
+        .await
+        .unwrap();
+    assert_eq!(rest.groups[0].display_name, "Staff");
+    assert_eq!(svc.count_groups(&hr).await.unwrap(), 2);
+
+    // Update: compare-and-set, audited; the order follows the name.
+    let renamed = svc
+        .update_group(
+            &hr,
+            &staff,
+            GroupPatch {
+                display_name: Some("All staff".into()),
+                description: Some(Some("everyone".into())),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.display_name, "All staff");
+    assert_eq!(
+        svc.list_groups(&hr, None, 10).await.unwrap().groups[0].id,
+        staff
+    );
+
+    // Remove: once; then NotFound.
+    svc.remove_member(&hr, &pilots, &ada.id).await.unwrap();
+    assert!(matches!(
+        svc.remove_member(&hr, &pilots, &ada.id).await,
+        Err(DomainError::NotFound("member"))
+    ));
+
+    // An application never changes an administrator's memberships, nor
+    // deletes a group that holds one; a Global Administrator may.
+    let refused = svc.add_member(&hr, &pilots, &admin.id).await.unwrap_err();
+    assert!(matches!(refused, DomainError::Forbidden(_)), "{refused:?}");
+    svc.add_member(&global, &pilots, &admin.id).await.unwrap();
+    let refused = svc
+        .remove_member(&hr, &pilots, &admin.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, DomainError::Forbidden(_)), "{refused:?}");
+    let refused = svc.delete_group(&hr, &pilots).await.unwrap_err();
+    assert!(matches!(refused, DomainError::Forbidden(_)), "{refused:?}");
+    svc.remove_member(&global, &pilots, &admin.id)
+        .await
+        .unwrap();
+    svc.delete_group(&hr, &pilots).await.unwrap();
+    assert!(matches!(
+        svc.get_group(&hr, &pilots).await,
+        Err(DomainError::NotFound("group"))
+    ));
+    assert_eq!(
+        events(&app, &pilots).await,
+        ["group.created", "group.deleted"]
+    );
+    // Groups need Group.ReadWrite.All.
+    let mut reader = app_caller();
+    reader.permissions = vec![Permission::UserReadWriteAll];
+    assert!(matches!(
+        svc.list_groups(&reader, None, 10).await,
+        Err(DomainError::Forbidden(_))
+    ));
+
+    // Deleting a user takes them out of their groups.
+    svc.delete_user(&hr, &bob.id).await.unwrap();
+    let left = svc.list_members(&hr, &staff, None, 10).await.unwrap();
+    assert_eq!(left.members.len(), 1);
+    assert_eq!(left.members[0].id, ada.id);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn groups_and_members_embedded() {
+    groups_and_members_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn groups_and_members_redis() {
+    groups_and_members_on(Backend::Redis).await;
+}
+
+async fn lookups_and_manager_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let svc = &app.state.admin;
+    let hr = app_caller();
+    let users_before = svc.count_users(&hr).await.unwrap();
+    let boss = new_user(&app, "boss@example.com", |n| {
+        n.mail = Some("Boss@Example.com".into());
+        n.employee_id = Some("E-100".into());
+    })
+    .await;
+    let ada = new_user(&app, "ada@example.com", |n| {
+        n.mail = Some("team@example.com".into());
+        n.employee_id = Some("E-200".into());
+        n.job_title = Some("Engineer".into());
+    })
+    .await;
+    let bob = new_user(&app, "bob@example.com", |n| {
+        n.mail = Some("TEAM@example.com".into());
+    })
+    .await;
+    assert_eq!(svc.count_users(&hr).await.unwrap(), users_before + 3);
+    let found = svc
+        .find_users_by_mail(&hr, "boss@EXAMPLE.com")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0], boss);
+    let mut team: Vec<String> = svc
+        .find_users_by_mail(&hr, "team@example.com")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    team.sort();
+    let mut want = vec![ada.id.clone(), bob.id.clone()];
+    want.sort();
+    assert_eq!(team, want);
+    let by_emp = svc.find_users_by_employee_id(&hr, "e-200").await.unwrap();
+    assert_eq!(by_emp.len(), 1);
+    assert_eq!(by_emp[0].job_title.as_deref(), Some("Engineer"));
+    // A PATCH moves the index entry.
+    svc.update_user(
+        &hr,
+        &ada.id,
+        UserPatch {
+            employee_id: Some(Some("E-201".into())),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        svc.find_users_by_employee_id(&hr, "e-200")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        svc.find_users_by_employee_id(&hr, "E-201").await.unwrap()[0].id,
+        ada.id
+    );
+
+    // The manager: an existing user other than the user themself.
+    assert_eq!(svc.get_manager(&hr, &ada.id).await.unwrap(), None);
+    let own = svc.set_manager(&hr, &ada.id, &ada.id).await.unwrap_err();
+    assert!(is_invalid(&own, "manager"), "{own:?}");
+    let ghost = svc
+        .set_manager(&hr, &ada.id, "ghost@example.com")
+        .await
+        .unwrap_err();
+    assert!(is_invalid(&ghost, "manager"), "{ghost:?}");
+    let updated = svc
+        .set_manager(&hr, &ada.id, "boss@example.com")
+        .await
+        .unwrap();
+    assert_eq!(updated.manager.as_deref(), Some(boss.id.as_str()));
+    assert_eq!(
+        svc.get_manager(&hr, &ada.id).await.unwrap().map(|u| u.id),
+        Some(boss.id.clone())
+    );
+    svc.set_manager(&hr, &bob.id, &boss.id).await.unwrap();
+    svc.clear_manager(&hr, &bob.id).await.unwrap();
+    assert!(matches!(
+        svc.clear_manager(&hr, &bob.id).await,
+        Err(DomainError::NotFound("manager"))
+    ));
+    // A deleted manager reads as no manager.
+    svc.delete_user(&hr, &boss.id).await.unwrap();
+    assert_eq!(svc.get_manager(&hr, &ada.id).await.unwrap(), None);
+    // An application never sets the manager of an administrator.
+    let admin = &app.bootstrap.as_ref().unwrap().user;
+    assert!(matches!(
+        svc.set_manager(&hr, &admin.id, &ada.id).await,
+        Err(DomainError::Forbidden(_))
+    ));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn lookups_and_manager_embedded() {
+    lookups_and_manager_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn lookups_and_manager_redis() {
+    lookups_and_manager_on(Backend::Redis).await;
+}
