@@ -9,14 +9,180 @@ pub enum MethodState {
     Disabled,
 }
 
-/// Who a method applies to.
+/// What a policy target names (Graph's `authenticationMethodTargetType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetType {
+    User,
+    Group,
+}
+
+/// One user or group a method policy includes or excludes (Graph's
+/// `authenticationMethodTarget` / `excludeTarget`). A group that is
+/// deleted while a policy names it simply matches nobody.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PolicyTarget {
+    pub target_type: TargetType,
+    pub id: String,
+}
+
+impl PolicyTarget {
+    pub fn user(id: impl Into<String>) -> Self {
+        Self {
+            target_type: TargetType::User,
+            id: id.into(),
+        }
+    }
+
+    pub fn group(id: impl Into<String>) -> Self {
+        Self {
+            target_type: TargetType::Group,
+            id: id.into(),
+        }
+    }
+
+    fn matches(&self, user_id: &str, groups: &[String]) -> bool {
+        match self.target_type {
+            TargetType::User => self.id == user_id,
+            TargetType::Group => groups.contains(&self.id),
+        }
+    }
+}
+
+/// A stored target: today's `{target_type, id}`, or a bare user id (how
+/// policies stored before group targets kept them).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredTarget {
+    Target(PolicyTarget),
+    UserId(String),
+}
+
+fn stored_targets<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PolicyTarget>, D::Error> {
+    Ok(Vec::<StoredTarget>::deserialize(d)?
+        .into_iter()
+        .map(|t| match t {
+            StoredTarget::Target(t) => t,
+            StoredTarget::UserId(id) => PolicyTarget::user(id),
+        })
+        .collect())
+}
+
+/// Who a method applies to (Graph's `includeTargets`: the group
+/// `all_users`, or a list of users and groups).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IncludeTargets {
     #[default]
     AllUsers,
-    /// Only these user ids.
-    Users(Vec<String>),
+    /// Only these users and the members of these groups. Stored before
+    /// group targets as `{"users": [ids]}`, which still loads.
+    #[serde(alias = "users")]
+    Targets(#[serde(deserialize_with = "stored_targets")] Vec<PolicyTarget>),
+}
+
+impl IncludeTargets {
+    fn includes(&self, user_id: &str, groups: &[String]) -> bool {
+        match self {
+            IncludeTargets::AllUsers => true,
+            IncludeTargets::Targets(t) => t.iter().any(|t| t.matches(user_id, groups)),
+        }
+    }
+
+    fn has_groups(&self) -> bool {
+        match self {
+            IncludeTargets::AllUsers => false,
+            IncludeTargets::Targets(t) => has_groups(t),
+        }
+    }
+
+    /// The user ids among the targets (none for all users).
+    pub fn user_ids(&self) -> Vec<String> {
+        match self {
+            IncludeTargets::AllUsers => Vec::new(),
+            IncludeTargets::Targets(t) => user_ids(t),
+        }
+    }
+
+    /// These targets with the user targets replaced by `users` and the
+    /// group targets kept, for a front end that edits users only. No
+    /// users and no groups left means all users.
+    pub fn with_users(&self, users: Vec<String>) -> IncludeTargets {
+        let kept = match self {
+            IncludeTargets::AllUsers => &[][..],
+            IncludeTargets::Targets(t) => t.as_slice(),
+        };
+        let targets = with_users(kept, users);
+        if targets.is_empty() {
+            IncludeTargets::AllUsers
+        } else {
+            IncludeTargets::Targets(targets)
+        }
+    }
+}
+
+/// The user ids among `targets`.
+pub fn user_ids(targets: &[PolicyTarget]) -> Vec<String> {
+    targets
+        .iter()
+        .filter(|t| t.target_type == TargetType::User)
+        .map(|t| t.id.clone())
+        .collect()
+}
+
+/// `targets` with the user targets replaced by `users` (groups kept).
+pub fn with_users(targets: &[PolicyTarget], users: Vec<String>) -> Vec<PolicyTarget> {
+    users
+        .into_iter()
+        .map(PolicyTarget::user)
+        .chain(
+            targets
+                .iter()
+                .filter(|t| t.target_type == TargetType::Group)
+                .cloned(),
+        )
+        .collect()
+}
+
+fn has_groups(targets: &[PolicyTarget]) -> bool {
+    targets.iter().any(|t| t.target_type == TargetType::Group)
+}
+
+/// Graph's limit on the targets of one method configuration is not
+/// documented; this keeps a policy (read at every sign-in) small.
+pub const MAX_TARGETS: usize = 500;
+
+fn validate_targets(include: &IncludeTargets, exclude: &[PolicyTarget]) -> Result<(), DomainError> {
+    if let IncludeTargets::Targets(t) = include
+        && t.len() > MAX_TARGETS
+    {
+        return Err(DomainError::invalid(
+            "includeTargets",
+            format!("at most {MAX_TARGETS} targets"),
+        ));
+    }
+    if exclude.len() > MAX_TARGETS {
+        return Err(DomainError::invalid(
+            "excludeTargets",
+            format!("at most {MAX_TARGETS} targets"),
+        ));
+    }
+    Ok(())
+}
+
+/// The rule every method shares: enabled, included (all users, the user,
+/// or one of their groups), and not excluded (the user or one of their
+/// groups). Exclusion wins.
+fn applies(
+    state: MethodState,
+    include: &IncludeTargets,
+    exclude: &[PolicyTarget],
+    user_id: &str,
+    groups: &[String],
+) -> bool {
+    state == MethodState::Enabled
+        && include.includes(user_id, groups)
+        && !exclude.iter().any(|t| t.matches(user_id, groups))
 }
 
 /// Tenant policy for Temporary Access Passes (Graph's
@@ -31,9 +197,11 @@ pub struct TapPolicy {
     pub is_usable_once: bool,
     #[serde(default)]
     pub include: IncludeTargets,
-    /// User ids excluded even if included.
-    #[serde(default)]
-    pub exclude_users: Vec<String>,
+    /// Users and groups excluded even if included (Graph's
+    /// `excludeTargets`). Stored before group targets as `exclude_users`,
+    /// a list of user ids, which still loads.
+    #[serde(default, alias = "exclude_users", deserialize_with = "stored_targets")]
+    pub exclude: Vec<PolicyTarget>,
 }
 
 impl Default for TapPolicy {
@@ -46,20 +214,24 @@ impl Default for TapPolicy {
             default_length: 8,
             is_usable_once: false,
             include: IncludeTargets::AllUsers,
-            exclude_users: Vec::new(),
+            exclude: Vec::new(),
         }
     }
 }
 
 impl TapPolicy {
-    /// Is the method enabled for this user (state and targets)?
-    pub fn enabled_for(&self, user_id: &str) -> bool {
+    /// Is the method enabled for this user (state and targets)? `groups`
+    /// are the ids of the user's groups; they matter only when
+    /// [`has_group_targets`](Self::has_group_targets), and callers read
+    /// them only then (an empty slice otherwise).
+    pub fn enabled_for(&self, user_id: &str, groups: &[String]) -> bool {
+        applies(self.state, &self.include, &self.exclude, user_id, groups)
+    }
+
+    /// Does evaluating this policy need the user's groups?
+    pub fn has_group_targets(&self) -> bool {
         self.state == MethodState::Enabled
-            && match &self.include {
-                IncludeTargets::AllUsers => true,
-                IncludeTargets::Users(ids) => ids.iter().any(|i| i == user_id),
-            }
-            && !self.exclude_users.iter().any(|i| i == user_id)
+            && (self.include.has_groups() || has_groups(&self.exclude))
     }
 
     pub const LIFETIME_BOUNDS: (u32, u32) = (10, 43_200);
@@ -95,13 +267,29 @@ impl TapPolicy {
                 format!("must be between {lo} and {hi}"),
             ));
         }
-        Ok(())
+        validate_targets(&self.include, &self.exclude)
     }
 }
 
-/// Passkey enrollment settings.
+/// Passkey settings (Graph's `fido2AuthenticationMethodConfiguration`,
+/// plus Onramp's enrollment rules).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyPolicy {
+    /// Disabled: nobody registers or signs in with a passkey, and nobody
+    /// is asked to enroll. Policies stored before this field are enabled.
+    #[serde(default = "enabled")]
+    pub state: MethodState,
+    /// Graph's `isSelfServiceRegistrationAllowed`: may people register
+    /// passkeys themselves (after a TAP sign-in, or on the security info
+    /// page)? Registration is always self-service here, so false means no
+    /// new passkeys (and nobody is asked to enroll); existing ones still
+    /// sign in.
+    #[serde(default = "yes")]
+    pub is_self_service_registration_allowed: bool,
+    #[serde(default)]
+    pub include: IncludeTargets,
+    #[serde(default, deserialize_with = "stored_targets")]
+    pub exclude: Vec<PolicyTarget>,
     /// Minutes after a TAP sign-in in which a passkey may be registered.
     pub enrollment_window_minutes: u32,
     /// A user without a passkey must register one before any code is issued.
@@ -171,9 +359,35 @@ impl KeyRestrictions {
     }
 }
 
+fn enabled() -> MethodState {
+    MethodState::Enabled
+}
+
+fn yes() -> bool {
+    true
+}
+
 impl PasskeyPolicy {
     pub const WINDOW_BOUNDS: (u32, u32) = (1, 1440);
     pub const MAX_ANCHORS: usize = 50;
+
+    /// May this user sign in with a passkey (state and targets)? See
+    /// [`TapPolicy::enabled_for`] for `groups`.
+    pub fn enabled_for(&self, user_id: &str, groups: &[String]) -> bool {
+        applies(self.state, &self.include, &self.exclude, user_id, groups)
+    }
+
+    /// May this user register a passkey: enabled for them, and
+    /// self-service registration allowed.
+    pub fn may_register(&self, user_id: &str, groups: &[String]) -> bool {
+        self.is_self_service_registration_allowed && self.enabled_for(user_id, groups)
+    }
+
+    /// Does evaluating this policy need the user's groups?
+    pub fn has_group_targets(&self) -> bool {
+        self.state == MethodState::Enabled
+            && (self.include.has_groups() || has_groups(&self.exclude))
+    }
 
     pub fn validate(&self) -> Result<(), DomainError> {
         let (lo, hi) = Self::WINDOW_BOUNDS;
@@ -215,13 +429,17 @@ impl PasskeyPolicy {
                 "an enforced allow list needs at least one AAGUID (it would block every passkey)",
             ));
         }
-        Ok(())
+        validate_targets(&self.include, &self.exclude)
     }
 }
 
 impl Default for PasskeyPolicy {
     fn default() -> Self {
         Self {
+            state: MethodState::Enabled,
+            is_self_service_registration_allowed: true,
+            include: IncludeTargets::AllUsers,
+            exclude: Vec::new(),
             enrollment_window_minutes: 10,
             registration_required: true,
             tap_counts_as_mfa: true,
@@ -236,6 +454,13 @@ impl Default for PasskeyPolicy {
 pub struct Policy {
     pub tap: TapPolicy,
     pub passkey: PasskeyPolicy,
+}
+
+impl Policy {
+    /// Does deciding for a user need their groups (any method)?
+    pub fn has_group_targets(&self) -> bool {
+        self.tap.has_group_targets() || self.passkey.has_group_targets()
+    }
 }
 
 #[cfg(test)]
@@ -297,6 +522,150 @@ mod tests {
         let p = TapPolicy {
             default_lifetime_minutes: 500,
             ..TapPolicy::default()
+        };
+        assert!(p.validate().is_err());
+    }
+}
+
+#[cfg(test)]
+mod target_tests {
+    use super::*;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn targets_include_users_and_groups_and_exclusion_wins() {
+        let p = TapPolicy {
+            include: IncludeTargets::Targets(vec![
+                PolicyTarget::user("u-direct"),
+                PolicyTarget::group("g-staff"),
+            ]),
+            exclude: vec![PolicyTarget::group("g-admins"), PolicyTarget::user("u-out")],
+            ..TapPolicy::default()
+        };
+        assert!(p.has_group_targets());
+        assert!(p.enabled_for("u-direct", &[]));
+        assert!(p.enabled_for("u-x", &ids(&["g-staff"])));
+        assert!(!p.enabled_for("u-x", &ids(&["g-other"])));
+        assert!(!p.enabled_for("u-x", &[]));
+        // Excluded through a group or by name, even when included.
+        assert!(!p.enabled_for("u-direct", &ids(&["g-admins"])));
+        assert!(!p.enabled_for("u-x", &ids(&["g-staff", "g-admins"])));
+        assert!(!p.enabled_for("u-out", &ids(&["g-staff"])));
+        // A deleted group is just an id nobody is a member of.
+        let all_but = TapPolicy {
+            exclude: vec![PolicyTarget::group("g-deleted")],
+            ..TapPolicy::default()
+        };
+        assert!(all_but.enabled_for("u-x", &[]));
+        // Disabled: nobody, and no need to read groups.
+        let off = TapPolicy {
+            state: MethodState::Disabled,
+            ..p.clone()
+        };
+        assert!(!off.has_group_targets());
+        assert!(!off.enabled_for("u-direct", &[]));
+        assert!(!TapPolicy::default().has_group_targets());
+        assert!(!Policy::default().has_group_targets());
+    }
+
+    #[test]
+    fn passkey_policy_has_state_targets_and_self_service() {
+        let mut p = PasskeyPolicy::default();
+        assert!(p.enabled_for("u", &[]) && p.may_register("u", &[]));
+        assert!(!p.has_group_targets());
+        p.include = IncludeTargets::Targets(vec![PolicyTarget::group("g-pilot")]);
+        assert!(p.has_group_targets());
+        assert!(!p.enabled_for("u", &[]) && !p.may_register("u", &[]));
+        assert!(p.enabled_for("u", &ids(&["g-pilot"])));
+        p.is_self_service_registration_allowed = false;
+        assert!(p.enabled_for("u", &ids(&["g-pilot"])));
+        assert!(!p.may_register("u", &ids(&["g-pilot"])));
+        p.is_self_service_registration_allowed = true;
+        p.state = MethodState::Disabled;
+        assert!(!p.enabled_for("u", &ids(&["g-pilot"])));
+        let mut policy = Policy::default();
+        policy.passkey.exclude = vec![PolicyTarget::group("g")];
+        assert!(policy.has_group_targets());
+    }
+
+    #[test]
+    fn policies_stored_in_the_old_shape_still_load() {
+        // As stored before group targets: user ids only, no passkey state.
+        let old = r#"{
+            "tap": {"state": "enabled", "default_lifetime_minutes": 60,
+                    "minimum_lifetime_minutes": 60, "maximum_lifetime_minutes": 480,
+                    "default_length": 8, "is_usable_once": false,
+                    "include": {"users": ["u1", "u2"]}, "exclude_users": ["u2"]},
+            "passkey": {"enrollment_window_minutes": 10, "registration_required": true,
+                        "tap_counts_as_mfa": true}
+        }"#;
+        let p: Policy = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            p.tap.include,
+            IncludeTargets::Targets(vec![PolicyTarget::user("u1"), PolicyTarget::user("u2")])
+        );
+        assert_eq!(p.tap.exclude, [PolicyTarget::user("u2")]);
+        assert!(p.tap.enabled_for("u1", &[]) && !p.tap.enabled_for("u2", &[]));
+        assert_eq!(p.passkey.state, MethodState::Enabled);
+        assert!(p.passkey.is_self_service_registration_allowed);
+        assert_eq!(p.passkey.include, IncludeTargets::AllUsers);
+        let all = r#"{"state": "disabled", "default_lifetime_minutes": 60,
+            "minimum_lifetime_minutes": 60, "maximum_lifetime_minutes": 480,
+            "default_length": 8, "is_usable_once": true, "include": "all_users"}"#;
+        let t: TapPolicy = serde_json::from_str(all).unwrap();
+        assert_eq!((t.include, t.exclude.len()), (IncludeTargets::AllUsers, 0));
+        // The new shape round-trips.
+        let mut p = p;
+        p.tap.include = IncludeTargets::Targets(vec![PolicyTarget::group("g1")]);
+        p.passkey.exclude = vec![PolicyTarget::user("u9"), PolicyTarget::group("g2")];
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["tap"]["include"],
+            serde_json::json!({"targets": [{"target_type": "group", "id": "g1"}]})
+        );
+        let back: Policy = serde_json::from_value(json).unwrap();
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn editing_users_keeps_group_targets() {
+        let include =
+            IncludeTargets::Targets(vec![PolicyTarget::user("u1"), PolicyTarget::group("g1")]);
+        assert_eq!(include.user_ids(), ["u1"]);
+        assert_eq!(
+            include.with_users(vec!["u2".into()]),
+            IncludeTargets::Targets(vec![PolicyTarget::user("u2"), PolicyTarget::group("g1")])
+        );
+        // Clearing the users keeps the groups (it does not widen to all).
+        assert_eq!(
+            include.with_users(Vec::new()),
+            IncludeTargets::Targets(vec![PolicyTarget::group("g1")])
+        );
+        assert_eq!(
+            IncludeTargets::AllUsers.with_users(Vec::new()),
+            IncludeTargets::AllUsers
+        );
+        let exclude = [PolicyTarget::group("g2"), PolicyTarget::user("u3")];
+        assert_eq!(
+            with_users(&exclude, vec!["u4".into()]),
+            [PolicyTarget::user("u4"), PolicyTarget::group("g2")]
+        );
+    }
+
+    #[test]
+    fn target_lists_are_bounded() {
+        let many = vec![PolicyTarget::user("u"); MAX_TARGETS + 1];
+        let p = TapPolicy {
+            exclude: many.clone(),
+            ..TapPolicy::default()
+        };
+        assert!(p.validate().is_err());
+        let p = PasskeyPolicy {
+            include: IncludeTargets::Targets(many),
+            ..PasskeyPolicy::default()
         };
         assert!(p.validate().is_err());
     }

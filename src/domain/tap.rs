@@ -50,13 +50,16 @@ impl Tap {
     }
 
     /// Whether `user_id`'s pass can be used at `now`, and if not, why.
+    /// `groups` are the user's group ids, needed only when the policy has
+    /// group targets ([`TapPolicy::has_group_targets`]; else pass `&[]`).
     pub fn usability(
         &self,
         now: OffsetDateTime,
         policy: &TapPolicy,
         user_id: &str,
+        groups: &[String],
     ) -> MethodUsabilityReason {
-        if !policy.enabled_for(user_id) {
+        if !policy.enabled_for(user_id, groups) {
             MethodUsabilityReason::DisabledByPolicy
         } else if self.is_usable_once && self.used_at.is_some() {
             MethodUsabilityReason::OneTimeUsed
@@ -164,32 +167,51 @@ mod tests {
 
     impl Tap {
         fn usability_of(&self, now: OffsetDateTime, policy: &TapPolicy) -> MethodUsabilityReason {
-            self.usability(now, policy, "u1")
+            self.usability(now, policy, "u1", &[])
         }
     }
 
     #[test]
     fn policy_targets_limit_who_may_use_a_pass() {
-        use crate::domain::policy::IncludeTargets;
+        use crate::domain::policy::{IncludeTargets, PolicyTarget};
         let t = tap(NOW, false, false);
         let only_u2 = TapPolicy {
-            include: IncludeTargets::Users(vec!["u2".into()]),
+            include: IncludeTargets::Targets(vec![PolicyTarget::user("u2")]),
             ..TapPolicy::default()
         };
         assert_eq!(
-            t.usability(NOW, &only_u2, "u1"),
+            t.usability(NOW, &only_u2, "u1", &[]),
             MethodUsabilityReason::DisabledByPolicy
         );
         assert_eq!(
-            t.usability(NOW, &only_u2, "u2"),
+            t.usability(NOW, &only_u2, "u2", &[]),
             MethodUsabilityReason::EnabledByPolicy
         );
         let excluded = TapPolicy {
-            exclude_users: vec!["u1".into()],
+            exclude: vec![PolicyTarget::user("u1")],
             ..TapPolicy::default()
         };
         assert_eq!(
-            t.usability(NOW, &excluded, "u1"),
+            t.usability(NOW, &excluded, "u1", &[]),
+            MethodUsabilityReason::DisabledByPolicy
+        );
+        // By group: included through one, excluded through another.
+        let by_group = TapPolicy {
+            include: IncludeTargets::Targets(vec![PolicyTarget::group("staff")]),
+            exclude: vec![PolicyTarget::group("admins")],
+            ..TapPolicy::default()
+        };
+        let groups = |g: &[&str]| g.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            t.usability(NOW, &by_group, "u1", &groups(&["staff"])),
+            MethodUsabilityReason::EnabledByPolicy
+        );
+        assert_eq!(
+            t.usability(NOW, &by_group, "u1", &groups(&["staff", "admins"])),
+            MethodUsabilityReason::DisabledByPolicy
+        );
+        assert_eq!(
+            t.usability(NOW, &by_group, "u1", &[]),
             MethodUsabilityReason::DisabledByPolicy
         );
     }

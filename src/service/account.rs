@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::admin::TapView;
 use super::audit::{Entry, user_target};
-use super::{Context, RequestMeta, existed};
+use super::{Context, RequestMeta, existed, policy_groups};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::Session;
@@ -24,6 +24,10 @@ pub struct SecurityInfo {
     pub user: User,
     pub passkeys: Vec<PasskeyCredential>,
     pub tap: Option<TapView>,
+    /// May this person register a passkey (the passkey policy's state,
+    /// targets and self-service switch)? The enrollment window applies
+    /// on top.
+    pub may_register_passkey: bool,
 }
 
 impl AccountService {
@@ -44,14 +48,17 @@ impl AccountService {
         let passkeys = self.ctx.store.list_credentials(&user.id).await?;
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
         let now = self.ctx.clock.now();
+        let groups = policy_groups(&self.ctx, &user.id, policy.has_group_targets()).await?;
         let tap = self.ctx.store.get_tap(&user.id).await?.map(|tap| TapView {
-            reason: tap.usability(now, &policy.tap, &user.id),
+            reason: tap.usability(now, &policy.tap, &user.id, &groups),
             tap,
         });
+        let may_register_passkey = policy.passkey.may_register(&user.id, &groups);
         Ok(SecurityInfo {
             user,
             passkeys,
             tap,
+            may_register_passkey,
         })
     }
 

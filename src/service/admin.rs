@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::audit::{Entry, user_target};
 use super::lockout::{Lockout, NameLock};
-use super::{Caller, Context, RequestMeta, existed};
+use super::{Caller, Context, RequestMeta, existed, policy_groups};
 use crate::crypto::{random, sha256};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, AuditFilter, Outcome, Target};
@@ -276,17 +276,14 @@ impl AdminService {
         caller.authorize(AdminAction::ReadMethods, Some(&user))?;
         let policy = self.policy().await?;
         let now = self.now();
-        Ok(self
-            .ctx
-            .store
-            .get_tap(&user.id)
-            .await?
-            .map(|tap| TapView {
-                reason: tap.usability(now, &policy.tap, &user.id),
-                tap,
-            })
-            .into_iter()
-            .collect())
+        let Some(tap) = self.ctx.store.get_tap(&user.id).await? else {
+            return Ok(Vec::new());
+        };
+        let groups = policy_groups(&self.ctx, &user.id, policy.tap.has_group_targets()).await?;
+        Ok(vec![TapView {
+            reason: tap.usability(now, &policy.tap, &user.id, &groups),
+            tap,
+        }])
     }
 
     pub async fn get_tap(
@@ -367,9 +364,10 @@ impl AdminService {
         Lockout::new(self.ctx.clone())
             .clear(user, actor, meta, "a new pass was issued", false)
             .await?;
+        let groups = policy_groups(&self.ctx, &user.id, policy.tap.has_group_targets()).await?;
         Ok(IssuedTap {
             view: TapView {
-                reason: tap.usability(now, &policy.tap, &user.id),
+                reason: tap.usability(now, &policy.tap, &user.id, &groups),
                 tap,
             },
             passcode,

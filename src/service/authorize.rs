@@ -403,11 +403,18 @@ impl AuthorizeService {
         true
     }
 
-    /// A user without a passkey must register one first (policy).
+    /// A user without a passkey must register one first (policy) - if
+    /// they may register one at all: someone outside the passkey policy's
+    /// targets (or with passkeys or self-service registration off) is
+    /// never asked to.
     pub async fn must_enroll(&self, user_id: &str) -> Result<bool, DomainError> {
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
-        Ok(policy.passkey.registration_required
-            && self.ctx.store.list_credentials(user_id).await?.is_empty())
+        if !policy.passkey.registration_required
+            || !super::enrollment::may_register(&self.ctx, &policy.passkey, user_id).await?
+        {
+            return Ok(false);
+        }
+        Ok(self.ctx.store.list_credentials(user_id).await?.is_empty())
     }
 
     /// After sign-in (or enrollment): continue the stored request.

@@ -10,13 +10,13 @@ use super::audit::{Entry, user_target};
 use super::signin::{
     Registration, backup_flags, put_ceremony, register_ceremony, registration_state, take_ceremony,
 };
-use super::{Context, RequestMeta};
+use super::{Context, RequestMeta, policy_groups};
 use crate::crypto::random;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::Session;
 use crate::domain::credential::PasskeyCredential;
-use crate::domain::policy::AttestationPolicy;
+use crate::domain::policy::{AttestationPolicy, PasskeyPolicy};
 use crate::store::Change;
 
 /// The CA list for attested registration, from the policy's anchors.
@@ -51,6 +51,10 @@ pub enum EnrollError {
     CeremonyExpired,
     #[error("passkeys need the server's issuer to be a domain name")]
     PasskeysUnavailable,
+    /// The passkey policy is off, does not include this user, or does not
+    /// allow self-service registration.
+    #[error("your organisation does not let you register a passkey")]
+    NotAllowed,
     #[error(transparent)]
     Other(#[from] DomainError),
 }
@@ -65,9 +69,29 @@ pub struct EnrollmentService {
     ctx: Arc<Context>,
 }
 
+/// May `user_id` register a passkey under `policy` (state, targets,
+/// self-service registration)? Reads the user's groups only when the
+/// policy targets groups.
+pub(crate) async fn may_register(
+    ctx: &Context,
+    policy: &PasskeyPolicy,
+    user_id: &str,
+) -> Result<bool, DomainError> {
+    let groups = policy_groups(ctx, user_id, policy.has_group_targets()).await?;
+    Ok(policy.may_register(user_id, &groups))
+}
+
 impl EnrollmentService {
     pub fn new(ctx: Arc<Context>) -> Self {
         Self { ctx }
+    }
+
+    /// May this user register a passkey now (passkey policy: state,
+    /// targets, self-service registration)? The enrollment window is the
+    /// session's business ([`Session::may_register`]).
+    pub async fn allowed(&self, user_id: &str) -> Result<bool, DomainError> {
+        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        may_register(&self.ctx, &policy.passkey, user_id).await
     }
 
     /// Registration options for the session's user (UV required, resident
@@ -91,6 +115,10 @@ impl EnrollmentService {
             .get_user(&session.user_id)
             .await?
             .ok_or(DomainError::NotFound("user"))?;
+        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        if !may_register(&self.ctx, &policy.passkey, &user.id).await? {
+            return Err(EnrollError::NotAllowed);
+        }
         let existing = self.ctx.store.list_credentials(&user.id).await?;
         let exclude = existing
             .iter()
@@ -100,7 +128,6 @@ impl EnrollmentService {
             .map(|p| p.cred_id().clone())
             .collect::<Vec<_>>();
         let uuid = Uuid::parse_str(&user.id).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
         let (mut options, state) = if policy.passkey.attestation.is_enforced {
             let cas = attestation_ca_list(&policy.passkey.attestation)?;
             let (options, state) = webauthn
@@ -178,6 +205,10 @@ impl EnrollmentService {
         })?;
         let aaguid = crate::domain::attestation::aaguid(&credential.response.attestation_object);
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        // The policy may have changed since the options were given.
+        if !may_register(&self.ctx, &policy.passkey, &user.id).await? {
+            return Err(EnrollError::NotAllowed);
+        }
         if !policy.passkey.key_restrictions.allows(aaguid.as_deref()) {
             return Err(EnrollError::Rejected(format!(
                 "this kind of authenticator (AAGUID {}) is not allowed by your organisation's policy; use another security key or passkey provider",

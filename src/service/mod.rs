@@ -150,6 +150,20 @@ impl From<CryptoError> for DomainError {
     }
 }
 
+/// The user's group ids if `needed` (a policy with group targets), else
+/// none: without group targets, deciding costs no extra store read.
+pub(crate) async fn policy_groups(
+    ctx: &Context,
+    user_id: &str,
+    needed: bool,
+) -> Result<Vec<String>, StoreError> {
+    if needed {
+        ctx.store.groups_of_user(user_id).await
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 /// A delete's outcome: nothing to delete is `NotFound(what)`.
 pub(crate) fn existed(deleted: bool, what: &'static str) -> Result<(), DomainError> {
     if deleted {

@@ -7,7 +7,7 @@ use webauthn_rs::prelude::{DiscoverableAuthentication, DiscoverableKey, PublicKe
 use super::audit::{Entry, user_target};
 use super::lockout::{Lockout, attempt_parties};
 use super::session::Sessions;
-use super::{Context, RequestMeta};
+use super::{Context, RequestMeta, policy_groups};
 use crate::crypto::random;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
@@ -42,6 +42,9 @@ pub enum SignInError {
     DisabledByPolicy,
     #[error("this account is disabled")]
     AccountDisabled,
+    /// The passkey policy is off, or does not include this user.
+    #[error("sign-in with a passkey is turned off for your account")]
+    PasskeyDisabledByPolicy,
     #[error("the passkey could not be verified")]
     PasskeyFailed,
     #[error(
@@ -209,7 +212,9 @@ impl SignInService {
         };
         self.lockout.succeeded(reserved).await?;
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
-        let failure = match tap.usability(now, &policy.tap, &user.id) {
+        // The user's groups are read only when the policy targets groups.
+        let groups = policy_groups(&self.ctx, &user.id, policy.tap.has_group_targets()).await?;
+        let failure = match tap.usability(now, &policy.tap, &user.id, &groups) {
             MethodUsabilityReason::EnabledByPolicy => None,
             MethodUsabilityReason::DisabledByPolicy => Some(SignInError::DisabledByPolicy),
             MethodUsabilityReason::Expired => Some(SignInError::Expired),
@@ -402,6 +407,23 @@ impl SignInService {
         // Key restrictions apply to sign-in too: blocking a model stops
         // the passkeys already registered with it.
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        // So do the method's state and targets (checked only after the
+        // assertion, so nobody learns the policy without the key).
+        let groups = policy_groups(&self.ctx, &user.id, policy.passkey.has_group_targets()).await?;
+        if !policy.passkey.enabled_for(&user.id, &groups) {
+            self.audit(
+                AuditEventType::PasskeyFailed,
+                Some(&user),
+                user.upn.as_str(),
+                meta,
+                Outcome::Failure,
+                Some(format!(
+                    "credential {cred_id}: passkeys are not enabled for this user by policy"
+                )),
+            )
+            .await;
+            return Err(SignInError::PasskeyDisabledByPolicy);
+        }
         if !policy
             .passkey
             .key_restrictions

@@ -341,3 +341,202 @@ async fn lookups_and_manager_embedded() {
 async fn lookups_and_manager_redis() {
     lookups_and_manager_on(Backend::Redis).await;
 }
+
+// ---- policy targets by group, honoured at sign-in ----
+
+use crate::browser::Browser;
+use crate::oidc_flow::{Rp, code_from, provision};
+use onramp::domain::policy::{IncludeTargets, PolicyTarget};
+use reqwest::Method;
+use serde_json::json;
+
+async fn tap_reason(app: &TestApp, user_id: &str) -> String {
+    let (status, list) = app
+        .api(
+            Method::GET,
+            &format!("/users/{user_id}/authentication/temporaryAccessPassMethods"),
+            &app.hr_token().await,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["value"][0]["methodUsabilityReason"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A user in a group the TAP policy excludes cannot sign in with a pass,
+/// and the pass reads DisabledByPolicy; out of the group, it works.
+async fn tap_policy_excludes_a_group_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let svc = &app.state.admin;
+    let (user_id, passcode) = provision(&app, "grp@example.com", json!({})).await;
+    let no_passes = new_group(&app, "No passes").await;
+    svc.add_member(&app_caller(), &no_passes, &user_id)
+        .await
+        .unwrap();
+    let target = no_passes.clone();
+    svc.update_policy(&global_caller(&app), "temporaryAccessPass", move |p| {
+        p.tap.exclude = vec![PolicyTarget::group(target)];
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(tap_reason(&app, &user_id).await, "DisabledByPolicy");
+    let rp = Rp::discover(&app, RP_ID).await;
+    let browser = Browser::new(&app.base);
+    let (url, _, _, _) = rp.authorize_url(&[]);
+    let page = browser.open(&url).await;
+    let refused = browser
+        .sign_in_with_tap(&page, "grp@example.com", &passcode)
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("turned off"), "{}", refused.body);
+
+    // Out of the group: the same pass signs in.
+    svc.remove_member(&app_caller(), &no_passes, &user_id)
+        .await
+        .unwrap();
+    assert_eq!(tap_reason(&app, &user_id).await, "EnabledByPolicy");
+    let page = browser.open(&url).await;
+    let after = browser
+        .sign_in_with_tap(&page, "grp@example.com", &passcode)
+        .await;
+    assert_eq!(after.status, 303, "{}", after.body);
+
+    // Included only through a group: the pass works for members only, and
+    // a deleted group matches nobody.
+    let pilots = new_group(&app, "Pilots").await;
+    let target = pilots.clone();
+    svc.update_policy(&global_caller(&app), "temporaryAccessPass", move |p| {
+        p.tap.exclude.clear();
+        p.tap.include = IncludeTargets::Targets(vec![PolicyTarget::group(target)]);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(tap_reason(&app, &user_id).await, "DisabledByPolicy");
+    svc.add_member(&app_caller(), &pilots, &user_id)
+        .await
+        .unwrap();
+    assert_eq!(tap_reason(&app, &user_id).await, "EnabledByPolicy");
+    svc.delete_group(&app_caller(), &pilots).await.unwrap();
+    assert_eq!(tap_reason(&app, &user_id).await, "DisabledByPolicy");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn tap_policy_excludes_a_group_embedded() {
+    tap_policy_excludes_a_group_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn tap_policy_excludes_a_group_redis() {
+    tap_policy_excludes_a_group_on(Backend::Redis).await;
+}
+
+/// The passkey (Fido2) policy's targets: a user outside them is not asked
+/// to enroll and cannot register a passkey; inside, they must and can;
+/// taken out again, their passkey no longer signs in.
+async fn passkey_targets_decide_enrollment_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let svc = &app.state.admin;
+    let pilots = new_group(&app, "Passkey pilots").await;
+    let target = pilots.clone();
+    svc.update_policy(&global_caller(&app), "fido2", move |p| {
+        p.passkey.include = IncludeTargets::Targets(vec![PolicyTarget::group(target)]);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let (user_id, passcode) = provision(&app, "pilot@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+
+    // Outside the targets: no enrollment step, straight back with a code.
+    let mut browser = Browser::new(&app.base);
+    let (url, _, _, _) = rp.authorize_url(&[]);
+    let page = browser.open(&url).await;
+    let after = browser
+        .sign_in_with_tap(&page, "pilot@example.com", &passcode)
+        .await;
+    let back = browser.follow(after).await;
+    let (code, _, _) = code_from(&back);
+    assert!(!code.is_empty());
+    // The enrollment page is not even offered; registering is refused,
+    // though the session is inside its enrollment window.
+    let skipped = browser.get("/enroll?r=none").await;
+    assert_eq!(skipped.status, 302, "{}", skipped.body);
+    let page = browser.get("/account/security").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(!page.body.contains("enroll-start"), "{}", page.body);
+    let (status, body) = browser
+        .post_json(
+            "/enroll/options",
+            &page.field("csrf"),
+            json!({ "r": "none" }),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.to_string().contains("does not let you"), "{body}");
+
+    // In the group: asked to enroll, and it works.
+    svc.add_member(&app_caller(), &pilots, &user_id)
+        .await
+        .unwrap();
+    let (url, _, _, _) = rp.authorize_url(&[("prompt", "login")]);
+    let page = browser.open(&url).await;
+    let after = browser
+        .sign_in_with_tap(&page, "pilot@example.com", &passcode)
+        .await;
+    let enroll_page = browser.follow(after).await;
+    assert_eq!(enroll_page.status, 200, "{}", enroll_page.body);
+    assert!(
+        enroll_page.body.contains("Set up your passkey"),
+        "{}",
+        enroll_page.body
+    );
+    // Required now: no skip.
+    assert!(
+        !enroll_page.body.contains("/enroll/skip"),
+        "{}",
+        enroll_page.body
+    );
+    let back = browser.enroll(&enroll_page).await;
+    assert!(!code_from(&back).0.is_empty());
+    assert_eq!(app.store.list_credentials(&user_id).await.unwrap().len(), 1);
+    // (The test clock stands still: a moment later, prompt=login asks.)
+    app.clock.advance(time::Duration::seconds(1));
+    let (url, _, _, _) = rp.authorize_url(&[("prompt", "login")]);
+    let page = browser.open(&url).await;
+    let (status, done) = browser
+        .sign_in_with_passkey(&page, "pilot@example.com")
+        .await;
+    assert_eq!(status, 200, "{done}");
+
+    // Out of the group: the passkey no longer signs in.
+    svc.remove_member(&app_caller(), &pilots, &user_id)
+        .await
+        .unwrap();
+    app.clock.advance(time::Duration::seconds(1));
+    let (url, _, _, _) = rp.authorize_url(&[("prompt", "login")]);
+    let page = browser.open(&url).await;
+    let (status, done) = browser
+        .sign_in_with_passkey(&page, "pilot@example.com")
+        .await;
+    assert_eq!(status, 403, "{done}");
+    assert!(done.to_string().contains("turned off"), "{done}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn passkey_targets_decide_enrollment_embedded() {
+    passkey_targets_decide_enrollment_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn passkey_targets_decide_enrollment_redis() {
+    passkey_targets_decide_enrollment_on(Backend::Redis).await;
+}

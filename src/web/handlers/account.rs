@@ -131,7 +131,7 @@ pub async fn security_info(
             csrf: &csrf,
             upn: info.user.upn.as_str(),
             passkeys,
-            can_add: session.may_register(now),
+            can_add: session.may_register(now) && info.may_register_passkey,
             tap,
             notice,
             error,

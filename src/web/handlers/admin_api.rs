@@ -11,8 +11,8 @@ use crate::domain::DomainError;
 use crate::domain::audit::{AuditEventType, AuditFilter};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::policy::{
-    EnforcementType, IncludeTargets, KeyRestrictions, MethodState, PasskeyPolicy, TapPolicy,
-    TrustAnchor,
+    EnforcementType, IncludeTargets, KeyRestrictions, MethodState, PasskeyPolicy, PolicyTarget,
+    TapPolicy, TargetType, TrustAnchor,
 };
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
 use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
@@ -625,6 +625,18 @@ struct Target {
     is_registration_required: Option<bool>,
 }
 
+fn target_json(t: &PolicyTarget) -> Target {
+    Target {
+        target_type: match t.target_type {
+            TargetType::User => "user",
+            TargetType::Group => "group",
+        }
+        .into(),
+        id: t.id.clone(),
+        is_registration_required: None,
+    }
+}
+
 fn tap_policy_json(p: &TapPolicy) -> serde_json::Value {
     let include: Vec<Target> = match &p.include {
         IncludeTargets::AllUsers => vec![Target {
@@ -632,24 +644,9 @@ fn tap_policy_json(p: &TapPolicy) -> serde_json::Value {
             id: "all_users".into(),
             is_registration_required: Some(false),
         }],
-        IncludeTargets::Users(ids) => ids
-            .iter()
-            .map(|id| Target {
-                target_type: "user".into(),
-                id: id.clone(),
-                is_registration_required: None,
-            })
-            .collect(),
+        IncludeTargets::Targets(targets) => targets.iter().map(target_json).collect(),
     };
-    let exclude: Vec<Target> = p
-        .exclude_users
-        .iter()
-        .map(|id| Target {
-            target_type: "user".into(),
-            id: id.clone(),
-            is_registration_required: None,
-        })
-        .collect();
+    let exclude: Vec<Target> = p.exclude.iter().map(target_json).collect();
     serde_json::json!({
         "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
         "id": "TemporaryAccessPass",
@@ -687,14 +684,14 @@ fn include_from(targets: Vec<Target>) -> Result<IncludeTargets, DomainError> {
     {
         return Ok(IncludeTargets::AllUsers);
     }
-    users_from(targets, "includeTargets").map(IncludeTargets::Users)
+    users_from(targets, "includeTargets").map(IncludeTargets::Targets)
 }
 
-fn users_from(targets: Vec<Target>, field: &'static str) -> Result<Vec<String>, DomainError> {
+fn users_from(targets: Vec<Target>, field: &'static str) -> Result<Vec<PolicyTarget>, DomainError> {
     targets
         .into_iter()
         .map(|t| match t.target_type.as_str() {
-            "user" => Ok(t.id),
+            "user" => Ok(PolicyTarget::user(t.id)),
             "group" if t.id == "all_users" => Err(DomainError::invalid(field, "all_users cannot be excluded; set state to disabled instead")),
             _ => Err(DomainError::invalid(field, "targets are users (targetType user) or the group all_users; other groups are not supported yet")),
         })
@@ -745,7 +742,7 @@ async fn tap_policy_patch(
             set(&mut t.default_length, b.default_length);
             set(&mut t.is_usable_once, b.is_usable_once);
             set(&mut t.include, include);
-            set(&mut t.exclude_users, exclude);
+            set(&mut t.exclude, exclude);
             Ok(())
         })
         .await?;

@@ -353,6 +353,11 @@ pub async fn enroll_page(
     let Some(session) = session else {
         return found(&format!("/signin?r={}", enc(&r)));
     };
+    // Someone the passkey policy does not let register one is not offered
+    // the step at all: on with the sign-in.
+    if let Ok(false) = state.enrollment.allowed(&session.user_id).await {
+        return found(&resume_url(&r));
+    }
     let now = state.ctx.clock.now();
     let Some(deadline) = session
         .enrollment_deadline
@@ -458,7 +463,9 @@ async fn session_of(
 
 fn enroll_error(e: &EnrollError) -> HttpResponse {
     match e {
-        EnrollError::WindowOver => json_error(StatusCode::FORBIDDEN, &e.to_string()),
+        EnrollError::WindowOver | EnrollError::NotAllowed => {
+            json_error(StatusCode::FORBIDDEN, &e.to_string())
+        }
         EnrollError::Rejected(_) | EnrollError::CeremonyExpired => {
             json_error(StatusCode::BAD_REQUEST, &e.to_string())
         }
@@ -613,7 +620,9 @@ pub async fn passkey_finish(
         Err(SignInError::AccountDisabled) => {
             json_error(StatusCode::FORBIDDEN, "Your account is disabled.")
         }
-        Err(e @ SignInError::ModelNotAllowed) => json_error(StatusCode::FORBIDDEN, &e.to_string()),
+        Err(e @ (SignInError::ModelNotAllowed | SignInError::PasskeyDisabledByPolicy)) => {
+            json_error(StatusCode::FORBIDDEN, &e.to_string())
+        }
         Err(e) => json_error(StatusCode::UNAUTHORIZED, &e.to_string()),
     }
 }

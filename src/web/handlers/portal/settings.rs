@@ -9,7 +9,7 @@ use super::{Admin, Chrome, ConfirmPage, FormPairs, posted, signed_in};
 use crate::domain::DomainError;
 use crate::domain::attestation;
 use crate::domain::client::{ClientAuthMethod, GrantType};
-use crate::domain::policy::{EnforcementType, IncludeTargets, KeyRestrictions, MethodState};
+use crate::domain::policy::{self, EnforcementType, KeyRestrictions, MethodState};
 use crate::domain::registration::NewClient;
 use crate::state::AppState;
 use crate::web::pages::see_other;
@@ -109,10 +109,8 @@ async fn policy(
         Ok(p) => p,
         Err(e) => return admin.problem(&e, "/admin"),
     };
-    let include = match &p.tap.include {
-        IncludeTargets::AllUsers => String::new(),
-        IncludeTargets::Users(ids) => names(&state, ids).await,
-    };
+    // The page edits user targets; group targets are kept as they are.
+    let include = names(&state, &p.tap.include.user_ids()).await;
     let page = PolicyPage {
         chrome: &admin.chrome,
         tap: TapForm {
@@ -123,7 +121,7 @@ async fn policy(
             length: p.tap.default_length,
             once: p.tap.is_usable_once,
             include,
-            exclude: names(&state, &p.tap.exclude_users).await,
+            exclude: names(&state, &policy::user_ids(&p.tap.exclude)).await,
         },
         passkey: PasskeyForm {
             window: p.passkey.enrollment_window_minutes,
@@ -161,12 +159,7 @@ async fn tap_policy(
         Err(res) => return res,
     };
     let parsed = async {
-        let include = form.lines("include");
-        let include = if include.is_empty() {
-            IncludeTargets::AllUsers
-        } else {
-            IncludeTargets::Users(ids(&state, include, "include").await?)
-        };
+        let include = ids(&state, form.lines("include"), "include").await?;
         let exclude = ids(&state, form.lines("exclude"), "exclude").await?;
         Ok::<_, DomainError>((
             number(&form, "min")?,
@@ -198,8 +191,8 @@ async fn tap_policy(
             t.maximum_lifetime_minutes = max;
             t.default_length = length;
             t.is_usable_once = once;
-            t.include = include;
-            t.exclude_users = exclude;
+            t.include = t.include.with_users(include);
+            t.exclude = policy::with_users(&t.exclude, exclude);
             Ok(())
         })
         .await;
