@@ -15,8 +15,8 @@ use onramp::domain::user::{NewUser, User};
 use onramp::store::embedded::EmbeddedStore;
 use onramp::store::redis::RedisStore;
 use onramp::store::{
-    Change, EphemeralStore, LockoutStore, Ns, SharedStore, Store, StoreError, TapStore, TapUse,
-    UserStore,
+    Change, EphemeralStore, GroupStore, LockoutStore, Ns, SharedStore, Store, StoreError, TapStore,
+    TapUse, UserStore,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -1950,4 +1950,90 @@ async fn redis_reindex_covers_records_stored_before_the_indexes() {
     );
     assert_eq!(store.find_users_by_employee_id("e-7").await.unwrap(), [old]);
     assert_eq!(store.reindex_users().await.unwrap(), 0);
+}
+
+/// The index entries themselves are exact (reads also check the records,
+/// so a stale entry would not show through the store's calls): nothing is
+/// left under an old value after a change or a deletion.
+#[tokio::test]
+async fn redis_index_entries_are_exact() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "exact", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut members = async |key: &str| -> Vec<String> {
+        redis::cmd("SMEMBERS")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap()
+    };
+    let mut u = user("x-1", "x-1@example.com");
+    u.mail = Some("One@Example.com".into());
+    u.employee_id = Some("E-1".into());
+    store.create_user(&u).await.unwrap();
+    assert_eq!(members("{exact:dir}:mail:one@example.com").await, ["x-1"]);
+    assert_eq!(members("{exact:dir}:empid:e-1").await, ["x-1"]);
+    u.mail = Some("two@example.com".into());
+    u.employee_id = None;
+    store.update_user(&u).await.unwrap();
+    assert!(members("{exact:dir}:mail:one@example.com").await.is_empty());
+    assert!(members("{exact:dir}:empid:e-1").await.is_empty());
+    assert_eq!(members("{exact:dir}:mail:two@example.com").await, ["x-1"]);
+    store.create_group(&group("x-g", "G")).await.unwrap();
+    store.add_member("x-g", "x-1").await.unwrap();
+    assert_eq!(members("{exact:dir}:memberof:x-1").await, ["x-g"]);
+    assert!(store.delete_user("x-1").await.unwrap());
+    assert!(members("{exact:dir}:mail:two@example.com").await.is_empty());
+    assert!(members("{exact:dir}:memberof:x-1").await.is_empty());
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("{exact:dir}:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let mut keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    keys.sort_unstable();
+    // Only the group (and the outbox, which may still exist) remain.
+    keys.retain(|k| *k != "{exact:dir}:outbox");
+    assert_eq!(keys, ["{exact:dir}:group:x-g", "{exact:dir}:groups"]);
+}
+
+#[tokio::test]
+async fn embedded_index_entries_are_exact() {
+    use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exact.redb");
+    {
+        let store = EmbeddedStore::open(&path).unwrap();
+        let mut u = user("x-1", "x-1@example.com");
+        u.mail = Some("One@Example.com".into());
+        u.employee_id = Some("E-1".into());
+        store.create_user(&u).await.unwrap();
+        u.mail = Some("two@example.com".into());
+        u.employee_id = Some("E-2".into());
+        store.update_user(&u).await.unwrap();
+        let mut v = user("x-2", "x-2@example.com");
+        v.mail = Some("gone@example.com".into());
+        store.create_user(&v).await.unwrap();
+        store.create_group(&group("x-g", "G")).await.unwrap();
+        store.add_member("x-g", "x-2").await.unwrap();
+        assert!(store.delete_user("x-2").await.unwrap());
+    }
+    let db = redb::Database::create(&path).unwrap();
+    let rx = db.begin_read().unwrap();
+    let keys = |name: &str| -> Vec<String> {
+        let t = rx
+            .open_table(TableDefinition::<&str, &str>::new(name))
+            .unwrap();
+        t.iter()
+            .unwrap()
+            .map(|e| e.unwrap().0.value().replace('\0', "|"))
+            .collect()
+    };
+    assert_eq!(keys("mail_index"), ["two@example.com|x-1"]);
+    assert_eq!(keys("employee_id_index"), ["e-2|x-1"]);
+    assert!(keys("group_members").is_empty());
+    assert!(keys("member_of").is_empty());
 }
