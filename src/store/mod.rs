@@ -130,7 +130,10 @@ pub trait UserStore: Send + Sync {
     /// Builds the mail and employeeId indexes for records written before
     /// they existed. Idempotent and safe to run on many instances at
     /// once; after the first complete run it is one read. Returns how
-    /// many users it indexed (0 once done).
+    /// many users it indexed (0 once done). The server runs it at start-up;
+    /// on a shared Redis, upgrade every instance before relying on the
+    /// lookups: a record that an instance of an older version writes after
+    /// the run is indexed only when it is next written.
     async fn reindex_users(&self) -> Result<usize, StoreError>;
 }
 
