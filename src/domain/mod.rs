@@ -8,6 +8,7 @@ pub mod client;
 pub mod credential;
 pub mod error;
 pub mod oauth;
+pub mod odata;
 pub mod permission;
 pub mod policy;
 pub mod registration;
