@@ -9,6 +9,7 @@ pub mod credential;
 pub mod error;
 pub mod lockout;
 pub mod oauth;
+pub mod odata;
 pub mod permission;
 pub mod policy;
 pub mod registration;
