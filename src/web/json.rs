@@ -41,8 +41,18 @@ pub fn unsupported_media_type() -> WebError {
     }
 }
 
-/// Parses `bytes`, naming the offending field in the error.
+/// Parses `bytes`, naming the offending field in the error. Every body of
+/// the API is a JSON object: serde would also read a struct from an array
+/// of its fields in order (`[]` as an empty patch), which is not JSON the
+/// document allows.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(WebError::BadRequest {
+            code: "invalid_request",
+            status: StatusCode::BAD_REQUEST,
+            detail: "body: must be a JSON object".into(),
+        });
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();

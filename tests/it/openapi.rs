@@ -1424,6 +1424,20 @@ async fn requests_the_document_refuses_are_refused() {
             json!({"startDateTime": "2030-01-01 00:00:00Z"}),
             "startDateTime",
         ),
+        // A body is an object, never the array form serde would read a
+        // struct from (`[]` was taken as an empty patch).
+        (
+            Method::PATCH,
+            format!("{pol}/temporaryAccessPass"),
+            json!([]),
+            "body",
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            json!(["bob@example.com", "Bob"]),
+            "body",
+        ),
         // The pass would end after the last time there is (this was a panic).
         (
             Method::POST,
