@@ -35,6 +35,11 @@ BIN="${ONRAMP_BIN:-$TARGET/debug/onramp}"
 if [ ! -x "$BIN" ]; then
   cargo build --locked --bin onramp
 fi
+# The server takes its settings from ONRAMP_* variables too, and refuses
+# unknown ones (ONRAMP_BIN): it gets only the file written below.
+for name in $(compgen -e | grep '^ONRAMP_' || true); do
+  unset "$name"
+done
 
 # ---- schemathesis in its own virtualenv, reinstalled when the pins change ----
 VENV="${SCHEMATHESIS_VENV:-$TARGET/schemathesis-venv}"
