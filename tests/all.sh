@@ -22,10 +22,16 @@ cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --locked
 
+# The admin API against its own OpenAPI document (schemathesis, in a
+# virtualenv under the target folder; Debian needs python3-venv for it).
+need python3 || apt_install python3
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+cargo build --locked --bin onramp
+ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/schemathesis/run.sh
+
 # Real-browser end-to-end test: headless Chromium, Node.js and npm.
 [ -x /usr/bin/chromium ] || apt_install chromium
 need npm || apt_install nodejs npm
-cargo build --locked --bin onramp
 ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/browser/run.sh
 # The same flows through an independent relying-party library (openid-client).
 ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/rp-node/run.sh

@@ -10,6 +10,7 @@ pub mod error;
 pub mod group;
 pub mod lockout;
 pub mod oauth;
+pub mod odata;
 pub mod permission;
 pub mod policy;
 pub mod registration;

@@ -137,6 +137,16 @@ impl TapRequest {
             Some(start) => start,
             None => now,
         };
+        // The pass must end at a time that exists (`end` adds the lifetime).
+        if start
+            .checked_add(Duration::minutes(i64::from(lifetime)))
+            .is_none()
+        {
+            return Err(DomainError::invalid(
+                "startDateTime",
+                "is too far in the future: the pass would end after the year 9999",
+            ));
+        }
         Ok(TapPlan {
             start,
             lifetime_minutes: lifetime,
@@ -152,6 +162,22 @@ mod tests {
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+    #[test]
+    fn a_pass_that_would_end_after_the_last_representable_time_is_refused() {
+        let policy = TapPolicy::default();
+        let late = TapRequest {
+            start: Some(datetime!(9999-12-31 23:30 UTC)),
+            ..TapRequest::default()
+        };
+        let err = late.plan(&policy, NOW).unwrap_err();
+        assert!(err.to_string().starts_with("startDateTime: "), "{err}");
+        let fine = TapRequest {
+            start: Some(datetime!(9999-12-30 00:00 UTC)),
+            ..TapRequest::default()
+        };
+        assert!(fine.plan(&policy, NOW).is_ok());
+    }
 
     fn tap(start: OffsetDateTime, once: bool, used: bool) -> Tap {
         Tap {

@@ -12,7 +12,9 @@ pub struct Upn(String);
 
 impl Upn {
     const MAX_ALIAS: usize = 64;
-    const MAX_LEN: usize = 113; // Graph's limit for userPrincipalName
+    /// Graph's limit for userPrincipalName, counted on the value as given
+    /// (surrounding white space included, as a schema's maxLength counts).
+    pub const MAX_LEN: usize = 113;
 
     pub fn parse(input: &str) -> Result<Self, DomainError> {
         let s = input.trim();
@@ -20,7 +22,7 @@ impl Upn {
         if s.is_empty() {
             return Err(bad("must not be empty"));
         }
-        if s.len() > Self::MAX_LEN {
+        if input.chars().count() > Self::MAX_LEN {
             return Err(bad("must be at most 113 characters"));
         }
         let Some((alias, domain)) = s.split_once('@') else {
@@ -279,22 +281,26 @@ fn text_field(
     bounded_text(field, value, required, MAX_NAME)
 }
 
+/// Surrounding white space is dropped; the length counts the value as
+/// given, as the API document's `maxLength` does.
 pub(crate) fn bounded_text(
     field: &'static str,
     value: Option<String>,
     required: bool,
     max: usize,
 ) -> Result<Option<String>, DomainError> {
+    if value.as_ref().is_some_and(|v| v.chars().count() > max) {
+        return Err(DomainError::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
     match value.map(|v| v.trim().to_owned()) {
         None if required => Err(DomainError::invalid(field, "is required")),
         Some(v) if v.is_empty() && required => {
             Err(DomainError::invalid(field, "must not be empty"))
         }
         Some(v) if v.is_empty() => Ok(None),
-        Some(v) if v.chars().count() > max => Err(DomainError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        )),
         Some(v) if v.chars().any(char::is_control) => Err(DomainError::invalid(
             field,
             "must not contain control characters",
@@ -304,7 +310,8 @@ pub(crate) fn bounded_text(
 }
 
 fn mail_field(value: Option<String>) -> Result<Option<String>, DomainError> {
-    let Some(v) = text_field("mail", value, false)? else {
+    // At most as long as a UPN, whose shape it has.
+    let Some(v) = bounded_text("mail", value, false, Upn::MAX_LEN)? else {
         return Ok(None);
     };
     // A mail address has the same shape as a UPN for our purposes.
@@ -705,6 +712,26 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(65));
         assert!(Upn::parse(&long).is_err());
+        // The length limit counts the value as given, spaces included.
+        let upn = format!("a@{}.{}.com", "b".repeat(60), "c".repeat(46));
+        assert_eq!(upn.len(), 113);
+        assert!(Upn::parse(&upn).is_ok());
+        assert!(Upn::parse(&format!(" {upn}")).is_err());
+    }
+
+    #[test]
+    fn text_limits_count_the_value_as_given() {
+        let name = "n".repeat(256);
+        assert_eq!(
+            text_field("displayName", Some(format!(" {name} ")), true)
+                .unwrap_err()
+                .to_string(),
+            "displayName: must be at most 256 characters"
+        );
+        assert_eq!(
+            text_field("displayName", Some(format!(" {} ", &name[2..])), true).unwrap(),
+            Some(name[2..].to_owned())
+        );
     }
 
     #[test]

@@ -763,11 +763,24 @@ pub(super) fn encode_cursor(upn_key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(upn_key)
 }
 
+/// A cursor is a position in a listing's order (users by UPN, groups
+/// by name and id, members by id): every string of base64url
+/// characters whose length is not 1 more than a multiple of 4 (the
+/// `$skiptoken` pattern in `openapi.json`) names one, so every such string
+/// is taken, also one this server did not issue (it starts the page after
+/// whatever it decodes to).
 pub(super) fn decode_cursor(cursor: &str) -> Result<String, DomainError> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    LENIENT
         .decode(cursor)
         .ok()
-        .and_then(|b| String::from_utf8(b).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .ok_or_else(|| DomainError::invalid("$skiptoken", "is not a token this server issued"))
 }

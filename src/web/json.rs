@@ -1,12 +1,16 @@
 //! A JSON body extractor for the admin API whose errors name the field
-//! (`displayName: invalid type ...`) and come as problem details.
+//! (`displayName: invalid type ...`) and come as problem details, and the
+//! field rules that keep the bodies to what `openapi.json` says: `null` only
+//! where a field is documented as nullable, and whole numbers however JSON
+//! spells them.
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, Unexpected, Visitor};
 
 use super::error::WebError;
 
@@ -37,8 +41,18 @@ pub fn unsupported_media_type() -> WebError {
     }
 }
 
-/// Parses `bytes`, naming the offending field in the error.
+/// Parses `bytes`, naming the offending field in the error. Every body of
+/// the API is a JSON object: serde would also read a struct from an array
+/// of its fields in order (`[]` as an empty patch), which is not JSON the
+/// document allows.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(WebError::BadRequest {
+            code: "invalid_request",
+            status: StatusCode::BAD_REQUEST,
+            detail: "body: must be a JSON object".into(),
+        });
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -55,6 +69,82 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
     })
 }
 
+/// For `#[serde(default, deserialize_with = "present")]` on an optional
+/// field: left out, it is `None`; sent, it must be a value, and `null` is
+/// refused (naming the field), as the document does not make it nullable.
+pub fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
+/// For `#[serde(default, deserialize_with = "whole")]` on an optional `u32`:
+/// a JSON number that is a whole number, also when written `60.0` or `6e1`
+/// (JSON Schema's `integer` is the number's value, not its spelling).
+/// `null` is refused, as with [`present`].
+pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    struct Whole;
+    impl Visitor<'_> for Whole {
+        type Value = u32;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number from 0 to 4294967295")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Unsigned(v), &self))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::invalid_value(Unexpected::Signed(v), &self))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<u32, E> {
+            if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
+                // Whole and in range, so the conversion is exact.
+                Ok(v as u32)
+            } else {
+                Err(E::invalid_value(Unexpected::Float(v), &self))
+            }
+        }
+    }
+    d.deserialize_any(Whole).map(Some)
+}
+
+/// Reads the body as problem details would have it: 413 when it is too
+/// large to read.
+async fn read_body(
+    body: impl std::future::Future<Output = Result<web::Bytes, actix_web::Error>>,
+) -> Result<web::Bytes, WebError> {
+    body.await.map_err(|e| WebError::BadRequest {
+        code: "payload_too_large",
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        detail: format!("the body could not be read: {e}"),
+    })
+}
+
+/// An optional JSON body: an empty one (or only white space) is `None`,
+/// whatever its Content-Type; any other must be `application/json`.
+pub struct MaybeApiJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for MaybeApiJson<T> {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json(req);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = read_body(body).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(MaybeApiJson(None));
+            }
+            if !json {
+                return Err(unsupported_media_type());
+            }
+            parse(&bytes).map(|v| MaybeApiJson(Some(v)))
+        })
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
     type Error = WebError;
     type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
@@ -66,11 +156,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             if !json {
                 return Err(unsupported_media_type());
             }
-            let bytes = body.await.map_err(|e| WebError::BadRequest {
-                code: "payload_too_large",
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                detail: format!("the body could not be read: {e}"),
-            })?;
+            let bytes = read_body(body).await?;
             parse(&bytes).map(ApiJson)
         })
     }

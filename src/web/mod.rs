@@ -282,7 +282,97 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/account/signout", web::post().to(account::sign_out))
     .configure(portal::routes)
     .route("/static/{path:.*}", web::get().to(assets::asset))
-    .service(web::scope("/api/v1").configure(admin_api::routes));
+    .service(
+        web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(api_problems))
+            .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                // `e` reads "Query deserialize error: duplicate field `$top`";
+                // the part after the colon names the parameter.
+                let detail = match &e {
+                    actix_web::error::QueryPayloadError::Deserialize(inner) => {
+                        format!("query: {inner}")
+                    }
+                    other => format!("query: {other}"),
+                };
+                WebError::BadRequest {
+                    code: "invalid_request",
+                    status: actix_web::http::StatusCode::BAD_REQUEST,
+                    detail,
+                }
+                .into()
+            }))
+            .configure(admin_api::routes),
+    );
+}
+
+/// Every error the admin API answers is a problem (`application/problem+json`),
+/// as its document says, also the ones actix makes itself: a method a
+/// resource does not have is 405 `method_not_allowed` with the `Allow`
+/// header actix computed, and any other error without a problem body (an
+/// extractor's plain text) becomes one with the same status and headers.
+async fn api_problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use actix_web::http::StatusCode;
+    let method = req.method().clone();
+    let res = next.call(req).await?;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return Ok(res.map_into_left_body());
+    }
+    let (req, old) = res.into_parts();
+    let plain = old
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    let kept: Vec<(HeaderName, HeaderValue)> = old
+        .headers()
+        .iter()
+        .filter(|(name, _)| {
+            [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER].contains(name)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    let text = actix_web::body::to_bytes_limited(old.into_body(), 4096)
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .filter(|_| plain)
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .filter(|t| !t.trim().is_empty());
+    let (code, detail) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            format!("{method} is not a method of this resource; Allow lists the ones it has"),
+        ),
+        StatusCode::NOT_FOUND => ("not_found", "no such resource".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the body is too large".into()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "the body must be application/json".into(),
+        ),
+        s if s.is_server_error() => ("internal_error", "internal error".into()),
+        s => (
+            "invalid_request",
+            s.canonical_reason().unwrap_or("bad request").to_owned(),
+        ),
+    };
+    let detail = match text {
+        Some(t) if status.is_client_error() && status != StatusCode::METHOD_NOT_ALLOWED => t,
+        _ => detail,
+    };
+    let mut res = problem_response(status, code, &detail);
+    for (name, value) in kept {
+        res.headers_mut().insert(name, value);
+    }
+    Ok(ServiceResponse::new(req, res).map_into_right_body())
 }
 
 /// Fallback for unknown routes: problem details under `/api`, else JSON 404.

@@ -9,6 +9,9 @@ use std::path::Path;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use onramp::clock::ManualClock;
+use onramp::domain::permission::Permission;
+
 use crate::helpers::*;
 
 /// The admin API's route table, read at test time.
@@ -21,7 +24,9 @@ const OPERATION_KEYS: [&str; 8] = [
 ];
 
 /// The methods probed for "not documented means not served".
-const PROBED: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+const PROBED: [&str; 8] = [
+    "get", "post", "put", "patch", "delete", "options", "head", "trace",
+];
 
 async fn fetch_document(app: &TestApp) -> Value {
     let res = app
@@ -284,15 +289,23 @@ async fn every_documented_operation_exists() {
     app.stop().await;
 }
 
+/// A method a documented path does not have (TRACE and OPTIONS too) is 405
+/// `method_not_allowed`, a problem, with an `Allow` header that lists the
+/// documented methods, whether actix routed the path by resource or not.
 #[tokio::test]
-async fn undocumented_methods_are_not_served() {
+async fn undocumented_methods_are_405_with_allow() {
     let store = StoreHandle::new(Backend::Embedded);
     let app = TestApp::spawn(&store).await;
     let doc = fetch_document(&app).await;
     let paths = doc["paths"].as_object().unwrap();
 
-    let mut served = Vec::new();
+    let mut wrong = Vec::new();
     for (path, item) in paths {
+        let documented: BTreeSet<String> = OPERATION_KEYS
+            .iter()
+            .filter(|m| item.get(**m).is_some())
+            .map(|m| m.to_ascii_uppercase())
+            .collect();
         for m in PROBED {
             if item.get(m).is_some() {
                 continue;
@@ -305,18 +318,46 @@ async fn undocumented_methods_are_not_served() {
                 .send()
                 .await
                 .unwrap();
+            let label = format!("{} {url}", m.to_uppercase());
             let status = res.status().as_u16();
-            // 405 from a resource with other methods; 404 where a route's
-            // method guard sits on the resource itself.
-            if status != 405 && status != 404 {
-                served.push(format!("{} {url}: {status}", m.to_uppercase()));
+            let allow: BTreeSet<String> = res
+                .headers()
+                .get("allow")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .split(',')
+                .map(|x| x.trim().to_owned())
+                .filter(|x| !x.is_empty())
+                .collect();
+            let content_type = res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            if status != 405 {
+                wrong.push(format!("{label}: {status}, not 405"));
+                continue;
+            }
+            if allow != documented {
+                wrong.push(format!(
+                    "{label}: Allow {allow:?}, documented {documented:?}"
+                ));
+            }
+            if content_type != "application/problem+json" {
+                wrong.push(format!("{label}: Content-Type {content_type:?}"));
+            }
+            // HEAD answers carry no body.
+            if m != "head" && (body["code"] != "method_not_allowed" || body["status"] != 405) {
+                wrong.push(format!("{label}: not the documented problem: {body}"));
             }
         }
     }
     assert!(
-        served.is_empty(),
-        "methods the document does not describe but the server answers:\n{}",
-        served.join("\n")
+        wrong.is_empty(),
+        "methods the document does not describe, not answered 405 with Allow:\n{}",
+        wrong.join("\n")
     );
     app.stop().await;
 }
@@ -1095,6 +1136,336 @@ async fn responses_match_the_documented_schemas() {
         problems.is_empty(),
         "answers that do not match src/web/openapi.json:\n{}",
         problems.join("\n")
+    );
+    app.stop().await;
+}
+
+/// An app with a client holding every permission, and a user without a
+/// role (so that an application may change it): the app, the client's
+/// token and the user's id.
+async fn app_with_every_permission(store: &StoreHandle) -> (TestApp, String, String) {
+    let prefix = format!("t{}", free_port());
+    let app = TestApp::spawn_with(store.url(), &prefix, ManualClock::starting_now(), |s| {
+        s.clients.push(client(
+            "every-permission",
+            "every-permission-secret-0123456789",
+            Permission::ALL.to_vec(),
+        ));
+    })
+    .await;
+    let token = app
+        .token("every-permission", "every-permission-secret-0123456789")
+        .await;
+    let (status, user) = app
+        .api(
+            Method::POST,
+            "/users",
+            &token,
+            Some(json!({"userPrincipalName": "wire@example.com", "displayName": "Wire"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{user}");
+    let id = user["id"].as_str().unwrap().to_owned();
+    (app, token, id)
+}
+
+/// Errors that actix's extractors make (a repeated query parameter, a body
+/// too large to read) come as the documented problem, not as text/plain.
+#[tokio::test]
+async fn extractor_errors_have_a_documented_content_type() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let (app, token, id) = app_with_every_permission(&store).await;
+    let doc = fetch_document(&app).await;
+    let mut problems = Vec::new();
+    let p = &mut problems;
+    for (template, url, name) in [
+        ("/users", "/users?$top=1&$top=2", "$top"),
+        ("/auditLogs", "/auditLogs?until=x&until=y", "until"),
+    ] {
+        let res = app
+            .http
+            .get(app.url(&format!("/api/v1{url}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let body = conforms(&doc, template, "get", 400, res, p).await;
+        let detail = body["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains(name), "{url}: {body}");
+    }
+    // Over the 64 KiB a body may have; the pass's body is optional, so it is
+    // read before anything else.
+    let huge = json!({"isUsableOnce": true, "x": "y".repeat(70 * 1024)});
+    let res = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/users/{id}/authentication/temporaryAccessPassMethods"
+        )))
+        .bearer_auth(&token)
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    conforms(
+        &doc,
+        "/users/{user}/authentication/temporaryAccessPassMethods",
+        "post",
+        413,
+        res,
+        p,
+    )
+    .await;
+    assert!(
+        problems.is_empty(),
+        "answers that do not match src/web/openapi.json:\n{}",
+        problems.join("\n")
+    );
+    app.stop().await;
+}
+
+fn is_nullable(schema: &Value) -> bool {
+    match &schema["type"] {
+        Value::Array(types) => types.iter().any(|t| t == "null"),
+        Value::String(t) => t == "null",
+        _ => false,
+    }
+}
+
+/// `{field: null}` for every property of every request body (and of the
+/// objects in them) that the document does not make nullable is a 400
+/// naming the field; a nullable one is taken.
+#[tokio::test]
+async fn null_is_refused_where_the_document_does_not_allow_it() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let (app, token, id) = app_with_every_permission(&store).await;
+    let doc = fetch_document(&app).await;
+    let mut wrong = Vec::new();
+    let mut probed = 0;
+    for (template, m) in documented_operations(&doc) {
+        let op = &doc["paths"][&template][&m];
+        let Some(media) = op["requestBody"]["content"].get("application/json") else {
+            continue;
+        };
+        let url = app.url(&format!(
+            "/api/v1{}",
+            concrete(&template).replace("admin@localhost", &id)
+        ));
+        let schema = deref(&doc, &media["schema"]);
+        let mut cases: Vec<(String, Value, bool)> = Vec::new();
+        for (name, prop) in schema["properties"].as_object().into_iter().flatten() {
+            let prop = deref(&doc, prop);
+            cases.push((name.clone(), json!({ name: null }), is_nullable(prop)));
+            for (inner, sub) in prop["properties"].as_object().into_iter().flatten() {
+                let sub = deref(&doc, sub);
+                cases.push((
+                    format!("{name}.{inner}"),
+                    json!({ name: { inner: null } }),
+                    is_nullable(sub),
+                ));
+            }
+        }
+        for (field, body, nullable) in cases {
+            probed += 1;
+            let res = app
+                .http
+                .request(method(&m), &url)
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let answer: Value = res.json().await.unwrap_or(Value::Null);
+            let detail = answer["detail"].as_str().unwrap_or_default();
+            let label = format!("{} {template} {body}", m.to_uppercase());
+            if nullable {
+                if status >= 400 {
+                    wrong.push(format!("{label}: nullable, but {status} {answer}"));
+                }
+            } else if status != 400 || !detail.starts_with(&format!("{field}: ")) {
+                wrong.push(format!("{label}: {status} {answer}"));
+            }
+        }
+    }
+    assert!(probed >= 40, "only {probed} fields probed");
+    assert!(
+        wrong.is_empty(),
+        "null where the document does not allow it, not refused naming the field:\n{}",
+        wrong.join("\n")
+    );
+    app.stop().await;
+}
+
+/// Requests that fit the document are taken: whole numbers written with a
+/// fraction or an exponent (JSON Schema's `integer` is the value), any
+/// `$skiptoken` of the documented pattern, text with surrounding white
+/// space the document's patterns allow.
+#[tokio::test]
+async fn requests_the_document_allows_are_accepted() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let (app, token, id) = app_with_every_permission(&store).await;
+    let pol = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations";
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            &format!("{pol}/temporaryAccessPass"),
+            &token,
+            Some(json!({"maximumLifetimeInMinutes": 600.0, "defaultLifetimeInMinutes": 6e1, "defaultLength": 8.0})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, policy) = app
+        .api(
+            Method::GET,
+            &format!("{pol}/temporaryAccessPass"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(policy["maximumLifetimeInMinutes"], 600);
+    assert_eq!(policy["defaultLifetimeInMinutes"], 60);
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            &format!("{pol}/fido2"),
+            &token,
+            Some(json!({"enrollmentWindowInMinutes": 1.5e1})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = app
+        .api(
+            Method::POST,
+            &format!("/users/{id}/authentication/temporaryAccessPassMethods"),
+            &token,
+            Some(json!({"lifetimeInMinutes": 120.0})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["lifetimeInMinutes"], 120);
+    // Positions, whether this server issued them or not ("gA" decodes to a
+    // byte that is no UTF-8).
+    for token_value in ["gA", "abc", "", "ZHVtbXk"] {
+        let (status, body) = app
+            .api(
+                Method::GET,
+                &format!("/users?$skiptoken={token_value}"),
+                &token,
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "$skiptoken={token_value}: {body}");
+    }
+    // Surrounding white space, Unicode's included, is dropped.
+    let (status, body) = app
+        .api(
+            Method::POST,
+            "/users",
+            &token,
+            Some(json!({"userPrincipalName": "\u{3000}\tada@example.com\u{2028}", "displayName": "\u{85}Ada\u{a0}", "mobilePhone": " +1 (555) 0100 "})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["userPrincipalName"], "ada@example.com");
+    assert_eq!(body["displayName"], "Ada");
+    app.stop().await;
+}
+
+/// Requests the document refuses are refused: nothing beyond its patterns,
+/// lengths (counted as sent), item counts and formats gets in.
+#[tokio::test]
+async fn requests_the_document_refuses_are_refused() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let (app, token, id) = app_with_every_permission(&store).await;
+    let pol = "/policies/authenticationMethodsPolicy/authenticationMethodConfigurations";
+    let upn = format!("a@{}.{}.com", "b".repeat(60), "c".repeat(46));
+    assert_eq!(upn.len(), 113);
+    let taps = format!("/users/{id}/authentication/temporaryAccessPassMethods");
+    let cases: Vec<(Method, String, Value, &str)> = vec![
+        (
+            Method::PATCH,
+            format!("{pol}/temporaryAccessPass"),
+            json!({"includeTargets": [{"targetType": "group", "id": "all_users"}, {"targetType": "group", "id": "sales"}]}),
+            "includeTargets",
+        ),
+        (
+            Method::PATCH,
+            format!("{pol}/fido2"),
+            json!({"keyRestrictions": {"aaGuids": vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8"; 101]}}),
+            "keyRestrictions.aaGuids",
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            json!({"userPrincipalName": format!(" {upn}"), "displayName": "Long"}),
+            "userPrincipalName",
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            json!({"userPrincipalName": "long@example.com", "displayName": format!(" {} ", "n".repeat(255))}),
+            "displayName",
+        ),
+        (
+            Method::POST,
+            "/clients".into(),
+            json!({"displayName": "Upper", "redirectUris": ["HTTPS://example.com/cb"]}),
+            "redirectUris",
+        ),
+        (
+            Method::POST,
+            "/clients".into(),
+            json!({"displayName": "IPv6", "redirectUris": ["https://[2001:db8::1]/cb"]}),
+            "redirectUris",
+        ),
+        (
+            Method::POST,
+            taps.clone(),
+            json!({"startDateTime": "2030-01-01 00:00:00Z"}),
+            "startDateTime",
+        ),
+        // A body is an object, never the array form serde would read a
+        // struct from (`[]` was taken as an empty patch).
+        (
+            Method::PATCH,
+            format!("{pol}/temporaryAccessPass"),
+            json!([]),
+            "body",
+        ),
+        (
+            Method::POST,
+            "/users".into(),
+            json!(["bob@example.com", "Bob"]),
+            "body",
+        ),
+        // The pass would end after the last time there is (this was a panic).
+        (
+            Method::POST,
+            taps.clone(),
+            json!({"startDateTime": "9999-12-31T23:30:00Z"}),
+            "startDateTime",
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (m, path, body, field) in cases {
+        let (status, answer) = app.api(m.clone(), &path, &token, Some(body.clone())).await;
+        let detail = answer["detail"].as_str().unwrap_or_default();
+        if status != 400 || !detail.starts_with(&format!("{field}: ")) {
+            wrong.push(format!("{m} {path} {body}: {status} {answer}"));
+        }
+    }
+    for query in ["$top=+5", "$top=%205", "$top=5.0"] {
+        let (status, answer) = app
+            .api(Method::GET, &format!("/users?{query}"), &token, None)
+            .await;
+        if status != 400 {
+            wrong.push(format!("GET /users?{query}: {status} {answer}"));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "requests outside the document, not refused:\n{}",
+        wrong.join("\n")
     );
     app.stop().await;
 }

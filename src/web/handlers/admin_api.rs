@@ -20,9 +20,12 @@ use crate::service::Caller;
 use crate::service::admin::TapView;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::json::{self as api_json, ApiJson};
+use crate::web::json::{ApiJson, MaybeApiJson, present, whole};
 use crate::web::request_meta;
 
+/// Every path is a `web::resource`, so that a method it does not have is 405
+/// with `Allow` (a `cfg.route` would put the method guard on the path and
+/// answer 404).
 pub fn routes(cfg: &mut web::ServiceConfig) {
     const TAPS: &str = "/users/{user}/authentication/temporaryAccessPassMethods";
     cfg.service(
@@ -46,15 +49,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(tap_get))
             .route(web::delete().to(tap_delete)),
     )
-    .route(PASSKEYS, web::get().to(passkeys_list))
+    .service(web::resource(PASSKEYS).route(web::get().to(passkeys_list)))
     .service(
         web::resource(format!("{PASSKEYS}/{{passkey}}"))
             .route(web::get().to(passkey_get))
             .route(web::delete().to(passkey_delete)),
     )
-    .route(
-        "/users/{user}/revokeSignInSessions",
-        web::post().to(revoke_sessions),
+    .service(
+        web::resource("/users/{user}/revokeSignInSessions").route(web::post().to(revoke_sessions)),
     )
     .service(
         web::resource("/users/{user}/signInLockout")
@@ -71,9 +73,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(passkey_policy_get))
             .route(web::patch().to(passkey_policy_patch)),
     )
-    .route("/auditLogs", web::get().to(audit_logs))
-    .route("/signingKeys/rotate", web::post().to(rotate_keys))
-    .route("/openapi.json", web::get().to(openapi_json))
+    .service(web::resource("/auditLogs").route(web::get().to(audit_logs)))
+    .service(web::resource("/signingKeys/rotate").route(web::post().to(rotate_keys)))
+    .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
     .configure(super::admin_directory::routes);
 }
 
@@ -102,9 +104,11 @@ fn set<T>(slot: &mut T, sent: Option<T>) {
 fn parse_top(top: Option<&str>) -> Result<usize, DomainError> {
     match top {
         None => Ok(100),
-        Some(t) => t
-            .parse::<usize>()
-            .ok()
+        // Digits only: `parse` would also take `+5`, which is no integer
+        // in the document's sense.
+        Some(t) => Some(t)
+            .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<usize>().ok())
             .filter(|n| (1..=crate::service::admin::MAX_PAGE).contains(n))
             .ok_or_else(|| DomainError::invalid("$top", "must be a whole number from 1 to 999")),
     }
@@ -133,6 +137,21 @@ pub(super) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Caller
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// An RFC 3339 `date-time` (the document's `format: date-time`): the `time`
+/// parser also takes a space for the `T`, which the RFC's grammar does not.
+fn parse_date_time(field: &'static str, s: &str) -> Result<OffsetDateTime, DomainError> {
+    let bad = || {
+        DomainError::invalid(
+            field,
+            "must be an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z",
+        )
+    };
+    if !matches!(s.as_bytes().get(10), Some(b'T' | b't')) {
+        return Err(bad());
+    }
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|_| bad())
 }
 
 #[derive(Serialize)]
@@ -193,23 +212,38 @@ pub(super) fn json<T: Serialize>(status: actix_web::http::StatusCode, body: &T) 
         .body(serde_json::to_vec(body).unwrap_or_default())
 }
 
+/// Every field may be left out (the required ones then get a 400 naming
+/// them) but none may be `null`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateUserRequest {
+    #[serde(default, deserialize_with = "present")]
     user_principal_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     display_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     given_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     surname: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     mail: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     mobile_phone: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     street_address: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     city: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     state: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     postal_code: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     country: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     account_enabled: Option<bool>,
-    /// Stored (Graph's mail alias).
-    #[serde(default)]
+    /// Accepted for Graph compatibility, not used.
+    #[serde(default, deserialize_with = "present")]
+    #[allow(dead_code)]
     mail_nickname: Option<String>,
 }
 
@@ -240,7 +274,6 @@ async fn users_create(
             postal_code: body.postal_code,
             country: body.country,
         },
-        mail_nickname: body.mail_nickname,
         ..Default::default()
     };
     let user = state.admin.create_user(&caller, new).await?;
@@ -310,7 +343,9 @@ fn nullable<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PatchUserRequest {
+    #[serde(default, deserialize_with = "present")]
     user_principal_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     display_name: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
     given_name: Option<Option<String>>,
@@ -330,6 +365,7 @@ struct PatchUserRequest {
     postal_code: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     country: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
     account_enabled: Option<bool>,
 }
 
@@ -404,8 +440,11 @@ impl TapResponse {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CreateTapRequest {
+    #[serde(default, deserialize_with = "present")]
     start_date_time: Option<String>,
+    #[serde(default, deserialize_with = "whole")]
     lifetime_in_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
     is_usable_once: Option<bool>,
 }
 
@@ -413,31 +452,16 @@ async fn tap_create(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
-    body: web::Bytes,
+    // Graph allows an empty body here (every field from the policy).
+    body: MaybeApiJson<CreateTapRequest>,
 ) -> Result<HttpResponse, WebError> {
     let caller = caller(&req, &state).await?;
-    // Graph allows an empty body here (every field from the policy).
-    let parsed: Option<CreateTapRequest> = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        if !api_json::is_json(&req) {
-            return Err(api_json::unsupported_media_type());
-        }
-        Some(api_json::parse(&body)?)
-    };
-    let request = match parsed {
+    let request = match body.0 {
         None => TapRequest::default(),
         Some(b) => TapRequest {
             start: b
                 .start_date_time
-                .map(|s| {
-                    OffsetDateTime::parse(&s, &Rfc3339).map_err(|_| {
-                        DomainError::invalid(
-                            "startDateTime",
-                            "must be an RFC 3339 date-time, e.g. 2026-11-25T09:00:00Z",
-                        )
-                    })
-                })
+                .map(|s| parse_date_time("startDateTime", &s))
                 .transpose()?,
             lifetime_minutes: b.lifetime_in_minutes,
             is_usable_once: b.is_usable_once,
@@ -621,7 +645,11 @@ async fn lockout_clear(
 struct Target {
     target_type: String,
     id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     is_registration_required: Option<bool>,
 }
 
@@ -664,24 +692,35 @@ fn tap_policy_json(p: &TapPolicy) -> serde_json::Value {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TapPolicyPatch {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type", default, deserialize_with = "present")]
     #[allow(dead_code)]
     odata_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     state: Option<MethodState>,
+    #[serde(default, deserialize_with = "whole")]
     default_lifetime_in_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     minimum_lifetime_in_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     maximum_lifetime_in_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "whole")]
     default_length: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
     is_usable_once: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     include_targets: Option<Vec<Target>>,
+    #[serde(default, deserialize_with = "present")]
     exclude_targets: Option<Vec<Target>>,
 }
 
 fn include_from(targets: Vec<Target>) -> Result<IncludeTargets, DomainError> {
-    if targets
-        .iter()
-        .any(|t| t.target_type == "group" && t.id == "all_users")
-    {
+    let all = |t: &Target| t.target_type == "group" && t.id == "all_users";
+    if targets.iter().any(all) {
+        // Every entry must still be a target we know, also beside all_users.
+        users_from(
+            targets.into_iter().filter(|t| !all(t)).collect(),
+            "includeTargets",
+        )?;
         return Ok(IncludeTargets::AllUsers);
     }
     users_from(targets, "includeTargets").map(IncludeTargets::Targets)
@@ -774,8 +813,11 @@ fn passkey_policy_json(p: &PasskeyPolicy) -> serde_json::Value {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct KeyRestrictionsPatch {
+    #[serde(default, deserialize_with = "present")]
     is_enforced: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     enforcement_type: Option<EnforcementType>,
+    #[serde(default, deserialize_with = "present")]
     aa_guids: Option<Vec<String>>,
 }
 
@@ -784,6 +826,14 @@ impl KeyRestrictionsPatch {
         set(&mut k.is_enforced, self.is_enforced);
         set(&mut k.enforcement_type, self.enforcement_type);
         if let Some(list) = self.aa_guids {
+            // The list as sent counts (the document's maxItems), before
+            // duplicates are dropped.
+            if list.len() > KeyRestrictions::MAX_AAGUIDS {
+                return Err(DomainError::invalid(
+                    "keyRestrictions.aaGuids",
+                    format!("at most {} entries", KeyRestrictions::MAX_AAGUIDS),
+                ));
+            }
             let mut out: Vec<String> = Vec::with_capacity(list.len());
             for a in &list {
                 let n = crate::domain::attestation::normalise(a).ok_or_else(|| {
@@ -805,14 +855,20 @@ impl KeyRestrictionsPatch {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PasskeyPolicyPatch {
-    #[serde(rename = "@odata.type", default)]
+    #[serde(rename = "@odata.type", default, deserialize_with = "present")]
     #[allow(dead_code)]
     odata_type: Option<String>,
+    #[serde(default, deserialize_with = "whole")]
     enrollment_window_in_minutes: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
     is_registration_required_after_tap: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     is_tap_strong_authentication: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     is_attestation_enforced: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
     attestation_trust_anchors: Option<Vec<TrustAnchorInput>>,
+    #[serde(default, deserialize_with = "present")]
     key_restrictions: Option<KeyRestrictionsPatch>,
 }
 
@@ -926,11 +982,7 @@ async fn audit_logs(
     let q = query.into_inner();
     let time =
         |field: &'static str, v: Option<String>| -> Result<Option<OffsetDateTime>, DomainError> {
-            v.map(|s| {
-                OffsetDateTime::parse(&s, &Rfc3339)
-                    .map_err(|_| DomainError::invalid(field, "must be an RFC 3339 date-time"))
-            })
-            .transpose()
+            v.map(|s| parse_date_time(field, &s)).transpose()
         };
     let top = parse_top(q.top.as_deref())?;
     let filter =

@@ -12,12 +12,11 @@ use crate::domain::user::DirectoryRole;
 use crate::service::admin::ClientView;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::json::ApiJson;
+use crate::web::json::{ApiJson, present};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/users/{user}/directoryRoles",
-        web::put().to(set_directory_roles),
+    cfg.service(
+        web::resource("/users/{user}/directoryRoles").route(web::put().to(set_directory_roles)),
     )
     .service(
         web::resource("/clients")
@@ -112,12 +111,15 @@ async fn client_get(
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RegisterRequest {
+    #[serde(default, deserialize_with = "present")]
     display_name: Option<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
     #[serde(default)]
     post_logout_redirect_uris: Vec<String>,
+    #[serde(default, deserialize_with = "present")]
     grant_types: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     token_endpoint_auth_method: Option<String>,
 }
 
