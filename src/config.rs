@@ -1158,7 +1158,7 @@ mod proptests {
                 prop_assert!(parsed.is_err(), "{} must be refused", text);
                 return Ok(());
             }
-            let range = parsed.map_err(|e| TestCaseError::fail(e))?;
+            let range = parsed.map_err(TestCaseError::fail)?;
             prop_assert_eq!(IpRange::parse(&String::from(range)), Ok(range));
             let full = u128::MAX >> (128 - width);
             let keep = full & !full.checked_shr(p).unwrap_or(0);

@@ -1032,7 +1032,7 @@ mod proptests {
                     let stored = f.rt.block_on(f.service.pending(&request_id))
                         .map_err(|e| TestCaseError::fail(e.to_string()))?;
                     prop_assert_eq!(stored.redirect_uri.as_str(), redirect);
-                    check_request(&stored, &client, &d.pairs)?;
+                    check_request(&stored, client, &d.pairs)?;
                     prop_assert!(!stored.prompt.none);
                 }
             }

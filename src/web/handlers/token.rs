@@ -385,6 +385,29 @@ mod proptests {
 
     proptest! {
         #[test]
+        fn prop_token_content_type_is_the_form_type_or_refused(
+            essence in prop_oneof![
+                Just("application/x-www-form-urlencoded".to_owned()),
+                Just("APPLICATION/X-WWW-FORM-URLENCODED".to_owned()),
+                Just("application/json".to_owned()),
+                Just("application/x-www-form-urlencodedx".to_owned()),
+                Just("multipart/form-data".to_owned()),
+                "[ -~]{0,40}",
+            ],
+            pad in "[ \t]{0,2}",
+            params in prop_oneof![Just(String::new()), Just(";charset=UTF-8".to_owned()), Just("; charset=utf-8;x=y".to_owned()), "[ -~]{0,20}"],
+        ) {
+            let value = format!("{pad}{essence}{pad}{params}");
+            let Ok(value) = HeaderValue::from_str(&value) else { return Ok(()) };
+            let req = TestRequest::default().insert_header((header::CONTENT_TYPE, value.clone())).to_http_request();
+            let first = value.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim().to_owned();
+            prop_assert_eq!(is_form(&req), first.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            // A body is never taken for both a form and JSON.
+            let json = crate::web::json::is_json(&req);
+            prop_assert!(!(json && is_form(&req)));
+        }
+
+        #[test]
         fn prop_token_form_never_panics(body in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = parse_form(&body);
         }
