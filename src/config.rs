@@ -77,12 +77,20 @@ impl IpRange {
             Some((a, p)) => (a, Some(p.parse::<u8>().map_err(|_| bad())?)),
             None => (text.trim(), None),
         };
-        let network = addr.parse::<IpAddr>().map_err(|_| bad())?.to_canonical();
-        let max = if network.is_ipv4() { 32 } else { 128 };
+        let written = addr.parse::<IpAddr>().map_err(|_| bad())?;
+        let max = if written.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.unwrap_or(max);
         if prefix > max {
             return Err(bad());
         }
+        // An IPv4-mapped range (`::ffff:10.0.0.0/104`) is the IPv4 range it
+        // covers, its prefix counted in IPv6 bits; one wider than the mapped
+        // block (/96) would take in IPv6 addresses as well: refused.
+        let network = written.to_canonical();
+        let prefix = match (written, network) {
+            (IpAddr::V6(_), IpAddr::V4(_)) => prefix.checked_sub(96).ok_or_else(bad)?,
+            _ => prefix,
+        };
         Ok(Self {
             network: mask(network, prefix),
             prefix,
@@ -1009,6 +1017,24 @@ token_endpoint_auth_method = "private_key_jwt"
     }
 
     #[test]
+    fn mapped_ranges_count_their_prefix_in_ipv6_bits() {
+        // Found by prop_ip_range_contains_exactly_its_members: the prefix of
+        // `::ffff:a.b.c.d/N` was applied to the IPv4 address as it stood.
+        let parse = |t: &str| IpRange::parse(t);
+        assert_eq!(parse("::ffff:10.1.2.3/104"), parse("10.0.0.0/8"));
+        assert_eq!(parse("::ffff:192.0.2.7/128"), parse("192.0.2.7"));
+        assert_eq!(parse("::ffff:192.0.2.7"), parse("192.0.2.7"));
+        assert_eq!(parse("::ffff:0.0.0.0/96"), parse("0.0.0.0/0"));
+        for wider in [
+            "::ffff:0.0.0.0/0",
+            "::ffff:10.1.2.3/24",
+            "::ffff:10.0.0.0/95",
+        ] {
+            assert!(parse(wider).is_err(), "{wider}");
+        }
+    }
+
+    #[test]
     fn redis_cluster_urls() {
         let mut s = Settings::default();
         s.store.url = "redis+cluster://:hunter2hunter2@10.0.0.1:7000,10.0.0.2:7000".into();
@@ -1026,6 +1052,141 @@ token_endpoint_auth_method = "private_key_jwt"
                 e.contains("`store.url`") && e.contains("Cluster"),
                 "{bad}: {e}"
             );
+        }
+    }
+}
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    /// How a range's address is written.
+    #[derive(Debug, Clone, Copy)]
+    enum Written {
+        V4(u32),
+        V6(u128),
+        /// An IPv4 address in IPv6 form, `::ffff:a.b.c.d`.
+        Mapped(u32),
+    }
+
+    impl Written {
+        fn text(self) -> String {
+            match self {
+                Written::V4(a) => Ipv4Addr::from(a).to_string(),
+                Written::V6(a) => Ipv6Addr::from(a).to_string(),
+                Written::Mapped(a) => format!("::ffff:{}", Ipv4Addr::from(a)),
+            }
+        }
+
+        /// Bits of the written form (32 for IPv4, 128 for IPv6).
+        fn width(self) -> u32 {
+            if matches!(self, Written::V4(_)) {
+                32
+            } else {
+                128
+            }
+        }
+    }
+
+    fn written() -> impl Strategy<Value = Written> {
+        prop_oneof![
+            any::<u32>().prop_map(Written::V4),
+            any::<u128>().prop_map(Written::V6),
+            any::<u32>().prop_map(Written::Mapped),
+            // Near the edges: all zeros, all ones, a few bits set.
+            prop_oneof![
+                Just(0u128),
+                Just(u128::MAX),
+                (0u32..128).prop_map(|b| 1u128 << b)
+            ]
+            .prop_map(Written::V6),
+        ]
+    }
+
+    /// Which family an address belongs to after canonicalisation, and its bits.
+    fn canonical(ip: IpAddr) -> (bool, u128) {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => (true, u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (false, u128::from(v6)),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn prop_ip_range_parse_never_panics(s in any::<String>()) {
+            let _ = IpRange::parse(&s);
+        }
+
+        #[test]
+        fn prop_ip_range_near_valid_text_round_trips(
+            s in "[ ]?[0-9a-fA-F:.]{0,24}(/[+0-9]{0,4})?[ ]?",
+        ) {
+            if let Ok(r) = IpRange::parse(&s) {
+                let shown = String::from(r);
+                prop_assert_eq!(IpRange::parse(&shown), Ok(r), "{} shown as {}", s, shown);
+            }
+        }
+
+        #[test]
+        fn prop_ip_range_contains_exactly_its_members(
+            w in written(),
+            prefix in prop_oneof![Just(None), (0u32..=140).prop_map(Some)],
+            host in any::<u128>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let text = match prefix {
+                Some(p) => format!("{}/{p}", w.text()),
+                None => w.text(),
+            };
+            let parsed = IpRange::parse(&text);
+            let p = prefix.unwrap_or(w.width());
+            // Written prefix, in bits of the written form; an IPv4-mapped
+            // range is an IPv4 range when it covers only mapped addresses.
+            let (v4, bits, width, p) = match w {
+                Written::V4(a) => (true, u128::from(a), 32, p),
+                Written::V6(a) => (false, a, 128, p),
+                Written::Mapped(a) if p >= 96 => (true, u128::from(a), 32, p - 96),
+                Written::Mapped(_) => {
+                    prop_assert!(parsed.is_err(), "{} must be refused: {:?}", text, parsed);
+                    return Ok(());
+                }
+            };
+            if p > width {
+                prop_assert!(parsed.is_err(), "{} must be refused", text);
+                return Ok(());
+            }
+            let range = parsed.map_err(TestCaseError::fail)?;
+            prop_assert_eq!(IpRange::parse(&String::from(range)), Ok(range));
+            let full = u128::MAX >> (128 - width);
+            let keep = full & !full.checked_shr(p).unwrap_or(0);
+            let member = (bits & keep) | (host & !keep & full);
+            let as_ip = |b: u128| -> IpAddr {
+                if v4 { IpAddr::V4(Ipv4Addr::from(b as u32)) } else { IpAddr::V6(Ipv6Addr::from(b)) }
+            };
+            let ip = as_ip(member);
+            // The member may live in the other family after canonicalisation
+            // (a random IPv6 range may hold mapped addresses).
+            let (ip_v4, _) = canonical(ip);
+            if ip_v4 == v4 {
+                prop_assert!(range.contains(ip), "{} must contain {}", text, ip);
+            }
+            if let IpAddr::V4(a) = ip {
+                prop_assert!(range.contains(IpAddr::V6(a.to_ipv6_mapped())), "{} must contain mapped {}", text, ip);
+            }
+            if p > 0 {
+                let bit = (width - 1) - (flip.index(p as usize) as u32);
+                let outsider = as_ip(member ^ (1u128 << bit));
+                let (o_v4, _) = canonical(outsider);
+                if o_v4 == v4 {
+                    prop_assert!(!range.contains(outsider), "{} must not contain {}", text, outsider);
+                }
+            }
+            // The other family is never contained.
+            let other = if v4 { IpAddr::V6(Ipv6Addr::from(host | (1 << 127))) } else { IpAddr::V4(Ipv4Addr::from(host as u32)) };
+            prop_assert!(!range.contains(other), "{} must not contain {}", text, other);
         }
     }
 }

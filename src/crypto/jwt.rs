@@ -176,3 +176,103 @@ mod tests {
         }
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases) of
+/// reading a token, which anyone can send as a bearer or a hint.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde::Deserialize;
+    use std::sync::LazyLock;
+    use time::OffsetDateTime;
+
+    const ISS: &str = "https://i";
+
+    #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+    struct Claims {
+        iss: String,
+        aud: Audience,
+        sub: String,
+    }
+
+    /// A key ring and one token per algorithm signed with it.
+    static SIGNED: LazyLock<(KeyRing, Claims, Vec<String>)> = LazyLock::new(|| {
+        let ring = KeyRing::from_record(
+            &KeyRing::generate_record(OffsetDateTime::UNIX_EPOCH).unwrap(),
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        let claims = Claims {
+            iss: ISS.into(),
+            aud: Audience::Many(vec!["a".into(), "b".into()]),
+            sub: "s".into(),
+        };
+        let tokens = [SigningAlg::RS256, SigningAlg::ES256]
+            .iter()
+            .map(|alg| sign(ring.active(*alg).unwrap(), JwtType::AccessToken, &claims).unwrap())
+            .collect();
+        (ring, claims, tokens)
+    });
+
+    fn b64(json: &serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    proptest! {
+        #[test]
+        fn prop_jwt_verify_never_panics(token in prop_oneof![any::<String>(), "[A-Za-z0-9_.-]{0,200}"]) {
+            let (ring, _, _) = &*SIGNED;
+            prop_assert!(verify::<Claims>(ring, &token, JwtType::AccessToken, ISS, "a").is_err());
+            let _ = verify_any_audience::<serde_json::Value>(ring, &token, JwtType::IdToken, ISS);
+        }
+
+        #[test]
+        fn prop_jwt_a_changed_token_never_verifies_to_other_claims(
+            which in 0usize..2,
+            edits in proptest::collection::vec(
+                (any::<prop::sample::Index>(), proptest::sample::select(b"AQgw_-.=+/ \\x00".to_vec()), 0u8..3),
+                1..4,
+            ),
+        ) {
+            let (ring, claims, tokens) = &*SIGNED;
+            let mut token = tokens[which].clone().into_bytes();
+            for (at, byte, kind) in edits {
+                let i = at.index(token.len().max(1));
+                match kind {
+                    0 if i < token.len() => token[i] = byte,
+                    1 => token.truncate(i),
+                    _ => token.insert(i.min(token.len()), byte),
+                }
+            }
+            let token = String::from_utf8_lossy(&token);
+            if let Ok(back) = verify::<Claims>(ring, &token, JwtType::AccessToken, ISS, "a") {
+                prop_assert_eq!(&back, claims);
+            }
+        }
+
+        #[test]
+        fn prop_jwt_forged_headers_never_verify(
+            which in 0usize..2,
+            alg in proptest::sample::select(vec!["none", "HS256", "RS256", "ES256", "PS256", "EdDSA", "rs256", ""]),
+            typ in proptest::sample::select(vec!["at+jwt", "JWT", "AT+JWT", ""]),
+            kid in prop_oneof![Just(None), Just(Some("real".to_owned())), "[a-z0-9-]{0,12}".prop_map(Some)],
+            sub in "[ -~]{0,12}",
+            signature in proptest::collection::vec(any::<u8>(), 0..80),
+        ) {
+            let (ring, _, tokens) = &*SIGNED;
+            let real_kid = jsonwebtoken::decode_header(&tokens[which]).ok().and_then(|h| h.kid).unwrap_or_default();
+            let mut header = serde_json::json!({ "alg": alg, "typ": typ });
+            if let Some(k) = kid {
+                header["kid"] = serde_json::Value::from(if k == "real" { real_kid } else { k });
+            }
+            let payload = serde_json::json!({ "iss": ISS, "aud": "a", "sub": sub });
+            let token = format!("{}.{}.{}", b64(&header), b64(&payload), URL_SAFE_NO_PAD.encode(&signature));
+            // Without our private key no signature verifies: neither "none",
+            // nor an HMAC keyed with the public key, nor random bytes.
+            prop_assert!(verify::<Claims>(ring, &token, JwtType::AccessToken, ISS, "a").is_err(), "{}", token);
+            let unsigned = format!("{}.{}.", b64(&header), b64(&payload));
+            prop_assert!(verify::<Claims>(ring, &unsigned, JwtType::AccessToken, ISS, "a").is_err());
+        }
+    }
+}

@@ -218,3 +218,236 @@ mod tests {
         assert_eq!(normalise("not-a-uuid"), None);
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A CBOR item for the generator: what the reader must skip or find.
+    #[derive(Debug, Clone)]
+    enum Item {
+        Uint(u64),
+        Neg(u64),
+        Bytes(Vec<u8>),
+        Text(String),
+        Array(Vec<Item>),
+        Map(Vec<(Item, Item)>),
+        Tag(u64, Box<Item>),
+        Simple(u8),
+    }
+
+    /// A head with the argument in the shortest form or, with `wide`, a
+    /// longer one (valid CBOR, not canonical: the reader must cope).
+    fn head(out: &mut Vec<u8>, major: u8, arg: u64, wide: u8) {
+        let m = major << 5;
+        let shortest = match arg {
+            0..=23 => 0,
+            24..=0xff => 1,
+            0x100..=0xffff => 2,
+            0x1_0000..=0xffff_ffff => 3,
+            _ => 4,
+        };
+        match shortest.max(wide % 5) {
+            0 => out.push(m | arg as u8),
+            1 => out.extend_from_slice(&[m | 24, arg as u8]),
+            2 => {
+                out.push(m | 25);
+                out.extend_from_slice(&(arg as u16).to_be_bytes());
+            }
+            3 => {
+                out.push(m | 26);
+                out.extend_from_slice(&(arg as u32).to_be_bytes());
+            }
+            _ => {
+                out.push(m | 27);
+                out.extend_from_slice(&arg.to_be_bytes());
+            }
+        }
+    }
+
+    fn encode(item: &Item, out: &mut Vec<u8>, wide: u8) {
+        match item {
+            Item::Uint(n) => head(out, 0, *n, wide),
+            Item::Neg(n) => head(out, 1, *n, wide),
+            Item::Bytes(b) => {
+                head(out, 2, b.len() as u64, wide);
+                out.extend_from_slice(b);
+            }
+            Item::Text(t) => {
+                head(out, 3, t.len() as u64, wide);
+                out.extend_from_slice(t.as_bytes());
+            }
+            Item::Array(items) => {
+                head(out, 4, items.len() as u64, wide);
+                for i in items {
+                    encode(i, out, wide.rotate_left(1));
+                }
+            }
+            Item::Map(entries) => {
+                head(out, 5, entries.len() as u64, wide);
+                for (k, v) in entries {
+                    encode(k, out, wide.rotate_left(1));
+                    encode(v, out, wide.rotate_left(2));
+                }
+            }
+            Item::Tag(t, inner) => {
+                head(out, 6, *t, wide);
+                encode(inner, out, wide);
+            }
+            Item::Simple(s) => out.push(0xe0 | (s % 24)),
+        }
+    }
+
+    /// Keys that are not `authData` (so the generated map has it once).
+    fn other_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("fmt".to_owned()),
+            Just("attStmt".to_owned()),
+            Just("authdata".to_owned()),
+            Just("authData ".to_owned()),
+            "[a-zA-Z]{0,10}",
+        ]
+        .prop_filter("not authData", |k| k != "authData")
+    }
+
+    /// Arbitrary items nested a few levels (the reader allows eight).
+    fn item() -> impl Strategy<Value = Item> {
+        let leaf = prop_oneof![
+            any::<u64>().prop_map(Item::Uint),
+            any::<u64>().prop_map(Item::Neg),
+            proptest::collection::vec(any::<u8>(), 0..40).prop_map(Item::Bytes),
+            other_key().prop_map(Item::Text),
+            any::<u8>().prop_map(Item::Simple),
+        ];
+        leaf.prop_recursive(5, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..6).prop_map(Item::Array),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..4).prop_map(Item::Map),
+                (any::<u64>(), inner).prop_map(|(t, i)| Item::Tag(t, Box::new(i))),
+            ]
+        })
+    }
+
+    /// Authenticator data: rpIdHash, flags, counter, then maybe an AAGUID,
+    /// cut at a random length now and then.
+    fn auth_data() -> impl Strategy<Value = Vec<u8>> {
+        (
+            any::<[u8; 32]>(),
+            any::<u8>(),
+            any::<[u8; 4]>(),
+            any::<[u8; 16]>(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            prop_oneof![4 => Just(None), 1 => (0usize..120).prop_map(Some)],
+        )
+            .prop_map(|(rp, flags, count, aaguid, rest, cut)| {
+                let mut d = rp.to_vec();
+                d.push(flags);
+                d.extend_from_slice(&count);
+                d.extend_from_slice(&aaguid);
+                d.extend_from_slice(&rest);
+                if let Some(n) = cut {
+                    d.truncate(n);
+                }
+                d
+            })
+    }
+
+    /// A top-level map with `authData` among other entries.
+    fn object() -> impl Strategy<Value = (Vec<u8>, Vec<u8>)> {
+        (
+            proptest::collection::vec(
+                (
+                    prop_oneof![other_key().prop_map(Item::Text), item()],
+                    item(),
+                ),
+                0..5,
+            ),
+            proptest::collection::vec((other_key().prop_map(Item::Text), item()), 0..3),
+            auth_data(),
+            any::<u8>(),
+        )
+            .prop_map(|(before, after, auth, wide)| {
+                let mut entries = before;
+                entries.push((Item::Text("authData".into()), Item::Bytes(auth.clone())));
+                entries.extend(after);
+                let mut out = Vec::new();
+                encode(&Item::Map(entries), &mut out, wide);
+                (out, auth)
+            })
+    }
+
+    /// What `aaguid` must answer for this authenticator data.
+    fn expected(auth: &[u8]) -> Option<String> {
+        let flags = *auth.get(32)?;
+        let raw = auth.get(37..53)?;
+        (flags & 0x40 != 0).then(|| {
+            uuid::Uuid::from_slice(raw)
+                .map(|u| u.hyphenated().to_string())
+                .unwrap_or_default()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn prop_aaguid_never_panics_on_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let _ = aaguid(&bytes);
+        }
+
+        #[test]
+        fn prop_aaguid_is_found_after_any_entries((cbor, auth) in object()) {
+            prop_assert_eq!(aaguid(&cbor), expected(&auth));
+        }
+
+        #[test]
+        fn prop_aaguid_of_a_mutated_object_is_none_or_well_formed(
+            (cbor, _) in object(),
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..4),
+        ) {
+            let mut cbor = cbor;
+            for (at, byte, kind) in edits {
+                if cbor.is_empty() {
+                    break;
+                }
+                let i = at.index(cbor.len());
+                match kind {
+                    0 => cbor[i] = byte,
+                    1 => cbor.truncate(i),
+                    _ => cbor.insert(i, byte),
+                }
+            }
+            if let Some(id) = aaguid(&cbor) {
+                prop_assert!(normalise(&id).as_deref() == Some(id.as_str()), "{id}");
+            }
+        }
+
+        #[test]
+        fn prop_normalise_never_panics_and_is_idempotent(s in any::<String>()) {
+            if let Some(n) = normalise(&s) {
+                prop_assert_eq!(normalise(&n), Some(n.clone()));
+                prop_assert_eq!(n.len(), 36);
+            }
+        }
+
+        #[test]
+        fn prop_normalise_reads_typed_forms(
+            id in any::<[u8; 16]>(),
+            upper in any::<bool>(),
+            braces in any::<bool>(),
+            hyphens in any::<bool>(),
+            pad in "[ \t]{0,2}",
+        ) {
+            let canonical = uuid::Uuid::from_bytes(id).hyphenated().to_string();
+            let mut typed = if hyphens { canonical.clone() } else { canonical.replace('-', "") };
+            if upper {
+                typed = typed.to_ascii_uppercase();
+            }
+            if braces {
+                typed = format!("{{{typed}}}");
+            }
+            let typed = format!("{pad}{typed}{pad}");
+            prop_assert_eq!(normalise(&typed), Some(canonical));
+        }
+    }
+}

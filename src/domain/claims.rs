@@ -209,3 +209,104 @@ mod tests {
         );
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A claim name: one we release, `acr`, or another.
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::sample::select(USER_CLAIMS.to_vec()).prop_map(str::to_owned),
+            Just("acr".to_owned()),
+            Just("sub".to_owned()),
+            "[a-z_]{1,12}",
+        ]
+    }
+
+    /// What a claim may ask (null, essential, values) or any JSON.
+    fn request_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            Just(serde_json::json!({"essential": true})),
+            Just(serde_json::json!({"values": ["phr", "phrh"]})),
+            any::<i64>().prop_map(Value::from),
+            "[a-z]{0,5}".prop_map(Value::from),
+        ]
+    }
+
+    /// A member: an object of claims (usually), null, or something invalid.
+    fn member() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            6 => proptest::collection::vec((name(), request_value()), 0..6)
+                .prop_map(|m| Some(Value::Object(m.into_iter().collect()))),
+            1 => Just(Some(Value::Null)),
+            1 => Just(None),
+            1 => prop_oneof![Just(serde_json::json!([])), Just(serde_json::json!("x")), Just(serde_json::json!(1))]
+                .prop_map(Some),
+        ]
+    }
+
+    fn expected_names(member: &Option<Value>) -> Vec<String> {
+        match member {
+            Some(Value::Object(m)) => m
+                .keys()
+                .filter(|k| USER_CLAIMS.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn asks_acr(member: &Option<Value>) -> bool {
+        matches!(member, Some(Value::Object(m)) if m.contains_key("acr"))
+    }
+
+    fn valid(member: &Option<Value>) -> bool {
+        matches!(member, None | Some(Value::Null) | Some(Value::Object(_)))
+    }
+
+    proptest! {
+        #[test]
+        fn prop_claims_parse_never_panics(s in any::<String>()) {
+            let _ = parse_request(&s);
+        }
+
+        #[test]
+        fn prop_claims_parse_near_json_never_panics(s in "[{}\\[\\]\":, a-z_0-9]{0,80}") {
+            if let Ok((id, ui, _)) = parse_request(&s) {
+                prop_assert!(id.iter().chain(&ui).all(|n| USER_CLAIMS.contains(&n.as_str())));
+            }
+        }
+
+        #[test]
+        fn prop_claims_parse_picks_the_known_names(
+            id_token in member(),
+            userinfo in member(),
+            extra in proptest::collection::vec(("[a-z_]{1,8}", request_value()), 0..3),
+        ) {
+            let mut object: Map<String, Value> = extra
+                .into_iter()
+                .filter(|(k, _)| k != "id_token" && k != "userinfo")
+                .collect();
+            if let Some(v) = &id_token {
+                object.insert("id_token".into(), v.clone());
+            }
+            if let Some(v) = &userinfo {
+                object.insert("userinfo".into(), v.clone());
+            }
+            let text = Value::Object(object).to_string();
+            let parsed = parse_request(&text);
+            if !(valid(&id_token) && valid(&userinfo)) {
+                prop_assert!(parsed.is_err(), "{}", text);
+                return Ok(());
+            }
+            let (id, ui, acr) = parsed.map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(id, expected_names(&id_token));
+            prop_assert_eq!(ui, expected_names(&userinfo));
+            prop_assert_eq!(acr, asks_acr(&id_token) || asks_acr(&userinfo));
+        }
+    }
+}

@@ -46,7 +46,11 @@ impl MethodUsabilityReason {
 
 impl Tap {
     pub fn end(&self) -> OffsetDateTime {
-        self.start + Duration::minutes(i64::from(self.lifetime_minutes))
+        // Past the last representable instant (a record written before
+        // `plan` refused such starts): no time at all, rather than a panic.
+        self.start
+            .checked_add(Duration::minutes(i64::from(self.lifetime_minutes)))
+            .unwrap_or(self.start)
     }
 
     /// Whether `user_id`'s pass can be used at `now`, and if not, why.
@@ -358,5 +362,146 @@ mod tests {
             .plan(&once, NOW)
             .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod regressions {
+    use super::*;
+    use time::macros::datetime;
+
+    /// Found by prop_tap_plan_never_panics_and_its_pass_has_an_end: a pass
+    /// ending past year 9999 panicked when its end was computed.
+    #[test]
+    fn a_pass_ending_past_the_last_date_is_refused_not_a_panic() {
+        let now = datetime!(2026-11-25 12:00 UTC);
+        let start = datetime!(9999-12-31 23:00 UTC);
+        let request = TapRequest {
+            start: Some(start),
+            lifetime_minutes: Some(120),
+            is_usable_once: None,
+        };
+        let err = request.plan(&TapPolicy::default(), now).unwrap_err();
+        assert!(err.to_string().contains("startDateTime"), "{err}");
+        let stored = Tap {
+            id: "t".into(),
+            hash: String::new(),
+            created: now,
+            start,
+            lifetime_minutes: 120,
+            is_usable_once: false,
+            used_at: None,
+        };
+        assert_eq!(stored.end(), start);
+        assert_eq!(
+            stored.usability(now, &TapPolicy::default(), "u", &[]),
+            MethodUsabilityReason::NotYetValid
+        );
+    }
+}
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use time::format_description::well_known::Rfc3339;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2026-11-25 12:00 UTC);
+
+    /// A pass as issued, then typed: any case, spaces and dashes between.
+    fn typed() -> impl Strategy<Value = (String, String)> {
+        proptest::collection::vec(
+            (
+                proptest::sample::select(ALPHABET.to_vec()),
+                any::<bool>(),
+                prop_oneof![8 => Just(""), 1 => Just(" "), 1 => Just("-"), 1 => Just("\t"), 1 => Just("\u{a0}")],
+            ),
+            8..=48,
+        )
+        .prop_map(|chars| {
+            let pass: String = chars.iter().map(|(c, _, _)| char::from(*c)).collect();
+            let typed = chars
+                .iter()
+                .map(|(c, lower, sep)| {
+                    let c = char::from(*c);
+                    let c = if *lower { c.to_ascii_lowercase() } else { c };
+                    format!("{c}{sep}")
+                })
+                .collect();
+            (pass, typed)
+        })
+    }
+
+    /// RFC 3339 start times an administrator may send, far ones included.
+    fn start() -> impl Strategy<Value = OffsetDateTime> {
+        (
+            prop_oneof![Just(2026i32), 1900i32..=9999, Just(9999)],
+            prop_oneof![1u8..=12, Just(12)],
+            1u8..=28,
+            0u8..24,
+            0u8..60,
+            prop_oneof![
+                Just("Z".to_owned()),
+                (0u8..24, 0u8..60, any::<bool>()).prop_map(|(h, m, neg)| format!(
+                    "{}{h:02}:{m:02}",
+                    if neg { '-' } else { '+' }
+                ))
+            ],
+        )
+            .prop_filter_map("an RFC 3339 date-time", |(y, mo, d, h, mi, off)| {
+                let text = format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:00{off}");
+                OffsetDateTime::parse(&text, &Rfc3339).ok()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn prop_tap_normalise_is_idempotent(s in any::<String>()) {
+            let n = normalise(&s);
+            prop_assert_eq!(normalise(&n), n.clone());
+            prop_assert!(!n.chars().any(|c| c.is_whitespace() || c == '-' || c.is_ascii_lowercase()));
+            prop_assert!(n.chars().count() <= s.chars().count());
+        }
+
+        #[test]
+        fn prop_tap_normalise_reads_a_typed_pass((pass, typed) in typed()) {
+            prop_assert_eq!(normalise(&typed), pass);
+        }
+
+        #[test]
+        fn prop_tap_plan_never_panics_and_its_pass_has_an_end(
+            start in proptest::option::of(start()),
+            lifetime in proptest::option::of(prop_oneof![0u32..=50_000, any::<u32>()]),
+            once in proptest::option::of(any::<bool>()),
+            max in 10u32..=43_200,
+            policy_once in any::<bool>(),
+        ) {
+            let policy = TapPolicy {
+                maximum_lifetime_minutes: max,
+                minimum_lifetime_minutes: 10,
+                default_lifetime_minutes: 10,
+                is_usable_once: policy_once,
+                ..TapPolicy::default()
+            };
+            let request = TapRequest { start, lifetime_minutes: lifetime, is_usable_once: once };
+            if let Ok(plan) = request.plan(&policy, NOW) {
+                prop_assert!((10..=max).contains(&plan.lifetime_minutes));
+                prop_assert!(plan.start >= NOW - START_SKEW);
+                let tap = Tap {
+                    id: "t".into(),
+                    hash: String::new(),
+                    created: NOW,
+                    start: plan.start,
+                    lifetime_minutes: plan.lifetime_minutes,
+                    is_usable_once: plan.is_usable_once,
+                    used_at: None,
+                };
+                prop_assert!(tap.end() > tap.start);
+                let _ = tap.usability(NOW, &policy, "u", &[]);
+                let _ = tap.usability(tap.end(), &policy, "u", &[]);
+            }
+        }
     }
 }

@@ -1041,3 +1041,64 @@ mod hr_tests {
         assert_eq!(back, user);
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Mostly-valid user names: alias@domain, with the odd bad character,
+    /// empty label, stray dot or dash, and padding.
+    fn near_upn() -> impl Strategy<Value = String> {
+        let alias = prop_oneof![
+            8 => "[a-zA-Z0-9][a-zA-Z0-9._'+!#^~&-]{0,20}[a-zA-Z0-9]",
+            1 => "[a-zA-Z0-9._ @\"(),:;<>é-]{0,70}",
+        ];
+        let label = prop_oneof![
+            8 => "[a-zA-Z0-9]([a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?",
+            1 => "[a-zA-Z0-9_.é-]{0,65}",
+        ];
+        (
+            alias,
+            proptest::collection::vec(label, 1..4),
+            "[ \t]{0,2}",
+            "[ \t]{0,2}",
+        )
+            .prop_map(|(a, labels, l, r)| format!("{l}{a}@{}{r}", labels.join(".")))
+    }
+
+    proptest! {
+        #[test]
+        fn prop_upn_parse_never_panics(s in any::<String>()) {
+            let _ = Upn::parse(&s);
+        }
+
+        #[test]
+        fn prop_upn_parse_keeps_only_well_formed_names(s in near_upn()) {
+            let Ok(upn) = Upn::parse(&s) else { return Ok(()) };
+            let text = upn.as_str();
+            prop_assert_eq!(text, s.trim());
+            prop_assert!(text.is_ascii() && text.len() <= 113);
+            let (alias, domain) = text.split_once('@').ok_or_else(|| TestCaseError::fail("no @"))?;
+            prop_assert!(!alias.is_empty() && alias.len() <= 64);
+            prop_assert!(!domain.contains('@') && !domain.split('.').any(str::is_empty));
+            // Parsing again gives the same name; the key is its lower case.
+            prop_assert_eq!(Upn::parse(text).ok(), Some(upn.clone()));
+            prop_assert_eq!(upn.key(), text.to_ascii_lowercase());
+            let back: Upn = serde_json::from_value(serde_json::json!(text))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(back, upn);
+        }
+
+        #[test]
+        fn prop_upn_parse_accepts_plain_names(
+            alias in "[a-z0-9]([a-z0-9._-]{0,30}[a-z0-9])?",
+            labels in proptest::collection::vec("[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?", 1..4),
+        ) {
+            let text = format!("{alias}@{}", labels.join("."));
+            prop_assume!(text.len() <= 113);
+            prop_assert!(Upn::parse(&text).is_ok(), "{}", text);
+        }
+    }
+}

@@ -784,3 +784,24 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<String, DomainError> {
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .ok_or_else(|| DomainError::invalid("$skiptoken", "is not a token this server issued"))
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prop_skiptoken_reads_back_what_was_issued(key in any::<String>()) {
+            prop_assert_eq!(decode_cursor(&encode_cursor(&key)).ok(), Some(key));
+        }
+
+        #[test]
+        fn prop_skiptoken_never_panics(token in prop_oneof![any::<String>(), "[A-Za-z0-9_=+/-]{0,40}"]) {
+            if let Err(e) = decode_cursor(&token) {
+                prop_assert!(e.to_string().contains("$skiptoken"), "{}", e);
+            }
+        }
+    }
+}

@@ -492,3 +492,53 @@ mod tests {
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases) of
+/// the hand-written part of reading a `client_assertion`.
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prop_assertion_issuer_never_panics(s in prop_oneof![any::<String>(), "[A-Za-z0-9_.-]{0,80}"]) {
+            let _ = claimed_client(&s);
+        }
+
+        #[test]
+        fn prop_assertion_issuer_is_read_from_the_payload(
+            iss in any::<String>(),
+            header in "[A-Za-z0-9_-]{0,40}",
+            signature in "[A-Za-z0-9_.-]{0,40}",
+            extra in proptest::option::of(any::<i64>()),
+        ) {
+            let mut payload = serde_json::json!({ "iss": iss });
+            if let Some(n) = extra {
+                payload["exp"] = n.into();
+            }
+            let token = format!("{header}.{}.{signature}", URL_SAFE_NO_PAD.encode(payload.to_string()));
+            prop_assert_eq!(claimed_client(&token), Some(iss));
+        }
+
+        #[test]
+        fn prop_assertion_issuer_needs_a_string_iss(
+            payload in prop_oneof![
+                Just(serde_json::json!({})),
+                Just(serde_json::json!({"iss": 1})),
+                Just(serde_json::json!({"iss": null})),
+                "[a-z]{0,5}".prop_map(|s| serde_json::json!({ s: "x" })),
+            ],
+            padded in any::<bool>(),
+        ) {
+            prop_assume!(payload.get("iss").is_none_or(|v| !v.is_string()));
+            let mut body = URL_SAFE_NO_PAD.encode(payload.to_string());
+            if padded {
+                body.push('=');
+            }
+            prop_assert_eq!(claimed_client(&format!("e30.{body}.sig")), None);
+        }
+    }
+}

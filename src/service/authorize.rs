@@ -613,3 +613,542 @@ impl AuthorizeService {
         Ok(Some(redirect_with(&request.redirect_uri, &params)))
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases) of
+/// the whole `/authorize` validation, on a real context (embedded store).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::config::{ClientSettings, Settings};
+    use crate::crypto::random::OsRandom;
+    use crate::domain::authz::SignInMethod;
+    use crate::domain::claims::USER_CLAIMS;
+    use crate::domain::client::ClientAuthMethod;
+    use crate::domain::user::NewUser;
+    use proptest::prelude::*;
+    use std::sync::LazyLock;
+
+    const ISSUER: &str = "http://localhost:8080";
+    const RP_URIS: [&str; 2] = ["https://rp.example/cb", "https://rp.example/cb?tenant=a"];
+    const SPA_URI: &str = "http://localhost:9/cb";
+    const M2M_URI: &str = "https://m2m.example/cb";
+
+    struct Fixture {
+        rt: tokio::runtime::Runtime,
+        service: AuthorizeService,
+        ctx: Arc<Context>,
+        /// A live passkey session signed in an hour before `now`.
+        session_secret: String,
+        _dir: tempfile::TempDir,
+    }
+
+    fn client(id: &str, uris: &[&str], grants: Vec<GrantType>) -> ClientSettings {
+        ClientSettings {
+            id: id.into(),
+            name: None,
+            secret: Some(format!("{id}-secret-0123456789-0123456789")),
+            secret_sha256: None,
+            grant_types: grants,
+            permissions: vec![],
+            delegated_permissions: vec![],
+            redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            token_endpoint_auth_method: None,
+            id_token_alg: None,
+            access_token_alg: None,
+            jwks: None,
+            introspection_audiences: vec![],
+        }
+    }
+
+    static FIXTURE: LazyLock<Fixture> = LazyLock::new(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        // tmpfs where there is one: the audit log's writes are durable.
+        let dir = tempfile::tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
+        let mut settings = Settings::default();
+        settings.server.issuer = ISSUER.into();
+        settings.store.url = format!("embedded:{}", dir.path().join("o.redb").display());
+        let mut rp = client(
+            "rp",
+            &RP_URIS,
+            vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        );
+        rp.delegated_permissions = vec![Permission::UserReadWriteAll];
+        let mut spa = client("spa", &[SPA_URI], vec![GrantType::AuthorizationCode]);
+        spa.secret = None;
+        spa.token_endpoint_auth_method = Some(ClientAuthMethod::None);
+        let m2m = client("m2m", &[M2M_URI], vec![GrantType::ClientCredentials]);
+        settings.clients = vec![rp, spa, m2m];
+        let clock = ManualClock::new(time::macros::datetime!(2026-11-25 12:00 UTC));
+        let (ctx, session_secret) = rt.block_on(async {
+            let store = crate::startup::open_store(&settings).await.unwrap();
+            let deps = crate::startup::Deps {
+                clock: Arc::new(clock.clone()),
+                rng: Arc::new(OsRandom),
+            };
+            let ctx = crate::startup::build_context(settings, store, deps)
+                .await
+                .unwrap();
+            let now = ctx.clock.now();
+            let mut policy = ctx.store.get_policy().await.unwrap().unwrap_or_default();
+            policy.passkey.registration_required = false;
+            ctx.store.put_policy(&policy).await.unwrap();
+            let user = NewUser {
+                upn: "ada@example.com".into(),
+                display_name: "Ada".into(),
+                ..Default::default()
+            }
+            .into_user("u1".into(), now - Duration::days(1))
+            .unwrap();
+            ctx.store.create_user(&user).await.unwrap();
+            let session = Session {
+                sid: "sid1".into(),
+                user_id: "u1".into(),
+                auth_time: now - Duration::hours(1),
+                amr: vec!["hwk".into()],
+                method: SignInMethod::Passkey {
+                    credential_id: "c1".into(),
+                    backup_eligible: false,
+                },
+                expires_at: now + Duration::hours(8),
+                enrollment_deadline: None,
+                clients: vec![],
+            };
+            let secret = Sessions::new(ctx.clone()).create(&session).await.unwrap();
+            (ctx, secret)
+        });
+        Fixture {
+            service: AuthorizeService::new(ctx.clone()),
+            ctx,
+            rt,
+            session_secret,
+            _dir: dir,
+        }
+    });
+
+    fn challenge_of(verifier: &str) -> String {
+        random::b64url(&sha256(verifier.as_bytes()))
+    }
+
+    /// A mostly valid request for one of the clients, then a few mutations.
+    #[derive(Debug, Clone)]
+    struct Draft {
+        client: &'static str,
+        pairs: Vec<(String, String)>,
+        /// Valid as generated, before the mutations.
+        valid: bool,
+        mutated: bool,
+    }
+
+    const NAMES: [&str; 20] = [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "scope",
+        "state",
+        "nonce",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "login_hint",
+        "acr_values",
+        "claims",
+        "response_mode",
+        "request",
+        "request_uri",
+        "id_token_hint",
+        "display",
+        "ui_locales",
+        "",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[ -~]{0,40}",
+            1 => any::<String>(),
+            1 => Just(String::new()),
+            1 => "[a-z ]{0,8}",
+            1 => "[0-9-]{0,6}",
+            1 => Just("x".repeat(2049)),
+        ]
+    }
+
+    fn scope() -> impl Strategy<Value = String> {
+        let token = proptest::sample::select(vec![
+            "openid",
+            "profile",
+            "email",
+            "phone",
+            "address",
+            "offline_access",
+            "User.ReadWrite.All",
+            "AuditLog.Read.All",
+            "OPENID",
+            "junk",
+        ]);
+        (
+            proptest::collection::vec((token, prop_oneof![Just(" "), Just("  ")]), 0..6),
+            any::<prop::sample::Index>(),
+        )
+            .prop_map(|(tokens, at)| {
+                let mut parts: Vec<String> =
+                    tokens.iter().map(|(t, sep)| format!("{t}{sep}")).collect();
+                parts.insert(at.index(parts.len() + 1), "openid ".into());
+                parts.concat().trim_end().to_owned()
+            })
+    }
+
+    fn claims() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(r#"{"userinfo":{"email":null}}"#.to_owned()),
+            Just(r#"{"id_token":{"acr":{"essential":true},"name":null}}"#.to_owned()),
+            Just(
+                r#"{"id_token":null,"userinfo":{"phone_number":{"essential":true},"x":1}}"#
+                    .to_owned()
+            ),
+        ]
+    }
+
+    fn draft() -> impl Strategy<Value = Draft> {
+        let client = proptest::sample::select(vec!["rp", "rp", "spa", "m2m"]);
+        let base = (
+            client,
+            any::<prop::sample::Index>(),
+            scope(),
+            proptest::option::of("[ -~]{1,40}"),
+            proptest::option::of("[ -~]{1,40}"),
+            proptest::option::of("[A-Za-z0-9._~-]{43,128}"),
+            proptest::option::of(proptest::sample::select(vec![
+                "none",
+                "login",
+                "consent",
+                "select_account",
+                "login consent",
+                " login ",
+            ])),
+            proptest::option::of(prop_oneof![0u64..7200, any::<u64>()]),
+            proptest::option::of("[a-z@.]{1,30}"),
+            proptest::option::of(claims()),
+            (
+                any::<bool>(),
+                any::<bool>(),
+                proptest::option::of("[ -~]{1,20}"),
+            ),
+        );
+        let mutations = proptest::collection::vec(
+            (
+                0u8..5,
+                any::<prop::sample::Index>(),
+                proptest::sample::select(NAMES.to_vec()),
+                text(),
+            ),
+            0..3,
+        );
+        (base, mutations).prop_map(
+            |(
+                (client, uri, scope, state, nonce, verifier, prompt, max_age, hint, claims, extra),
+                mutations,
+            )| {
+                let (response_mode, id_token_hint, acr) = extra;
+                let redirect = match client {
+                    "rp" => RP_URIS[uri.index(RP_URIS.len())],
+                    "spa" => SPA_URI,
+                    _ => M2M_URI,
+                };
+                let mut pairs: Vec<(String, String)> = vec![
+                    ("response_type".into(), "code".into()),
+                    ("client_id".into(), client.into()),
+                    ("redirect_uri".into(), redirect.into()),
+                    ("scope".into(), scope),
+                ];
+                let mut add = |k: &str, v: Option<String>| {
+                    if let Some(v) = v {
+                        pairs.push((k.into(), v));
+                    }
+                };
+                add("state", state);
+                add("nonce", nonce);
+                add("code_challenge", verifier.as_deref().map(challenge_of));
+                add(
+                    "code_challenge_method",
+                    verifier.as_ref().map(|_| "S256".into()),
+                );
+                add("prompt", prompt.map(str::to_owned));
+                add("max_age", max_age.map(|n| n.to_string()));
+                add("login_hint", hint);
+                add("claims", claims);
+                add("response_mode", response_mode.then(|| "query".into()));
+                add("id_token_hint", id_token_hint.then(|| "not.a.token".into()));
+                add("acr_values", acr);
+                let valid = client != "m2m"
+                    && (client != "spa" || verifier.is_some())
+                    && max_age.is_none_or(|n| i64::try_from(n).is_ok());
+                let mutated = !mutations.is_empty();
+                for (kind, at, name, value) in mutations {
+                    let i = at.index(pairs.len());
+                    match kind {
+                        0 => {
+                            pairs.remove(i);
+                        }
+                        1 => {
+                            let p = pairs[i].clone();
+                            pairs.push(p);
+                        }
+                        2 => pairs[i].1 = value,
+                        3 => pairs[i].1.clear(),
+                        _ => pairs.push((name.into(), value)),
+                    }
+                    if pairs.is_empty() {
+                        break;
+                    }
+                }
+                Draft {
+                    client,
+                    pairs,
+                    valid,
+                    mutated,
+                }
+            },
+        )
+    }
+
+    /// The single non-empty value of `name`, as `Params::one` should read it.
+    fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+        let values: Vec<&str> = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        match values.as_slice() {
+            [v] if !v.is_empty() => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Everything in a validated request came from the input, as read.
+    fn check_request(
+        req: &AuthorizationRequest,
+        client: &Client,
+        pairs: &[(String, String)],
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(single(pairs, "response_type"), Some("code"));
+        prop_assert!(client.allows_grant(GrantType::AuthorizationCode));
+        prop_assert_eq!(&req.client_id, &client.id);
+        prop_assert!(client.redirect_uris.contains(&req.redirect_uri));
+        prop_assert!(single(pairs, "request").is_none() && single(pairs, "request_uri").is_none());
+        // Scope: the known (or delegated) tokens asked for, each once.
+        let asked = single(pairs, "scope").unwrap_or_default();
+        let mut expected: Vec<&str> = Vec::new();
+        for s in asked.split(' ').filter(|s| !s.is_empty()) {
+            let delegated =
+                Permission::parse(s).is_some_and(|p| client.delegated_permissions.contains(&p));
+            if (KNOWN_SCOPES.contains(&s) || delegated) && !expected.contains(&s) {
+                expected.push(s);
+            }
+        }
+        prop_assert_eq!(&req.scope, &expected);
+        prop_assert!(req.has_scope("openid"));
+        let limited = |name: &str, max: usize| {
+            single(pairs, name)
+                .filter(|v| v.len() <= max)
+                .map(str::to_owned)
+        };
+        prop_assert_eq!(&req.state, &limited("state", 2048));
+        prop_assert_eq!(&req.nonce, &limited("nonce", 512));
+        prop_assert_eq!(&req.login_hint, &limited("login_hint", 256));
+        prop_assert_eq!(
+            req.code_challenge.as_deref(),
+            single(pairs, "code_challenge")
+        );
+        if let Some(c) = &req.code_challenge {
+            prop_assert!(is_pkce_value(c));
+            prop_assert_eq!(single(pairs, "code_challenge_method"), Some("S256"));
+        } else {
+            prop_assert!(!client.is_public());
+            prop_assert!(single(pairs, "code_challenge_method").is_none());
+        }
+        let words: Vec<&str> = single(pairs, "prompt")
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .collect();
+        prop_assert_eq!(req.prompt.none, words.contains(&"none"));
+        prop_assert_eq!(
+            req.prompt.login,
+            words.contains(&"login") || words.contains(&"select_account")
+        );
+        prop_assert_eq!(req.prompt.consent, words.contains(&"consent"));
+        prop_assert!(!(req.prompt.none && (req.prompt.login || req.prompt.consent)));
+        prop_assert_eq!(
+            req.max_age,
+            single(pairs, "max_age").map(|v| v.parse::<i64>().unwrap_or(-1))
+        );
+        prop_assert!(req.max_age.is_none_or(|n| n >= 0));
+        let (id, ui, acr) = match single(pairs, "claims") {
+            Some(json) => crate::domain::claims::parse_request(json)
+                .map_err(|e| TestCaseError::fail(e.to_string()))?,
+            None => (vec![], vec![], false),
+        };
+        prop_assert_eq!(&req.id_token_claims, &id);
+        prop_assert_eq!(&req.userinfo_claims, &ui);
+        prop_assert!(
+            id.iter()
+                .chain(&ui)
+                .all(|c| USER_CLAIMS.contains(&c.as_str()))
+        );
+        let acr_values = limited("acr_values", 512).or_else(|| acr.then(|| "phr".to_owned()));
+        prop_assert_eq!(&req.acr_values, &acr_values);
+        Ok(())
+    }
+
+    /// The error codes `validate` may give.
+    const VALIDATE_ERRORS: [OAuthErrorCode; 6] = [
+        OAuthErrorCode::InvalidRequest,
+        OAuthErrorCode::InvalidScope,
+        OAuthErrorCode::UnsupportedResponseType,
+        OAuthErrorCode::UnauthorizedClient,
+        OAuthErrorCode::RequestNotSupported,
+        OAuthErrorCode::RequestUriNotSupported,
+    ];
+
+    fn configured(id: &str) -> Option<Arc<Client>> {
+        let f = &*FIXTURE;
+        f.rt.block_on(f.ctx.clients.find(id)).ok().flatten()
+    }
+
+    proptest! {
+        #[test]
+        fn prop_authorize_params_one_reads_a_single_value(
+            pairs in proptest::collection::vec(
+                (proptest::sample::select(vec!["a", "b", "c"]), prop_oneof![Just(String::new()), "[a-z]{0,3}"]),
+                0..6,
+            ),
+        ) {
+            let params = Params::from_pairs(pairs.clone());
+            let owned: Vec<(String, String)> =
+                pairs.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+            for name in ["a", "b", "c", "d"] {
+                let count = pairs.iter().filter(|(k, _)| *k == name).count();
+                match params.one(name) {
+                    Err(_) => prop_assert!(count > 1),
+                    Ok(v) => {
+                        prop_assert!(count <= 1);
+                        prop_assert_eq!(v, single(&owned, name));
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn prop_authorize_validate_keeps_only_what_was_asked(d in draft()) {
+            let f = &*FIXTURE;
+            let client = configured(d.client).ok_or_else(|| TestCaseError::fail("no client"))?;
+            let redirect = single(&d.pairs, "redirect_uri").unwrap_or(&client.redirect_uris[0]).to_owned();
+            let params = Params::from_pairs(d.pairs.clone());
+            match f.service.validate(&params, &client, &redirect) {
+                Ok(req) => {
+                    prop_assert!(client.redirect_uris.contains(&req.redirect_uri) || req.redirect_uri == redirect);
+                    if client.redirect_uris.contains(&redirect) {
+                        check_request(&req, &client, &d.pairs)?;
+                    }
+                }
+                Err(e) => {
+                    prop_assert!(VALIDATE_ERRORS.contains(&e.code), "{:?}", e);
+                    prop_assert!(d.mutated || !d.valid, "a valid request was refused: {:?}", e);
+                }
+            }
+        }
+
+        #[test]
+        fn prop_authorize_answers_only_to_a_registered_redirect_uri(
+            d in draft(),
+            session in prop_oneof![Just(None), Just(Some(true)), Just(Some(false))],
+        ) {
+            let f = &*FIXTURE;
+            let secret = session.map(|real| if real { f.session_secret.clone() } else { "not-a-session".into() });
+            let params = Params::from_pairs(d.pairs.clone());
+            let meta = RequestMeta::default();
+            let next = f.rt.block_on(f.service.authorize(&params, secret.as_deref(), &meta))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let client = single(&d.pairs, "client_id").and_then(configured);
+            let redirect = single(&d.pairs, "redirect_uri");
+            let trusted = client.as_ref().zip(redirect).filter(|(c, r)| c.redirect_uris.iter().any(|u| u == r));
+            let Some((client, redirect)) = trusted else {
+                prop_assert!(matches!(next, Next::ErrorPage { .. }), "{:?}", next);
+                return Ok(());
+            };
+            match next {
+                Next::ErrorPage { .. } => prop_assert!(false, "a trusted redirect_uri got a page"),
+                Next::Redirect(url) => {
+                    prop_assert!(url.starts_with(redirect), "{} is not under {}", url, redirect);
+                    let rest = &url[redirect.len()..];
+                    prop_assert!(rest.starts_with('?') || rest.starts_with('&'), "{}", url);
+                    let parsed = url::Url::parse(&url).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let q: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+                    prop_assert_eq!(single(&q, "iss"), Some(ISSUER));
+                    prop_assert_eq!(single(&q, "state"), single(&d.pairs, "state"));
+                    let code = single(&q, "code").is_some();
+                    prop_assert!(code != single(&q, "error").is_some(), "{}", url);
+                    if code {
+                        // Only with the live session, and only when it satisfies prompt and max_age.
+                        prop_assert_eq!(session, Some(true));
+                        let login = single(&d.pairs, "prompt").is_some_and(|p| p.split(' ').any(|w| w == "login" || w == "select_account"));
+                        prop_assert!(!login);
+                        let max_age = single(&d.pairs, "max_age").and_then(|m| m.parse::<i64>().ok());
+                        prop_assert!(max_age.is_none_or(|m| m >= 3600), "max_age {:?}", max_age);
+                    } else if single(&q, "error") == Some("login_required") || single(&q, "error") == Some("interaction_required") {
+                        prop_assert!(single(&d.pairs, "prompt").is_some_and(|p| p.split(' ').any(|w| w == "none")));
+                    }
+                }
+                Next::SignIn { request_id } | Next::Enroll { request_id } => {
+                    let stored = f.rt.block_on(f.service.pending(&request_id))
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(stored.redirect_uri.as_str(), redirect);
+                    check_request(&stored, client, &d.pairs)?;
+                    prop_assert!(!stored.prompt.none);
+                }
+            }
+        }
+
+        #[test]
+        fn prop_authorize_never_panics_on_any_query(
+            query in proptest::collection::vec(any::<u8>(), 0..200),
+            client in proptest::sample::select(vec!["rp", "spa", "m2m", "nobody"]),
+            redirect in proptest::sample::select(vec![RP_URIS[0], SPA_URI, M2M_URI, "https://evil.example/cb"]),
+        ) {
+            let f = &*FIXTURE;
+            let mut pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(&query).into_owned().collect();
+            pairs.push(("client_id".into(), client.into()));
+            pairs.push(("redirect_uri".into(), redirect.into()));
+            let params = Params::from_pairs(pairs);
+            let next = f.rt.block_on(f.service.authorize(&params, None, &RequestMeta::default()));
+            match next {
+                Ok(Next::Redirect(url)) => prop_assert!(url.starts_with(redirect)),
+                Ok(_) => {}
+                Err(e) => prop_assert!(false, "{}", e),
+            }
+        }
+
+        #[test]
+        fn prop_authorize_pkce_challenge_of_a_valid_verifier_is_valid(
+            verifier in "[A-Za-z0-9._~-]{43,128}",
+            junk in "[ -~]{0,130}",
+        ) {
+            prop_assert!(is_pkce_value(&verifier));
+            prop_assert!(is_pkce_value(&challenge_of(&verifier)));
+            let ok = (43..=128).contains(&junk.len())
+                && junk.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            prop_assert_eq!(is_pkce_value(&junk), ok);
+        }
+    }
+}

@@ -239,16 +239,7 @@ impl TokenService {
         }
         match (&grant.code_challenge, verifier) {
             (Some(challenge), Some(v)) => {
-                let valid = (43..=128).contains(&v.len())
-                    && v.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-                let computed = random::b64url(&crate::crypto::sha256(v.as_bytes()));
-                if !valid
-                    || !bool::from(subtle::ConstantTimeEq::ct_eq(
-                        computed.as_bytes(),
-                        challenge.as_bytes(),
-                    ))
-                {
+                if !verifier_matches(challenge, v) {
                     return Err(grant_error(
                         "code_verifier does not match the code_challenge",
                     ));
@@ -666,6 +657,21 @@ impl TokenService {
     }
 }
 
+/// RFC 7636 §4.1, §4.6: a verifier of 43 to 128 unreserved characters whose
+/// S256 hash is the challenge (compared in constant time).
+fn verifier_matches(challenge: &str, verifier: &str) -> bool {
+    let valid = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let computed = random::b64url(&crate::crypto::sha256(verifier.as_bytes()));
+    valid
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            computed.as_bytes(),
+            challenge.as_bytes(),
+        ))
+}
+
 /// The scope to grant: every requested permission must be granted to the
 /// client; no `scope` means all of the client's permissions.
 fn grant_scope(client: &Client, requested: Option<&str>) -> Result<String, OAuthError> {
@@ -736,5 +742,99 @@ mod tests {
             grant_scope(&c, Some("nonsense")).unwrap_err().code,
             OAuthErrorCode::InvalidScope
         );
+    }
+}
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use crate::domain::client::{ClientAuthMethod, SigningAlg};
+    use proptest::prelude::*;
+
+    fn client(permissions: Vec<Permission>) -> Client {
+        Client {
+            id: "c".into(),
+            name: None,
+            secret_sha256: Some([0; 32]),
+            redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
+            backchannel_logout_uri: None,
+            grant_types: vec![GrantType::ClientCredentials],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            id_token_alg: SigningAlg::RS256,
+            access_token_alg: SigningAlg::ES256,
+            permissions,
+            delegated_permissions: vec![],
+            jwks: None,
+            introspection_audiences: vec![],
+        }
+    }
+
+    fn challenge_of(verifier: &str) -> String {
+        random::b64url(&crate::crypto::sha256(verifier.as_bytes()))
+    }
+
+    proptest! {
+        #[test]
+        fn prop_pkce_verifier_matches_only_its_challenge(
+            verifier in "[A-Za-z0-9._~-]{43,128}",
+            other in prop_oneof!["[A-Za-z0-9._~-]{43,128}", "[ -~]{0,130}", any::<String>()],
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let challenge = challenge_of(&verifier);
+            prop_assert!(verifier_matches(&challenge, &verifier));
+            if other != verifier {
+                prop_assert!(!verifier_matches(&challenge, &other));
+            }
+            // A verifier out of shape never matches, even its own hash.
+            let ok_shape = (43..=128).contains(&other.len())
+                && other.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            prop_assert_eq!(verifier_matches(&challenge_of(&other), &other), ok_shape);
+            // Nor does a cut challenge (plain or truncated).
+            let short = &challenge[..cut.index(challenge.len())];
+            prop_assert!(!verifier_matches(short, &verifier));
+            prop_assert!(!verifier_matches(&verifier, &verifier));
+        }
+
+        #[test]
+        fn prop_grant_scope_grants_only_the_clients_permissions(
+            granted in proptest::sample::subsequence(Permission::ALL.to_vec(), 0..=6),
+            asked in proptest::collection::vec(
+                prop_oneof![
+                    proptest::sample::select(Permission::ALL.to_vec()).prop_map(|p| p.as_str().to_owned()),
+                    Just(String::new()),
+                    "[a-zA-Z.]{0,10}",
+                ],
+                0..6,
+            ),
+            sep in prop_oneof![Just(" "), Just("  ")],
+        ) {
+            let c = client(granted.clone());
+            let requested = asked.join(sep);
+            match grant_scope(&c, Some(&requested)) {
+                Ok(scope) => {
+                    let parts: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+                    let mut seen = Vec::new();
+                    for p in &parts {
+                        prop_assert!(granted.iter().any(|g| g.as_str() == *p), "{}", p);
+                        prop_assert!(!seen.contains(p), "{} twice", p);
+                        seen.push(*p);
+                    }
+                    if requested.trim().is_empty() {
+                        prop_assert_eq!(parts.len(), granted.len());
+                    } else {
+                        for a in asked.iter().filter(|a| !a.is_empty()) {
+                            prop_assert!(parts.contains(&a.as_str()));
+                        }
+                    }
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.code, OAuthErrorCode::InvalidScope);
+                    prop_assert!(asked.iter().any(|a| !a.is_empty()
+                        && !granted.iter().any(|g| g.as_str() == a.as_str())));
+                }
+            }
+        }
     }
 }

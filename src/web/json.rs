@@ -161,3 +161,39 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         })
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prop_json_content_type_is_json_or_refused(
+            essence in prop_oneof![
+                Just("application/json"),
+                Just("Application/JSON"),
+                Just("application/merge-patch+json"),
+                Just("application/jsonx"),
+                Just("text/plain"),
+                Just(""),
+            ],
+            pad in "[ \\t]{0,2}",
+            params in prop_oneof![Just(String::new()), Just("; charset=utf-8".to_owned()), "[ -~]{0,20}"],
+            raw in proptest::collection::vec(any::<u8>(), 0..40),
+        ) {
+            let value = format!("{pad}{essence}{pad}{params}");
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                let req = TestRequest::default().insert_header((header::CONTENT_TYPE, v)).to_http_request();
+                let first = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+                prop_assert_eq!(is_json(&req), first == "application/json" || first.ends_with("+json"));
+            }
+            if let Ok(v) = HeaderValue::from_bytes(&raw) {
+                let _ = is_json(&TestRequest::default().insert_header((header::CONTENT_TYPE, v)).to_http_request());
+            }
+        }
+    }
+}

@@ -386,3 +386,142 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
             .body(r#"{"error":"not_found","error_description":"no such endpoint"}"#)
     }
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+    use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+    fn trusted() -> Vec<IpRange> {
+        ["10.0.0.0/8", "fd00::/8"]
+            .into_iter()
+            .filter_map(|r| IpRange::parse(r).ok())
+            .collect()
+    }
+
+    /// An address inside the trusted ranges (a proxy) or outside (a client).
+    fn address(proxy: bool) -> impl Strategy<Value = IpAddr> {
+        let v4 = any::<[u8; 3]>().prop_map(move |[b, c, d]| {
+            let a = if proxy { 10 } else { 11 };
+            IpAddr::V4(Ipv4Addr::new(a, b, c, d))
+        });
+        let v6 = any::<u128>().prop_map(move |bits| {
+            let low = bits & (u128::MAX >> 8);
+            let top: u128 = if proxy { 0xfd } else { 0x20 };
+            IpAddr::V6(Ipv6Addr::from((top << 120) | low))
+        });
+        prop_oneof![v4, v6]
+    }
+
+    /// The ways a proxy may write an address (always one `parse_hop` reads).
+    fn written(ip: IpAddr) -> impl Strategy<Value = String> {
+        (0u8..4, any::<u16>(), "[ \t]{0,2}", "[ \t]{0,2}").prop_map(move |(form, port, l, r)| {
+            let text = match (ip, form) {
+                (IpAddr::V4(a), 1) => format!("{a}:{port}"),
+                (IpAddr::V4(a), 2) => a.to_ipv6_mapped().to_string(),
+                (IpAddr::V4(a), 3) => format!("[{}]:{port}", a.to_ipv6_mapped()),
+                (IpAddr::V6(a), 1 | 3) => format!("[{a}]:{port}"),
+                (a, _) => a.to_string(),
+            };
+            format!("{l}{text}{r}")
+        })
+    }
+
+    /// Garbage a client may put left of the real chain.
+    fn claim() -> impl Strategy<Value = String> {
+        prop_oneof![
+            address(true).prop_map(|a| a.to_string()),
+            address(false).prop_map(|a| a.to_string()),
+            Just("unknown".to_owned()),
+            Just(String::new()),
+            "[0-9a-f:.\\[\\] ]{0,20}",
+        ]
+    }
+
+    /// A header value split over several `X-Forwarded-For` lines.
+    fn request(peer: SocketAddr, hops: &[String], cuts: &[prop::sample::Index]) -> ServiceRequest {
+        let mut lines: Vec<Vec<&str>> = vec![Vec::new()];
+        let cut_at: Vec<usize> = cuts.iter().map(|c| c.index(hops.len() + 1)).collect();
+        for (i, hop) in hops.iter().enumerate() {
+            if i > 0 && cut_at.contains(&i) {
+                lines.push(Vec::new());
+            }
+            if let Some(line) = lines.last_mut() {
+                line.push(hop);
+            }
+        }
+        let mut req = TestRequest::default().peer_addr(peer);
+        for line in lines.iter().filter(|l| !l.is_empty()) {
+            req = req.append_header(("x-forwarded-for", line.join(",")));
+        }
+        req.to_srv_request()
+    }
+
+    proptest! {
+        #[test]
+        fn prop_xff_picks_the_peer_or_an_address_of_the_header(
+            peer in prop_oneof![address(true), address(false)],
+            port in any::<u16>(),
+            values in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..60), 0..3),
+        ) {
+            let mut req = TestRequest::default().peer_addr(SocketAddr::new(peer, port));
+            let mut hops = Vec::new();
+            for v in &values {
+                if let Ok(h) = HeaderValue::from_bytes(v) {
+                    if let Ok(text) = h.to_str() {
+                        hops.extend(text.split(',').map(str::trim).map(str::to_owned));
+                    }
+                    req = req.append_header((HeaderName::from_static("x-forwarded-for"), h));
+                }
+            }
+            let req = req.to_srv_request();
+            let got = client_address(&req, &trusted());
+            let got = got.ok_or_else(|| TestCaseError::fail("no address"))?;
+            let peer = peer.to_canonical();
+            prop_assert!(
+                got == peer || hops.iter().any(|h| parse_hop(h) == Some(got)),
+                "{got} is neither the peer {peer} nor in {hops:?}"
+            );
+            if !trusted().iter().any(|r| r.contains(peer)) {
+                prop_assert_eq!(got, peer);
+            }
+        }
+
+        #[test]
+        fn prop_xff_finds_the_client_behind_trusted_proxies(
+            (client, written_client) in address(false).prop_flat_map(|a| (Just(a), written(a))),
+            proxies in proptest::collection::vec(
+                address(true).prop_flat_map(written), 0..4),
+            claims in proptest::collection::vec(claim(), 0..4),
+            peer in address(true),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..3),
+        ) {
+            let mut hops = claims;
+            hops.push(written_client);
+            hops.extend(proxies);
+            let req = request(SocketAddr::new(peer, 443), &hops, &cuts);
+            prop_assert_eq!(client_address(&req, &trusted()), Some(client.to_canonical()), "{:?}", hops);
+            // A client that is not behind a trusted proxy is the peer.
+            let direct = request(SocketAddr::new(client, 443), &hops, &cuts);
+            prop_assert_eq!(client_address(&direct, &trusted()), Some(client.to_canonical()));
+        }
+
+        #[test]
+        fn prop_xff_hop_reads_every_written_form(
+            (ip, text) in prop_oneof![address(true), address(false)]
+                .prop_flat_map(|a| (Just(a), written(a))),
+        ) {
+            prop_assert_eq!(parse_hop(text.trim()), Some(ip.to_canonical()));
+        }
+
+        #[test]
+        fn prop_xff_hop_never_panics(s in any::<String>()) {
+            if let Some(ip) = parse_hop(&s) {
+                prop_assert_eq!(ip, ip.to_canonical());
+            }
+        }
+    }
+}

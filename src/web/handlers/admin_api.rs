@@ -1054,3 +1054,30 @@ async fn rotate_keys(
         &serde_json::json!({ "version": next.version, "keys": keys }),
     ))
 }
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prop_top_is_a_page_size_or_refused(
+            top in prop_oneof![any::<String>(), "[+-]?[0-9]{0,5}", (0usize..2000).prop_map(|n| n.to_string())],
+        ) {
+            match parse_top(Some(&top)) {
+                Ok(n) => {
+                    prop_assert!((1..=crate::service::admin::MAX_PAGE).contains(&n));
+                    prop_assert_eq!(top.trim_start_matches('+').parse::<usize>().ok(), Some(n));
+                }
+                Err(e) => prop_assert!(e.to_string().contains("$top"), "{}", e),
+            }
+        }
+    }
+
+    #[test]
+    fn top_defaults_to_a_hundred() {
+        assert_eq!(parse_top(None).unwrap(), 100);
+    }
+}

@@ -32,6 +32,8 @@ struct TokenForm<'a> {
 
 fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
     let mut form = TokenForm::default();
+    // Names seen, empty values included (an empty slot is not "unseen").
+    let mut seen: Vec<Cow<'_, str>> = Vec::new();
     for (name, value) in url::form_urlencoded::parse(body) {
         let slot = match name.as_ref() {
             "grant_type" => &mut form.grant_type,
@@ -48,7 +50,7 @@ fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
             "client_assertion" => &mut form.client_assertion,
             _ => continue,
         };
-        if slot.is_some() {
+        if seen.contains(&name) {
             return Err(OAuthError::invalid_request(format!(
                 "parameter {name} appears more than once"
             )));
@@ -57,6 +59,7 @@ fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
         if !value.is_empty() {
             *slot = Some(value);
         }
+        seen.push(name);
     }
     Ok(form)
 }
@@ -83,8 +86,10 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAut
     let decoded = STANDARD.decode(rest.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    // One form-encoded value: `%XX` and `+` decoded, a stray `&` kept as is
+    // (it would end the value in a whole form).
     let form_decode = |s: &str| -> String {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        url::form_urlencoded::parse(format!("x={}", s.replace('&', "%26")).as_bytes())
             .next()
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default()
@@ -274,11 +279,215 @@ pub async fn preflight() -> HttpResponse {
 mod tests {
     use super::*;
 
+    /// Found by prop_token_form_reads_each_parameter_once: an empty first
+    /// value did not count, so `grant_type=&grant_type=x` was accepted.
+    #[test]
+    fn a_parameter_repeated_after_an_empty_value_is_refused() {
+        for body in [
+            &b"grant_type=&grant_type=client_credentials"[..],
+            b"scope=&scope=",
+            b"client_secret=&grant_type=x&client_secret=s",
+        ] {
+            let err = parse_form(body).err().unwrap();
+            assert_eq!(err.code, OAuthErrorCode::InvalidRequest);
+        }
+    }
+
+    /// Found by prop_token_basic_reads_unencoded_credentials_as_sent: a raw
+    /// `&` in Basic credentials cut the value short.
+    #[test]
+    fn basic_credentials_keep_a_raw_ampersand() {
+        let req = actix_web::test::TestRequest::default()
+            .insert_header((
+                header::AUTHORIZATION,
+                format!("Basic {}", STANDARD.encode("app&co:s3cr&et+x%21")),
+            ))
+            .to_http_request();
+        assert_eq!(
+            basic_credentials(&req).unwrap(),
+            Some(("app&co".to_owned(), "s3cr&et x!".to_owned()))
+        );
+    }
+
     #[test]
     fn repeated_parameters_are_refused() {
         let err = parse_form(b"grant_type=a&grant_type=b").err().unwrap();
         assert_eq!(err.code, OAuthErrorCode::InvalidRequest);
         let ok = parse_form(b"grant_type=client_credentials&scope=a+b&other=1&other=2").unwrap();
         assert_eq!(ok.scope.as_deref(), Some("a b"));
+    }
+}
+
+/// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+    use actix_web::test::TestRequest;
+    use proptest::prelude::*;
+
+    const NAMES: [&str; 12] = [
+        "grant_type",
+        "scope",
+        "client_id",
+        "client_secret",
+        "code",
+        "redirect_uri",
+        "code_verifier",
+        "refresh_token",
+        "token",
+        "token_type_hint",
+        "client_assertion_type",
+        "client_assertion",
+    ];
+
+    fn value_of<'a>(form: &'a TokenForm<'_>, name: &str) -> Option<&'a str> {
+        match name {
+            "grant_type" => form.grant_type.as_deref(),
+            "scope" => form.scope.as_deref(),
+            "client_id" => form.client_id.as_deref(),
+            "client_secret" => form.client_secret.as_deref(),
+            "code" => form.code.as_deref(),
+            "redirect_uri" => form.redirect_uri.as_deref(),
+            "code_verifier" => form.code_verifier.as_deref(),
+            "refresh_token" => form.refresh_token.as_deref(),
+            "token" => form.token.as_deref(),
+            "token_type_hint" => form.token_type_hint.as_deref(),
+            "client_assertion_type" => form.client_assertion_type.as_deref(),
+            "client_assertion" => form.client_assertion.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Form pairs: mostly the token endpoint's names, now and then repeated
+    /// or empty, among unknown ones.
+    fn pairs() -> impl Strategy<Value = Vec<(String, String)>> {
+        let name = prop_oneof![
+            4 => proptest::sample::select(NAMES.to_vec()).prop_map(str::to_owned),
+            1 => "[a-z_]{0,12}",
+        ];
+        let value = prop_oneof![
+            1 => Just(String::new()),
+            4 => any::<String>(),
+        ];
+        proptest::collection::vec((name, value), 0..10)
+    }
+
+    fn basic_request(value: HeaderValue) -> actix_web::HttpRequest {
+        TestRequest::default()
+            .insert_header((header::AUTHORIZATION, value))
+            .to_http_request()
+    }
+
+    fn basic(id: &str, secret: &str) -> String {
+        format!("{id}:{secret}")
+    }
+
+    proptest! {
+        #[test]
+        fn prop_token_content_type_is_the_form_type_or_refused(
+            essence in prop_oneof![
+                Just("application/x-www-form-urlencoded".to_owned()),
+                Just("APPLICATION/X-WWW-FORM-URLENCODED".to_owned()),
+                Just("application/json".to_owned()),
+                Just("application/x-www-form-urlencodedx".to_owned()),
+                Just("multipart/form-data".to_owned()),
+                "[ -~]{0,40}",
+            ],
+            pad in "[ \t]{0,2}",
+            params in prop_oneof![Just(String::new()), Just(";charset=UTF-8".to_owned()), Just("; charset=utf-8;x=y".to_owned()), "[ -~]{0,20}"],
+        ) {
+            let value = format!("{pad}{essence}{pad}{params}");
+            let Ok(value) = HeaderValue::from_str(&value) else { return Ok(()) };
+            let req = TestRequest::default().insert_header((header::CONTENT_TYPE, value.clone())).to_http_request();
+            let first = value.to_str().unwrap_or_default().split(';').next().unwrap_or_default().trim().to_owned();
+            prop_assert_eq!(is_form(&req), first.eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+            // A body is never taken for both a form and JSON.
+            let json = crate::web::json::is_json(&req);
+            prop_assert!(!(json && is_form(&req)));
+        }
+
+        #[test]
+        fn prop_token_form_never_panics(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_form(&body);
+        }
+
+        #[test]
+        fn prop_token_form_reads_each_parameter_once(pairs in pairs()) {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&pairs)
+                .finish();
+            let parsed = parse_form(body.as_bytes());
+            let repeated = NAMES
+                .iter()
+                .any(|n| pairs.iter().filter(|(k, _)| k == n).count() > 1);
+            match parsed {
+                Err(e) => {
+                    prop_assert!(repeated, "refused without a repeat: {}", body);
+                    prop_assert_eq!(e.code, OAuthErrorCode::InvalidRequest);
+                }
+                Ok(form) => {
+                    prop_assert!(!repeated, "a repeated parameter was accepted: {}", body);
+                    for n in NAMES {
+                        let sent = pairs.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+                        prop_assert_eq!(value_of(&form, n), sent.filter(|v| !v.is_empty()), "{}", n);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn prop_token_basic_never_panics(value in proptest::collection::vec(any::<u8>(), 0..120)) {
+            if let Ok(v) = HeaderValue::from_bytes(&value) {
+                let _ = basic_credentials(&basic_request(v));
+            }
+        }
+
+        #[test]
+        fn prop_token_basic_decodes_what_a_client_encodes(
+            id in any::<String>(),
+            secret in any::<String>(),
+            scheme in prop_oneof![Just("Basic"), Just("basic"), Just("BASIC")],
+            pad in "[ ]{0,2}",
+        ) {
+            // RFC 6749 §2.3.1: form-encode each, then HTTP Basic (RFC 7617).
+            let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let raw = basic(&encode(&id), &encode(&secret));
+            let header = format!("{scheme} {pad}{}{pad}", STANDARD.encode(raw));
+            let value = HeaderValue::from_str(&header).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let got = basic_credentials(&basic_request(value)).map_err(|e| TestCaseError::fail(e.description.to_string()))?;
+            prop_assert_eq!(got, Some((id, secret)));
+        }
+
+        #[test]
+        fn prop_token_basic_reads_unencoded_credentials_as_sent(
+            id in "[a-zA-Z0-9_.~!*'()&=$,;/?@ -]{0,20}",
+            secret in "[a-zA-Z0-9_.~!*'()&=$,;/?@: -]{0,40}",
+        ) {
+            // Many clients skip the form encoding; whatever it would not
+            // change (no `%` or `+`) must come through as sent.
+            prop_assume!(!id.contains(':'));
+            let header = format!("Basic {}", STANDARD.encode(basic(&id, &secret)));
+            let value = HeaderValue::from_str(&header).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let got = basic_credentials(&basic_request(value)).map_err(|e| TestCaseError::fail(e.description.to_string()))?;
+            prop_assert_eq!(got, Some((id, secret)));
+        }
+
+        #[test]
+        fn prop_token_basic_refuses_other_schemes_and_garbage(
+            scheme in "[A-Za-z]{1,8}",
+            rest in "[A-Za-z0-9+/=:!-]{0,30}",
+        ) {
+            let value = HeaderValue::from_str(&format!("{scheme} {rest}")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let got = basic_credentials(&basic_request(value));
+            if !scheme.eq_ignore_ascii_case("basic") {
+                prop_assert_eq!(got.map_err(|e| e.code), Err(OAuthErrorCode::InvalidRequest));
+            } else if let Ok(Some((id, secret))) = got {
+                // Accepted only if it really was base64 of id:secret.
+                let decoded = STANDARD.decode(rest.trim()).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert!(String::from_utf8(decoded).is_ok_and(|d| d.contains(':')));
+                let _ = (id, secret);
+            }
+        }
     }
 }
