@@ -403,9 +403,14 @@ fn json_logs_carry_the_audit_events() {
         .iter()
         .filter(|v| v["target"] == "audit")
         .map(|v| {
-            let event: serde_json::Value =
-                serde_json::from_str(v["event"].as_str().unwrap()).unwrap();
+            // The event itself, nested (not a string of JSON inside JSON).
+            let event = &v["event"];
+            assert!(event.is_object(), "{v}");
             assert_eq!(event["actor"]["kind"], "system", "{event}");
+            assert!(
+                v["timestamp"].as_str().is_some() && v["level"] == "INFO",
+                "{v}"
+            );
             event["event_type"].as_str().unwrap().to_owned()
         })
         .collect();
