@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The full test suite: formatting, lints, unit and integration tests.
+# The full test suite: formatting, lints, unit and integration tests, the
+# browser, relying-party and Graph SDK suites.
 # Installs what the tests need when it is missing (Debian/Ubuntu, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,3 +43,6 @@ need npm || apt_install nodejs npm
 ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/browser/run.sh
 # The same flows through an independent relying-party library (openid-client).
 ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/rp-node/run.sh
+# The admin API as Microsoft Graph: Microsoft's Graph SDK for Python, on both
+# stores (python3-venv is installed by the script when missing).
+ONRAMP_BIN="${CARGO_TARGET_DIR:-target}/debug/onramp" tests/graph-sdk/run.sh

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum AuditEventType {
     #[serde(rename = "user.created")]
     UserCreated,
@@ -156,7 +156,7 @@ pub fn readable(t: OffsetDateTime) -> String {
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ActorKind {
     User,
@@ -164,7 +164,8 @@ pub enum ActorKind {
     System,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AuditActor)]
 pub struct Actor {
     pub kind: ActorKind,
     pub id: String,
@@ -191,7 +192,8 @@ impl Actor {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AuditTarget)]
 pub struct Target {
     /// `user`, `tap`, `client`, `group`, ...
     pub kind: String,
@@ -201,17 +203,18 @@ pub struct Target {
     pub display: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Success,
     Failure,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub time: OffsetDateTime,
     pub event_type: AuditEventType,
     pub actor: Actor,
@@ -224,6 +227,10 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     #[serde(default)]
     pub detail: Option<String>,
+    /// Further objects the event is about (a group beside the member
+    /// added to it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<Target>,
 }
 
 /// Which events to list. Every set field must match.
@@ -241,10 +248,9 @@ impl AuditFilter {
         self.from.is_none_or(|t| e.time >= t)
             && self.until.is_none_or(|t| e.time < t)
             && self.actor_id.as_deref().is_none_or(|a| e.actor.id == a)
-            && self
-                .target_id
-                .as_deref()
-                .is_none_or(|t| e.target.as_ref().is_some_and(|x| x.id == t))
+            && self.target_id.as_deref().is_none_or(|t| {
+                e.target.as_ref().is_some_and(|x| x.id == t) || e.also.iter().any(|x| x.id == t)
+            })
             && self.event_type.is_none_or(|k| e.event_type == k)
     }
 }

@@ -133,6 +133,24 @@ impl GroupPatch {
     }
 }
 
+/// A group as `$filter`, `$search` and `$orderby` see it
+/// ([`super::odata::schemas::GROUP`]).
+impl super::odata::ODataRecord for Group {
+    fn get(&self, property: &str) -> Option<super::odata::ODataValue<'_>> {
+        use super::odata::ODataValue as V;
+        match property {
+            "id" => Some(V::Str(&self.id)),
+            "displayName" => Some(V::Str(&self.display_name)),
+            "description" => Some(self.description.as_deref().map_or(V::Null, V::Str)),
+            "mailNickname" => Some(V::Str(&self.mail_nickname)),
+            "securityEnabled" => Some(V::Bool(self.security_enabled)),
+            "mailEnabled" => Some(V::Bool(self.mail_enabled)),
+            "createdDateTime" => Some(V::DateTime(self.created)),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod authz;
 pub mod claims;
 pub mod client;
 pub mod credential;
+pub mod directory_audit;
 pub mod error;
 pub mod group;
 pub mod lockout;

@@ -51,6 +51,29 @@ impl Permission {
         }
     }
 
+    /// What the permission allows, as the API document's scope says it.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Permission::UserReadWriteAll => "Read and write users.",
+            Permission::UserAuthenticationMethodReadWriteAll => {
+                "Read and manage users' authentication methods and sign-in sessions."
+            }
+            Permission::PolicyReadWriteAuthenticationMethod => {
+                "Read and write the authentication methods policy."
+            }
+            Permission::AuditLogReadAll => "Read the audit log.",
+            Permission::ApplicationReadWriteAll => {
+                "Register, read and delete clients (relying parties). Delegated: Global Administrator only."
+            }
+            Permission::RoleManagementReadWriteDirectory => {
+                "Assign and remove directory roles. Only in a signed-in Global Administrator's delegated token: applications holding it still get 403."
+            }
+            Permission::GroupReadWriteAll => {
+                "Read and write security groups and their members. Delegated: Global Administrator only."
+            }
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == s)
     }

@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DomainError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum MethodState {
     Enabled,
@@ -95,30 +95,6 @@ impl IncludeTargets {
             IncludeTargets::Targets(t) => has_groups(t),
         }
     }
-
-    /// The user ids among the targets (none for all users).
-    pub fn user_ids(&self) -> Vec<String> {
-        match self {
-            IncludeTargets::AllUsers => Vec::new(),
-            IncludeTargets::Targets(t) => user_ids(t),
-        }
-    }
-
-    /// These targets with the user targets replaced by `users` and the
-    /// group targets kept, for a front end that edits users only. No
-    /// users and no groups left means all users.
-    pub fn with_users(&self, users: Vec<String>) -> IncludeTargets {
-        let kept = match self {
-            IncludeTargets::AllUsers => &[][..],
-            IncludeTargets::Targets(t) => t.as_slice(),
-        };
-        let targets = with_users(kept, users);
-        if targets.is_empty() {
-            IncludeTargets::AllUsers
-        } else {
-            IncludeTargets::Targets(targets)
-        }
-    }
 }
 
 /// The user ids among `targets`.
@@ -127,20 +103,6 @@ pub fn user_ids(targets: &[PolicyTarget]) -> Vec<String> {
         .iter()
         .filter(|t| t.target_type == TargetType::User)
         .map(|t| t.id.clone())
-        .collect()
-}
-
-/// `targets` with the user targets replaced by `users` (groups kept).
-pub fn with_users(targets: &[PolicyTarget], users: Vec<String>) -> Vec<PolicyTarget> {
-    users
-        .into_iter()
-        .map(PolicyTarget::user)
-        .chain(
-            targets
-                .iter()
-                .filter(|t| t.target_type == TargetType::Group)
-                .cloned(),
-        )
         .collect()
 }
 
@@ -324,7 +286,7 @@ pub struct TrustAnchor {
     pub description: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EnforcementType {
     #[default]
@@ -628,31 +590,6 @@ mod target_tests {
         );
         let back: Policy = serde_json::from_value(json).unwrap();
         assert_eq!(back, p);
-    }
-
-    #[test]
-    fn editing_users_keeps_group_targets() {
-        let include =
-            IncludeTargets::Targets(vec![PolicyTarget::user("u1"), PolicyTarget::group("g1")]);
-        assert_eq!(include.user_ids(), ["u1"]);
-        assert_eq!(
-            include.with_users(vec!["u2".into()]),
-            IncludeTargets::Targets(vec![PolicyTarget::user("u2"), PolicyTarget::group("g1")])
-        );
-        // Clearing the users keeps the groups (it does not widen to all).
-        assert_eq!(
-            include.with_users(Vec::new()),
-            IncludeTargets::Targets(vec![PolicyTarget::group("g1")])
-        );
-        assert_eq!(
-            IncludeTargets::AllUsers.with_users(Vec::new()),
-            IncludeTargets::AllUsers
-        );
-        let exclude = [PolicyTarget::group("g2"), PolicyTarget::user("u3")];
-        assert_eq!(
-            with_users(&exclude, vec!["u4".into()]),
-            [PolicyTarget::user("u4"), PolicyTarget::group("g2")]
-        );
     }
 
     #[test]

@@ -131,7 +131,7 @@ fn check_uri(field: &'static str, uri: &str) -> Result<(), DomainError> {
 }
 
 /// The form a registered redirect URI must have, the same as the `pattern`
-/// of `redirectUris` in `src/web/openapi.json`:
+/// of `redirectUris` in the API document (`web::handlers::api::doc::fields`):
 ///
 /// ```text
 /// ^(?:https://(?:IPV4|(?:LABEL\.)*ALPHALABEL)|http://(?:localhost|127\.0\.0\.1|\[::1\]))

@@ -29,7 +29,7 @@ pub struct Tap {
 }
 
 /// Graph's `methodUsabilityReason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum MethodUsabilityReason {
     EnabledByPolicy,
     DisabledByPolicy,

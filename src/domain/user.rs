@@ -83,7 +83,7 @@ impl fmt::Display for Upn {
 }
 
 /// Directory roles, as in Entra ID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum DirectoryRole {
     #[serde(rename = "Global Administrator")]
     GlobalAdministrator,
@@ -680,6 +680,50 @@ impl UserPatch {
             next.other_mails = other_mails_field(v)?;
         }
         Ok(next)
+    }
+}
+
+/// A user as `$filter`, `$search` and `$orderby` see it: Graph's property
+/// names ([`super::odata::schemas::USER`]).
+impl super::odata::ODataRecord for User {
+    fn get(&self, property: &str) -> Option<super::odata::ODataValue<'_>> {
+        use super::odata::ODataValue as V;
+        fn text(v: &Option<String>) -> Option<V<'_>> {
+            Some(v.as_deref().map_or(V::Null, V::Str))
+        }
+        fn time<'a>(v: &Option<OffsetDateTime>) -> Option<V<'a>> {
+            Some(v.map_or(V::Null, V::DateTime))
+        }
+        let c = &self.contact;
+        match property {
+            "id" => Some(V::Str(&self.id)),
+            "userPrincipalName" => Some(V::Str(self.upn.as_str())),
+            "displayName" => Some(V::Str(&self.display_name)),
+            "givenName" => text(&self.given_name),
+            "surname" => text(&self.surname),
+            "mail" => text(&self.mail),
+            "mailNickname" => text(&self.mail_nickname),
+            "otherMails" => Some(V::Strings(&self.other_mails)),
+            "jobTitle" => text(&self.job_title),
+            "department" => text(&self.department),
+            "employeeId" => text(&self.employee_id),
+            "employeeType" => text(&self.employee_type),
+            "employeeHireDate" => time(&self.employee_hire_date),
+            "employeeLeaveDateTime" => time(&self.employee_leave_date_time),
+            "companyName" => text(&self.company_name),
+            "officeLocation" => text(&self.office_location),
+            "usageLocation" => text(&self.usage_location),
+            "preferredLanguage" => text(&self.preferred_language),
+            "accountEnabled" => Some(V::Bool(self.account_enabled)),
+            "createdDateTime" => Some(V::DateTime(self.created)),
+            "mobilePhone" => text(&c.mobile_phone),
+            "city" => text(&c.city),
+            "country" => text(&c.country),
+            "state" => text(&c.state),
+            "postalCode" => text(&c.postal_code),
+            "streetAddress" => text(&c.street_address),
+            _ => None,
+        }
     }
 }
 

@@ -119,6 +119,33 @@ impl AdminService {
         Ok(self.ctx.audit.apply(change, entry, self.now()).await?)
     }
 
+    /// [`Self::audited`] for a change about a further object too.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn audited_also(
+        &self,
+        actor: &Actor,
+        meta: &RequestMeta,
+        change: Change<'_>,
+        event_type: AuditEventType,
+        target: Target,
+        also: Target,
+        detail: Option<String>,
+    ) -> Result<bool, DomainError> {
+        let entry = Entry {
+            event_type,
+            actor: actor.clone(),
+            target: Some(target),
+            meta,
+            outcome: Outcome::Success,
+            detail,
+        };
+        Ok(self
+            .ctx
+            .audit
+            .apply_also(change, entry, vec![also], self.now())
+            .await?)
+    }
+
     pub async fn policy(&self) -> Result<Policy, DomainError> {
         Ok(self.ctx.store.get_policy().await?.unwrap_or_default())
     }
@@ -766,7 +793,7 @@ pub(super) fn encode_cursor(upn_key: &str) -> String {
 /// A cursor is a position in a listing's order (users by UPN, groups
 /// by name and id, members by id): every string of base64url
 /// characters whose length is not 1 more than a multiple of 4 (the
-/// `$skiptoken` pattern in `openapi.json`) names one, so every such string
+/// `$skiptoken` parameter of the API document) names one, so every such string
 /// is taken, also one this server did not issue (it starts the page after
 /// whatever it decodes to).
 pub(super) fn decode_cursor(cursor: &str) -> Result<String, DomainError> {

@@ -54,6 +54,23 @@ impl AuditLog {
         Ok(applied)
     }
 
+    /// [`AuditLog::apply`] for an event about further objects (`also`).
+    pub async fn apply_also(
+        &self,
+        change: Change<'_>,
+        entry: Entry<'_>,
+        also: Vec<Target>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut event = self.event(entry, now)?;
+        event.also = also;
+        let applied = self.store.apply_audited(change, &event).await?;
+        if applied {
+            emit(&event);
+        }
+        Ok(applied)
+    }
+
     fn event(&self, entry: Entry<'_>, now: OffsetDateTime) -> Result<AuditEvent, StoreError> {
         let id = random::uuid(&*self.rng).map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(AuditEvent {
@@ -66,6 +83,7 @@ impl AuditLog {
             request_id: entry.meta.request_id.clone(),
             outcome: entry.outcome,
             detail: entry.detail,
+            also: Vec::new(),
         })
     }
 }

@@ -1,4 +1,4 @@
-//! Passkey registration right after a TAP sign-in (DESIGN.md §3 step 5).
+//! Passkey registration right after a TAP sign-in (ARCHITECTURE.md, "Sign-in", step 4).
 
 use std::sync::Arc;
 use webauthn_rs::prelude::{

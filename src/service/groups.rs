@@ -217,7 +217,7 @@ impl AdminService {
         let user = self.resolve_user(user_ref).await?;
         caller.authorize(AdminAction::ManageGroups, Some(&user))?;
         let result = self
-            .audited(
+            .audited_also(
                 &caller.actor,
                 &caller.meta,
                 Change::AddMember {
@@ -226,6 +226,7 @@ impl AdminService {
                 },
                 AuditEventType::GroupMemberAdded,
                 user_target(&user.id, user.upn.as_str()),
+                group_target(&group),
                 Some(format!("group {} ({})", group.display_name, group.id)),
             )
             .await;
@@ -249,7 +250,7 @@ impl AdminService {
         let user = self.resolve_user(user_ref).await?;
         caller.authorize(AdminAction::ManageGroups, Some(&user))?;
         let removed = self
-            .audited(
+            .audited_also(
                 &caller.actor,
                 &caller.meta,
                 Change::RemoveMember {
@@ -258,6 +259,7 @@ impl AdminService {
                 },
                 AuditEventType::GroupMemberRemoved,
                 user_target(&user.id, user.upn.as_str()),
+                group_target(&group),
                 Some(format!("group {} ({})", group.display_name, group.id)),
             )
             .await?;
@@ -373,9 +375,7 @@ impl AdminService {
         let current = self.resolve_user(user_ref).await?;
         caller.authorize(AdminAction::ManageUsers, Some(&current))?;
         let manager = match self.resolve_user(manager_ref).await {
-            Err(DomainError::NotFound(_)) => {
-                return Err(DomainError::invalid("manager", "no such user"));
-            }
+            Err(DomainError::NotFound(_)) => return Err(DomainError::NotFound("manager")),
             other => other?,
         };
         if manager.id == current.id {
@@ -433,5 +433,32 @@ impl AdminService {
         )
         .await?;
         Ok(next)
+    }
+
+    /// Every user and group a policy is to target exists (a policy that
+    /// names nobody real would silently apply to fewer people than meant).
+    pub async fn check_targets(
+        &self,
+        targets: &[crate::domain::policy::PolicyTarget],
+        field: &'static str,
+    ) -> Result<(), DomainError> {
+        use crate::domain::policy::TargetType;
+        for t in targets {
+            let exists = match t.target_type {
+                TargetType::User => self.ctx.store.get_user(&t.id).await?.is_some(),
+                TargetType::Group => self.ctx.store.get_group(&t.id).await?.is_some(),
+            };
+            if !exists {
+                let kind = match t.target_type {
+                    TargetType::User => "user",
+                    TargetType::Group => "group",
+                };
+                return Err(DomainError::invalid(
+                    field,
+                    format!("there is no {kind} with the id {}", t.id),
+                ));
+            }
+        }
+        Ok(())
     }
 }

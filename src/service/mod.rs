@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod backchannel;
 pub mod bootstrap;
 pub mod clients;
+pub mod directory_query;
 pub mod discovery;
 pub mod enrollment;
 pub mod groups;

@@ -1,4 +1,4 @@
-//! Sign-in: Temporary Access Pass (DESIGN.md §3 step 3) and passkeys.
+//! Sign-in: Temporary Access Pass and passkeys (ARCHITECTURE.md, "Sign-in", steps 3 and 5).
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};

@@ -443,9 +443,7 @@ impl Op {
 
     /// Applies the change in `tx`; false when a delete found nothing.
     fn apply(&self, tx: &WriteTransaction) -> Result<bool, StoreError> {
-        let taken = |shown: &str| {
-            StoreError::Conflict(format!("userPrincipalName {shown} is already taken"))
-        };
+        let taken = |_: &str| StoreError::Conflict(super::UPN_TAKEN.into());
         match self {
             Op::CreateUser {
                 id,

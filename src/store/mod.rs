@@ -466,6 +466,10 @@ pub(crate) fn decode_expiring(raw: &[u8], now: OffsetDateTime) -> Option<&[u8]> 
     (unix_ms(now) < expires).then_some(payload)
 }
 
+/// Graph's message when a user name is taken (the same on both stores).
+pub(crate) const UPN_TAKEN: &str =
+    "Another object with the same value for property userPrincipalName already exists.";
+
 /// A compare-and-set lost: someone changed the record since it was read.
 pub(crate) fn changed_meanwhile() -> StoreError {
     StoreError::Conflict("the user was changed by someone else meanwhile; reload and retry".into())

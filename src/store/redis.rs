@@ -1113,10 +1113,7 @@ impl RedisStore {
         if created == 1 {
             Ok(true)
         } else {
-            Err(StoreError::Conflict(format!(
-                "userPrincipalName {} is already taken",
-                user.upn
-            )))
+            Err(StoreError::Conflict(super::UPN_TAKEN.into()))
         }
     }
 
@@ -1162,10 +1159,7 @@ impl RedisStore {
             match r {
                 1 => return Ok(true),
                 0 => {
-                    return Err(StoreError::Conflict(format!(
-                        "userPrincipalName {} is already taken",
-                        user.upn
-                    )));
+                    return Err(StoreError::Conflict(super::UPN_TAKEN.into()));
                 }
                 -1 => return Err(StoreError::NotFound),
                 _ => continue,

@@ -1,7 +1,8 @@
 //! The one place where errors become HTTP responses.
 //!
 //! - OAuth endpoints: RFC 6749 §5.2 JSON (`error`, `error_description`).
-//! - Admin API: RFC 9457 problem details with a stable `code`.
+//! - Admin API: Microsoft Graph's error envelope
+//!   (`{"error":{"code","message","innerError"}}`) with Graph's codes.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -11,6 +12,7 @@ use std::borrow::Cow;
 
 use crate::domain::DomainError;
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::domain::odata::ODataError;
 use crate::service::token::BearerError;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,26 +23,80 @@ pub enum WebError {
     /// An error of the admin API.
     #[error(transparent)]
     Api(#[from] DomainError),
-    /// The admin API's bearer token is missing or bad.
-    #[error("{0}")]
-    Unauthorized(Cow<'static, str>),
-    /// A request the admin API cannot parse.
+    /// The admin API's bearer token is missing (`None`) or bad.
+    #[error("{}", .0.as_deref().unwrap_or("a bearer access token is missing"))]
+    Unauthorized(Option<Cow<'static, str>>),
+    /// A request the admin API cannot parse (body, path, method).
     #[error("{detail}")]
     BadRequest {
         code: &'static str,
         status: StatusCode,
         detail: String,
     },
+    /// A query option the admin API does not support, or a bad one.
+    #[error(transparent)]
+    Query(#[from] ODataError),
+    /// No resource `id` of this kind (Graph names the id in its message).
+    #[error(
+        "Resource '{id}' does not exist or one of its queried reference-property objects are not present."
+    )]
+    Missing { what: &'static str, id: String },
 }
 
 impl From<BearerError> for WebError {
     fn from(e: BearerError) -> Self {
         match e {
             BearerError::Unavailable(m) => WebError::Api(DomainError::Unavailable(m)),
-            other => WebError::Unauthorized(other.to_string().into()),
+            other => WebError::Unauthorized(Some(other.to_string().into())),
         }
     }
 }
+
+impl WebError {
+    /// A body that is not what the resource takes (Graph's 400).
+    pub fn invalid_body(detail: impl Into<String>) -> Self {
+        WebError::BadRequest {
+            code: GRAPH_BAD_REQUEST,
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+        }
+    }
+
+    /// A body that could not be read (too large, cut off).
+    pub fn unreadable_body(e: actix_web::Error) -> Self {
+        WebError::BadRequest {
+            code: "Request_EntityTooLarge",
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            detail: format!("the body could not be read: {e}"),
+        }
+    }
+}
+
+/// Gives a missing resource the id it was asked by, for Graph's message:
+/// `result.named(&[("user", &id)])`.
+pub trait Named<T> {
+    fn named(self, ids: &[(&'static str, &str)]) -> Result<T, WebError>;
+}
+
+impl<T, E: Into<WebError>> Named<T> for Result<T, E> {
+    fn named(self, ids: &[(&'static str, &str)]) -> Result<T, WebError> {
+        self.map_err(|e| match e.into() {
+            WebError::Api(DomainError::NotFound(what)) => {
+                match ids.iter().find(|(w, _)| *w == what) {
+                    Some((what, id)) => WebError::Missing {
+                        what,
+                        id: (*id).to_owned(),
+                    },
+                    None => WebError::Api(DomainError::NotFound(what)),
+                }
+            }
+            other => other,
+        })
+    }
+}
+
+/// Graph's code for a malformed request.
+pub const GRAPH_BAD_REQUEST: &str = "Request_BadRequest";
 
 #[derive(Serialize)]
 struct OAuthBody<'a> {
@@ -48,14 +104,32 @@ struct OAuthBody<'a> {
     error_description: &'a str,
 }
 
-#[derive(Serialize)]
-pub struct Problem<'a> {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: &'a str,
-    pub status: u16,
-    pub detail: &'a str,
-    pub code: &'a str,
+/// Microsoft Graph's error body: `{"error":{"code","message","innerError"}}`.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GraphError)]
+pub(crate) struct GraphBody<'a> {
+    error: GraphErrorBody<'a>,
+}
+
+/// `code` is Graph's (`Request_BadRequest`, `Request_ResourceNotFound`,
+/// `Authorization_RequestDenied`, ...); `message` says what was wrong.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = GraphErrorDetail)]
+struct GraphErrorBody<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(rename = "innerError")]
+    inner_error: InnerError,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct InnerError {
+    /// UTC without an offset, as Graph writes it.
+    date: String,
+    #[serde(rename = "request-id")]
+    request_id: String,
+    #[serde(rename = "client-request-id", skip_serializing_if = "Option::is_none")]
+    client_request_id: Option<String>,
 }
 
 pub fn oauth_status(code: OAuthErrorCode) -> StatusCode {
@@ -69,47 +143,75 @@ pub fn oauth_status(code: OAuthErrorCode) -> StatusCode {
 }
 
 impl WebError {
-    fn problem_parts(&self) -> (StatusCode, &'static str, String) {
+    /// Status, Graph code and message of an admin API error.
+    fn graph_parts(&self) -> (StatusCode, &'static str, String) {
         match self {
             WebError::Api(e) => match e {
                 DomainError::Invalid { .. } => {
-                    (StatusCode::BAD_REQUEST, "invalid_request", e.to_string())
+                    (StatusCode::BAD_REQUEST, GRAPH_BAD_REQUEST, e.to_string())
                 }
-                DomainError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", e.to_string()),
-                DomainError::Conflict(_) => (StatusCode::CONFLICT, "conflict", e.to_string()),
-                DomainError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+                DomainError::NotFound(what) => (
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    format!("The {what} does not exist."),
+                ),
+                DomainError::Conflict(_) => (StatusCode::CONFLICT, "Conflict", e.to_string()),
+                DomainError::Forbidden(m) => (
+                    StatusCode::FORBIDDEN,
+                    "Authorization_RequestDenied",
+                    format!("Insufficient privileges to complete the operation: {m}"),
+                ),
                 DomainError::Unavailable(_) => (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    "the server cannot reach its store; retry shortly".into(),
+                    "serviceNotAvailable",
+                    "The server cannot reach its store right now; retry shortly.".into(),
                 ),
                 DomainError::Internal(_) => (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
-                    "internal error".into(),
+                    "generalException",
+                    "An internal error occurred.".into(),
                 ),
             },
-            WebError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m.to_string()),
+            WebError::Unauthorized(m) => (
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                match m {
+                    None => "Access token is empty.".to_owned(),
+                    Some(m) => format!("Access token validation failure: {m}"),
+                },
+            ),
             WebError::BadRequest {
                 code,
                 status,
                 detail,
             } => (*status, code, detail.clone()),
-            WebError::OAuth(_) => (StatusCode::BAD_REQUEST, "invalid_request", String::new()),
+            WebError::Query(e) => (StatusCode::BAD_REQUEST, e.code_str(), e.message.clone()),
+            WebError::Missing { .. } => (
+                StatusCode::NOT_FOUND,
+                "Request_ResourceNotFound",
+                self.to_string(),
+            ),
+            WebError::OAuth(_) => (StatusCode::BAD_REQUEST, GRAPH_BAD_REQUEST, String::new()),
         }
     }
 }
 
-pub fn problem_response(status: StatusCode, code: &str, detail: &str) -> HttpResponse {
-    let body = Problem {
-        kind: format!("urn:onramp:problem:{code}"),
-        title: status.canonical_reason().unwrap_or("Error"),
-        status: status.as_u16(),
-        detail,
-        code,
+/// Graph's error envelope, with the ids of the request being answered.
+pub fn graph_response(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let ids = crate::web::handlers::api::envelope::current();
+    let body = GraphBody {
+        error: GraphErrorBody {
+            code,
+            message,
+            inner_error: InnerError {
+                date: ids.date,
+                request_id: ids.request_id,
+                client_request_id: ids.client_request_id,
+            },
+        },
     };
     HttpResponse::build(status)
-        .content_type("application/problem+json")
+        .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(serde_json::to_vec(&body).unwrap_or_default())
 }
@@ -118,7 +220,7 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::OAuth(e) => oauth_status(e.code),
-            other => other.problem_parts().0,
+            other => other.graph_parts().0,
         }
     }
 
@@ -152,18 +254,18 @@ impl ResponseError for WebError {
                     .body(serde_json::to_vec(&body).unwrap_or_default())
             }
             other => {
-                let (status, code, detail) = other.problem_parts();
+                let (status, code, message) = other.graph_parts();
                 if status == StatusCode::INTERNAL_SERVER_ERROR {
                     tracing::error!(error = %other, "admin API failure");
                 }
-                let mut res = problem_response(status, code, &detail);
+                let mut res = graph_response(status, code, &message);
                 if let WebError::Unauthorized(m) = other {
-                    let challenge = if m.contains("missing") {
-                        "Bearer realm=\"onramp\"".to_owned()
-                    } else {
-                        format!(
+                    // RFC 6750 §3: no error code when no token was sent.
+                    let challenge = match m {
+                        None => "Bearer realm=\"onramp\"".to_owned(),
+                        Some(m) => format!(
                             "Bearer realm=\"onramp\", error=\"invalid_token\", error_description=\"{m}\""
-                        )
+                        ),
                     };
                     if let Ok(v) = HeaderValue::from_str(&challenge) {
                         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);

@@ -1,8 +1,11 @@
-//! A JSON body extractor for the admin API whose errors name the field
-//! (`displayName: invalid type ...`) and come as problem details, and the
-//! field rules that keep the bodies to what `openapi.json` says: `null` only
-//! where a field is documented as nullable, and whole numbers however JSON
-//! spells them.
+//! Request bodies of the admin API, as Graph clients write them: errors
+//! name the field (`displayName: invalid type ...`); Microsoft's SDKs send
+//! `"@odata.type"` with the resource's own type (`#microsoft.graph.user`),
+//! which is accepted, and refused when it names another type; every other
+//! property must be one the resource has (`deny_unknown_fields` on each
+//! body type), so nothing sent is silently dropped. The field rules keep
+//! bodies to what the API document says: `null` only where a field is
+//! nullable, and whole numbers however JSON spells them.
 
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
@@ -14,11 +17,19 @@ use serde::de::{self, DeserializeOwned, Deserializer, Unexpected, Visitor};
 
 use super::error::WebError;
 
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T> {
+    value: T,
+    /// The `@odata.type` the body named (one of `T::ODATA_TYPES`).
+    odata_type: Option<String>,
+}
 
 impl<T> ApiJson<T> {
     pub fn into_inner(self) -> T {
-        self.0
+        self.value
+    }
+
+    pub fn odata_type(&self) -> Option<&str> {
+        self.odata_type.as_deref()
     }
 }
 
@@ -33,9 +44,25 @@ pub fn is_json(req: &HttpRequest) -> bool {
         })
 }
 
+/// A body type of the admin API and the Graph types it may be sent as.
+pub trait GraphBody: DeserializeOwned + 'static {
+    /// `#microsoft.graph.user` and the like; the first is the canonical
+    /// one. Empty for Onramp's own resources, which take no `@odata.type`.
+    const ODATA_TYPES: &'static [&'static str];
+}
+
+/// Does `sent` name one of `types`? Graph reads the name with or without
+/// its leading `#`, ignoring case.
+pub(crate) fn names_type(sent: &str, types: &[&str]) -> bool {
+    let sent = sent.trim_start_matches('#');
+    types
+        .iter()
+        .any(|t| t.trim_start_matches('#').eq_ignore_ascii_case(sent))
+}
+
 pub fn unsupported_media_type() -> WebError {
     WebError::BadRequest {
-        code: "unsupported_media_type",
+        code: "Request_UnsupportedMediaType",
         status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
         detail: "the body must be application/json".into(),
     }
@@ -45,27 +72,45 @@ pub fn unsupported_media_type() -> WebError {
 /// the API is a JSON object: serde would also read a struct from an array
 /// of its fields in order (`[]` as an empty patch), which is not JSON the
 /// document allows.
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WebError> {
+pub fn parse<T: GraphBody>(bytes: &[u8]) -> Result<T, WebError> {
+    parse_typed(bytes).map(|(value, _)| value)
+}
+
+/// [`parse`], and the `@odata.type` the body named.
+fn parse_typed<T: GraphBody>(bytes: &[u8]) -> Result<(T, Option<String>), WebError> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-        return Err(WebError::BadRequest {
-            code: "invalid_request",
-            status: StatusCode::BAD_REQUEST,
-            detail: "body: must be a JSON object".into(),
-        });
+        return Err(WebError::invalid_body("body: must be a JSON object"));
     }
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let mut value: serde_json::Value =
+        deserialize(&mut serde_json::Deserializer::from_slice(bytes))?;
+    let mut named = None;
+    if let Some(map) = value.as_object_mut()
+        && let Some(sent) = map.remove("@odata.type")
+    {
+        match sent.as_str() {
+            Some(s) if names_type(s, T::ODATA_TYPES) => named = Some(s.to_owned()),
+            _ => {
+                return Err(WebError::invalid_body(match T::ODATA_TYPES.first() {
+                    Some(own) => format!("@odata.type: this resource is {own}, not {sent}"),
+                    None => "@odata.type: this resource takes no @odata.type".to_owned(),
+                }));
+            }
+        }
+    }
+    Ok((deserialize(value)?, named))
+}
+
+/// Deserializes, naming the offending field in the error.
+fn deserialize<'de, T: Deserialize<'de>>(
+    de: impl Deserializer<'de, Error = impl de::Error + std::fmt::Display>,
+) -> Result<T, WebError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let detail = if path == "." {
+        WebError::invalid_body(if path == "." {
             format!("body: {}", e.inner())
         } else {
             format!("{path}: {}", e.inner())
-        };
-        WebError::BadRequest {
-            code: "invalid_request",
-            status: StatusCode::BAD_REQUEST,
-            detail,
-        }
+        })
     })
 }
 
@@ -78,6 +123,16 @@ where
     T: Deserialize<'de>,
 {
     T::deserialize(d).map(Some)
+}
+
+/// For `#[serde(default, deserialize_with = "nullable")]` on a field PATCH
+/// may clear: left out it is `None`, `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// For `#[serde(default, deserialize_with = "whole")]` on an optional `u32`:
@@ -114,18 +169,14 @@ pub fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
 async fn read_body(
     body: impl std::future::Future<Output = Result<web::Bytes, actix_web::Error>>,
 ) -> Result<web::Bytes, WebError> {
-    body.await.map_err(|e| WebError::BadRequest {
-        code: "payload_too_large",
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        detail: format!("the body could not be read: {e}"),
-    })
+    body.await.map_err(WebError::unreadable_body)
 }
 
 /// An optional JSON body: an empty one (or only white space) is `None`,
 /// whatever its Content-Type; any other must be `application/json`.
 pub struct MaybeApiJson<T>(pub Option<T>);
 
-impl<T: DeserializeOwned + 'static> FromRequest for MaybeApiJson<T> {
+impl<T: GraphBody> FromRequest for MaybeApiJson<T> {
     type Error = WebError;
     type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
 
@@ -145,7 +196,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeApiJson<T> {
     }
 }
 
-impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+impl<T: GraphBody> FromRequest for ApiJson<T> {
     type Error = WebError;
     type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
 
@@ -157,7 +208,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
                 return Err(unsupported_media_type());
             }
             let bytes = read_body(body).await?;
-            parse(&bytes).map(ApiJson)
+            parse_typed(&bytes).map(|(value, odata_type)| ApiJson { value, odata_type })
         })
     }
 }

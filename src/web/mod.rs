@@ -23,10 +23,8 @@ use crate::service::discovery::{
     AUTHORIZE_PATH, DISCOVERY_PATH, END_SESSION_PATH, INTROSPECTION_PATH, JWKS_PATH,
     REVOCATION_PATH, TOKEN_PATH, USERINFO_PATH,
 };
-use error::{WebError, problem_response};
-use handlers::{
-    account, admin_api, assets, discovery, health, logout, portal, signin, token, userinfo,
-};
+use error::{WebError, graph_response};
+use handlers::{account, api, assets, discovery, health, logout, portal, signin, token, userinfo};
 
 /// A request's id, also sent back as `X-Request-Id`.
 #[derive(Debug, Clone)]
@@ -34,21 +32,32 @@ pub struct RequestId(pub HeaderValue);
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-static ID_PREFIX: LazyLock<u32> = LazyLock::new(|| {
-    let mut b = [0u8; 4];
+static ID_PREFIX: LazyLock<u64> = LazyLock::new(|| {
+    let mut b = [0u8; 8];
     // A random per-process prefix keeps ids unique across instances.
     let _ = aws_lc_rs::rand::fill(&mut b);
-    u32::from_be_bytes(b)
+    u64::from_be_bytes(b)
 });
 static ID_COUNTER: AtomicU64 = AtomicU64::new(0);
 
+/// A GUID-shaped id (`8-4-4-4-12` hex digits), as Graph's `request-id`s
+/// are: the process prefix, then a counter.
 fn next_request_id() -> HeaderValue {
     let n = ID_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let mut buf = [0u8; 24];
+    let p = *ID_PREFIX;
+    let mut buf = [0u8; 36];
     let text = {
         use std::io::Write;
         let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        let _ = write!(cursor, "{:08x}{:016x}", *ID_PREFIX, n);
+        let _ = write!(
+            cursor,
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            p >> 32,
+            (p >> 16) & 0xffff,
+            p & 0xffff,
+            n >> 48,
+            n & 0xffff_ffff_ffff
+        );
         cursor.position() as usize
     };
     HeaderValue::from_bytes(&buf[..text]).unwrap_or(HeaderValue::from_static("-"))
@@ -202,16 +211,30 @@ pub fn request_meta(req: &HttpRequest) -> RequestMeta {
     }
 }
 
+/// The largest request body of the pages and the OAuth endpoints.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The largest body of an admin API request: room for the largest body
+/// the document allows (a user with 250 `otherMails` of 250 characters,
+/// each escaped), so that a valid request is never refused for its size.
+pub const API_BODY_LIMIT: usize = 512 * 1024;
+
+/// A path segment that does not parse is Graph's 400.
+fn path_error(e: actix_web::error::PathError) -> actix_web::Error {
+    WebError::BadRequest {
+        code: error::GRAPH_BAD_REQUEST,
+        status: actix_web::http::StatusCode::BAD_REQUEST,
+        detail: e.to_string(),
+    }
+    .into()
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PathConfig::default().error_handler(|e, _| {
-        WebError::BadRequest {
-            code: "invalid_request",
-            status: actix_web::http::StatusCode::BAD_REQUEST,
-            detail: e.to_string(),
-        }
-        .into()
+        // The same answer as in the admin API's scope (`api_scope`).
+        path_error(e)
     }))
-    .app_data(web::PayloadConfig::default().limit(64 * 1024))
+    .app_data(web::PayloadConfig::default().limit(BODY_LIMIT))
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics))
@@ -282,35 +305,45 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/account/signout", web::post().to(account::sign_out))
     .configure(portal::routes)
     .route("/static/{path:.*}", web::get().to(assets::asset))
-    .service(
-        web::scope("/api/v1")
-            .wrap(actix_web::middleware::from_fn(api_problems))
-            .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                // `e` reads "Query deserialize error: duplicate field `$top`";
-                // the part after the colon names the parameter.
-                let detail = match &e {
-                    actix_web::error::QueryPayloadError::Deserialize(inner) => {
-                        format!("query: {inner}")
-                    }
-                    other => format!("query: {other}"),
-                };
-                WebError::BadRequest {
-                    code: "invalid_request",
-                    status: actix_web::http::StatusCode::BAD_REQUEST,
-                    detail,
-                }
-                .into()
-            }))
-            .configure(admin_api::routes),
-    );
+    .service(api_scope(true));
 }
 
-/// Every error the admin API answers is a problem (`application/problem+json`),
-/// as its document says, also the ones actix makes itself: a method a
-/// resource does not have is 405 `method_not_allowed` with the `Allow`
-/// header actix computed, and any other error without a problem body (an
-/// extractor's plain text) becomes one with the same status and headers.
-async fn api_problems(
+/// The admin API's scope, `/api/v1`: its routes, Graph's error envelope
+/// and ids around every answer, and its own body and path settings (so
+/// that it is complete on its own). `$batch` serves each inner request
+/// through an application made of this scope without `$batch`
+/// (`batch: false`), so that an inner request passes the same routing,
+/// extractors and middleware as one sent alone, and a batch cannot nest.
+pub fn api_scope(
+    batch: bool,
+) -> actix_web::Scope<
+    impl actix_web::dev::ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::scope("/api/v1")
+        .app_data(web::PathConfig::default().error_handler(|e, _| path_error(e)))
+        .app_data(web::PayloadConfig::default().limit(API_BODY_LIMIT))
+        .wrap(actix_web::middleware::from_fn(api_errors))
+        .wrap(actix_web::middleware::from_fn(api::envelope::envelope))
+        .configure(api::routes)
+        .configure(|cfg| {
+            if batch {
+                api::batch::routes(cfg);
+            }
+        })
+        .default_service(web::to(api_not_found))
+}
+
+/// Every error the admin API answers is in Graph's envelope, also the ones
+/// actix makes itself: a method a resource does not have is 405 with the
+/// `Allow` header actix computed, and any other error without the envelope
+/// (an extractor's plain text) gets it, with the same status and headers.
+async fn api_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
@@ -318,12 +351,12 @@ async fn api_problems(
     let method = req.method().clone();
     let res = next.call(req).await?;
     let status = res.status();
-    let is_problem = res
+    let is_json = res
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
         return Ok(res.map_into_left_body());
     }
     let (req, old) = res.into_parts();
@@ -347,44 +380,52 @@ async fn api_problems(
         .filter(|_| plain)
         .and_then(|b| String::from_utf8(b.to_vec()).ok())
         .filter(|t| !t.trim().is_empty());
-    let (code, detail) = match status {
+    let (code, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
-            format!("{method} is not a method of this resource; Allow lists the ones it has"),
+            "Request_MethodNotAllowed",
+            format!("{method} is not a method of this resource; Allow lists the ones it has."),
         ),
-        StatusCode::NOT_FOUND => ("not_found", "no such resource".to_owned()),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the body is too large".into()),
+        StatusCode::NOT_FOUND => ("Request_ResourceNotFound", "No such resource.".to_owned()),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ("Request_EntityTooLarge", "The body is too large.".into())
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "the body must be application/json".into(),
+            "Request_UnsupportedMediaType",
+            "The body must be application/json.".into(),
         ),
-        s if s.is_server_error() => ("internal_error", "internal error".into()),
+        s if s.is_server_error() => ("generalException", "An internal error occurred.".into()),
         s => (
-            "invalid_request",
-            s.canonical_reason().unwrap_or("bad request").to_owned(),
+            error::GRAPH_BAD_REQUEST,
+            s.canonical_reason().unwrap_or("Bad request").to_owned(),
         ),
     };
-    let detail = match text {
+    let message = match text {
         Some(t) if status.is_client_error() && status != StatusCode::METHOD_NOT_ALLOWED => t,
-        _ => detail,
+        _ => message,
     };
-    let mut res = problem_response(status, code, &detail);
+    let mut res = graph_response(status, code, &message);
     for (name, value) in kept {
         res.headers_mut().insert(name, value);
     }
     Ok(ServiceResponse::new(req, res).map_into_right_body())
 }
 
-/// Fallback for unknown routes: problem details under `/api`, else JSON 404.
-pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let status = actix_web::http::StatusCode::NOT_FOUND;
-    if req.path().starts_with("/api/") {
-        problem_response(status, "not_found", "no such resource")
-    } else {
-        HttpResponse::NotFound()
-            .content_type("application/json")
-            .body(r#"{"error":"not_found","error_description":"no such endpoint"}"#)
-    }
+/// An `/api/v1` path that is no resource: Graph names the segment.
+async fn api_not_found(req: HttpRequest) -> HttpResponse {
+    let path = req.path().strip_prefix("/api/v1").unwrap_or(req.path());
+    let segment = path.trim_matches('/').split('/').next_back().unwrap_or("");
+    graph_response(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        &format!("Resource not found for the segment '{segment}'."),
+    )
+}
+
+/// Fallback for unknown routes: a JSON 404 (the admin API has its own).
+pub async fn not_found(_req: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("application/json")
+        .body(r#"{"error":"not_found","error_description":"no such endpoint"}"#)
 }
 
 /// Property tests (`prop_*`; `PROPTEST_CASES` sets the number of cases).

@@ -1,4 +1,6 @@
-// Admin portal: copy buttons for values shown once (passcodes, secrets).
+// Admin portal: copy buttons for values shown once (passcodes, secrets),
+// a name filter for the policy pages' group lists, and the target lists
+// shown only when a policy applies to chosen users and groups.
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button[data-copy]")) {
@@ -20,5 +22,43 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       setTimeout(() => { button.textContent = label; }, 2000);
     });
+  }
+
+  // A search box above each group list: hides the groups whose name does
+  // not contain what is typed (checked ones stay, so a choice never hides).
+  let n = 0;
+  for (const list of document.querySelectorAll(".picklist[data-filter]")) {
+    n += 1;
+    const label = document.createElement("label");
+    label.htmlFor = `picklist-filter-${n}`;
+    label.textContent = list.dataset.filter;
+    label.className = "small";
+    const input = document.createElement("input");
+    input.type = "search";
+    input.id = label.htmlFor;
+    input.autocomplete = "off";
+    list.before(label, input);
+    input.addEventListener("input", () => {
+      const needle = input.value.trim().toLowerCase();
+      for (const item of list.querySelectorAll("label")) {
+        const box = item.querySelector("input");
+        const match = !needle || item.textContent.toLowerCase().includes(needle);
+        item.hidden = !match && !box.checked;
+      }
+    });
+  }
+
+  // <div data-when="include_all=no">: shown only while that radio is chosen.
+  for (const part of document.querySelectorAll("[data-when]")) {
+    const [name, value] = part.dataset.when.split("=");
+    const form = part.closest("form");
+    if (!form) continue;
+    const radios = form.querySelectorAll(`input[type=radio][name="${name}"]`);
+    const update = () => {
+      const chosen = [...radios].find((r) => r.checked);
+      part.hidden = !chosen || chosen.value !== value;
+    };
+    for (const r of radios) r.addEventListener("change", update);
+    update();
   }
 });

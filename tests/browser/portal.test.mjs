@@ -15,6 +15,9 @@
 //      with the passcode, enrolls a passkey, and deletes it again on the
 //      security info page (which warns that it is the last one).
 //   4. The administrator's audit log shows each of those steps.
+//   5. At a phone's width (390 px), the administrator creates a group, adds
+//      the new user to it, sees the group on the user's page, and picks it
+//      by name in the TAP policy's target picker.
 //
 // Run with tests/browser/run.sh (or `node --test portal.test.mjs` here).
 
@@ -30,6 +33,8 @@ import {
 } from './harness.mjs';
 
 const NEW_USER = { upn: 'ada.lovelace@example.com', displayName: 'Ada Lovelace' };
+const GROUP = { name: 'Analytical Engine team', description: 'Notes and programs', nickname: 'engine-team' };
+const PHONE = { width: 390, height: 844 };
 
 const shot = (page, name) => page.screenshot({ path: path.join(SCREENSHOTS, `portal-${name}.png`), fullPage: true });
 
@@ -51,6 +56,13 @@ function assertSubsequence(got, want, what) {
   assert.equal(i, want.length, `${what}: expected ${JSON.stringify(want)} in this order, got ${JSON.stringify(got)}`);
 }
 
+/** Asserts that the page needs no sideways scrolling. */
+async function assertFits(page, what) {
+  const { scroll, view } = await page.evaluate(
+    () => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+  assert.ok(scroll <= view, `${what} is ${scroll} px wide in a ${view} px window`);
+}
+
 /** The text of each cell of each row of a table body. */
 function tableRows(page, selector) {
   return page.locator(`${selector} tbody tr`).evaluateAll(
@@ -66,7 +78,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
   const person = { log: new PageLog('user') }; // the new user's browser
   const created = {}; // {id, passcode, signInLink}
   const done = new Set(); // tests that got to their end
-  const TESTS = 4;
+  const TESTS = 5;
 
   before(async () => {
     assertSetup();
@@ -165,7 +177,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     });
 
     const nav = page.getByRole('navigation', { name: 'Admin sections' });
-    assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Users', 'Policies', 'Clients', 'Audit log'],
+    assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Users', 'Groups', 'Policies', 'Clients', 'Audit log'],
       'a Global Administrator sees every section');
     assert.equal(await nav.getByRole('link', { name: 'Users' }).getAttribute('aria-current'), 'page');
     assert.ok((await page.locator('header.topbar .whoami').innerText()).includes(upn), 'who is signed in');
@@ -405,5 +417,86 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     admin.log.assertClean('the portal pages');
     onramp.assertRunning();
     done.add('audit');
+  });
+
+  it('creates a group and adds a member through the real pages, at a phone width', { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('tap');
+    const { page } = admin;
+    await page.setViewportSize(PHONE);
+
+    await step('the groups section', async () => {
+      await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Groups' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/groups');
+      await page.getByRole('heading', { name: 'Groups', level: 1 }).waitFor();
+      assert.deepEqual(await tableRows(page, 'table#groups'), [['No groups yet.']]);
+      await assertFits(page, 'the groups page');
+    });
+
+    await step('create a group', async () => {
+      const form = page.locator('form#create-group');
+      await page.getByRole('heading', { name: 'Create a group' }).waitFor();
+      await form.getByLabel('Display name').fill(GROUP.name);
+      await form.getByLabel('Description (optional)').fill(GROUP.description);
+      await form.getByLabel('Mail nickname').fill(GROUP.nickname);
+      await form.getByRole('button', { name: 'Create group' }).click();
+      await page.waitForURL((u) => /^\/admin\/groups\/[^/]+$/.test(u.pathname) && u.searchParams.get('done') === 'created');
+      await page.getByRole('status').filter({ hasText: 'The group was created.' }).waitFor();
+      await page.getByRole('heading', { name: GROUP.name, level: 1 }).waitFor();
+    });
+    const groupPath = new URL(page.url()).pathname;
+    assert.equal(await page.locator('#group-nickname').innerText(), GROUP.nickname);
+    assert.deepEqual(await tableRows(page, 'table#members'), [['No members yet.']]);
+
+    await step('add a member by user name', async () => {
+      const form = page.locator('form#add-member');
+      await form.getByLabel('Add a member: user name (UPN)').fill(NEW_USER.upn);
+      await form.getByRole('button', { name: 'Add member' }).click();
+      await page.waitForURL((u) => u.pathname === groupPath && u.searchParams.get('done') === 'member-added');
+      await page.getByRole('status').filter({ hasText: 'The member was added to the group.' }).waitFor();
+    });
+    const members = await tableRows(page, 'table#members');
+    assert.deepEqual(members, [[`${NEW_USER.upn}${NEW_USER.displayName}`, 'Enabled', 'Remove…']]);
+    assert.equal(await page.getByRole('link', { name: `Remove ${NEW_USER.upn} from the group…` }).count(), 1);
+    await assertFits(page, 'the group page');
+    await shot(page, 'group');
+
+    await step("the member's page lists the group", async () => {
+      await page.getByRole('link', { name: NEW_USER.upn, exact: true }).click();
+      await page.waitForURL((u) => u.pathname === `/admin/users/${created.id}`);
+      await page.getByRole('heading', { name: 'Groups', level: 2 }).waitFor();
+      const link = page.locator('#user-groups').getByRole('link', { name: GROUP.name });
+      assert.equal(await link.getAttribute('href'), groupPath);
+      await assertFits(page, "the user's page");
+    });
+
+    await step('the TAP policy picks the group by name', async () => {
+      await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Policies' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy');
+      const form = page.locator('form#tap-policy');
+      const chosen = form.locator('.chosen');
+      // All users: the lists are out of the way until asked for.
+      assert.equal(await form.getByLabel('All users').isChecked(), true);
+      assert.equal(await chosen.isHidden(), true, 'the lists show while the policy applies to all users');
+      await form.getByLabel('Only these users and groups').check();
+      await chosen.waitFor({ state: 'visible' });
+      const box = chosen.getByRole('checkbox', { name: new RegExp(GROUP.name) });
+      const filter = chosen.getByLabel('Filter included groups by name');
+      await filter.fill('no such group');
+      assert.equal(await box.isHidden(), true, 'the filter did not hide a group that does not match');
+      await filter.fill(GROUP.name.slice(0, 10).toUpperCase());
+      await box.check();
+      await assertFits(page, 'the policy page');
+      await shot(page, 'policy-picker');
+      await form.getByRole('button', { name: 'Save TAP policy' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy' && u.searchParams.get('done') === 'tap');
+      await page.getByRole('status').filter({ hasText: 'The Temporary Access Pass policy was saved.' }).waitFor();
+    });
+    const form = page.locator('form#tap-policy');
+    assert.equal(await form.getByLabel('Only these users and groups').isChecked(), true);
+    assert.equal(await form.locator('.chosen').getByRole('checkbox', { name: new RegExp(GROUP.name) }).isChecked(), true,
+      'the group is not shown as included');
+    admin.log.assertClean('the groups and policy pages');
+    onramp.assertRunning();
+    done.add('groups');
   });
 });

@@ -4,7 +4,9 @@
 #                    passkey, then signs in to a relying party with it;
 #   portal.test.mjs  the bootstrap administrator signs in to the admin portal,
 #                    creates a user and a pass; the user signs in, enrolls and
-#                    deletes a passkey; the audit log shows it all.
+#                    deletes a passkey; the audit log shows it all; then, at
+#                    390 px, a group is created, gets a member and is picked
+#                    in the TAP policy.
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail

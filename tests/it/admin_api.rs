@@ -10,12 +10,27 @@ use onramp::domain::tap;
 
 use crate::helpers::*;
 
+/// Graph's error envelope with the Graph code for what `code` names.
 fn assert_problem(status: u16, body: &Value, expected_status: u16, code: &str) {
+    let graph = match code {
+        "invalid_request" => "Request_BadRequest",
+        "not_found" => "Request_ResourceNotFound",
+        "forbidden" => "Authorization_RequestDenied",
+        "unauthorized" => "InvalidAuthenticationToken",
+        "conflict" => "Conflict",
+        "unsupported_media_type" => "Request_UnsupportedMediaType",
+        "payload_too_large" => "Request_EntityTooLarge",
+        "store_unavailable" => "serviceNotAvailable",
+        "method_not_allowed" => "Request_MethodNotAllowed",
+        other => other,
+    };
     assert_eq!(status, expected_status, "{body}");
-    assert_eq!(body["status"], expected_status, "{body}");
-    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["error"]["code"], graph, "{body}");
     assert!(
-        body["type"].as_str().is_some() && body["title"].as_str().is_some(),
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+            && body["error"]["innerError"]["request-id"].as_str().is_some(),
         "{body}"
     );
 }
@@ -241,7 +256,7 @@ async fn policy_and_time(backend: Backend) {
             )
             .await;
         assert_problem(status, &body, 400, "invalid_request");
-        let detail = body["detail"].as_str().unwrap();
+        let detail = body["error"]["message"].as_str().unwrap();
         assert!(
             detail.contains("lifetimeInMinutes") && detail.contains("60") && detail.contains("480"),
             "{detail}"
@@ -308,7 +323,7 @@ async fn authentication_and_permissions() {
     // No token.
     let res = app.http.get(app.url("/api/v1/users")).send().await.unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(res.headers()["content-type"], "application/json");
     assert!(
         res.headers()["www-authenticate"]
             .to_str()
@@ -332,7 +347,12 @@ async fn authentication_and_permissions() {
     app.clock.advance(Duration::seconds(3600));
     let (status, body) = app.api(Method::GET, "/users", &token, None).await;
     assert_problem(status, &body, 401, "unauthorized");
-    assert!(body["detail"].as_str().unwrap().contains("expired"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
 
     // A token without the permission the call needs.
     let reader = app.token(READER_ID, READER_SECRET).await;
@@ -348,7 +368,7 @@ async fn authentication_and_permissions() {
         .await;
     assert_problem(status, &body, 403, "forbidden");
     assert!(
-        body["detail"]
+        body["error"]["message"]
             .as_str()
             .unwrap()
             .contains("UserAuthenticationMethod.ReadWrite.All")
@@ -407,7 +427,7 @@ async fn bad_input_gets_problem_details() {
             json!({"userPrincipalName": "ADMIN@localhost", "displayName": "Dup"}),
             409,
             "conflict",
-            "already taken",
+            "already exists",
         ),
         (
             json!({"userPrincipalName": 42, "displayName": "X"}),
@@ -422,7 +442,7 @@ async fn bad_input_gets_problem_details() {
             .await;
         assert_problem(s, &b, status, code);
         assert!(
-            b["detail"].as_str().unwrap().contains(needle),
+            b["error"]["message"].as_str().unwrap().contains(needle),
             "{body} -> {b}"
         );
     }
@@ -446,7 +466,7 @@ async fn bad_input_gets_problem_details() {
         .await
         .unwrap();
     assert_eq!(res.status(), 415);
-    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert_eq!(res.headers()["content-type"], "application/json");
     let (status, body) = app.api(Method::GET, "/users?$top=0", &token, None).await;
     assert_problem(status, &body, 400, "invalid_request");
     let (status, body) = app

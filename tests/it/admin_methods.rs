@@ -54,7 +54,12 @@ async fn tap_policy_settings_change_behaviour() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["detail"].as_str().unwrap().contains("defaultLength"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("defaultLength")
+    );
 
     // isUsableOnce forced; lifetime bounds and length follow the policy.
     let (status, _) = app
@@ -91,7 +96,7 @@ async fn tap_policy_settings_change_behaviour() {
         .await;
     assert_eq!(status, 400);
     assert!(
-        body["detail"]
+        body["error"]["message"]
             .as_str()
             .unwrap()
             .contains("between 120 and 240"),
@@ -380,7 +385,10 @@ async fn key_restrictions_gate_passkey_models() {
             .api(Method::PATCH, FIDO2_POLICY, &admin, Some(body))
             .await;
         assert_eq!(s, 400, "{v}");
-        assert!(v["detail"].as_str().unwrap().contains(field), "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(field),
+            "{v}"
+        );
     }
 
     let other = "00000000-0000-0000-0000-0000000000aa";
@@ -472,7 +480,7 @@ async fn attestation_enforcement_admits_only_trusted_models() {
             .await;
         assert_eq!(s, 400, "{v}");
         assert!(
-            v["detail"]
+            v["error"]["message"]
                 .as_str()
                 .unwrap()
                 .contains("attestationTrustAnchors"),

@@ -171,7 +171,7 @@ async fn address_and_phone(backend: Backend) {
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["detail"]
+        body["error"]["message"]
             .as_str()
             .unwrap_or_default()
             .contains("mobilePhone"),

@@ -6,6 +6,7 @@
 mod account;
 mod admin_api;
 mod admin_methods;
+mod batch;
 mod browser;
 mod cli;
 mod contact_claims;

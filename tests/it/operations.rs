@@ -304,6 +304,7 @@ async fn audit_events_past_retention_are_deleted() {
         request_id: None,
         outcome: Outcome::Success,
         detail: None,
+        also: vec![],
     };
     app.store.append_audit(&event("old", 40)).await.unwrap();
     app.store.append_audit(&event("recent", 20)).await.unwrap();

@@ -722,3 +722,759 @@ async fn application_permissions_are_not_delegated() {
         "a user token without delegated scopes is not for the API"
     );
 }
+
+/// The value of the `name` query parameter in a link on the page after `prefix`.
+fn link_after<'a>(body: &'a str, prefix: &str) -> &'a str {
+    let start = body
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no {prefix} in {body}"))
+        + prefix.len();
+    let end = body[start..].find(['"', '&']).unwrap();
+    &body[start..start + end]
+}
+
+/// A TAP policy form as the policy page posts it, with `extra` fields.
+fn tap_form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("csrf", csrf),
+        ("enabled", "yes"),
+        ("min", "60"),
+        ("default", "60"),
+        ("max", "480"),
+        ("length", "8"),
+    ];
+    form.extend_from_slice(extra);
+    form
+}
+
+/// Groups in the portal: create, find, members added and removed (for
+/// real, in the store), details, a policy targeting the group by its
+/// name, the user's page, and deletion, each behind CSRF and the
+/// destructive ones behind a confirmation.
+async fn portal_groups_on(backend: Backend) {
+    use onramp::domain::policy::{IncludeTargets, MethodState, PolicyTarget};
+    use onramp::domain::user::NewUser;
+
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let global = crate::groups::global_caller(&app);
+    let service = &app.state.admin;
+    let mut people = Vec::new();
+    for upn in ["ada@example.com", "bob@example.com", "carol@example.com"] {
+        let new = NewUser {
+            upn: upn.into(),
+            display_name: upn.into(),
+            ..Default::default()
+        };
+        people.push(service.create_user(&global, new).await.unwrap());
+    }
+    let (ada, bob, carol) = (&people[0], &people[1], &people[2]);
+
+    // A Global Administrator has the section.
+    let users = admin.get("/admin/users").await;
+    assert!(
+        users.body.contains("<a href=\"/admin/groups\">Groups</a>"),
+        "{}",
+        users.body
+    );
+    let csrf = users.field("csrf");
+    let empty = admin.get("/admin/groups").await;
+    assert_eq!(empty.status, 200, "{}", empty.body);
+    assert!(empty.body.contains("No groups yet."), "{}", empty.body);
+
+    // Without the CSRF token (or with another one), nothing is created.
+    let group_fields = [
+        ("display_name", "Staff"),
+        ("description", "Everyone on staff"),
+        ("mail_nickname", "staff"),
+    ];
+    let refused = admin.post_form("/admin/groups", &group_fields).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(
+        refused.body.contains("This form expired"),
+        "{}",
+        refused.body
+    );
+    let mut forged = vec![("csrf", "forged")];
+    forged.extend_from_slice(&group_fields);
+    assert_eq!(admin.post_form("/admin/groups", &forged).await.status, 403);
+    let none = service.list_groups(&global, None, 10).await.unwrap();
+    assert!(none.groups.is_empty(), "{none:?}");
+
+    // A bad mail nickname is explained in the form's words.
+    let bad = admin
+        .post_form(
+            "/admin/groups",
+            &[
+                ("csrf", &csrf),
+                ("display_name", "Staff"),
+                ("mail_nickname", "has space"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.body.contains("Mail nickname: may hold"), "{}", bad.body);
+
+    // Create a group.
+    let mut create = vec![("csrf", csrf.as_str())];
+    create.extend_from_slice(&group_fields);
+    let created = admin.post_form("/admin/groups", &create).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let group_path = created
+        .location
+        .as_deref()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    let page = admin.follow(created).await;
+    assert!(
+        page.body.contains("The group was created."),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("<h1>Staff</h1>"), "{}", page.body);
+    assert!(page.body.contains("No members yet."), "{}", page.body);
+    let gid = group_path.rsplit('/').next().unwrap().to_owned();
+    let stored = service.get_group(&global, &gid).await.unwrap();
+    assert_eq!(
+        (
+            stored.display_name.as_str(),
+            stored.description.as_deref(),
+            stored.mail_nickname.as_str()
+        ),
+        ("Staff", Some("Everyone on staff"), "staff")
+    );
+
+    // Listed, and found by name.
+    let found = admin.get("/admin/groups?q=STA").await;
+    assert!(
+        found
+            .body
+            .contains(&format!("<a href=\"{group_path}\">Staff</a>")),
+        "{}",
+        found.body
+    );
+    let missed = admin.get("/admin/groups?q=finance").await;
+    assert!(missed.body.contains("No groups found."), "{}", missed.body);
+
+    // Add members by user name: real memberships in the store.
+    let add = |upn: &'static str| {
+        let (admin, csrf, path) = (&admin, csrf.clone(), format!("{group_path}/members"));
+        async move {
+            admin
+                .post_form(&path, &[("csrf", &csrf), ("upn", upn)])
+                .await
+        }
+    };
+    for upn in ["ada@example.com", "BOB@example.com"] {
+        let res = add(upn).await;
+        assert_eq!(res.status, 303, "{}", res.body);
+        let page = admin.follow(res).await;
+        assert!(
+            page.body.contains("The member was added to the group."),
+            "{}",
+            page.body
+        );
+    }
+    let members = service.list_members(&global, &gid, None, 10).await.unwrap();
+    let mut ids: Vec<&str> = members.members.iter().map(|u| u.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want = vec![ada.id.as_str(), bob.id.as_str()];
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    assert_eq!(
+        app.store.groups_of_user(&ada.id).await.unwrap(),
+        vec![gid.clone()]
+    );
+    let page = admin.get(&group_path).await;
+    for u in [ada, bob] {
+        assert!(
+            page.body
+                .contains(&format!("<a href=\"/admin/users/{}\">{}</a>", u.id, u.upn)),
+            "{}",
+            page.body
+        );
+    }
+    // Twice, or someone unknown: explained, nothing changes.
+    let twice = add("ada@example.com").await;
+    assert_eq!(twice.status, 409, "{}", twice.body);
+    assert!(
+        twice
+            .body
+            .contains("ada@example.com is already a member of this group."),
+        "{}",
+        twice.body
+    );
+    let unknown = add("nobody@example.com").await;
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    assert!(
+        unknown
+            .body
+            .contains("User name: there is no user nobody@example.com"),
+        "{}",
+        unknown.body
+    );
+    let no_csrf = admin
+        .post_form(
+            &format!("{group_path}/members"),
+            &[("upn", "carol@example.com")],
+        )
+        .await;
+    assert_eq!(no_csrf.status, 403);
+    assert!(
+        app.store
+            .groups_of_user(&carol.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Change the details; an empty description clears it.
+    let saved = admin
+        .post_form(
+            &group_path,
+            &[
+                ("csrf", &csrf),
+                ("display_name", "Staff members"),
+                ("description", " "),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = admin.follow(saved).await;
+    assert!(
+        page.body.contains("The group details were saved."),
+        "{}",
+        page.body
+    );
+    let stored = service.get_group(&global, &gid).await.unwrap();
+    assert_eq!(
+        (stored.display_name.as_str(), stored.description),
+        ("Staff members", None)
+    );
+    let emptied = admin
+        .post_form(&group_path, &[("csrf", &csrf), ("display_name", "")])
+        .await;
+    assert_eq!(emptied.status, 400, "{}", emptied.body);
+    assert!(emptied.body.contains("Display name:"), "{}", emptied.body);
+
+    // The user's page lists their groups, with links.
+    let group_link = format!("<a href=\"{group_path}\">Staff members</a>");
+    let ada_page = admin.get(&format!("/admin/users/{}", ada.id)).await;
+    assert!(
+        ada_page.body.contains("<h2>Groups</h2>"),
+        "{}",
+        ada_page.body
+    );
+    assert!(ada_page.body.contains(&group_link), "{}", ada_page.body);
+    let carol_page = admin.get(&format!("/admin/users/{}", carol.id)).await;
+    assert!(
+        carol_page.body.contains("Not a member of any group."),
+        "{}",
+        carol_page.body
+    );
+
+    // The TAP policy applies to the group only: picked from the list by
+    // its name, saved as a group target, shown by name.
+    let policy = admin.get("/admin/policy").await;
+    assert_eq!(policy.status, 200, "{}", policy.body);
+    let checkbox = format!("name=\"include_group\" value=\"{gid}\">");
+    assert!(policy.body.contains(&checkbox), "{}", policy.body);
+    let form = tap_form(
+        &csrf,
+        &[
+            ("include_all", "no"),
+            ("include", ""),
+            ("groups", "yes"),
+            ("include_group", &gid),
+            ("exclude", ""),
+        ],
+    );
+    let res = admin.post_form("/admin/policy/tap", &form).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let policy = admin.follow(res).await;
+    assert!(policy.body.contains("policy was saved"), "{}", policy.body);
+    let checked = format!("name=\"include_group\" value=\"{gid}\" checked> <span>Staff members ");
+    assert!(policy.body.contains(&checked), "{}", policy.body);
+    let stored = service.get_policy(&global).await.unwrap();
+    assert_eq!(
+        stored.tap.include,
+        IncludeTargets::Targets(vec![PolicyTarget::group(&gid)])
+    );
+    assert_eq!(stored.tap.exclude, vec![]);
+    // It works: a member's pass is usable, another user's is not.
+    let hr = app.hr_token().await;
+    for (user, reason) in [(ada, "EnabledByPolicy"), (carol, "DisabledByPolicy")] {
+        let (s, v) = issue_tap(&app, &hr, &user.id).await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["methodUsabilityReason"], reason, "{}: {v}", user.upn);
+    }
+
+    // Users and groups together; a user named and a group by name.
+    let form = tap_form(
+        &csrf,
+        &[
+            ("include_all", "no"),
+            ("include", "carol@example.com"),
+            ("groups", "yes"),
+            ("include_group", &gid),
+            ("exclude", "ada@example.com"),
+        ],
+    );
+    let res = admin.post_form("/admin/policy/tap", &form).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let stored = service.get_policy(&global).await.unwrap();
+    assert_eq!(
+        stored.tap.include,
+        IncludeTargets::Targets(vec![
+            PolicyTarget::user(&carol.id),
+            PolicyTarget::group(&gid)
+        ])
+    );
+    assert_eq!(stored.tap.exclude, vec![PolicyTarget::user(&ada.id)]);
+    let policy = admin.get("/admin/policy").await;
+    assert!(policy.body.contains("carol@example.com"), "{}", policy.body);
+    // "Only these" with nobody, or a group that is not there: explained.
+    for (extra, status, words) in [
+        (
+            vec![("include_all", "no"), ("groups", "yes")],
+            400,
+            "name at least one user or pick at least one group",
+        ),
+        (
+            vec![
+                ("include_all", "no"),
+                ("groups", "yes"),
+                ("include_group", "no-such-group"),
+            ],
+            400,
+            "a group you picked no longer exists",
+        ),
+        (
+            vec![
+                ("include_all", "no"),
+                ("groups", "yes"),
+                ("include_group_names", "Finance"),
+            ],
+            400,
+            "there is no group named Finance",
+        ),
+    ] {
+        let res = admin
+            .post_form("/admin/policy/tap", &tap_form(&csrf, &extra))
+            .await;
+        assert_eq!(res.status, status, "{extra:?}: {}", res.body);
+        assert!(res.body.contains(words), "{extra:?}: {}", res.body);
+    }
+    // Named instead of picked (for directories longer than the list).
+    let form = tap_form(
+        &csrf,
+        &[
+            ("include_all", "no"),
+            ("groups", "yes"),
+            ("include_group_names", "staff MEMBERS"),
+        ],
+    );
+    let res = admin.post_form("/admin/policy/tap", &form).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let stored = service.get_policy(&global).await.unwrap();
+    assert_eq!(
+        stored.tap.include,
+        IncludeTargets::Targets(vec![PolicyTarget::group(&gid)])
+    );
+
+    // Passkeys: state, self-service registration, and a group excluded.
+    let policy = admin.get("/admin/policy").await;
+    assert!(
+        policy.body.contains("Self-service registration allowed"),
+        "{}",
+        policy.body
+    );
+    let res = admin
+        .post_form(
+            "/admin/policy/passkeys",
+            &[
+                ("csrf", &csrf),
+                ("enabled", "yes"),
+                ("window", "10"),
+                ("required", "yes"),
+                ("mfa", "yes"),
+                ("restriction", "allow"),
+                ("include_all", "yes"),
+                ("include", ""),
+                ("groups", "yes"),
+                ("exclude", ""),
+                ("exclude_group", &gid),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let page = admin.follow(res).await;
+    assert!(
+        page.body.contains("The passkey settings were saved."),
+        "{}",
+        page.body
+    );
+    let checked = format!("name=\"exclude_group\" value=\"{gid}\" checked> <span>Staff members ");
+    assert!(page.body.contains(&checked), "{}", page.body);
+    let stored = service.get_policy(&global).await.unwrap();
+    assert_eq!(stored.passkey.state, MethodState::Enabled);
+    assert!(!stored.passkey.is_self_service_registration_allowed);
+    assert_eq!(stored.passkey.include, IncludeTargets::AllUsers);
+    assert_eq!(stored.passkey.exclude, vec![PolicyTarget::group(&gid)]);
+    let res = admin
+        .post_form(
+            "/admin/policy/passkeys",
+            &[
+                ("csrf", &csrf),
+                ("window", "10"),
+                ("self_service", "yes"),
+                ("include_all", "yes"),
+                ("groups", "yes"),
+                ("exclude_group", &gid),
+            ],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let stored = service.get_policy(&global).await.unwrap();
+    assert_eq!(stored.passkey.state, MethodState::Disabled);
+    assert!(stored.passkey.is_self_service_registration_allowed);
+    let page = admin.follow(res).await;
+    let passkey_form = &page.body[page.body.find("id=\"passkey-policy\"").unwrap()..];
+    assert!(
+        passkey_form.contains("name=\"enabled\" value=\"yes\"> Enabled")
+            && passkey_form.contains("name=\"self_service\" value=\"yes\" checked>"),
+        "{passkey_form}"
+    );
+
+    // Removing a member asks first, warning what the policies do.
+    let group_page = admin.get(&group_path).await;
+    let item = link_after(&group_page.body, "action=remove-member&amp;item=");
+    let item = if item == ada.id {
+        bob.id.clone()
+    } else {
+        item.to_owned()
+    };
+    let confirm = admin
+        .get(&format!(
+            "{group_path}/confirm?action=remove-member&item={item}"
+        ))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(
+        confirm.body.contains("Remove this member?"),
+        "{}",
+        confirm.body
+    );
+    assert!(
+        confirm
+            .body
+            .contains("bob@example.com leaves the group Staff members."),
+        "{}",
+        confirm.body
+    );
+    assert!(
+        confirm.body.contains(
+            "The Temporary Access Pass policy includes this group: unless it includes bob@example.com otherwise"
+        ),
+        "{}",
+        confirm.body
+    );
+    assert!(
+        confirm
+            .body
+            .contains("The passkey policy excludes this group"),
+        "{}",
+        confirm.body
+    );
+    // Not confirmed, or without the CSRF token: nothing happens.
+    let path = format!("{group_path}/remove-member");
+    let back = admin
+        .post_form(&path, &[("csrf", &csrf), ("item", &item)])
+        .await;
+    assert_eq!(back.status, 303);
+    let refused = admin
+        .post_form(&path, &[("item", &item), ("confirm", "yes")])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        app.store.groups_of_user(&bob.id).await.unwrap(),
+        vec![gid.clone()]
+    );
+    let removed = admin
+        .post_form(
+            &path,
+            &[("csrf", &csrf), ("item", &item), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    let page = admin.follow(removed).await;
+    assert!(
+        page.body.contains("The member was removed from the group."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("bob@example.com"), "{}", page.body);
+    assert!(app.store.groups_of_user(&bob.id).await.unwrap().is_empty());
+    let members = service.list_members(&global, &gid, None, 10).await.unwrap();
+    assert_eq!(members.members.len(), 1);
+    assert_eq!(members.members[0].id, ada.id);
+    let again = admin
+        .post_form(
+            &path,
+            &[("csrf", &csrf), ("item", &item), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(
+        again.body.contains("not a member of this group"),
+        "{}",
+        again.body
+    );
+
+    // Deleting the group asks first, warning that policies name it.
+    let confirm = admin
+        .get(&format!("{group_path}/confirm?action=delete-group&item="))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(
+        confirm.body.contains("Delete this group?"),
+        "{}",
+        confirm.body
+    );
+    for words in [
+        "The Temporary Access Pass policy includes this group: members who are not included otherwise",
+        "The passkey policy excludes this group: members who are not excluded otherwise",
+    ] {
+        assert!(confirm.body.contains(words), "{words}: {}", confirm.body);
+    }
+    let path = format!("{group_path}/delete-group");
+    let refused = admin.post_form(&path, &[("confirm", "yes")]).await;
+    assert_eq!(refused.status, 403);
+    assert!(service.get_group(&global, &gid).await.is_ok());
+    let deleted = admin
+        .post_form(&path, &[("csrf", &csrf), ("item", ""), ("confirm", "yes")])
+        .await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    assert_eq!(
+        deleted.location.as_deref(),
+        Some("/admin/groups?done=deleted")
+    );
+    let page = admin.follow(deleted).await;
+    assert!(
+        page.body.contains("The group was deleted."),
+        "{}",
+        page.body
+    );
+    assert!(matches!(
+        service.get_group(&global, &gid).await,
+        Err(onramp::domain::DomainError::NotFound(_))
+    ));
+    assert!(app.store.groups_of_user(&ada.id).await.unwrap().is_empty());
+    let gone = admin.get(&group_path).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    // The policy still names it: shown as deleted, so it can be unchecked.
+    let policy = admin.get("/admin/policy").await;
+    assert!(
+        policy.body.contains(&format!(
+            "name=\"include_group\" value=\"{gid}\" checked> <span>Deleted group "
+        )),
+        "{}",
+        policy.body
+    );
+    let ada_page = admin.get(&format!("/admin/users/{}", ada.id)).await;
+    assert!(
+        ada_page.body.contains("Not a member of any group."),
+        "{}",
+        ada_page.body
+    );
+
+    // Every step is in the audit log.
+    let audit = admin.get("/admin/audit").await;
+    for kind in [
+        "group.created",
+        "group.updated",
+        "group.member_added",
+        "group.member_removed",
+        "group.deleted",
+    ] {
+        assert!(audit.body.contains(kind), "{kind} missing");
+    }
+}
+
+#[tokio::test]
+async fn portal_groups_embedded() {
+    portal_groups_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn portal_groups_redis() {
+    portal_groups_on(Backend::Redis).await;
+}
+
+/// Groups are the Global Administrator's: other administrators neither see
+/// nor use the section, and the policy page keeps the group targets a
+/// Global Administrator set (shown by id).
+#[tokio::test]
+async fn portal_groups_need_a_global_administrator() {
+    use onramp::domain::group::NewGroup;
+    use onramp::domain::policy::{IncludeTargets, PolicyTarget};
+
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let token = delegated_token(&app, &admin).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let global = crate::groups::global_caller(&app);
+    let service = &app.state.admin;
+    let group = service
+        .create_group(
+            &global,
+            NewGroup {
+                display_name: Some("Secret project".into()),
+                mail_nickname: Some("secret".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let member = create_user(&app, &token, "member@example.com").await;
+    service
+        .add_member(&global, &group.id, &member)
+        .await
+        .unwrap();
+    let mut admins = Vec::new();
+    for (name, role) in [
+        ("policy", "Authentication Policy Administrator"),
+        ("auth", "Authentication Administrator"),
+    ] {
+        let upn = format!("{name}@example.com");
+        let id = create_user(&app, &token, &upn).await;
+        let (s, v) = set_roles(&app, &token, &id, json!([role])).await;
+        assert_eq!(s, 200, "{v}");
+        let (s, tap) = issue_tap(&app, &token, &id).await;
+        assert_eq!(s, 201, "{tap}");
+        let (browser, landed) =
+            portal_sign_in(&app, &upn, tap["temporaryAccessPass"].as_str().unwrap()).await;
+        admins.push((name, role, upn, id, browser, landed));
+    }
+    // (After the sign-ins with a pass: it applies to the group only.)
+    service
+        .update_policy(&global, "temporaryAccessPass", |p| {
+            p.tap.include = IncludeTargets::Targets(vec![PolicyTarget::group(&group.id)]);
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    for (name, role, upn, id, browser, landed) in admins {
+        assert_eq!(landed.status, 200, "{role}: {}", landed.body);
+        // No nav entry, and the pages and forms refuse.
+        assert!(
+            !landed.body.contains("/admin/groups"),
+            "{role}: {}",
+            landed.body
+        );
+        let csrf = landed.field("csrf");
+        for path in [
+            "/admin/groups".to_owned(),
+            format!("/admin/groups/{}", group.id),
+            format!(
+                "/admin/groups/{}/confirm?action=delete-group&item=",
+                group.id
+            ),
+        ] {
+            let page = browser.get(&path).await;
+            assert_eq!(page.status, 403, "{role} on {path}: {}", page.body);
+            assert!(
+                page.body
+                    .contains("managing groups needs the Global Administrator role"),
+                "{role} on {path}: {}",
+                page.body
+            );
+        }
+        let made = browser
+            .post_form(
+                "/admin/groups",
+                &[
+                    ("csrf", &csrf),
+                    ("display_name", "Mine"),
+                    ("mail_nickname", "mine"),
+                ],
+            )
+            .await;
+        assert_eq!(made.status, 403, "{role}: {}", made.body);
+        let joined = browser
+            .post_form(
+                &format!("/admin/groups/{}/members", group.id),
+                &[("csrf", &csrf), ("upn", &upn)],
+            )
+            .await;
+        assert_eq!(joined.status, 403, "{role}: {}", joined.body);
+        let deleted = browser
+            .post_form(
+                &format!("/admin/groups/{}/delete-group", group.id),
+                &[("csrf", &csrf), ("confirm", "yes")],
+            )
+            .await;
+        assert_eq!(deleted.status, 403, "{role}: {}", deleted.body);
+        assert_eq!(service.count_groups(&global).await.unwrap(), 1);
+        assert_eq!(
+            app.store.groups_of_user(&id).await.unwrap(),
+            Vec::<String>::new()
+        );
+
+        if name == "auth" {
+            // A user's page shows no groups to an admin who may not read them.
+            let page = browser.get(&format!("/admin/users/{member}")).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(!page.body.contains("<h2>Groups</h2>"), "{}", page.body);
+            assert!(!page.body.contains("Secret project"), "{}", page.body);
+        } else {
+            // The policy page shows the group target by id only, and
+            // saving the form keeps it.
+            let page = browser.get("/admin/policy").await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            assert!(!page.body.contains("Secret project"), "{}", page.body);
+            assert!(
+                !page.body.contains("name=\"include_group\""),
+                "{}",
+                page.body
+            );
+            assert!(
+                page.body
+                    .contains(&format!("Groups (by id): {}.", group.id)),
+                "{}",
+                page.body
+            );
+            let csrf = page.field("csrf");
+            let form = tap_form(
+                &csrf,
+                &[("include_all", "no"), ("include", ""), ("exclude", "")],
+            );
+            let res = browser.post_form("/admin/policy/tap", &form).await;
+            assert_eq!(res.status, 303, "{}", res.body);
+            let form = tap_form(
+                &csrf,
+                &[
+                    ("include_all", "no"),
+                    ("groups", "yes"),
+                    ("include_group", "another-group"),
+                ],
+            );
+            // Group lists posted anyway: the service refuses to read groups.
+            let res = browser.post_form("/admin/policy/tap", &form).await;
+            assert_eq!(res.status, 403, "{}", res.body);
+            let stored = service.get_policy(&global).await.unwrap();
+            assert_eq!(
+                stored.tap.include,
+                IncludeTargets::Targets(vec![PolicyTarget::group(&group.id)])
+            );
+        }
+    }
+}

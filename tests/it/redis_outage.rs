@@ -26,7 +26,7 @@ async fn redis_outage_gives_503_and_recovers() {
     let started = Instant::now();
     let (status, body) = app.api(Method::GET, "/users", &token, None).await;
     assert_eq!(status, 503, "{body}");
-    assert_eq!(body["code"], "store_unavailable");
+    assert_eq!(body["error"]["code"], "serviceNotAvailable");
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "no hang: {:?}",

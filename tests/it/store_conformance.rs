@@ -798,6 +798,7 @@ fn event(id: &str, target: &str) -> AuditEvent {
         request_id: Some(format!("req-{id}")),
         outcome: Outcome::Success,
         detail: None,
+        also: vec![],
     }
 }
 
@@ -1116,6 +1117,7 @@ async fn audit(store: &SharedStore) {
             request_id: None,
             outcome: Outcome::Success,
             detail: None,
+            also: vec![],
         };
         store.append_audit(&e).await.unwrap();
     }

@@ -539,9 +539,9 @@ mod tests {
             ),
             ("$select=*", Uns, "$select names the property '*'"),
             (
-                "$orderby=jobTitle",
+                "$orderby=accountEnabled",
                 Uns,
-                "$orderby on property 'jobTitle' of resource 'User': sorting by it is not supported",
+                "$orderby on property 'accountEnabled' of resource 'User': sorting by it is not supported",
             ),
             (
                 "$orderby=nope desc",

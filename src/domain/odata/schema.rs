@@ -163,6 +163,9 @@ pub struct ResourceSchema {
     pub properties: &'static [Property],
     /// The largest `$top` (Graph: 999 for users).
     pub max_top: u32,
+    /// A directory object (users, groups): Graph wants the header
+    /// `ConsistencyLevel: eventual` with `$count` and `$search` on these.
+    pub directory: bool,
 }
 
 impl ResourceSchema {
@@ -216,6 +219,7 @@ mod tests {
         Property::new("items", PropType::ObjectCollection(INNER)).filter(Ops::ANY),
     ];
     const SCHEMA: ResourceSchema = ResourceSchema {
+        directory: false,
         name: "widget",
         properties: PROPS,
         max_top: 10,

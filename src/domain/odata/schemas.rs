@@ -33,14 +33,20 @@ const RANGE_STARTS: Ops = ops(&[RANGE, Ops::STARTS_WITH]);
 /// `eq, ne, not, ge, le, in, startsWith, and eq on null values`.
 const TEXT: Ops = ops(&[RANGE_STARTS, Ops::NULL]);
 
+/// Sortable too: Onramp sorts in memory, so `$orderby` takes any text or
+/// date property Graph lets `$filter` compare (Graph itself sorts users
+/// by a few properties only; a script sorting by those works unchanged).
 const fn text(name: &'static str) -> Property {
     Property::new(name, PropType::String)
         .filter(TEXT)
         .search(SearchMode::Prefix)
+        .order_by()
 }
 
 const fn date(name: &'static str) -> Property {
-    Property::new(name, PropType::DateTime).filter(RANGE)
+    Property::new(name, PropType::DateTime)
+        .filter(RANGE)
+        .order_by()
 }
 
 const USER_PROPERTIES: &[Property] = &[
@@ -78,12 +84,15 @@ const USER_PROPERTIES: &[Property] = &[
     ])),
     text("jobTitle"),
     // "(eq, ne, not, ge, le, in, and eq on null values)": no startsWith.
-    Property::new("department", PropType::String).filter(ops(&[RANGE, Ops::NULL])),
+    Property::new("department", PropType::String)
+        .filter(ops(&[RANGE, Ops::NULL]))
+        .order_by(),
     text("employeeId").indexed(),
     // "(eq, ne, not, ge, le, in, startsWith)": no null.
     Property::new("employeeType", PropType::String)
         .filter(RANGE_STARTS)
-        .search(SearchMode::Prefix),
+        .search(SearchMode::Prefix)
+        .order_by(),
     // "(eq, ne, not, ge, le, in)".
     date("employeeHireDate"),
     date("employeeLeaveDateTime"),
@@ -109,7 +118,50 @@ pub const USER: ResourceSchema = ResourceSchema {
     name: "user",
     properties: USER_PROPERTIES,
     max_top: 999,
+    directory: true,
 };
+
+/// Graph's `group` ("group resource type"), for the properties Onramp keeps.
+const GROUP_PROPERTIES: &[Property] = &[
+    // "Supports $filter (eq, ne, not, in)."
+    Property::new("id", PropType::String).filter(EQ_NE_NOT_IN),
+    // "(eq, ne, not, ge, le, in, startsWith, and eq on null values), $search, and $orderby."
+    Property::new("displayName", PropType::String)
+        .filter(TEXT)
+        .order_by()
+        .search(SearchMode::Tokens),
+    // "(eq, ne, not, ge, le, startsWith) and $search."
+    Property::new("description", PropType::String)
+        .filter(ops(&[RANGE_STARTS, Ops::NULL]))
+        .search(SearchMode::Tokens),
+    // "(eq, ne, not, ge, le, in, startsWith, and eq on null values)."
+    text("mailNickname"),
+    // "(eq, ne, not, in)."
+    Property::new("securityEnabled", PropType::Bool).filter(EQ_NE_NOT_IN),
+    // "(eq, ne, not)."
+    Property::new("mailEnabled", PropType::Bool).filter(ops(&[Ops::EQ, Ops::NE, Ops::NOT])),
+    // "(eq, ne, not, ge, le, in, and eq on null values)"; $orderby.
+    date("createdDateTime").order_by(),
+];
+
+/// Graph's `group` (`/groups`, a group's `members` are users).
+pub const GROUP: ResourceSchema = ResourceSchema {
+    name: "group",
+    properties: GROUP_PROPERTIES,
+    max_top: 999,
+    directory: true,
+};
+
+/// A collection that takes `$top`, `$skiptoken`, `$select` of these
+/// properties and nothing else (a user's methods, clients).
+pub const fn plain(name: &'static str, properties: &'static [Property]) -> ResourceSchema {
+    ResourceSchema {
+        name,
+        properties,
+        max_top: 999,
+        directory: false,
+    }
+}
 
 /// `userIdentity` inside `initiatedBy/user`.
 const USER_IDENTITY: &[Property] = &[
@@ -186,6 +238,7 @@ pub const DIRECTORY_AUDIT: ResourceSchema = ResourceSchema {
     name: "directoryAudit",
     properties: DIRECTORY_AUDIT_PROPERTIES,
     max_top: 999,
+    directory: false,
 };
 
 #[cfg(test)]

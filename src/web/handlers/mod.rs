@@ -1,6 +1,5 @@
 pub mod account;
-pub mod admin_api;
-pub mod admin_directory;
+pub mod api;
 pub mod assets;
 pub mod discovery;
 pub mod health;

@@ -4,7 +4,9 @@
 //! portal and the admin API go through one rule set (`Caller::authorize`).
 
 mod audit;
+mod groups;
 mod settings;
+mod targets;
 mod users;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
@@ -30,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/signout", web::post().to(sign_out))
         .route("/admin/signed-out", web::get().to(signed_out))
         .configure(users::routes)
+        .configure(groups::routes)
         .configure(settings::routes)
         .route("/admin/audit", web::get().to(audit::log));
 }
@@ -37,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Which sections the signed-in admin's permissions open.
 pub struct Nav {
     pub users: bool,
+    pub groups: bool,
     pub policy: bool,
     pub clients: bool,
     pub audit: bool,
@@ -129,6 +133,8 @@ pub struct ConfirmPage<'a> {
     pub chrome: &'a Chrome,
     pub title: &'a str,
     pub detail: &'a str,
+    /// More to know before going ahead (one paragraph each).
+    pub warnings: &'a [String],
     pub action: &'a str,
     pub item: &'a str,
     pub button: &'a str,
@@ -238,6 +244,7 @@ pub async fn signed_in(
     let has = |p: Permission| caller.permissions.contains(&p);
     let nav = Nav {
         users: has(Permission::UserReadWriteAll),
+        groups: has(Permission::GroupReadWriteAll),
         policy: has(Permission::PolicyReadWriteAuthenticationMethod),
         clients: has(Permission::ApplicationReadWriteAll),
         audit: has(Permission::AuditLogReadAll),
@@ -264,6 +271,7 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let nav = &admin.chrome.nav;
     let first = [
         (nav.users, "/admin/users"),
+        (nav.groups, "/admin/groups"),
         (nav.policy, "/admin/policy"),
         (nav.clients, "/admin/clients"),
         (nav.audit, "/admin/audit"),

@@ -5,11 +5,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::targets::{Chosen, Directory, Picker};
 use super::{Admin, Chrome, ConfirmPage, FormPairs, posted, signed_in};
 use crate::domain::DomainError;
 use crate::domain::attestation;
 use crate::domain::client::{ClientAuthMethod, GrantType};
-use crate::domain::policy::{self, EnforcementType, KeyRestrictions, MethodState};
+use crate::domain::policy::{EnforcementType, KeyRestrictions, MethodState};
 use crate::domain::registration::NewClient;
 use crate::state::AppState;
 use crate::web::pages::see_other;
@@ -31,11 +32,13 @@ pub struct TapForm {
     pub max: u32,
     pub length: u32,
     pub once: bool,
-    pub include: String,
-    pub exclude: String,
+    pub targets: Picker,
 }
 
 pub struct PasskeyForm {
+    pub enabled: bool,
+    pub self_service: bool,
+    pub targets: Picker,
     pub window: u32,
     pub required: bool,
     pub mfa: bool,
@@ -60,37 +63,6 @@ struct DoneQuery {
     done: Option<String>,
 }
 
-/// Shows stored user ids as user names where the user still exists.
-async fn names(state: &AppState, ids: &[String]) -> String {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        match state.admin.resolve_user(id).await {
-            Ok(u) => out.push(u.upn.as_str().to_owned()),
-            Err(_) => out.push(id.clone()),
-        }
-    }
-    out.join("\n")
-}
-
-/// User names or ids, one per line, to ids; unknown ones are an error.
-async fn ids(
-    state: &AppState,
-    lines: Vec<String>,
-    field: &'static str,
-) -> Result<Vec<String>, DomainError> {
-    let mut out = Vec::with_capacity(lines.len());
-    for line in lines {
-        match state.admin.resolve_user(&line).await {
-            Ok(u) => out.push(u.id),
-            Err(DomainError::NotFound(_)) => {
-                return Err(DomainError::invalid(field, format!("no user {line}")));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(out)
-}
-
 async fn policy(
     req: HttpRequest,
     query: web::Query<DoneQuery>,
@@ -109,8 +81,35 @@ async fn policy(
         Ok(p) => p,
         Err(e) => return admin.problem(&e, "/admin"),
     };
-    // The page edits user targets; group targets are kept as they are.
-    let include = names(&state, &p.tap.include.user_ids()).await;
+    let caller = &admin.caller;
+    let pickers = async {
+        let directory = Directory::read(&state, caller).await?;
+        Ok::<_, DomainError>((
+            Picker::of(
+                &state,
+                caller,
+                &directory,
+                "tap",
+                &p.tap.include,
+                &p.tap.exclude,
+            )
+            .await?,
+            Picker::of(
+                &state,
+                caller,
+                &directory,
+                "fido2",
+                &p.passkey.include,
+                &p.passkey.exclude,
+            )
+            .await?,
+        ))
+    }
+    .await;
+    let (tap_targets, passkey_targets) = match pickers {
+        Ok(v) => v,
+        Err(e) => return admin.problem(&e, "/admin"),
+    };
     let page = PolicyPage {
         chrome: &admin.chrome,
         tap: TapForm {
@@ -120,10 +119,12 @@ async fn policy(
             max: p.tap.maximum_lifetime_minutes,
             length: p.tap.default_length,
             once: p.tap.is_usable_once,
-            include,
-            exclude: names(&state, &policy::user_ids(&p.tap.exclude)).await,
+            targets: tap_targets,
         },
         passkey: PasskeyForm {
+            enabled: p.passkey.state == MethodState::Enabled,
+            self_service: p.passkey.is_self_service_registration_allowed,
+            targets: passkey_targets,
             window: p.passkey.enrollment_window_minutes,
             required: p.passkey.registration_required,
             mfa: p.passkey.tap_counts_as_mfa,
@@ -149,6 +150,14 @@ fn number(form: &FormPairs, name: &'static str) -> Result<u32, DomainError> {
         .ok_or_else(|| DomainError::invalid(name, "must be a whole number"))
 }
 
+fn state_of(enabled: bool) -> MethodState {
+    if enabled {
+        MethodState::Enabled
+    } else {
+        MethodState::Disabled
+    }
+}
+
 async fn tap_policy(
     req: HttpRequest,
     body: web::Bytes,
@@ -158,20 +167,27 @@ async fn tap_policy(
         Ok(v) => v,
         Err(res) => return res,
     };
+    let caller = &admin.caller;
     let parsed = async {
-        let include = ids(&state, form.lines("include"), "include").await?;
-        let exclude = ids(&state, form.lines("exclude"), "exclude").await?;
+        let current = state.admin.get_policy(caller).await?;
+        let targets = Chosen::parse(
+            &state,
+            caller,
+            &form,
+            &current.tap.include,
+            &current.tap.exclude,
+        )
+        .await?;
         Ok::<_, DomainError>((
             number(&form, "min")?,
             number(&form, "default")?,
             number(&form, "max")?,
             number(&form, "length")?,
-            include,
-            exclude,
+            targets,
         ))
     }
     .await;
-    let (min, default, max, length, include, exclude) = match parsed {
+    let (min, default, max, length, targets) = match parsed {
         Ok(v) => v,
         Err(e) => return admin.problem(&e, "/admin/policy"),
     };
@@ -179,20 +195,15 @@ async fn tap_policy(
     let once = form.checked("once");
     let result = state
         .admin
-        .update_policy(&admin.caller, "temporaryAccessPass", move |p| {
+        .update_policy(caller, "temporaryAccessPass", move |p| {
             let t = &mut p.tap;
-            t.state = if enabled {
-                MethodState::Enabled
-            } else {
-                MethodState::Disabled
-            };
+            t.state = state_of(enabled);
             t.minimum_lifetime_minutes = min;
             t.default_lifetime_minutes = default;
             t.maximum_lifetime_minutes = max;
             t.default_length = length;
             t.is_usable_once = once;
-            t.include = t.include.with_users(include);
-            t.exclude = policy::with_users(&t.exclude, exclude);
+            (t.include, t.exclude) = targets.apply(&t.include, &t.exclude)?;
             Ok(())
         })
         .await;
@@ -211,10 +222,25 @@ async fn passkey_policy(
         Ok(v) => v,
         Err(res) => return res,
     };
-    let window = match number(&form, "window") {
-        Ok(w) => w,
+    let caller = &admin.caller;
+    let parsed = async {
+        let current = state.admin.get_policy(caller).await?;
+        let targets = Chosen::parse(
+            &state,
+            caller,
+            &form,
+            &current.passkey.include,
+            &current.passkey.exclude,
+        )
+        .await?;
+        Ok::<_, DomainError>((number(&form, "window")?, targets))
+    }
+    .await;
+    let (window, targets) = match parsed {
+        Ok(v) => v,
         Err(e) => return admin.problem(&e, "/admin/policy"),
     };
+    let (enabled, self_service) = (form.checked("enabled"), form.checked("self_service"));
     let (required, mfa, attest) = (
         form.checked("required"),
         form.checked("mfa"),
@@ -244,7 +270,11 @@ async fn passkey_policy(
     };
     let result = state
         .admin
-        .update_policy(&admin.caller, "fido2", move |p| {
+        .update_policy(caller, "fido2", move |p| {
+            let k = &mut p.passkey;
+            k.state = state_of(enabled);
+            k.is_self_service_registration_allowed = self_service;
+            (k.include, k.exclude) = targets.apply(&k.include, &k.exclude)?;
             p.passkey.enrollment_window_minutes = window;
             p.passkey.registration_required = required;
             p.passkey.tap_counts_as_mfa = mfa;
@@ -400,6 +430,7 @@ async fn confirm_delete(
         chrome: &admin.chrome,
         title: "Delete this client?",
         detail: &detail,
+        warnings: &[],
         action: &action,
         item: &id,
         button: "Delete client",

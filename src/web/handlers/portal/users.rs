@@ -205,6 +205,8 @@ struct UserPage<'a> {
     tap_forced_once: bool,
     /// The name-wide lock: until when, and how many attempts it refused.
     locked: Option<(String, u32)>,
+    /// The user's groups, when this admin may read groups.
+    groups: Option<Vec<super::groups::GroupRow>>,
 }
 
 fn reason_text(r: MethodUsabilityReason) -> (&'static str, &'static str) {
@@ -258,6 +260,10 @@ async fn detail(
         Err(crate::domain::DomainError::Forbidden(_)) => None,
         Err(e) => return admin.problem(&e, "/admin/users"),
     };
+    let groups = match super::groups::of_user(&state, caller, &user.id).await {
+        Ok(g) => g,
+        Err(e) => return admin.problem(&e, "/admin/users"),
+    };
     let may = |action| caller.authorize(action, Some(&user)).is_ok();
     use crate::domain::roles::AdminAction;
     let page = UserPage {
@@ -303,6 +309,7 @@ async fn detail(
         tap_default: policy.tap.default_lifetime_minutes,
         tap_forced_once: policy.tap.is_usable_once,
         locked,
+        groups,
         user: UserRow::from(&user),
     };
     admin.page(StatusCode::OK, &page)
@@ -555,6 +562,7 @@ async fn confirm(
         chrome: &admin.chrome,
         title,
         detail: &detail,
+        warnings: &[],
         action: &post,
         item: &query.item,
         button,

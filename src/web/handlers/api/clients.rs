@@ -1,24 +1,24 @@
-//! Admin API: directory roles and registered clients (relying parties).
+//! `/clients`: Onramp's own resource for the relying parties registered
+//! through the API (configured ones are listed read-only), in Graph's
+//! conventions.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 
-use super::admin_api::{Collection, UserResponse, caller, json};
+use super::query::{self, Page};
+use super::{base, created, json};
 use crate::domain::DomainError;
 use crate::domain::client::{ClientAuthMethod, GrantType};
 use crate::domain::registration::NewClient;
-use crate::domain::user::DirectoryRole;
+use crate::service::Caller;
 use crate::service::admin::ClientView;
 use crate::state::AppState;
-use crate::web::error::WebError;
-use crate::web::json::{ApiJson, present};
+use crate::web::error::{Named, WebError};
+use crate::web::json::{ApiJson, GraphBody, present};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/users/{user}/directoryRoles").route(web::put().to(set_directory_roles)),
-    )
-    .service(
         web::resource("/clients")
             .route(web::get().to(clients_list))
             .route(web::post().to(client_register)),
@@ -30,35 +30,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RolesRequest {
-    roles: Vec<DirectoryRole>,
-}
-
-/// `PUT /users/{user}/directoryRoles`: replaces the user's roles.
-async fn set_directory_roles(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-    body: ApiJson<RolesRequest>,
-) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state).await?;
-    let user = state
-        .admin
-        .set_roles(&caller, &path, body.into_inner().roles)
-        .await?;
-    Ok(json(StatusCode::OK, &UserResponse::from(user)))
-}
-
-#[derive(Serialize)]
+/// A relying party (Onramp's own resource).
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ClientResponse {
+#[schema(as = Client)]
+pub(crate) struct ClientResponse {
     client_id: String,
     display_name: Option<String>,
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
+    #[schema(value_type = Vec<crate::domain::client::GrantType>)]
     grant_types: Vec<&'static str>,
+    #[schema(schema_with = super::doc::fields::auth_method)]
     token_endpoint_auth_method: &'static str,
     /// Defined in the configuration file (read-only through the API).
     configured: bool,
@@ -83,52 +66,107 @@ impl From<ClientView> for ClientResponse {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/clients",
+    operation_id = "listClients",
+    tag = "onramp",
+    summary = "List clients",
+    security(("oauth2" = ["Application.ReadWrite.All"])),
+    responses((status = 200, description = "Every client, configured and registered.", body = super::doc::shapes::ClientCollection))
+)]
 async fn clients_list(
+    caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state).await?;
+    query::none(&req)?;
     let list = state.admin.list_clients(&caller).await?;
     Ok(json(
         StatusCode::OK,
-        &Collection {
-            value: list.into_iter().map(ClientResponse::from).collect(),
+        &Page {
+            context: query::context(&base(&state), "clients"),
+            items: list
+                .into_iter()
+                .map(|c| serde_json::to_value(ClientResponse::from(c)).unwrap_or_default())
+                .collect(),
+            count: None,
             next_link: None,
-        },
+        }
+        .into_json(),
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/clients/{client}",
+    operation_id = "getClient",
+    tag = "onramp",
+    summary = "Get a client",
+    params(("client" = String, Path, description = "The clientId.")),
+    security(("oauth2" = ["Application.ReadWrite.All"])),
+    responses((status = 200, description = "The client.", body = ClientResponse))
+)]
 async fn client_get(
+    caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state).await?;
-    let view = state.admin.get_client(&caller, &path).await?;
+    query::none(&req)?;
+    let view = state
+        .admin
+        .get_client(&caller, &path)
+        .await
+        .named(&[("client", &path)])?;
     Ok(json(StatusCode::OK, &ClientResponse::from(view)))
 }
 
-#[derive(Deserialize)]
+/// `authorization_code` (the default) needs a redirect URI;
+/// `refresh_token` needs `authorization_code`; `client_credentials` needs a
+/// confidential client.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = RegisterClient)]
 struct RegisterRequest {
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = super::doc::fields::client_name, required)]
     display_name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = super::doc::fields::redirect_uris)]
     redirect_uris: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = super::doc::fields::redirect_uris)]
     post_logout_redirect_uris: Vec<String>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false, min_items = 1, value_type = Option<Vec<crate::domain::client::GrantType>>)]
     grant_types: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = super::doc::fields::registrable_auth_method)]
     token_endpoint_auth_method: Option<String>,
 }
 
+impl GraphBody for RegisterRequest {
+    const ODATA_TYPES: &'static [&'static str] = &[];
+}
+
+#[utoipa::path(
+    post,
+    path = "/clients",
+    operation_id = "registerClient",
+    tag = "onramp",
+    summary = "Register a client",
+    request_body(content = RegisterRequest, content_type = "application/json"),
+    security(("oauth2" = ["Application.ReadWrite.All"])),
+    responses((status = 201, description = "The client, with its secret (shown once) when confidential.", body = ClientResponse), (status = 409, description = "`Conflict`: the client id is taken.", body = crate::web::error::GraphBody))
+)]
 async fn client_register(
+    caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,
     body: ApiJson<RegisterRequest>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state).await?;
+    query::none(&req)?;
     let body = body.into_inner();
     let auth_method = match body.token_endpoint_auth_method.as_deref() {
         None | Some("client_secret_basic") => ClientAuthMethod::ClientSecretBasic,
@@ -167,20 +205,31 @@ async fn client_register(
         configured: false,
     });
     out.client_secret = registered.secret;
-    let location = format!("{}/api/v1/clients/{}", state.ctx.issuer, out.client_id);
-    let mut res = json(StatusCode::CREATED, &out);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    let location = format!("{}/clients/{}", base(&state), out.client_id);
+    Ok(created(&location, &out))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/clients/{client}",
+    operation_id = "deleteClient",
+    tag = "onramp",
+    summary = "Delete a registered client",
+    params(("client" = String, Path, description = "The clientId.")),
+    security(("oauth2" = ["Application.ReadWrite.All"])),
+    responses((status = 204, description = "Done."), (status = 409, description = "`Conflict`: a client from the configuration file cannot be deleted here.", body = crate::web::error::GraphBody))
+)]
 async fn client_delete(
+    caller: Caller,
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let caller = caller(&req, &state).await?;
-    state.admin.delete_client(&caller, &path).await?;
+    query::none(&req)?;
+    state
+        .admin
+        .delete_client(&caller, &path)
+        .await
+        .named(&[("client", &path)])?;
     Ok(HttpResponse::NoContent().finish())
 }

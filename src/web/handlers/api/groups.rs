@@ -1,0 +1,497 @@
+//! `/groups`: Graph's security groups and their members (users), which
+//! the method policies can include and exclude.
+
+use super::doc::fields;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::query::{self, Page};
+use super::users::{RefRequest, directory_object as user_object, typed};
+use super::{base, created, json, page_size, rfc3339};
+use crate::domain::DomainError;
+use crate::domain::group::{Group, GroupPatch, NewGroup};
+use crate::domain::odata::schemas;
+use crate::service::Caller;
+use crate::service::directory_query::MAX_SORTED;
+use crate::state::AppState;
+use crate::web::error::{Named, WebError};
+use crate::web::json::{ApiJson, GraphBody, nullable, present};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/groups")
+            .route(web::get().to(groups_list))
+            .route(web::post().to(group_create)),
+    )
+    .service(web::resource("/groups/$count").route(web::get().to(groups_count)))
+    .service(
+        web::resource("/groups/{group}")
+            .route(web::get().to(group_get))
+            .route(web::patch().to(group_patch))
+            .route(web::delete().to(group_delete)),
+    )
+    .service(web::resource("/groups/{group}/members").route(web::get().to(members_list)))
+    .service(web::resource("/groups/{group}/members/$ref").route(web::post().to(member_add)))
+    .service(
+        web::resource("/groups/{group}/members/{member}/$ref")
+            .route(web::delete().to(member_remove)),
+    );
+}
+
+pub const GROUP_TYPE: &str = "#microsoft.graph.group";
+
+/// Graph's limit on `members@odata.bind` in one request.
+const MAX_BIND: usize = 20;
+
+/// Graph's `group` (security groups only).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Group)]
+pub(crate) struct GroupResponse {
+    id: String,
+    display_name: String,
+    description: Option<String>,
+    mail_nickname: String,
+    security_enabled: bool,
+    mail_enabled: bool,
+    /// Security groups only: never `Unified` or `DynamicMembership`.
+    group_types: [String; 0],
+    #[schema(format = DateTime)]
+    created_date_time: String,
+}
+
+fn group_json(g: Group) -> Value {
+    serde_json::to_value(GroupResponse {
+        id: g.id,
+        display_name: g.display_name,
+        description: g.description,
+        mail_nickname: g.mail_nickname,
+        security_enabled: g.security_enabled,
+        mail_enabled: g.mail_enabled,
+        group_types: [],
+        created_date_time: rfc3339(g.created),
+    })
+    .unwrap_or(Value::Null)
+}
+
+/// A group among directory objects (`memberOf`).
+pub(crate) fn directory_object(g: Group) -> Value {
+    typed(GROUP_TYPE, group_json(g))
+}
+
+/// Only security groups: `groupTypes` may be sent, and must be empty.
+fn check_group_types(types: Option<Vec<String>>) -> Result<(), DomainError> {
+    match types {
+        Some(t) if !t.is_empty() => Err(DomainError::invalid(
+            "groupTypes",
+            "must be empty: Onramp has security groups only (no Unified or dynamic groups)",
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = CreateGroup)]
+struct CreateGroupRequest {
+    #[serde(rename = "@odata.type", default)]
+    #[schema(nullable = false, pattern = "^#microsoft\\.graph\\.group$")]
+    #[allow(dead_code)]
+    odata_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::display_name, required)]
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::description)]
+    description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::required_mail_nickname, required)]
+    mail_nickname: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::always_true)]
+    security_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::always_false)]
+    mail_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::no_group_types)]
+    group_types: Option<Vec<String>>,
+    /// Graph's way to add members while creating: user URLs.
+    #[serde(rename = "members@odata.bind", default, deserialize_with = "present")]
+    #[schema(schema_with = fields::member_urls)]
+    members: Option<Vec<String>>,
+}
+
+impl GraphBody for CreateGroupRequest {
+    const ODATA_TYPES: &'static [&'static str] = &[GROUP_TYPE];
+}
+
+#[utoipa::path(
+    post,
+    path = "/groups",
+    operation_id = "createGroup",
+    tag = "groups",
+    summary = "Create a security group",
+    request_body(content = CreateGroupRequest, content_type = "application/json"),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 201, description = "The group, with Location.", body = GroupResponse), (status = 404, description = "`Request_ResourceNotFound`: a user in `members@odata.bind` does not exist (nothing is created).", body = crate::web::error::GraphBody))
+)]
+async fn group_create(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<CreateGroupRequest>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let b = body.into_inner();
+    check_group_types(b.group_types)?;
+    // Every member must resolve before anything is created.
+    let urls = b.members.unwrap_or_default();
+    if urls.len() > MAX_BIND {
+        return Err(DomainError::invalid(
+            "members@odata.bind",
+            format!("at most {MAX_BIND} members in one request, as in Graph"),
+        )
+        .into());
+    }
+    let mut members = Vec::new();
+    for url in urls {
+        let id = RefRequest::of(url).object_id()?;
+        state
+            .admin
+            .get_user(&caller, &id)
+            .await
+            .named(&[("user", &id)])?;
+        members.push(id);
+    }
+    let group = state
+        .admin
+        .create_group(
+            &caller,
+            NewGroup {
+                display_name: b.display_name,
+                description: b.description,
+                mail_nickname: b.mail_nickname,
+                security_enabled: b.security_enabled,
+                mail_enabled: b.mail_enabled,
+            },
+        )
+        .await?;
+    for id in &members {
+        state.admin.add_member(&caller, &group.id, id).await?;
+    }
+    let base = base(&state);
+    let location = format!("{base}/groups/{}", group.id);
+    Ok(created(
+        &location,
+        &query::entity(query::context(&base, "groups/$entity"), group_json(group)),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/groups",
+    operation_id = "listGroups",
+    tag = "groups",
+    summary = "List groups",
+    params(super::doc::params::GroupList),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 200, description = "A page of groups.", body = super::doc::shapes::GroupCollection))
+)]
+async fn groups_list(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::collection(&req, &schemas::GROUP, &[])?;
+    let page = state.admin.query_groups(&caller, &q, page_size(&q)).await?;
+    let base = base(&state);
+    let items = page
+        .items
+        .into_iter()
+        .map(|g| query::project(&q, group_json(g)))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Page {
+            context: query::context_of(&base, "groups", &q),
+            items,
+            count: page.count,
+            next_link: page.next.map(|t| query::next_link(&base, &req, &t)),
+        }
+        .into_json(),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/groups/$count",
+    operation_id = "countGroups",
+    tag = "groups",
+    summary = "Count groups",
+    params(super::doc::params::GroupCount, ("ConsistencyLevel" = String, Header, description = "Must be `eventual`, as Graph requires.")),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
+)]
+async fn groups_count(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::count(&req, &schemas::GROUP)?;
+    let n = match (q.filter(), q.search()) {
+        (None, None) => state.admin.count_groups(&caller).await?,
+        _ => state
+            .admin
+            .query_groups(&caller, &q, 1)
+            .await
+            .map(|p| p.count.unwrap_or(0))?,
+    };
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(n.to_string()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/groups/{group}",
+    operation_id = "getGroup",
+    tag = "groups",
+    summary = "Get a group",
+    params(("group" = String, Path, description = "The group's id."), super::doc::params::GroupSelect),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 200, description = "The group.", body = GroupResponse))
+)]
+async fn group_get(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::single(&req, &schemas::GROUP)?;
+    let group = state
+        .admin
+        .get_group(&caller, &path)
+        .await
+        .named(&[("group", &path)])?;
+    Ok(json(
+        StatusCode::OK,
+        &query::entity(
+            query::context(&base(&state), "groups/$entity"),
+            query::project(&q, group_json(group)),
+        ),
+    ))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = UpdateGroup)]
+struct PatchGroupRequest {
+    #[serde(rename = "@odata.type", default)]
+    #[schema(nullable = false, pattern = "^#microsoft\\.graph\\.group$")]
+    #[allow(dead_code)]
+    odata_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::display_name)]
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::description_or_null)]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::required_mail_nickname)]
+    mail_nickname: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::always_true)]
+    security_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::always_false)]
+    mail_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::no_group_types)]
+    group_types: Option<Vec<String>>,
+}
+
+impl GraphBody for PatchGroupRequest {
+    const ODATA_TYPES: &'static [&'static str] = &[GROUP_TYPE];
+}
+
+#[utoipa::path(
+    patch,
+    path = "/groups/{group}",
+    operation_id = "updateGroup",
+    tag = "groups",
+    summary = "Update a group",
+    request_body(content = PatchGroupRequest, content_type = "application/json"),
+    params(("group" = String, Path, description = "The group's id.")),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn group_patch(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<PatchGroupRequest>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let b = body.into_inner();
+    check_group_types(b.group_types)?;
+    state
+        .admin
+        .update_group(
+            &caller,
+            &path,
+            GroupPatch {
+                display_name: b.display_name,
+                description: b.description,
+                mail_nickname: b.mail_nickname,
+                security_enabled: b.security_enabled,
+                mail_enabled: b.mail_enabled,
+            },
+        )
+        .await
+        .named(&[("group", &path)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/groups/{group}",
+    operation_id = "deleteGroup",
+    tag = "groups",
+    summary = "Delete a group",
+    params(("group" = String, Path, description = "The group's id.")),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn group_delete(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    state
+        .admin
+        .delete_group(&caller, &path)
+        .await
+        .named(&[("group", &path)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Members are users; `$filter`, `$search` and `$orderby` take a user's
+/// properties and run over the whole membership.
+#[utoipa::path(
+    get,
+    path = "/groups/{group}/members",
+    operation_id = "listGroupMembers",
+    tag = "groups",
+    summary = "List a group's members",
+    params(("group" = String, Path, description = "The group's id."), super::doc::params::UserList),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 200, description = "The members (users, each with its `@odata.type`).", body = super::doc::shapes::DirectoryObjectCollection))
+)]
+async fn members_list(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::collection(&req, &schemas::USER, &[])?;
+    let mut members = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = state
+            .admin
+            .list_members(&caller, &path, cursor.as_deref(), 999)
+            .await
+            .named(&[("group", &path)])?;
+        members.extend(page.members.into_iter().filter(|u| q.matches(u)));
+        if members.len() > MAX_SORTED {
+            return Err(DomainError::invalid(
+                "$filter",
+                format!("more than {MAX_SORTED} members match; narrow the query"),
+            )
+            .into());
+        }
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    members.sort_by(|a, b| q.compare(a, b).then_with(|| a.id.cmp(&b.id)));
+    let base = base(&state);
+    let page = query::in_memory_page(&q, members, &base, &req)?;
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|u| query::project(&q, user_object(u)))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Page {
+            context: query::context(&base, "directoryObjects"),
+            items,
+            count: (q.count() == Some(true)).then_some(page.total as u64),
+            next_link: page.next_link,
+        }
+        .into_json(),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/groups/{group}/members/$ref",
+    operation_id = "addGroupMember",
+    tag = "groups",
+    summary = "Add a member",
+    request_body(content = crate::web::handlers::api::users::RefRequest, content_type = "application/json"),
+    params(("group" = String, Path, description = "The group's id.")),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn member_add(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<RefRequest>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let member = body.into_inner().object_id()?;
+    state
+        .admin
+        .add_member(&caller, &path, &member)
+        .await
+        .named(&[("group", &path), ("user", &member)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/groups/{group}/members/{member}/$ref",
+    operation_id = "removeGroupMember",
+    tag = "groups",
+    summary = "Remove a member",
+    params(("group" = String, Path, description = "The group's id."), ("member" = String, Path, description = "The member's id.")),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn member_remove(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let (group, member) = path.into_inner();
+    state
+        .admin
+        .remove_member(&caller, &group, &member)
+        .await
+        .named(&[("group", &group), ("user", &member), ("member", &member)])?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,257 @@
+//! OData query options of an admin API request (`crate::domain::odata`
+//! parses them) and the shape of Graph's answers: `@odata.context`,
+//! `value`, `@odata.count`, `@odata.nextLink`, `$select` projections.
+//!
+//! Every request states which options it takes: a collection its schema's,
+//! a single resource `$select` only, anything else none. An option or
+//! parameter a request does not take is a 400 naming it.
+
+use actix_web::HttpRequest;
+use serde_json::{Map, Value};
+
+use crate::domain::odata::{
+    ODataError, ODataRecord, ODataValue, PropType, QueryOptions, ResourceSchema,
+};
+use crate::web::error::WebError;
+
+/// `ConsistencyLevel: eventual`, which Graph requires for `$count` and
+/// `$search` on directory objects. Any other value is refused, not read
+/// as absent.
+pub fn eventual(req: &HttpRequest) -> Result<bool, WebError> {
+    match req.headers().get("consistencylevel") {
+        None => Ok(false),
+        Some(v) => match v.to_str() {
+            Ok(v) if v.trim().eq_ignore_ascii_case("eventual") => Ok(true),
+            _ => Err(ODataError::bad_request(
+                "The header ConsistencyLevel takes only the value eventual.",
+            )
+            .into()),
+        },
+    }
+}
+
+/// The options of a collection request. `params` are the non-`$`
+/// parameters this request also understands; any other is refused.
+pub fn collection(
+    req: &HttpRequest,
+    schema: &ResourceSchema,
+    params: &[&str],
+) -> Result<QueryOptions, WebError> {
+    let options = QueryOptions::parse(req.query_string(), schema)?;
+    refuse_other(&options, params)?;
+    let eventual = eventual(req)?;
+    if schema.directory && !eventual {
+        if options.search().is_some() {
+            return Err(ODataError::unsupported(
+                "$search on this resource needs the header ConsistencyLevel: eventual",
+            )
+            .into());
+        }
+        if options.count() == Some(true) {
+            return Err(ODataError::bad_request(
+                "$count on this resource needs the header ConsistencyLevel: eventual",
+            )
+            .into());
+        }
+    }
+    Ok(options)
+}
+
+/// The options of a request for one resource: `$select` at most.
+pub fn single(req: &HttpRequest, schema: &ResourceSchema) -> Result<QueryOptions, WebError> {
+    let options = QueryOptions::parse(req.query_string(), schema)?;
+    refuse_other(&options, &[])?;
+    let only_select = options.filter().is_none()
+        && options.top().is_none()
+        && options.order_by().is_empty()
+        && options.count().is_none()
+        && options.search().is_none()
+        && options.skip_token().is_none();
+    if !only_select {
+        return Err(ODataError::unsupported(
+            "a single resource takes only $select; $filter, $top, $orderby, $count, $search and $skiptoken apply to collections",
+        )
+        .into());
+    }
+    Ok(options)
+}
+
+/// The options of a `$count` request: `$filter` and `$search` only, with
+/// `ConsistencyLevel: eventual` as Graph requires.
+pub fn count(req: &HttpRequest, schema: &ResourceSchema) -> Result<QueryOptions, WebError> {
+    let options = QueryOptions::parse(req.query_string(), schema)?;
+    refuse_other(&options, &[])?;
+    let extra = options.top().is_some()
+        || !options.order_by().is_empty()
+        || options.count().is_some()
+        || options.select().is_some()
+        || options.skip_token().is_some();
+    if extra {
+        return Err(ODataError::unsupported("$count takes only $filter and $search").into());
+    }
+    if schema.directory && !eventual(req)? {
+        return Err(ODataError::bad_request(
+            "$count on this resource needs the header ConsistencyLevel: eventual",
+        )
+        .into());
+    }
+    Ok(options)
+}
+
+/// A request that takes no query string at all (writes, actions).
+pub fn none(req: &HttpRequest) -> Result<(), WebError> {
+    let raw = req.query_string();
+    if raw.is_empty() {
+        return Ok(());
+    }
+    let name = raw.split('&').next().unwrap_or(raw);
+    let name = name.split('=').next().unwrap_or(name);
+    let name = crate::domain::odata::percent_decode(name)
+        .map(|n| n.into_owned())
+        .unwrap_or_else(|_| name.to_owned());
+    Err(ODataError::unsupported(format!(
+        "the query parameter '{name}' is not supported by this request"
+    ))
+    .into())
+}
+
+fn refuse_other(options: &QueryOptions, params: &[&str]) -> Result<(), WebError> {
+    match options
+        .other()
+        .iter()
+        .find(|(k, _)| !params.iter().any(|p| p.eq_ignore_ascii_case(k)))
+    {
+        Some((name, _)) => Err(ODataError::unsupported(format!(
+            "the query parameter '{name}' is not supported by this request"
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Keeps only the `$select`ed properties of an item (and its `@odata`
+/// annotations).
+pub fn project(options: &QueryOptions, mut item: Value) -> Value {
+    if let (Some(selected), Some(map)) = (options.select(), item.as_object_mut()) {
+        map.retain(|k, _| k.starts_with("@odata.") || selected.iter().any(|s| s == k));
+    }
+    item
+}
+
+/// `{base}/$metadata#{what}`, as Graph's `@odata.context`.
+pub fn context(base: &str, what: &str) -> String {
+    format!("{base}/$metadata#{what}")
+}
+
+/// The context of a collection, naming the `$select`ed properties as
+/// Graph does (`users(displayName,mail)`).
+pub fn context_of(base: &str, what: &str, options: &QueryOptions) -> String {
+    match options.select() {
+        Some(selected) => format!("{base}/$metadata#{what}({})", selected.join(",")),
+        None => context(base, what),
+    }
+}
+
+/// A JSON item as `$filter` sees it, its properties typed by `schema`
+/// (for resources shaped in the web layer: a user's methods).
+pub struct JsonRecord<'a> {
+    pub item: &'a Value,
+    pub schema: &'a ResourceSchema,
+}
+
+impl ODataRecord for JsonRecord<'_> {
+    fn get(&self, property: &str) -> Option<ODataValue<'_>> {
+        let ty = self.schema.property(property)?.ty;
+        Some(match (self.item.get(property), ty) {
+            (None | Some(Value::Null), _) => ODataValue::Null,
+            (Some(Value::String(s)), PropType::DateTime) => {
+                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                    .map_or(ODataValue::Null, ODataValue::DateTime)
+            }
+            (Some(Value::String(s)), _) => ODataValue::Str(s),
+            (Some(Value::Bool(b)), _) => ODataValue::Bool(*b),
+            (Some(Value::Number(n)), _) => n.as_i64().map_or(ODataValue::Null, ODataValue::Int),
+            _ => ODataValue::Null,
+        })
+    }
+}
+
+/// One resource with its `@odata.context`.
+pub fn entity(context_url: String, item: Value) -> Value {
+    let mut out = Map::new();
+    out.insert("@odata.context".into(), Value::String(context_url));
+    if let Value::Object(fields) = item {
+        out.extend(fields);
+    }
+    Value::Object(out)
+}
+
+/// A page of a collection.
+pub struct Page {
+    pub context: String,
+    pub items: Vec<Value>,
+    pub count: Option<u64>,
+    pub next_link: Option<String>,
+}
+
+impl Page {
+    pub fn into_json(self) -> Value {
+        let mut out = Map::new();
+        out.insert("@odata.context".into(), Value::String(self.context));
+        if let Some(n) = self.count {
+            out.insert("@odata.count".into(), Value::from(n));
+        }
+        if let Some(link) = self.next_link {
+            out.insert("@odata.nextLink".into(), Value::String(link));
+        }
+        out.insert("value".into(), Value::Array(self.items));
+        Value::Object(out)
+    }
+}
+
+/// The link to the next page: this request's URL with `$skiptoken`
+/// replaced, every other option kept.
+pub fn next_link(base: &str, req: &HttpRequest, token: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        if !k.eq_ignore_ascii_case("$skiptoken") {
+            query.append_pair(&k, &v);
+        }
+    }
+    query.append_pair("$skiptoken", token);
+    let path = req.path().strip_prefix("/api/v1").unwrap_or(req.path());
+    format!("{base}{path}?{}", query.finish())
+}
+
+/// One page of a collection held in memory, already filtered and sorted:
+/// `$skiptoken` is the offset this server put in the previous page's
+/// `@odata.nextLink`, so `$top` never hides the rest.
+pub struct InMemoryPage<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+    pub next_link: Option<String>,
+}
+
+pub fn in_memory_page<T>(
+    options: &QueryOptions,
+    items: Vec<T>,
+    base: &str,
+    req: &HttpRequest,
+) -> Result<InMemoryPage<T>, WebError> {
+    let start = match options.skip_token() {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ODataError::bad_request("$skiptoken is not a token this server issued"))?,
+        None => 0,
+    };
+    let total = items.len();
+    let top = options.top().map_or(100, |t| t as usize);
+    let page: Vec<T> = items.into_iter().skip(start).take(top).collect();
+    let end = start.saturating_add(page.len());
+    let next_link = (end < total).then(|| next_link(base, req, &end.to_string()));
+    Ok(InMemoryPage {
+        items: page,
+        total,
+        next_link,
+    })
+}

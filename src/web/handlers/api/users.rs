@@ -1,0 +1,956 @@
+//! `/users`: Graph's user resource (create, list with OData options,
+//! `$count`, get, patch, delete), its `manager`, `memberOf` and
+//! `revokeSignInSessions`, and Onramp's own `directoryRoles` and
+//! `signInLockout`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::doc::fields;
+use super::query::{self, Page};
+use super::{base, created, json, page_size, parse_date_time, rfc3339};
+use crate::domain::DomainError;
+use crate::domain::odata::schemas;
+use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
+use crate::service::Caller;
+use crate::state::AppState;
+use crate::web::error::{Named, WebError};
+use crate::web::json::{ApiJson, GraphBody, nullable, present};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/users")
+            .route(web::get().to(users_list))
+            .route(web::post().to(users_create)),
+    )
+    // Before `/users/{user}`, which would take `$count` for a user name.
+    .service(web::resource("/users/$count").route(web::get().to(users_count)))
+    .service(
+        web::resource("/users/{user}")
+            .route(web::get().to(user_get))
+            .route(web::patch().to(user_patch))
+            .route(web::delete().to(user_delete)),
+    )
+    .service(web::resource("/users/{user}/manager").route(web::get().to(manager_get)))
+    .service(
+        web::resource("/users/{user}/manager/$ref")
+            .route(web::put().to(manager_set))
+            .route(web::delete().to(manager_clear)),
+    )
+    .service(web::resource("/users/{user}/memberOf").route(web::get().to(member_of)))
+    .service(
+        web::resource("/users/{user}/revokeSignInSessions").route(web::post().to(revoke_sessions)),
+    )
+    .service(
+        web::resource("/users/{user}/signInLockout")
+            .route(web::get().to(lockout_get))
+            .route(web::delete().to(lockout_clear)),
+    )
+    .service(
+        web::resource("/users/{user}/directoryRoles").route(web::put().to(set_directory_roles)),
+    );
+}
+
+pub const USER_TYPE: &str = "#microsoft.graph.user";
+
+/// Graph's user, with the properties Onramp keeps (plus its own
+/// `directoryRoles`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = User)]
+pub(crate) struct UserResponse {
+    id: String,
+    user_principal_name: String,
+    display_name: String,
+    given_name: Option<String>,
+    surname: Option<String>,
+    mail: Option<String>,
+    mail_nickname: Option<String>,
+    other_mails: Vec<String>,
+    mobile_phone: Option<String>,
+    /// Graph always has it; Onramp keeps no business phones.
+    business_phones: [String; 0],
+    street_address: Option<String>,
+    city: Option<String>,
+    state: Option<String>,
+    postal_code: Option<String>,
+    country: Option<String>,
+    job_title: Option<String>,
+    department: Option<String>,
+    employee_id: Option<String>,
+    employee_type: Option<String>,
+    #[schema(format = DateTime)]
+    employee_hire_date: Option<String>,
+    #[schema(format = DateTime)]
+    employee_leave_date_time: Option<String>,
+    company_name: Option<String>,
+    office_location: Option<String>,
+    usage_location: Option<String>,
+    preferred_language: Option<String>,
+    account_enabled: bool,
+    #[schema(format = DateTime)]
+    created_date_time: String,
+    /// Directory roles held (an Onramp extension of Graph's user).
+    directory_roles: Vec<DirectoryRole>,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        let c = u.contact;
+        Self {
+            id: u.id,
+            user_principal_name: u.upn.into(),
+            display_name: u.display_name,
+            given_name: u.given_name,
+            surname: u.surname,
+            mail: u.mail,
+            mail_nickname: u.mail_nickname,
+            other_mails: u.other_mails,
+            mobile_phone: c.mobile_phone,
+            business_phones: [],
+            street_address: c.street_address,
+            city: c.city,
+            state: c.state,
+            postal_code: c.postal_code,
+            country: c.country,
+            job_title: u.job_title,
+            department: u.department,
+            employee_id: u.employee_id,
+            employee_type: u.employee_type,
+            employee_hire_date: u.employee_hire_date.map(rfc3339),
+            employee_leave_date_time: u.employee_leave_date_time.map(rfc3339),
+            company_name: u.company_name,
+            office_location: u.office_location,
+            usage_location: u.usage_location,
+            preferred_language: u.preferred_language,
+            account_enabled: u.account_enabled,
+            created_date_time: rfc3339(u.created),
+            directory_roles: u.roles,
+        }
+    }
+}
+
+pub(crate) fn user_json(u: User) -> Value {
+    serde_json::to_value(UserResponse::from(u)).unwrap_or(Value::Null)
+}
+
+/// A user in a collection of directory objects (members, a manager),
+/// where Graph names each item's type.
+pub(crate) fn directory_object(u: User) -> Value {
+    typed(USER_TYPE, user_json(u))
+}
+
+/// `item` with `@odata.type` first.
+pub(crate) fn typed(odata_type: &str, item: Value) -> Value {
+    let mut out = serde_json::Map::new();
+    out.insert("@odata.type".into(), Value::String(odata_type.into()));
+    if let Value::Object(fields) = item {
+        out.extend(fields);
+    }
+    Value::Object(out)
+}
+
+/// Accepted and discarded: Onramp has no passwords (people sign in with
+/// a pass and then a passkey), but Microsoft's own create-user example and
+/// every HR connector send one.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PasswordProfile {
+    #[serde(rename = "@odata.type", default, deserialize_with = "present")]
+    #[schema(nullable = false, pattern = "^#microsoft\\.graph\\.passwordProfile$")]
+    odata_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    #[allow(dead_code)]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    #[allow(dead_code)]
+    force_change_password_next_sign_in: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    #[allow(dead_code)]
+    force_change_password_next_sign_in_with_mfa: Option<bool>,
+}
+
+/// Every field may be left out (the required ones then get a 400 naming
+/// them) but none may be `null`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = CreateUser)]
+struct CreateUserRequest {
+    /// Graph's SDKs send it; another type is a 400.
+    #[serde(rename = "@odata.type", default)]
+    #[schema(nullable = false, pattern = "^#microsoft\\.graph\\.user$")]
+    #[allow(dead_code)]
+    odata_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::upn, required)]
+    user_principal_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::display_name, required)]
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::name)]
+    given_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::name)]
+    surname: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::mail)]
+    mail: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::mail_nickname)]
+    mail_nickname: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::other_mails)]
+    other_mails: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::phone)]
+    mobile_phone: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::street)]
+    street_address: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::place)]
+    city: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::place)]
+    state: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::postal_code)]
+    postal_code: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::place)]
+    country: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::job_title)]
+    job_title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::department)]
+    department: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::employee_id)]
+    employee_id: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::employee_type)]
+    employee_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::hire_date)]
+    employee_hire_date: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::hire_date)]
+    employee_leave_date_time: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::company)]
+    company_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::office)]
+    office_location: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::usage_location)]
+    usage_location: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::language)]
+    preferred_language: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    account_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    password_profile: Option<PasswordProfile>,
+}
+
+impl PasswordProfile {
+    /// Discarded, but never unread: a wrong type is still a 400.
+    fn check(&self) -> Result<(), DomainError> {
+        match &self.odata_type {
+            Some(sent) if !crate::web::json::names_type(sent, &[PASSWORD_PROFILE_TYPE]) => {
+                Err(DomainError::invalid(
+                    "passwordProfile",
+                    format!("@odata.type {sent} is not {PASSWORD_PROFILE_TYPE}"),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+const PASSWORD_PROFILE_TYPE: &str = "#microsoft.graph.passwordProfile";
+
+impl GraphBody for CreateUserRequest {
+    const ODATA_TYPES: &'static [&'static str] = &[USER_TYPE];
+}
+
+fn date(field: &'static str, v: Option<String>) -> Result<Option<OffsetDateTime>, DomainError> {
+    v.map(|s| parse_date_time(field, &s)).transpose()
+}
+
+fn nullable_date(
+    field: &'static str,
+    v: Option<Option<String>>,
+) -> Result<Option<Option<OffsetDateTime>>, DomainError> {
+    v.map(|inner| date(field, inner)).transpose()
+}
+
+#[utoipa::path(
+    post,
+    path = "/users",
+    operation_id = "createUser",
+    tag = "users",
+    summary = "Create a user",
+    description = "Microsoft's create-user body, with the HR properties. `passwordProfile` is accepted and discarded: Onramp has no passwords.",
+    request_body(content = CreateUserRequest, content_type = "application/json"),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 201, description = "The user, with Location.", body = UserResponse), (status = 409, description = "`Conflict`: the userPrincipalName (or mail) is taken.", body = crate::web::error::GraphBody))
+)]
+async fn users_create(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: ApiJson<CreateUserRequest>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let b = body.into_inner();
+    if let Some(p) = &b.password_profile {
+        p.check()?;
+    }
+    let new = NewUser {
+        upn: b
+            .user_principal_name
+            .ok_or_else(|| DomainError::invalid("userPrincipalName", "is required"))?,
+        display_name: b
+            .display_name
+            .ok_or_else(|| DomainError::invalid("displayName", "is required"))?,
+        given_name: b.given_name,
+        surname: b.surname,
+        mail: b.mail,
+        account_enabled: b.account_enabled,
+        roles: Vec::new(),
+        contact: Contact {
+            mobile_phone: b.mobile_phone,
+            street_address: b.street_address,
+            city: b.city,
+            state: b.state,
+            postal_code: b.postal_code,
+            country: b.country,
+        },
+        job_title: b.job_title,
+        department: b.department,
+        employee_id: b.employee_id,
+        employee_type: b.employee_type,
+        employee_hire_date: date("employeeHireDate", b.employee_hire_date)?,
+        employee_leave_date_time: date("employeeLeaveDateTime", b.employee_leave_date_time)?,
+        company_name: b.company_name,
+        office_location: b.office_location,
+        usage_location: b.usage_location,
+        preferred_language: b.preferred_language,
+        mail_nickname: b.mail_nickname,
+        other_mails: b.other_mails.unwrap_or_default(),
+    };
+    let user = state.admin.create_user(&caller, new).await?;
+    let base = base(&state);
+    let location = format!("{base}/users/{}", user.id);
+    Ok(created(
+        &location,
+        &query::entity(query::context(&base, "users/$entity"), user_json(user)),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/users",
+    operation_id = "listUsers",
+    tag = "users",
+    summary = "List users",
+    params(super::doc::params::UserList),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 200, description = "A page of users.", body = super::doc::shapes::UserCollection))
+)]
+async fn users_list(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::collection(&req, &schemas::USER, &[])?;
+    let page = state.admin.query_users(&caller, &q, page_size(&q)).await?;
+    let base = base(&state);
+    let items = page
+        .items
+        .into_iter()
+        .map(|u| query::project(&q, user_json(u)))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Page {
+            context: query::context_of(&base, "users", &q),
+            items,
+            count: page.count,
+            next_link: page.next.map(|t| query::next_link(&base, &req, &t)),
+        }
+        .into_json(),
+    ))
+}
+
+/// `GET /users/$count`: the number as text, as Graph answers it.
+#[utoipa::path(
+    get,
+    path = "/users/$count",
+    operation_id = "countUsers",
+    tag = "users",
+    summary = "Count users",
+    params(super::doc::params::UserCount, ("ConsistencyLevel" = String, Header, description = "Must be `eventual`, as Graph requires.")),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
+)]
+async fn users_count(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::count(&req, &schemas::USER)?;
+    let n = state.admin.count_matching_users(&caller, &q).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(n.to_string()))
+}
+
+#[utoipa::path(
+    get,
+    path = "/users/{user}",
+    operation_id = "getUser",
+    tag = "users",
+    summary = "Get a user",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), super::doc::params::UserSelect),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 200, description = "The user.", body = UserResponse))
+)]
+async fn user_get(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::single(&req, &schemas::USER)?;
+    let user = state
+        .admin
+        .get_user(&caller, &path)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(json(
+        StatusCode::OK,
+        &query::entity(
+            query::context(&base(&state), "users/$entity"),
+            query::project(&q, user_json(user)),
+        ),
+    ))
+}
+
+/// Only the fields that say so take `null`.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = UpdateUser)]
+struct PatchUserRequest {
+    /// Graph's SDKs send it; another type is a 400.
+    #[serde(rename = "@odata.type", default)]
+    #[schema(nullable = false, pattern = "^#microsoft\\.graph\\.user$")]
+    #[allow(dead_code)]
+    odata_type: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::upn)]
+    user_principal_name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::display_name)]
+    display_name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::name_or_null)]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::name_or_null)]
+    surname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::mail_or_null)]
+    mail: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::mail_nickname_or_null)]
+    mail_nickname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = fields::other_mails)]
+    other_mails: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::phone_or_null)]
+    mobile_phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::street_or_null)]
+    street_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::place_or_null)]
+    city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::place_or_null)]
+    state: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::postal_code_or_null)]
+    postal_code: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::place_or_null)]
+    country: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::job_title_or_null)]
+    job_title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::department_or_null)]
+    department: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::employee_id_or_null)]
+    employee_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::employee_type_or_null)]
+    employee_type: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::hire_date_or_null)]
+    employee_hire_date: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::hire_date_or_null)]
+    employee_leave_date_time: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::company_or_null)]
+    company_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::office_or_null)]
+    office_location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::usage_location_or_null)]
+    usage_location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(schema_with = fields::language_or_null)]
+    preferred_language: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    account_enabled: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(nullable = false)]
+    password_profile: Option<PasswordProfile>,
+}
+
+impl GraphBody for PatchUserRequest {
+    const ODATA_TYPES: &'static [&'static str] = &[USER_TYPE];
+}
+
+#[utoipa::path(
+    patch,
+    path = "/users/{user}",
+    operation_id = "updateUser",
+    tag = "users",
+    summary = "Update a user",
+    request_body(content = PatchUserRequest, content_type = "application/json"),
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 204, description = "Done."), (status = 409, description = "`Conflict`: the userPrincipalName (or mail) is taken.", body = crate::web::error::GraphBody))
+)]
+async fn user_patch(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<PatchUserRequest>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let b = body.into_inner();
+    if let Some(p) = &b.password_profile {
+        p.check()?;
+    }
+    let patch = UserPatch {
+        upn: b.user_principal_name,
+        display_name: b.display_name,
+        given_name: b.given_name,
+        surname: b.surname,
+        mail: b.mail,
+        account_enabled: b.account_enabled,
+        contact: ContactPatch {
+            mobile_phone: b.mobile_phone,
+            street_address: b.street_address,
+            city: b.city,
+            state: b.state,
+            postal_code: b.postal_code,
+            country: b.country,
+        },
+        job_title: b.job_title,
+        department: b.department,
+        employee_id: b.employee_id,
+        employee_type: b.employee_type,
+        employee_hire_date: nullable_date("employeeHireDate", b.employee_hire_date)?,
+        employee_leave_date_time: nullable_date(
+            "employeeLeaveDateTime",
+            b.employee_leave_date_time,
+        )?,
+        company_name: b.company_name,
+        office_location: b.office_location,
+        usage_location: b.usage_location,
+        preferred_language: b.preferred_language,
+        mail_nickname: b.mail_nickname,
+        other_mails: b.other_mails,
+    };
+    state
+        .admin
+        .update_user(&caller, &path, patch)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/users/{user}",
+    operation_id = "deleteUser",
+    tag = "users",
+    summary = "Delete a user",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn user_delete(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    state
+        .admin
+        .delete_user(&caller, &path)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// ---- manager ----
+
+#[utoipa::path(
+    get,
+    path = "/users/{user}/manager",
+    operation_id = "getManager",
+    tag = "users",
+    summary = "Get a user's manager",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), super::doc::params::UserSelect),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 200, description = "The manager (a directory object with its `@odata.type`).", body = UserResponse))
+)]
+async fn manager_get(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::single(&req, &schemas::USER)?;
+    let manager = state
+        .admin
+        .get_manager(&caller, &path)
+        .await
+        .named(&[("user", &path)])?
+        .ok_or(DomainError::NotFound("manager"))?;
+    Ok(json(
+        StatusCode::OK,
+        &query::entity(
+            query::context(&base(&state), "directoryObjects/$entity"),
+            query::project(&q, directory_object(manager)),
+        ),
+    ))
+}
+
+/// `{"@odata.id": "https://graph.microsoft.com/v1.0/users/{id}"}` (or
+/// this server's own URL, or `directoryObjects/{id}`).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = Reference)]
+pub(crate) struct RefRequest {
+    /// The user's URL, e.g. `https://graph.microsoft.com/v1.0/users/{id}`.
+    #[serde(rename = "@odata.id")]
+    #[schema(
+        format = "uri",
+        pattern = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+(/[^/?#]+)*/(users|directoryObjects|Users|DirectoryObjects)/[A-Za-z0-9._~!$&'()*+,;=:@%-]+$"
+    )]
+    odata_id: String,
+}
+
+impl GraphBody for RefRequest {
+    const ODATA_TYPES: &'static [&'static str] = &[];
+}
+
+impl RefRequest {
+    /// A reference given as a bare URL (`members@odata.bind`).
+    pub(crate) fn of(odata_id: String) -> Self {
+        Self { odata_id }
+    }
+
+    /// The id the reference names: the last segment of a `users/{id}` or
+    /// `directoryObjects/{id}` URL.
+    pub(crate) fn object_id(&self) -> Result<String, DomainError> {
+        let bad = || {
+            DomainError::invalid(
+                "@odata.id",
+                "must be the URL of a user, e.g. https://graph.microsoft.com/v1.0/users/{id}",
+            )
+        };
+        let path = url::Url::parse(&self.odata_id).map_err(|_| bad())?;
+        let mut segments: Vec<&str> = path.path_segments().ok_or_else(bad)?.collect();
+        let id = segments.pop().filter(|s| !s.is_empty()).ok_or_else(bad)?;
+        match segments.last() {
+            Some(kind)
+                if kind.eq_ignore_ascii_case("users")
+                    || kind.eq_ignore_ascii_case("directoryObjects") =>
+            {
+                Ok(percent_decoded(id))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+fn percent_decoded(segment: &str) -> String {
+    url::form_urlencoded::parse(segment.as_bytes())
+        .next()
+        .map(|(k, _)| k.into_owned())
+        .unwrap_or_else(|| segment.to_owned())
+}
+
+#[utoipa::path(
+    put,
+    path = "/users/{user}/manager/$ref",
+    operation_id = "setManager",
+    tag = "users",
+    summary = "Set a user's manager",
+    request_body(content = RefRequest, content_type = "application/json"),
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn manager_set(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<RefRequest>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let manager = body.into_inner().object_id()?;
+    state
+        .admin
+        .set_manager(&caller, &path, &manager)
+        .await
+        .named(&[("user", &path), ("manager", &manager)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/manager/$ref",
+    operation_id = "removeManager",
+    tag = "users",
+    summary = "Remove a user's manager",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["User.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn manager_clear(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    state
+        .admin
+        .clear_manager(&caller, &path)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[utoipa::path(
+    get,
+    path = "/users/{user}/memberOf",
+    operation_id = "listMemberOf",
+    tag = "users",
+    summary = "List the groups a user is a member of",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), super::doc::params::MemberOf),
+    security(("oauth2" = ["Group.ReadWrite.All"])),
+    responses((status = 200, description = "The groups, each with its `@odata.type`.", body = super::doc::shapes::DirectoryObjectCollection))
+)]
+async fn member_of(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let q = query::collection(&req, &schemas::GROUP, &[])?;
+    let groups = state
+        .admin
+        .member_of(&caller, &path)
+        .await
+        .named(&[("user", &path)])?;
+    let mut groups: Vec<_> = groups.into_iter().filter(|g| q.matches(g)).collect();
+    groups.sort_by(|a, b| q.compare(a, b).then_with(|| a.id.cmp(&b.id)));
+    let base = base(&state);
+    let page = query::in_memory_page(&q, groups, &base, &req)?;
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|g| query::project(&q, super::groups::directory_object(g)))
+        .collect();
+    Ok(json(
+        StatusCode::OK,
+        &Page {
+            context: query::context(&base, "directoryObjects"),
+            items,
+            count: (q.count() == Some(true)).then_some(page.total as u64),
+            next_link: page.next_link,
+        }
+        .into_json(),
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/users/{user}/revokeSignInSessions",
+    operation_id = "revokeSignInSessions",
+    tag = "users",
+    summary = "Revoke a user's sign-in sessions and refresh tokens",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
+    responses((status = 200, description = "Revoked.", body = super::doc::shapes::BooleanResult))
+)]
+async fn revoke_sessions(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    state
+        .admin
+        .revoke_sessions(&caller, &path)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "@odata.context": query::context(&base(&state), "Edm.Boolean"),
+            "value": true,
+        }),
+    ))
+}
+
+/// Onramp's own resource (Graph has no pass lockout): the name-wide lock
+/// of a user's sign-in with a pass.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = SignInLockout)]
+struct LockoutResponse {
+    is_locked: bool,
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    locked_until_date_time: Option<OffsetDateTime>,
+    refused_attempts: u32,
+}
+
+#[utoipa::path(
+    get,
+    path = "/users/{user}/signInLockout",
+    operation_id = "getSignInLockout",
+    tag = "onramp",
+    summary = "Get the lock on a user's pass sign-in",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
+    responses((status = 200, description = "The lock state.", body = LockoutResponse))
+)]
+async fn lockout_get(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let (_, lock) = state
+        .admin
+        .sign_in_lockout(&caller, &path)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(json(
+        StatusCode::OK,
+        &LockoutResponse {
+            is_locked: lock.locked_until.is_some(),
+            locked_until_date_time: lock.locked_until,
+            refused_attempts: lock.refused,
+        },
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/users/{user}/signInLockout",
+    operation_id = "clearSignInLockout",
+    tag = "onramp",
+    summary = "Clear the locks on a user's pass sign-in",
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
+    responses((status = 204, description = "Done."))
+)]
+async fn lockout_clear(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    state
+        .admin
+        .clear_sign_in_lockout(&caller, &path)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = SetDirectoryRoles)]
+struct RolesRequest {
+    roles: Vec<DirectoryRole>,
+}
+
+impl GraphBody for RolesRequest {
+    const ODATA_TYPES: &'static [&'static str] = &[];
+}
+
+/// `PUT /users/{user}/directoryRoles`: replaces the user's roles.
+#[utoipa::path(
+    put,
+    path = "/users/{user}/directoryRoles",
+    operation_id = "setDirectoryRoles",
+    tag = "onramp",
+    summary = "Replace a user's directory roles",
+    description = "Only a signed-in Global Administrator's delegated token; applications get 403.",
+    request_body(content = RolesRequest, content_type = "application/json"),
+    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    security(("oauth2" = ["RoleManagement.ReadWrite.Directory"])),
+    responses((status = 200, description = "The user.", body = UserResponse))
+)]
+async fn set_directory_roles(
+    caller: Caller,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: ApiJson<RolesRequest>,
+) -> Result<HttpResponse, WebError> {
+    query::none(&req)?;
+    let user = state
+        .admin
+        .set_roles(&caller, &path, body.into_inner().roles)
+        .await
+        .named(&[("user", &path)])?;
+    Ok(json(StatusCode::OK, &user_json(user)))
+}
