@@ -88,6 +88,10 @@ pub struct AdminService {
     pub(super) ctx: Arc<Context>,
 }
 
+/// How often a policy edit is applied again after losing a
+/// compare-and-set to a concurrent one, before it is a 409.
+const POLICY_ATTEMPTS: u32 = 5;
+
 impl AdminService {
     pub fn new(ctx: Arc<Context>) -> Self {
         Self { ctx }
@@ -710,30 +714,44 @@ impl AdminService {
         &self,
         caller: &Caller,
         what: &'static str,
-        change: impl FnOnce(&mut Policy) -> Result<(), DomainError>,
+        change: impl Fn(&mut Policy) -> Result<(), DomainError>,
     ) -> Result<Policy, DomainError> {
         caller.authorize(AdminAction::ManagePolicy, None)?;
-        let mut policy = self.policy().await?;
-        change(&mut policy)?;
-        policy.tap.validate()?;
-        policy.passkey.validate()?;
-        // Anchors must parse now, not at someone's enrollment.
-        super::enrollment::attestation_ca_list(&policy.passkey.attestation)?;
-        let target = Target {
-            kind: "policy".into(),
-            id: what.into(),
-            display: None,
-        };
-        self.audited(
-            &caller.actor,
-            &caller.meta,
-            Change::PutPolicy(&policy),
-            AuditEventType::PolicyChanged,
-            target,
-            serde_json::to_string(&policy).ok(),
-        )
-        .await?;
-        Ok(policy)
+        // Compare-and-set on the policy as read: an edit that lost to
+        // another one (the TAP and the Fido2 settings at once) is applied
+        // again on top of it, never over it.
+        let mut attempt = 1;
+        loop {
+            let prior = self.policy().await?;
+            let mut policy = prior.clone();
+            change(&mut policy)?;
+            policy.tap.validate()?;
+            policy.passkey.validate()?;
+            // Anchors must parse now, not at someone's enrollment.
+            super::enrollment::attestation_ca_list(&policy.passkey.attestation)?;
+            let target = Target {
+                kind: "policy".into(),
+                id: what.into(),
+                display: None,
+            };
+            let written = self
+                .audited(
+                    &caller.actor,
+                    &caller.meta,
+                    Change::PutPolicy {
+                        policy: &policy,
+                        prior: Some(&prior),
+                    },
+                    AuditEventType::PolicyChanged,
+                    target,
+                    serde_json::to_string(&policy).ok(),
+                )
+                .await;
+            match written {
+                Err(DomainError::Conflict(_)) if attempt < POLICY_ATTEMPTS => attempt += 1,
+                other => return other.map(|_| policy),
+            }
+        }
     }
 
     // ---- signing keys ----

@@ -332,6 +332,7 @@ enum Op {
     },
     PutPolicy {
         json: String,
+        prior: Option<Policy>,
     },
     CreateGroup {
         id: String,
@@ -415,8 +416,9 @@ impl Op {
                 json: serde_json::to_string(c)?,
             },
             Change::DeleteClient(id) => Op::DeleteClient { id: id.to_owned() },
-            Change::PutPolicy(p) => Op::PutPolicy {
-                json: serde_json::to_string(p)?,
+            Change::PutPolicy { policy, prior } => Op::PutPolicy {
+                json: serde_json::to_string(policy)?,
+                prior: prior.cloned(),
             },
             Change::CreateGroup(g) => Op::CreateGroup {
                 id: g.id.clone(),
@@ -615,8 +617,15 @@ impl Op {
                 Ok(true)
             }
             Op::DeleteClient { id } => Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some()),
-            Op::PutPolicy { json } => {
-                tx.open_table(META)?.insert(POLICY, json.as_str())?;
+            Op::PutPolicy { json, prior } => {
+                let mut meta = tx.open_table(META)?;
+                if let Some(prior) = prior {
+                    let stored: Policy = get_json(&meta, POLICY)?.unwrap_or_default();
+                    if stored != *prior {
+                        return Err(super::policy_changed_meanwhile());
+                    }
+                }
+                meta.insert(POLICY, json.as_str())?;
                 Ok(true)
             }
             Op::CreateGroup { id, order, json } => {
@@ -1113,7 +1122,15 @@ impl PolicyStore for EmbeddedStore {
     }
 
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
-        self.apply(Change::PutPolicy(policy), None).await.map(drop)
+        self.apply(
+            Change::PutPolicy {
+                policy,
+                prior: None,
+            },
+            None,
+        )
+        .await
+        .map(drop)
     }
 }
 

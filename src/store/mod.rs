@@ -284,7 +284,14 @@ pub enum Change<'a> {
     },
     PutClient(&'a Client),
     DeleteClient(&'a str),
-    PutPolicy(&'a Policy),
+    /// Replaces the policy. With `prior`, only if the stored policy (the
+    /// default when none is stored) still equals it, else `Conflict`: two
+    /// administrators editing the TAP and the Fido2 settings at once never
+    /// undo each other's change.
+    PutPolicy {
+        policy: &'a Policy,
+        prior: Option<&'a Policy>,
+    },
     /// See [`GroupStore::create_group`].
     CreateGroup(&'a Group),
     /// See [`GroupStore::update_group`].
@@ -473,6 +480,14 @@ pub(crate) const UPN_TAKEN: &str =
 /// A compare-and-set lost: someone changed the record since it was read.
 pub(crate) fn changed_meanwhile() -> StoreError {
     StoreError::Conflict("the user was changed by someone else meanwhile; reload and retry".into())
+}
+
+/// A compare-and-set on the policy lost.
+pub(crate) fn policy_changed_meanwhile() -> StoreError {
+    StoreError::Conflict(
+        "the authentication methods policy was changed by someone else meanwhile; reload and retry"
+            .into(),
+    )
 }
 
 /// A compare-and-set on a group lost.

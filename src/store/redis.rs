@@ -788,6 +788,20 @@ return {v, vu, eu, er, g}",
     )
 });
 
+/// Sets the policy (KEYS[1]) and pushes its event (ARGV[2], '' for none)
+/// onto the outbox (KEYS[2]), only if the stored text is still as read:
+/// ARGV[3] `absent` (none stored), `equal` (ARGV[4]) or '' (no check).
+static PUT_POLICY: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"local cur = redis.call('GET', KEYS[1])
+if ARGV[3] == 'absent' and cur then return -2 end
+if ARGV[3] == 'equal' and cur ~= ARGV[4] then return -2 end
+redis.call('SET', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+return 1",
+    )
+});
+
 /// Durable changes, each with its audit event (`event` JSON, '' for none)
 /// pushed onto the outbox of the same hash tag in the same atomic step.
 impl RedisStore {
@@ -895,15 +909,42 @@ impl RedisStore {
                     .await?;
                 Ok(n == 1)
             }
-            Change::PutPolicy(policy) => {
+            Change::PutPolicy { policy, prior } => {
                 let json = serde_json::to_string(policy)?;
-                let mut pipe = redis::pipe();
-                pipe.atomic().set(self.policy_key(), json).ignore();
-                if !event.is_empty() {
-                    pipe.rpush(self.policy_outbox(), event).ignore();
+                // With a prior version: compare parsed, then swap on the raw
+                // text (or its absence), so nothing can slip in between.
+                let expected = match prior {
+                    None => None,
+                    Some(p) => {
+                        let raw: Option<String> = self.c().get(self.policy_key()).await?;
+                        let stored: Policy = match &raw {
+                            Some(r) => serde_json::from_str(r)?,
+                            None => Policy::default(),
+                        };
+                        if stored != *p {
+                            return Err(super::policy_changed_meanwhile());
+                        }
+                        Some(raw)
+                    }
+                };
+                let (check, want) = match expected {
+                    None => ("", String::new()),
+                    Some(None) => ("absent", String::new()),
+                    Some(Some(raw)) => ("equal", raw),
+                };
+                let n: i64 = PUT_POLICY
+                    .key(self.policy_key())
+                    .key(self.policy_outbox())
+                    .arg(json)
+                    .arg(event)
+                    .arg(check)
+                    .arg(want)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                match n {
+                    1 => Ok(true),
+                    _ => Err(super::policy_changed_meanwhile()),
                 }
-                let _: () = pipe.query_async(&mut self.c()).await?;
-                Ok(true)
             }
             Change::CreateGroup(group) => {
                 let n: i64 = CREATE_GROUP
@@ -1041,7 +1082,7 @@ impl RedisStore {
                 self.user_outbox(&c.user_id)
             }
             Change::PutClient(_) | Change::DeleteClient(_) => self.clients_outbox(),
-            Change::PutPolicy(_) => self.policy_outbox(),
+            Change::PutPolicy { .. } => self.policy_outbox(),
         }
     }
 
@@ -1598,7 +1639,15 @@ impl PolicyStore for RedisStore {
     }
 
     async fn put_policy(&self, policy: &Policy) -> Result<(), StoreError> {
-        self.apply(Change::PutPolicy(policy), "").await.map(drop)
+        self.apply(
+            Change::PutPolicy {
+                policy,
+                prior: None,
+            },
+            "",
+        )
+        .await
+        .map(drop)
     }
 }
 

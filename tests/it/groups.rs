@@ -391,7 +391,7 @@ async fn tap_policy_excludes_a_group_on(backend: Backend) {
         .unwrap();
     let target = no_passes.clone();
     svc.update_policy(&global_caller(&app), "temporaryAccessPass", move |p| {
-        p.tap.exclude = vec![PolicyTarget::group(target)];
+        p.tap.exclude = vec![PolicyTarget::group(target.clone())];
         Ok(())
     })
     .await
@@ -424,7 +424,7 @@ async fn tap_policy_excludes_a_group_on(backend: Backend) {
     let target = pilots.clone();
     svc.update_policy(&global_caller(&app), "temporaryAccessPass", move |p| {
         p.tap.exclude.clear();
-        p.tap.include = IncludeTargets::Targets(vec![PolicyTarget::group(target)]);
+        p.tap.include = IncludeTargets::Targets(vec![PolicyTarget::group(target.clone())]);
         Ok(())
     })
     .await
@@ -459,7 +459,7 @@ async fn passkey_targets_decide_enrollment_on(backend: Backend) {
     let pilots = new_group(&app, "Passkey pilots").await;
     let target = pilots.clone();
     svc.update_policy(&global_caller(&app), "fido2", move |p| {
-        p.passkey.include = IncludeTargets::Targets(vec![PolicyTarget::group(target)]);
+        p.passkey.include = IncludeTargets::Targets(vec![PolicyTarget::group(target.clone())]);
         Ok(())
     })
     .await
@@ -551,4 +551,63 @@ async fn passkey_targets_decide_enrollment_embedded() {
 #[tokio::test]
 async fn passkey_targets_decide_enrollment_redis() {
     passkey_targets_decide_enrollment_on(Backend::Redis).await;
+}
+
+/// Two administrators editing the TAP and the Fido2 settings at the same
+/// moment: each edit either lands or is refused as a conflict (409), and
+/// no landed edit is undone by the other (a read-modify-write of the whole
+/// policy lost one of them).
+async fn concurrent_policy_edits_never_undo_each_other_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let svc = &app.state.admin;
+    let caller = global_caller(&app);
+    let mut landed_both = 0;
+    for round in 0..40u32 {
+        let length = 8 + round % 40;
+        let window = 1 + round;
+        let (a, b) = tokio::join!(
+            svc.update_policy(&caller, "temporaryAccessPass", move |p| {
+                p.tap.default_length = length;
+                Ok(())
+            }),
+            svc.update_policy(&caller, "fido2", move |p| {
+                p.passkey.enrollment_window_minutes = window;
+                Ok(())
+            }),
+        );
+        for r in [&a, &b] {
+            if let Err(e) = r {
+                assert!(matches!(e, DomainError::Conflict(_)), "{e:?}");
+            }
+        }
+        let now = svc.policy().await.unwrap();
+        if a.is_ok() {
+            assert_eq!(
+                now.tap.default_length, length,
+                "round {round}: the TAP edit was undone"
+            );
+        }
+        if b.is_ok() {
+            assert_eq!(
+                now.passkey.enrollment_window_minutes, window,
+                "round {round}: the Fido2 edit was undone"
+            );
+        }
+        landed_both += u32::from(a.is_ok() && b.is_ok());
+    }
+    // A lost compare-and-set is applied again on top of the winner, so
+    // both edits land (a 409 only after repeated losses).
+    assert_eq!(landed_both, 40);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_policy_edits_never_undo_each_other_embedded() {
+    concurrent_policy_edits_never_undo_each_other_on(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_policy_edits_never_undo_each_other_redis() {
+    concurrent_policy_edits_never_undo_each_other_on(Backend::Redis).await;
 }

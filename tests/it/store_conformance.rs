@@ -742,6 +742,19 @@ async fn clients_and_singletons(store: &SharedStore) {
     assert_eq!(store.get_policy().await.unwrap(), None);
     let mut p = Policy::default();
     p.tap.is_usable_once = true;
+    // Nothing stored reads as the default: a prior other than it loses.
+    let lost = store
+        .apply_audited(
+            Change::PutPolicy {
+                policy: &p,
+                prior: Some(&p),
+            },
+            &event("a0", "policy"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(lost, StoreError::Conflict(_)), "{lost:?}");
+    assert_eq!(store.get_policy().await.unwrap(), None);
     store.put_policy(&p).await.unwrap();
     assert_eq!(store.get_policy().await.unwrap(), Some(p));
 
@@ -1013,15 +1026,55 @@ async fn audited_changes(store: &SharedStore) {
         store.record_tap_use("u-eve", "t-once", t0()).await.unwrap(),
         TapUse::AlreadyUsed
     );
-    let mut policy = Policy::default();
+    // The policy, compare-and-set: against the default while none is
+    // stored, then against what is stored; a stale prior loses, writes
+    // nothing and records nothing.
+    let stale = store.get_policy().await.unwrap().unwrap_or_default();
+    let mut policy = stale.clone();
     policy.tap.default_length = 12;
     assert!(
         store
-            .apply_audited(Change::PutPolicy(&policy), &event("a11", "policy"))
+            .apply_audited(
+                Change::PutPolicy {
+                    policy: &policy,
+                    prior: Some(&stale),
+                },
+                &event("a11", "policy"),
+            )
             .await
             .unwrap()
     );
-    assert_eq!(store.get_policy().await.unwrap(), Some(policy));
+    assert_eq!(store.get_policy().await.unwrap(), Some(policy.clone()));
+    let mut other = stale.clone();
+    other.passkey.enrollment_window_minutes = 30;
+    let lost = store
+        .apply_audited(
+            Change::PutPolicy {
+                policy: &other,
+                prior: Some(&stale),
+            },
+            &event("a11b", "policy"),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(lost, StoreError::Conflict(_)), "{lost:?}");
+    assert_eq!(store.get_policy().await.unwrap(), Some(policy.clone()));
+    let mut both = policy.clone();
+    both.passkey.enrollment_window_minutes = 30;
+    assert!(
+        store
+            .apply_audited(
+                Change::PutPolicy {
+                    policy: &both,
+                    prior: Some(&policy),
+                },
+                &event("a11c", "policy"),
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get_policy().await.unwrap(), Some(both.clone()));
+    assert_eq!(events_about(store, "policy").await, ["a11c", "a11"]);
     let client = Client {
         id: "audited-client".into(),
         name: None,

@@ -479,7 +479,7 @@ impl ConfigurationPatch {
     }
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = KeyRestrictionsInput)]
 struct KeyRestrictionsPatch {
@@ -541,7 +541,7 @@ fn aaguids(field: &'static str, list: &[String]) -> Result<Vec<String>, DomainEr
     Ok(out)
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct TrustAnchorInput {
     /// DER in base64, or PEM.
@@ -646,8 +646,8 @@ async fn configuration_patch(
                     );
                     set(&mut t.default_length, b.default_length);
                     set(&mut t.is_usable_once, b.is_usable_once);
-                    set(&mut t.include, include);
-                    set(&mut t.exclude, exclude);
+                    set(&mut t.include, include.clone());
+                    set(&mut t.exclude, exclude.clone());
                 }
                 Method::Fido2 => {
                     let k = &mut p.passkey;
@@ -656,8 +656,8 @@ async fn configuration_patch(
                         &mut k.is_self_service_registration_allowed,
                         b.is_self_service_registration_allowed,
                     );
-                    set(&mut k.include, include);
-                    set(&mut k.exclude, exclude);
+                    set(&mut k.include, include.clone());
+                    set(&mut k.exclude, exclude.clone());
                     set(
                         &mut k.enrollment_window_minutes,
                         b.enrollment_window_in_minutes,
@@ -668,14 +668,15 @@ async fn configuration_patch(
                     );
                     set(&mut k.tap_counts_as_mfa, b.is_tap_strong_authentication);
                     set(&mut k.attestation.is_enforced, b.is_attestation_enforced);
-                    if let Some(list) = b.attestation_trust_anchors {
+                    if let Some(list) = &b.attestation_trust_anchors {
                         k.attestation.trust_anchors = list
-                            .into_iter()
+                            .iter()
+                            .cloned()
                             .map(TrustAnchorInput::into_anchor)
                             .collect::<Result<_, _>>()?;
                     }
-                    if let Some(r) = b.key_restrictions {
-                        r.apply(&mut k.key_restrictions)?;
+                    if let Some(r) = &b.key_restrictions {
+                        r.clone().apply(&mut k.key_restrictions)?;
                     }
                 }
             }

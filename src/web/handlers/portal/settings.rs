@@ -203,7 +203,7 @@ async fn tap_policy(
             t.maximum_lifetime_minutes = max;
             t.default_length = length;
             t.is_usable_once = once;
-            (t.include, t.exclude) = targets.apply(&t.include, &t.exclude)?;
+            (t.include, t.exclude) = targets.clone().apply(&t.include, &t.exclude)?;
             Ok(())
         })
         .await;
@@ -274,11 +274,11 @@ async fn passkey_policy(
             let k = &mut p.passkey;
             k.state = state_of(enabled);
             k.is_self_service_registration_allowed = self_service;
-            (k.include, k.exclude) = targets.apply(&k.include, &k.exclude)?;
+            (k.include, k.exclude) = targets.clone().apply(&k.include, &k.exclude)?;
             p.passkey.enrollment_window_minutes = window;
             p.passkey.registration_required = required;
             p.passkey.tap_counts_as_mfa = mfa;
-            p.passkey.key_restrictions = restrictions;
+            p.passkey.key_restrictions = restrictions.clone();
             p.passkey.attestation.is_enforced = attest;
             Ok(())
         })

@@ -163,6 +163,7 @@ impl Picker {
 }
 
 /// The targets a policy form asks for, checked against the directory.
+#[derive(Clone)]
 pub struct Chosen {
     /// `None`: a form without the choice (empty lists then mean all users).
     all_users: Option<bool>,
