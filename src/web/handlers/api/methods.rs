@@ -136,13 +136,13 @@ fn collection(
 }
 
 crate::web::handlers::api::doc::params::odata_params! {
-    MethodList => METHOD, OnePage;
+    MethodList => METHOD, Paged;
     MethodSelect => METHOD, Single;
-    TapList => TAP, OnePage;
+    TapList => TAP, Paged;
     TapSelect => TAP, Single;
-    Fido2List => FIDO2_SCHEMA, OnePage;
+    Fido2List => FIDO2_SCHEMA, Paged;
     Fido2Select => FIDO2_SCHEMA, Single;
-    PasskeyList => PASSKEY, OnePage;
+    PasskeyList => PASSKEY, Paged;
     PasskeySelect => PASSKEY, Single;
 }
 

@@ -13,10 +13,9 @@ use crate::domain::odata::{Ops, ResourceSchema, SearchMode};
 /// Which options a request takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Options {
-    /// A collection with server-side paging (`$skiptoken`).
+    /// A collection, paged by `$top` and `$skiptoken` (from the previous
+    /// page's `@odata.nextLink`).
     Paged,
-    /// A collection answered in one page.
-    OnePage,
     /// One resource: `$select` only.
     Single,
     /// `/$count`: `$filter` and `$search`.
@@ -168,20 +167,18 @@ pub fn of(schema: &ResourceSchema, options: Options) -> Vec<Parameter> {
     if searchable {
         out.push(search(schema));
     }
-    if options == Options::Paged {
-        out.push(
-            query(
-                "$skiptoken",
-                "The cursor in the previous page's `@odata.nextLink`.".into(),
-            )
-            .schema(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .min_length(Some(1)),
-            ))
-            .build(),
-        );
-    }
+    out.push(
+        query(
+            "$skiptoken",
+            "The cursor in the previous page's `@odata.nextLink`.".into(),
+        )
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1)),
+        ))
+        .build(),
+    );
     if schema.directory {
         out.push(consistency_level());
     }
@@ -253,7 +250,7 @@ odata_params! {
     GroupList => schemas::GROUP, Paged;
     GroupCount => schemas::GROUP, Count;
     GroupSelect => schemas::GROUP, Single;
-    MemberOf => schemas::GROUP, OnePage;
+    MemberOf => schemas::GROUP, Paged;
     AuditList => schemas::DIRECTORY_AUDIT, Paged;
     AuditSelect => schemas::DIRECTORY_AUDIT, Single;
 }
