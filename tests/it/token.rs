@@ -492,10 +492,10 @@ mod private_key_jwt {
         use onramp::domain::client::ClientKeys;
         let (k1, k2, k3) = (key("k1"), key("k2"), key("k3"));
         let server = JwksServer::start(&[&k1]).await;
-        let closed = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            format!("http://{}/jwks.json", l.local_addr().unwrap())
-        };
+        // Port 1 (tcpmux) on loopback: nothing listens there, and unlike a
+        // free port picked and released here, no other test or server can
+        // take it meanwhile (one did, and answered 404).
+        let closed = "http://127.0.0.1:1/jwks.json".to_owned();
         let uri = server.url.clone();
         let store = StoreHandle::new(Backend::Embedded);
         let app = TestApp::spawn_with(
