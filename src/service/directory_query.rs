@@ -270,20 +270,7 @@ impl AdminService {
         caller.authorize(AdminAction::ReadGroups, None)?;
         let top = top.clamp(1, MAX_PAGE);
         let want_count = q.count() == Some(true);
-        let mut all: Vec<Group> = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let batch = self.ctx.store.list_groups(after.as_deref(), BATCH).await?;
-            let last = batch.len() < BATCH;
-            after = batch.last().map(Group::order_key);
-            all.extend(batch.into_iter().filter(|g| q.matches(g)));
-            if all.len() > MAX_SORTED {
-                return Err(too_many_to_sort());
-            }
-            if last {
-                break;
-            }
-        }
+        let mut all = self.matching_groups(q).await?;
         if !natural(q, "displayName") {
             sort(&mut all, q, Group::order_key);
         }
@@ -298,6 +285,37 @@ impl AdminService {
             None => 0,
         };
         Ok(offset_page(all, offset, top, want_count))
+    }
+
+    /// `GET /groups/$count`: the groups `$filter` and `$search` match.
+    pub async fn count_matching_groups(
+        &self,
+        caller: &Caller,
+        q: &QueryOptions,
+    ) -> Result<u64, DomainError> {
+        caller.authorize(AdminAction::ReadGroups, None)?;
+        if q.filter().is_none() && q.search().is_none() {
+            return Ok(self.ctx.store.count_groups().await?);
+        }
+        Ok(self.matching_groups(q).await?.len() as u64)
+    }
+
+    /// Every group `$filter` and `$search` match, in the store's order.
+    async fn matching_groups(&self, q: &QueryOptions) -> Result<Vec<Group>, DomainError> {
+        let mut all: Vec<Group> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let batch = self.ctx.store.list_groups(after.as_deref(), BATCH).await?;
+            let last = batch.len() < BATCH;
+            after = batch.last().map(Group::order_key);
+            all.extend(batch.into_iter().filter(|g| q.matches(g)));
+            if all.len() > MAX_SORTED {
+                return Err(too_many_to_sort());
+            }
+            if last {
+                return Ok(all);
+            }
+        }
     }
 }
 

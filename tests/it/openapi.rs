@@ -1293,6 +1293,23 @@ async fn graph_answers_match_the_documented_schemas() {
         .await
         .unwrap();
     conforms(&doc, "/groups/$count", "get", 200, res, p).await;
+    // A filtered count counts the matching groups (it answered 0).
+    let res = call(
+        Method::GET,
+        "/groups/$count?$filter=startsWith(displayName,'New')".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.text().await.unwrap(), "1");
+    let res = call(
+        Method::GET,
+        "/groups/$count?$filter=startsWith(displayName,'Nobody')".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.text().await.unwrap(), "0");
     let res = call(Method::GET, format!("/groups/{group_id}"), None)
         .await
         .unwrap();

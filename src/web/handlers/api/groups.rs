@@ -241,18 +241,8 @@ async fn groups_count(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::count(&req, &schemas::GROUP)?;
-    let n = match (q.filter(), q.search()) {
-        (None, None) => state.admin.count_groups(&caller).await?,
-        _ => state
-            .admin
-            .query_groups(&caller, &q, 1)
-            .await
-            .map(|p| p.count.unwrap_or(0))?,
-    };
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(n.to_string()))
+    let n = state.admin.count_matching_groups(&caller, &q).await?;
+    Ok(query::count_answer(n))
 }
 
 #[utoipa::path(

@@ -176,6 +176,14 @@ impl ODataRecord for JsonRecord<'_> {
     }
 }
 
+/// The answer of `/$count`: the number as text, as Graph answers it.
+pub fn count_answer(n: u64) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(n.to_string())
+}
+
 /// One resource with its `@odata.context`.
 pub fn entity(context_url: String, item: Value) -> Value {
     let mut out = Map::new();

@@ -413,10 +413,7 @@ async fn users_count(
 ) -> Result<HttpResponse, WebError> {
     let q = query::count(&req, &schemas::USER)?;
     let n = state.admin.count_matching_users(&caller, &q).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(n.to_string()))
+    Ok(query::count_answer(n))
 }
 
 #[utoipa::path(
