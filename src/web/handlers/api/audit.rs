@@ -134,7 +134,7 @@ async fn directory_audits(
     operation_id = "getDirectoryAudit",
     tag = "audit",
     summary = "Get a directory audit",
-    params(("id" = String, Path, description = "The audit's id."), super::doc::params::AuditSelect),
+    params(super::doc::params::AuditPath, super::doc::params::AuditSelect),
     security(("oauth2" = ["AuditLog.Read.All"])),
     responses((status = 200, description = "The audit.", body = super::doc::shapes::DirectoryAudit))
 )]

@@ -103,7 +103,7 @@ async fn clients_list(
     operation_id = "getClient",
     tag = "onramp",
     summary = "Get a client",
-    params(("client" = String, Path, description = "The clientId.")),
+    params(super::doc::params::ClientPath),
     security(("oauth2" = ["Application.ReadWrite.All"])),
     responses((status = 200, description = "The client.", body = ClientResponse))
 )]
@@ -215,7 +215,7 @@ async fn client_register(
     operation_id = "deleteClient",
     tag = "onramp",
     summary = "Delete a registered client",
-    params(("client" = String, Path, description = "The clientId.")),
+    params(super::doc::params::ClientPath),
     security(("oauth2" = ["Application.ReadWrite.All"])),
     responses((status = 204, description = "Done."), (status = 409, description = "`Conflict`: a client from the configuration file cannot be deleted here.", body = crate::web::error::GraphBody))
 )]

@@ -231,7 +231,7 @@ async fn groups_list(
     operation_id = "countGroups",
     tag = "groups",
     summary = "Count groups",
-    params(super::doc::params::GroupCount, ("ConsistencyLevel" = String, Header, description = "Must be `eventual`, as Graph requires.")),
+    params(super::doc::params::GroupCount),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
 )]
@@ -251,7 +251,7 @@ async fn groups_count(
     operation_id = "getGroup",
     tag = "groups",
     summary = "Get a group",
-    params(("group" = String, Path, description = "The group's id."), super::doc::params::GroupSelect),
+    params(super::doc::params::GroupPath, super::doc::params::GroupSelect),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "The group.", body = GroupResponse))
 )]
@@ -315,7 +315,7 @@ impl GraphBody for PatchGroupRequest {
     tag = "groups",
     summary = "Update a group",
     request_body(content = PatchGroupRequest, content_type = "application/json"),
-    params(("group" = String, Path, description = "The group's id.")),
+    params(super::doc::params::GroupPath),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -353,7 +353,7 @@ async fn group_patch(
     operation_id = "deleteGroup",
     tag = "groups",
     summary = "Delete a group",
-    params(("group" = String, Path, description = "The group's id.")),
+    params(super::doc::params::GroupPath),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -380,7 +380,7 @@ async fn group_delete(
     operation_id = "listGroupMembers",
     tag = "groups",
     summary = "List a group's members",
-    params(("group" = String, Path, description = "The group's id."), super::doc::params::UserList),
+    params(super::doc::params::GroupPath, super::doc::params::UserList),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "The members (users, each with its `@odata.type`).", body = super::doc::shapes::DirectoryObjectCollection))
 )]
@@ -439,7 +439,7 @@ async fn members_list(
     tag = "groups",
     summary = "Add a member",
     request_body(content = crate::web::handlers::api::users::RefRequest, content_type = "application/json"),
-    params(("group" = String, Path, description = "The group's id.")),
+    params(super::doc::params::GroupPath),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -466,7 +466,7 @@ async fn member_add(
     operation_id = "removeGroupMember",
     tag = "groups",
     summary = "Remove a member",
-    params(("group" = String, Path, description = "The group's id."), ("member" = String, Path, description = "The member's id.")),
+    params(super::doc::params::GroupPath, super::doc::params::MemberPath),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]

@@ -217,7 +217,7 @@ impl GraphBody for CreateTapRequest {
     summary = "Issue a Temporary Access Pass",
     description = "A user has one pass at a time: a new one replaces the last. Every field falls back to the policy; a lifetime outside the policy's bounds or a start in the past is a 400.",
     request_body(content = CreateTapRequest, content_type = "application/json"),
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 201, description = "The pass, with its passcode (shown once).", body = TapResponse))
 )]
@@ -265,7 +265,7 @@ async fn tap_create(
     operation_id = "listTemporaryAccessPassMethods",
     tag = "methods",
     summary = "List a user's Temporary Access Passes",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), TapList),
+    params(super::doc::params::UserPath, TapList),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passes (never the passcode).", body = super::doc::shapes::TemporaryAccessPassMethodCollection))
 )]
@@ -298,7 +298,7 @@ async fn taps_list(
     operation_id = "getTemporaryAccessPassMethod",
     tag = "methods",
     summary = "Get a Temporary Access Pass",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), ("tap" = String, Path, description = "The pass's id."), TapSelect),
+    params(super::doc::params::UserPath, super::doc::params::TapPath, TapSelect),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The pass (never the passcode).", body = TapResponse))
 )]
@@ -328,7 +328,7 @@ async fn tap_get(
     operation_id = "deleteTemporaryAccessPassMethod",
     tag = "methods",
     summary = "Delete a Temporary Access Pass",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), ("tap" = String, Path, description = "The pass's id.")),
+    params(super::doc::params::UserPath, super::doc::params::TapPath),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -391,7 +391,7 @@ fn fido2_json(c: PasskeyCredential) -> Value {
     operation_id = "listFido2Methods",
     tag = "methods",
     summary = "List a user's FIDO2 methods (passkeys)",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), Fido2List),
+    params(super::doc::params::UserPath, Fido2List),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::Fido2MethodCollection))
 )]
@@ -423,7 +423,7 @@ async fn fido2_list(
     operation_id = "getFido2Method",
     tag = "methods",
     summary = "Get a FIDO2 method",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), ("method" = String, Path, description = "The passkey's id."), Fido2Select),
+    params(super::doc::params::UserPath, super::doc::params::Fido2Path, Fido2Select),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkey.", body = Fido2Response))
 )]
@@ -453,7 +453,7 @@ async fn fido2_get(
     operation_id = "deleteFido2Method",
     tag = "methods",
     summary = "Delete a FIDO2 method",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), ("method" = String, Path, description = "The passkey's id.")),
+    params(super::doc::params::UserPath, super::doc::params::Fido2Path),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -503,7 +503,7 @@ async fn all_methods(
     operation_id = "listAuthenticationMethods",
     tag = "methods",
     summary = "List a user's authentication methods",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), MethodList),
+    params(super::doc::params::UserPath, MethodList),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "Every method, each with its `@odata.type`.", body = super::doc::shapes::AuthenticationMethodCollection))
 )]
@@ -531,7 +531,7 @@ async fn methods_list(
     operation_id = "getAuthenticationMethod",
     tag = "methods",
     summary = "Get one of a user's methods",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), ("method" = String, Path, description = "The method's id."), MethodSelect),
+    params(super::doc::params::UserPath, super::doc::params::MethodPath, MethodSelect),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The method, with its `@odata.type`.", body = super::doc::shapes::AuthenticationMethod))
 )]
@@ -596,7 +596,7 @@ fn passkey_json(c: PasskeyCredential) -> Value {
     operation_id = "listPasskeyMethods",
     tag = "methods",
     summary = "List a user's passkeys (Onramp's alias of fido2Methods)",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), PasskeyList),
+    params(super::doc::params::UserPath, PasskeyList),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::PasskeyMethodCollection))
 )]
@@ -628,7 +628,7 @@ async fn passkeys_list(
     operation_id = "getPasskeyMethod",
     tag = "methods",
     summary = "Get a passkey",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), ("passkey" = String, Path, description = "The passkey's id."), PasskeySelect),
+    params(super::doc::params::UserPath, super::doc::params::PasskeyPath, PasskeySelect),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkey.", body = PasskeyResponse))
 )]
@@ -655,7 +655,7 @@ async fn passkey_get(
     operation_id = "deletePasskeyMethod",
     tag = "methods",
     summary = "Delete a passkey",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), ("passkey" = String, Path, description = "The passkey's id.")),
+    params(super::doc::params::UserPath, super::doc::params::PasskeyPath),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]

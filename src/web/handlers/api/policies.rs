@@ -330,7 +330,7 @@ crate::web::handlers::api::doc::params::odata_params! {
     operation_id = "getAuthenticationMethodConfiguration",
     tag = "policies",
     summary = "Get a method configuration",
-    params(("id" = String, Path, description = "`TemporaryAccessPass` or `Fido2`, matched case-insensitively."), ConfigurationSelect),
+    params(super::doc::params::ConfigurationPath, ConfigurationSelect),
     security(("oauth2" = ["Policy.ReadWrite.AuthenticationMethod"])),
     responses((status = 200, description = "The configuration.", body = super::doc::shapes::Configuration))
 )]
@@ -577,7 +577,7 @@ impl TrustAnchorInput {
     summary = "Update a method configuration",
     description = "Only the fields of the configuration named by the path (a field of the other is a 400). The result must keep minimum <= default <= maximum lifetime with the values stored, and trust anchors must be X.509 certificates: either broken is a 400.",
     request_body(content = ConfigurationPatch, content_type = "application/json"),
-    params(("id" = String, Path, description = "`TemporaryAccessPass` or `Fido2`, matched case-insensitively.")),
+    params(super::doc::params::ConfigurationPath),
     security(("oauth2" = ["Policy.ReadWrite.AuthenticationMethod"])),
     responses((status = 204, description = "Done."))
 )]

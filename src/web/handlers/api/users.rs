@@ -402,7 +402,7 @@ async fn users_list(
     operation_id = "countUsers",
     tag = "users",
     summary = "Count users",
-    params(super::doc::params::UserCount, ("ConsistencyLevel" = String, Header, description = "Must be `eventual`, as Graph requires.")),
+    params(super::doc::params::UserCount),
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
 )]
@@ -422,7 +422,7 @@ async fn users_count(
     operation_id = "getUser",
     tag = "users",
     summary = "Get a user",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), super::doc::params::UserSelect),
+    params(super::doc::params::UserPath, super::doc::params::UserSelect),
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 200, description = "The user.", body = UserResponse))
 )]
@@ -545,7 +545,7 @@ impl GraphBody for PatchUserRequest {
     tag = "users",
     summary = "Update a user",
     request_body(content = PatchUserRequest, content_type = "application/json"),
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 204, description = "Done."), (status = 409, description = "`Conflict`: the userPrincipalName (or mail) is taken.", body = crate::web::error::GraphBody))
 )]
@@ -606,7 +606,7 @@ async fn user_patch(
     operation_id = "deleteUser",
     tag = "users",
     summary = "Delete a user",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -633,7 +633,7 @@ async fn user_delete(
     operation_id = "getManager",
     tag = "users",
     summary = "Get a user's manager",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), super::doc::params::UserSelect),
+    params(super::doc::params::UserPath, super::doc::params::UserSelect),
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 200, description = "The manager (a directory object with its `@odata.type`).", body = UserResponse))
 )]
@@ -722,7 +722,7 @@ fn percent_decoded(segment: &str) -> String {
     tag = "users",
     summary = "Set a user's manager",
     request_body(content = RefRequest, content_type = "application/json"),
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -749,7 +749,7 @@ async fn manager_set(
     operation_id = "removeManager",
     tag = "users",
     summary = "Remove a user's manager",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -774,7 +774,7 @@ async fn manager_clear(
     operation_id = "listMemberOf",
     tag = "users",
     summary = "List the groups a user is a member of",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)."), super::doc::params::MemberOf),
+    params(super::doc::params::UserPath, super::doc::params::MemberOf),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "The groups, each with its `@odata.type`.", body = super::doc::shapes::DirectoryObjectCollection))
 )]
@@ -817,7 +817,7 @@ async fn member_of(
     operation_id = "revokeSignInSessions",
     tag = "users",
     summary = "Revoke a user's sign-in sessions and refresh tokens",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "Revoked.", body = super::doc::shapes::BooleanResult))
 )]
@@ -861,7 +861,7 @@ struct LockoutResponse {
     operation_id = "getSignInLockout",
     tag = "onramp",
     summary = "Get the lock on a user's pass sign-in",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The lock state.", body = LockoutResponse))
 )]
@@ -893,7 +893,7 @@ async fn lockout_get(
     operation_id = "clearSignInLockout",
     tag = "onramp",
     summary = "Clear the locks on a user's pass sign-in",
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 204, description = "Done."))
 )]
@@ -932,7 +932,7 @@ impl GraphBody for RolesRequest {
     summary = "Replace a user's directory roles",
     description = "Only a signed-in Global Administrator's delegated token; applications get 403.",
     request_body(content = RolesRequest, content_type = "application/json"),
-    params(("user" = String, Path, description = "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively).")),
+    params(super::doc::params::UserPath),
     security(("oauth2" = ["RoleManagement.ReadWrite.Directory"])),
     responses((status = 200, description = "The user.", body = UserResponse))
 )]

@@ -106,6 +106,9 @@ pub fn of(schema: &ResourceSchema, options: Options) -> Vec<Parameter> {
         if searchable {
             out.push(search(schema));
         }
+        if schema.directory {
+            out.push(consistency_level(Required::True));
+        }
         return out;
     }
     out.push(
@@ -180,7 +183,7 @@ pub fn of(schema: &ResourceSchema, options: Options) -> Vec<Parameter> {
         .build(),
     );
     if schema.directory {
-        out.push(consistency_level());
+        out.push(consistency_level(Required::False));
     }
     out
 }
@@ -206,11 +209,12 @@ fn search(schema: &ResourceSchema) -> Parameter {
     .build()
 }
 
-fn consistency_level() -> Parameter {
+/// Graph requires it for `$count` and `$search` on directory objects.
+fn consistency_level(required: Required) -> Parameter {
     ParameterBuilder::new()
         .name("ConsistencyLevel")
         .parameter_in(ParameterIn::Header)
-        .required(Required::False)
+        .required(required)
         .description(Some(
             "`eventual`, which Graph requires for `$count` and `$search` on directory objects.",
         ))
@@ -253,4 +257,30 @@ odata_params! {
     MemberOf => schemas::GROUP, Paged;
     AuditList => schemas::DIRECTORY_AUDIT, Paged;
     AuditSelect => schemas::DIRECTORY_AUDIT, Single;
+}
+
+/// The path parameters, each described once (`params(UserPath, ...)`).
+macro_rules! path_params {
+    ($($name:ident { $field:ident: $doc:literal })*) => {$(
+        #[derive(utoipa::IntoParams)]
+        #[into_params(parameter_in = Path)]
+        #[allow(dead_code)]
+        pub struct $name {
+            #[doc = $doc]
+            $field: String,
+        }
+    )*};
+}
+
+path_params! {
+    UserPath { user: "The user's id or, when it contains `@`, userPrincipalName (matched case-insensitively)." }
+    GroupPath { group: "The group's id." }
+    ClientPath { client: "The clientId." }
+    TapPath { tap: "The pass's id." }
+    PasskeyPath { passkey: "The passkey's id." }
+    Fido2Path { method: "The passkey's id." }
+    MethodPath { method: "The method's id." }
+    MemberPath { member: "The member's id." }
+    ConfigurationPath { id: "`TemporaryAccessPass` or `Fido2`, matched case-insensitively." }
+    AuditPath { id: "The audit's id." }
 }
