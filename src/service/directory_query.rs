@@ -90,6 +90,28 @@ fn offset_page<T>(mut all: Vec<T>, start: usize, top: usize, count: bool) -> Que
     }
 }
 
+/// One page of matches held in memory, already in the asked order:
+/// `$skiptoken` is an offset this server issued, `$top` the page size
+/// (at most [`MAX_PAGE`]), `$count=true` the total.
+pub fn page_of<T>(all: Vec<T>, q: &QueryOptions, top: usize) -> Result<QueryPage<T>, DomainError> {
+    let offset = match resume(q.skip_token())? {
+        Some(Resume::Offset(n)) => n,
+        Some(Resume::After(_)) => {
+            return Err(DomainError::invalid(
+                "$skiptoken",
+                "is not a token this server issued",
+            ));
+        }
+        None => 0,
+    };
+    Ok(offset_page(
+        all,
+        offset,
+        top.clamp(1, MAX_PAGE),
+        q.count() == Some(true),
+    ))
+}
+
 impl AdminService {
     /// `GET /users` with query options.
     pub async fn query_users(
@@ -268,23 +290,11 @@ impl AdminService {
         top: usize,
     ) -> Result<QueryPage<Group>, DomainError> {
         caller.authorize(AdminAction::ReadGroups, None)?;
-        let top = top.clamp(1, MAX_PAGE);
-        let want_count = q.count() == Some(true);
         let mut all = self.matching_groups(q).await?;
         if !natural(q, "displayName") {
             sort(&mut all, q, Group::order_key);
         }
-        let offset = match resume(q.skip_token())? {
-            Some(Resume::Offset(n)) => n,
-            Some(Resume::After(_)) => {
-                return Err(DomainError::invalid(
-                    "$skiptoken",
-                    "is not a token this server issued",
-                ));
-            }
-            None => 0,
-        };
-        Ok(offset_page(all, offset, top, want_count))
+        page_of(all, q, top)
     }
 
     /// `GET /groups/$count`: the groups `$filter` and `$search` match.

@@ -425,7 +425,7 @@ async fn members_list(
         &Page {
             context: query::context(&base, "directoryObjects"),
             items,
-            count: (q.count() == Some(true)).then_some(page.total as u64),
+            count: page.count,
             next_link: page.next_link,
         }
         .into_json(),

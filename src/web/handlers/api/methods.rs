@@ -127,7 +127,7 @@ fn collection(
         StatusCode::OK,
         &Page {
             context,
-            count: (q.count() == Some(true)).then_some(page.total as u64),
+            count: page.count,
             items,
             next_link: page.next_link,
         }

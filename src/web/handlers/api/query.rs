@@ -231,12 +231,12 @@ pub fn next_link(base: &str, req: &HttpRequest, token: &str) -> String {
     format!("{base}{path}?{}", query.finish())
 }
 
-/// One page of a collection held in memory, already filtered and sorted:
-/// `$skiptoken` is the offset this server put in the previous page's
-/// `@odata.nextLink`, so `$top` never hides the rest.
+/// One page of a collection held in memory, already filtered and sorted
+/// ([`crate::service::directory_query::page_of`]), with the link to the
+/// next page, so that `$top` never hides the rest.
 pub struct InMemoryPage<T> {
     pub items: Vec<T>,
-    pub total: usize,
+    pub count: Option<u64>,
     pub next_link: Option<String>,
 }
 
@@ -246,20 +246,11 @@ pub fn in_memory_page<T>(
     base: &str,
     req: &HttpRequest,
 ) -> Result<InMemoryPage<T>, WebError> {
-    let start = match options.skip_token() {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ODataError::bad_request("$skiptoken is not a token this server issued"))?,
-        None => 0,
-    };
-    let total = items.len();
     let top = options.top().map_or(100, |t| t as usize);
-    let page: Vec<T> = items.into_iter().skip(start).take(top).collect();
-    let end = start.saturating_add(page.len());
-    let next_link = (end < total).then(|| next_link(base, req, &end.to_string()));
+    let page = crate::service::directory_query::page_of(items, options, top)?;
     Ok(InMemoryPage {
-        items: page,
-        total,
-        next_link,
+        items: page.items,
+        count: page.count,
+        next_link: page.next.map(|t| next_link(base, req, &t)),
     })
 }

@@ -804,7 +804,7 @@ async fn member_of(
         &Page {
             context: query::context(&base, "directoryObjects"),
             items,
-            count: (q.count() == Some(true)).then_some(page.total as u64),
+            count: page.count,
             next_link: page.next_link,
         }
         .into_json(),
