@@ -280,3 +280,243 @@ impl ResponseError for WebError {
         }
     }
 }
+
+/// The families of HTML pages. A domain error reads differently in each (a
+/// sign-in that is gone has "expired", a portal item is "not found"); the
+/// words for all of them are decided here, in [`problem`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    /// `/authorize`, sign-in and enrollment pages.
+    SignIn,
+    /// The security info page.
+    Account,
+    /// The admin portal.
+    Portal,
+}
+
+/// What a failed action says on a page: status, title and explanation.
+#[derive(Debug)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub detail: Cow<'static, str>,
+}
+
+/// The one mapping of domain errors to pages for people.
+pub fn problem(family: Family, e: &DomainError) -> Problem {
+    use Family::*;
+    let p = |status, title, detail: Cow<'static, str>| Problem {
+        status,
+        title,
+        detail,
+    };
+    match (family, e) {
+        (SignIn, DomainError::NotFound(_)) => p(
+            StatusCode::BAD_REQUEST,
+            "This sign-in has expired",
+            "The sign-in request is no longer valid. Go back to the application and start again."
+                .into(),
+        ),
+        (Portal, DomainError::NotFound(what)) => p(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            format!("That {what} does not exist (any more).").into(),
+        ),
+        (SignIn, DomainError::Forbidden(m)) => p(StatusCode::FORBIDDEN, "Access denied", m.clone()),
+        (_, DomainError::Forbidden(m)) => p(StatusCode::FORBIDDEN, "Not allowed", m.clone()),
+        (Portal, DomainError::Invalid { field, message }) => p(
+            StatusCode::BAD_REQUEST,
+            "Please check your input",
+            format!("{field}: {message}").into(),
+        ),
+        (_, DomainError::Invalid { message, .. }) => p(
+            StatusCode::BAD_REQUEST,
+            "Please check your input",
+            message.clone(),
+        ),
+        (Portal, DomainError::Conflict(m)) => p(StatusCode::CONFLICT, "Not possible", m.clone()),
+        (_, DomainError::Conflict(m)) => p(StatusCode::CONFLICT, "Please try again", m.clone()),
+        (family, DomainError::Unavailable(_)) => p(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            match family {
+                SignIn => "Sign-in is unavailable for a moment. Please try again shortly.",
+                Account => "Please try again shortly.",
+                Portal => "The directory cannot be reached right now. Please try again shortly.",
+            }
+            .into(),
+        ),
+        (family, other) => {
+            tracing::error!(error = %other, ?family, "page failure");
+            p(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Please try again.".into(),
+            )
+        }
+    }
+}
+
+/// An error a browser page answers with an HTML page; page handlers return
+/// it with `?`.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// A domain error, in the words of its page family.
+    #[error("{1}")]
+    Domain(Family, DomainError),
+    /// The form's CSRF token does not match the browser's (an old form, or
+    /// one posted from another site).
+    #[error("CSRF check failed")]
+    Csrf,
+    /// Not signed in (any more): on to `location` to sign in.
+    #[error("not signed in")]
+    SignIn { location: String },
+    /// A page of its own, with an optional way forward.
+    #[error("{title}")]
+    Page {
+        status: StatusCode,
+        title: &'static str,
+        detail: Cow<'static, str>,
+        link: Option<(String, &'static str)>,
+    },
+}
+
+impl PageError {
+    pub fn sign_in(location: impl Into<String>) -> Self {
+        PageError::SignIn {
+            location: location.into(),
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Domain(Family::Account, DomainError::NotFound(_)) => StatusCode::SEE_OTHER,
+            PageError::Domain(f, e) => problem(*f, e).status,
+            PageError::Csrf => StatusCode::FORBIDDEN,
+            PageError::SignIn { .. } => StatusCode::FOUND,
+            PageError::Page { status, .. } => *status,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        use crate::web::pages::{error_page, found, see_other};
+        match self {
+            // What the security info page acted on is gone (deleted in
+            // another tab): back to the page, which says so.
+            PageError::Domain(Family::Account, DomainError::NotFound(_)) => {
+                see_other("/account/security?error=gone")
+            }
+            PageError::Domain(family, e) => {
+                let p = problem(*family, e);
+                let back = (*family == Family::Account && p.status.is_client_error())
+                    .then_some(("/account/security", "Back"));
+                let mut res = error_page(p.status, p.title, &p.detail, back);
+                if p.status == StatusCode::SERVICE_UNAVAILABLE {
+                    res.headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                }
+                res
+            }
+            PageError::Csrf => error_page(
+                StatusCode::FORBIDDEN,
+                "Please try again",
+                "This form expired or came from somewhere else. Go back, reload the page and try again.",
+                None,
+            ),
+            PageError::SignIn { location } => found(location),
+            PageError::Page {
+                status,
+                title,
+                detail,
+                link,
+            } => error_page(
+                *status,
+                title,
+                detail,
+                link.as_ref().map(|(href, text)| (href.as_str(), *text)),
+            ),
+        }
+    }
+}
+
+/// An error a page's script receives: `{"message"}` in plain words, shown
+/// as it is.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ScriptError {
+    pub status: StatusCode,
+    pub message: Cow<'static, str>,
+}
+
+impl ScriptError {
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Reload the page and try again.")
+    }
+
+    pub fn signed_out() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Your sign-in has ended; sign in again.",
+        )
+    }
+}
+
+impl From<DomainError> for ScriptError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::Unavailable(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable; try again shortly.",
+            ),
+            DomainError::Invalid { message, .. } => Self::bad_request(message),
+            DomainError::NotFound(what) => Self::new(
+                StatusCode::NOT_FOUND,
+                format!("That {what} does not exist."),
+            ),
+            DomainError::Conflict(m) => Self::new(StatusCode::CONFLICT, m),
+            DomainError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, m),
+            DomainError::Internal(m) => {
+                tracing::error!(error = %m, "page script failure");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong; try again.",
+                )
+            }
+        }
+    }
+}
+
+impl ResponseError for ScriptError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            message: &'a str,
+        }
+        HttpResponse::build(self.status)
+            .content_type("application/json")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(
+                serde_json::to_vec(&Body {
+                    message: &self.message,
+                })
+                .unwrap_or_default(),
+            )
+    }
+}

@@ -34,14 +34,23 @@ impl<T> ApiJson<T> {
 }
 
 pub fn is_json(req: &HttpRequest) -> bool {
+    essence(req).is_some_and(|v| {
+        v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
+    })
+}
+
+/// The content type's essence (before any `;` parameter), trimmed.
+fn essence(req: &HttpRequest) -> Option<&str> {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            let v = v.trim();
-            v.eq_ignore_ascii_case("application/json") || v.to_ascii_lowercase().ends_with("+json")
-        })
+        .map(str::trim)
+}
+
+/// Is the body a form (`application/x-www-form-urlencoded`)?
+pub fn is_form(req: &HttpRequest) -> bool {
+    essence(req).is_some_and(|v| v.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
 }
 
 /// A body type of the admin API and the Graph types it may be sent as.

@@ -3,6 +3,7 @@
 
 pub mod cookies;
 pub mod error;
+pub mod extract;
 pub mod handlers;
 pub mod json;
 pub mod pages;
