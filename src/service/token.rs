@@ -13,7 +13,7 @@ use crate::crypto::random;
 use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
 use crate::domain::authz::{CodeGrant, RedeemedCode, RefreshGrant};
 use crate::domain::client::{Client, GrantType};
-use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::domain::oauth::{OAuthError, OAuthErrorCode, TokenRequest};
 use crate::domain::permission::Permission;
 use crate::domain::user::DirectoryRole;
 use crate::store::Ns;
@@ -153,6 +153,31 @@ pub struct TokenService {
 impl TokenService {
     pub fn new(ctx: Arc<Context>) -> Self {
         Self { ctx }
+    }
+
+    /// The token endpoint: the grant the request names, for a client
+    /// already authenticated.
+    pub async fn exchange(
+        &self,
+        client: &Client,
+        request: TokenRequest<'_>,
+        meta: &RequestMeta,
+    ) -> Result<TokenResponse, OAuthError> {
+        match request {
+            TokenRequest::ClientCredentials { scope } => self.client_credentials(client, scope),
+            TokenRequest::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.authorization_code(client, code, redirect_uri, code_verifier, meta)
+                    .await
+            }
+            TokenRequest::RefreshToken {
+                refresh_token,
+                scope,
+            } => self.refresh(client, refresh_token, scope, meta).await,
+        }
     }
 
     /// `grant_type=client_credentials` (RFC 6749 §4.4). The client is

@@ -216,6 +216,70 @@ pub fn graph_response(status: StatusCode, code: &str, message: &str) -> HttpResp
         .body(serde_json::to_vec(&body).unwrap_or_default())
 }
 
+/// A refusal of a protected resource (userinfo) per RFC 6750 §3: the
+/// `WWW-Authenticate` challenge, with an error code unless no token was
+/// sent at all.
+#[derive(Debug, thiserror::Error)]
+pub enum BearerRefusal {
+    /// No token: a bare challenge (§3.1 "SHOULD NOT include an error code").
+    #[error("a bearer access token is required")]
+    Missing,
+    /// Malformed request, e.g. the token in two places (§3.1).
+    #[error("{0}")]
+    InvalidRequest(&'static str),
+    /// Expired, revoked or not ours.
+    #[error("{0}")]
+    InvalidToken(String),
+    #[error("retry shortly")]
+    Unavailable,
+}
+
+impl From<BearerError> for BearerRefusal {
+    fn from(e: BearerError) -> Self {
+        match e {
+            BearerError::Unavailable(_) => BearerRefusal::Unavailable,
+            other => BearerRefusal::InvalidToken(other.to_string()),
+        }
+    }
+}
+
+impl ResponseError for BearerRefusal {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            BearerRefusal::Missing | BearerRefusal::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            BearerRefusal::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            BearerRefusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let description = self.to_string();
+        let code = match self {
+            BearerRefusal::Missing => None,
+            BearerRefusal::InvalidRequest(_) => Some("invalid_request"),
+            BearerRefusal::InvalidToken(_) => Some("invalid_token"),
+            BearerRefusal::Unavailable => Some("temporarily_unavailable"),
+        };
+        let body = OAuthBody {
+            error: code.unwrap_or("invalid_request"),
+            error_description: &description,
+        };
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if !matches!(self, BearerRefusal::Unavailable) {
+            let challenge = match code {
+                Some(code) => format!(
+                    "Bearer realm=\"onramp\", error=\"{code}\", error_description=\"{description}\""
+                ),
+                None => "Bearer realm=\"onramp\"".to_owned(),
+            };
+            res.insert_header((header::WWW_AUTHENTICATE, challenge));
+        }
+        res.content_type("application/json")
+            .body(serde_json::to_vec(&body).unwrap_or_default())
+    }
+}
+
 impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -236,8 +300,7 @@ impl ResponseError for WebError {
                 };
                 let mut res = HttpResponse::build(oauth_status(e.code));
                 res.insert_header((header::CACHE_CONTROL, "no-store"))
-                    .insert_header((header::PRAGMA, "no-cache"))
-                    .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"));
+                    .insert_header((header::PRAGMA, "no-cache"));
                 if e.code == OAuthErrorCode::InvalidClient && e.basic_challenge {
                     res.insert_header((
                         header::WWW_AUTHENTICATE,
@@ -368,9 +431,10 @@ pub enum PageError {
     /// one posted from another site).
     #[error("CSRF check failed")]
     Csrf,
-    /// Not signed in (any more): on to `location` to sign in.
+    /// Not signed in (any more): on to `location` to sign in (302, or 303
+    /// where a page has always answered so).
     #[error("not signed in")]
-    SignIn { location: String },
+    SignIn { location: String, see_other: bool },
     /// A page of its own, with an optional way forward.
     #[error("{title}")]
     Page {
@@ -385,6 +449,7 @@ impl PageError {
     pub fn sign_in(location: impl Into<String>) -> Self {
         PageError::SignIn {
             location: location.into(),
+            see_other: false,
         }
     }
 }
@@ -395,7 +460,13 @@ impl ResponseError for PageError {
             PageError::Domain(Family::Account, DomainError::NotFound(_)) => StatusCode::SEE_OTHER,
             PageError::Domain(f, e) => problem(*f, e).status,
             PageError::Csrf => StatusCode::FORBIDDEN,
-            PageError::SignIn { .. } => StatusCode::FOUND,
+            PageError::SignIn { see_other, .. } => {
+                if *see_other {
+                    StatusCode::SEE_OTHER
+                } else {
+                    StatusCode::FOUND
+                }
+            }
             PageError::Page { status, .. } => *status,
         }
     }
@@ -425,7 +496,11 @@ impl ResponseError for PageError {
                 "This form expired or came from somewhere else. Go back, reload the page and try again.",
                 None,
             ),
-            PageError::SignIn { location } => found(location),
+            PageError::SignIn {
+                location,
+                see_other: true,
+            } => see_other(location),
+            PageError::SignIn { location, .. } => found(location),
             PageError::Page {
                 status,
                 title,
@@ -518,5 +593,41 @@ impl ResponseError for ScriptError {
                 })
                 .unwrap_or_default(),
             )
+    }
+}
+
+impl From<crate::service::enrollment::EnrollError> for ScriptError {
+    fn from(e: crate::service::enrollment::EnrollError) -> Self {
+        use crate::service::enrollment::EnrollError;
+        let status = match &e {
+            EnrollError::WindowOver | EnrollError::NotAllowed => StatusCode::FORBIDDEN,
+            EnrollError::Rejected(_) | EnrollError::CeremonyExpired => StatusCode::BAD_REQUEST,
+            EnrollError::PasskeysUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            EnrollError::Other(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        match e {
+            EnrollError::Other(e) => e.into(),
+            e => Self::new(status, e.to_string()),
+        }
+    }
+}
+
+/// A passkey sign-in that did not work, for the sign-in page's script.
+impl From<crate::service::signin::SignInError> for ScriptError {
+    fn from(e: crate::service::signin::SignInError) -> Self {
+        use crate::service::signin::SignInError;
+        match e {
+            SignInError::Other(e) => e.into(),
+            SignInError::AccountDisabled => {
+                Self::new(StatusCode::FORBIDDEN, "Your account is disabled.")
+            }
+            e @ (SignInError::ModelNotAllowed | SignInError::PasskeyDisabledByPolicy) => {
+                Self::new(StatusCode::FORBIDDEN, e.to_string())
+            }
+            e @ SignInError::PasskeysUnavailable => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+            }
+            e => Self::new(StatusCode::UNAUTHORIZED, e.to_string()),
+        }
     }
 }

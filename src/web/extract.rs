@@ -82,7 +82,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for PageForm<T> {
 }
 
 /// The person signed in to this browser (the session cookie), for a page:
-/// without one, on to sign in.
+/// without one, on to sign in (303, as the security info pages answer).
 pub struct SignedIn(pub Session);
 
 impl FromRequest for SignedIn {
@@ -93,12 +93,14 @@ impl FromRequest for SignedIn {
         let req = req.clone();
         Box::pin(async move {
             let state = state_of(&req).map_err(|e| PageError::Domain(Family::Account, e))?;
-            let Some(secret) = state.cookies.session(&req) else {
-                return Err(PageError::sign_in("/signin"));
+            let to_sign_in = || PageError::SignIn {
+                location: "/signin".into(),
+                see_other: true,
             };
+            let secret = state.cookies.session(&req).ok_or_else(to_sign_in)?;
             match state.signin_sessions.get(&secret).await {
                 Ok(Some(s)) => Ok(SignedIn(s)),
-                Ok(None) => Err(PageError::sign_in("/signin")),
+                Ok(None) => Err(to_sign_in()),
                 Err(e) => Err(PageError::Domain(Family::Account, e)),
             }
         })
@@ -148,5 +150,15 @@ impl FromRequest for ScriptSession {
                 .map(ScriptSession)
                 .ok_or_else(ScriptError::signed_out)
         })
+    }
+}
+
+/// Who sent the request, for the audit log and rate limits.
+impl FromRequest for crate::service::RequestMeta {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Ok(crate::web::request_meta(req)))
     }
 }

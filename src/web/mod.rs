@@ -239,31 +239,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(health::healthz))
     .route("/readyz", web::get().to(health::readyz))
     .route("/metrics", web::get().to(health::metrics))
-    .route(
-        DISCOVERY_PATH,
-        web::get().to(discovery::openid_configuration),
-    )
-    .route(JWKS_PATH, web::get().to(discovery::jwks))
-    .service(
-        web::resource(TOKEN_PATH)
-            .route(web::post().to(token::token_post))
-            .route(web::method(actix_web::http::Method::OPTIONS).to(token::preflight))
-            .route(web::to(token::token_method_not_allowed)),
-    )
+    .configure(cross_origin_routes)
     .app_data(web::FormConfig::default().limit(16 * 1024))
     .app_data(web::JsonConfig::default().limit(64 * 1024))
     .route(END_SESSION_PATH, web::get().to(logout::logout))
     .route(END_SESSION_PATH, web::post().to(logout::logout))
-    .route(REVOCATION_PATH, web::post().to(token::revoke))
-    .route(
-        REVOCATION_PATH,
-        web::method(actix_web::http::Method::OPTIONS).to(token::preflight),
-    )
-    .route(
-        USERINFO_PATH,
-        web::method(actix_web::http::Method::OPTIONS).to(token::preflight),
-    )
-    .route(INTROSPECTION_PATH, web::post().to(token::introspect))
     .route(AUTHORIZE_PATH, web::get().to(signin::authorize))
     .route(AUTHORIZE_PATH, web::post().to(signin::authorize))
     .route("/authorize/resume", web::get().to(signin::resume))
@@ -283,8 +263,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/enroll/options", web::post().to(signin::enroll_options))
     .route("/enroll/finish", web::post().to(signin::enroll_finish))
     .route("/enroll/skip", web::post().to(signin::enroll_skip))
-    .route(USERINFO_PATH, web::get().to(userinfo::userinfo))
-    .route(USERINFO_PATH, web::post().to(userinfo::userinfo))
     .route("/account/security", web::get().to(account::security_info))
     .route(
         "/account/passkeys/rename",
@@ -307,6 +285,58 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .configure(portal::routes)
     .route("/static/{path:.*}", web::get().to(assets::asset))
     .service(api_scope(true));
+}
+
+/// The endpoints a single-page application calls from its own origin
+/// (discovery, keys, token, revocation, introspection, userinfo): any
+/// origin may read their answers, errors included, and no cookies are
+/// involved. Every answer of theirs gets `Access-Control-Allow-Origin: *`
+/// here, once, whether or not the request names an `Origin`; preflights
+/// get [`token::preflight`].
+fn cross_origin_routes(cfg: &mut web::ServiceConfig) {
+    use actix_web::http::Method;
+    let cors = || {
+        actix_web::middleware::DefaultHeaders::new().add((
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
+    };
+    let preflight = || web::method(Method::OPTIONS).to(token::preflight);
+    cfg.service(
+        web::resource(DISCOVERY_PATH)
+            .wrap(cors())
+            .route(web::get().to(discovery::openid_configuration)),
+    )
+    .service(
+        web::resource(JWKS_PATH)
+            .wrap(cors())
+            .route(web::get().to(discovery::jwks)),
+    )
+    .service(
+        web::resource(TOKEN_PATH)
+            .wrap(cors())
+            .route(web::post().to(token::token_post))
+            .route(preflight())
+            .route(web::to(token::token_method_not_allowed)),
+    )
+    .service(
+        web::resource(REVOCATION_PATH)
+            .wrap(cors())
+            .route(web::post().to(token::revoke))
+            .route(preflight()),
+    )
+    .service(
+        web::resource(INTROSPECTION_PATH)
+            .wrap(cors())
+            .route(web::post().to(token::introspect)),
+    )
+    .service(
+        web::resource(USERINFO_PATH)
+            .wrap(cors())
+            .route(web::get().to(userinfo::userinfo))
+            .route(web::post().to(userinfo::userinfo))
+            .route(preflight()),
+    );
 }
 
 /// The admin API's scope, `/api/v1`: its routes, Graph's error envelope

@@ -77,6 +77,18 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
     }
 }
 
+/// `res` with `cookie` set, when there is one (a CSRF cookie the browser
+/// did not have yet).
+pub fn with_cookie(
+    mut res: HttpResponse,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+) -> HttpResponse {
+    if let Some(c) = cookie {
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
 /// 303 to `location` (after a form POST), never cached.
 pub fn see_other(location: &str) -> HttpResponse {
     redirect(HttpResponse::SeeOther(), location)

@@ -5,58 +5,26 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::DomainError;
-use crate::domain::authz::Session;
+use crate::domain::credential::PasskeyCredential;
 use crate::domain::tap::MethodUsabilityReason;
+use crate::service::RequestMeta;
+use crate::service::admin::TapView;
 use crate::state::AppState;
+use crate::web::error::{Family, PageError};
+use crate::web::extract::{PageForm, SignedIn};
 use crate::web::pages::{
-    AccountPage, ConfirmPage, PasskeyRow, enc, error_page, html, minute, see_other,
+    AccountPage, ConfirmPage, PasskeyRow, enc, html, minute, see_other, with_cookie,
 };
-use crate::web::request_meta;
 
-async fn session(req: &HttpRequest, state: &AppState) -> Option<Session> {
-    let secret = state.cookies.session(req)?;
-    state.signin_sessions.get(&secret).await.ok().flatten()
+/// A failure of the security info pages, in their words.
+fn page(e: DomainError) -> PageError {
+    PageError::Domain(Family::Account, e)
 }
 
-fn failure(e: &DomainError) -> HttpResponse {
-    match e {
-        DomainError::Unavailable(_) => error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "Please try again shortly.",
-            None,
-        ),
-        DomainError::NotFound(_) => see_other("/account/security?error=gone"),
-        DomainError::Invalid { message, .. } => error_page(
-            StatusCode::BAD_REQUEST,
-            "Please check your input",
-            message,
-            Some(("/account/security", "Back")),
-        ),
-        DomainError::Conflict(message) => error_page(
-            StatusCode::CONFLICT,
-            "Please try again",
-            message,
-            Some(("/account/security", "Back")),
-        ),
-        other => {
-            tracing::error!(error = %other, "security info failure");
-            error_page(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Please try again.",
-                None,
-            )
-        }
-    }
-}
-
-/// After a change: on to the page with its notice, or the error explained.
-fn finished(result: Result<(), DomainError>, next: &str) -> HttpResponse {
-    match result {
-        Ok(()) => see_other(next),
-        Err(e) => failure(&e),
-    }
+/// After a change: on to the page with its notice.
+fn finished(result: Result<(), DomainError>, next: &str) -> Result<HttpResponse, PageError> {
+    result.map_err(page)?;
+    Ok(see_other(next))
 }
 
 #[derive(Deserialize)]
@@ -65,110 +33,85 @@ pub struct PageQuery {
     error: Option<String>,
 }
 
-pub async fn security_info(
-    req: HttpRequest,
-    query: web::Query<PageQuery>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let Some(session) = session(&req, &state).await else {
-        return see_other("/signin");
-    };
-    let info = match state.account.security_info(&session).await {
-        Ok(i) => i,
-        Err(e) => return failure(&e),
-    };
-    let now = state.ctx.clock.now();
-    let passkeys = info
-        .passkeys
-        .into_iter()
-        .map(|p| PasskeyRow {
-            kind: if p.backup_eligible {
-                "Synced passkey"
-            } else {
-                "Device-bound passkey"
-            },
-            created: minute(p.created),
-            last_used: p.last_used.map_or_else(
-                || "never used to sign in".to_owned(),
-                |t| format!("last used {}", minute(t)),
-            ),
-            id: p.id,
-            name: p.name,
-        })
-        .collect();
-    let tap = info.tap.map(|v| {
-        let line = match v.reason {
-            MethodUsabilityReason::EnabledByPolicy => {
-                format!("Valid until {} (UTC).", minute(v.tap.end()))
-            }
-            MethodUsabilityReason::NotYetValid => format!(
-                "Valid from {} to {} (UTC).",
-                minute(v.tap.start),
-                minute(v.tap.end())
-            ),
-            MethodUsabilityReason::Expired => format!("Expired at {} (UTC).", minute(v.tap.end())),
-            MethodUsabilityReason::OneTimeUsed => "Already used (one-time pass).".to_owned(),
-            MethodUsabilityReason::DisabledByPolicy => {
-                "Not usable: turned off by policy.".to_owned()
-            }
-        };
-        (line,)
-    });
-    let notice = match query.done.as_deref() {
+fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
+    PasskeyRow {
+        kind: if p.backup_eligible {
+            "Synced passkey"
+        } else {
+            "Device-bound passkey"
+        },
+        created: minute(p.created),
+        last_used: p.last_used.map_or_else(
+            || "never used to sign in".to_owned(),
+            |t| format!("last used {}", minute(t)),
+        ),
+        id: p.id,
+        name: p.name,
+    }
+}
+
+/// The pass's status line.
+fn tap_line(v: &TapView) -> String {
+    match v.reason {
+        MethodUsabilityReason::EnabledByPolicy => {
+            format!("Valid until {} (UTC).", minute(v.tap.end()))
+        }
+        MethodUsabilityReason::NotYetValid => format!(
+            "Valid from {} to {} (UTC).",
+            minute(v.tap.start),
+            minute(v.tap.end())
+        ),
+        MethodUsabilityReason::Expired => format!("Expired at {} (UTC).", minute(v.tap.end())),
+        MethodUsabilityReason::OneTimeUsed => "Already used (one-time pass).".to_owned(),
+        MethodUsabilityReason::DisabledByPolicy => "Not usable: turned off by policy.".to_owned(),
+    }
+}
+
+fn notice(done: Option<&str>) -> Option<&'static str> {
+    match done {
         Some("renamed") => Some("The passkey was renamed."),
         Some("deleted") => Some("The passkey was deleted."),
         Some("tap-deleted") => Some("Your Temporary Access Pass was deleted."),
         _ => None,
-    };
-    let error = query
-        .error
-        .as_deref()
-        .map(|_| "That item no longer exists.");
-    let (csrf, cookie) = state.cookies.csrf(&req, &*state.ctx.rng);
-    let mut res = html(
-        StatusCode::OK,
-        &AccountPage {
-            csrf: &csrf,
-            upn: info.user.upn.as_str(),
-            passkeys,
-            can_add: session.may_register(now) && info.may_register_passkey,
-            tap,
-            notice,
-            error,
-        },
-    );
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
     }
-    res
+}
+
+pub async fn security_info(
+    req: HttpRequest,
+    SignedIn(session): SignedIn,
+    query: web::Query<PageQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let info = state.account.security_info(&session).await.map_err(page)?;
+    let now = state.ctx.clock.now();
+    let (csrf, cookie) = state.cookies.csrf(&req, &*state.ctx.rng);
+    let body = AccountPage {
+        csrf: &csrf,
+        upn: info.user.upn.as_str(),
+        can_add: session.may_register(now) && info.may_register_passkey,
+        tap: info.tap.as_ref().map(|v| (tap_line(v),)),
+        passkeys: info.passkeys.into_iter().map(passkey_row).collect(),
+        notice: notice(query.done.as_deref()),
+        error: query.error.as_ref().map(|_| "That item no longer exists."),
+    };
+    Ok(with_cookie(html(StatusCode::OK, &body), cookie))
 }
 
 #[derive(Deserialize)]
 pub struct RenameForm {
-    csrf: Option<String>,
     id: String,
     name: String,
 }
 
 pub async fn rename_passkey(
-    req: HttpRequest,
-    form: web::Form<RenameForm>,
+    SignedIn(session): SignedIn,
+    form: PageForm<RenameForm>,
+    meta: RequestMeta,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let Some(session) = session(&req, &state).await else {
-        return see_other("/signin");
-    };
-    if !state.cookies.csrf_ok(&req, form.csrf.as_deref()) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Please try again",
-            "Reload the page and try again.",
-            Some(("/account/security", "Back")),
-        );
-    }
+) -> Result<HttpResponse, PageError> {
     let result = state
         .account
-        .rename_passkey(&session, &form.id, &form.name, &request_meta(&req))
+        .rename_passkey(&session, &form.id, &form.name, &meta)
         .await;
     finished(result, "/account/security?done=renamed")
 }
@@ -178,49 +121,43 @@ pub struct IdQuery {
     id: Option<String>,
 }
 
-/// GET: the confirmation step before deleting a passkey (with a stronger
-/// warning before the last one).
-pub async fn confirm_delete_passkey(
-    req: HttpRequest,
-    query: web::Query<IdQuery>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let Some(session) = session(&req, &state).await else {
-        return see_other("/signin");
-    };
-    let info = match state.account.security_info(&session).await {
-        Ok(i) => i,
-        Err(e) => return failure(&e),
-    };
-    let id = query.id.clone().unwrap_or_default();
-    let Some(p) = info.passkeys.iter().find(|p| p.id == id) else {
-        return see_other("/account/security?error=gone");
-    };
-    let last = info.passkeys.len() == 1;
-    let detail = if last {
+/// The words before deleting a passkey (stronger before the last one).
+fn delete_warning(name: &str, last: bool) -> String {
+    if last {
         format!(
-            "“{}” is your last passkey. Without a passkey you cannot sign in until your administrator gives you a new Temporary Access Pass.",
-            p.name
+            "“{name}” is your last passkey. Without a passkey you cannot sign in until your administrator gives you a new Temporary Access Pass."
         )
     } else {
-        format!(
-            "Delete “{}”? You will no longer be able to sign in with it.",
-            p.name
-        )
-    };
+        format!("Delete “{name}”? You will no longer be able to sign in with it.")
+    }
+}
+
+/// GET: the confirmation step before deleting a passkey.
+pub async fn confirm_delete_passkey(
+    req: HttpRequest,
+    SignedIn(session): SignedIn,
+    query: web::Query<IdQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let info = state.account.security_info(&session).await.map_err(page)?;
+    let id = query.id.as_deref().unwrap_or_default();
+    let p = info
+        .passkeys
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or_else(|| page(DomainError::NotFound("passkey")))?;
+    let last = info.passkeys.len() == 1;
     let (csrf, _) = state.cookies.csrf(&req, &*state.ctx.rng);
-    html(
-        StatusCode::OK,
-        &ConfirmPage {
-            csrf: &csrf,
-            title: "Delete passkey",
-            detail: &detail,
-            warning: last,
-            action: "/account/passkeys/delete",
-            id: &id,
-            button: "Delete passkey",
-        },
-    )
+    let body = ConfirmPage {
+        csrf: &csrf,
+        title: "Delete passkey",
+        detail: &delete_warning(&p.name, last),
+        warning: last,
+        action: "/account/passkeys/delete",
+        id,
+        button: "Delete passkey",
+    };
+    Ok(html(StatusCode::OK, &body))
 }
 
 #[derive(Deserialize)]
@@ -231,60 +168,63 @@ pub struct ConfirmForm {
     confirm: Option<String>,
 }
 
+impl ConfirmForm {
+    /// Confirmed, from this browser's own page (CSRF). Anything else goes
+    /// back to the confirmation step rather than to an error.
+    fn confirmed(&self, req: &HttpRequest, state: &AppState) -> bool {
+        state.cookies.csrf_ok(req, self.csrf.as_deref()) && self.confirm.as_deref() == Some("yes")
+    }
+}
+
 pub async fn delete_passkey(
     req: HttpRequest,
+    SignedIn(session): SignedIn,
     form: web::Form<ConfirmForm>,
+    meta: RequestMeta,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let Some(session) = session(&req, &state).await else {
-        return see_other("/signin");
-    };
-    if !state.cookies.csrf_ok(&req, form.csrf.as_deref()) || form.confirm.as_deref() != Some("yes")
-    {
-        return see_other(&format!("/account/passkeys/delete?id={}", enc(&form.id)));
+) -> Result<HttpResponse, PageError> {
+    if !form.confirmed(&req, &state) {
+        return Ok(see_other(&format!(
+            "/account/passkeys/delete?id={}",
+            enc(&form.id)
+        )));
     }
     let result = state
         .account
-        .delete_passkey(&session, &form.id, &request_meta(&req))
+        .delete_passkey(&session, &form.id, &meta)
         .await;
     finished(result, "/account/security?done=deleted")
 }
 
-pub async fn confirm_delete_tap(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if session(&req, &state).await.is_none() {
-        return see_other("/signin");
-    }
+pub async fn confirm_delete_tap(
+    req: HttpRequest,
+    _: SignedIn,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let (csrf, _) = state.cookies.csrf(&req, &*state.ctx.rng);
-    html(
-        StatusCode::OK,
-        &ConfirmPage {
-            csrf: &csrf,
-            title: "Delete your Temporary Access Pass",
-            detail: "After this, the pass can no longer be used to sign in.",
-            warning: false,
-            action: "/account/tap/delete",
-            id: "",
-            button: "Delete pass",
-        },
-    )
+    let body = ConfirmPage {
+        csrf: &csrf,
+        title: "Delete your Temporary Access Pass",
+        detail: "After this, the pass can no longer be used to sign in.",
+        warning: false,
+        action: "/account/tap/delete",
+        id: "",
+        button: "Delete pass",
+    };
+    html(StatusCode::OK, &body)
 }
 
 pub async fn delete_tap(
     req: HttpRequest,
+    SignedIn(session): SignedIn,
     form: web::Form<ConfirmForm>,
+    meta: RequestMeta,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let Some(session) = session(&req, &state).await else {
-        return see_other("/signin");
-    };
-    if !state.cookies.csrf_ok(&req, form.csrf.as_deref()) || form.confirm.as_deref() != Some("yes")
-    {
-        return see_other("/account/tap/delete");
+) -> Result<HttpResponse, PageError> {
+    if !form.confirmed(&req, &state) {
+        return Ok(see_other("/account/tap/delete"));
     }
-    let result = state
-        .account
-        .delete_own_tap(&session, &request_meta(&req))
-        .await;
+    let result = state.account.delete_own_tap(&session, &meta).await;
     finished(result, "/account/security?done=tap-deleted")
 }
 

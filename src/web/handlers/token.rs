@@ -1,39 +1,49 @@
-//! `POST /token` (RFC 6749 §3.2). The form is parsed by hand so that
-//! repeated parameters can be refused (§3.2: none may appear twice).
+//! The OAuth endpoints a client calls with its credentials: `POST /token`
+//! (RFC 6749 §3.2), `/revoke` (RFC 7009) and `/introspect` (RFC 7662).
+//! [`ClientCall`] reads the form and authenticates the client once for all
+//! three; the handlers are one service call each.
 
+use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use std::borrow::Cow;
+use futures_util::future::LocalBoxFuture;
+use std::sync::Arc;
 
-use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::domain::client::Client;
+use crate::domain::oauth::{OAuthError, OAuthErrorCode, TokenParams, TokenRequest};
+use crate::service::RequestMeta;
 use crate::service::clients::PresentedCredentials;
 use crate::state::AppState;
 use crate::web::error::WebError;
+use crate::web::json::is_form;
 use crate::web::request_meta;
 
-/// The token endpoint parameters we read.
+/// The parameters of these endpoints, as sent (empty ones omitted).
 #[derive(Default)]
-struct TokenForm<'a> {
-    grant_type: Option<Cow<'a, str>>,
-    scope: Option<Cow<'a, str>>,
-    client_id: Option<Cow<'a, str>>,
-    client_secret: Option<Cow<'a, str>>,
-    code: Option<Cow<'a, str>>,
-    redirect_uri: Option<Cow<'a, str>>,
-    code_verifier: Option<Cow<'a, str>>,
-    refresh_token: Option<Cow<'a, str>>,
-    token: Option<Cow<'a, str>>,
-    token_type_hint: Option<Cow<'a, str>>,
-    client_assertion_type: Option<Cow<'a, str>>,
-    client_assertion: Option<Cow<'a, str>>,
+struct TokenForm {
+    grant_type: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
+    refresh_token: Option<String>,
+    token: Option<String>,
+    token_type_hint: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
 }
 
-fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
+/// The form, each parameter at most once (RFC 6749 §3.2: "parameters
+/// MUST NOT be included more than once"); unknown ones are ignored, as
+/// §3.2 requires.
+fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
     let mut form = TokenForm::default();
     // Names seen, empty values included (an empty slot is not "unseen").
-    let mut seen: Vec<Cow<'_, str>> = Vec::new();
+    let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::new();
     for (name, value) in url::form_urlencoded::parse(body) {
         let slot = match name.as_ref() {
             "grant_type" => &mut form.grant_type,
@@ -57,7 +67,7 @@ fn parse_form(body: &[u8]) -> Result<TokenForm<'_>, OAuthError> {
         }
         // An empty parameter is treated as omitted (RFC 6749 §3.1).
         if !value.is_empty() {
-            *slot = Some(value);
+            *slot = Some(value.into_owned());
         }
         seen.push(name);
     }
@@ -97,160 +107,124 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAut
     Ok(Some((form_decode(id), form_decode(secret))))
 }
 
-fn no_store_json(body: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::PRAGMA, "no-cache"))
-        .body(body)
+/// A form posted by a client that authenticated itself (RFC 6749 §2.3:
+/// Basic, form secret, or a `client_assertion`; none for a public client).
+pub struct ClientCall {
+    client: Arc<Client>,
+    form: TokenForm,
+    meta: RequestMeta,
 }
 
-pub async fn token_post(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        )
-        .into());
-    }
-    let form = parse_form(&body)?;
-    let basic = basic_credentials(&req)?;
-    let Some(grant_type) = form.grant_type.as_deref() else {
-        return Err(OAuthError::invalid_request("grant_type is required").into());
-    };
-    let presented = PresentedCredentials {
-        basic: basic.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
-        form_id: form.client_id.as_deref(),
-        form_secret: form.client_secret.as_deref(),
-        assertion_type: form.client_assertion_type.as_deref(),
-        assertion: form.client_assertion.as_deref(),
-    };
-    let meta = request_meta(&req);
-    let client = state.tokens.authenticate_client(presented, &meta).await?;
-    let response = match grant_type {
-        "client_credentials" => state
-            .tokens
-            .client_credentials(&client, form.scope.as_deref())?,
-        "authorization_code" => {
-            state
-                .tokens
-                .authorization_code(
-                    &client,
-                    form.code.as_deref(),
-                    form.redirect_uri.as_deref(),
-                    form.code_verifier.as_deref(),
-                    &meta,
-                )
-                .await?
-        }
-        "refresh_token" => {
-            state
-                .tokens
-                .refresh(
-                    &client,
-                    form.refresh_token.as_deref(),
-                    form.scope.as_deref(),
-                    &meta,
-                )
-                .await?
-        }
-        other => {
-            return Err(OAuthError::new(
-                OAuthErrorCode::UnsupportedGrantType,
-                format!("grant_type {other} is not supported"),
+impl ClientCall {
+    async fn read(req: HttpRequest, body: web::Bytes) -> Result<Self, WebError> {
+        if !is_form(&req) {
+            return Err(OAuthError::invalid_request(
+                "the body must be application/x-www-form-urlencoded",
             )
             .into());
         }
-    };
+        let state = req
+            .app_data::<web::Data<AppState>>()
+            .ok_or_else(OAuthError::server_error)?;
+        let form = parse_form(&body)?;
+        let basic = basic_credentials(&req)?;
+        let presented = PresentedCredentials {
+            basic: basic.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
+            form_id: form.client_id.as_deref(),
+            form_secret: form.client_secret.as_deref(),
+            assertion_type: form.client_assertion_type.as_deref(),
+            assertion: form.client_assertion.as_deref(),
+        };
+        let meta = request_meta(&req);
+        let client = state.tokens.authenticate_client(presented, &meta).await?;
+        Ok(Self { client, form, meta })
+    }
+
+    /// The `token` parameter of revocation and introspection.
+    fn token(&self) -> Result<&str, OAuthError> {
+        self.form
+            .token
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))
+    }
+
+    fn token_request(&self) -> Result<TokenRequest<'_>, OAuthError> {
+        let f = &self.form;
+        TokenRequest::parse(TokenParams {
+            grant_type: f.grant_type.as_deref(),
+            scope: f.scope.as_deref(),
+            code: f.code.as_deref(),
+            redirect_uri: f.redirect_uri.as_deref(),
+            code_verifier: f.code_verifier.as_deref(),
+            refresh_token: f.refresh_token.as_deref(),
+        })
+    }
+}
+
+impl FromRequest for ClientCall {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let body = body.await.map_err(|e| {
+                OAuthError::invalid_request(format!("the body could not be read: {e}"))
+            })?;
+            Self::read(req, body).await
+        })
+    }
+}
+
+fn no_store(mut res: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    res
+}
+
+fn no_store_json(body: Vec<u8>) -> HttpResponse {
+    no_store(HttpResponse::Ok())
+        .content_type("application/json")
+        .body(body)
+}
+
+/// `POST /token`.
+pub async fn token_post(
+    call: ClientCall,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    let request = call.token_request()?;
+    let response = state
+        .tokens
+        .exchange(&call.client, request, &call.meta)
+        .await?;
     let body = serde_json::to_vec(&response).map_err(|_| OAuthError::server_error())?;
     Ok(no_store_json(body))
 }
 
-fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| {
-            v.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
-/// Parses the form and authenticates the client (revocation, introspection).
-async fn authenticated<'a>(
-    req: &HttpRequest,
-    body: &'a [u8],
-    state: &AppState,
-) -> Result<(TokenForm<'a>, std::sync::Arc<crate::domain::client::Client>), WebError> {
-    if !is_form(req) {
-        return Err(OAuthError::invalid_request(
-            "the body must be application/x-www-form-urlencoded",
-        )
-        .into());
-    }
-    let form = parse_form(body)?;
-    let basic = basic_credentials(req)?;
-    let presented = PresentedCredentials {
-        basic: basic.as_ref().map(|(i, s)| (i.as_str(), s.as_str())),
-        form_id: form.client_id.as_deref(),
-        form_secret: form.client_secret.as_deref(),
-        assertion_type: form.client_assertion_type.as_deref(),
-        assertion: form.client_assertion.as_deref(),
-    };
-    let client = state
-        .tokens
-        .authenticate_client(presented, &request_meta(req))
-        .await?;
-    Ok((form, client))
-}
-
 /// `POST /revoke` (RFC 7009).
 pub async fn revoke(
-    req: HttpRequest,
-    body: web::Bytes,
+    call: ClientCall,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, WebError> {
-    let (form, client) = authenticated(&req, &body, &state).await?;
-    let token = form
-        .token
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     state
         .tokens
-        .revoke(&client, token, form.token_type_hint.as_deref())
+        .revoke(
+            &call.client,
+            call.token()?,
+            call.form.token_type_hint.as_deref(),
+        )
         .await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
-        .finish())
+    Ok(no_store(HttpResponse::Ok()).finish())
 }
 
 /// `POST /introspect` (RFC 7662).
 pub async fn introspect(
-    req: HttpRequest,
-    body: web::Bytes,
+    call: ClientCall,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, WebError> {
-    let (form, client) = authenticated(&req, &body, &state).await?;
-    let token = form
-        .token
-        .as_deref()
-        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    let answer = state.tokens.introspect(&client, token).await?;
+    let answer = state.tokens.introspect(&call.client, call.token()?).await?;
     Ok(no_store_json(answer.to_string().into_bytes()))
 }
 
@@ -262,10 +236,10 @@ pub async fn token_method_not_allowed() -> HttpResponse {
 }
 
 /// CORS preflight for the endpoints browsers call directly (token,
-/// revocation, userinfo): any origin, no cookies.
+/// revocation, userinfo): any origin (added by `web::cross_origin_routes`),
+/// no cookies.
 pub async fn preflight() -> HttpResponse {
     HttpResponse::NoContent()
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, OPTIONS"))
         .insert_header((
             header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -341,7 +315,7 @@ mod proptests {
         "client_assertion",
     ];
 
-    fn value_of<'a>(form: &'a TokenForm<'_>, name: &str) -> Option<&'a str> {
+    fn value_of<'a>(form: &'a TokenForm, name: &str) -> Option<&'a str> {
         match name {
             "grant_type" => form.grant_type.as_deref(),
             "scope" => form.scope.as_deref(),
