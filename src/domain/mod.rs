@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod odata;
 pub mod permission;
 pub mod policy;
+pub mod protocol;
 pub mod registration;
 pub mod roles;
 pub mod signing_key;

@@ -2,7 +2,6 @@
 //! validate, remember the request, and either ask the person to sign in or,
 //! with a session that satisfies the request, answer with a code at once.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -13,43 +12,16 @@ use crate::crypto::keys::JwtType;
 use crate::crypto::{jwt, random, sha256};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
-use crate::domain::authz::{AuthorizationRequest, CodeGrant, Prompt, Session};
-use crate::domain::client::{Client, GrantType};
+use crate::domain::authz::{AuthorizationRequest, CodeGrant, Session};
+use crate::domain::client::Client;
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
-use crate::domain::permission::Permission;
+use crate::domain::protocol::{self, AuthorizeRequest};
 use crate::store::Ns;
 
 pub const REQUEST_TTL: Duration = Duration::minutes(10);
 pub const CODE_TTL: Duration = Duration::seconds(60);
 
-/// Scopes we grant; others are ignored (RFC 6749 §3.3 lets us narrow).
-/// The scopes discovery advertises, so the two cannot drift apart.
-const KNOWN_SCOPES: [&str; 6] = super::discovery::SCOPES;
-
-/// Query or form parameters, with repeats kept so they can be refused.
-#[derive(Debug, Default)]
-pub struct Params(HashMap<String, Vec<String>>);
-
-impl Params {
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        let mut map: HashMap<String, Vec<String>> = HashMap::new();
-        for (k, v) in pairs {
-            map.entry(k.into()).or_default().push(v.into());
-        }
-        Self(map)
-    }
-
-    /// The single value of `name`; empty counts as absent (RFC 6749 §3.1).
-    fn one(&self, name: &str) -> Result<Option<&str>, String> {
-        match self.0.get(name).map(Vec::as_slice) {
-            None => Ok(None),
-            Some([v]) => Ok(Some(v.as_str()).filter(|v| !v.is_empty())),
-            Some(_) => Err(format!("parameter {name} appears more than once")),
-        }
-    }
-}
+pub use crate::domain::protocol::Params;
 
 /// What the browser should see next.
 #[derive(Debug, PartialEq, Eq)]
@@ -88,12 +60,6 @@ pub fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
-fn is_pkce_value(s: &str) -> bool {
-    (43..=128).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
-}
-
 impl AuthorizeService {
     pub fn new(ctx: Arc<Context>) -> Self {
         Self {
@@ -126,187 +92,41 @@ impl AuthorizeService {
             title: "This sign-in link is not valid",
             detail,
         };
-        let client_id = match params.one("client_id") {
-            Ok(Some(id)) => id,
-            Ok(None) => return Ok(page("The request has no client_id.".into())),
-            Err(e) => return Ok(page(e)),
+        let client_id = match protocol::authorize::client_id(params) {
+            Ok(id) => id,
+            Err(why) => return Ok(page(why)),
         };
-        let client = match self.ctx.clients.find(client_id).await? {
-            Some(c) => c,
-            None => {
-                return Ok(page(format!(
-                    "The application {client_id:?} is not registered."
-                )));
-            }
+        let Some(client) = self.ctx.clients.find(client_id).await? else {
+            return Ok(page(format!(
+                "The application {client_id:?} is not registered."
+            )));
         };
-        let redirect_uri = match params.one("redirect_uri") {
-            Ok(Some(uri)) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
-            Ok(Some(_)) => {
-                return Ok(page(
-                    "The redirect_uri is not registered for this application.".into(),
-                ));
-            }
-            Ok(None) => return Ok(page("The request has no redirect_uri.".into())),
-            Err(e) => return Ok(page(e)),
+        let redirect_uri = match protocol::authorize::redirect_uri(params, &client) {
+            Ok(uri) => uri,
+            Err(why) => return Ok(page(why)),
         };
-        let state = params.one("state").ok().flatten().map(str::to_owned);
-        match self.validate(params, &client, &redirect_uri) {
+        let state = params.one("state").ok().flatten();
+        match self.validate(params, &client, redirect_uri) {
             Ok(request) => self.proceed(request, session_secret, meta).await,
-            Err(e) => Ok(self.error_redirect(&redirect_uri, state.as_deref(), &e)),
+            Err(e) => Ok(self.error_redirect(redirect_uri, state, &e)),
         }
     }
 
+    /// The request's rules ([`AuthorizeRequest::parse`]), and the subject
+    /// of its `id_token_hint`.
     fn validate(
         &self,
         params: &Params,
         client: &Client,
         redirect_uri: &str,
     ) -> Result<AuthorizationRequest, OAuthError> {
-        let one = |name: &str| params.one(name).map_err(OAuthError::invalid_request);
-        if one("request")?.is_some() {
-            return Err(OAuthError::new(
-                OAuthErrorCode::RequestNotSupported,
-                "request objects are not supported",
-            ));
-        }
-        if one("request_uri")?.is_some() {
-            return Err(OAuthError::new(
-                OAuthErrorCode::RequestUriNotSupported,
-                "request_uri is not supported",
-            ));
-        }
-        match one("response_type")? {
-            None => return Err(OAuthError::invalid_request("response_type is required")),
-            Some("code") => {}
-            Some(other) => {
-                return Err(OAuthError::new(
-                    OAuthErrorCode::UnsupportedResponseType,
-                    format!("response_type {other} is not supported; use code"),
-                ));
-            }
-        }
-        if !client.allows_grant(GrantType::AuthorizationCode) {
-            return Err(OAuthError::new(
-                OAuthErrorCode::UnauthorizedClient,
-                "this client may not use the authorization code flow",
-            ));
-        }
-        if let Some(mode) = one("response_mode")?
-            && mode != "query"
-        {
-            return Err(OAuthError::invalid_request("response_mode must be query"));
-        }
-        let requested = one("scope")?.unwrap_or_default();
-        let mut scope: Vec<String> = Vec::new();
-        for s in requested.split(' ').filter(|s| !s.is_empty()) {
-            // Admin API permissions are delegated scopes for clients allowed
-            // them; the signed-in user's roles trim them at the token endpoint.
-            let delegated =
-                Permission::parse(s).is_some_and(|p| client.delegated_permissions.contains(&p));
-            if (KNOWN_SCOPES.contains(&s) || delegated) && !scope.iter().any(|x| x == s) {
-                scope.push(s.to_owned());
-            }
-        }
-        if !scope.iter().any(|s| s == "openid") {
-            return Err(OAuthError::new(
-                OAuthErrorCode::InvalidScope,
-                "scope must include openid",
-            ));
-        }
-        let code_challenge = one("code_challenge")?;
-        match one("code_challenge_method")? {
-            None | Some("S256") => {}
-            Some(_) => {
-                return Err(OAuthError::invalid_request(
-                    "code_challenge_method must be S256",
-                ));
-            }
-        }
-        if one("code_challenge_method")?.is_some() && code_challenge.is_none() {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method without code_challenge",
-            ));
-        }
-        if code_challenge.is_some() && one("code_challenge_method")? != Some("S256") {
-            return Err(OAuthError::invalid_request(
-                "code_challenge_method must be S256 (plain is not allowed)",
-            ));
-        }
-        if let Some(c) = code_challenge
-            && !is_pkce_value(c)
-        {
-            return Err(OAuthError::invalid_request(
-                "code_challenge must be 43 to 128 unreserved characters",
-            ));
-        }
-        if client.is_public() && code_challenge.is_none() {
-            return Err(OAuthError::invalid_request(
-                "PKCE (code_challenge with S256) is required for public clients",
-            ));
-        }
-        let mut prompt = Prompt::default();
-        for p in one("prompt")?
-            .unwrap_or_default()
-            .split(' ')
-            .filter(|s| !s.is_empty())
-        {
-            match p {
-                "none" => prompt.none = true,
-                "login" | "select_account" => prompt.login = true,
-                "consent" => prompt.consent = true,
-                other => {
-                    return Err(OAuthError::invalid_request(format!(
-                        "prompt value {other} is not supported"
-                    )));
-                }
-            }
-        }
-        if prompt.none && (prompt.login || prompt.consent) {
-            return Err(OAuthError::invalid_request(
-                "prompt=none cannot be combined with other values",
-            ));
-        }
-        let max_age = match one("max_age")? {
-            None => None,
-            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                OAuthError::invalid_request("max_age must be a non-negative integer")
-            })?),
-        };
-        let short = |name: &str, max: usize| -> Result<Option<String>, OAuthError> {
-            match one(name)? {
-                Some(v) if v.len() > max => {
-                    Err(OAuthError::invalid_request(format!("{name} is too long")))
-                }
-                other => Ok(other.map(str::to_owned)),
-            }
-        };
-        let (id_token_claims, userinfo_claims, claims_acr) = match one("claims")? {
-            None => (Vec::new(), Vec::new(), false),
-            Some(json) if json.len() <= 4096 => crate::domain::claims::parse_request(json)
-                .map_err(|e| OAuthError::invalid_request(e.to_string()))?,
-            Some(_) => return Err(OAuthError::invalid_request("claims is too long")),
-        };
-        Ok(AuthorizationRequest {
-            client_id: client.id.clone(),
-            redirect_uri: redirect_uri.to_owned(),
-            scope,
-            state: short("state", 2048)?,
-            nonce: short("nonce", 512)?,
-            code_challenge: code_challenge.map(str::to_owned),
-            prompt,
-            max_age,
-            login_hint: short("login_hint", 256)?,
-            acr_values: match (short("acr_values", 512)?, claims_acr) {
-                (Some(v), _) => Some(v),
-                (None, true) => Some("phr".into()),
-                (None, false) => None,
-            },
-            id_token_claims,
-            userinfo_claims,
-            created: self.ctx.clock.now(),
-            // A hint that is not an ID token of ours names nobody.
-            hinted_subject: one("id_token_hint")?.and_then(|t| self.id_token_hint_subject(t)),
-        })
+        let parsed = AuthorizeRequest::parse(params, client, redirect_uri, self.ctx.clock.now())?;
+        let mut request = parsed.request;
+        // A hint that is not an ID token of ours names nobody.
+        request.hinted_subject = parsed
+            .id_token_hint
+            .and_then(|t| self.id_token_hint_subject(t));
+        Ok(request)
     }
 
     async fn proceed(
@@ -625,6 +445,10 @@ mod proptests {
     use crate::domain::authz::SignInMethod;
     use crate::domain::claims::USER_CLAIMS;
     use crate::domain::client::ClientAuthMethod;
+    use crate::domain::client::GrantType;
+    use crate::domain::permission::Permission;
+    use crate::domain::protocol::SCOPES as KNOWN_SCOPES;
+    use crate::domain::protocol::authorize::is_pkce_value;
     use crate::domain::user::NewUser;
     use proptest::prelude::*;
     use std::sync::LazyLock;

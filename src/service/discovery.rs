@@ -14,14 +14,7 @@ pub const INTROSPECTION_PATH: &str = "/introspect";
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 
-pub const SCOPES: [&str; 6] = [
-    "openid",
-    "profile",
-    "email",
-    "address",
-    "phone",
-    "offline_access",
-];
+pub use crate::domain::protocol::SCOPES;
 
 pub const CLAIMS: [&str; 19] = [
     "sub",

@@ -13,8 +13,9 @@ use crate::crypto::random;
 use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
 use crate::domain::authz::{CodeGrant, RedeemedCode, RefreshGrant};
 use crate::domain::client::{Client, GrantType};
-use crate::domain::oauth::{OAuthError, OAuthErrorCode, TokenRequest};
+use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::domain::permission::Permission;
+use crate::domain::protocol::TokenRequest;
 use crate::domain::user::DirectoryRole;
 use crate::store::Ns;
 

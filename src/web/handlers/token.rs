@@ -12,7 +12,8 @@ use futures_util::future::LocalBoxFuture;
 use std::sync::Arc;
 
 use crate::domain::client::Client;
-use crate::domain::oauth::{OAuthError, OAuthErrorCode, TokenParams, TokenRequest};
+use crate::domain::oauth::{OAuthError, OAuthErrorCode};
+use crate::domain::protocol::{TokenParams, TokenRequest};
 use crate::service::RequestMeta;
 use crate::service::clients::PresentedCredentials;
 use crate::state::AppState;
