@@ -17,9 +17,7 @@ use crate::domain::client::Client;
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::domain::protocol::{self, AuthorizeRequest};
 use crate::store::Ns;
-
-pub const REQUEST_TTL: Duration = Duration::minutes(10);
-pub const CODE_TTL: Duration = Duration::seconds(60);
+use crate::store::records::{FixedLifetime, Records};
 
 pub use crate::domain::protocol::Params;
 
@@ -171,12 +169,7 @@ impl AuthorizeService {
             return Ok(self.error_redirect(&request.redirect_uri, request.state.as_deref(), &e));
         }
         let id = random::token::<24>(&*self.ctx.rng)?;
-        let json =
-            serde_json::to_vec(&request).map_err(|e| DomainError::Internal(e.to_string()))?;
-        self.ctx
-            .store
-            .put(Ns::AuthorizationRequest, &id, &json, now + REQUEST_TTL, now)
-            .await?;
+        self.ctx.store.put_fixed(&id, &request, now).await?;
         // Signed in with a TAP but not yet enrolled: back to enrollment
         // (only the hinted user, if the request names one).
         if let Some(s) = &session
@@ -245,14 +238,12 @@ impl AuthorizeService {
         meta: &RequestMeta,
     ) -> Result<Next, DomainError> {
         let now = self.ctx.clock.now();
-        let raw = self
+        let request: AuthorizationRequest = self
             .ctx
             .store
-            .get(Ns::AuthorizationRequest, request_id, now)
+            .get_record(request_id, now)
             .await?
             .ok_or(DomainError::NotFound("sign-in request"))?;
-        let request: AuthorizationRequest =
-            serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))?;
         let session = match session_secret {
             Some(secret) => self.sessions.get(secret).await?,
             None => None,
@@ -290,7 +281,7 @@ impl AuthorizeService {
         if self
             .ctx
             .store
-            .take(Ns::AuthorizationRequest, request_id, now)
+            .take_record::<AuthorizationRequest>(request_id, now)
             .await?
             .is_none()
         {
@@ -306,11 +297,10 @@ impl AuthorizeService {
                 // new sign-in.
                 self.ctx
                     .store
-                    .put_new(
-                        Ns::AuthorizationRequest,
+                    .put_new_record(
                         request_id,
-                        &raw,
-                        request.created + REQUEST_TTL,
+                        &request,
+                        request.created + AuthorizationRequest::TTL,
                         now,
                     )
                     .await?;
@@ -341,13 +331,11 @@ impl AuthorizeService {
     /// Reads a stored request (for pages: login hint, client name).
     pub async fn pending(&self, request_id: &str) -> Result<AuthorizationRequest, DomainError> {
         let now = self.ctx.clock.now();
-        let raw = self
-            .ctx
+        self.ctx
             .store
-            .get(Ns::AuthorizationRequest, request_id, now)
+            .get_record(request_id, now)
             .await?
-            .ok_or(DomainError::NotFound("sign-in request"))?;
-        serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))
+            .ok_or(DomainError::NotFound("sign-in request"))
     }
 
     /// A code for `request` from `session`: the redirect to the client, or
@@ -400,16 +388,9 @@ impl AuthorizeService {
             userinfo_claims: request.userinfo_claims.clone(),
             session_expires_at: session.expires_at,
         };
-        let json = serde_json::to_vec(&grant).map_err(|e| DomainError::Internal(e.to_string()))?;
         self.ctx
             .store
-            .put(
-                Ns::Code,
-                &hex::encode(sha256(code.as_bytes())),
-                &json,
-                now + CODE_TTL,
-                now,
-            )
+            .put_fixed(&hex::encode(sha256(code.as_bytes())), &grant, now)
             .await?;
         self.ctx
             .audit

@@ -180,7 +180,7 @@ impl EnrollmentService {
         if !session.may_register(now) {
             return Err(EnrollError::WindowOver);
         }
-        let raw: serde_json::Value = take_ceremony(&self.ctx, ceremony_id)
+        let raw = take_ceremony(&self.ctx, ceremony_id)
             .await?
             .ok_or(EnrollError::CeremonyExpired)?;
         let state = registration_state(raw, &session.sid).ok_or(EnrollError::CeremonyExpired)?;

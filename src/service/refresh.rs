@@ -18,6 +18,7 @@ use crate::domain::client::{Client, GrantType};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::service::RequestMeta;
 use crate::store::Ns;
+use crate::store::records::Records;
 
 fn key(token: &str) -> String {
     hex::encode(sha256(token.as_bytes()))
@@ -30,15 +31,8 @@ impl TokenService {
         let now = ctx.clock.now();
         let idle = Duration::seconds(i64::from(ctx.settings.tokens.refresh_token_idle_seconds));
         let token = random::token::<32>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
-        let json = serde_json::to_vec(grant).map_err(|_| OAuthError::server_error())?;
         ctx.store
-            .put(
-                Ns::RefreshToken,
-                &key(&token),
-                &json,
-                (now + idle).min(grant.expires_at),
-                now,
-            )
+            .put_record(&key(&token), grant, (now + idle).min(grant.expires_at), now)
             .await
             .map_err(store_error)?;
         Ok(token)
@@ -89,11 +83,10 @@ impl TokenService {
         let k = key(token);
         let current = ctx
             .store
-            .get(Ns::RefreshToken, &k, now)
+            .get_record::<RefreshGrant>(&k, now)
             .await
             .map_err(store_error)?;
-        let Some(grant) = current.and_then(|r| serde_json::from_slice::<RefreshGrant>(&r).ok())
-        else {
+        let Some(grant) = current else {
             self.detect_reuse(&k, meta).await?;
             return Err(grant_error(
                 "the refresh token is invalid, expired or already used",
@@ -127,7 +120,7 @@ impl TokenService {
         // Single use: of two concurrent refreshes, one wins.
         if ctx
             .store
-            .take(Ns::RefreshToken, &k, now)
+            .take_record::<RefreshGrant>(&k, now)
             .await
             .map_err(store_error)?
             .is_none()
@@ -139,9 +132,8 @@ impl TokenService {
             family: grant.family.clone(),
             family_expires_at: grant.expires_at,
         };
-        let json = serde_json::to_vec(&spent).map_err(|_| OAuthError::server_error())?;
         ctx.store
-            .put(Ns::SpentRefresh, &k, &json, grant.expires_at, now)
+            .put_record(&k, &spent, grant.expires_at, now)
             .await
             .map_err(store_error)?;
 
@@ -189,11 +181,10 @@ impl TokenService {
         let spent = self
             .ctx
             .store
-            .get(Ns::SpentRefresh, k, now)
+            .get_record::<SpentRefresh>(k, now)
             .await
             .map_err(store_error)?;
-        let Some(spent) = spent.and_then(|r| serde_json::from_slice::<SpentRefresh>(&r).ok())
-        else {
+        let Some(spent) = spent else {
             return Ok(());
         };
         self.revoke_family(&spent.family, spent.family_expires_at)
@@ -235,12 +226,11 @@ impl TokenService {
         }
         let ctx = &self.ctx;
         let now = ctx.clock.now();
-        if let Some(raw) = ctx
+        if let Some(grant) = ctx
             .store
-            .get(Ns::RefreshToken, &key(token), now)
+            .get_record::<RefreshGrant>(&key(token), now)
             .await
             .map_err(store_error)?
-            && let Ok(grant) = serde_json::from_slice::<RefreshGrant>(&raw)
         {
             if grant.client_id == client.id {
                 ctx.store
@@ -365,15 +355,12 @@ impl TokenService {
             }
             return Ok(out);
         }
-        let Some(raw) = ctx
+        let Some(grant) = ctx
             .store
-            .get(Ns::RefreshToken, &key(token), now)
+            .get_record::<RefreshGrant>(&key(token), now)
             .await
             .map_err(store_error)?
         else {
-            return Ok(inactive);
-        };
-        let Ok(grant) = serde_json::from_slice::<RefreshGrant>(&raw) else {
             return Ok(inactive);
         };
         // Only the client holds its refresh tokens; no resource server needs them.

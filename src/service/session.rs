@@ -8,7 +8,7 @@ use super::Context;
 use crate::crypto::{random, sha256};
 use crate::domain::DomainError;
 use crate::domain::authz::Session;
-use crate::store::Ns;
+use crate::store::records::Records;
 
 /// Compare-and-set attempts before an update gives up (each lost attempt
 /// means someone else changed the session in between).
@@ -32,10 +32,9 @@ impl Sessions {
     pub async fn create(&self, session: &Session) -> Result<String, DomainError> {
         let now = self.ctx.clock.now();
         let secret = random::token::<32>(&*self.ctx.rng)?;
-        let json = serde_json::to_vec(session).map_err(|e| DomainError::Internal(e.to_string()))?;
         self.ctx
             .store
-            .put(Ns::Session, &key(&secret), &json, session.expires_at, now)
+            .put_record(&key(&secret), session, session.expires_at, now)
             .await?;
         Ok(secret)
     }
@@ -46,11 +45,14 @@ impl Sessions {
             return Ok(None);
         }
         let now = self.ctx.clock.now();
-        let Some(raw) = self.ctx.store.get(Ns::Session, &key(secret), now).await? else {
+        let Some(session) = self
+            .ctx
+            .store
+            .get_record::<Session>(&key(secret), now)
+            .await?
+        else {
             return Ok(None);
         };
-        let session: Session =
-            serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))?;
         if !session.is_live(now) {
             return Ok(None);
         }
@@ -72,24 +74,21 @@ impl Sessions {
         let k = key(secret);
         for _ in 0..UPDATE_ATTEMPTS {
             let now = self.ctx.clock.now();
-            let Some(raw) = self.ctx.store.get(Ns::Session, &k, now).await? else {
+            let Some(prior) = self.ctx.store.get_versioned::<Session>(&k, now).await? else {
                 return Ok(false);
             };
-            let mut session: Session =
-                serde_json::from_slice(&raw).map_err(|e| DomainError::Internal(e.to_string()))?;
-            if !session.is_live(now) {
+            if !prior.value.is_live(now) {
                 return Ok(false);
             }
-            if session.clients.iter().any(|c| c == client_id) {
+            if prior.value.clients.iter().any(|c| c == client_id) {
                 return Ok(true);
             }
+            let mut session = prior.value.clone();
             session.clients.push(client_id.to_owned());
-            let json =
-                serde_json::to_vec(&session).map_err(|e| DomainError::Internal(e.to_string()))?;
             if self
                 .ctx
                 .store
-                .compare_and_swap(Ns::Session, &k, &raw, &json, session.expires_at, now)
+                .swap_record(&k, &prior, &session, session.expires_at, now)
                 .await?
             {
                 return Ok(true);
@@ -110,12 +109,12 @@ impl Sessions {
             return Ok(None);
         }
         let now = self.ctx.clock.now();
-        let Some(raw) = self.ctx.store.take(Ns::Session, &key(secret), now).await? else {
-            return Ok(None);
-        };
-        Ok(serde_json::from_slice::<Session>(&raw)
-            .ok()
-            .filter(|s| s.is_live(now)))
+        let session = self
+            .ctx
+            .store
+            .take_record::<Session>(&key(secret), now)
+            .await?;
+        Ok(session.filter(|s| s.is_live(now)))
     }
 
     pub fn new_sid(&self) -> Result<String, DomainError> {

@@ -14,6 +14,7 @@ use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{Session, SignInMethod, passkey_amr, tap_amr};
 use crate::domain::tap::{self, MethodUsabilityReason};
 use crate::domain::user::{Upn, User};
+use crate::store::records::{FixedLifetime, Record, Records};
 use crate::store::{Change, Ns, TapUse};
 
 /// The longest a sign-in session lives (never past the TAP's end).
@@ -67,7 +68,7 @@ impl From<crate::store::StoreError> for SignInError {
 
 /// The server-side state of a WebAuthn ceremony, kept in the store.
 #[derive(serde::Serialize, serde::Deserialize)]
-enum Ceremony {
+pub(crate) enum Ceremony {
     Discoverable(DiscoverableAuthentication),
     Register {
         state: webauthn_rs::prelude::PasskeyRegistration,
@@ -77,6 +78,14 @@ enum Ceremony {
         state: Box<webauthn_rs::prelude::AttestedPasskeyRegistration>,
         sid: String,
     },
+}
+
+impl Record for Ceremony {
+    const NS: Ns = Ns::Ceremony;
+}
+
+impl FixedLifetime for Ceremony {
+    const TTL: Duration = CEREMONY_TTL;
 }
 
 /// A registration in progress: plain, or with attestation enforced.
@@ -91,31 +100,22 @@ pub struct SignInService {
     lockout: Lockout,
 }
 
-pub(crate) async fn put_ceremony(
-    ctx: &Context,
-    state: &impl serde::Serialize,
-) -> Result<String, DomainError> {
+pub(crate) async fn put_ceremony(ctx: &Context, state: &Ceremony) -> Result<String, DomainError> {
     let now = ctx.clock.now();
     let id = random::token::<24>(&*ctx.rng)?;
-    let json = serde_json::to_vec(state).map_err(|e| DomainError::Internal(e.to_string()))?;
-    ctx.store
-        .put(Ns::Ceremony, &id, &json, now + CEREMONY_TTL, now)
-        .await?;
+    ctx.store.put_fixed(&id, state, now).await?;
     Ok(id)
 }
 
-pub(crate) async fn take_ceremony<T: serde::de::DeserializeOwned>(
+pub(crate) async fn take_ceremony(
     ctx: &Context,
     id: &str,
-) -> Result<Option<T>, DomainError> {
+) -> Result<Option<Ceremony>, DomainError> {
     if id.len() > 64 {
         return Ok(None);
     }
     let now = ctx.clock.now();
-    match ctx.store.take(Ns::Ceremony, id, now).await? {
-        Some(raw) => Ok(serde_json::from_slice(&raw).ok()),
-        None => Ok(None),
-    }
+    Ok(ctx.store.take_record(id, now).await?)
 }
 
 /// The backup flags recorded in a stored webauthn-rs passkey.
@@ -493,15 +493,15 @@ impl SignInService {
 }
 
 /// Registration state (shared with enrollment).
-pub(crate) fn register_ceremony(state: Registration, sid: String) -> impl serde::Serialize {
+pub(crate) fn register_ceremony(state: Registration, sid: String) -> Ceremony {
     match state {
         Registration::Plain(state) => Ceremony::Register { state, sid },
         Registration::Attested(state) => Ceremony::RegisterAttested { state, sid },
     }
 }
 
-pub(crate) fn registration_state(value: serde_json::Value, sid: &str) -> Option<Registration> {
-    match serde_json::from_value::<Ceremony>(value).ok()? {
+pub(crate) fn registration_state(ceremony: Ceremony, sid: &str) -> Option<Registration> {
+    match ceremony {
         Ceremony::Register { state, sid: owner } if owner == sid => {
             Some(Registration::Plain(state))
         }

@@ -18,6 +18,7 @@ use crate::domain::permission::Permission;
 use crate::domain::protocol::TokenRequest;
 use crate::domain::user::DirectoryRole;
 use crate::store::Ns;
+use crate::store::records::Records;
 
 /// RFC 9068 access token claims.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -244,17 +245,15 @@ impl TokenService {
         let ctx = &self.ctx;
         let now = ctx.clock.now();
         let key = hex::encode(crate::crypto::sha256(code.as_bytes()));
-        let Some(raw) = ctx
+        let Some(grant) = ctx
             .store
-            .take(Ns::Code, &key, now)
+            .take_record::<CodeGrant>(&key, now)
             .await
             .map_err(store_error)?
         else {
             self.revoke_reused_code(&key, meta).await?;
             return Err(grant_error("the code is invalid, expired or already used"));
         };
-        let grant: CodeGrant =
-            serde_json::from_slice(&raw).map_err(|_| OAuthError::server_error())?;
         if grant.client_id != client.id {
             return Err(grant_error("the code was issued to another client"));
         }
@@ -351,12 +350,11 @@ impl TokenService {
                 .map(|t| hex::encode(crate::crypto::sha256(t.as_bytes()))),
             refresh_family,
         };
-        let json = serde_json::to_vec(&redeemed).map_err(|_| OAuthError::server_error())?;
         let keep_until = time::OffsetDateTime::from_unix_timestamp(exp)
             .unwrap_or(now)
             .max(now + time::Duration::minutes(10));
         ctx.store
-            .put(Ns::UsedCode, &key, &json, keep_until, now)
+            .put_record(&key, &redeemed, keep_until, now)
             .await
             .map_err(store_error)?;
         Ok(TokenResponse {
@@ -373,15 +371,12 @@ impl TokenService {
     async fn revoke_reused_code(&self, key: &str, meta: &RequestMeta) -> Result<(), OAuthError> {
         let ctx = &self.ctx;
         let now = ctx.clock.now();
-        let Some(raw) = ctx
+        let Some(redeemed) = ctx
             .store
-            .get(Ns::UsedCode, key, now)
+            .get_record::<RedeemedCode>(key, now)
             .await
             .map_err(store_error)?
         else {
-            return Ok(());
-        };
-        let Ok(redeemed) = serde_json::from_slice::<RedeemedCode>(&raw) else {
             return Ok(());
         };
         let until =

@@ -5,6 +5,7 @@
 //! (`tests/it/store_conformance.rs`).
 
 pub mod embedded;
+pub mod records;
 pub mod redis;
 
 use async_trait::async_trait;
