@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::oauth_errors::store_error;
 use crate::config::Settings;
 use crate::crypto::{digest_eq, sha256};
 use crate::domain::client::{Client, ClientAuthMethod, GrantType, SigningAlg};
@@ -144,7 +145,7 @@ impl ClientRegistry {
             (None, Some(id), secret) => (id, secret),
             (None, None, _) => return Err(invalid_client("client authentication is required")),
         };
-        let client = self.find(id).await.map_err(super::token::store_error)?;
+        let client = self.find(id).await.map_err(store_error)?;
         let Some(client) = client else {
             let _ = digest_eq(
                 &sha256(secret.unwrap_or_default().as_bytes()),
