@@ -7,7 +7,12 @@ use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use crate::domain::client::{ClientAuthMethod, ClientKeys, GrantType, SigningAlg};
+use crate::crypto::sha256;
+use crate::domain::DomainError;
+use crate::domain::client::{
+    Client, ClientAuthMethod, ClientKeys, FieldNames, GrantType, PORTAL_CLIENT_ID, SigningAlg,
+    is_loopback,
+};
 use crate::domain::permission::Permission;
 use crate::domain::user::Upn;
 use crate::store::redis::{RedisTarget, mask_cluster_password};
@@ -554,136 +559,66 @@ impl Settings {
             .map_err(|e| invalid("log.level", e.to_string()))?;
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
-            let key = |k: &str| format!("clients[{i}].{k}");
-            if c.id.is_empty()
-                || c.id.len() > 128
-                || c.id.chars().any(|ch| ch.is_control() || ch == ' ')
-            {
-                return Err(invalid(
-                    key("id"),
-                    "must be 1 to 128 printable characters without spaces",
-                ));
-            }
             if !seen.insert(c.id.as_str()) {
-                return Err(invalid(key("id"), format!("`{}` is listed twice", c.id)));
-            }
-            if c.id == crate::service::clients::PORTAL_CLIENT_ID {
                 return Err(invalid(
-                    key("id"),
-                    format!("`{}` is reserved for the built-in admin portal", c.id),
+                    format!("clients[{i}].id"),
+                    format!("`{}` is listed twice", c.id),
                 ));
             }
-            if c.grant_types.is_empty() {
-                return Err(invalid(
-                    key("grant_types"),
-                    "must name at least one grant type",
-                ));
-            }
-            let method = c.auth_method();
-            let has_secret = c.secret.is_some() || c.secret_sha256.is_some();
-            if c.secret.is_some() && c.secret_sha256.is_some() {
-                return Err(invalid(
-                    key("secret"),
-                    "give either secret or secret_sha256, not both",
-                ));
-            }
-            if let Some(hash) = &c.secret_sha256 {
-                let mut out = [0u8; 32];
-                hex::decode_to_slice(hash, &mut out)
-                    .map_err(|_| invalid(key("secret_sha256"), "must be 64 hex digits"))?;
-            }
-            if let Some(secret) = &c.secret
-                && secret.len() < 16
-            {
-                return Err(invalid(key("secret"), "must be at least 16 characters"));
-            }
-            match method {
-                ClientAuthMethod::None if has_secret => {
-                    return Err(invalid(
-                        key("secret"),
-                        "a public client (token_endpoint_auth_method = \"none\") has no secret",
-                    ));
-                }
-                ClientAuthMethod::None if c.grant_types.contains(&GrantType::ClientCredentials) => {
-                    return Err(invalid(
-                        key("grant_types"),
-                        "a public client cannot use client_credentials",
-                    ));
-                }
-                ClientAuthMethod::PrivateKeyJwt if has_secret => {
-                    return Err(invalid(
-                        key("secret"),
-                        "a private_key_jwt client has no secret",
-                    ));
-                }
-                ClientAuthMethod::PrivateKeyJwt => match &c.jwks {
-                    None => {
-                        return Err(invalid(
-                            key("jwks"),
-                            "private_key_jwt needs jwks (a JWK Set as JSON text) or jwks_uri (the URL serving it)",
-                        ));
-                    }
-                    Some(ClientKeys::Inline(text)) => {
-                        let parsed = serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(text);
-                        if !matches!(parsed, Ok(ref set) if !set.keys.is_empty()) {
-                            return Err(invalid(
-                                key("jwks"),
-                                "private_key_jwt needs a JWK Set with at least one key (JSON text)",
-                            ));
-                        }
-                    }
-                    Some(ClientKeys::Uri { jwks_uri }) => check_jwks_uri(jwks_uri)
-                        .map_err(|m| invalid(key("jwks_uri"), format!("`{jwks_uri}` {m}")))?,
-                },
-                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost
-                    if !has_secret =>
-                {
-                    return Err(invalid(
-                        key("secret"),
-                        "a confidential client needs secret or secret_sha256",
-                    ));
-                }
-                _ => {}
-            }
-            if c.grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
-                return Err(invalid(
-                    key("redirect_uris"),
-                    "authorization_code needs at least one redirect URI",
-                ));
-            }
-            for uri in c
-                .redirect_uris
-                .iter()
-                .chain(&c.post_logout_redirect_uris)
-                .chain(&c.backchannel_logout_uri)
-            {
-                let parsed = url::Url::parse(uri)
-                    .map_err(|e| invalid(key("redirect_uris"), format!("`{uri}`: {e}")))?;
-                if parsed.fragment().is_some() {
-                    return Err(invalid(
-                        key("redirect_uris"),
-                        format!("`{uri}` must not have a fragment"),
-                    ));
-                }
-            }
-            // Only audiences Onramp issues access tokens for: anything else
-            // would never match (a typo that silently grants nothing).
-            let users = self.issuer().to_owned();
-            let api = format!("{users}/api/v1");
-            for aud in &c.introspection_audiences {
-                if *aud != users && *aud != api {
-                    return Err(invalid(
-                        key("introspection_audiences"),
-                        format!(
-                            "`{aud}` is not an audience of Onramp's access tokens: use `{users}` (users' tokens) or `{api}` (admin API tokens)"
-                        ),
-                    ));
-                }
-            }
-            if method == ClientAuthMethod::None && !c.introspection_audiences.is_empty() {
+            self.validate_client(i, c)?;
+        }
+        Ok(())
+    }
+
+    /// A `[[clients]]` table: the file's own keys (id, the secret's forms,
+    /// audiences of this issuer), then the rules every client follows.
+    fn validate_client(&self, i: usize, c: &ClientSettings) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("clients[{i}].{k}");
+        if c.id.is_empty()
+            || c.id.len() > 128
+            || c.id.chars().any(|ch| ch.is_control() || ch == ' ')
+        {
+            return Err(invalid(
+                key("id"),
+                "must be 1 to 128 printable characters without spaces",
+            ));
+        }
+        if c.id == PORTAL_CLIENT_ID {
+            return Err(invalid(
+                key("id"),
+                format!("`{}` is reserved for the built-in admin portal", c.id),
+            ));
+        }
+        if c.secret.is_some() && c.secret_sha256.is_some() {
+            return Err(invalid(
+                key("secret"),
+                "give either secret or secret_sha256, not both",
+            ));
+        }
+        if let Some(hash) = &c.secret_sha256 {
+            let mut out = [0u8; 32];
+            hex::decode_to_slice(hash, &mut out)
+                .map_err(|_| invalid(key("secret_sha256"), "must be 64 hex digits"))?;
+        }
+        if let Some(secret) = &c.secret
+            && secret.len() < 16
+        {
+            return Err(invalid(key("secret"), "must be at least 16 characters"));
+        }
+        c.to_client()
+            .validate(FieldNames::Config { index: i })
+            .map_err(client_error)?;
+        // Only audiences Onramp issues access tokens for: anything else
+        // would never match (a typo that silently grants nothing).
+        let users = self.issuer().to_owned();
+        let api = format!("{users}/api/v1");
+        for aud in &c.introspection_audiences {
+            if *aud != users && *aud != api {
                 return Err(invalid(
                     key("introspection_audiences"),
-                    "a public client cannot introspect tokens",
+                    format!(
+                        "`{aud}` is not an audience of Onramp's access tokens: use `{users}` (users' tokens) or `{api}` (admin API tokens)"
+                    ),
                 ));
             }
         }
@@ -741,31 +676,47 @@ impl Settings {
     }
 }
 
-/// A client's `jwks_uri`: https, or http on the loopback host (tests, a
-/// client on the same machine), since the keys it serves are trusted.
-fn check_jwks_uri(uri: &str) -> Result<(), &'static str> {
-    let url = url::Url::parse(uri).map_err(|_| "is not a URL")?;
-    if url.fragment().is_some() || url.host_str().is_none() {
-        return Err("must be an absolute URL without a fragment");
-    }
-    match url.scheme() {
-        "https" => Ok(()),
-        "http" if is_loopback(&url) => Ok(()),
-        _ => Err("must be https (http only on localhost or 127.0.0.1)"),
-    }
-}
-
-/// `localhost`, `127.0.0.1` or `[::1]`.
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
+/// A client's refusal, under the key the domain named.
+fn client_error(e: DomainError) -> ConfigError {
+    match e {
+        DomainError::Invalid { field, message } => invalid(field, message),
+        other => ConfigError::Load(other.to_string()),
     }
 }
 
 impl ClientSettings {
+    /// The client record this table describes (the one model that
+    /// validation and the token endpoint use).
+    pub fn to_client(&self) -> Client {
+        let secret_sha256 = match (&self.secret, &self.secret_sha256) {
+            (Some(plain), _) => Some(sha256(plain.as_bytes())),
+            (None, Some(hex_digest)) => {
+                let mut out = [0u8; 32];
+                // Checked by `Settings::validate`.
+                hex::decode_to_slice(hex_digest, &mut out)
+                    .ok()
+                    .map(|()| out)
+            }
+            (None, None) => None,
+        };
+        Client {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            secret_sha256,
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            grant_types: self.grant_types.clone(),
+            auth_method: self.auth_method(),
+            id_token_alg: self.id_token_alg.unwrap_or(SigningAlg::RS256),
+            access_token_alg: self.access_token_alg.unwrap_or(SigningAlg::ES256),
+            permissions: self.permissions.clone(),
+            delegated_permissions: self.delegated_permissions.clone(),
+            jwks: self.jwks.clone(),
+            introspection_audiences: self.introspection_audiences.clone(),
+        }
+    }
+
     pub fn auth_method(&self) -> ClientAuthMethod {
         self.token_endpoint_auth_method.unwrap_or(
             if self.secret.is_none() && self.secret_sha256.is_none() {
@@ -846,6 +797,54 @@ token_endpoint_auth_method = "private_key_jwt"
                 .to_string();
             assert!(e.contains("`clients[0].jwks_uri`"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn configured_clients_follow_the_registration_rules() {
+        let web = "[[clients]]\nid = \"web\"\nsecret = \"web-secret-0123456789\"\n";
+        let ok = |rest: &str| load_toml(&format!("{web}{rest}"));
+        let refused = |rest: &str| ok(rest).unwrap_err().to_string();
+        // http only on the loopback host, in every list of redirect targets.
+        for uri in [
+            "http://localhost:3000/callback",
+            "http://127.0.0.1:9/cb",
+            "http://[::1]:8400/cb",
+            "https://app.example/cb",
+        ] {
+            assert!(
+                ok(&format!("grant_types = [\"authorization_code\"]\nredirect_uris = [\"{uri}\"]\npost_logout_redirect_uris = [\"{uri}\"]\n")).is_ok(),
+                "{uri}"
+            );
+        }
+        let e = refused(
+            "grant_types = [\"authorization_code\"]\nredirect_uris = [\"https://app.example/cb\", \"http://app.example/cb\"]\n",
+        );
+        assert!(
+            e.contains("`clients[0].redirect_uris[1]`") && e.contains("https"),
+            "{e}"
+        );
+        let e = refused(
+            "grant_types = [\"authorization_code\"]\nredirect_uris = [\"https://app.example/cb\"]\npost_logout_redirect_uris = [\"http://app.example/\"]\n",
+        );
+        assert!(
+            e.contains("`clients[0].post_logout_redirect_uris[0]`"),
+            "{e}"
+        );
+        let e = refused(
+            "grant_types = [\"authorization_code\"]\nredirect_uris = [\"com.example.app:/cb\"]\n",
+        );
+        assert!(e.contains("`clients[0].redirect_uris[0]`"), "{e}");
+        // A refresh token only comes with a code.
+        let e = refused("grant_types = [\"client_credentials\", \"refresh_token\"]\n");
+        assert!(
+            e.contains("`clients[0].grant_types`")
+                && e.contains("refresh_token needs authorization_code"),
+            "{e}"
+        );
+        let e = refused(
+            "grant_types = [\"client_credentials\"]\nbackchannel_logout_uri = \"https://app.example/bc#x\"\n",
+        );
+        assert!(e.contains("`clients[0].backchannel_logout_uri`"), "{e}");
     }
 
     #[test]
@@ -944,6 +943,14 @@ token_endpoint_auth_method = "private_key_jwt"
     }
 
     #[test]
+    fn demo_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let s: Settings = toml::from_str(&text).unwrap();
+        s.validate().unwrap();
+    }
+
+    #[test]
     fn default_toml_file_equals_built_in_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/default.toml");
         let text = std::fs::read_to_string(path).unwrap();
@@ -980,7 +987,7 @@ token_endpoint_auth_method = "private_key_jwt"
                 .to_string()
                 .contains("clients[0].secret")
         );
-        s.clients[0].id = crate::service::clients::PORTAL_CLIENT_ID.into();
+        s.clients[0].id = PORTAL_CLIENT_ID.into();
         s.clients[0].secret = Some("a-long-enough-secret-0123456789".into());
         let err = s.validate().unwrap_err().to_string();
         assert!(

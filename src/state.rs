@@ -12,7 +12,6 @@ use crate::service::session::Sessions;
 use crate::service::signin::SignInService;
 use crate::service::token::TokenService;
 use crate::service::userinfo::UserInfoService;
-use crate::web::cookies::CookieNames;
 
 pub struct AppState {
     pub ctx: Arc<Context>,
@@ -45,6 +44,34 @@ impl AppState {
             cookies: CookieNames::for_issuer(&ctx.issuer),
             discovery: crate::service::discovery::document(&ctx.issuer).into(),
             ctx,
+        }
+    }
+}
+
+/// The session and CSRF cookies' names and flags, decided once from the
+/// issuer: `__Host-` names and `Secure` when it is https (browsers refuse
+/// both on plain http, e.g. in development). `web::cookies` builds and reads
+/// the cookies themselves, so that this layer needs no HTTP types.
+pub struct CookieNames {
+    pub session: &'static str,
+    pub csrf: &'static str,
+    pub(crate) secure: bool,
+}
+
+impl CookieNames {
+    pub fn for_issuer(issuer: &str) -> Self {
+        if issuer.starts_with("https://") {
+            Self {
+                session: "__Host-onramp_session",
+                csrf: "__Host-onramp_csrf",
+                secure: true,
+            }
+        } else {
+            Self {
+                session: "onramp_session",
+                csrf: "onramp_csrf",
+                secure: false,
+            }
         }
     }
 }

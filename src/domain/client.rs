@@ -1,6 +1,23 @@
+//! A relying party: the one client record, from the configuration file or
+//! registered by an administrator, and the rules it must follow
+//! ([`Client::validate`], in `rules`).
+
 use serde::{Deserialize, Serialize};
 
 use super::permission::Permission;
+
+mod rules;
+mod uri;
+
+pub use rules::{ClientField, FieldNames};
+pub use uri::is_loopback;
+
+/// The admin portal's own client id: the portal signs admins in through
+/// the same OIDC flow as any relying party. No configured client may take it.
+pub const PORTAL_CLIENT_ID: &str = "onramp-admin-portal";
+
+/// The portal's callback path, under the issuer.
+pub const PORTAL_CALLBACK_PATH: &str = "/admin/callback";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -11,7 +11,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::Context;
 use super::discovery::TOKEN_PATH;
-use super::token::store_error;
+use super::oauth_errors::store_error;
 use crate::domain::client::{Client, ClientAuthMethod, ClientKeys};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::store::Ns;

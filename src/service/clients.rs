@@ -3,12 +3,17 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::oauth_errors::store_error;
 use crate::config::Settings;
 use crate::crypto::{digest_eq, sha256};
 use crate::domain::client::{Client, ClientAuthMethod, GrantType, SigningAlg};
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::domain::permission::Permission;
 use crate::store::{SharedStore, StoreError};
+
+// Defined in the domain (the configuration reserves the id); kept under
+// this path for the portal's handlers.
+pub use crate::domain::client::{PORTAL_CALLBACK_PATH, PORTAL_CLIENT_ID};
 
 pub struct ClientRegistry {
     configured: HashMap<String, Arc<Client>>,
@@ -28,13 +33,6 @@ pub struct PresentedCredentials<'a> {
     pub assertion_type: Option<&'a str>,
     pub assertion: Option<&'a str>,
 }
-
-/// The admin portal's own client id: the portal signs admins in through
-/// the same OIDC flow as any relying party.
-pub const PORTAL_CLIENT_ID: &str = "onramp-admin-portal";
-
-/// The portal's callback path, under the issuer.
-pub const PORTAL_CALLBACK_PATH: &str = "/admin/callback";
 
 /// The portal is a public client (PKCE) whose tokens carry delegated admin
 /// permissions, trimmed to the signed-in admin's roles.
@@ -64,41 +62,11 @@ const DUMMY_DIGEST: [u8; 32] = [0x5a; 32];
 
 impl ClientRegistry {
     pub fn from_settings(settings: &Settings, store: SharedStore) -> Self {
-        let configured = settings
+        let mut configured = settings
             .clients
             .iter()
-            .map(|c| {
-                let secret_sha256 = match (&c.secret, &c.secret_sha256) {
-                    (Some(plain), _) => Some(sha256(plain.as_bytes())),
-                    (None, Some(hex_digest)) => {
-                        let mut out = [0u8; 32];
-                        // Validated at start-up.
-                        hex::decode_to_slice(hex_digest, &mut out)
-                            .ok()
-                            .map(|()| out)
-                    }
-                    (None, None) => None,
-                };
-                let client = Client {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    secret_sha256,
-                    redirect_uris: c.redirect_uris.clone(),
-                    post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
-                    backchannel_logout_uri: c.backchannel_logout_uri.clone(),
-                    grant_types: c.grant_types.clone(),
-                    auth_method: c.auth_method(),
-                    id_token_alg: c.id_token_alg.unwrap_or(SigningAlg::RS256),
-                    access_token_alg: c.access_token_alg.unwrap_or(SigningAlg::ES256),
-                    permissions: c.permissions.clone(),
-                    delegated_permissions: c.delegated_permissions.clone(),
-                    jwks: c.jwks.clone(),
-                    introspection_audiences: c.introspection_audiences.clone(),
-                };
-                (c.id.clone(), Arc::new(client))
-            })
+            .map(|c| (c.id.clone(), Arc::new(c.to_client())))
             .collect::<HashMap<_, _>>();
-        let mut configured = configured;
         // Inserted last: the portal's client cannot be shadowed by config.
         let portal = portal_client(settings.issuer());
         configured.insert(portal.id.clone(), Arc::new(portal));
@@ -144,7 +112,7 @@ impl ClientRegistry {
             (None, Some(id), secret) => (id, secret),
             (None, None, _) => return Err(invalid_client("client authentication is required")),
         };
-        let client = self.find(id).await.map_err(super::token::store_error)?;
+        let client = self.find(id).await.map_err(store_error)?;
         let Some(client) = client else {
             let _ = digest_eq(
                 &sha256(secret.unwrap_or_default().as_bytes()),

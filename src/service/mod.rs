@@ -16,6 +16,7 @@ pub mod hashing;
 pub mod keys;
 pub mod lockout;
 pub mod logout;
+pub mod oauth_errors;
 pub mod ratelimit;
 pub mod refresh;
 pub mod session;

@@ -5,9 +5,10 @@ use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
 use super::audit::Entry;
+use super::oauth_errors::store_error;
 use super::token::{
     AccessTokenClaims, IssuedAccess, TokenResponse, TokenService, UserAccessClaims, UserGrant,
-    grant_error, store_error,
+    grant_error,
 };
 use crate::crypto::jwt::Audience;
 use crate::crypto::keys::JwtType;

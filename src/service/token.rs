@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::audit::Entry;
 use super::clients::PresentedCredentials;
+use super::oauth_errors::store_error;
 use super::{Caller, Context, RequestMeta};
 use crate::crypto::jwt::{self, Audience, JwtError};
 use crate::crypto::keys::JwtType;
@@ -123,19 +124,6 @@ fn at_hash(access_token: &str) -> String {
 
 pub(crate) fn grant_error(description: &'static str) -> OAuthError {
     OAuthError::new(OAuthErrorCode::InvalidGrant, description)
-}
-
-pub(crate) fn store_error(e: crate::store::StoreError) -> OAuthError {
-    match e {
-        crate::store::StoreError::Unavailable(_) => {
-            crate::metrics::METRICS.store_error();
-            OAuthError::unavailable()
-        }
-        other => {
-            tracing::error!(error = %other, "token endpoint store failure");
-            OAuthError::server_error()
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -1,5 +1,5 @@
-//! Session and CSRF cookies. `__Host-` names and `Secure` when the issuer
-//! is https (browsers refuse both on plain http, e.g. in development).
+//! Session and CSRF cookies: built and read here, with the names and flags
+//! of [`CookieNames`] (`__Host-` and `Secure` with an https issuer).
 
 use actix_web::HttpRequest;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
@@ -7,29 +7,11 @@ use subtle::ConstantTimeEq;
 
 use crate::crypto::random::{self, Random};
 
-pub struct CookieNames {
-    pub session: &'static str,
-    pub csrf: &'static str,
-    secure: bool,
-}
+/// The type lives beside the state that holds it (the names are decided
+/// once from the issuer); building and reading the cookies is this module's.
+pub use crate::state::CookieNames;
 
 impl CookieNames {
-    pub fn for_issuer(issuer: &str) -> Self {
-        if issuer.starts_with("https://") {
-            Self {
-                session: "__Host-onramp_session",
-                csrf: "__Host-onramp_csrf",
-                secure: true,
-            }
-        } else {
-            Self {
-                session: "onramp_session",
-                csrf: "onramp_csrf",
-                secure: false,
-            }
-        }
-    }
-
     fn build(
         &self,
         name: &'static str,

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::query::{self, Page};
 use super::{base, created, json};
 use crate::domain::DomainError;
-use crate::domain::client::{ClientAuthMethod, GrantType};
-use crate::domain::registration::NewClient;
+use crate::domain::client::GrantType;
+use crate::domain::registration::{NewClient, parse_auth_method, parse_grant_types};
 use crate::service::Caller;
 use crate::service::admin::ClientView;
 use crate::state::AppState;
@@ -168,28 +168,11 @@ async fn client_register(
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
     let body = body.into_inner();
-    let auth_method = match body.token_endpoint_auth_method.as_deref() {
-        None | Some("client_secret_basic") => ClientAuthMethod::ClientSecretBasic,
-        Some("client_secret_post") => ClientAuthMethod::ClientSecretPost,
-        Some("none") => ClientAuthMethod::None,
-        Some(_) => {
-            return Err(DomainError::invalid(
-                "tokenEndpointAuthMethod",
-                "must be client_secret_basic, client_secret_post or none",
-            )
-            .into());
-        }
+    let auth_method = parse_auth_method(body.token_endpoint_auth_method.as_deref())?;
+    let grant_types = match &body.grant_types {
+        Some(names) => parse_grant_types(names.iter().map(String::as_str))?,
+        None => vec![GrantType::AuthorizationCode],
     };
-    let grant_types = body
-        .grant_types
-        .unwrap_or_else(|| vec!["authorization_code".into()])
-        .iter()
-        .map(|g| {
-            GrantType::parse(g).ok_or_else(|| {
-                DomainError::invalid("grantTypes", format!("unknown grant type {g}"))
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let new = NewClient {
         name: body
             .display_name
