@@ -236,6 +236,21 @@ async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Admin, PortalE
     if caller.permissions.is_empty() {
         return Err(PortalError::no_admin_role());
     }
+    let (chrome, csrf_cookie) = chrome(req, state, &caller);
+    Ok(Admin {
+        caller,
+        chrome,
+        csrf_cookie,
+    })
+}
+
+/// What the pages of `caller` show around their content, and the CSRF
+/// cookie to set if the browser has none yet.
+fn chrome(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &Caller,
+) -> (Chrome, Option<Cookie<'static>>) {
     // Read with the roles when the token was checked: no second lookup.
     let me = caller
         .upn
@@ -245,15 +260,11 @@ async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Admin, PortalE
     let chrome = Chrome {
         csrf,
         me,
-        nav: nav_of(&caller),
+        nav: nav_of(caller),
         section: section_of(req.path()),
         notice: None,
     };
-    Ok(Admin {
-        caller,
-        chrome,
-        csrf_cookie,
-    })
+    (chrome, csrf_cookie)
 }
 
 async fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, PortalError> {

@@ -231,8 +231,35 @@ fn portal_entered(state: &AppState, tokens: TokenResponse) -> HttpResponse {
     res
 }
 
-/// `/admin/callback`: redeems the code in-process and keeps the access
-/// token in an HttpOnly cookie for the portal's requests.
+/// Redeems the callback's code in-process, as the portal client.
+async fn redeem(
+    req: &HttpRequest,
+    state: &AppState,
+    code: Option<&str>,
+    verifier: &str,
+) -> Result<TokenResponse, PortalError> {
+    let Ok(Some(client)) = state.ctx.clients.find(PORTAL_CLIENT_ID).await else {
+        return Err(PortalError::page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "Please try again shortly.",
+        ));
+    };
+    state
+        .tokens
+        .authorization_code(
+            &client,
+            code,
+            Some(&callback_uri(state)),
+            Some(verifier),
+            &request_meta(req),
+        )
+        .await
+        .map_err(|e| not_completed(e.description))
+}
+
+/// `/admin/callback`: redeems the code and keeps the access token in an
+/// HttpOnly cookie for the portal's requests.
 async fn callback(
     req: HttpRequest,
     query: web::Query<CallbackQuery>,
@@ -243,24 +270,7 @@ async fn callback(
         return Err(not_completed(detail.to_owned()));
     }
     let verifier = flow_verifier(&req, &state, query.state.as_deref())?;
-    let Ok(Some(client)) = state.ctx.clients.find(PORTAL_CLIENT_ID).await else {
-        return Err(PortalError::page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            "Please try again shortly.",
-        ));
-    };
-    let tokens = state
-        .tokens
-        .authorization_code(
-            &client,
-            query.code.as_deref(),
-            Some(&callback_uri(&state)),
-            Some(&verifier),
-            &request_meta(&req),
-        )
-        .await
-        .map_err(|e| not_completed(e.description))?;
+    let tokens = redeem(&req, &state, query.code.as_deref(), &verifier).await?;
     // Without an admin role the token carries no permission (and is not
     // for the admin API): say so here rather than loop through sign-in.
     if !tokens
