@@ -1,12 +1,12 @@
 //! Portal: the audit log as a filterable table.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use time::{Date, OffsetDateTime, format_description::FormatItem, macros::format_description};
 
-use super::{Chrome, signed_in};
+use super::{Admin, BackTo, Chrome, PortalError};
 use crate::domain::DomainError;
 use crate::domain::audit::{ActorKind, AuditEvent, AuditEventType, AuditFilter, Outcome};
 use crate::state::AppState;
@@ -110,45 +110,37 @@ fn filter_of(f: &FilterForm) -> Result<AuditFilter, DomainError> {
     })
 }
 
+/// The link to the next page: the same filter, older events.
+fn next_link(form: &FilterForm, cursor: &str) -> String {
+    let mut qs = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("type", &form.kind),
+        ("actor", &form.actor),
+        ("target", &form.target),
+        ("from", &form.from),
+        ("until", &form.until),
+    ] {
+        if !v.is_empty() {
+            qs.append_pair(k, v);
+        }
+    }
+    qs.append_pair("before", cursor);
+    format!("/admin/audit?{}", qs.finish())
+}
+
 pub async fn log(
-    req: HttpRequest,
     query: web::Query<FilterForm>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "audit").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
     let form = query.into_inner();
-    let filter = match filter_of(&form) {
-        Ok(f) => f,
-        Err(e) => return admin.problem(&e, "/admin/audit"),
-    };
+    let filter = filter_of(&form).back_to(&admin, "/admin/audit")?;
     let cursor = Some(form.before.as_str()).filter(|c| !c.is_empty());
-    let page = match state
+    let page = state
         .admin
         .audit_log(&admin.caller, &filter, cursor, 100)
         .await
-    {
-        Ok(p) => p,
-        Err(e) => return admin.problem(&e, "/admin"),
-    };
-    let next = page.next.map(|cursor| {
-        let mut qs = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [
-            ("type", &form.kind),
-            ("actor", &form.actor),
-            ("target", &form.target),
-            ("from", &form.from),
-            ("until", &form.until),
-        ] {
-            if !v.is_empty() {
-                qs.append_pair(k, v);
-            }
-        }
-        qs.append_pair("before", &cursor);
-        format!("/admin/audit?{}", qs.finish())
-    });
+        .back_to(&admin, "/admin")?;
     let types = AuditEventType::ALL
         .into_iter()
         .map(|t| (t.as_str(), t.as_str() == form.kind))
@@ -157,8 +149,8 @@ pub async fn log(
         chrome: &admin.chrome,
         filter: &form,
         types,
+        next: page.next.map(|c| next_link(&form, &c)),
         events: page.events.into_iter().map(EventRow::from).collect(),
-        next,
     };
-    admin.page(StatusCode::OK, &page)
+    Ok(admin.page(StatusCode::OK, &page))
 }

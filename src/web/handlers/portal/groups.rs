@@ -4,16 +4,20 @@
 //! tokens holding `Group.ReadWrite.All`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Admin, Chrome, ConfirmPage, FormPairs, minute, posted, signed_in};
+use super::{
+    Admin, Asked, BackTo, Chrome, FormPairs, PAGE, PortalError, Posted, confirmed, known, listed,
+    minute, to_read,
+};
 use crate::domain::DomainError;
 use crate::domain::group::{Group, GroupPatch, NewGroup};
 use crate::domain::permission::Permission;
 use crate::domain::policy::{IncludeTargets, Policy, PolicyTarget, TargetType};
 use crate::domain::user::User;
+use crate::service::Caller;
 use crate::state::AppState;
 use crate::web::pages::{enc, see_other};
 
@@ -27,39 +31,24 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/groups/{id}/{action}", web::post().to(destructive));
 }
 
-/// Said before the service would refuse (it decides; this explains).
-fn no_groups(mut admin: Admin) -> HttpResponse {
-    admin.problem(
+/// The administrator, if they may manage groups. Said before the service
+/// would refuse (it decides; this explains).
+fn groups_only(admin: Admin) -> Result<Admin, PortalError> {
+    if admin.can(Permission::GroupReadWriteAll) {
+        return Ok(admin);
+    }
+    Err(admin.problem(
         &DomainError::Forbidden(
             "Groups are managed by a Global Administrator, and your roles do not include it: managing groups needs the Global Administrator role."
                 .into(),
         ),
         "/admin",
-    )
+    ))
 }
 
-/// The signed-in administrator, if they may manage groups.
-async fn groups_admin(req: &HttpRequest, state: &AppState) -> Result<Admin, HttpResponse> {
-    let admin = signed_in(req, state, "groups").await?;
-    if admin.can(Permission::GroupReadWriteAll) {
-        Ok(admin)
-    } else {
-        Err(no_groups(admin))
-    }
-}
-
-/// A groups form, once its CSRF token checks out, if they may manage groups.
-async fn groups_form(
-    req: &HttpRequest,
-    state: &AppState,
-    body: &[u8],
-) -> Result<(Admin, FormPairs), HttpResponse> {
-    let (admin, form) = posted(req, state, "groups", body).await?;
-    if admin.can(Permission::GroupReadWriteAll) {
-        Ok((admin, form))
-    } else {
-        Err(no_groups(admin))
-    }
+/// A groups form, if they may manage groups.
+fn groups_form(posted: Posted) -> Result<(Admin, FormPairs), PortalError> {
+    Ok((groups_only(posted.admin)?, posted.form))
 }
 
 pub struct GroupRow {
@@ -116,7 +105,7 @@ struct GroupsPage<'a> {
     q: &'a str,
     groups: Vec<GroupRow>,
     next: Option<String>,
-    /// The search looked at the first [`SEARCH_SCAN`] groups only.
+    /// The search looked at the first [`super::SEARCH_SCAN`] groups only.
     truncated: bool,
 }
 
@@ -127,51 +116,24 @@ struct ListQuery {
     done: Option<String>,
 }
 
-/// Search scans at most this many groups (by name), as the users page does.
-const SEARCH_SCAN: usize = 999;
-const PAGE: usize = 50;
-
 async fn list(
-    req: HttpRequest,
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match groups_admin(&req, &state).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    let mut admin = groups_only(admin)?;
     admin.chrome.notice = notice(query.done.as_deref());
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let (groups, next, truncated) = if q.is_empty() {
-        match state
-            .admin
-            .list_groups(&admin.caller, query.after.as_deref(), PAGE)
-            .await
-        {
-            Ok(page) => (page.groups, page.next, false),
-            Err(e) => return admin.problem(&e, "/admin"),
-        }
-    } else {
-        match state
-            .admin
-            .list_groups(&admin.caller, None, SEARCH_SCAN)
-            .await
-        {
-            Ok(page) => {
-                let needle = q.to_lowercase();
-                let hits = page
-                    .groups
-                    .into_iter()
-                    .filter(|g| {
-                        g.display_name.to_lowercase().contains(&needle)
-                            || g.mail_nickname.to_lowercase().contains(&needle)
-                    })
-                    .collect();
-                (hits, None, page.next.is_some())
-            }
-            Err(e) => return admin.problem(&e, "/admin"),
-        }
-    };
+    let (after, top) = to_read(q, query.after.as_deref());
+    let page = state
+        .admin
+        .list_groups(&admin.caller, after, top)
+        .await
+        .back_to(&admin, "/admin")?;
+    let (groups, next, truncated) = listed(q, page.groups, page.next, |g, needle| {
+        g.display_name.to_lowercase().contains(needle)
+            || g.mail_nickname.to_lowercase().contains(needle)
+    });
     let page = GroupsPage {
         chrome: &admin.chrome,
         q,
@@ -179,7 +141,7 @@ async fn list(
         next,
         truncated,
     };
-    admin.page(StatusCode::OK, &page)
+    Ok(admin.page(StatusCode::OK, &page))
 }
 
 /// A trimmed field, `None` when empty.
@@ -190,21 +152,24 @@ fn text(form: &FormPairs, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let (mut admin, form) = match groups_form(&req, &state, &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+async fn create(state: web::Data<AppState>, posted: Posted) -> Result<HttpResponse, PortalError> {
+    let (admin, form) = groups_form(posted)?;
     let new = NewGroup {
         display_name: Some(text(&form, "display_name").unwrap_or_default()),
         description: text(&form, "description"),
         mail_nickname: text(&form, "mail_nickname"),
         ..Default::default()
     };
-    match state.admin.create_group(&admin.caller, new).await {
-        Ok(group) => see_other(&format!("/admin/groups/{}?done=created", group.id)),
-        Err(e) => admin.problem(&in_words(e), "/admin/groups"),
-    }
+    let group = state
+        .admin
+        .create_group(&admin.caller, new)
+        .await
+        .map_err(in_words)
+        .back_to(&admin, "/admin/groups")?;
+    Ok(see_other(&format!(
+        "/admin/groups/{}?done=created",
+        group.id
+    )))
 }
 
 pub struct MemberRow {
@@ -277,36 +242,8 @@ struct DetailQuery {
     after: Option<String>,
 }
 
-async fn detail(
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<DetailQuery>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match groups_admin(&req, &state).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    admin.chrome.notice = notice(query.done.as_deref());
-    let id = path.into_inner();
-    let caller = &admin.caller;
-    let group = match state.admin.get_group(caller, &id).await {
-        Ok(g) => g,
-        Err(e) => return admin.problem(&e, "/admin/groups"),
-    };
-    let members = match state
-        .admin
-        .list_members(caller, &group.id, query.after.as_deref(), PAGE)
-        .await
-    {
-        Ok(m) => m,
-        Err(e) => return admin.problem(&e, "/admin/groups"),
-    };
-    let policy = match state.admin.policy().await {
-        Ok(p) => p,
-        Err(e) => return admin.problem(&e, "/admin/groups"),
-    };
-    let policies = mentions(&policy, &group.id)
+fn policy_lines(policy: &Policy, group_id: &str) -> Vec<String> {
+    mentions(policy, group_id)
         .into_iter()
         .map(|(method, included)| {
             if included {
@@ -315,7 +252,30 @@ async fn detail(
                 format!("Excluded from the {method} policy")
             }
         })
-        .collect();
+        .collect()
+}
+
+async fn detail(
+    path: web::Path<String>,
+    query: web::Query<DetailQuery>,
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    let mut admin = groups_only(admin)?;
+    admin.chrome.notice = notice(query.done.as_deref());
+    let back = "/admin/groups";
+    let caller = &admin.caller;
+    let group = state
+        .admin
+        .get_group(caller, &path)
+        .await
+        .back_to(&admin, back)?;
+    let members = state
+        .admin
+        .list_members(caller, &group.id, query.after.as_deref(), PAGE)
+        .await
+        .back_to(&admin, back)?;
+    let policy = state.admin.policy().await.back_to(&admin, back)?;
     let page = GroupPage {
         chrome: &admin.chrome,
         group: GroupRow::from(&group),
@@ -323,72 +283,81 @@ async fn detail(
         next: members
             .next
             .map(|n| format!("/admin/groups/{}?after={}", group.id, enc(&n))),
-        policies,
+        policies: policy_lines(&policy, &group.id),
     };
-    admin.page(StatusCode::OK, &page)
+    Ok(admin.page(StatusCode::OK, &page))
+}
+
+/// A group's id from the path, and its page.
+fn group_path(path: web::Path<String>) -> (String, String) {
+    let id = path.into_inner();
+    let back = format!("/admin/groups/{id}");
+    (id, back)
 }
 
 async fn update(
-    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match groups_form(&req, &state, &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let id = path.into_inner();
-    let back = format!("/admin/groups/{id}");
+    posted: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (admin, form) = groups_form(posted)?;
+    let (id, back) = group_path(path);
     let patch = GroupPatch {
         display_name: Some(text(&form, "display_name").unwrap_or_default()),
         description: Some(text(&form, "description")),
         ..Default::default()
     };
-    match state.admin.update_group(&admin.caller, &id, patch).await {
-        Ok(_) => see_other(&format!("{back}?done=saved")),
-        Err(e) => admin.problem(&in_words(e), &back),
+    state
+        .admin
+        .update_group(&admin.caller, &id, patch)
+        .await
+        .map_err(in_words)
+        .back_to(&admin, &back)?;
+    Ok(see_other(&format!("{back}?done=saved")))
+}
+
+/// The service's refusals of a new member in the form's words.
+fn member_words(e: DomainError, upn: &str) -> DomainError {
+    match e {
+        DomainError::NotFound("user") => {
+            DomainError::invalid("User name", format!("there is no user {upn}"))
+        }
+        DomainError::Invalid { field, .. } if field == "members" => {
+            DomainError::Conflict(format!("{upn} is already a member of this group.").into())
+        }
+        e => e,
     }
 }
 
 async fn add_member(
-    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match groups_form(&req, &state, &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let id = path.into_inner();
-    let back = format!("/admin/groups/{id}");
-    let Some(upn) = text(&form, "upn") else {
-        return admin.problem(
-            &DomainError::invalid(
+    posted: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (admin, form) = groups_form(posted)?;
+    let (id, back) = group_path(path);
+    let upn = text(&form, "upn")
+        .ok_or_else(|| {
+            DomainError::invalid(
                 "User name",
                 "enter the user name (UPN) of the person to add",
-            ),
-            &back,
-        );
-    };
+            )
+        })
+        .back_to(&admin, &back)?;
     let caller = &admin.caller;
     // The group first, so a missing group is not reported as a missing user.
-    if let Err(e) = state.admin.get_group(caller, &id).await {
-        return admin.problem(&e, "/admin/groups");
-    }
-    match state.admin.add_member(caller, &id, &upn).await {
-        Ok(()) => see_other(&format!("{back}?done=member-added")),
-        Err(DomainError::NotFound("user")) => admin.problem(
-            &DomainError::invalid("User name", format!("there is no user {upn}")),
-            &back,
-        ),
-        Err(DomainError::Invalid { field, .. }) if field == "members" => admin.problem(
-            &DomainError::Conflict(format!("{upn} is already a member of this group.").into()),
-            &back,
-        ),
-        Err(e) => admin.problem(&e, &back),
-    }
+    state
+        .admin
+        .get_group(caller, &id)
+        .await
+        .back_to(&admin, "/admin/groups")?;
+    state
+        .admin
+        .add_member(caller, &id, &upn)
+        .await
+        .map_err(|e| member_words(e, &upn))
+        .back_to(&admin, &back)?;
+    Ok(see_other(&format!("{back}?done=member-added")))
 }
 
 /// The destructive actions, each behind a confirmation page.
@@ -436,105 +405,102 @@ fn policy_warnings(policy: &Policy, group_id: &str, member: Option<&str>) -> Vec
         .collect()
 }
 
+impl Destructive {
+    /// What the confirmation page asks about `group` (and the member
+    /// `item`), with what the policies naming the group make of it.
+    async fn asked(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        group: &Group,
+        item: &str,
+    ) -> Result<Asked, DomainError> {
+        let policy = state.admin.policy().await?;
+        Ok(match self {
+            Self::RemoveMember => {
+                let user = state.admin.get_user(caller, item).await?;
+                let upn = user.upn.as_str();
+                Asked {
+                    title: "Remove this member?",
+                    detail: format!("{upn} leaves the group {}.", group.display_name),
+                    warnings: policy_warnings(&policy, &group.id, Some(upn)),
+                    button: "Remove member",
+                }
+            }
+            Self::DeleteGroup => Asked {
+                title: "Delete this group?",
+                detail: format!(
+                    "{}: the group and its memberships are deleted (the users stay). This cannot be undone.",
+                    group.display_name
+                ),
+                warnings: policy_warnings(&policy, &group.id, None),
+                button: "Delete group",
+            },
+        })
+    }
+}
+
 async fn confirm(
-    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<ConfirmQuery>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match groups_admin(&req, &state).await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let id = path.into_inner();
-    let back = format!("/admin/groups/{id}");
-    let Some(action) = Destructive::parse(&query.action) else {
-        return admin.problem(&DomainError::NotFound("action"), &back);
-    };
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    let admin = groups_only(admin)?;
+    let (id, back) = group_path(path);
+    let action = known(&admin, Destructive::parse(&query.action), &back)?;
     let caller = &admin.caller;
-    let group = match state.admin.get_group(caller, &id).await {
-        Ok(g) => g,
-        Err(e) => return admin.problem(&e, "/admin/groups"),
-    };
-    let policy = match state.admin.policy().await {
-        Ok(p) => p,
-        Err(e) => return admin.problem(&e, &back),
-    };
-    let (title, detail, warnings, button) = match action {
-        Destructive::RemoveMember => {
-            let user = match state.admin.get_user(caller, &query.item).await {
-                Ok(u) => u,
-                Err(e) => return admin.problem(&e, &back),
-            };
-            let upn = user.upn.as_str();
-            (
-                "Remove this member?",
-                format!("{upn} leaves the group {}.", group.display_name),
-                policy_warnings(&policy, &group.id, Some(upn)),
-                "Remove member",
-            )
-        }
-        Destructive::DeleteGroup => (
-            "Delete this group?",
-            format!(
-                "{}: the group and its memberships are deleted (the users stay). This cannot be undone.",
-                group.display_name
-            ),
-            policy_warnings(&policy, &group.id, None),
-            "Delete group",
-        ),
-    };
+    let group = state
+        .admin
+        .get_group(caller, &id)
+        .await
+        .back_to(&admin, "/admin/groups")?;
+    let asked = action
+        .asked(&state, caller, &group, &query.item)
+        .await
+        .back_to(&admin, &back)?;
     let post = format!("/admin/groups/{id}/{}", query.action);
-    let page = ConfirmPage {
-        chrome: &admin.chrome,
-        title,
-        detail: &detail,
-        warnings: &warnings,
-        action: &post,
-        item: &query.item,
-        button,
-        back: &back,
-    };
-    admin.page(StatusCode::OK, &page)
+    Ok(admin.confirm(&asked, &post, &query.item, &back))
+}
+
+fn not_a_member(e: DomainError) -> DomainError {
+    match e {
+        DomainError::NotFound("member") => {
+            DomainError::Conflict("That user is not a member of this group (any more).".into())
+        }
+        e => e,
+    }
 }
 
 async fn destructive(
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match groups_form(&req, &state, &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+    posted: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (admin, form) = groups_form(posted)?;
     let (id, action) = path.into_inner();
     let back = format!("/admin/groups/{id}");
-    let Some(action) = Destructive::parse(&action) else {
-        return admin.problem(&DomainError::NotFound("action"), &back);
-    };
-    if !form.checked("confirm") {
-        return see_other(&back);
-    }
+    let action = confirmed(&admin, &form, Destructive::parse(&action), &back)?;
     let caller = &admin.caller;
     match action {
         Destructive::RemoveMember => {
             let item = form.one("item").unwrap_or_default();
-            match state.admin.remove_member(caller, &id, item).await {
-                Ok(()) => see_other(&format!("{back}?done=member-removed")),
-                Err(DomainError::NotFound("member")) => admin.problem(
-                    &DomainError::Conflict(
-                        "That user is not a member of this group (any more).".into(),
-                    ),
-                    &back,
-                ),
-                Err(e) => admin.problem(&e, &back),
-            }
+            state
+                .admin
+                .remove_member(caller, &id, item)
+                .await
+                .map_err(not_a_member)
+                .back_to(&admin, &back)?;
+            Ok(see_other(&format!("{back}?done=member-removed")))
         }
-        Destructive::DeleteGroup => match state.admin.delete_group(caller, &id).await {
-            Ok(()) => see_other("/admin/groups?done=deleted"),
-            Err(e) => admin.problem(&e, "/admin/groups"),
-        },
+        Destructive::DeleteGroup => {
+            state
+                .admin
+                .delete_group(caller, &id)
+                .await
+                .back_to(&admin, "/admin/groups")?;
+            Ok(see_other("/admin/groups?done=deleted"))
+        }
     }
 }
 
@@ -542,7 +508,7 @@ async fn destructive(
 /// groups.
 pub async fn of_user(
     state: &AppState,
-    caller: &crate::service::Caller,
+    caller: &Caller,
     user_id: &str,
 ) -> Result<Option<Vec<GroupRow>>, DomainError> {
     match state.admin.member_of(caller, user_id).await {

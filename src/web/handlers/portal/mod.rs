@@ -3,6 +3,7 @@
 //! [`PORTAL_CLIENT_ID`], and then acts with the delegated access token: the
 //! portal and the admin API go through one rule set (`Caller::authorize`).
 
+mod admin;
 mod audit;
 mod groups;
 mod settings;
@@ -14,13 +15,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
+use std::borrow::Cow;
+
+pub use admin::{Admin, BackTo, Chrome, PortalError, Posted};
 
 use crate::crypto::{random, sha256};
 use crate::domain::DomainError;
 use crate::domain::permission::Permission;
-use crate::service::Caller;
 use crate::service::clients::{PORTAL_CALLBACK_PATH, PORTAL_CLIENT_ID};
-use crate::service::token::BearerError;
+use crate::service::token::TokenResponse;
 use crate::state::AppState;
 use crate::web::pages::{enc, found, html, minute, see_other};
 use crate::web::{AUTHORIZE_PATH, request_meta};
@@ -37,108 +40,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit", web::get().to(audit::log));
 }
 
-/// Which sections the signed-in admin's permissions open.
-pub struct Nav {
-    pub users: bool,
-    pub groups: bool,
-    pub policy: bool,
-    pub clients: bool,
-    pub audit: bool,
-}
-
-/// What every portal page shows around its content.
-pub struct Chrome {
-    pub csrf: String,
-    pub me: String,
-    pub nav: Nav,
-    pub section: &'static str,
-    pub notice: Option<&'static str>,
-}
-
-/// A signed-in administrator, ready to act.
-pub struct Admin {
-    pub caller: Caller,
-    pub chrome: Chrome,
-    csrf_cookie: Option<Cookie<'static>>,
-}
-
-impl Admin {
-    pub fn can(&self, p: Permission) -> bool {
-        self.caller.permissions.contains(&p)
-    }
-
-    /// Renders a portal page, setting the CSRF cookie if it is new.
-    pub fn page(&self, status: StatusCode, page: &impl Template) -> HttpResponse {
-        let mut res = html(status, page);
-        if let Some(c) = &self.csrf_cookie {
-            let _ = res.add_cookie(c);
-        }
-        res
-    }
-
-    /// A failed action, explained on a portal page.
-    pub fn problem(&mut self, e: &DomainError, back: &str) -> HttpResponse {
-        let (status, title, detail) = match e {
-            DomainError::Invalid { field, message } => (
-                StatusCode::BAD_REQUEST,
-                "Please check your input",
-                format!("{field}: {message}"),
-            ),
-            DomainError::NotFound(what) => (
-                StatusCode::NOT_FOUND,
-                "Not found",
-                format!("That {what} does not exist (any more)."),
-            ),
-            DomainError::Conflict(m) => (StatusCode::CONFLICT, "Not possible", m.to_string()),
-            DomainError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m.to_string()),
-            DomainError::Unavailable(_) => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "The directory cannot be reached right now. Please try again shortly.".into(),
-            ),
-            DomainError::Internal(m) => {
-                tracing::error!(error = %m, "admin portal failure");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Please try again.".into(),
-                )
-            }
-        };
-        self.chrome.notice = None;
-        self.page(
-            status,
-            &ProblemPage {
-                chrome: &self.chrome,
-                title,
-                detail: &detail,
-                back,
-            },
-        )
-    }
-}
-
 #[derive(Template)]
-#[template(path = "admin/problem.html")]
-struct ProblemPage<'a> {
+#[template(path = "admin/confirm.html")]
+struct ConfirmPage<'a> {
     chrome: &'a Chrome,
     title: &'a str,
     detail: &'a str,
-    back: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "admin/confirm.html")]
-pub struct ConfirmPage<'a> {
-    pub chrome: &'a Chrome,
-    pub title: &'a str,
-    pub detail: &'a str,
     /// More to know before going ahead (one paragraph each).
-    pub warnings: &'a [String],
-    pub action: &'a str,
-    pub item: &'a str,
-    pub button: &'a str,
-    pub back: &'a str,
+    warnings: &'a [String],
+    action: &'a str,
+    item: &'a str,
+    button: &'a str,
+    back: &'a str,
 }
 
 /// A page for people who are not (or no longer) signed in to the portal.
@@ -160,15 +73,6 @@ fn standalone(status: StatusCode, title: &str, detail: &str, is_error: bool) -> 
             is_error,
             link: ("/admin/login", "Sign in to the admin portal"),
         },
-    )
-}
-
-fn no_admin_role() -> HttpResponse {
-    standalone(
-        StatusCode::FORBIDDEN,
-        "No administrator role",
-        "Your account holds no administrator role, so the admin portal has nothing for you. Ask a Global Administrator if you need access.",
-        true,
     )
 }
 
@@ -206,68 +110,8 @@ fn cookie(
     c
 }
 
-/// The signed-in administrator, or the response that sends them to sign in.
-pub async fn signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-    section: &'static str,
-) -> Result<Admin, HttpResponse> {
-    let Some(token) = req.cookie(admin_cookie_name(state)) else {
-        return Err(found("/admin/login"));
-    };
-    let caller = match state
-        .tokens
-        .authenticate_bearer(token.value(), request_meta(req))
-        .await
-    {
-        Ok(c) => c,
-        Err(BearerError::Unavailable(_)) => {
-            return Err(standalone(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "The directory cannot be reached right now. Please try again shortly.",
-                true,
-            ));
-        }
-        // Expired or revoked: a new sign-in is one redirect away (SSO).
-        Err(_) => return Err(found("/admin/login")),
-    };
-    if caller.permissions.is_empty() {
-        return Err(no_admin_role());
-    }
-    // Read with the roles when the token was checked: no second lookup.
-    let me = caller
-        .upn
-        .clone()
-        .unwrap_or_else(|| caller.actor.id.clone());
-    let (csrf, csrf_cookie) = state.cookies.csrf(req, &*state.ctx.rng);
-    let has = |p: Permission| caller.permissions.contains(&p);
-    let nav = Nav {
-        users: has(Permission::UserReadWriteAll),
-        groups: has(Permission::GroupReadWriteAll),
-        policy: has(Permission::PolicyReadWriteAuthenticationMethod),
-        clients: has(Permission::ApplicationReadWriteAll),
-        audit: has(Permission::AuditLogReadAll),
-    };
-    Ok(Admin {
-        caller,
-        chrome: Chrome {
-            csrf,
-            me,
-            nav,
-            section,
-            notice: None,
-        },
-        csrf_cookie,
-    })
-}
-
 /// `/admin`: the first section this admin may open.
-async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let admin = match signed_in(&req, &state, "").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+async fn home(admin: Admin) -> HttpResponse {
     let nav = &admin.chrome.nav;
     let first = [
         (nav.users, "/admin/users"),
@@ -282,27 +126,29 @@ async fn home(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     found(first)
 }
 
+fn went_wrong() -> PortalError {
+    PortalError::page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Please try again.",
+    )
+}
+
 /// `/admin/login`: starts the code flow (PKCE, state) as the portal client.
-async fn login(state: web::Data<AppState>) -> HttpResponse {
+async fn login(state: web::Data<AppState>) -> Result<HttpResponse, PortalError> {
     let rng = &*state.ctx.rng;
     let (Ok(flow_state), Ok(verifier)) = (random::token::<16>(rng), random::token::<32>(rng))
     else {
-        return standalone(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Something went wrong",
-            "Please try again.",
-            true,
-        );
+        return Err(went_wrong());
     };
     let challenge = random::b64url(&sha256(verifier.as_bytes()));
     let scope = std::iter::once("openid")
         .chain(Permission::ALL.iter().map(|p| p.as_str()))
         .collect::<Vec<_>>()
         .join(" ");
-    let redirect_uri = format!("{}{PORTAL_CALLBACK_PATH}", state.ctx.issuer);
     let location = format!(
         "{AUTHORIZE_PATH}?response_type=code&client_id={PORTAL_CLIENT_ID}&redirect_uri={}&scope={}&state={flow_state}&code_challenge={challenge}&code_challenge_method=S256",
-        enc(&redirect_uri),
+        enc(&callback_uri(&state)),
         enc(&scope),
     );
     let mut res = found(&location);
@@ -314,7 +160,11 @@ async fn login(state: web::Data<AppState>) -> HttpResponse {
         600,
         SameSite::Lax,
     ));
-    res
+    Ok(res)
+}
+
+fn callback_uri(state: &AppState) -> String {
+    format!("{}{PORTAL_CALLBACK_PATH}", state.ctx.issuer)
 }
 
 #[derive(Deserialize)]
@@ -325,80 +175,102 @@ struct CallbackQuery {
     error_description: Option<String>,
 }
 
-/// `/admin/callback`: redeems the code in-process and keeps the access
-/// token in an HttpOnly cookie for the portal's requests.
+fn not_completed(detail: impl Into<Cow<'static, str>>) -> PortalError {
+    PortalError::page(StatusCode::BAD_REQUEST, "Sign-in did not complete", detail)
+}
+
+fn expired(detail: &'static str) -> PortalError {
+    PortalError::page(StatusCode::BAD_REQUEST, "Sign-in expired", detail)
+}
+
+/// The PKCE verifier of the sign-in this browser started, if the
+/// callback's `state` is that sign-in's.
+fn flow_verifier(
+    req: &HttpRequest,
+    state: &AppState,
+    returned: Option<&str>,
+) -> Result<String, PortalError> {
+    let flow = req.cookie(flow_cookie_name(state));
+    let Some((expected, verifier)) = flow.as_ref().and_then(|c| c.value().split_once('.')) else {
+        return Err(expired(
+            "This sign-in took too long or started in another browser. Please sign in again.",
+        ));
+    };
+    let matches = returned.is_some_and(|s| {
+        bool::from(subtle::ConstantTimeEq::ct_eq(
+            s.as_bytes(),
+            expected.as_bytes(),
+        ))
+    });
+    if !matches {
+        return Err(expired(
+            "This sign-in response does not belong to this browser. Please sign in again.",
+        ));
+    }
+    Ok(verifier.to_owned())
+}
+
+/// The answer to a completed sign-in: the token in its cookie, the flow's
+/// cookie gone, on to the portal.
+fn portal_entered(state: &AppState, tokens: TokenResponse) -> HttpResponse {
+    let mut res = see_other("/admin");
+    let _ = res.add_cookie(&cookie(
+        state,
+        admin_cookie_name(state),
+        tokens.access_token,
+        i64::from(tokens.expires_in),
+        SameSite::Strict,
+    ));
+    let _ = res.add_cookie(&cookie(
+        state,
+        flow_cookie_name(state),
+        String::new(),
+        0,
+        SameSite::Lax,
+    ));
+    res
+}
+
+/// Redeems the callback's code in-process, as the portal client.
+async fn redeem(
+    req: &HttpRequest,
+    state: &AppState,
+    code: Option<&str>,
+    verifier: &str,
+) -> Result<TokenResponse, PortalError> {
+    let Ok(Some(client)) = state.ctx.clients.find(PORTAL_CLIENT_ID).await else {
+        return Err(PortalError::page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "Please try again shortly.",
+        ));
+    };
+    state
+        .tokens
+        .authorization_code(
+            &client,
+            code,
+            Some(&callback_uri(state)),
+            Some(verifier),
+            &request_meta(req),
+        )
+        .await
+        .map_err(|e| not_completed(e.description))
+}
+
+/// `/admin/callback`: redeems the code and keeps the access token in an
+/// HttpOnly cookie for the portal's requests.
 async fn callback(
     req: HttpRequest,
     query: web::Query<CallbackQuery>,
     state: web::Data<AppState>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PortalError> {
     if let Some(error) = &query.error {
         let detail = query.error_description.as_deref().unwrap_or(error);
-        return standalone(
-            StatusCode::BAD_REQUEST,
-            "Sign-in did not complete",
-            detail,
-            true,
-        );
+        return Err(not_completed(detail.to_owned()));
     }
-    let flow = req
-        .cookie(flow_cookie_name(&state))
-        .map(|c| c.value().to_owned());
-    let Some((expected_state, verifier)) = flow.as_deref().and_then(|f| f.split_once('.')) else {
-        return standalone(
-            StatusCode::BAD_REQUEST,
-            "Sign-in expired",
-            "This sign-in took too long or started in another browser. Please sign in again.",
-            true,
-        );
-    };
-    let state_ok = query.state.as_deref().is_some_and(|s| {
-        bool::from(subtle::ConstantTimeEq::ct_eq(
-            s.as_bytes(),
-            expected_state.as_bytes(),
-        ))
-    });
-    if !state_ok {
-        return standalone(
-            StatusCode::BAD_REQUEST,
-            "Sign-in expired",
-            "This sign-in response does not belong to this browser. Please sign in again.",
-            true,
-        );
-    }
-    let client = match state.ctx.clients.find(PORTAL_CLIENT_ID).await {
-        Ok(Some(c)) => c,
-        _ => {
-            return standalone(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                "Please try again shortly.",
-                true,
-            );
-        }
-    };
-    let redirect_uri = format!("{}{PORTAL_CALLBACK_PATH}", state.ctx.issuer);
-    let tokens = state
-        .tokens
-        .authorization_code(
-            &client,
-            query.code.as_deref(),
-            Some(&redirect_uri),
-            Some(verifier),
-            &request_meta(&req),
-        )
-        .await;
-    let tokens = match tokens {
-        Ok(t) => t,
-        Err(e) => {
-            return standalone(
-                StatusCode::BAD_REQUEST,
-                "Sign-in did not complete",
-                &e.description,
-                true,
-            );
-        }
-    };
+    let verifier = flow_verifier(&req, &state, query.state.as_deref())?;
+    let tokens = redeem(&req, &state, query.code.as_deref(), &verifier).await?;
     // Without an admin role the token carries no permission (and is not
     // for the admin API): say so here rather than loop through sign-in.
     if !tokens
@@ -406,24 +278,9 @@ async fn callback(
         .split(' ')
         .any(|s| Permission::parse(s).is_some())
     {
-        return no_admin_role();
+        return Err(PortalError::no_admin_role());
     }
-    let mut res = see_other("/admin");
-    let _ = res.add_cookie(&cookie(
-        &state,
-        admin_cookie_name(&state),
-        tokens.access_token,
-        i64::from(tokens.expires_in),
-        SameSite::Strict,
-    ));
-    let _ = res.add_cookie(&cookie(
-        &state,
-        flow_cookie_name(&state),
-        String::new(),
-        0,
-        SameSite::Lax,
-    ));
-    res
+    Ok(portal_entered(&state, tokens))
 }
 
 #[derive(Deserialize)]
@@ -437,14 +294,13 @@ async fn sign_out(
     req: HttpRequest,
     form: web::Form<CsrfForm>,
     state: web::Data<AppState>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PortalError> {
     if !state.cookies.csrf_ok(&req, form.csrf.as_deref()) {
-        return standalone(
+        return Err(PortalError::page(
             StatusCode::FORBIDDEN,
             "Please try again",
             "This form expired or came from somewhere else.",
-            true,
-        );
+        ));
     }
     let name = admin_cookie_name(&state);
     if let Some(token) = req.cookie(name)
@@ -458,7 +314,7 @@ async fn sign_out(
     }
     let mut res = see_other("/admin/signed-out");
     let _ = res.add_cookie(&cookie(&state, name, String::new(), 0, SameSite::Strict));
-    res
+    Ok(res)
 }
 
 async fn signed_out() -> HttpResponse {
@@ -508,24 +364,87 @@ impl FormPairs {
     }
 }
 
-/// A signed-in administrator's form, once its CSRF token checks out; else
-/// the response to send (sign in again, or the CSRF failure explained).
-pub async fn posted(
-    req: &HttpRequest,
-    state: &AppState,
-    section: &'static str,
-    body: &[u8],
-) -> Result<(Admin, FormPairs), HttpResponse> {
-    let mut admin = signed_in(req, state, section).await?;
-    let form = FormPairs::parse(body);
-    if !state.cookies.csrf_ok(req, form.one("csrf")) {
-        return Err(admin.problem(
-            &DomainError::Forbidden(
-                "This form expired or came from somewhere else. Go back, reload the page and try again."
-                    .into(),
-            ),
-            "/admin",
-        ));
+/// A list page reads one page of [`PAGE`] after its cursor; a search reads
+/// the first [`SEARCH_SCAN`] (small directories; the API pages).
+const PAGE: usize = 50;
+const SEARCH_SCAN: usize = 999;
+
+/// What a list page reads for the search `q`: (cursor, how many).
+fn to_read<'a>(q: &str, after: Option<&'a str>) -> (Option<&'a str>, usize) {
+    if q.is_empty() {
+        (after, PAGE)
+    } else {
+        (None, SEARCH_SCAN)
     }
-    Ok((admin, form))
+}
+
+/// One read listing as a list page shows it: the rows `hit` by the search
+/// `q` (lowercased), the next page's cursor, and whether the search saw
+/// only the first [`SEARCH_SCAN`].
+fn listed<T>(
+    q: &str,
+    rows: Vec<T>,
+    next: Option<String>,
+    hit: impl Fn(&T, &str) -> bool,
+) -> (Vec<T>, Option<String>, bool) {
+    if q.is_empty() {
+        return (rows, next, false);
+    }
+    let needle = q.to_lowercase();
+    let hits = rows.into_iter().filter(|r| hit(r, &needle)).collect();
+    (hits, None, next.is_some())
+}
+
+/// What a confirmation page asks.
+pub struct Asked {
+    pub title: &'static str,
+    pub detail: String,
+    pub warnings: Vec<String>,
+    pub button: &'static str,
+}
+
+impl Admin {
+    /// The page that asks before `action` (a form posted with `item`) is
+    /// done; `back` leaves without doing it.
+    pub fn confirm(&self, asked: &Asked, action: &str, item: &str, back: &str) -> HttpResponse {
+        let page = ConfirmPage {
+            chrome: &self.chrome,
+            title: asked.title,
+            detail: &asked.detail,
+            warnings: &asked.warnings,
+            action,
+            item,
+            button: asked.button,
+            back,
+        };
+        self.page(StatusCode::OK, &page)
+    }
+}
+
+/// The destructive action a confirmation form posts (`None`: no such
+/// action), once its box says to go ahead; unticked, back to `back`
+/// without a change.
+pub fn confirmed<A>(
+    admin: &Admin,
+    form: &FormPairs,
+    action: Option<A>,
+    back: &str,
+) -> Result<A, PortalError> {
+    let action = known(admin, action, back)?;
+    go_ahead(form, back)?;
+    Ok(action)
+}
+
+/// The action a path names; `None` is no such action.
+pub fn known<A>(admin: &Admin, action: Option<A>, back: &str) -> Result<A, PortalError> {
+    action.ok_or_else(|| admin.problem(&DomainError::NotFound("action"), back))
+}
+
+/// Whether a confirmation form's box is ticked; if not, back to `back`.
+pub fn go_ahead(form: &FormPairs, back: &str) -> Result<(), PortalError> {
+    if form.checked("confirm") {
+        Ok(())
+    } else {
+        Err(PortalError::Unconfirmed(back.to_owned()))
+    }
 }

@@ -1,17 +1,21 @@
 //! Portal: authentication method policies and registered clients.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::targets::{Chosen, Directory, Picker};
-use super::{Admin, Chrome, ConfirmPage, FormPairs, posted, signed_in};
+use super::{Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, go_ahead};
 use crate::domain::DomainError;
 use crate::domain::attestation;
 use crate::domain::client::{ClientAuthMethod, GrantType};
-use crate::domain::policy::{EnforcementType, KeyRestrictions, MethodState};
+use crate::domain::policy::{
+    EnforcementType, IncludeTargets, KeyRestrictions, MethodState, Policy, PolicyTarget,
+};
 use crate::domain::registration::NewClient;
+use crate::service::Caller;
+use crate::service::admin::ClientView;
 use crate::state::AppState;
 use crate::web::pages::see_other;
 
@@ -63,85 +67,89 @@ struct DoneQuery {
     done: Option<String>,
 }
 
+const POLICY: &str = "/admin/policy";
+
+/// The target pickers of the two methods, over one read of the groups.
+async fn pickers(
+    state: &AppState,
+    caller: &Caller,
+    p: &Policy,
+) -> Result<(Picker, Picker), DomainError> {
+    let directory = Directory::read(state, caller).await?;
+    let (tap, passkey) = (&p.tap, &p.passkey);
+    Ok((
+        Picker::of(state, caller, &directory, "tap", &tap.include, &tap.exclude).await?,
+        Picker::of(
+            state,
+            caller,
+            &directory,
+            "fido2",
+            &passkey.include,
+            &passkey.exclude,
+        )
+        .await?,
+    ))
+}
+
+fn tap_form(p: &Policy, targets: Picker) -> TapForm {
+    TapForm {
+        enabled: p.tap.state == MethodState::Enabled,
+        min: p.tap.minimum_lifetime_minutes,
+        default: p.tap.default_lifetime_minutes,
+        max: p.tap.maximum_lifetime_minutes,
+        length: p.tap.default_length,
+        once: p.tap.is_usable_once,
+        targets,
+    }
+}
+
+fn passkey_form(p: &Policy, targets: Picker) -> PasskeyForm {
+    let k = &p.passkey;
+    PasskeyForm {
+        enabled: k.state == MethodState::Enabled,
+        self_service: k.is_self_service_registration_allowed,
+        targets,
+        window: k.enrollment_window_minutes,
+        required: k.registration_required,
+        mfa: k.tap_counts_as_mfa,
+        restrict: k.key_restrictions.is_enforced,
+        block: k.key_restrictions.enforcement_type == EnforcementType::Block,
+        aaguids: k.key_restrictions.aaguids.join("\n"),
+        attest: k.attestation.is_enforced,
+        anchors: k
+            .attestation
+            .trust_anchors
+            .iter()
+            .map(|t| format!("{} ({})", t.description, t.aaguids.join(", ")))
+            .collect(),
+    }
+}
+
 async fn policy(
-    req: HttpRequest,
     query: web::Query<DoneQuery>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "policy").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    mut admin: Admin,
+) -> Result<HttpResponse, PortalError> {
     admin.chrome.notice = match query.done.as_deref() {
         Some("tap") => Some("The Temporary Access Pass policy was saved."),
         Some("passkeys") => Some("The passkey settings were saved."),
         _ => None,
     };
-    let p = match state.admin.get_policy(&admin.caller).await {
-        Ok(p) => p,
-        Err(e) => return admin.problem(&e, "/admin"),
-    };
     let caller = &admin.caller;
-    let pickers = async {
-        let directory = Directory::read(&state, caller).await?;
-        Ok::<_, DomainError>((
-            Picker::of(
-                &state,
-                caller,
-                &directory,
-                "tap",
-                &p.tap.include,
-                &p.tap.exclude,
-            )
-            .await?,
-            Picker::of(
-                &state,
-                caller,
-                &directory,
-                "fido2",
-                &p.passkey.include,
-                &p.passkey.exclude,
-            )
-            .await?,
-        ))
-    }
-    .await;
-    let (tap_targets, passkey_targets) = match pickers {
-        Ok(v) => v,
-        Err(e) => return admin.problem(&e, "/admin"),
-    };
+    let p = state
+        .admin
+        .get_policy(caller)
+        .await
+        .back_to(&admin, "/admin")?;
+    let (tap, passkey) = pickers(&state, caller, &p)
+        .await
+        .back_to(&admin, "/admin")?;
     let page = PolicyPage {
         chrome: &admin.chrome,
-        tap: TapForm {
-            enabled: p.tap.state == MethodState::Enabled,
-            min: p.tap.minimum_lifetime_minutes,
-            default: p.tap.default_lifetime_minutes,
-            max: p.tap.maximum_lifetime_minutes,
-            length: p.tap.default_length,
-            once: p.tap.is_usable_once,
-            targets: tap_targets,
-        },
-        passkey: PasskeyForm {
-            enabled: p.passkey.state == MethodState::Enabled,
-            self_service: p.passkey.is_self_service_registration_allowed,
-            targets: passkey_targets,
-            window: p.passkey.enrollment_window_minutes,
-            required: p.passkey.registration_required,
-            mfa: p.passkey.tap_counts_as_mfa,
-            restrict: p.passkey.key_restrictions.is_enforced,
-            block: p.passkey.key_restrictions.enforcement_type == EnforcementType::Block,
-            aaguids: p.passkey.key_restrictions.aaguids.join("\n"),
-            attest: p.passkey.attestation.is_enforced,
-            anchors: p
-                .passkey
-                .attestation
-                .trust_anchors
-                .iter()
-                .map(|t| format!("{} ({})", t.description, t.aaguids.join(", ")))
-                .collect(),
-        },
+        tap: tap_form(&p, tap),
+        passkey: passkey_form(&p, passkey),
     };
-    admin.page(StatusCode::OK, &page)
+    Ok(admin.page(StatusCode::OK, &page))
 }
 
 fn number(form: &FormPairs, name: &'static str) -> Result<u32, DomainError> {
@@ -158,108 +166,88 @@ fn state_of(enabled: bool) -> MethodState {
     }
 }
 
-async fn tap_policy(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "policy", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let caller = &admin.caller;
-    let parsed = async {
-        let current = state.admin.get_policy(caller).await?;
-        let targets = Chosen::parse(
-            &state,
-            caller,
-            &form,
-            &current.tap.include,
-            &current.tap.exclude,
-        )
-        .await?;
-        Ok::<_, DomainError>((
-            number(&form, "min")?,
-            number(&form, "default")?,
-            number(&form, "max")?,
-            number(&form, "length")?,
-            targets,
-        ))
-    }
-    .await;
-    let (min, default, max, length, targets) = match parsed {
-        Ok(v) => v,
-        Err(e) => return admin.problem(&e, "/admin/policy"),
-    };
-    let enabled = form.checked("enabled");
-    let once = form.checked("once");
-    let result = state
-        .admin
-        .update_policy(caller, "temporaryAccessPass", move |p| {
-            let t = &mut p.tap;
-            t.state = state_of(enabled);
-            t.minimum_lifetime_minutes = min;
-            t.default_lifetime_minutes = default;
-            t.maximum_lifetime_minutes = max;
-            t.default_length = length;
-            t.is_usable_once = once;
-            (t.include, t.exclude) = targets.clone().apply(&t.include, &t.exclude)?;
-            Ok(())
-        })
-        .await;
-    match result {
-        Ok(_) => see_other("/admin/policy?done=tap"),
-        Err(e) => admin.problem(&e, "/admin/policy"),
-    }
+/// A method's targets in a policy.
+type TargetsOf = fn(&Policy) -> (&IncludeTargets, &[PolicyTarget]);
+
+/// The targets a policy form picks for one method, checked against the
+/// directory and the method's targets now.
+async fn chosen(
+    state: &AppState,
+    caller: &Caller,
+    form: &FormPairs,
+    targets_of: TargetsOf,
+) -> Result<Chosen, DomainError> {
+    let current = state.admin.get_policy(caller).await?;
+    let (include, exclude) = targets_of(&current);
+    Chosen::parse(state, caller, form, include, exclude).await
 }
 
-async fn passkey_policy(
-    req: HttpRequest,
-    body: web::Bytes,
+/// Saves a policy form's change of the method `what`, then on to `done`.
+async fn save(
+    state: &AppState,
+    admin: &Admin,
+    what: &'static str,
+    change: impl Fn(&mut Policy) -> Result<(), DomainError>,
+    done: &str,
+) -> Result<HttpResponse, PortalError> {
+    state
+        .admin
+        .update_policy(&admin.caller, what, change)
+        .await
+        .back_to(admin, POLICY)?;
+    Ok(see_other(done))
+}
+
+/// The change the Temporary Access Pass form asks for.
+fn tap_change(
+    form: &FormPairs,
+    targets: Chosen,
+) -> Result<impl Fn(&mut Policy) -> Result<(), DomainError>, DomainError> {
+    let (min, default) = (number(form, "min")?, number(form, "default")?);
+    let (max, length) = (number(form, "max")?, number(form, "length")?);
+    let (enabled, once) = (form.checked("enabled"), form.checked("once"));
+    Ok(move |p: &mut Policy| {
+        let t = &mut p.tap;
+        t.state = state_of(enabled);
+        t.minimum_lifetime_minutes = min;
+        t.default_lifetime_minutes = default;
+        t.maximum_lifetime_minutes = max;
+        t.default_length = length;
+        t.is_usable_once = once;
+        (t.include, t.exclude) = targets.clone().apply(&t.include, &t.exclude)?;
+        Ok(())
+    })
+}
+
+async fn tap_policy(
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "policy", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let caller = &admin.caller;
-    let parsed = async {
-        let current = state.admin.get_policy(caller).await?;
-        let targets = Chosen::parse(
-            &state,
-            caller,
-            &form,
-            &current.passkey.include,
-            &current.passkey.exclude,
-        )
-        .await?;
-        Ok::<_, DomainError>((number(&form, "window")?, targets))
-    }
-    .await;
-    let (window, targets) = match parsed {
-        Ok(v) => v,
-        Err(e) => return admin.problem(&e, "/admin/policy"),
-    };
-    let (enabled, self_service) = (form.checked("enabled"), form.checked("self_service"));
-    let (required, mfa, attest) = (
-        form.checked("required"),
-        form.checked("mfa"),
-        form.checked("attest"),
-    );
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let targets_of: TargetsOf = |p| (&p.tap.include, p.tap.exclude.as_slice());
+    let change = chosen(&state, &admin.caller, &form, targets_of)
+        .await
+        .and_then(|targets| tap_change(&form, targets))
+        .back_to(&admin, POLICY)?;
+    let done = "/admin/policy?done=tap";
+    save(&state, &admin, "temporaryAccessPass", change, done).await
+}
+
+/// The key restrictions the passkey form asks for.
+fn restrictions(form: &FormPairs) -> Result<KeyRestrictions, DomainError> {
     let mut aaguids = Vec::new();
     for line in form.lines("aaguids") {
         match attestation::normalise(&line) {
             Some(a) if !aaguids.contains(&a) => aaguids.push(a),
             Some(_) => {}
             None => {
-                return admin.problem(
-                    &DomainError::invalid("aaguids", format!("`{line}` is not an AAGUID (a UUID)")),
-                    "/admin/policy",
-                );
+                return Err(DomainError::invalid(
+                    "aaguids",
+                    format!("`{line}` is not an AAGUID (a UUID)"),
+                ));
             }
         }
     }
-    let restrictions = KeyRestrictions {
+    Ok(KeyRestrictions {
         is_enforced: form.checked("restrict"),
         enforcement_type: if form.one("restriction") == Some("block") {
             EnforcementType::Block
@@ -267,26 +255,44 @@ async fn passkey_policy(
             EnforcementType::Allow
         },
         aaguids,
-    };
-    let result = state
-        .admin
-        .update_policy(caller, "fido2", move |p| {
-            let k = &mut p.passkey;
-            k.state = state_of(enabled);
-            k.is_self_service_registration_allowed = self_service;
-            (k.include, k.exclude) = targets.clone().apply(&k.include, &k.exclude)?;
-            p.passkey.enrollment_window_minutes = window;
-            p.passkey.registration_required = required;
-            p.passkey.tap_counts_as_mfa = mfa;
-            p.passkey.key_restrictions = restrictions.clone();
-            p.passkey.attestation.is_enforced = attest;
-            Ok(())
-        })
-        .await;
-    match result {
-        Ok(_) => see_other("/admin/policy?done=passkeys"),
-        Err(e) => admin.problem(&e, "/admin/policy"),
-    }
+    })
+}
+
+/// The change the passkey form asks for.
+fn passkey_change(
+    form: &FormPairs,
+    targets: Chosen,
+) -> Result<impl Fn(&mut Policy) -> Result<(), DomainError>, DomainError> {
+    let window = number(form, "window")?;
+    let restrictions = restrictions(form)?;
+    let (enabled, self_service) = (form.checked("enabled"), form.checked("self_service"));
+    let (required, mfa) = (form.checked("required"), form.checked("mfa"));
+    let attest = form.checked("attest");
+    Ok(move |p: &mut Policy| {
+        let k = &mut p.passkey;
+        k.state = state_of(enabled);
+        k.is_self_service_registration_allowed = self_service;
+        (k.include, k.exclude) = targets.clone().apply(&k.include, &k.exclude)?;
+        k.enrollment_window_minutes = window;
+        k.registration_required = required;
+        k.tap_counts_as_mfa = mfa;
+        k.key_restrictions = restrictions.clone();
+        k.attestation.is_enforced = attest;
+        Ok(())
+    })
+}
+
+async fn passkey_policy(
+    state: web::Data<AppState>,
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let targets_of: TargetsOf = |p| (&p.passkey.include, p.passkey.exclude.as_slice());
+    let change = chosen(&state, &admin.caller, &form, targets_of)
+        .await
+        .and_then(|targets| passkey_change(&form, targets))
+        .back_to(&admin, POLICY)?;
+    let done = "/admin/policy?done=passkeys";
+    save(&state, &admin, "fido2", change, done).await
 }
 
 pub struct ClientRow {
@@ -298,33 +304,9 @@ pub struct ClientRow {
     pub configured: bool,
 }
 
-#[derive(Template)]
-#[template(path = "admin/clients.html")]
-struct ClientsPage<'a> {
-    chrome: &'a Chrome,
-    clients: Vec<ClientRow>,
-}
-
-async fn clients(
-    req: HttpRequest,
-    query: web::Query<DoneQuery>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "clients").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    admin.chrome.notice = match query.done.as_deref() {
-        Some("deleted") => Some("The client was deleted."),
-        _ => None,
-    };
-    let list = match state.admin.list_clients(&admin.caller).await {
-        Ok(l) => l,
-        Err(e) => return admin.problem(&e, "/admin"),
-    };
-    let clients = list
-        .into_iter()
-        .map(|v| ClientRow {
+impl From<ClientView> for ClientRow {
+    fn from(v: ClientView) -> Self {
+        Self {
             name: v.client.name.clone().unwrap_or_else(|| v.client.id.clone()),
             auth: v.client.auth_method.as_str(),
             grants: v
@@ -337,13 +319,36 @@ async fn clients(
             redirects: v.client.redirect_uris.join(" "),
             id: v.client.id,
             configured: v.configured,
-        })
-        .collect();
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/clients.html")]
+struct ClientsPage<'a> {
+    chrome: &'a Chrome,
+    clients: Vec<ClientRow>,
+}
+
+async fn clients(
+    query: web::Query<DoneQuery>,
+    state: web::Data<AppState>,
+    mut admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    admin.chrome.notice = match query.done.as_deref() {
+        Some("deleted") => Some("The client was deleted."),
+        _ => None,
+    };
+    let list = state
+        .admin
+        .list_clients(&admin.caller)
+        .await
+        .back_to(&admin, "/admin")?;
     let page = ClientsPage {
         chrome: &admin.chrome,
-        clients,
+        clients: list.into_iter().map(ClientRow::from).collect(),
     };
-    admin.page(StatusCode::OK, &page)
+    Ok(admin.page(StatusCode::OK, &page))
 }
 
 #[derive(Template)]
@@ -384,80 +389,61 @@ fn parse_registration(form: &FormPairs) -> Result<NewClient, DomainError> {
     })
 }
 
-async fn register(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "clients", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
+const CLIENTS: &str = "/admin/clients";
+
+async fn register(
+    state: web::Data<AppState>,
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let new = parse_registration(&form).back_to(&admin, CLIENTS)?;
+    let r = state
+        .admin
+        .register_client(&admin.caller, new)
+        .await
+        .back_to(&admin, CLIENTS)?;
+    let page = ClientCreatedPage {
+        chrome: &admin.chrome,
+        id: &r.client.id,
+        name: r.client.name.as_deref().unwrap_or_default(),
+        secret: r.secret.as_deref(),
     };
-    let registered = match parse_registration(&form) {
-        Ok(new) => state.admin.register_client(&admin.caller, new).await,
-        Err(e) => Err(e),
-    };
-    match registered {
-        Ok(r) => {
-            let page = ClientCreatedPage {
-                chrome: &admin.chrome,
-                id: &r.client.id,
-                name: r.client.name.as_deref().unwrap_or_default(),
-                secret: r.secret.as_deref(),
-            };
-            admin.page(StatusCode::CREATED, &page)
-        }
-        Err(e) => admin.problem(&e, "/admin/clients"),
-    }
+    Ok(admin.page(StatusCode::CREATED, &page))
 }
 
 async fn confirm_delete(
-    req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin: Admin = match signed_in(&req, &state, "clients").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
     let id = path.into_inner();
-    let view = match state.admin.get_client(&admin.caller, &id).await {
-        Ok(v) => v,
-        Err(e) => return admin.problem(&e, "/admin/clients"),
-    };
-    let detail = format!(
-        "{}: the application can no longer sign people in or get tokens.",
-        view.client.name.as_deref().unwrap_or(&view.client.id)
-    );
-    let action = format!("/admin/clients/{id}/delete");
-    let page = ConfirmPage {
-        chrome: &admin.chrome,
+    let view = state
+        .admin
+        .get_client(&admin.caller, &id)
+        .await
+        .back_to(&admin, CLIENTS)?;
+    let asked = Asked {
         title: "Delete this client?",
-        detail: &detail,
-        warnings: &[],
-        action: &action,
-        item: &id,
+        detail: format!(
+            "{}: the application can no longer sign people in or get tokens.",
+            view.client.name.as_deref().unwrap_or(&view.client.id)
+        ),
+        warnings: Vec::new(),
         button: "Delete client",
-        back: "/admin/clients",
     };
-    admin.page(StatusCode::OK, &page)
+    let action = format!("/admin/clients/{id}/delete");
+    Ok(admin.confirm(&asked, &action, &id, CLIENTS))
 }
 
 async fn delete(
-    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "clients", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    if !form.checked("confirm") {
-        return see_other("/admin/clients");
-    }
-    match state
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    go_ahead(&form, CLIENTS)?;
+    state
         .admin
-        .delete_client(&admin.caller, &path.into_inner())
+        .delete_client(&admin.caller, &path)
         .await
-    {
-        Ok(()) => see_other("/admin/clients?done=deleted"),
-        Err(e) => admin.problem(&e, "/admin/clients"),
-    }
+        .back_to(&admin, CLIENTS)?;
+    Ok(see_other("/admin/clients?done=deleted"))
 }

@@ -243,57 +243,68 @@ async fn resolve_groups(
     };
     let mut out: Vec<String> = Vec::new();
     for id in form.all(&format!("{list}_group")) {
-        if out.iter().any(|o| o == id) {
-            continue;
-        }
-        match state.admin.get_group(caller, id).await {
-            Ok(g) => out.push(g.id),
-            Err(DomainError::NotFound(_)) if current.iter().any(|c| c == id) => {
-                out.push(id.to_owned());
-            }
-            Err(DomainError::NotFound(_)) => {
-                return Err(DomainError::invalid(
-                    field,
-                    "a group you picked no longer exists; reload the page and pick again",
-                ));
-            }
-            Err(e) => return Err(e),
+        if !out.iter().any(|o| o == id) {
+            out.push(picked(state, caller, id, current, field).await?);
         }
     }
     for name in form.lines(&format!("{list}_group_names")) {
-        let mut named = groups_named(state, caller, &name).await?;
-        if named.is_empty() {
-            // Perhaps an id.
-            match state.admin.get_group(caller, &name).await {
-                Ok(g) => named.push(g),
-                Err(DomainError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        match named.as_slice() {
-            [] => {
-                return Err(DomainError::invalid(
-                    field,
-                    format!("there is no group named {name}"),
-                ));
-            }
-            [g] => {
-                if !out.contains(&g.id) {
-                    out.push(g.id.clone());
-                }
-            }
-            more => {
-                return Err(DomainError::invalid(
-                    field,
-                    format!(
-                        "{} groups are named {name}; enter the id of the one you mean (it is on the group's page)",
-                        more.len()
-                    ),
-                ));
-            }
+        let id = named(state, caller, &name, field).await?;
+        if !out.contains(&id) {
+            out.push(id);
         }
     }
     Ok(out)
+}
+
+/// A picked group's id, if it still is a group or one of `current`.
+async fn picked(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    current: &[String],
+    field: &'static str,
+) -> Result<String, DomainError> {
+    match state.admin.get_group(caller, id).await {
+        Ok(g) => Ok(g.id),
+        Err(DomainError::NotFound(_)) if current.iter().any(|c| c == id) => Ok(id.to_owned()),
+        Err(DomainError::NotFound(_)) => Err(DomainError::invalid(
+            field,
+            "a group you picked no longer exists; reload the page and pick again",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// The id of the one group named `name` (or with that id).
+async fn named(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    field: &'static str,
+) -> Result<String, DomainError> {
+    let mut named = groups_named(state, caller, name).await?;
+    if named.is_empty() {
+        // Perhaps an id.
+        match state.admin.get_group(caller, name).await {
+            Ok(g) => named.push(g),
+            Err(DomainError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match named.as_slice() {
+        [] => Err(DomainError::invalid(
+            field,
+            format!("there is no group named {name}"),
+        )),
+        [g] => Ok(g.id.clone()),
+        more => Err(DomainError::invalid(
+            field,
+            format!(
+                "{} groups are named {name}; enter the id of the one you mean (it is on the group's page)",
+                more.len()
+            ),
+        )),
+    }
 }
 
 impl Chosen {

@@ -1,14 +1,24 @@
 //! Portal: users, their roles and their authentication methods.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Chrome, ConfirmPage, minute, posted, signed_in};
+use super::groups::GroupRow;
+use super::{
+    Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, confirmed, known, listed, minute,
+    to_read,
+};
+use crate::domain::DomainError;
+use crate::domain::credential::PasskeyCredential;
 use crate::domain::permission::Permission;
+use crate::domain::policy::Policy;
+use crate::domain::roles::AdminAction;
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
 use crate::domain::user::{DirectoryRole, NewUser, User, UserPatch};
+use crate::service::Caller;
+use crate::service::admin::{IssuedTap, TapView};
 use crate::state::AppState;
 use crate::web::pages::see_other;
 
@@ -61,7 +71,7 @@ struct UsersPage<'a> {
     users: Vec<UserRow>,
     next: Option<String>,
     can_manage: bool,
-    /// The search looked at the first [`SEARCH_SCAN`] users only.
+    /// The search looked at the first [`super::SEARCH_SCAN`] users only.
     truncated: bool,
 }
 
@@ -87,52 +97,23 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
     })
 }
 
-/// Search scans at most this many users (small directories; the API pages).
-const SEARCH_SCAN: usize = 999;
-
 async fn list(
-    req: HttpRequest,
     query: web::Query<ListQuery>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
+    mut admin: Admin,
+) -> Result<HttpResponse, PortalError> {
     admin.chrome.notice = notice(query.done.as_deref());
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let mut truncated = false;
-    let (users, next) = if q.is_empty() {
-        match state
-            .admin
-            .list_users(&admin.caller, query.after.as_deref(), 50)
-            .await
-        {
-            Ok(page) => (page.users, page.next),
-            Err(e) => return admin.problem(&e, "/admin"),
-        }
-    } else {
-        match state
-            .admin
-            .list_users(&admin.caller, None, SEARCH_SCAN)
-            .await
-        {
-            Ok(page) => {
-                truncated = page.next.is_some();
-                let needle = q.to_lowercase();
-                let hits = page
-                    .users
-                    .into_iter()
-                    .filter(|u| {
-                        u.upn.as_str().to_lowercase().contains(&needle)
-                            || u.display_name.to_lowercase().contains(&needle)
-                    })
-                    .collect();
-                (hits, None)
-            }
-            Err(e) => return admin.problem(&e, "/admin"),
-        }
-    };
+    let (after, top) = to_read(q, query.after.as_deref());
+    let page = state
+        .admin
+        .list_users(&admin.caller, after, top)
+        .await
+        .back_to(&admin, "/admin")?;
+    let (users, next, truncated) = listed(q, page.users, page.next, |u, needle| {
+        u.upn.as_str().to_lowercase().contains(needle)
+            || u.display_name.to_lowercase().contains(needle)
+    });
     let page = UsersPage {
         chrome: &admin.chrome,
         q,
@@ -141,33 +122,29 @@ async fn list(
         can_manage: admin.can(Permission::UserReadWriteAll),
         truncated,
     };
-    admin.page(StatusCode::OK, &page)
+    Ok(admin.page(StatusCode::OK, &page))
 }
 
-async fn create(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let mail = form
-        .one("mail")
-        .map(str::trim)
-        .filter(|m| !m.is_empty())
-        .map(str::to_owned);
-    let new = NewUser {
-        upn: form.one("upn").unwrap_or_default().trim().to_owned(),
-        display_name: form
-            .one("display_name")
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
-        mail,
+fn new_user(form: &FormPairs) -> NewUser {
+    let field = |name| form.one(name).unwrap_or_default().trim().to_owned();
+    NewUser {
+        upn: field("upn"),
+        display_name: field("display_name"),
+        mail: Some(field("mail")).filter(|m| !m.is_empty()),
         ..Default::default()
-    };
-    match state.admin.create_user(&admin.caller, new).await {
-        Ok(user) => see_other(&format!("/admin/users/{}?done=created", user.id)),
-        Err(e) => admin.problem(&e, "/admin/users"),
     }
+}
+
+async fn create(
+    state: web::Data<AppState>,
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let user = state
+        .admin
+        .create_user(&admin.caller, new_user(&form))
+        .await
+        .back_to(&admin, "/admin/users")?;
+    Ok(see_other(&format!("/admin/users/{}?done=created", user.id)))
 }
 
 pub struct TapRow {
@@ -206,7 +183,7 @@ struct UserPage<'a> {
     /// The name-wide lock: until when, and how many attempts it refused.
     locked: Option<(String, u32)>,
     /// The user's groups, when this admin may read groups.
-    groups: Option<Vec<super::groups::GroupRow>>,
+    groups: Option<Vec<GroupRow>>,
 }
 
 fn reason_text(r: MethodUsabilityReason) -> (&'static str, &'static str) {
@@ -224,79 +201,88 @@ struct DetailQuery {
     done: Option<String>,
 }
 
-async fn detail(
-    req: HttpRequest,
-    path: web::Path<String>,
-    query: web::Query<DetailQuery>,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    admin.chrome.notice = notice(query.done.as_deref());
-    let id = path.into_inner();
-    let caller = &admin.caller;
-    let user = match state.admin.get_user(caller, &id).await {
-        Ok(u) => u,
-        Err(e) => return admin.problem(&e, "/admin/users"),
-    };
+/// What a user's page shows, as far as this admin may read it.
+struct UserFacts {
+    user: User,
+    taps: Vec<TapView>,
+    passkeys: Vec<PasskeyCredential>,
+    policy: Policy,
+    /// The name-wide lock: until when, and how many attempts it refused.
+    locked: Option<(String, u32)>,
+    groups: Option<Vec<GroupRow>>,
+}
+
+async fn user_facts(state: &AppState, caller: &Caller, id: &str) -> Result<UserFacts, DomainError> {
+    let user = state.admin.get_user(caller, id).await?;
     // Methods are shown when the rules let this admin read them.
     let (taps, passkeys) = match (
         state.admin.list_taps(caller, &user.id).await,
         state.admin.list_passkeys(caller, &user.id).await,
     ) {
         (Ok(t), Ok(p)) => (t, p),
-        (Err(crate::domain::DomainError::Forbidden(_)), _)
-        | (_, Err(crate::domain::DomainError::Forbidden(_))) => (Vec::new(), Vec::new()),
-        (Err(e), _) | (_, Err(e)) => return admin.problem(&e, "/admin/users"),
+        (Err(DomainError::Forbidden(_)), _) | (_, Err(DomainError::Forbidden(_))) => {
+            (Vec::new(), Vec::new())
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
     };
-    let policy = match state.admin.policy().await {
-        Ok(p) => p,
-        Err(e) => return admin.problem(&e, "/admin/users"),
-    };
+    let policy = state.admin.policy().await?;
     let locked = match state.admin.sign_in_lockout(caller, &user.id).await {
         Ok((_, lock)) => lock.locked_until.map(|t| (minute(t), lock.refused)),
-        Err(crate::domain::DomainError::Forbidden(_)) => None,
-        Err(e) => return admin.problem(&e, "/admin/users"),
+        Err(DomainError::Forbidden(_)) => None,
+        Err(e) => return Err(e),
     };
-    let groups = match super::groups::of_user(&state, caller, &user.id).await {
-        Ok(g) => g,
-        Err(e) => return admin.problem(&e, "/admin/users"),
-    };
+    let groups = super::groups::of_user(state, caller, &user.id).await?;
+    Ok(UserFacts {
+        user,
+        taps,
+        passkeys,
+        policy,
+        locked,
+        groups,
+    })
+}
+
+fn tap_row(v: &TapView) -> TapRow {
+    let (status, reason) = reason_text(v.reason);
+    TapRow {
+        id: v.tap.id.clone(),
+        status,
+        reason,
+        start: minute(v.tap.start),
+        end: minute(v.tap.end()),
+        once: v.tap.is_usable_once,
+    }
+}
+
+fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
+    PasskeyRow {
+        kind: if p.backup_eligible {
+            "Synced"
+        } else {
+            "Device-bound"
+        },
+        created: minute(p.created),
+        last_used: p.last_used.map_or_else(|| "never".to_owned(), minute),
+        aaguid: p.aaguid.unwrap_or_else(|| "unknown".to_owned()),
+        id: p.id,
+        name: p.name,
+    }
+}
+
+fn user_page<'a>(chrome: &'a Chrome, caller: &Caller, facts: UserFacts) -> UserPage<'a> {
+    let UserFacts {
+        user,
+        taps,
+        passkeys,
+        policy,
+        locked,
+        groups,
+    } = facts;
     let may = |action| caller.authorize(action, Some(&user)).is_ok();
-    use crate::domain::roles::AdminAction;
-    let page = UserPage {
-        chrome: &admin.chrome,
-        taps: taps
-            .iter()
-            .map(|v| {
-                let (status, reason) = reason_text(v.reason);
-                TapRow {
-                    id: v.tap.id.clone(),
-                    status,
-                    reason,
-                    start: minute(v.tap.start),
-                    end: minute(v.tap.end()),
-                    once: v.tap.is_usable_once,
-                }
-            })
-            .collect(),
-        passkeys: passkeys
-            .into_iter()
-            .map(|p| PasskeyRow {
-                kind: if p.backup_eligible {
-                    "Synced"
-                } else {
-                    "Device-bound"
-                },
-                created: minute(p.created),
-                last_used: p.last_used.map_or_else(|| "never".to_owned(), minute),
-                aaguid: p.aaguid.unwrap_or_else(|| "unknown".to_owned()),
-                id: p.id,
-                name: p.name,
-            })
-            .collect(),
+    UserPage {
+        chrome,
+        taps: taps.iter().map(tap_row).collect(),
+        passkeys: passkeys.into_iter().map(passkey_row).collect(),
         can_methods: may(AdminAction::ManageMethods),
         can_roles: may(AdminAction::ManageRoles),
         can_user: may(AdminAction::ManageUsers) && user.id != caller.actor.id,
@@ -311,8 +297,23 @@ async fn detail(
         locked,
         groups,
         user: UserRow::from(&user),
-    };
-    admin.page(StatusCode::OK, &page)
+    }
+}
+
+async fn detail(
+    path: web::Path<String>,
+    query: web::Query<DetailQuery>,
+    state: web::Data<AppState>,
+    mut admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    admin.chrome.notice = notice(query.done.as_deref());
+    let facts = user_facts(&state, &admin.caller, &path)
+        .await
+        .back_to(&admin, "/admin/users")?;
+    Ok(admin.page(
+        StatusCode::OK,
+        &user_page(&admin.chrome, &admin.caller, facts),
+    ))
 }
 
 #[derive(Template)]
@@ -343,42 +344,27 @@ fn qr_data_uri(text: &str) -> Option<String> {
     ))
 }
 
-async fn create_tap(
-    req: HttpRequest,
-    path: web::Path<String>,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let id = path.into_inner();
-    let back = format!("/admin/users/{id}");
+fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
     let lifetime = match form.one("lifetime").map(|v| v.trim().parse::<u32>()) {
         None => None,
         Some(Ok(v)) => Some(v),
         Some(Err(_)) => {
-            return admin.problem(
-                &crate::domain::DomainError::invalid("lifetime", "must be a number of minutes"),
-                &back,
-            );
+            return Err(DomainError::invalid(
+                "lifetime",
+                "must be a number of minutes",
+            ));
         }
     };
-    let request = TapRequest {
+    Ok(TapRequest {
         start: None,
         lifetime_minutes: lifetime,
         is_usable_once: Some(form.checked("once")),
-    };
-    let issued = match state.admin.create_tap(&admin.caller, &id, request).await {
-        Ok(t) => t,
-        Err(e) => return admin.problem(&e, &back),
-    };
-    let user = match state.admin.get_user(&admin.caller, &id).await {
-        Ok(u) => u,
-        Err(e) => return admin.problem(&e, &back),
-    };
-    let link = crate::service::bootstrap::sign_in_link(&state.ctx.issuer, user.upn.as_str());
+    })
+}
+
+/// The page that shows a new pass once, with the user's sign-in link.
+fn tap_created(admin: &Admin, issuer: &str, user: &User, issued: &IssuedTap) -> HttpResponse {
+    let link = crate::service::bootstrap::sign_in_link(issuer, user.upn.as_str());
     let tap = &issued.view.tap;
     let page = TapCreatedPage {
         chrome: &admin.chrome,
@@ -394,75 +380,91 @@ async fn create_tap(
     admin.page(StatusCode::CREATED, &page)
 }
 
-async fn set_roles(
-    req: HttpRequest,
+async fn create_tap(
     path: web::Path<String>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (id, back) = user_path(path);
+    let request = tap_request(&form).back_to(&admin, &back)?;
+    let issued = state
+        .admin
+        .create_tap(&admin.caller, &id, request)
+        .await
+        .back_to(&admin, &back)?;
+    let user = state
+        .admin
+        .get_user(&admin.caller, &id)
+        .await
+        .back_to(&admin, &back)?;
+    Ok(tap_created(&admin, &state.ctx.issuer, &user, &issued))
+}
+
+/// A user's id from the path, and their page.
+fn user_path(path: web::Path<String>) -> (String, String) {
     let id = path.into_inner();
     let back = format!("/admin/users/{id}");
-    let mut roles = Vec::new();
-    for name in form.all("role") {
-        match DirectoryRole::parse(name) {
-            Some(r) => roles.push(r),
-            None => {
-                return admin.problem(
-                    &crate::domain::DomainError::invalid("role", format!("unknown role {name}")),
-                    &back,
-                );
-            }
-        }
-    }
-    match state.admin.set_roles(&admin.caller, &id, roles).await {
-        Ok(_) => see_other(&format!("{back}?done=roles")),
-        Err(e) => admin.problem(&e, &back),
-    }
+    (id, back)
+}
+
+fn roles(form: &FormPairs) -> Result<Vec<DirectoryRole>, DomainError> {
+    form.all("role")
+        .map(|name| {
+            DirectoryRole::parse(name)
+                .ok_or_else(|| DomainError::invalid("role", format!("unknown role {name}")))
+        })
+        .collect()
+}
+
+async fn set_roles(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (id, back) = user_path(path);
+    let roles = roles(&form).back_to(&admin, &back)?;
+    state
+        .admin
+        .set_roles(&admin.caller, &id, roles)
+        .await
+        .back_to(&admin, &back)?;
+    Ok(see_other(&format!("{back}?done=roles")))
 }
 
 async fn enable(
-    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, _) = match posted(&req, &state, "users", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let id = path.into_inner();
-    let back = format!("/admin/users/{id}");
-    let patch = UserPatch {
-        account_enabled: Some(true),
+    Posted { admin, .. }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (id, back) = user_path(path);
+    state
+        .admin
+        .update_user(&admin.caller, &id, enabled(true))
+        .await
+        .back_to(&admin, &back)?;
+    Ok(see_other(&format!("{back}?done=enabled")))
+}
+
+fn enabled(on: bool) -> UserPatch {
+    UserPatch {
+        account_enabled: Some(on),
         ..Default::default()
-    };
-    match state.admin.update_user(&admin.caller, &id, patch).await {
-        Ok(_) => see_other(&format!("{back}?done=enabled")),
-        Err(e) => admin.problem(&e, &back),
     }
 }
 
 /// Clears the user's pass lockout (not destructive: no confirmation).
 async fn unlock(
-    req: HttpRequest,
     path: web::Path<String>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, _) = match posted(&req, &state, "users", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
-    let id = path.into_inner();
-    let back = format!("/admin/users/{id}");
-    match state.admin.clear_sign_in_lockout(&admin.caller, &id).await {
-        Ok(()) => see_other(&format!("{back}?done=unlocked")),
-        Err(e) => admin.problem(&e, &back),
-    }
+    Posted { admin, .. }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (id, back) = user_path(path);
+    state
+        .admin
+        .clear_sign_in_lockout(&admin.caller, &id)
+        .await
+        .back_to(&admin, &back)?;
+    Ok(see_other(&format!("{back}?done=unlocked")))
 }
 
 /// The destructive actions, each behind a confirmation page.
@@ -518,13 +520,34 @@ impl Destructive {
         }
     }
 
-    fn done(self) -> &'static str {
+    /// Where the admin goes once it is done.
+    fn after(self, back: &str) -> String {
         match self {
-            Self::DeleteTap => "tap-deleted",
-            Self::DeletePasskey => "passkey-deleted",
-            Self::Revoke => "revoked",
-            Self::Disable => "disabled",
-            Self::DeleteUser => "deleted",
+            Self::DeleteTap => format!("{back}?done=tap-deleted"),
+            Self::DeletePasskey => format!("{back}?done=passkey-deleted"),
+            Self::Revoke => format!("{back}?done=revoked"),
+            Self::Disable => format!("{back}?done=disabled"),
+            Self::DeleteUser => "/admin/users?done=deleted".to_owned(),
+        }
+    }
+
+    async fn run(
+        self,
+        state: &AppState,
+        caller: &Caller,
+        id: &str,
+        item: &str,
+    ) -> Result<(), DomainError> {
+        let admin = &state.admin;
+        match self {
+            Self::DeleteTap => admin.delete_tap(caller, id, item).await,
+            Self::DeletePasskey => admin.delete_passkey(caller, id, item).await,
+            Self::Revoke => admin.revoke_sessions(caller, id).await,
+            Self::Disable => admin
+                .update_user(caller, id, enabled(false))
+                .await
+                .map(|_| ()),
+            Self::DeleteUser => admin.delete_user(caller, id).await,
         }
     }
 }
@@ -537,82 +560,41 @@ struct ConfirmQuery {
 }
 
 async fn confirm(
-    req: HttpRequest,
     path: web::Path<String>,
     query: web::Query<ConfirmQuery>,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let mut admin = match signed_in(&req, &state, "users").await {
-        Ok(a) => a,
-        Err(res) => return res,
-    };
-    let id = path.into_inner();
-    let back = format!("/admin/users/{id}");
-    let Some(action) = Destructive::parse(&query.action) else {
-        return admin.problem(&crate::domain::DomainError::NotFound("action"), &back);
-    };
-    let user = match state.admin.get_user(&admin.caller, &id).await {
-        Ok(u) => u,
-        Err(e) => return admin.problem(&e, "/admin/users"),
-    };
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    let (id, back) = user_path(path);
+    let action = known(&admin, Destructive::parse(&query.action), &back)?;
+    let user = state
+        .admin
+        .get_user(&admin.caller, &id)
+        .await
+        .back_to(&admin, "/admin/users")?;
     let (title, warning, button) = action.wording();
-    let detail = format!("{} ({warning})", user.upn.as_str());
-    let post = format!("/admin/users/{id}/{}", query.action);
-    let page = ConfirmPage {
-        chrome: &admin.chrome,
+    let asked = Asked {
         title,
-        detail: &detail,
-        warnings: &[],
-        action: &post,
-        item: &query.item,
+        detail: format!("{} ({warning})", user.upn.as_str()),
+        warnings: Vec::new(),
         button,
-        back: &back,
     };
-    admin.page(StatusCode::OK, &page)
+    let post = format!("/admin/users/{id}/{}", query.action);
+    Ok(admin.confirm(&asked, &post, &query.item, &back))
 }
 
 async fn destructive(
-    req: HttpRequest,
     path: web::Path<(String, String)>,
-    body: web::Bytes,
     state: web::Data<AppState>,
-) -> HttpResponse {
-    let (mut admin, form) = match posted(&req, &state, "users", &body).await {
-        Ok(v) => v,
-        Err(res) => return res,
-    };
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
     let (id, action) = path.into_inner();
     let back = format!("/admin/users/{id}");
-    let Some(action) = Destructive::parse(&action) else {
-        return admin.problem(&crate::domain::DomainError::NotFound("action"), &back);
-    };
-    if !form.checked("confirm") {
-        return see_other(&back);
-    }
+    let action = confirmed(&admin, &form, Destructive::parse(&action), &back)?;
     let item = form.one("item").unwrap_or_default();
-    let caller = &admin.caller;
-    let result = match action {
-        Destructive::DeleteTap => state.admin.delete_tap(caller, &id, item).await,
-        Destructive::DeletePasskey => state.admin.delete_passkey(caller, &id, item).await,
-        Destructive::Revoke => state.admin.revoke_sessions(caller, &id).await,
-        Destructive::Disable => {
-            let patch = UserPatch {
-                account_enabled: Some(false),
-                ..Default::default()
-            };
-            state
-                .admin
-                .update_user(caller, &id, patch)
-                .await
-                .map(|_| ())
-        }
-        Destructive::DeleteUser => state.admin.delete_user(caller, &id).await,
-    };
-    match result {
-        Ok(()) if matches!(action, Destructive::DeleteUser) => {
-            see_other(&format!("/admin/users?done={}", action.done()))
-        }
-        Ok(()) => see_other(&format!("{back}?done={}", action.done())),
-        Err(e) => admin.problem(&e, &back),
-    }
+    action
+        .run(&state, &admin.caller, &id, item)
+        .await
+        .back_to(&admin, &back)?;
+    Ok(see_other(&action.after(&back)))
 }
