@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use crate::domain::client::Client;
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
-use crate::domain::protocol::{TokenParams, TokenRequest};
+use crate::domain::protocol::{Params, TokenParams, TokenRequest};
 use crate::service::RequestMeta;
 use crate::service::clients::PresentedCredentials;
 use crate::state::AppState;
@@ -38,41 +38,31 @@ struct TokenForm {
     client_assertion: Option<String>,
 }
 
-/// The form, each parameter at most once (RFC 6749 §3.2: "parameters
-/// MUST NOT be included more than once"); unknown ones are ignored, as
-/// §3.2 requires.
+/// The form, each parameter at most once: the rule of every OAuth
+/// endpoint (RFC 6749 §3.1, §3.2), applied by [`Params::one`]. Unknown
+/// parameters are ignored, as §3.2 requires.
 fn parse_form(body: &[u8]) -> Result<TokenForm, OAuthError> {
-    let mut form = TokenForm::default();
-    // Names seen, empty values included (an empty slot is not "unseen").
-    let mut seen: Vec<std::borrow::Cow<'_, str>> = Vec::new();
-    for (name, value) in url::form_urlencoded::parse(body) {
-        let slot = match name.as_ref() {
-            "grant_type" => &mut form.grant_type,
-            "scope" => &mut form.scope,
-            "client_id" => &mut form.client_id,
-            "client_secret" => &mut form.client_secret,
-            "code" => &mut form.code,
-            "redirect_uri" => &mut form.redirect_uri,
-            "code_verifier" => &mut form.code_verifier,
-            "refresh_token" => &mut form.refresh_token,
-            "token" => &mut form.token,
-            "token_type_hint" => &mut form.token_type_hint,
-            "client_assertion_type" => &mut form.client_assertion_type,
-            "client_assertion" => &mut form.client_assertion,
-            _ => continue,
-        };
-        if seen.contains(&name) {
-            return Err(OAuthError::invalid_request(format!(
-                "parameter {name} appears more than once"
-            )));
-        }
-        // An empty parameter is treated as omitted (RFC 6749 §3.1).
-        if !value.is_empty() {
-            *slot = Some(value.into_owned());
-        }
-        seen.push(name);
-    }
-    Ok(form)
+    let params = Params::from_pairs(url::form_urlencoded::parse(body));
+    let one = |name: &str| {
+        params
+            .one(name)
+            .map(|v| v.map(str::to_owned))
+            .map_err(OAuthError::invalid_request)
+    };
+    Ok(TokenForm {
+        grant_type: one("grant_type")?,
+        scope: one("scope")?,
+        client_id: one("client_id")?,
+        client_secret: one("client_secret")?,
+        code: one("code")?,
+        redirect_uri: one("redirect_uri")?,
+        code_verifier: one("code_verifier")?,
+        refresh_token: one("refresh_token")?,
+        token: one("token")?,
+        token_type_hint: one("token_type_hint")?,
+        client_assertion_type: one("client_assertion_type")?,
+        client_assertion: one("client_assertion")?,
+    })
 }
 
 /// `Authorization: Basic` credentials, form-decoded (RFC 6749 §2.3.1).
