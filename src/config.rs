@@ -67,13 +67,11 @@ impl Default for ServerSettings {
     }
 }
 
-/// An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`).
+/// An IP address or a CIDR range (`10.0.0.0/8`, `fd00::/8`, `192.0.2.7`),
+/// held as an [`ipnet::IpNet`] with its host bits cleared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct IpRange {
-    network: IpAddr,
-    prefix: u8,
-}
+pub struct IpRange(ipnet::IpNet);
 
 impl IpRange {
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -85,9 +83,6 @@ impl IpRange {
         let written = addr.parse::<IpAddr>().map_err(|_| bad())?;
         let max = if written.is_ipv4() { 32 } else { 128 };
         let prefix = prefix.unwrap_or(max);
-        if prefix > max {
-            return Err(bad());
-        }
         // An IPv4-mapped range (`::ffff:10.0.0.0/104`) is the IPv4 range it
         // covers, its prefix counted in IPv6 bits; one wider than the mapped
         // block (/96) would take in IPv6 addresses as well: refused.
@@ -96,31 +91,12 @@ impl IpRange {
             (IpAddr::V6(_), IpAddr::V4(_)) => prefix.checked_sub(96).ok_or_else(bad)?,
             _ => prefix,
         };
-        Ok(Self {
-            network: mask(network, prefix),
-            prefix,
-        })
+        let net = ipnet::IpNet::new(network, prefix).map_err(|_| bad())?;
+        Ok(Self(net.trunc()))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = ip.to_canonical();
-        ip.is_ipv4() == self.network.is_ipv4() && mask(ip, self.prefix) == self.network
-    }
-}
-
-/// `ip` with all but the first `prefix` bits cleared.
-fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
-    match ip {
-        IpAddr::V4(v4) => {
-            let bits = u32::from(v4);
-            let m = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
-            IpAddr::V4((bits & m).into())
-        }
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6);
-            let m = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
-            IpAddr::V6((bits & m).into())
-        }
+        self.0.contains(&ip.to_canonical())
     }
 }
 
@@ -132,12 +108,12 @@ impl TryFrom<String> for IpRange {
 }
 
 impl From<IpRange> for String {
+    /// A single address without its prefix, a range in CIDR notation.
     fn from(r: IpRange) -> Self {
-        let full = if r.network.is_ipv4() { 32 } else { 128 };
-        if r.prefix == full {
-            r.network.to_string()
+        if r.0.prefix_len() == r.0.max_prefix_len() {
+            r.0.addr().to_string()
         } else {
-            format!("{}/{}", r.network, r.prefix)
+            r.0.to_string()
         }
     }
 }
