@@ -3,14 +3,14 @@
 //! (`fido2Methods`), and `passkeyMethods`, Onramp's earlier name for the
 //! passkeys with its own shape, kept as an alias.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::query::{self, Page};
+use super::query;
 use super::users::typed;
-use super::{base, json, parse_date_time, rfc3339};
+use super::{base, no_content, ok, parse_date_time, rfc3339};
+use crate::domain::DomainError;
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::odata::{Ops, PropType, Property, ResourceSchema, schemas};
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
@@ -18,7 +18,7 @@ use crate::service::Caller;
 use crate::service::admin::TapView;
 use crate::state::AppState;
 use crate::web::error::{Named, WebError};
-use crate::web::json::{GraphBody, MaybeApiJson, present, whole};
+use crate::web::json::{MaybeApiJson, present, whole};
 
 const METHODS: &str = "/users/{user}/authentication/methods";
 const TAPS: &str = "/users/{user}/authentication/temporaryAccessPassMethods";
@@ -117,22 +117,41 @@ fn collection(
         .into_iter()
         .filter(|item| q.matches(&query::JsonRecord { item, schema }))
         .collect();
-    let page = query::in_memory_page(q, matching, &base(state), req)?;
-    let items: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|i| query::project(q, i))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Page {
-            context,
-            count: page.count,
-            items,
-            next_link: page.next_link,
-        }
-        .into_json(),
-    ))
+    query::memory_page(req, &base(state), context, q, matching, |i| i)
+}
+
+/// A user's passkeys as a collection of `schema`, each shaped by `shape`:
+/// `fido2Methods` and its alias `passkeyMethods`.
+async fn passkey_collection(
+    caller: &Caller,
+    req: &HttpRequest,
+    state: &AppState,
+    user: &str,
+    (schema, what): (&ResourceSchema, &str),
+    shape: fn(PasskeyCredential) -> Value,
+) -> Result<HttpResponse, WebError> {
+    let q = query::collection(req, schema, &[])?;
+    let list = state
+        .admin
+        .list_passkeys(caller, user)
+        .await
+        .named(&[("user", user)])?;
+    let items = list.into_iter().map(shape).collect();
+    collection(req, state, &q, schema, context(state, user, what), items)
+}
+
+/// The passkey `(user, id)` names, and the user.
+async fn one_passkey(
+    caller: &Caller,
+    state: &AppState,
+    (user, id): (String, String),
+) -> Result<(String, PasskeyCredential), WebError> {
+    let c = state
+        .admin
+        .get_passkey(caller, &user, &id)
+        .await
+        .named(&[("user", &user), ("passkeyMethod", &id)])?;
+    Ok((user, c))
 }
 
 crate::web::handlers::api::doc::params::odata_params! {
@@ -205,8 +224,23 @@ struct CreateTapRequest {
     is_usable_once: Option<bool>,
 }
 
-impl GraphBody for CreateTapRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[TAP_TYPE];
+super::graph_body! {
+    CreateTapRequest => [TAP_TYPE];
+}
+
+impl TryFrom<CreateTapRequest> for TapRequest {
+    type Error = DomainError;
+
+    fn try_from(b: CreateTapRequest) -> Result<Self, DomainError> {
+        Ok(TapRequest {
+            start: b
+                .start_date_time
+                .map(|s| parse_date_time("startDateTime", &s))
+                .transpose()?,
+            lifetime_minutes: b.lifetime_in_minutes,
+            is_usable_once: b.is_usable_once,
+        })
+    }
 }
 
 #[utoipa::path(
@@ -230,17 +264,9 @@ async fn tap_create(
     body: MaybeApiJson<CreateTapRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
-    let request = match body.0 {
-        None => TapRequest::default(),
-        Some(b) => TapRequest {
-            start: b
-                .start_date_time
-                .map(|s| parse_date_time("startDateTime", &s))
-                .transpose()?,
-            lifetime_minutes: b.lifetime_in_minutes,
-            is_usable_once: b.is_usable_once,
-        },
-    };
+    let request = body
+        .0
+        .map_or(Ok(TapRequest::default()), TapRequest::try_from)?;
     let issued = state
         .admin
         .create_tap(&caller, &path, request)
@@ -316,10 +342,7 @@ async fn tap_get(
         .await
         .named(&[("user", &user), ("temporaryAccessPassMethod", &tap)])?;
     let ctx = context(&state, &user, "temporaryAccessPassMethods/$entity");
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(ctx, query::project(&q, tap_json(view, None))),
-    ))
+    Ok(query::entity_answer(ctx, &q, tap_json(view, None)))
 }
 
 #[utoipa::path(
@@ -345,7 +368,7 @@ async fn tap_delete(
         .delete_tap(&caller, &user, &tap)
         .await
         .named(&[("user", &user), ("temporaryAccessPassMethod", &tap)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 // ---- FIDO2 passkeys ----
@@ -401,20 +424,8 @@ async fn fido2_list(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let q = query::collection(&req, &FIDO2_SCHEMA, &[])?;
-    let list = state
-        .admin
-        .list_passkeys(&caller, &path)
-        .await
-        .named(&[("user", &path)])?;
-    collection(
-        &req,
-        &state,
-        &q,
-        &FIDO2_SCHEMA,
-        context(&state, &path, "fido2Methods"),
-        list.into_iter().map(fido2_json).collect(),
-    )
+    let of = (&FIDO2_SCHEMA, "fido2Methods");
+    passkey_collection(&caller, &req, &state, &path, of, fido2_json).await
 }
 
 #[utoipa::path(
@@ -434,17 +445,9 @@ async fn fido2_get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &FIDO2_SCHEMA)?;
-    let (user, id) = path.into_inner();
-    let c = state
-        .admin
-        .get_passkey(&caller, &user, &id)
-        .await
-        .named(&[("user", &user), ("passkeyMethod", &id)])?;
+    let (user, c) = one_passkey(&caller, &state, path.into_inner()).await?;
     let ctx = context(&state, &user, "fido2Methods/$entity");
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(ctx, query::project(&q, fido2_json(c))),
-    ))
+    Ok(query::entity_answer(ctx, &q, fido2_json(c)))
 }
 
 #[utoipa::path(
@@ -470,7 +473,7 @@ async fn fido2_delete(
         .delete_passkey(&caller, &user, &id)
         .await
         .named(&[("user", &user), ("passkeyMethod", &id)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 // ---- every method ----
@@ -552,10 +555,7 @@ async fn method_get(
             id: id.clone(),
         })?;
     let ctx = context(&state, &user, "methods/$entity");
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(ctx, query::project(&q, item)),
-    ))
+    Ok(query::entity_answer(ctx, &q, item))
 }
 
 // ---- passkeyMethods (Onramp's earlier shape) ----
@@ -606,20 +606,8 @@ async fn passkeys_list(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
-    let q = query::collection(&req, &PASSKEY, &[])?;
-    let list = state
-        .admin
-        .list_passkeys(&caller, &path)
-        .await
-        .named(&[("user", &path)])?;
-    collection(
-        &req,
-        &state,
-        &q,
-        &PASSKEY,
-        context(&state, &path, "passkeyMethods"),
-        list.into_iter().map(passkey_json).collect(),
-    )
+    let of = (&PASSKEY, "passkeyMethods");
+    passkey_collection(&caller, &req, &state, &path, of, passkey_json).await
 }
 
 #[utoipa::path(
@@ -639,13 +627,9 @@ async fn passkey_get(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &PASSKEY)?;
-    let (user, id) = path.into_inner();
-    let c = state
-        .admin
-        .get_passkey(&caller, &user, &id)
-        .await
-        .named(&[("user", &user), ("passkeyMethod", &id)])?;
-    Ok(json(StatusCode::OK, &query::project(&q, passkey_json(c))))
+    let (_, c) = one_passkey(&caller, &state, path.into_inner()).await?;
+    // Onramp's earlier shape has no `@odata.context`.
+    Ok(ok(&query::project(&q, passkey_json(c))))
 }
 
 /// The same as [`fido2_delete`], under Onramp's older name.

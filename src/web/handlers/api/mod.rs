@@ -108,6 +108,16 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
         .body(serde_json::to_vec(body).unwrap_or_default())
 }
 
+/// 200 with a JSON body.
+pub(crate) fn ok<T: Serialize>(body: &T) -> HttpResponse {
+    json(StatusCode::OK, body)
+}
+
+/// 204: a write with nothing to answer.
+pub(crate) fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
+}
+
 /// 201 with `Location`.
 pub(crate) fn created<T: Serialize>(location: &str, body: &T) -> HttpResponse {
     let mut res = json(StatusCode::CREATED, body);
@@ -116,6 +126,35 @@ pub(crate) fn created<T: Serialize>(location: &str, body: &T) -> HttpResponse {
     }
     res
 }
+
+/// 201 for a resource made in a top-level collection (`users`, `groups`):
+/// `Location` is `{base}/{collection}/{id}`, the context
+/// `{collection}/$entity`.
+pub(crate) fn created_in(
+    state: &AppState,
+    collection: &str,
+    id: &str,
+    item: serde_json::Value,
+) -> HttpResponse {
+    let base = base(state);
+    created(
+        &format!("{base}/{collection}/{id}"),
+        &query::entity(
+            query::context(&base, &format!("{collection}/$entity")),
+            item,
+        ),
+    )
+}
+
+/// `impl GraphBody`: the `@odata.type`s a request body may name.
+macro_rules! graph_body {
+    ($($body:ty => [$($odata_type:expr),*];)+) => {
+        $(impl crate::web::json::GraphBody for $body {
+            const ODATA_TYPES: &'static [&'static str] = &[$($odata_type),*];
+        })+
+    };
+}
+pub(crate) use graph_body;
 
 /// The base of every URL in answers: `{issuer}/api/v1`.
 pub(crate) fn base(state: &AppState) -> String {
