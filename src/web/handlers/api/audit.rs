@@ -2,19 +2,18 @@
 //! `directoryAudit` shape and `$filter`), and `/auditLogs`, Onramp's
 //! earlier listing in its own event shape, kept as an alias.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::Api;
 use super::query;
 use super::{base, ok, page_size, parse_date_time, rfc3339};
 use crate::domain::DomainError;
 use crate::domain::audit::{AuditEventType, AuditFilter};
 use crate::domain::directory_audit::{DirectoryAudit, Initiator, LOGGED_BY_SERVICE};
 use crate::domain::odata::{PropType, Property, QueryOptions, schemas};
-use crate::service::Caller;
-use crate::state::AppState;
 use crate::web::error::WebError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -100,11 +99,7 @@ fn audit_json(a: &DirectoryAudit) -> Value {
     security(("oauth2" = ["AuditLog.Read.All"])),
     responses((status = 200, description = "A page of audits.", body = super::doc::shapes::DirectoryAuditCollection))
 )]
-async fn directory_audits(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn directory_audits(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::DIRECTORY_AUDIT, &[])?;
     let page = state
         .admin
@@ -131,9 +126,7 @@ async fn directory_audits(
     responses((status = 200, description = "The audit.", body = super::doc::shapes::DirectoryAudit))
 )]
 async fn directory_audit(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::DIRECTORY_AUDIT)?;
@@ -262,11 +255,7 @@ fn legacy_filter(q: &QueryOptions) -> Result<AuditFilter, WebError> {
     security(("oauth2" = ["AuditLog.Read.All"])),
     responses((status = 200, description = "A page of events, newest first.", body = super::doc::shapes::AuditEventCollection))
 )]
-async fn audit_logs(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn audit_logs(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &LEGACY, LEGACY_PARAMS)?;
     let filter = legacy_filter(&q)?;
     let page = state

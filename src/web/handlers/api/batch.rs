@@ -36,9 +36,9 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::Api;
 use super::{base, json};
 use crate::domain::DomainError;
-use crate::service::Caller;
 use crate::state::AppState;
 use crate::web::error::{GRAPH_BAD_REQUEST, WebError, graph_response};
 use crate::web::json::{GraphBody, is_json, parse, unsupported_media_type};
@@ -176,9 +176,7 @@ struct BatchResponse {
     responses((status = 200, description = "One answer per request, in any order.", body = super::doc::shapes::BatchResponse))
 )]
 async fn batch(
-    _caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { req, state, .. }: Api,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, WebError> {
     super::query::none(&req)?;

@@ -2,10 +2,11 @@
 //! the method policies can include and exclude.
 
 use super::doc::fields;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Api;
 use super::query;
 use super::users::{RefRequest, directory_object as user_object, typed};
 use super::{base, created_in, graph_body, no_content, page_size, rfc3339};
@@ -140,9 +141,7 @@ graph_body! {
     responses((status = 201, description = "The group, with Location.", body = GroupResponse), (status = 404, description = "`Request_ResourceNotFound`: a user in `members@odata.bind` does not exist (nothing is created).", body = crate::web::error::GraphBody))
 )]
 async fn group_create(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     body: ApiJson<CreateGroupRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -209,11 +208,7 @@ async fn resolve_members(
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "A page of groups.", body = super::doc::shapes::GroupCollection))
 )]
-async fn groups_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn groups_list(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::GROUP, &[])?;
     let page = state.admin.query_groups(&caller, &q, page_size(&q)).await?;
     Ok(query::service_page(
@@ -236,11 +231,7 @@ async fn groups_list(
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
 )]
-async fn groups_count(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn groups_count(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::count(&req, &schemas::GROUP)?;
     let n = state.admin.count_matching_groups(&caller, &q).await?;
     Ok(query::count_answer(n))
@@ -257,9 +248,7 @@ async fn groups_count(
     responses((status = 200, description = "The group.", body = GroupResponse))
 )]
 async fn group_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::GROUP)?;
@@ -327,9 +316,7 @@ impl TryFrom<PatchGroupRequest> for GroupPatch {
     responses((status = 204, description = "Done."))
 )]
 async fn group_patch(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<PatchGroupRequest>,
 ) -> Result<HttpResponse, WebError> {
@@ -354,9 +341,7 @@ async fn group_patch(
     responses((status = 204, description = "Done."))
 )]
 async fn group_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -381,9 +366,7 @@ async fn group_delete(
     responses((status = 200, description = "The members (users, each with its `@odata.type`).", body = super::doc::shapes::DirectoryObjectCollection))
 )]
 async fn members_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::USER, &[])?;
@@ -437,9 +420,7 @@ async fn matching_members(
     responses((status = 204, description = "Done."))
 )]
 async fn member_add(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<RefRequest>,
 ) -> Result<HttpResponse, WebError> {
@@ -464,9 +445,7 @@ async fn member_add(
     responses((status = 204, description = "Done."))
 )]
 async fn member_remove(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;

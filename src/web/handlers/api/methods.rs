@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Api;
 use super::query;
 use super::users::typed;
 use super::{base, no_content, ok, parse_date_time, rfc3339};
@@ -256,9 +257,7 @@ impl TryFrom<CreateTapRequest> for TapRequest {
     responses((status = 201, description = "The pass, with its passcode (shown once).", body = TapResponse))
 )]
 async fn tap_create(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     // Graph allows an empty body here (every field from the policy).
     body: MaybeApiJson<CreateTapRequest>,
@@ -296,9 +295,7 @@ async fn tap_create(
     responses((status = 200, description = "The passes (never the passcode).", body = super::doc::shapes::TemporaryAccessPassMethodCollection))
 )]
 async fn taps_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &TAP, &[])?;
@@ -329,9 +326,7 @@ async fn taps_list(
     responses((status = 200, description = "The pass (never the passcode).", body = TapResponse))
 )]
 async fn tap_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &TAP)?;
@@ -356,9 +351,7 @@ async fn tap_get(
     responses((status = 204, description = "Done."))
 )]
 async fn tap_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -419,9 +412,7 @@ fn fido2_json(c: PasskeyCredential) -> Value {
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::Fido2MethodCollection))
 )]
 async fn fido2_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let of = (&FIDO2_SCHEMA, "fido2Methods");
@@ -439,9 +430,7 @@ async fn fido2_list(
     responses((status = 200, description = "The passkey.", body = Fido2Response))
 )]
 async fn fido2_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &FIDO2_SCHEMA)?;
@@ -461,9 +450,7 @@ async fn fido2_get(
     responses((status = 204, description = "Done."))
 )]
 async fn fido2_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -511,9 +498,7 @@ async fn all_methods(
     responses((status = 200, description = "Every method, each with its `@odata.type`.", body = super::doc::shapes::AuthenticationMethodCollection))
 )]
 async fn methods_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &METHOD, &[])?;
@@ -539,9 +524,7 @@ async fn methods_list(
     responses((status = 200, description = "The method, with its `@odata.type`.", body = super::doc::shapes::AuthenticationMethod))
 )]
 async fn method_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &METHOD)?;
@@ -601,9 +584,7 @@ fn passkey_json(c: PasskeyCredential) -> Value {
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::PasskeyMethodCollection))
 )]
 async fn passkeys_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let of = (&PASSKEY, "passkeyMethods");
@@ -621,9 +602,7 @@ async fn passkeys_list(
     responses((status = 200, description = "The passkey.", body = PasskeyResponse))
 )]
 async fn passkey_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &PASSKEY)?;
@@ -644,10 +623,8 @@ async fn passkey_get(
     responses((status = 204, description = "Done."))
 )]
 async fn passkey_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    api: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    fido2_delete(caller, req, state, path).await
+    fido2_delete(api, path).await
 }

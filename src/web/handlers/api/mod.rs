@@ -78,9 +78,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| DomainError::Internal("no application state".into()))?;
+            let state = state_of(&req)?;
             let token = req
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -98,6 +96,36 @@ impl FromRequest for Caller {
                 .await?)
         })
     }
+}
+
+/// What every handler here starts from: the caller, extracted first (so
+/// that nobody unauthenticated learns what a path, query or body got
+/// wrong), the request (for its query options) and the application state.
+pub(crate) struct Api {
+    pub caller: Caller,
+    pub req: HttpRequest,
+    pub state: web::Data<AppState>,
+}
+
+impl FromRequest for Api {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = caller.await?;
+            let state = state_of(&req)?;
+            Ok(Api { caller, req, state })
+        })
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, DomainError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| DomainError::Internal("no application state".into()))
 }
 
 /// A JSON answer (never cached: it may hold personal data or secrets).

@@ -4,10 +4,11 @@
 //! Graph does), with Onramp's own settings beside Graph's properties.
 
 use super::doc::fields;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json as value};
 
+use super::Api;
 use super::query;
 use super::{base, no_content, ok, set};
 use crate::domain::DomainError;
@@ -16,7 +17,6 @@ use crate::domain::policy::{
     EnforcementType, IncludeTargets, KeyRestrictions, MethodState, PasskeyPolicy, Policy,
     PolicyTarget, TapPolicy, TargetType, TrustAnchor,
 };
-use crate::service::Caller;
 use crate::state::AppState;
 use crate::web::error::WebError;
 use crate::web::json::{ApiJson, names_type, present, whole};
@@ -274,11 +274,7 @@ fn configuration_json(policy: &Policy, method: Method) -> Value {
     security(("oauth2" = ["Policy.ReadWrite.AuthenticationMethod"])),
     responses((status = 200, description = "The policy with both configurations.", body = super::doc::shapes::AuthenticationMethodsPolicy))
 )]
-async fn policy_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn policy_get(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
     let policy = state.admin.get_policy(&caller).await?;
     let context = query::context(&base(&state), POLICY_ENTITY);
@@ -299,11 +295,7 @@ async fn policy_get(
     security(("oauth2" = ["Policy.ReadWrite.AuthenticationMethod"])),
     responses((status = 200, description = "TemporaryAccessPass and Fido2.", body = super::doc::shapes::ConfigurationCollection))
 )]
-async fn configurations_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn configurations_list(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
     let items = configurations(&state.admin.get_policy(&caller).await?);
     Ok(query::Page {
@@ -354,9 +346,7 @@ crate::web::handlers::api::doc::params::odata_params! {
     responses((status = 200, description = "The configuration.", body = super::doc::shapes::Configuration))
 )]
 async fn configuration_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &CONFIGURATION)?;
@@ -597,9 +587,7 @@ impl TrustAnchorInput {
     responses((status = 204, description = "Done."))
 )]
 async fn configuration_patch(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<ConfigurationPatch>,
 ) -> Result<HttpResponse, WebError> {

@@ -3,19 +3,18 @@
 //! `revokeSignInSessions`, and Onramp's own `directoryRoles` and
 //! `signInLockout`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::Api;
 use super::doc::fields;
 use super::query;
 use super::{base, created_in, graph_body, no_content, ok, page_size, parse_date_time, rfc3339};
 use crate::domain::DomainError;
 use crate::domain::odata::schemas;
 use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
-use crate::service::Caller;
-use crate::state::AppState;
 use crate::web::error::{Named, WebError};
 use crate::web::json::{ApiJson, nullable, present};
 
@@ -353,9 +352,7 @@ impl TryFrom<CreateUserRequest> for NewUser {
     responses((status = 201, description = "The user, with Location.", body = UserResponse), (status = 409, description = "`Conflict`: the userPrincipalName (or mail) is taken.", body = crate::web::error::GraphBody))
 )]
 async fn users_create(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -379,11 +376,7 @@ async fn users_create(
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 200, description = "A page of users.", body = super::doc::shapes::UserCollection))
 )]
-async fn users_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn users_list(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::USER, &[])?;
     let page = state.admin.query_users(&caller, &q, page_size(&q)).await?;
     Ok(query::service_page(
@@ -407,11 +400,7 @@ async fn users_list(
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
 )]
-async fn users_count(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn users_count(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::count(&req, &schemas::USER)?;
     let n = state.admin.count_matching_users(&caller, &q).await?;
     Ok(query::count_answer(n))
@@ -428,9 +417,7 @@ async fn users_count(
     responses((status = 200, description = "The user.", body = UserResponse))
 )]
 async fn user_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::USER)?;
@@ -583,9 +570,7 @@ impl TryFrom<PatchUserRequest> for UserPatch {
     responses((status = 204, description = "Done."), (status = 409, description = "`Conflict`: the userPrincipalName (or mail) is taken.", body = crate::web::error::GraphBody))
 )]
 async fn user_patch(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<PatchUserRequest>,
 ) -> Result<HttpResponse, WebError> {
@@ -610,9 +595,7 @@ async fn user_patch(
     responses((status = 204, description = "Done."))
 )]
 async fn user_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -637,9 +620,7 @@ async fn user_delete(
     responses((status = 200, description = "The manager (a directory object with its `@odata.type`).", body = UserResponse))
 )]
 async fn manager_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::USER)?;
@@ -717,9 +698,7 @@ fn percent_decoded(segment: &str) -> String {
     responses((status = 204, description = "Done."))
 )]
 async fn manager_set(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<RefRequest>,
 ) -> Result<HttpResponse, WebError> {
@@ -744,9 +723,7 @@ async fn manager_set(
     responses((status = 204, description = "Done."))
 )]
 async fn manager_clear(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -769,9 +746,7 @@ async fn manager_clear(
     responses((status = 200, description = "The groups, each with its `@odata.type`.", body = super::doc::shapes::DirectoryObjectCollection))
 )]
 async fn member_of(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::GROUP, &[])?;
@@ -804,9 +779,7 @@ async fn member_of(
     responses((status = 200, description = "Revoked.", body = super::doc::shapes::BooleanResult))
 )]
 async fn revoke_sessions(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -845,9 +818,7 @@ struct LockoutResponse {
     responses((status = 200, description = "The lock state.", body = LockoutResponse))
 )]
 async fn lockout_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -874,9 +845,7 @@ async fn lockout_get(
     responses((status = 204, description = "Done."))
 )]
 async fn lockout_clear(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -909,9 +878,7 @@ struct RolesRequest {
     responses((status = 200, description = "The user.", body = UserResponse))
 )]
 async fn set_directory_roles(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<RolesRequest>,
 ) -> Result<HttpResponse, WebError> {
