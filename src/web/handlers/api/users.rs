@@ -358,12 +358,8 @@ async fn users_create(
     query::none(&req)?;
     let new = NewUser::try_from(body.into_inner())?;
     let user = state.admin.create_user(&caller, new).await?;
-    Ok(created_in(
-        &state,
-        "users",
-        &user.id.clone(),
-        user_json(user),
-    ))
+    let id = user.id.clone();
+    Ok(created_in(&state, "users", &id, user_json(user)))
 }
 
 #[utoipa::path(
