@@ -118,27 +118,32 @@ fn collection(
         .into_iter()
         .filter(|item| q.matches(&query::JsonRecord { item, schema }))
         .collect();
-    query::memory_page(req, &base(state), context, q, matching, |i| i)
+    query::memory_page(
+        req,
+        &base(state),
+        context,
+        q,
+        matching,
+        std::convert::identity,
+    )
 }
 
 /// A user's passkeys as a collection of `schema`, each shaped by `shape`:
 /// `fido2Methods` and its alias `passkeyMethods`.
 async fn passkey_collection(
-    caller: &Caller,
-    req: &HttpRequest,
-    state: &AppState,
+    Api { caller, req, state }: Api,
     user: &str,
     (schema, what): (&ResourceSchema, &str),
     shape: fn(PasskeyCredential) -> Value,
 ) -> Result<HttpResponse, WebError> {
-    let q = query::collection(req, schema, &[])?;
+    let q = query::collection(&req, schema, &[])?;
     let list = state
         .admin
-        .list_passkeys(caller, user)
+        .list_passkeys(&caller, user)
         .await
         .named(&[("user", user)])?;
     let items = list.into_iter().map(shape).collect();
-    collection(req, state, &q, schema, context(state, user, what), items)
+    collection(&req, &state, &q, schema, context(&state, user, what), items)
 }
 
 /// The passkey `(user, id)` names, and the user.
@@ -411,12 +416,8 @@ fn fido2_json(c: PasskeyCredential) -> Value {
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::Fido2MethodCollection))
 )]
-async fn fido2_list(
-    Api { caller, req, state }: Api,
-    path: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let of = (&FIDO2_SCHEMA, "fido2Methods");
-    passkey_collection(&caller, &req, &state, &path, of, fido2_json).await
+async fn fido2_list(api: Api, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    passkey_collection(api, &path, (&FIDO2_SCHEMA, "fido2Methods"), fido2_json).await
 }
 
 #[utoipa::path(
@@ -583,12 +584,8 @@ fn passkey_json(c: PasskeyCredential) -> Value {
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::PasskeyMethodCollection))
 )]
-async fn passkeys_list(
-    Api { caller, req, state }: Api,
-    path: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let of = (&PASSKEY, "passkeyMethods");
-    passkey_collection(&caller, &req, &state, &path, of, passkey_json).await
+async fn passkeys_list(api: Api, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    passkey_collection(api, &path, (&PASSKEY, "passkeyMethods"), passkey_json).await
 }
 
 #[utoipa::path(
