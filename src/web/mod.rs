@@ -78,18 +78,7 @@ pub async fn request_envelope(
         path = %req.path(),
     );
     req.extensions_mut().insert(RequestId(id.clone()));
-    let settings = req
-        .app_data::<web::Data<crate::state::AppState>>()
-        .map(|state| state.ctx.settings.clone());
-    let limit = settings
-        .as_ref()
-        .map_or(30, |s| s.server.request_timeout_seconds);
-    if let Some(address) = client_address(
-        &req,
-        settings.as_ref().map_or(&[], |s| &s.server.trusted_proxies),
-    ) {
-        req.extensions_mut().insert(ClientAddress(address));
-    }
+    let limit = admit(&req);
     let started = std::time::Instant::now();
     // Bounds a slow body (and anything else slow) once the headers are in;
     // actix's client_request_timeout bounds the headers.
@@ -99,21 +88,54 @@ pub async fn request_envelope(
     )
     .await;
     let Ok(answer) = answer else {
-        // The request went with the dropped future, so the answer goes back
-        // as an error response (actix writes it as it is).
-        crate::metrics::METRICS.request("(timed out)", 408, started.elapsed());
-        span.in_scope(|| tracing::warn!(seconds = limit, "request timed out"));
-        let mut timed_out = HttpResponse::RequestTimeout()
-            .content_type("application/json")
-            // The rest of a half-sent body must not be read as a request.
-            .force_close()
-            .body(r#"{"error":"request_timeout","error_description":"the request took too long"}"#);
-        envelope_headers(timed_out.headers_mut(), id);
-        return Err(
-            actix_web::error::InternalError::from_response("request timeout", timed_out).into(),
-        );
+        return Err(timed_out(&span, id, limit, started));
     };
     let mut res = answer?;
+    record(&span, &res, started);
+    envelope_headers(res.headers_mut(), id);
+    Ok(res)
+}
+
+/// Notes the client's address on the request ([`client_address`]); the
+/// request's time limit in seconds.
+fn admit(req: &ServiceRequest) -> u64 {
+    let settings = req
+        .app_data::<web::Data<crate::state::AppState>>()
+        .map(|state| state.ctx.settings.clone());
+    let limit = settings
+        .as_ref()
+        .map_or(30, |s| s.server.request_timeout_seconds);
+    if let Some(address) = client_address(
+        req,
+        settings.as_ref().map_or(&[], |s| &s.server.trusted_proxies),
+    ) {
+        req.extensions_mut().insert(ClientAddress(address));
+    }
+    limit
+}
+
+/// The answer to a request that took longer than `limit` seconds.
+fn timed_out(
+    span: &tracing::Span,
+    id: HeaderValue,
+    limit: u64,
+    started: std::time::Instant,
+) -> actix_web::Error {
+    // The request went with the dropped future, so the answer goes back
+    // as an error response (actix writes it as it is).
+    crate::metrics::METRICS.request("(timed out)", 408, started.elapsed());
+    span.in_scope(|| tracing::warn!(seconds = limit, "request timed out"));
+    let mut timed_out = HttpResponse::RequestTimeout()
+        .content_type("application/json")
+        // The rest of a half-sent body must not be read as a request.
+        .force_close()
+        .body(r#"{"error":"request_timeout","error_description":"the request took too long"}"#);
+    envelope_headers(timed_out.headers_mut(), id);
+    actix_web::error::InternalError::from_response("request timeout", timed_out).into()
+}
+
+/// The request's metrics and log line.
+fn record<B>(span: &tracing::Span, res: &ServiceResponse<B>, started: std::time::Instant) {
     let status = res.status().as_u16();
     let endpoint = res
         .request()
@@ -127,8 +149,6 @@ pub async fn request_envelope(
             "request"
         );
     });
-    envelope_headers(res.headers_mut(), id);
-    Ok(res)
 }
 
 /// The headers every response carries.
@@ -378,32 +398,16 @@ async fn api_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    use actix_web::http::StatusCode;
     let method = req.method().clone();
     let res = next.call(req).await?;
     let status = res.status();
-    let is_json = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json = content_type_is(res.headers(), "application/json");
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return Ok(res.map_into_left_body());
     }
     let (req, old) = res.into_parts();
-    let plain = old
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/plain"));
-    let kept: Vec<(HeaderName, HeaderValue)> = old
-        .headers()
-        .iter()
-        .filter(|(name, _)| {
-            [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER].contains(name)
-        })
-        .map(|(name, value)| (name.clone(), value.clone()))
-        .collect();
+    let plain = content_type_is(old.headers(), "text/plain");
+    let kept = kept_headers(old.headers());
     let text = actix_web::body::to_bytes_limited(old.into_body(), 4096)
         .await
         .ok()
@@ -411,6 +415,41 @@ async fn api_errors(
         .filter(|_| plain)
         .and_then(|b| String::from_utf8(b.to_vec()).ok())
         .filter(|t| !t.trim().is_empty());
+    let (code, message) = graph_error(status, &method, text);
+    let mut res = graph_response(status, code, &message);
+    for (name, value) in kept {
+        res.headers_mut().insert(name, value);
+    }
+    Ok(ServiceResponse::new(req, res).map_into_right_body())
+}
+
+fn content_type_is(headers: &header::HeaderMap, prefix: &str) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(prefix))
+}
+
+/// The headers of actix's own error answer that its envelope keeps.
+fn kept_headers(headers: &header::HeaderMap) -> Vec<(HeaderName, HeaderValue)> {
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            [header::ALLOW, header::WWW_AUTHENTICATE, header::RETRY_AFTER].contains(name)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// Graph's code and message for an error actix answered itself; a client
+/// error's own plain `text` (an extractor's) is the message, except for
+/// 405.
+fn graph_error(
+    status: actix_web::http::StatusCode,
+    method: &actix_web::http::Method,
+    text: Option<String>,
+) -> (&'static str, String) {
+    use actix_web::http::StatusCode;
     let (code, message) = match status {
         StatusCode::METHOD_NOT_ALLOWED => (
             "Request_MethodNotAllowed",
@@ -430,15 +469,12 @@ async fn api_errors(
             s.canonical_reason().unwrap_or("Bad request").to_owned(),
         ),
     };
-    let message = match text {
-        Some(t) if status.is_client_error() && status != StatusCode::METHOD_NOT_ALLOWED => t,
-        _ => message,
-    };
-    let mut res = graph_response(status, code, &message);
-    for (name, value) in kept {
-        res.headers_mut().insert(name, value);
+    match text {
+        Some(t) if status.is_client_error() && status != StatusCode::METHOD_NOT_ALLOWED => {
+            (code, t)
+        }
+        _ => (code, message),
     }
-    Ok(ServiceResponse::new(req, res).map_into_right_body())
 }
 
 /// An `/api/v1` path that is no resource: Graph names the segment.

@@ -2,20 +2,18 @@
 //! `directoryAudit` shape and `$filter`), and `/auditLogs`, Onramp's
 //! earlier listing in its own event shape, kept as an alias.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::query::{self, Page};
-use super::{base, json, page_size, parse_date_time, rfc3339};
+use super::Api;
+use super::query;
+use super::{base, ok, page_size, parse_date_time, rfc3339};
 use crate::domain::DomainError;
 use crate::domain::audit::{AuditEventType, AuditFilter};
 use crate::domain::directory_audit::{DirectoryAudit, Initiator, LOGGED_BY_SERVICE};
-use crate::domain::odata::{PropType, Property, schemas};
-use crate::service::Caller;
-use crate::state::AppState;
+use crate::domain::odata::{PropType, Property, QueryOptions, schemas};
 use crate::web::error::WebError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -101,30 +99,19 @@ fn audit_json(a: &DirectoryAudit) -> Value {
     security(("oauth2" = ["AuditLog.Read.All"])),
     responses((status = 200, description = "A page of audits.", body = super::doc::shapes::DirectoryAuditCollection))
 )]
-async fn directory_audits(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn directory_audits(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::DIRECTORY_AUDIT, &[])?;
     let page = state
         .admin
         .query_directory_audits(&caller, &q, page_size(&q))
         .await?;
-    let base = base(&state);
-    Ok(json(
-        StatusCode::OK,
-        &Page {
-            context: query::context_of(&base, "auditLogs/directoryAudits", &q),
-            items: page
-                .items
-                .iter()
-                .map(|a| query::project(&q, audit_json(a)))
-                .collect(),
-            count: page.count,
-            next_link: page.next.map(|t| query::next_link(&base, &req, &t)),
-        }
-        .into_json(),
+    Ok(query::service_page(
+        &req,
+        &base(&state),
+        "auditLogs/directoryAudits",
+        &q,
+        page,
+        |a| audit_json(&a),
     ))
 }
 
@@ -139,9 +126,7 @@ async fn directory_audits(
     responses((status = 200, description = "The audit.", body = super::doc::shapes::DirectoryAudit))
 )]
 async fn directory_audit(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::DIRECTORY_AUDIT)?;
@@ -163,13 +148,8 @@ async fn directory_audit(
             what: "directoryAudit",
             id,
         })?;
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(
-            query::context(&base(&state), "auditLogs/directoryAudits/$entity"),
-            query::project(&q, audit_json(&found)),
-        ),
-    ))
+    let context = query::context(&base(&state), "auditLogs/directoryAudits/$entity");
+    Ok(query::entity_answer(context, &q, audit_json(&found)))
 }
 
 fn url_encode(s: &str) -> String {
@@ -213,22 +193,9 @@ const LEGACY_PROPERTIES: &[Property] = &[Property::new("id", PropType::String)];
 const LEGACY: crate::domain::odata::ResourceSchema =
     schemas::plain("auditEvent", LEGACY_PROPERTIES);
 
-#[utoipa::path(
-    get,
-    path = "/auditLogs",
-    operation_id = "listAuditLogs",
-    tag = "audit",
-    summary = "List Onramp's audit log",
-    params(LegacyParams),
-    security(("oauth2" = ["AuditLog.Read.All"])),
-    responses((status = 200, description = "A page of events, newest first.", body = super::doc::shapes::AuditEventCollection))
-)]
-async fn audit_logs(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
-    let q = query::collection(&req, &LEGACY, LEGACY_PARAMS)?;
+/// What `/auditLogs` is asked for: its own parameters, and no OData
+/// option but `$top` and `$skiptoken`.
+fn legacy_filter(q: &QueryOptions) -> Result<AuditFilter, WebError> {
     if q.filter().is_some()
         || q.select().is_some()
         || !q.order_by().is_empty()
@@ -262,19 +229,35 @@ async fn audit_logs(
     let time = |field: &'static str| -> Result<Option<OffsetDateTime>, DomainError> {
         param(field).map(|s| parse_date_time(field, &s)).transpose()
     };
-    let filter =
-        AuditFilter {
-            from: time("from")?,
-            until: time("until")?,
-            actor_id: param("actor"),
-            target_id: param("target"),
-            event_type: match param("eventType") {
-                None => None,
-                Some(t) => Some(AuditEventType::parse(&t).ok_or_else(|| {
+    Ok(AuditFilter {
+        from: time("from")?,
+        until: time("until")?,
+        actor_id: param("actor"),
+        target_id: param("target"),
+        event_type: match param("eventType") {
+            None => None,
+            Some(t) => {
+                Some(AuditEventType::parse(&t).ok_or_else(|| {
                     DomainError::invalid("eventType", "is not a known event type")
-                })?),
-            },
-        };
+                })?)
+            }
+        },
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/auditLogs",
+    operation_id = "listAuditLogs",
+    tag = "audit",
+    summary = "List Onramp's audit log",
+    params(LegacyParams),
+    security(("oauth2" = ["AuditLog.Read.All"])),
+    responses((status = 200, description = "A page of events, newest first.", body = super::doc::shapes::AuditEventCollection))
+)]
+async fn audit_logs(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
+    let q = query::collection(&req, &LEGACY, LEGACY_PARAMS)?;
+    let filter = legacy_filter(&q)?;
     let page = state
         .admin
         .audit_log(&caller, &filter, q.skip_token(), page_size(&q))
@@ -283,12 +266,9 @@ async fn audit_logs(
     let next_link = page
         .next
         .map(|cursor| query::next_link(&base, &req, &cursor));
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "@odata.context": query::context(&base, "auditLogs"),
-            "value": page.events,
-            "@odata.nextLink": next_link,
-        }),
-    ))
+    Ok(ok(&serde_json::json!({
+        "@odata.context": query::context(&base, "auditLogs"),
+        "value": page.events,
+        "@odata.nextLink": next_link,
+    })))
 }

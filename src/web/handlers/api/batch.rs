@@ -36,9 +36,9 @@ use futures_util::future::LocalBoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::Api;
 use super::{base, json};
 use crate::domain::DomainError;
-use crate::service::Caller;
 use crate::state::AppState;
 use crate::web::error::{GRAPH_BAD_REQUEST, WebError, graph_response};
 use crate::web::json::{GraphBody, is_json, parse, unsupported_media_type};
@@ -176,9 +176,7 @@ struct BatchResponse {
     responses((status = 200, description = "One answer per request, in any order.", body = super::doc::shapes::BatchResponse))
 )]
 async fn batch(
-    _caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { req, state, .. }: Api,
     body: Result<web::Bytes, actix_web::Error>,
 ) -> Result<HttpResponse, WebError> {
     super::query::none(&req)?;
@@ -216,31 +214,42 @@ async fn run(
             let answer = answers.get(d)?.as_ref()?;
             (answer.status >= 400).then_some(answer.id.as_str())
         });
-        let res = match (&item.target, failed) {
-            (_, Some(dependency)) => graph_response(
-                StatusCode::FAILED_DEPENDENCY,
-                "FailedDependency",
-                &format!(
-                    "The request depends on request '{dependency}', which failed; it was not run."
-                ),
-            ),
-            (Err(why), None) => graph_response(
-                StatusCode::BAD_REQUEST,
-                GRAPH_BAD_REQUEST,
-                &format!("url: {why}"),
-            ),
-            (Ok(uri), None) => match serve(inner_request(outer, item, uri.clone())).await {
-                Ok(res) => res.into_parts().1,
-                // An error actix answers itself (a timed-out request).
-                Err(e) => e.error_response(),
-            },
-        };
+        let res = respond(serve, outer, item, failed).await;
         let answer = answer(item.id.clone(), res).await;
         if let Some(slot) = answers.get_mut(i) {
             *slot = Some(answer);
         }
     }
     answers.into_iter().flatten().collect()
+}
+
+/// What one request gets: 424 when a request it depends on failed, 400
+/// when its URL is refused, else the API's answer.
+async fn respond(
+    serve: &Serve,
+    outer: &HttpRequest,
+    item: &Prepared,
+    failed: Option<&str>,
+) -> HttpResponse<BoxBody> {
+    match (&item.target, failed) {
+        (_, Some(dependency)) => graph_response(
+            StatusCode::FAILED_DEPENDENCY,
+            "FailedDependency",
+            &format!(
+                "The request depends on request '{dependency}', which failed; it was not run."
+            ),
+        ),
+        (Err(why), None) => graph_response(
+            StatusCode::BAD_REQUEST,
+            GRAPH_BAD_REQUEST,
+            &format!("url: {why}"),
+        ),
+        (Ok(uri), None) => match serve(inner_request(outer, item, uri.clone())).await {
+            Ok(res) => res.into_parts().1,
+            // An error actix answers itself (a timed-out request).
+            Err(e) => e.error_response(),
+        },
+    }
 }
 
 /// A 400 for the whole batch.
@@ -610,18 +619,7 @@ const REPORTED: [(HeaderName, &str); 8] = [
 async fn answer(id: String, res: HttpResponse<BoxBody>) -> BatchResponse {
     let status = res.status();
     let headers = reported_headers(res.headers());
-    let kind = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let kind = media_type(res.headers());
     let Ok(bytes) = body::to_bytes(res.into_body()).await else {
         let res = graph_response(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -635,23 +633,41 @@ async fn answer(id: String, res: HttpResponse<BoxBody>) -> BatchResponse {
             body: None,
         };
     };
-    let body = if bytes.is_empty() {
-        None
-    } else if kind == "application/json" || kind.ends_with("+json") {
-        Some(
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())),
-        )
-    } else if kind.starts_with("text/") {
-        Some(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
-    } else {
-        Some(Value::String(STANDARD.encode(&bytes)))
-    };
     BatchResponse {
         id,
         status: status.as_u16(),
         headers,
-        body,
+        body: body_value(&kind, &bytes),
+    }
+}
+
+/// The answer's media type (`application/json`), lowercased, without
+/// parameters; empty when it has none.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default()
+}
+
+/// A body of media type `kind` as a batch answer carries it.
+fn body_value(kind: &str, bytes: &[u8]) -> Option<Value> {
+    let text = || Value::String(String::from_utf8_lossy(bytes).into_owned());
+    if bytes.is_empty() {
+        None
+    } else if kind == "application/json" || kind.ends_with("+json") {
+        Some(serde_json::from_slice(bytes).unwrap_or_else(|_| text()))
+    } else if kind.starts_with("text/") {
+        Some(text())
+    } else {
+        Some(Value::String(STANDARD.encode(bytes)))
     }
 }
 

@@ -17,16 +17,11 @@ use crate::web::RequestId;
 
 /// `2026-12-01T09:30:00`: Graph's `innerError.date`.
 fn graph_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    t.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .unwrap_or_default()
 }
 
 /// The ids of the request being answered, and when it came.
@@ -92,4 +87,13 @@ pub async fn envelope(
         headers.insert(CLIENT_REQUEST_ID, v);
     }
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn graph_dates_are_utc_without_an_offset() {
+        let t = time::macros::datetime!(2026-12-01 10:30:05 +01:00);
+        assert_eq!(super::graph_date(t), "2026-12-01T09:30:05");
+    }
 }

@@ -2,22 +2,23 @@
 //! the method policies can include and exclude.
 
 use super::doc::fields;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::query::{self, Page};
+use super::Api;
+use super::query;
 use super::users::{RefRequest, directory_object as user_object, typed};
-use super::{base, created, json, page_size, rfc3339};
+use super::{base, created_in, graph_body, no_content, page_size, rfc3339};
 use crate::domain::DomainError;
 use crate::domain::group::{Group, GroupPatch, NewGroup};
-use crate::domain::odata::schemas;
+use crate::domain::odata::{QueryOptions, schemas};
+use crate::domain::user::User;
 use crate::service::Caller;
 use crate::service::directory_query::MAX_SORTED;
 use crate::state::AppState;
 use crate::web::error::{Named, WebError};
-use crate::web::json::{ApiJson, GraphBody, nullable, present};
+use crate::web::json::{ApiJson, nullable, present};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -124,8 +125,9 @@ struct CreateGroupRequest {
     members: Option<Vec<String>>,
 }
 
-impl GraphBody for CreateGroupRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[GROUP_TYPE];
+graph_body! {
+    CreateGroupRequest => [GROUP_TYPE];
+    PatchGroupRequest => [GROUP_TYPE];
 }
 
 #[utoipa::path(
@@ -139,55 +141,61 @@ impl GraphBody for CreateGroupRequest {
     responses((status = 201, description = "The group, with Location.", body = GroupResponse), (status = 404, description = "`Request_ResourceNotFound`: a user in `members@odata.bind` does not exist (nothing is created).", body = crate::web::error::GraphBody))
 )]
 async fn group_create(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     body: ApiJson<CreateGroupRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
-    let b = body.into_inner();
-    check_group_types(b.group_types)?;
+    let (new, urls) = body.into_inner().into_parts()?;
     // Every member must resolve before anything is created.
-    let urls = b.members.unwrap_or_default();
-    if urls.len() > MAX_BIND {
-        return Err(DomainError::invalid(
-            "members@odata.bind",
-            format!("at most {MAX_BIND} members in one request, as in Graph"),
-        )
-        .into());
+    let members = resolve_members(&state, &caller, urls).await?;
+    let group = state.admin.create_group(&caller, new).await?;
+    for id in &members {
+        state.admin.add_member(&caller, &group.id, id).await?;
     }
-    let mut members = Vec::new();
+    let id = group.id.clone();
+    Ok(created_in(&state, "groups", &id, group_json(group)))
+}
+
+impl CreateGroupRequest {
+    /// The group, and the user URLs of `members@odata.bind`.
+    fn into_parts(self) -> Result<(NewGroup, Vec<String>), DomainError> {
+        check_group_types(self.group_types)?;
+        let urls = self.members.unwrap_or_default();
+        if urls.len() > MAX_BIND {
+            return Err(DomainError::invalid(
+                "members@odata.bind",
+                format!("at most {MAX_BIND} members in one request, as in Graph"),
+            ));
+        }
+        let new = NewGroup {
+            display_name: self.display_name,
+            description: self.description,
+            mail_nickname: self.mail_nickname,
+            security_enabled: self.security_enabled,
+            mail_enabled: self.mail_enabled,
+        };
+        Ok((new, urls))
+    }
+}
+
+/// The ids of the users `urls` name, each checked to exist (in order: the
+/// first bad or unknown one is the error).
+async fn resolve_members(
+    state: &AppState,
+    caller: &Caller,
+    urls: Vec<String>,
+) -> Result<Vec<String>, WebError> {
+    let mut members = Vec::with_capacity(urls.len());
     for url in urls {
         let id = RefRequest::of(url).object_id()?;
         state
             .admin
-            .get_user(&caller, &id)
+            .get_user(caller, &id)
             .await
             .named(&[("user", &id)])?;
         members.push(id);
     }
-    let group = state
-        .admin
-        .create_group(
-            &caller,
-            NewGroup {
-                display_name: b.display_name,
-                description: b.description,
-                mail_nickname: b.mail_nickname,
-                security_enabled: b.security_enabled,
-                mail_enabled: b.mail_enabled,
-            },
-        )
-        .await?;
-    for id in &members {
-        state.admin.add_member(&caller, &group.id, id).await?;
-    }
-    let base = base(&state);
-    let location = format!("{base}/groups/{}", group.id);
-    Ok(created(
-        &location,
-        &query::entity(query::context(&base, "groups/$entity"), group_json(group)),
-    ))
+    Ok(members)
 }
 
 #[utoipa::path(
@@ -200,28 +208,16 @@ async fn group_create(
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "A page of groups.", body = super::doc::shapes::GroupCollection))
 )]
-async fn groups_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn groups_list(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::GROUP, &[])?;
     let page = state.admin.query_groups(&caller, &q, page_size(&q)).await?;
-    let base = base(&state);
-    let items = page
-        .items
-        .into_iter()
-        .map(|g| query::project(&q, group_json(g)))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Page {
-            context: query::context_of(&base, "groups", &q),
-            items,
-            count: page.count,
-            next_link: page.next.map(|t| query::next_link(&base, &req, &t)),
-        }
-        .into_json(),
+    Ok(query::service_page(
+        &req,
+        &base(&state),
+        "groups",
+        &q,
+        page,
+        group_json,
     ))
 }
 
@@ -235,11 +231,7 @@ async fn groups_list(
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
 )]
-async fn groups_count(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn groups_count(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::count(&req, &schemas::GROUP)?;
     let n = state.admin.count_matching_groups(&caller, &q).await?;
     Ok(query::count_answer(n))
@@ -256,9 +248,7 @@ async fn groups_count(
     responses((status = 200, description = "The group.", body = GroupResponse))
 )]
 async fn group_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::GROUP)?;
@@ -267,13 +257,8 @@ async fn group_get(
         .get_group(&caller, &path)
         .await
         .named(&[("group", &path)])?;
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(
-            query::context(&base(&state), "groups/$entity"),
-            query::project(&q, group_json(group)),
-        ),
-    ))
+    let context = query::context(&base(&state), "groups/$entity");
+    Ok(query::entity_answer(context, &q, group_json(group)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -304,8 +289,19 @@ struct PatchGroupRequest {
     group_types: Option<Vec<String>>,
 }
 
-impl GraphBody for PatchGroupRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[GROUP_TYPE];
+impl TryFrom<PatchGroupRequest> for GroupPatch {
+    type Error = DomainError;
+
+    fn try_from(b: PatchGroupRequest) -> Result<Self, DomainError> {
+        check_group_types(b.group_types)?;
+        Ok(GroupPatch {
+            display_name: b.display_name,
+            description: b.description,
+            mail_nickname: b.mail_nickname,
+            security_enabled: b.security_enabled,
+            mail_enabled: b.mail_enabled,
+        })
+    }
 }
 
 #[utoipa::path(
@@ -320,31 +316,18 @@ impl GraphBody for PatchGroupRequest {
     responses((status = 204, description = "Done."))
 )]
 async fn group_patch(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<PatchGroupRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
-    let b = body.into_inner();
-    check_group_types(b.group_types)?;
+    let patch = GroupPatch::try_from(body.into_inner())?;
     state
         .admin
-        .update_group(
-            &caller,
-            &path,
-            GroupPatch {
-                display_name: b.display_name,
-                description: b.description,
-                mail_nickname: b.mail_nickname,
-                security_enabled: b.security_enabled,
-                mail_enabled: b.mail_enabled,
-            },
-        )
+        .update_group(&caller, &path, patch)
         .await
         .named(&[("group", &path)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 #[utoipa::path(
@@ -358,9 +341,7 @@ async fn group_patch(
     responses((status = 204, description = "Done."))
 )]
 async fn group_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -369,7 +350,7 @@ async fn group_delete(
         .delete_group(&caller, &path)
         .await
         .named(&[("group", &path)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 /// Members are users; `$filter`, `$search` and `$orderby` take a user's
@@ -385,20 +366,33 @@ async fn group_delete(
     responses((status = 200, description = "The members (users, each with its `@odata.type`).", body = super::doc::shapes::DirectoryObjectCollection))
 )]
 async fn members_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::USER, &[])?;
+    let mut members = matching_members(&state, &caller, &path, &q).await?;
+    query::sort(&q, &mut members, |u| &u.id);
+    let base = base(&state);
+    let context = query::context(&base, "directoryObjects");
+    query::memory_page(&req, &base, context, &q, members, user_object)
+}
+
+/// Every member of `group` that `q` lets in, read a page at a time (at
+/// most [`MAX_SORTED`], so that they can be sorted).
+async fn matching_members(
+    state: &AppState,
+    caller: &Caller,
+    group: &str,
+    q: &QueryOptions,
+) -> Result<Vec<User>, WebError> {
     let mut members = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let page = state
             .admin
-            .list_members(&caller, &path, cursor.as_deref(), 999)
+            .list_members(caller, group, cursor.as_deref(), 999)
             .await
-            .named(&[("group", &path)])?;
+            .named(&[("group", group)])?;
         members.extend(page.members.into_iter().filter(|u| q.matches(u)));
         if members.len() > MAX_SORTED {
             return Err(DomainError::invalid(
@@ -409,27 +403,9 @@ async fn members_list(
         }
         match page.next {
             Some(next) => cursor = Some(next),
-            None => break,
+            None => return Ok(members),
         }
     }
-    members.sort_by(|a, b| q.compare(a, b).then_with(|| a.id.cmp(&b.id)));
-    let base = base(&state);
-    let page = query::in_memory_page(&q, members, &base, &req)?;
-    let items: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|u| query::project(&q, user_object(u)))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Page {
-            context: query::context(&base, "directoryObjects"),
-            items,
-            count: page.count,
-            next_link: page.next_link,
-        }
-        .into_json(),
-    ))
 }
 
 #[utoipa::path(
@@ -444,9 +420,7 @@ async fn members_list(
     responses((status = 204, description = "Done."))
 )]
 async fn member_add(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<RefRequest>,
 ) -> Result<HttpResponse, WebError> {
@@ -457,7 +431,7 @@ async fn member_add(
         .add_member(&caller, &path, &member)
         .await
         .named(&[("group", &path), ("user", &member)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 #[utoipa::path(
@@ -471,9 +445,7 @@ async fn member_add(
     responses((status = 204, description = "Done."))
 )]
 async fn member_remove(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -483,5 +455,5 @@ async fn member_remove(
         .remove_member(&caller, &group, &member)
         .await
         .named(&[("group", &group), ("user", &member), ("member", &member)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }

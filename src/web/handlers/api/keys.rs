@@ -1,11 +1,10 @@
 //! `/signingKeys/rotate`: Onramp's own action on its token signing keys.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
+use super::Api;
 use super::{json, query, rfc3339};
-use crate::service::Caller;
-use crate::state::AppState;
 use crate::web::error::WebError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -21,11 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     security(("oauth2" = ["Application.ReadWrite.All"])),
     responses((status = 200, description = "The key set after the rotation.", body = super::doc::shapes::SigningKeySet))
 )]
-async fn rotate_keys(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn rotate_keys(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
     let next = state.admin.rotate_keys(&caller).await?;
     let keys: Vec<serde_json::Value> = next

@@ -3,14 +3,15 @@
 //! (`fido2Methods`), and `passkeyMethods`, Onramp's earlier name for the
 //! passkeys with its own shape, kept as an alias.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::query::{self, Page};
+use super::Api;
+use super::query;
 use super::users::typed;
-use super::{base, json, parse_date_time, rfc3339};
+use super::{base, no_content, ok, parse_date_time, rfc3339};
+use crate::domain::DomainError;
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::odata::{Ops, PropType, Property, ResourceSchema, schemas};
 use crate::domain::tap::{MethodUsabilityReason, TapRequest};
@@ -18,7 +19,7 @@ use crate::service::Caller;
 use crate::service::admin::TapView;
 use crate::state::AppState;
 use crate::web::error::{Named, WebError};
-use crate::web::json::{GraphBody, MaybeApiJson, present, whole};
+use crate::web::json::{MaybeApiJson, present, whole};
 
 const METHODS: &str = "/users/{user}/authentication/methods";
 const TAPS: &str = "/users/{user}/authentication/temporaryAccessPassMethods";
@@ -117,22 +118,46 @@ fn collection(
         .into_iter()
         .filter(|item| q.matches(&query::JsonRecord { item, schema }))
         .collect();
-    let page = query::in_memory_page(q, matching, &base(state), req)?;
-    let items: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|i| query::project(q, i))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Page {
-            context,
-            count: page.count,
-            items,
-            next_link: page.next_link,
-        }
-        .into_json(),
-    ))
+    query::memory_page(
+        req,
+        &base(state),
+        context,
+        q,
+        matching,
+        std::convert::identity,
+    )
+}
+
+/// A user's passkeys as a collection of `schema`, each shaped by `shape`:
+/// `fido2Methods` and its alias `passkeyMethods`.
+async fn passkey_collection(
+    Api { caller, req, state }: Api,
+    user: &str,
+    (schema, what): (&ResourceSchema, &str),
+    shape: fn(PasskeyCredential) -> Value,
+) -> Result<HttpResponse, WebError> {
+    let q = query::collection(&req, schema, &[])?;
+    let list = state
+        .admin
+        .list_passkeys(&caller, user)
+        .await
+        .named(&[("user", user)])?;
+    let items = list.into_iter().map(shape).collect();
+    collection(&req, &state, &q, schema, context(&state, user, what), items)
+}
+
+/// The passkey `(user, id)` names, and the user.
+async fn one_passkey(
+    caller: &Caller,
+    state: &AppState,
+    (user, id): (String, String),
+) -> Result<(String, PasskeyCredential), WebError> {
+    let c = state
+        .admin
+        .get_passkey(caller, &user, &id)
+        .await
+        .named(&[("user", &user), ("passkeyMethod", &id)])?;
+    Ok((user, c))
 }
 
 crate::web::handlers::api::doc::params::odata_params! {
@@ -205,8 +230,23 @@ struct CreateTapRequest {
     is_usable_once: Option<bool>,
 }
 
-impl GraphBody for CreateTapRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[TAP_TYPE];
+super::graph_body! {
+    CreateTapRequest => [TAP_TYPE];
+}
+
+impl TryFrom<CreateTapRequest> for TapRequest {
+    type Error = DomainError;
+
+    fn try_from(b: CreateTapRequest) -> Result<Self, DomainError> {
+        Ok(TapRequest {
+            start: b
+                .start_date_time
+                .map(|s| parse_date_time("startDateTime", &s))
+                .transpose()?,
+            lifetime_minutes: b.lifetime_in_minutes,
+            is_usable_once: b.is_usable_once,
+        })
+    }
 }
 
 #[utoipa::path(
@@ -222,25 +262,15 @@ impl GraphBody for CreateTapRequest {
     responses((status = 201, description = "The pass, with its passcode (shown once).", body = TapResponse))
 )]
 async fn tap_create(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     // Graph allows an empty body here (every field from the policy).
     body: MaybeApiJson<CreateTapRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
-    let request = match body.0 {
-        None => TapRequest::default(),
-        Some(b) => TapRequest {
-            start: b
-                .start_date_time
-                .map(|s| parse_date_time("startDateTime", &s))
-                .transpose()?,
-            lifetime_minutes: b.lifetime_in_minutes,
-            is_usable_once: b.is_usable_once,
-        },
-    };
+    let request = body
+        .0
+        .map_or(Ok(TapRequest::default()), TapRequest::try_from)?;
     let issued = state
         .admin
         .create_tap(&caller, &path, request)
@@ -270,9 +300,7 @@ async fn tap_create(
     responses((status = 200, description = "The passes (never the passcode).", body = super::doc::shapes::TemporaryAccessPassMethodCollection))
 )]
 async fn taps_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &TAP, &[])?;
@@ -303,9 +331,7 @@ async fn taps_list(
     responses((status = 200, description = "The pass (never the passcode).", body = TapResponse))
 )]
 async fn tap_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &TAP)?;
@@ -316,10 +342,7 @@ async fn tap_get(
         .await
         .named(&[("user", &user), ("temporaryAccessPassMethod", &tap)])?;
     let ctx = context(&state, &user, "temporaryAccessPassMethods/$entity");
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(ctx, query::project(&q, tap_json(view, None))),
-    ))
+    Ok(query::entity_answer(ctx, &q, tap_json(view, None)))
 }
 
 #[utoipa::path(
@@ -333,9 +356,7 @@ async fn tap_get(
     responses((status = 204, description = "Done."))
 )]
 async fn tap_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -345,7 +366,7 @@ async fn tap_delete(
         .delete_tap(&caller, &user, &tap)
         .await
         .named(&[("user", &user), ("temporaryAccessPassMethod", &tap)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 // ---- FIDO2 passkeys ----
@@ -395,26 +416,8 @@ fn fido2_json(c: PasskeyCredential) -> Value {
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::Fido2MethodCollection))
 )]
-async fn fido2_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let q = query::collection(&req, &FIDO2_SCHEMA, &[])?;
-    let list = state
-        .admin
-        .list_passkeys(&caller, &path)
-        .await
-        .named(&[("user", &path)])?;
-    collection(
-        &req,
-        &state,
-        &q,
-        &FIDO2_SCHEMA,
-        context(&state, &path, "fido2Methods"),
-        list.into_iter().map(fido2_json).collect(),
-    )
+async fn fido2_list(api: Api, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    passkey_collection(api, &path, (&FIDO2_SCHEMA, "fido2Methods"), fido2_json).await
 }
 
 #[utoipa::path(
@@ -428,23 +431,13 @@ async fn fido2_list(
     responses((status = 200, description = "The passkey.", body = Fido2Response))
 )]
 async fn fido2_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &FIDO2_SCHEMA)?;
-    let (user, id) = path.into_inner();
-    let c = state
-        .admin
-        .get_passkey(&caller, &user, &id)
-        .await
-        .named(&[("user", &user), ("passkeyMethod", &id)])?;
+    let (user, c) = one_passkey(&caller, &state, path.into_inner()).await?;
     let ctx = context(&state, &user, "fido2Methods/$entity");
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(ctx, query::project(&q, fido2_json(c))),
-    ))
+    Ok(query::entity_answer(ctx, &q, fido2_json(c)))
 }
 
 #[utoipa::path(
@@ -458,9 +451,7 @@ async fn fido2_get(
     responses((status = 204, description = "Done."))
 )]
 async fn fido2_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -470,7 +461,7 @@ async fn fido2_delete(
         .delete_passkey(&caller, &user, &id)
         .await
         .named(&[("user", &user), ("passkeyMethod", &id)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 // ---- every method ----
@@ -508,9 +499,7 @@ async fn all_methods(
     responses((status = 200, description = "Every method, each with its `@odata.type`.", body = super::doc::shapes::AuthenticationMethodCollection))
 )]
 async fn methods_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &METHOD, &[])?;
@@ -536,9 +525,7 @@ async fn methods_list(
     responses((status = 200, description = "The method, with its `@odata.type`.", body = super::doc::shapes::AuthenticationMethod))
 )]
 async fn method_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &METHOD)?;
@@ -552,10 +539,7 @@ async fn method_get(
             id: id.clone(),
         })?;
     let ctx = context(&state, &user, "methods/$entity");
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(ctx, query::project(&q, item)),
-    ))
+    Ok(query::entity_answer(ctx, &q, item))
 }
 
 // ---- passkeyMethods (Onramp's earlier shape) ----
@@ -600,26 +584,8 @@ fn passkey_json(c: PasskeyCredential) -> Value {
     security(("oauth2" = ["UserAuthenticationMethod.ReadWrite.All"])),
     responses((status = 200, description = "The passkeys.", body = super::doc::shapes::PasskeyMethodCollection))
 )]
-async fn passkeys_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let q = query::collection(&req, &PASSKEY, &[])?;
-    let list = state
-        .admin
-        .list_passkeys(&caller, &path)
-        .await
-        .named(&[("user", &path)])?;
-    collection(
-        &req,
-        &state,
-        &q,
-        &PASSKEY,
-        context(&state, &path, "passkeyMethods"),
-        list.into_iter().map(passkey_json).collect(),
-    )
+async fn passkeys_list(api: Api, path: web::Path<String>) -> Result<HttpResponse, WebError> {
+    passkey_collection(api, &path, (&PASSKEY, "passkeyMethods"), passkey_json).await
 }
 
 #[utoipa::path(
@@ -633,19 +599,13 @@ async fn passkeys_list(
     responses((status = 200, description = "The passkey.", body = PasskeyResponse))
 )]
 async fn passkey_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &PASSKEY)?;
-    let (user, id) = path.into_inner();
-    let c = state
-        .admin
-        .get_passkey(&caller, &user, &id)
-        .await
-        .named(&[("user", &user), ("passkeyMethod", &id)])?;
-    Ok(json(StatusCode::OK, &query::project(&q, passkey_json(c))))
+    let (_, c) = one_passkey(&caller, &state, path.into_inner()).await?;
+    // Onramp's earlier shape has no `@odata.context`.
+    Ok(ok(&query::project(&q, passkey_json(c))))
 }
 
 /// The same as [`fido2_delete`], under Onramp's older name.
@@ -660,10 +620,8 @@ async fn passkey_get(
     responses((status = 204, description = "Done."))
 )]
 async fn passkey_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    api: Api,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
-    fido2_delete(caller, req, state, path).await
+    fido2_delete(api, path).await
 }

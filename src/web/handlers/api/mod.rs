@@ -78,9 +78,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| DomainError::Internal("no application state".into()))?;
+            let state = state_of(&req)?;
             let token = req
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -100,12 +98,52 @@ impl FromRequest for Caller {
     }
 }
 
+/// What every handler here starts from: the caller, extracted first (so
+/// that nobody unauthenticated learns what a path, query or body got
+/// wrong), the request (for its query options) and the application state.
+pub(crate) struct Api {
+    pub caller: Caller,
+    pub req: HttpRequest,
+    pub state: web::Data<AppState>,
+}
+
+impl FromRequest for Api {
+    type Error = WebError;
+    type Future = LocalBoxFuture<'static, Result<Self, WebError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = caller.await?;
+            let state = state_of(&req)?;
+            Ok(Api { caller, req, state })
+        })
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, DomainError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| DomainError::Internal("no application state".into()))
+}
+
 /// A JSON answer (never cached: it may hold personal data or secrets).
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(serde_json::to_vec(body).unwrap_or_default())
+}
+
+/// 200 with a JSON body.
+pub(crate) fn ok<T: Serialize>(body: &T) -> HttpResponse {
+    json(StatusCode::OK, body)
+}
+
+/// 204: a write with nothing to answer.
+pub(crate) fn no_content() -> HttpResponse {
+    HttpResponse::NoContent().finish()
 }
 
 /// 201 with `Location`.
@@ -116,6 +154,35 @@ pub(crate) fn created<T: Serialize>(location: &str, body: &T) -> HttpResponse {
     }
     res
 }
+
+/// 201 for a resource made in a top-level collection (`users`, `groups`):
+/// `Location` is `{base}/{collection}/{id}`, the context
+/// `{collection}/$entity`.
+pub(crate) fn created_in(
+    state: &AppState,
+    collection: &str,
+    id: &str,
+    item: serde_json::Value,
+) -> HttpResponse {
+    let base = base(state);
+    created(
+        &format!("{base}/{collection}/{id}"),
+        &query::entity(
+            query::context(&base, &format!("{collection}/$entity")),
+            item,
+        ),
+    )
+}
+
+/// `impl GraphBody`: the `@odata.type`s a request body may name.
+macro_rules! graph_body {
+    ($($body:ty => [$($odata_type:expr),*];)+) => {
+        $(impl crate::web::json::GraphBody for $body {
+            const ODATA_TYPES: &'static [&'static str] = &[$($odata_type),*];
+        })+
+    };
+}
+pub(crate) use graph_body;
 
 /// The base of every URL in answers: `{issuer}/api/v1`.
 pub(crate) fn base(state: &AppState) -> String {

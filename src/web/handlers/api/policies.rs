@@ -4,25 +4,28 @@
 //! Graph does), with Onramp's own settings beside Graph's properties.
 
 use super::doc::fields;
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json as value};
 
+use super::Api;
 use super::query;
-use super::{base, json, set};
+use super::{base, no_content, ok, set};
 use crate::domain::DomainError;
 use crate::domain::odata::{PropType, Property, ResourceSchema, schemas};
 use crate::domain::policy::{
     EnforcementType, IncludeTargets, KeyRestrictions, MethodState, PasskeyPolicy, Policy,
     PolicyTarget, TapPolicy, TargetType, TrustAnchor,
 };
-use crate::service::Caller;
 use crate::state::AppState;
 use crate::web::error::WebError;
-use crate::web::json::{ApiJson, GraphBody, names_type, present, whole};
+use crate::web::json::{ApiJson, names_type, present, whole};
 
 const POLICY: &str = "/policies/authenticationMethodsPolicy";
+/// The `@odata.context`s of the policy and of its configurations.
+const POLICY_ENTITY: &str = "policies/authenticationMethodsPolicy/$entity";
+const CONFIGURATIONS: &str =
+    "policies/authenticationMethodsPolicy/authenticationMethodConfigurations";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource(POLICY).route(web::get().to(policy_get)))
@@ -65,6 +68,25 @@ impl Method {
                 what: "authenticationMethodConfiguration",
                 id: id.to_owned(),
             })
+        }
+    }
+
+    /// The `@odata.type` of its configuration.
+    fn odata_type(self) -> &'static str {
+        match self {
+            Method::TemporaryAccessPass => TAP_TYPE,
+            Method::Fido2 => FIDO2_TYPE,
+        }
+    }
+
+    /// A body may name the configuration's own type only.
+    fn check_own_type(self, sent: Option<&str>) -> Result<(), WebError> {
+        let own = self.odata_type();
+        match sent {
+            Some(sent) if !names_type(sent, &[own]) => Err(WebError::invalid_body(format!(
+                "@odata.type: this configuration is {own}, not {sent}"
+            ))),
+            _ => Ok(()),
         }
     }
 
@@ -231,6 +253,11 @@ fn fido2_json(p: &PasskeyPolicy) -> Value {
     })
 }
 
+/// Both configurations, in Graph's order.
+fn configurations(policy: &Policy) -> Vec<Value> {
+    vec![tap_json(&policy.tap), fido2_json(&policy.passkey)]
+}
+
 fn configuration_json(policy: &Policy, method: Method) -> Value {
     match method {
         Method::TemporaryAccessPass => tap_json(&policy.tap),
@@ -247,22 +274,16 @@ fn configuration_json(policy: &Policy, method: Method) -> Value {
     security(("oauth2" = ["Policy.ReadWrite.AuthenticationMethod"])),
     responses((status = 200, description = "The policy with both configurations.", body = super::doc::shapes::AuthenticationMethodsPolicy))
 )]
-async fn policy_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn policy_get(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
     let policy = state.admin.get_policy(&caller).await?;
-    Ok(json(
-        StatusCode::OK,
-        &value!({
-            "@odata.context": query::context(&base(&state), "policies/authenticationMethodsPolicy/$entity"),
-            "id": "authenticationMethodsPolicy",
-            "displayName": "Authentication Methods Policy",
-            "authenticationMethodConfigurations": [tap_json(&policy.tap), fido2_json(&policy.passkey)],
-        }),
-    ))
+    let context = query::context(&base(&state), POLICY_ENTITY);
+    Ok(ok(&value!({
+        "@odata.context": context,
+        "id": "authenticationMethodsPolicy",
+        "displayName": "Authentication Methods Policy",
+        "authenticationMethodConfigurations": configurations(&policy),
+    })))
 }
 
 #[utoipa::path(
@@ -274,26 +295,16 @@ async fn policy_get(
     security(("oauth2" = ["Policy.ReadWrite.AuthenticationMethod"])),
     responses((status = 200, description = "TemporaryAccessPass and Fido2.", body = super::doc::shapes::ConfigurationCollection))
 )]
-async fn configurations_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn configurations_list(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
-    let policy = state.admin.get_policy(&caller).await?;
-    Ok(json(
-        StatusCode::OK,
-        &query::Page {
-            context: query::context(
-                &base(&state),
-                "policies/authenticationMethodsPolicy/authenticationMethodConfigurations",
-            ),
-            items: vec![tap_json(&policy.tap), fido2_json(&policy.passkey)],
-            count: None,
-            next_link: None,
-        }
-        .into_json(),
-    ))
+    let items = configurations(&state.admin.get_policy(&caller).await?);
+    Ok(query::Page {
+        context: query::context(&base(&state), CONFIGURATIONS),
+        items,
+        count: None,
+        next_link: None,
+    }
+    .answer())
 }
 
 /// What `$select` may name on a configuration (either kind).
@@ -335,23 +346,17 @@ crate::web::handlers::api::doc::params::odata_params! {
     responses((status = 200, description = "The configuration.", body = super::doc::shapes::Configuration))
 )]
 async fn configuration_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &CONFIGURATION)?;
     let method = Method::parse(&path)?;
     let policy = state.admin.get_policy(&caller).await?;
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(
-            query::context(
-                &base(&state),
-                "policies/authenticationMethodsPolicy/authenticationMethodConfigurations/$entity",
-            ),
-            query::project(&q, configuration_json(&policy, method)),
-        ),
+    let context = query::context(&base(&state), &format!("{CONFIGURATIONS}/$entity"));
+    Ok(query::entity_answer(
+        context,
+        &q,
+        configuration_json(&policy, method),
     ))
 }
 
@@ -421,8 +426,8 @@ struct ConfigurationPatch {
     attestation_trust_anchors: Option<Vec<TrustAnchorInput>>,
 }
 
-impl GraphBody for ConfigurationPatch {
-    const ODATA_TYPES: &'static [&'static str] = &[TAP_TYPE, FIDO2_TYPE];
+super::graph_body! {
+    ConfigurationPatch => [TAP_TYPE, FIDO2_TYPE];
 }
 
 impl ConfigurationPatch {
@@ -582,106 +587,132 @@ impl TrustAnchorInput {
     responses((status = 204, description = "Done."))
 )]
 async fn configuration_patch(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<ConfigurationPatch>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
     let method = Method::parse(&path)?;
-    if let Some(sent) = body.odata_type() {
-        let own = match method {
-            Method::TemporaryAccessPass => TAP_TYPE,
-            Method::Fido2 => FIDO2_TYPE,
-        };
-        if !names_type(sent, &[own]) {
-            return Err(WebError::invalid_body(format!(
-                "@odata.type: this configuration is {own}, not {sent}"
-            )));
-        }
-    }
-    let b = body.into_inner();
-    if let Some(field) = b.foreign(method) {
-        return Err(DomainError::invalid(
-            field,
-            format!("is not a property of the {} configuration", method.key()),
-        )
-        .into());
-    }
-    if let Some(id) = &b.id
-        && Method::parse(id).ok() != Some(method)
-    {
-        return Err(DomainError::invalid("id", "must be the configuration's own id").into());
-    }
-    let include = match b.include_targets.map(include_from).transpose()? {
+    method.check_own_type(body.odata_type())?;
+    let mut b = body.into_inner();
+    b.check(method)?;
+    let targets =
+        checked_targets(&state, b.include_targets.take(), b.exclude_targets.take()).await?;
+    state
+        .admin
+        .update_policy(&caller, method.key(), move |p| b.apply(method, &targets, p))
+        .await?;
+    Ok(no_content())
+}
+
+/// The targets a PATCH sends, checked to exist.
+struct Targets {
+    include: Option<IncludeTargets>,
+    exclude: Option<Vec<PolicyTarget>>,
+}
+
+/// The targets sent, read and checked to exist (the include list first):
+/// none is silently dropped.
+async fn checked_targets(
+    state: &AppState,
+    include: Option<Vec<Target>>,
+    exclude: Option<Vec<Target>>,
+) -> Result<Targets, WebError> {
+    let include = match include.map(include_from).transpose()? {
         Some((include, named)) => {
             state.admin.check_targets(&named, "includeTargets").await?;
             Some(include)
         }
         None => None,
     };
-    let exclude = b.exclude_targets.map(exclude_from).transpose()?;
+    let exclude = exclude.map(exclude_from).transpose()?;
     if let Some(targets) = &exclude {
         state.admin.check_targets(targets, "excludeTargets").await?;
     }
-    state
-        .admin
-        .update_policy(&caller, method.key(), move |p| {
-            match method {
-                Method::TemporaryAccessPass => {
-                    let t = &mut p.tap;
-                    set(&mut t.state, b.state);
-                    set(
-                        &mut t.default_lifetime_minutes,
-                        b.default_lifetime_in_minutes,
-                    );
-                    set(
-                        &mut t.minimum_lifetime_minutes,
-                        b.minimum_lifetime_in_minutes,
-                    );
-                    set(
-                        &mut t.maximum_lifetime_minutes,
-                        b.maximum_lifetime_in_minutes,
-                    );
-                    set(&mut t.default_length, b.default_length);
-                    set(&mut t.is_usable_once, b.is_usable_once);
-                    set(&mut t.include, include.clone());
-                    set(&mut t.exclude, exclude.clone());
-                }
-                Method::Fido2 => {
-                    let k = &mut p.passkey;
-                    set(&mut k.state, b.state);
-                    set(
-                        &mut k.is_self_service_registration_allowed,
-                        b.is_self_service_registration_allowed,
-                    );
-                    set(&mut k.include, include.clone());
-                    set(&mut k.exclude, exclude.clone());
-                    set(
-                        &mut k.enrollment_window_minutes,
-                        b.enrollment_window_in_minutes,
-                    );
-                    set(
-                        &mut k.registration_required,
-                        b.is_registration_required_after_tap,
-                    );
-                    set(&mut k.tap_counts_as_mfa, b.is_tap_strong_authentication);
-                    set(&mut k.attestation.is_enforced, b.is_attestation_enforced);
-                    if let Some(list) = &b.attestation_trust_anchors {
-                        k.attestation.trust_anchors = list
-                            .iter()
-                            .cloned()
-                            .map(TrustAnchorInput::into_anchor)
-                            .collect::<Result<_, _>>()?;
-                    }
-                    if let Some(r) = &b.key_restrictions {
-                        r.clone().apply(&mut k.key_restrictions)?;
-                    }
-                }
+    Ok(Targets { include, exclude })
+}
+
+impl ConfigurationPatch {
+    /// A body for `method`: no field of the other configuration, no other
+    /// id.
+    fn check(&self, method: Method) -> Result<(), DomainError> {
+        if let Some(field) = self.foreign(method) {
+            return Err(DomainError::invalid(
+                field,
+                format!("is not a property of the {} configuration", method.key()),
+            ));
+        }
+        if let Some(id) = &self.id
+            && Method::parse(id).ok() != Some(method)
+        {
+            return Err(DomainError::invalid(
+                "id",
+                "must be the configuration's own id",
+            ));
+        }
+        Ok(())
+    }
+
+    /// PATCH semantics on the policy as read (run again when another
+    /// change won the race, so it takes `&self`).
+    fn apply(&self, method: Method, targets: &Targets, p: &mut Policy) -> Result<(), DomainError> {
+        match method {
+            Method::TemporaryAccessPass => {
+                self.apply_tap(&mut p.tap, targets);
+                Ok(())
             }
-            Ok(())
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+            Method::Fido2 => self.apply_fido2(&mut p.passkey, targets),
+        }
+    }
+
+    fn apply_tap(&self, t: &mut TapPolicy, targets: &Targets) {
+        set(&mut t.state, self.state);
+        set(
+            &mut t.default_lifetime_minutes,
+            self.default_lifetime_in_minutes,
+        );
+        set(
+            &mut t.minimum_lifetime_minutes,
+            self.minimum_lifetime_in_minutes,
+        );
+        set(
+            &mut t.maximum_lifetime_minutes,
+            self.maximum_lifetime_in_minutes,
+        );
+        set(&mut t.default_length, self.default_length);
+        set(&mut t.is_usable_once, self.is_usable_once);
+        set(&mut t.include, targets.include.clone());
+        set(&mut t.exclude, targets.exclude.clone());
+    }
+
+    fn apply_fido2(&self, k: &mut PasskeyPolicy, targets: &Targets) -> Result<(), DomainError> {
+        set(&mut k.state, self.state);
+        set(
+            &mut k.is_self_service_registration_allowed,
+            self.is_self_service_registration_allowed,
+        );
+        set(&mut k.include, targets.include.clone());
+        set(&mut k.exclude, targets.exclude.clone());
+        set(
+            &mut k.enrollment_window_minutes,
+            self.enrollment_window_in_minutes,
+        );
+        set(
+            &mut k.registration_required,
+            self.is_registration_required_after_tap,
+        );
+        set(&mut k.tap_counts_as_mfa, self.is_tap_strong_authentication);
+        set(&mut k.attestation.is_enforced, self.is_attestation_enforced);
+        if let Some(list) = &self.attestation_trust_anchors {
+            k.attestation.trust_anchors = list
+                .iter()
+                .cloned()
+                .map(TrustAnchorInput::into_anchor)
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(r) = &self.key_restrictions {
+            r.clone().apply(&mut k.key_restrictions)?;
+        }
+        Ok(())
+    }
 }

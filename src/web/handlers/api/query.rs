@@ -6,12 +6,14 @@
 //! a single resource `$select` only, anything else none. An option or
 //! parameter a request does not take is a 400 naming it.
 
-use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
 use crate::domain::odata::{
     ODataError, ODataRecord, ODataValue, PropType, QueryOptions, ResourceSchema,
 };
+use crate::service::directory_query::QueryPage;
 use crate::web::error::WebError;
 
 /// `ConsistencyLevel: eventual`, which Graph requires for `$count` and
@@ -194,6 +196,11 @@ pub fn entity(context_url: String, item: Value) -> Value {
     Value::Object(out)
 }
 
+/// 200 with one resource: `$select`ed, with its `@odata.context`.
+pub fn entity_answer(context_url: String, options: &QueryOptions, item: Value) -> HttpResponse {
+    super::json(StatusCode::OK, &entity(context_url, project(options, item)))
+}
+
 /// A page of a collection.
 pub struct Page {
     pub context: String,
@@ -215,6 +222,11 @@ impl Page {
         out.insert("value".into(), Value::Array(self.items));
         Value::Object(out)
     }
+
+    /// 200 with the page.
+    pub fn answer(self) -> HttpResponse {
+        super::json(StatusCode::OK, &self.into_json())
+    }
 }
 
 /// The link to the next page: this request's URL with `$skiptoken`
@@ -231,26 +243,68 @@ pub fn next_link(base: &str, req: &HttpRequest, token: &str) -> String {
     format!("{base}{path}?{}", query.finish())
 }
 
-/// One page of a collection held in memory, already filtered and sorted
-/// ([`crate::service::directory_query::page_of`]), with the link to the
-/// next page, so that `$top` never hides the rest.
-pub struct InMemoryPage<T> {
-    pub items: Vec<T>,
-    pub count: Option<u64>,
-    pub next_link: Option<String>,
+fn shaped<T>(options: &QueryOptions, items: Vec<T>, shape: impl Fn(T) -> Value) -> Vec<Value> {
+    items
+        .into_iter()
+        .map(|item| project(options, shape(item)))
+        .collect()
 }
 
-pub fn in_memory_page<T>(
-    options: &QueryOptions,
-    items: Vec<T>,
-    base: &str,
+/// 200 with a page the service cut: each item shaped and `$select`ed, the
+/// context naming the selection (`users(displayName,mail)`), the link to
+/// the next page.
+pub fn service_page<T>(
     req: &HttpRequest,
-) -> Result<InMemoryPage<T>, WebError> {
-    let top = options.top().map_or(100, |t| t as usize);
-    let page = crate::service::directory_query::page_of(items, options, top)?;
-    Ok(InMemoryPage {
-        items: page.items,
+    base: &str,
+    what: &str,
+    options: &QueryOptions,
+    page: QueryPage<T>,
+    shape: impl Fn(T) -> Value,
+) -> HttpResponse {
+    Page {
+        context: context_of(base, what, options),
+        items: shaped(options, page.items, shape),
         count: page.count,
         next_link: page.next.map(|t| next_link(base, req, &t)),
-    })
+    }
+    .answer()
+}
+
+/// 200 with one page of a collection held in memory, already filtered and
+/// sorted ([`crate::service::directory_query::page_of`] cuts it), with the
+/// link to the next page, so that `$top` never hides the rest.
+pub fn memory_page<T>(
+    req: &HttpRequest,
+    base: &str,
+    context: String,
+    options: &QueryOptions,
+    items: Vec<T>,
+    shape: impl Fn(T) -> Value,
+) -> Result<HttpResponse, WebError> {
+    let top = options.top().map_or(100, |t| t as usize);
+    let page = crate::service::directory_query::page_of(items, options, top)?;
+    Ok(Page {
+        context,
+        items: shaped(options, page.items, shape),
+        count: page.count,
+        next_link: page.next.map(|t| next_link(base, req, &t)),
+    }
+    .answer())
+}
+
+/// The items `options` `$filter`s and `$search`es in, in its `$orderby`
+/// (ties broken by id, so that pages do not overlap).
+pub fn matching_sorted<T: ODataRecord>(
+    options: &QueryOptions,
+    items: Vec<T>,
+    id: impl Fn(&T) -> &str,
+) -> Vec<T> {
+    let mut items: Vec<T> = items.into_iter().filter(|t| options.matches(t)).collect();
+    sort(options, &mut items, id);
+    items
+}
+
+/// Sorts by `$orderby`, ties broken by id.
+pub fn sort<T: ODataRecord>(options: &QueryOptions, items: &mut [T], id: impl Fn(&T) -> &str) {
+    items.sort_by(|a, b| options.compare(a, b).then_with(|| id(a).cmp(id(b))));
 }

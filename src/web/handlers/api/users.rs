@@ -3,22 +3,20 @@
 //! `revokeSignInSessions`, and Onramp's own `directoryRoles` and
 //! `signInLockout`.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use super::Api;
 use super::doc::fields;
-use super::query::{self, Page};
-use super::{base, created, json, page_size, parse_date_time, rfc3339};
+use super::query;
+use super::{base, created_in, graph_body, no_content, ok, page_size, parse_date_time, rfc3339};
 use crate::domain::DomainError;
 use crate::domain::odata::schemas;
 use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
-use crate::service::Caller;
-use crate::state::AppState;
 use crate::web::error::{Named, WebError};
-use crate::web::json::{ApiJson, GraphBody, nullable, present};
+use crate::web::json::{ApiJson, nullable, present};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -281,8 +279,11 @@ impl PasswordProfile {
 
 const PASSWORD_PROFILE_TYPE: &str = "#microsoft.graph.passwordProfile";
 
-impl GraphBody for CreateUserRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[USER_TYPE];
+graph_body! {
+    CreateUserRequest => [USER_TYPE];
+    PatchUserRequest => [USER_TYPE];
+    RefRequest => [];
+    RolesRequest => [];
 }
 
 fn date(field: &'static str, v: Option<String>) -> Result<Option<OffsetDateTime>, DomainError> {
@@ -294,6 +295,49 @@ fn nullable_date(
     v: Option<Option<String>>,
 ) -> Result<Option<Option<OffsetDateTime>>, DomainError> {
     v.map(|inner| date(field, inner)).transpose()
+}
+
+impl TryFrom<CreateUserRequest> for NewUser {
+    type Error = DomainError;
+
+    fn try_from(b: CreateUserRequest) -> Result<Self, DomainError> {
+        if let Some(p) = &b.password_profile {
+            p.check()?;
+        }
+        Ok(NewUser {
+            upn: b
+                .user_principal_name
+                .ok_or_else(|| DomainError::invalid("userPrincipalName", "is required"))?,
+            display_name: b
+                .display_name
+                .ok_or_else(|| DomainError::invalid("displayName", "is required"))?,
+            given_name: b.given_name,
+            surname: b.surname,
+            mail: b.mail,
+            account_enabled: b.account_enabled,
+            roles: Vec::new(),
+            contact: Contact {
+                mobile_phone: b.mobile_phone,
+                street_address: b.street_address,
+                city: b.city,
+                state: b.state,
+                postal_code: b.postal_code,
+                country: b.country,
+            },
+            job_title: b.job_title,
+            department: b.department,
+            employee_id: b.employee_id,
+            employee_type: b.employee_type,
+            employee_hire_date: date("employeeHireDate", b.employee_hire_date)?,
+            employee_leave_date_time: date("employeeLeaveDateTime", b.employee_leave_date_time)?,
+            company_name: b.company_name,
+            office_location: b.office_location,
+            usage_location: b.usage_location,
+            preferred_language: b.preferred_language,
+            mail_nickname: b.mail_nickname,
+            other_mails: b.other_mails.unwrap_or_default(),
+        })
+    }
 }
 
 #[utoipa::path(
@@ -308,56 +352,14 @@ fn nullable_date(
     responses((status = 201, description = "The user, with Location.", body = UserResponse), (status = 409, description = "`Conflict`: the userPrincipalName (or mail) is taken.", body = crate::web::error::GraphBody))
 )]
 async fn users_create(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     body: ApiJson<CreateUserRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
-    let b = body.into_inner();
-    if let Some(p) = &b.password_profile {
-        p.check()?;
-    }
-    let new = NewUser {
-        upn: b
-            .user_principal_name
-            .ok_or_else(|| DomainError::invalid("userPrincipalName", "is required"))?,
-        display_name: b
-            .display_name
-            .ok_or_else(|| DomainError::invalid("displayName", "is required"))?,
-        given_name: b.given_name,
-        surname: b.surname,
-        mail: b.mail,
-        account_enabled: b.account_enabled,
-        roles: Vec::new(),
-        contact: Contact {
-            mobile_phone: b.mobile_phone,
-            street_address: b.street_address,
-            city: b.city,
-            state: b.state,
-            postal_code: b.postal_code,
-            country: b.country,
-        },
-        job_title: b.job_title,
-        department: b.department,
-        employee_id: b.employee_id,
-        employee_type: b.employee_type,
-        employee_hire_date: date("employeeHireDate", b.employee_hire_date)?,
-        employee_leave_date_time: date("employeeLeaveDateTime", b.employee_leave_date_time)?,
-        company_name: b.company_name,
-        office_location: b.office_location,
-        usage_location: b.usage_location,
-        preferred_language: b.preferred_language,
-        mail_nickname: b.mail_nickname,
-        other_mails: b.other_mails.unwrap_or_default(),
-    };
+    let new = NewUser::try_from(body.into_inner())?;
     let user = state.admin.create_user(&caller, new).await?;
-    let base = base(&state);
-    let location = format!("{base}/users/{}", user.id);
-    Ok(created(
-        &location,
-        &query::entity(query::context(&base, "users/$entity"), user_json(user)),
-    ))
+    let id = user.id.clone();
+    Ok(created_in(&state, "users", &id, user_json(user)))
 }
 
 #[utoipa::path(
@@ -370,28 +372,16 @@ async fn users_create(
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 200, description = "A page of users.", body = super::doc::shapes::UserCollection))
 )]
-async fn users_list(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn users_list(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::USER, &[])?;
     let page = state.admin.query_users(&caller, &q, page_size(&q)).await?;
-    let base = base(&state);
-    let items = page
-        .items
-        .into_iter()
-        .map(|u| query::project(&q, user_json(u)))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Page {
-            context: query::context_of(&base, "users", &q),
-            items,
-            count: page.count,
-            next_link: page.next.map(|t| query::next_link(&base, &req, &t)),
-        }
-        .into_json(),
+    Ok(query::service_page(
+        &req,
+        &base(&state),
+        "users",
+        &q,
+        page,
+        user_json,
     ))
 }
 
@@ -406,11 +396,7 @@ async fn users_list(
     security(("oauth2" = ["User.ReadWrite.All"])),
     responses((status = 200, description = "The number, as text.", body = String, content_type = "text/plain"))
 )]
-async fn users_count(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+async fn users_count(Api { caller, req, state }: Api) -> Result<HttpResponse, WebError> {
     let q = query::count(&req, &schemas::USER)?;
     let n = state.admin.count_matching_users(&caller, &q).await?;
     Ok(query::count_answer(n))
@@ -427,9 +413,7 @@ async fn users_count(
     responses((status = 200, description = "The user.", body = UserResponse))
 )]
 async fn user_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::USER)?;
@@ -438,13 +422,8 @@ async fn user_get(
         .get_user(&caller, &path)
         .await
         .named(&[("user", &path)])?;
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(
-            query::context(&base(&state), "users/$entity"),
-            query::project(&q, user_json(user)),
-        ),
-    ))
+    let context = query::context(&base(&state), "users/$entity");
+    Ok(query::entity_answer(context, &q, user_json(user)))
 }
 
 /// Only the fields that say so take `null`.
@@ -534,8 +513,45 @@ struct PatchUserRequest {
     password_profile: Option<PasswordProfile>,
 }
 
-impl GraphBody for PatchUserRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[USER_TYPE];
+impl TryFrom<PatchUserRequest> for UserPatch {
+    type Error = DomainError;
+
+    fn try_from(b: PatchUserRequest) -> Result<Self, DomainError> {
+        if let Some(p) = &b.password_profile {
+            p.check()?;
+        }
+        Ok(UserPatch {
+            upn: b.user_principal_name,
+            display_name: b.display_name,
+            given_name: b.given_name,
+            surname: b.surname,
+            mail: b.mail,
+            account_enabled: b.account_enabled,
+            contact: ContactPatch {
+                mobile_phone: b.mobile_phone,
+                street_address: b.street_address,
+                city: b.city,
+                state: b.state,
+                postal_code: b.postal_code,
+                country: b.country,
+            },
+            job_title: b.job_title,
+            department: b.department,
+            employee_id: b.employee_id,
+            employee_type: b.employee_type,
+            employee_hire_date: nullable_date("employeeHireDate", b.employee_hire_date)?,
+            employee_leave_date_time: nullable_date(
+                "employeeLeaveDateTime",
+                b.employee_leave_date_time,
+            )?,
+            company_name: b.company_name,
+            office_location: b.office_location,
+            usage_location: b.usage_location,
+            preferred_language: b.preferred_language,
+            mail_nickname: b.mail_nickname,
+            other_mails: b.other_mails,
+        })
+    }
 }
 
 #[utoipa::path(
@@ -550,54 +566,18 @@ impl GraphBody for PatchUserRequest {
     responses((status = 204, description = "Done."), (status = 409, description = "`Conflict`: the userPrincipalName (or mail) is taken.", body = crate::web::error::GraphBody))
 )]
 async fn user_patch(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<PatchUserRequest>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
-    let b = body.into_inner();
-    if let Some(p) = &b.password_profile {
-        p.check()?;
-    }
-    let patch = UserPatch {
-        upn: b.user_principal_name,
-        display_name: b.display_name,
-        given_name: b.given_name,
-        surname: b.surname,
-        mail: b.mail,
-        account_enabled: b.account_enabled,
-        contact: ContactPatch {
-            mobile_phone: b.mobile_phone,
-            street_address: b.street_address,
-            city: b.city,
-            state: b.state,
-            postal_code: b.postal_code,
-            country: b.country,
-        },
-        job_title: b.job_title,
-        department: b.department,
-        employee_id: b.employee_id,
-        employee_type: b.employee_type,
-        employee_hire_date: nullable_date("employeeHireDate", b.employee_hire_date)?,
-        employee_leave_date_time: nullable_date(
-            "employeeLeaveDateTime",
-            b.employee_leave_date_time,
-        )?,
-        company_name: b.company_name,
-        office_location: b.office_location,
-        usage_location: b.usage_location,
-        preferred_language: b.preferred_language,
-        mail_nickname: b.mail_nickname,
-        other_mails: b.other_mails,
-    };
+    let patch = UserPatch::try_from(body.into_inner())?;
     state
         .admin
         .update_user(&caller, &path, patch)
         .await
         .named(&[("user", &path)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 #[utoipa::path(
@@ -611,9 +591,7 @@ async fn user_patch(
     responses((status = 204, description = "Done."))
 )]
 async fn user_delete(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -622,7 +600,7 @@ async fn user_delete(
         .delete_user(&caller, &path)
         .await
         .named(&[("user", &path)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 // ---- manager ----
@@ -638,9 +616,7 @@ async fn user_delete(
     responses((status = 200, description = "The manager (a directory object with its `@odata.type`).", body = UserResponse))
 )]
 async fn manager_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::single(&req, &schemas::USER)?;
@@ -650,13 +626,8 @@ async fn manager_get(
         .await
         .named(&[("user", &path)])?
         .ok_or(DomainError::NotFound("manager"))?;
-    Ok(json(
-        StatusCode::OK,
-        &query::entity(
-            query::context(&base(&state), "directoryObjects/$entity"),
-            query::project(&q, directory_object(manager)),
-        ),
-    ))
+    let context = query::context(&base(&state), "directoryObjects/$entity");
+    Ok(query::entity_answer(context, &q, directory_object(manager)))
 }
 
 /// `{"@odata.id": "https://graph.microsoft.com/v1.0/users/{id}"}` (or
@@ -672,10 +643,6 @@ pub(crate) struct RefRequest {
         pattern = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+(/[^/?#]+)*/(users|directoryObjects|Users|DirectoryObjects)/[A-Za-z0-9._~!$&'()*+,;=:@%-]+$"
     )]
     odata_id: String,
-}
-
-impl GraphBody for RefRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[];
 }
 
 impl RefRequest {
@@ -727,9 +694,7 @@ fn percent_decoded(segment: &str) -> String {
     responses((status = 204, description = "Done."))
 )]
 async fn manager_set(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<RefRequest>,
 ) -> Result<HttpResponse, WebError> {
@@ -740,7 +705,7 @@ async fn manager_set(
         .set_manager(&caller, &path, &manager)
         .await
         .named(&[("user", &path), ("manager", &manager)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 #[utoipa::path(
@@ -754,9 +719,7 @@ async fn manager_set(
     responses((status = 204, description = "Done."))
 )]
 async fn manager_clear(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -765,7 +728,7 @@ async fn manager_clear(
         .clear_manager(&caller, &path)
         .await
         .named(&[("user", &path)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 #[utoipa::path(
@@ -779,9 +742,7 @@ async fn manager_clear(
     responses((status = 200, description = "The groups, each with its `@odata.type`.", body = super::doc::shapes::DirectoryObjectCollection))
 )]
 async fn member_of(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let q = query::collection(&req, &schemas::GROUP, &[])?;
@@ -790,25 +751,17 @@ async fn member_of(
         .member_of(&caller, &path)
         .await
         .named(&[("user", &path)])?;
-    let mut groups: Vec<_> = groups.into_iter().filter(|g| q.matches(g)).collect();
-    groups.sort_by(|a, b| q.compare(a, b).then_with(|| a.id.cmp(&b.id)));
+    let groups = query::matching_sorted(&q, groups, |g| &g.id);
     let base = base(&state);
-    let page = query::in_memory_page(&q, groups, &base, &req)?;
-    let items: Vec<Value> = page
-        .items
-        .into_iter()
-        .map(|g| query::project(&q, super::groups::directory_object(g)))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &Page {
-            context: query::context(&base, "directoryObjects"),
-            items,
-            count: page.count,
-            next_link: page.next_link,
-        }
-        .into_json(),
-    ))
+    let context = query::context(&base, "directoryObjects");
+    query::memory_page(
+        &req,
+        &base,
+        context,
+        &q,
+        groups,
+        super::groups::directory_object,
+    )
 }
 
 #[utoipa::path(
@@ -822,9 +775,7 @@ async fn member_of(
     responses((status = 200, description = "Revoked.", body = super::doc::shapes::BooleanResult))
 )]
 async fn revoke_sessions(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -833,13 +784,10 @@ async fn revoke_sessions(
         .revoke_sessions(&caller, &path)
         .await
         .named(&[("user", &path)])?;
-    Ok(json(
-        StatusCode::OK,
-        &serde_json::json!({
-            "@odata.context": query::context(&base(&state), "Edm.Boolean"),
-            "value": true,
-        }),
-    ))
+    Ok(ok(&serde_json::json!({
+        "@odata.context": query::context(&base(&state), "Edm.Boolean"),
+        "value": true,
+    })))
 }
 
 /// Onramp's own resource (Graph has no pass lockout): the name-wide lock
@@ -866,9 +814,7 @@ struct LockoutResponse {
     responses((status = 200, description = "The lock state.", body = LockoutResponse))
 )]
 async fn lockout_get(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -877,14 +823,11 @@ async fn lockout_get(
         .sign_in_lockout(&caller, &path)
         .await
         .named(&[("user", &path)])?;
-    Ok(json(
-        StatusCode::OK,
-        &LockoutResponse {
-            is_locked: lock.locked_until.is_some(),
-            locked_until_date_time: lock.locked_until,
-            refused_attempts: lock.refused,
-        },
-    ))
+    Ok(ok(&LockoutResponse {
+        is_locked: lock.locked_until.is_some(),
+        locked_until_date_time: lock.locked_until,
+        refused_attempts: lock.refused,
+    }))
 }
 
 #[utoipa::path(
@@ -898,9 +841,7 @@ async fn lockout_get(
     responses((status = 204, description = "Done."))
 )]
 async fn lockout_clear(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     query::none(&req)?;
@@ -909,7 +850,7 @@ async fn lockout_clear(
         .clear_sign_in_lockout(&caller, &path)
         .await
         .named(&[("user", &path)])?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(no_content())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -917,10 +858,6 @@ async fn lockout_clear(
 #[schema(as = SetDirectoryRoles)]
 struct RolesRequest {
     roles: Vec<DirectoryRole>,
-}
-
-impl GraphBody for RolesRequest {
-    const ODATA_TYPES: &'static [&'static str] = &[];
 }
 
 /// `PUT /users/{user}/directoryRoles`: replaces the user's roles.
@@ -937,9 +874,7 @@ impl GraphBody for RolesRequest {
     responses((status = 200, description = "The user.", body = UserResponse))
 )]
 async fn set_directory_roles(
-    caller: Caller,
-    req: HttpRequest,
-    state: web::Data<AppState>,
+    Api { caller, req, state }: Api,
     path: web::Path<String>,
     body: ApiJson<RolesRequest>,
 ) -> Result<HttpResponse, WebError> {
@@ -949,5 +884,5 @@ async fn set_directory_roles(
         .set_roles(&caller, &path, body.into_inner().roles)
         .await
         .named(&[("user", &path)])?;
-    Ok(json(StatusCode::OK, &user_json(user)))
+    Ok(ok(&user_json(user)))
 }

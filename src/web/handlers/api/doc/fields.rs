@@ -21,14 +21,18 @@ const NO_CONTROL: &str = r"[^\u0000-\u001f\u007f-\u009f]*";
 /// alias@host, as `crate::domain::user::Upn` parses it.
 const ADDRESS: &str = r"[A-Za-z0-9_'+!#^~&-](?:[A-Za-z0-9._'+!#^~&-]{0,62}[A-Za-z0-9_'+!#^~&-])?@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*";
 
-fn text(pattern: String, max: usize, nullable: bool, description: &str) -> RefOr<Schema> {
-    let ty = if nullable {
+/// `string`, or `string` and `null`.
+fn string_type(nullable: bool) -> SchemaType {
+    if nullable {
         SchemaType::from_iter([Type::String, Type::Null])
     } else {
         SchemaType::new(Type::String)
-    };
+    }
+}
+
+fn text(pattern: String, max: usize, nullable: bool, description: &str) -> RefOr<Schema> {
     ObjectBuilder::new()
-        .schema_type(ty)
+        .schema_type(string_type(nullable))
         .max_length(Some(max))
         .pattern(Some(pattern))
         .description(Some(description))
@@ -208,13 +212,8 @@ pub fn language_or_null() -> RefOr<Schema> {
 }
 
 fn date_time(nullable: bool, description: &str) -> RefOr<Schema> {
-    let ty = if nullable {
-        SchemaType::from_iter([Type::String, Type::Null])
-    } else {
-        SchemaType::new(Type::String)
-    };
     ObjectBuilder::new()
-        .schema_type(ty)
+        .schema_type(string_type(nullable))
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
         .description(Some(description))
         .into()
