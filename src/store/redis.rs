@@ -50,7 +50,8 @@ use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{MultipleNodeRoutingInfo, RoutingInfo};
 use redis::{AsyncCommands, Cmd, ErrorKind, Pipeline, RedisFuture, Script, ServerErrorKind, Value};
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -73,6 +74,66 @@ use crate::domain::user::User;
 pub struct RedisStore {
     conn: Conn,
     p: String,
+    /// How to open a connection of a worker's own (single server only).
+    local: Option<Arc<LocalConnections>>,
+}
+
+/// Connections of each actix worker's own. A worker runs a single-threaded
+/// runtime; the shared connection is driven by a task of the main runtime,
+/// so each of its commands crosses two threads (a wake-up and a context
+/// switch each way). A connection opened on the worker's runtime is driven
+/// there. Until it is open (or while it cannot be opened) the shared one
+/// serves, so an outage behaves as before.
+struct LocalConnections {
+    /// Tells this store's connections apart from other stores' (tests run
+    /// several servers in one process).
+    id: u64,
+    client: redis::Client,
+    config: redis::aio::ConnectionManagerConfig,
+}
+
+static NEXT_STORE_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's connection per store; `None` while it is being opened.
+    static WORKER_CONNECTIONS: std::cell::RefCell<HashMap<u64, Option<ConnectionManager>>> =
+        std::cell::RefCell::new(HashMap::new());
+}
+
+impl LocalConnections {
+    /// This thread's own connection, if this is a single-threaded runtime
+    /// (an actix worker) and it is open; otherwise starts opening it.
+    fn get(&self) -> Option<ConnectionManager> {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        let handle = Handle::try_current().ok()?;
+        if handle.runtime_flavor() != RuntimeFlavor::CurrentThread {
+            return None;
+        }
+        WORKER_CONNECTIONS.with(|all| {
+            let mut all = all.borrow_mut();
+            match all.get(&self.id) {
+                Some(open) => open.clone(),
+                None => {
+                    all.insert(self.id, None);
+                    let (id, client, config) = (self.id, self.client.clone(), self.config.clone());
+                    // A current-thread runtime runs the task on this thread,
+                    // so the connection lands in this thread's map.
+                    handle.spawn(async move {
+                        let opened = client.get_connection_manager_with_config(config).await;
+                        WORKER_CONNECTIONS.with(|all| {
+                            let mut all = all.borrow_mut();
+                            match opened {
+                                Ok(c) => all.insert(id, Some(c)),
+                                // Tried again on a later command.
+                                Err(_) => all.remove(&id),
+                            }
+                        });
+                    });
+                    None
+                }
+            }
+        })
+    }
 }
 
 /// One server (through a reconnecting manager) or a cluster (which routes
@@ -235,6 +296,7 @@ impl RedisStore {
     /// reconnects on its own and requests fail quickly with
     /// [`StoreError::Unavailable`] while Redis is away.
     pub async fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let mut local = None;
         let conn = match RedisTarget::parse(url).map_err(StoreError::Backend)? {
             RedisTarget::Server(url) => {
                 let client =
@@ -244,7 +306,15 @@ impl RedisStore {
                     .set_response_timeout(Some(timeout))
                     .set_number_of_retries(2)
                     .set_max_delay(Duration::from_millis(500));
-                Conn::Server(client.get_connection_manager_with_config(config).await?)
+                let shared = client
+                    .get_connection_manager_with_config(config.clone())
+                    .await?;
+                local = Some(Arc::new(LocalConnections {
+                    id: NEXT_STORE_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                    client,
+                    config,
+                }));
+                Conn::Server(shared)
             }
             RedisTarget::Cluster(nodes) => {
                 // The response timeout also bounds a whole request with its
@@ -263,6 +333,7 @@ impl RedisStore {
         Ok(Self {
             conn,
             p: prefix.to_owned(),
+            local,
         })
     }
 
@@ -294,7 +365,10 @@ impl RedisStore {
     }
 
     fn c(&self) -> Conn {
-        self.conn.clone()
+        match self.local.as_ref().and_then(|l| l.get()) {
+            Some(own) => Conn::Server(own),
+            None => self.conn.clone(),
+        }
     }
 
     fn user_key(&self, id: &str) -> String {

@@ -13,7 +13,8 @@ use crate::domain::authz::Session;
 use crate::state::AppState;
 use crate::web::error::{Family, PageError, ScriptError};
 
-fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, DomainError> {
+/// The application state, which every app of ours carries.
+pub(crate) fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, DomainError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| DomainError::Internal("no application state".into()))

@@ -4,9 +4,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::query::{self, Page};
+use super::resources::ClientResponse;
 use super::{base, created, json};
 use crate::domain::DomainError;
 use crate::domain::client::GrantType;
@@ -28,42 +29,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(client_get))
             .route(web::delete().to(client_delete)),
     );
-}
-
-/// A relying party (Onramp's own resource).
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Client)]
-pub(crate) struct ClientResponse {
-    client_id: String,
-    display_name: Option<String>,
-    redirect_uris: Vec<String>,
-    post_logout_redirect_uris: Vec<String>,
-    #[schema(value_type = Vec<crate::domain::client::GrantType>)]
-    grant_types: Vec<&'static str>,
-    #[schema(schema_with = super::doc::fields::auth_method)]
-    token_endpoint_auth_method: &'static str,
-    /// Defined in the configuration file (read-only through the API).
-    configured: bool,
-    /// Only in the registration response: shown once, stored as a digest.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    client_secret: Option<String>,
-}
-
-impl From<ClientView> for ClientResponse {
-    fn from(v: ClientView) -> Self {
-        let c = v.client;
-        Self {
-            grant_types: c.grant_types.iter().map(|g| g.as_str()).collect(),
-            token_endpoint_auth_method: c.auth_method.as_str(),
-            client_id: c.id,
-            display_name: c.name,
-            redirect_uris: c.redirect_uris,
-            post_logout_redirect_uris: c.post_logout_redirect_uris,
-            configured: v.configured,
-            client_secret: None,
-        }
-    }
 }
 
 #[utoipa::path(

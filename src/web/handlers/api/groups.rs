@@ -3,15 +3,14 @@
 
 use super::doc::fields;
 use actix_web::{HttpResponse, web};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::Api;
 use super::query;
-use super::users::{RefRequest, directory_object as user_object, typed};
-use super::{base, created_in, graph_body, no_content, page_size, rfc3339};
+use super::resources::{GROUP_TYPE, GroupResponse, RefRequest, group_json, user_object};
+use super::{base, created_in, graph_body, no_content, page_size};
 use crate::domain::DomainError;
-use crate::domain::group::{Group, GroupPatch, NewGroup};
+use crate::domain::group::{GroupPatch, NewGroup};
 use crate::domain::odata::{QueryOptions, schemas};
 use crate::domain::user::User;
 use crate::service::Caller;
@@ -41,46 +40,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-pub const GROUP_TYPE: &str = "#microsoft.graph.group";
-
 /// Graph's limit on `members@odata.bind` in one request.
 const MAX_BIND: usize = 20;
-
-/// Graph's `group` (security groups only).
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Group)]
-pub(crate) struct GroupResponse {
-    id: String,
-    display_name: String,
-    description: Option<String>,
-    mail_nickname: String,
-    security_enabled: bool,
-    mail_enabled: bool,
-    /// Security groups only: never `Unified` or `DynamicMembership`.
-    group_types: [String; 0],
-    #[schema(format = DateTime)]
-    created_date_time: String,
-}
-
-fn group_json(g: Group) -> Value {
-    serde_json::to_value(GroupResponse {
-        id: g.id,
-        display_name: g.display_name,
-        description: g.description,
-        mail_nickname: g.mail_nickname,
-        security_enabled: g.security_enabled,
-        mail_enabled: g.mail_enabled,
-        group_types: [],
-        created_date_time: rfc3339(g.created),
-    })
-    .unwrap_or(Value::Null)
-}
-
-/// A group among directory objects (`memberOf`).
-pub(crate) fn directory_object(g: Group) -> Value {
-    typed(GROUP_TYPE, group_json(g))
-}
 
 /// Only security groups: `groupTypes` may be sent, and must be empty.
 fn check_group_types(types: Option<Vec<String>>) -> Result<(), DomainError> {
@@ -414,7 +375,7 @@ async fn matching_members(
     operation_id = "addGroupMember",
     tag = "groups",
     summary = "Add a member",
-    request_body(content = crate::web::handlers::api::users::RefRequest, content_type = "application/json"),
+    request_body(content = crate::web::handlers::api::resources::RefRequest, content_type = "application/json"),
     params(super::doc::params::GroupPath),
     security(("oauth2" = ["Group.ReadWrite.All"])),
     responses((status = 204, description = "Done."))

@@ -4,17 +4,17 @@
 //! passkeys with its own shape, kept as an alias.
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::Api;
 use super::query;
-use super::users::typed;
+use super::resources::{Fido2Response, PasskeyResponse, TapResponse, typed};
 use super::{base, no_content, ok, parse_date_time, rfc3339};
 use crate::domain::DomainError;
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::odata::{Ops, PropType, Property, ResourceSchema, schemas};
-use crate::domain::tap::{MethodUsabilityReason, TapRequest};
+use crate::domain::tap::TapRequest;
 use crate::service::Caller;
 use crate::service::admin::TapView;
 use crate::state::AppState;
@@ -172,24 +172,6 @@ crate::web::handlers::api::doc::params::odata_params! {
 }
 
 // ---- Temporary Access Passes ----
-
-/// Graph's `temporaryAccessPassAuthenticationMethod`.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = TemporaryAccessPassMethod)]
-pub(crate) struct TapResponse {
-    id: String,
-    /// Only in the create response; `null` afterwards, as in Graph.
-    temporary_access_pass: Option<String>,
-    #[schema(format = DateTime)]
-    created_date_time: String,
-    #[schema(format = DateTime)]
-    start_date_time: String,
-    lifetime_in_minutes: u32,
-    is_usable_once: bool,
-    is_usable: bool,
-    method_usability_reason: MethodUsabilityReason,
-}
 
 fn tap_json(view: TapView, passcode: Option<String>) -> Value {
     let body = TapResponse {
@@ -371,25 +353,6 @@ async fn tap_delete(
 
 // ---- FIDO2 passkeys ----
 
-/// Graph's `fido2AuthenticationMethod`.
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Fido2Method)]
-pub(crate) struct Fido2Response {
-    id: String,
-    display_name: String,
-    #[schema(format = DateTime)]
-    created_date_time: String,
-    #[schema(format = "uuid")]
-    aa_guid: Option<String>,
-    /// The authenticator's model, when Onramp knows the AAGUID.
-    model: Option<String>,
-    /// Registration asks for no attestation unless the policy enforces it,
-    /// and the record does not keep the statement.
-    attestation_level: &'static str,
-    attestation_certificates: [String; 0],
-}
-
 fn fido2_json(c: PasskeyCredential) -> Value {
     let body = Fido2Response {
         id: c.id,
@@ -543,23 +506,6 @@ async fn method_get(
 }
 
 // ---- passkeyMethods (Onramp's earlier shape) ----
-
-/// Onramp's own view of a passkey (`passkeyMethods`).
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = PasskeyMethod)]
-pub(crate) struct PasskeyResponse {
-    id: String,
-    display_name: String,
-    #[schema(format = DateTime)]
-    created_date_time: String,
-    #[schema(format = DateTime)]
-    last_used_date_time: Option<String>,
-    #[schema(format = "uuid")]
-    aa_guid: Option<String>,
-    backup_eligible: bool,
-    backup_state: bool,
-}
 
 fn passkey_json(c: PasskeyCredential) -> Value {
     serde_json::to_value(PasskeyResponse {

@@ -19,6 +19,7 @@ pub mod keys;
 pub mod methods;
 pub mod policies;
 pub mod query;
+pub mod resources;
 pub mod users;
 
 use actix_web::dev::Payload;
@@ -33,6 +34,7 @@ use crate::domain::DomainError;
 use crate::service::Caller;
 use crate::state::AppState;
 use crate::web::error::WebError;
+use crate::web::extract::state_of;
 use crate::web::request_meta;
 
 /// Every path is a `web::resource`, so that a method it does not have is
@@ -120,12 +122,6 @@ impl FromRequest for Api {
             Ok(Api { caller, req, state })
         })
     }
-}
-
-fn state_of(req: &HttpRequest) -> Result<web::Data<AppState>, DomainError> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .ok_or_else(|| DomainError::Internal("no application state".into()))
 }
 
 /// A JSON answer (never cached: it may hold personal data or secrets).

@@ -5,16 +5,16 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::Api;
 use super::doc::fields;
 use super::query;
-use super::{base, created_in, graph_body, no_content, ok, page_size, parse_date_time, rfc3339};
+use super::resources::{RefRequest, USER_TYPE, UserResponse, group_object, user_json, user_object};
+use super::{base, created_in, graph_body, no_content, ok, page_size, parse_date_time};
 use crate::domain::DomainError;
 use crate::domain::odata::schemas;
-use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, User, UserPatch};
+use crate::domain::user::{Contact, ContactPatch, DirectoryRole, NewUser, UserPatch};
 use crate::web::error::{Named, WebError};
 use crate::web::json::{ApiJson, nullable, present};
 
@@ -50,105 +50,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/users/{user}/directoryRoles").route(web::put().to(set_directory_roles)),
     );
-}
-
-pub const USER_TYPE: &str = "#microsoft.graph.user";
-
-/// Graph's user, with the properties Onramp keeps (plus its own
-/// `directoryRoles`).
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = User)]
-pub(crate) struct UserResponse {
-    id: String,
-    user_principal_name: String,
-    display_name: String,
-    given_name: Option<String>,
-    surname: Option<String>,
-    mail: Option<String>,
-    mail_nickname: Option<String>,
-    other_mails: Vec<String>,
-    mobile_phone: Option<String>,
-    /// Graph always has it; Onramp keeps no business phones.
-    business_phones: [String; 0],
-    street_address: Option<String>,
-    city: Option<String>,
-    state: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-    job_title: Option<String>,
-    department: Option<String>,
-    employee_id: Option<String>,
-    employee_type: Option<String>,
-    #[schema(format = DateTime)]
-    employee_hire_date: Option<String>,
-    #[schema(format = DateTime)]
-    employee_leave_date_time: Option<String>,
-    company_name: Option<String>,
-    office_location: Option<String>,
-    usage_location: Option<String>,
-    preferred_language: Option<String>,
-    account_enabled: bool,
-    #[schema(format = DateTime)]
-    created_date_time: String,
-    /// Directory roles held (an Onramp extension of Graph's user).
-    directory_roles: Vec<DirectoryRole>,
-}
-
-impl From<User> for UserResponse {
-    fn from(u: User) -> Self {
-        let c = u.contact;
-        Self {
-            id: u.id,
-            user_principal_name: u.upn.into(),
-            display_name: u.display_name,
-            given_name: u.given_name,
-            surname: u.surname,
-            mail: u.mail,
-            mail_nickname: u.mail_nickname,
-            other_mails: u.other_mails,
-            mobile_phone: c.mobile_phone,
-            business_phones: [],
-            street_address: c.street_address,
-            city: c.city,
-            state: c.state,
-            postal_code: c.postal_code,
-            country: c.country,
-            job_title: u.job_title,
-            department: u.department,
-            employee_id: u.employee_id,
-            employee_type: u.employee_type,
-            employee_hire_date: u.employee_hire_date.map(rfc3339),
-            employee_leave_date_time: u.employee_leave_date_time.map(rfc3339),
-            company_name: u.company_name,
-            office_location: u.office_location,
-            usage_location: u.usage_location,
-            preferred_language: u.preferred_language,
-            account_enabled: u.account_enabled,
-            created_date_time: rfc3339(u.created),
-            directory_roles: u.roles,
-        }
-    }
-}
-
-pub(crate) fn user_json(u: User) -> Value {
-    serde_json::to_value(UserResponse::from(u)).unwrap_or(Value::Null)
-}
-
-/// A user in a collection of directory objects (members, a manager),
-/// where Graph names each item's type.
-pub(crate) fn directory_object(u: User) -> Value {
-    typed(USER_TYPE, user_json(u))
-}
-
-/// `item` with `@odata.type` first.
-pub(crate) fn typed(odata_type: &str, item: Value) -> Value {
-    let mut out = serde_json::Map::new();
-    out.insert("@odata.type".into(), Value::String(odata_type.into()));
-    if let Value::Object(fields) = item {
-        out.extend(fields);
-    }
-    Value::Object(out)
 }
 
 /// Accepted and discarded: Onramp has no passwords (people sign in with
@@ -627,59 +528,7 @@ async fn manager_get(
         .named(&[("user", &path)])?
         .ok_or(DomainError::NotFound("manager"))?;
     let context = query::context(&base(&state), "directoryObjects/$entity");
-    Ok(query::entity_answer(context, &q, directory_object(manager)))
-}
-
-/// `{"@odata.id": "https://graph.microsoft.com/v1.0/users/{id}"}` (or
-/// this server's own URL, or `directoryObjects/{id}`).
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = Reference)]
-pub(crate) struct RefRequest {
-    /// The user's URL, e.g. `https://graph.microsoft.com/v1.0/users/{id}`.
-    #[serde(rename = "@odata.id")]
-    #[schema(
-        format = "uri",
-        pattern = "^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+(/[^/?#]+)*/(users|directoryObjects|Users|DirectoryObjects)/[A-Za-z0-9._~!$&'()*+,;=:@%-]+$"
-    )]
-    odata_id: String,
-}
-
-impl RefRequest {
-    /// A reference given as a bare URL (`members@odata.bind`).
-    pub(crate) fn of(odata_id: String) -> Self {
-        Self { odata_id }
-    }
-
-    /// The id the reference names: the last segment of a `users/{id}` or
-    /// `directoryObjects/{id}` URL.
-    pub(crate) fn object_id(&self) -> Result<String, DomainError> {
-        let bad = || {
-            DomainError::invalid(
-                "@odata.id",
-                "must be the URL of a user, e.g. https://graph.microsoft.com/v1.0/users/{id}",
-            )
-        };
-        let path = url::Url::parse(&self.odata_id).map_err(|_| bad())?;
-        let mut segments: Vec<&str> = path.path_segments().ok_or_else(bad)?.collect();
-        let id = segments.pop().filter(|s| !s.is_empty()).ok_or_else(bad)?;
-        match segments.last() {
-            Some(kind)
-                if kind.eq_ignore_ascii_case("users")
-                    || kind.eq_ignore_ascii_case("directoryObjects") =>
-            {
-                Ok(percent_decoded(id))
-            }
-            _ => Err(bad()),
-        }
-    }
-}
-
-fn percent_decoded(segment: &str) -> String {
-    url::form_urlencoded::parse(segment.as_bytes())
-        .next()
-        .map(|(k, _)| k.into_owned())
-        .unwrap_or_else(|| segment.to_owned())
+    Ok(query::entity_answer(context, &q, user_object(manager)))
 }
 
 #[utoipa::path(
@@ -754,14 +603,7 @@ async fn member_of(
     let groups = query::matching_sorted(&q, groups, |g| &g.id);
     let base = base(&state);
     let context = query::context(&base, "directoryObjects");
-    query::memory_page(
-        &req,
-        &base,
-        context,
-        &q,
-        groups,
-        super::groups::directory_object,
-    )
+    query::memory_page(&req, &base, context, &q, groups, group_object)
 }
 
 #[utoipa::path(

@@ -9,10 +9,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::super::clients::ClientResponse;
-use super::super::groups::GroupResponse;
-use super::super::methods::{Fido2Response, PasskeyResponse, TapResponse};
-use super::super::users::UserResponse;
+use super::super::resources::{
+    ClientResponse, Fido2Response, GroupResponse, PasskeyResponse, TapResponse, UserResponse,
+};
 use crate::domain::audit::AuditEvent;
 use crate::domain::policy::{EnforcementType, MethodState};
 
