@@ -9,6 +9,7 @@ use crate::service::authorize::AuthorizeService;
 use crate::service::enrollment::EnrollmentService;
 use crate::service::logout::LogoutService;
 use crate::service::session::Sessions;
+use crate::service::shown_once::ShownOnceService;
 use crate::service::signin::SignInService;
 use crate::service::token::TokenService;
 use crate::service::userinfo::UserInfoService;
@@ -24,6 +25,7 @@ pub struct AppState {
     pub enrollment: EnrollmentService,
     pub logout: LogoutService,
     pub userinfo: UserInfoService,
+    pub shown_once: ShownOnceService,
     pub cookies: CookieNames,
     /// The discovery document, rendered once.
     pub discovery: Arc<str>,
@@ -41,6 +43,7 @@ impl AppState {
             enrollment: EnrollmentService::new(ctx.clone()),
             logout: LogoutService::new(ctx.clone()),
             userinfo: UserInfoService::new(ctx.clone()),
+            shown_once: ShownOnceService::new(ctx.clone()),
             cookies: CookieNames::for_issuer(&ctx.issuer),
             discovery: crate::service::discovery::document(&ctx.issuer).into(),
             ctx,

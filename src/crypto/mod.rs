@@ -4,6 +4,7 @@ pub mod hasher;
 pub mod jwt;
 pub mod keys;
 pub mod random;
+pub mod seal;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

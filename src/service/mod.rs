@@ -20,6 +20,7 @@ pub mod oauth_errors;
 pub mod ratelimit;
 pub mod refresh;
 pub mod session;
+pub mod shown_once;
 pub mod signin;
 pub mod token;
 pub mod userinfo;

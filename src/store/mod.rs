@@ -71,6 +71,8 @@ pub enum Ns {
     SpentRefresh,
     /// Revoked refresh token families.
     RevokedFamily,
+    /// Secrets sealed for one page view (a new pass, a client secret).
+    ShownOnce,
 }
 
 impl Ns {
@@ -88,6 +90,7 @@ impl Ns {
             Ns::RevokedToken => "revoked",
             Ns::SpentRefresh => "spentrefresh",
             Ns::RevokedFamily => "revokedfamily",
+            Ns::ShownOnce => "shown",
         }
     }
 }

@@ -235,7 +235,9 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await page.getByRole('heading', { name: 'Temporary Access Pass created' }).waitFor();
       await shot(page, 'tap');
     });
-    assert.equal(new URL(page.url()).pathname, `/admin/users/${created.id}/tap`);
+    // Post/redirect/get: the pass is on a page of its own, shown once.
+    assert.match(new URL(page.url()).pathname, /^\/admin\/shown\/[A-Za-z0-9_-]+$/);
+    const shownAt = page.url();
     assert.ok((await page.locator('main').innerText()).includes(`For ${NEW_USER.upn}.`), 'whose pass it is');
 
     created.passcode = (await page.locator('code#passcode').innerText()).trim();
@@ -280,6 +282,17 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await page.waitForURL((u) => u.pathname === `/admin/users/${created.id}`);
       assert.match(await page.locator('#tap-status').innerText(), /Usable \(EnabledByPolicy\)/);
       await page.getByRole('button', { name: 'Replace with a new pass' }).waitFor();
+    });
+
+    await step('the pass page again shows the pass no more', async () => {
+      await page.goto(shownAt);
+      await page.getByRole('heading', { name: 'Already shown' }).waitFor();
+      assert.ok(!(await page.locator('main').innerText()).includes(created.passcode), 'the passcode shown again');
+      assert.equal(await page.locator('code#passcode').count(), 0);
+      // 410 Gone is the expected answer here, not a fault of the pages.
+      const gone = `HTTP 410 GET ${shownAt}`;
+      assert.ok(admin.log.httpErrors.includes(gone), `expected ${gone}`);
+      admin.log.httpErrors = admin.log.httpErrors.filter((line) => line !== gone);
     });
     admin.log.assertClean('the portal pages');
     onramp.assertRunning();

@@ -387,14 +387,20 @@ async fn portal_pages_on(backend: Backend) {
         .await;
     assert_eq!(refused.status, 403);
 
-    // Create a pass: the passcode is on the page once, with a QR code.
-    let made = admin
+    // Create a pass: the POST redirects to the page that shows the
+    // passcode once, with a QR code (post/redirect/get).
+    let posted = admin
         .post_form(
             &format!("{user_path}/tap"),
             &[("csrf", &csrf), ("lifetime", "60"), ("once", "yes")],
         )
         .await;
-    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    assert!(!posted.body.contains("id=\"passcode\""));
+    let shown_at = posted.location.clone().unwrap();
+    assert!(shown_at.starts_with("/admin/shown/"), "{shown_at}");
+    let made = admin.follow(posted).await;
+    assert_eq!(made.status, 200, "{}", made.body);
     let start = made.body.find("<code id=\"passcode\">").unwrap() + 20;
     let passcode = made.body[start..start + made.body[start..].find('<').unwrap()].to_owned();
     assert_eq!(passcode.len(), 8);
@@ -406,6 +412,33 @@ async fn portal_pages_on(backend: Backend) {
     let detail = admin.get(&user_path).await;
     assert!(detail.body.contains("EnabledByPolicy"), "{}", detail.body);
     assert!(!detail.body.contains(&passcode));
+    // Reloading the page shows nothing again and issues nothing: the pass
+    // still works (the sign-in below) and no second pass was created.
+    let reloaded = admin.get(&shown_at).await;
+    assert_eq!(reloaded.status, 410, "{}", reloaded.body);
+    assert!(reloaded.body.contains("Already shown"), "{}", reloaded.body);
+    assert!(!reloaded.body.contains(&passcode));
+    let created = app
+        .store
+        .list_audit(
+            &onramp::domain::audit::AuditFilter {
+                event_type: Some(onramp::domain::audit::AuditEventType::TapCreated),
+                ..Default::default()
+            },
+            None,
+            50,
+        )
+        .await
+        .unwrap()
+        .events
+        .into_iter()
+        .filter(|e| {
+            e.target
+                .as_ref()
+                .is_some_and(|t| user_path.ends_with(&t.id))
+        })
+        .count();
+    assert_eq!(created, 1, "one pass, however often the page is opened");
 
     // The new hire signs in to an app with it and enrolls a passkey.
     let rp = crate::oidc_flow::Rp::discover(&app, RP_ID).await;
@@ -514,8 +547,14 @@ async fn portal_pages_on(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(made.status, 201, "{}", made.body);
+    assert_eq!(made.status, 303, "{}", made.body);
+    let shown_at = made.location.clone().unwrap();
+    let made = admin.follow(made).await;
+    assert_eq!(made.status, 200, "{}", made.body);
     assert!(made.body.contains("id=\"client-secret\""));
+    let again = admin.get(&shown_at).await;
+    assert_eq!(again.status, 410);
+    assert!(!again.body.contains("id=\"client-secret\""));
     let clients = admin.get("/admin/clients").await;
     assert!(clients.body.contains("Payroll"));
 

@@ -59,6 +59,30 @@ impl Admin {
         with_cookie(html(status, page), self.csrf_cookie.as_ref())
     }
 
+    /// A page of its own words instead of the one asked for, linking to
+    /// `back`.
+    pub fn explain(
+        &self,
+        status: StatusCode,
+        title: &'static str,
+        detail: &'static str,
+        back: &str,
+    ) -> PortalError {
+        PortalError::Problem(Box::new(Failed {
+            chrome: Chrome {
+                notice: None,
+                ..self.chrome.clone()
+            },
+            csrf_cookie: self.csrf_cookie.clone(),
+            problem: Problem {
+                status,
+                title,
+                detail: detail.into(),
+            },
+            back: back.to_owned(),
+        }))
+    }
+
     /// A failed action, to be explained on a portal page linking to `back`.
     pub fn problem(&self, e: &DomainError, back: &str) -> PortalError {
         PortalError::Problem(Box::new(Failed {

@@ -7,6 +7,7 @@ mod admin;
 mod audit;
 mod groups;
 mod settings;
+mod shown;
 mod targets;
 mod users;
 
@@ -37,7 +38,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(users::routes)
         .configure(groups::routes)
         .configure(settings::routes)
-        .route("/admin/audit", web::get().to(audit::log));
+        .route("/admin/audit", web::get().to(audit::log))
+        .route("/admin/shown/{id}", web::get().to(shown::view));
 }
 
 #[derive(Template)]

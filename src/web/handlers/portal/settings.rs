@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::shown::{self, ClientShown, Shown};
 use super::targets::{Chosen, Directory, Picker};
 use super::{Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, go_ahead};
 use crate::domain::DomainError;
@@ -401,13 +402,23 @@ async fn register(
         .register_client(&admin.caller, new)
         .await
         .back_to(&admin, CLIENTS)?;
+    let page = Shown::Client(ClientShown {
+        id: r.client.id.clone(),
+        name: r.client.name.clone().unwrap_or_default(),
+        secret: r.secret.clone(),
+    });
+    shown::show(&state, &admin, &page, CLIENTS).await
+}
+
+/// The page that shows a new client (and its secret) once.
+pub(super) fn client_created(admin: &Admin, client: &ClientShown) -> HttpResponse {
     let page = ClientCreatedPage {
         chrome: &admin.chrome,
-        id: &r.client.id,
-        name: r.client.name.as_deref().unwrap_or_default(),
-        secret: r.secret.as_deref(),
+        id: &client.id,
+        name: &client.name,
+        secret: client.secret.as_deref(),
     };
-    Ok(admin.page(StatusCode::CREATED, &page))
+    admin.page(StatusCode::OK, &page)
 }
 
 async fn confirm_delete(

@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::groups::GroupRow;
+use super::shown::{self, Shown, TapShown};
 use super::{
     Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, confirmed, known, listed, minute,
     to_read,
@@ -363,23 +364,23 @@ fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
 }
 
 /// The page that shows a new pass once, with the user's sign-in link.
-fn tap_created(admin: &Admin, issuer: &str, user: &User, issued: &IssuedTap) -> HttpResponse {
-    let link = crate::service::bootstrap::sign_in_link(issuer, user.upn.as_str());
-    let tap = &issued.view.tap;
+pub(super) fn tap_created(admin: &Admin, issuer: &str, tap: &TapShown) -> HttpResponse {
+    let link = crate::service::bootstrap::sign_in_link(issuer, &tap.upn);
     let page = TapCreatedPage {
         chrome: &admin.chrome,
-        user_id: &user.id,
-        upn: user.upn.as_str(),
-        passcode: &issued.passcode,
-        start: minute(tap.start),
-        end: minute(tap.end()),
-        once: tap.is_usable_once,
+        user_id: &tap.user_id,
+        upn: &tap.upn,
+        passcode: &tap.passcode,
+        start: tap.start.clone(),
+        end: tap.end.clone(),
+        once: tap.once,
         qr: qr_data_uri(&link).unwrap_or_default(),
         link: &link,
     };
-    admin.page(StatusCode::CREATED, &page)
+    admin.page(StatusCode::OK, &page)
 }
 
+/// Issues a pass; the browser is sent to the page that shows it once.
 async fn create_tap(
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -397,7 +398,20 @@ async fn create_tap(
         .get_user(&admin.caller, &id)
         .await
         .back_to(&admin, &back)?;
-    Ok(tap_created(&admin, &state.ctx.issuer, &user, &issued))
+    let page = Shown::Tap(tap_shown(&user, &issued));
+    shown::show(&state, &admin, &page, &back).await
+}
+
+fn tap_shown(user: &User, issued: &IssuedTap) -> TapShown {
+    let tap = &issued.view.tap;
+    TapShown {
+        user_id: user.id.clone(),
+        upn: user.upn.as_str().to_owned(),
+        passcode: issued.passcode.clone(),
+        start: minute(tap.start),
+        end: minute(tap.end()),
+        once: tap.is_usable_once,
+    }
 }
 
 /// A user's id from the path, and their page.

@@ -1,0 +1,121 @@
+//! Pages shown once (a new pass, a new client secret), by post/redirect/
+//! get through `service::shown_once`: the POST that made the secret
+//! answers with a redirect, and the page itself can be opened once, by the
+//! administrator who made it. Reloading it says it was shown already;
+//! nothing is issued again.
+
+use actix_web::cookie::SameSite;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+
+use super::admin::{Admin, BackTo, PortalError};
+use super::{cookie, settings, users};
+use crate::service::shown_once::Ticket;
+use crate::state::AppState;
+use crate::web::pages::see_other;
+
+/// A new pass, as its page shows it.
+#[derive(Serialize, Deserialize)]
+pub struct TapShown {
+    pub user_id: String,
+    pub upn: String,
+    pub passcode: String,
+    pub start: String,
+    pub end: String,
+    pub once: bool,
+}
+
+/// A new client, with its secret if it has one.
+#[derive(Serialize, Deserialize)]
+pub struct ClientShown {
+    pub id: String,
+    pub name: String,
+    pub secret: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum Shown {
+    Tap(TapShown),
+    Client(ClientShown),
+}
+
+/// Path of the page; the cookie is sent to it only (SameSite=Strict).
+const PATH: &str = "/admin/shown";
+
+fn cookie_name(state: &AppState) -> &'static str {
+    if state.ctx.issuer.starts_with("https://") {
+        "__Host-onramp_shown"
+    } else {
+        "onramp_shown"
+    }
+}
+
+/// Seals `page` for this administrator and sends the browser to it.
+pub async fn show(
+    state: &AppState,
+    admin: &Admin,
+    page: &Shown,
+    back: &str,
+) -> Result<HttpResponse, PortalError> {
+    let ticket = state
+        .shown_once
+        .keep(&admin.caller.actor.id, page)
+        .await
+        .back_to(admin, back)?;
+    let mut res = see_other(&format!("{PATH}/{}", ticket.id));
+    let value = format!("{}.{}", ticket.id, ticket.key);
+    let _ = res.add_cookie(&cookie(
+        state,
+        cookie_name(state),
+        value,
+        600,
+        SameSite::Strict,
+    ));
+    Ok(res)
+}
+
+/// `GET /admin/shown/{id}`: the page, once.
+pub async fn view(
+    path: web::Path<String>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    let id = path.into_inner();
+    let key = req.cookie(cookie_name(&state)).and_then(|c| {
+        let (for_id, key) = c.value().split_once('.')?;
+        (for_id == id).then(|| key.to_owned())
+    });
+    let page = match key {
+        Some(key) => state
+            .shown_once
+            .take::<Shown>(&Ticket { id, key }, &admin.caller.actor.id)
+            .await
+            .back_to(&admin, "/admin")?,
+        None => None,
+    };
+    let mut res = match page {
+        Some(Shown::Tap(t)) => users::tap_created(&admin, &state.ctx.issuer, &t),
+        Some(Shown::Client(c)) => settings::client_created(&admin, &c),
+        None => return Err(already_shown(&admin)),
+    };
+    let _ = res.add_removal_cookie(&cookie(
+        &state,
+        cookie_name(&state),
+        String::new(),
+        0,
+        SameSite::Strict,
+    ));
+    Ok(res)
+}
+
+fn already_shown(admin: &Admin) -> PortalError {
+    admin.explain(
+        StatusCode::GONE,
+        "Already shown",
+        "For safety, a Temporary Access Pass or a client secret is shown only once, right after it is made, and only to the administrator who made it. If it was not written down, issue a new one: the new one replaces the old.",
+        "/admin",
+    )
+}
