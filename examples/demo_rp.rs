@@ -98,6 +98,10 @@ async fn main() -> anyhow::Result<()> {
                     )
                 }
             }
+        } else if url.path() != "/" {
+            // Only the home page signs in: a browser's own request for
+            // /favicon.ico would otherwise start a second sign-in.
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n".to_owned()
         } else {
             let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
             let (auth_url, state, nonce) = client

@@ -304,6 +304,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/account/signout", web::post().to(account::sign_out))
     .configure(portal::routes)
     .route("/static/{path:.*}", web::get().to(assets::asset))
+    .route("/", web::get().to(assets::home))
+    .route("/favicon.ico", web::get().to(assets::favicon))
     .service(api_scope(true));
 }
 

@@ -52,6 +52,12 @@ pub struct EnrollPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
     pub csrf: &'a str,

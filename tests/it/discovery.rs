@@ -194,3 +194,38 @@ async fn instances_sharing_redis_publish_the_same_keys_and_keep_them() {
     assert_eq!(jwks(&c).await, ja);
     assert!(c.bootstrap.is_none());
 }
+
+/// `GET /` says what this is and where to go (not a JSON 404), and the
+/// icon browsers ask for on their own exists.
+#[tokio::test]
+async fn the_home_page_and_the_icon() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let home = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(
+        home.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let body = home.text().await.unwrap();
+    for link in [
+        "href=\"/signin\"",
+        "href=\"/account/security\"",
+        "href=\"/admin\"",
+    ] {
+        assert!(body.contains(link), "{link} in {body}");
+    }
+    let icon = app.http.get(app.url("/favicon.ico")).send().await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    assert!(icon.text().await.unwrap().starts_with("<svg"));
+    let icon = app
+        .http
+        .get(app.url("/static/favicon.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), 200);
+}
