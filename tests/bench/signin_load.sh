@@ -18,12 +18,21 @@
 # RP ID. The per-client token rate limit is turned off
 # (all token requests come from demo-rp). Takes a few minutes after the build.
 #
+# Per store it also reports the server's CPU time per flow (user + system
+# time of the server process over the measured phase, divided by the flows),
+# the Redis commands per flow (INFO stats), and, in a separate counting run
+# under strace (which slows the server, so it is not timed): fsync and
+# fdatasync calls of the server per flow, and Redis replies per flow (each
+# of Redis's write calls answers one round trip of a client).
+#
 # Tunables (environment): USERS (default 40), CONCURRENCY ("8 16"),
 # DURATION (10, seconds), STORES ("embedded redis"), SKIP_BUILD=1 (use the
 # existing binaries), BENCH_BIN=path and BENCH_LOAD_BIN=path (benchmark
 # other builds of the server and of the load tool; imply no build),
 # BUILD_TIMEOUT (3600), SETUP_TIMEOUT (300, seconds for the tool's
-# enrollment phase), QUIET_TIMEOUT (120), QUIET_SECONDS (3), RETRIES (2).
+# enrollment phase), QUIET_TIMEOUT (120), QUIET_SECONDS (3), RETRIES (2),
+# COUNT_SECONDS (5, the counting run; 0 skips it), ID_TOKEN_ALG (ES256,
+# the demo client's ID token algorithm; RS256 is the server's default).
 #
 # Other processes on CPUs 0 and 1 distort the numbers. Before each run the
 # script waits (at most QUIET_TIMEOUT s) for both CPUs to be idle for
@@ -42,6 +51,7 @@ CONCURRENCY="${CONCURRENCY:-8 16}"
 DURATION="${DURATION:-10}"
 DURATION="${DURATION%s}"
 STORES="${STORES:-embedded redis}"
+ID_TOKEN_ALG="${ID_TOKEN_ALG:-ES256}"
 SETUP_TIMEOUT="${SETUP_TIMEOUT:-300}"
 QUIET_SECONDS="${QUIET_SECONDS:-3}"
 HOST="127.0.0.1"   # loopback only
@@ -134,6 +144,7 @@ secret = "demo-rp-dev-secret-change-me"
 grant_types = ["authorization_code", "refresh_token"]
 redirect_uris = ["http://localhost:3000/callback"]
 EOF
+        printf 'id_token_alg = "%s"\n' "$ID_TOKEN_ALG"
     } >"$1"
 }
 
@@ -188,7 +199,7 @@ measure_once() { # store concurrency
     local label="$store / concurrency $conc"
     wait_quiet
     log "$label: enrolling $USERS users, then measuring ${DURATION}s"
-    local w0 w1 c0 c1 a0 a1 p0 p1 r0=0 r1=0 l0=0 tool="" rc=0 started=0
+    local w0 w1 c0 c1 a0 a1 p0 p1 r0=0 r1=0 l0=0 tool="" rc=0 started=0 q0=0 q1=0
     child_ticks w0
     env ONRAMP_ISSUER="http://localhost:$PORT" \
         timeout -k 5 $(( SETUP_TIMEOUT + DURATION + 60 )) \
@@ -205,7 +216,7 @@ measure_once() { # store concurrency
         tool="$(pgrep -P "$LOAD_PID" | head -n 1 || true)"
         c0="$(cpu_ticks 0)"; c1="$(cpu_ticks 1)"
         p0="$(proc_ticks "$SERVER_PID")"
-        [[ -n "$REDIS_PID" ]] && r0="$(proc_ticks "$REDIS_PID")"
+        [[ -n "$REDIS_PID" ]] && r0="$(proc_ticks "$REDIS_PID")" && q0="$(redis_commands)"
         [[ -n "$tool" ]] && l0="$(proc_ticks "$tool")"
     else
         log "$label: setup did not finish within ${SETUP_TIMEOUT}s or the tool exited"
@@ -216,7 +227,7 @@ measure_once() { # store concurrency
     if (( started )); then
         a0="$(cpu_ticks 0)"; a1="$(cpu_ticks 1)"
         p1="$(proc_ticks "$SERVER_PID")"
-        [[ -n "$REDIS_PID" ]] && r1="$(proc_ticks "$REDIS_PID")"
+        [[ -n "$REDIS_PID" ]] && r1="$(proc_ticks "$REDIS_PID")" && q1="$(redis_commands)"
     fi
     child_ticks w1
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server-$store.log" >&2; die "onramp died during $label"; }
@@ -234,7 +245,7 @@ measure_once() { # store concurrency
         cat "$out" >&2
         tail -n 20 "$err" >&2
         WARNINGS+=("$label: the load tool failed (exit status $rc): $(tail -n 3 "$err" | tr '\n' ' ' | cut -c1-600)")
-        ROW="| $store | $conc | run failed | – | – | – | – | – |"
+        ROW="| $store | $conc | run failed | – | – | – | – | – | – | – |"
         return 0
     fi
     local ok failed rate p50 p99
@@ -257,9 +268,11 @@ measure_once() { # store concurrency
         fail="$failed of $(( ok + failed ))"
         log "WARNING: $label: $failed failed flows"
     fi
-    local tool_cpu="${load}%"
+    local tool_cpu="${load}%" per_flow commands="–"
     [[ -n "$REDIS_PID" ]] && tool_cpu+=" (+ redis ${redis}%)"
-    ROW="| $store | $conc | $rate$mark | $p50 ms | $p99 ms | $fail | ${onramp}% | $tool_cpu |"
+    per_flow="$(awk -v t=$(( p1 - p0 )) -v hz="$(getconf CLK_TCK)" -v n="$ok" 'BEGIN { if (n > 0) printf "%.2f ms", t * 1000 / hz / n; else print "–" }')"
+    [[ -n "$REDIS_PID" ]] && commands="$(awk -v c=$(( q1 - q0 )) -v n="$ok" 'BEGIN { if (n > 0) printf "%.1f", c / n; else print "–" }')"
+    ROW="| $store | $conc | $rate$mark | $p50 ms | $p99 ms | $fail | $per_flow | ${onramp}% | $tool_cpu | $commands |"
     log "$label: $ok ok, $failed failed, $rate flows/s, p50 $p50 ms, p99 $p99 ms, onramp ${onramp}% of CPU 0, load tool ${load}% and redis ${redis}% of CPU 1, other ${other0}%/${other1}%"
 }
 
@@ -283,6 +296,54 @@ run_load() { # store concurrency
     fi
 }
 
+# Redis's count of commands processed so far.
+redis_commands() {
+    redis-cli -h "$HOST" -p "$REDIS_PORT" INFO stats 2>/dev/null \
+        | sed -nE 's/^total_commands_processed:([0-9]+).*/\1/p'
+}
+
+# Calls of the named syscalls in an `strace -c` summary.
+strace_calls() { # file syscall...
+    local f="$1"; shift
+    awk -v names=" $* " 'index(names, " " $NF " ") && $4 ~ /^[0-9]+$/ { n += $4 } END { print n + 0 }' "$f"
+}
+
+# The counting run: the load tool at concurrency 4 for COUNT_SECONDS with
+# strace counting the server's fsync/fdatasync and Redis's writes (one per
+# reply to a client, i.e. per round trip). Not timed: strace slows both.
+COUNTS=()
+count_run() { # store
+    local store="$1" secs="${COUNT_SECONDS:-5}" out="$TMP/count.out" err="$TMP/count.err"
+    (( secs > 0 )) || return 0
+    command -v strace >/dev/null || { WARNINGS+=("$store: strace is not installed; no syscall counts"); return 0; }
+    log "$store: counting run (${secs}s under strace)"
+    env ONRAMP_ISSUER="http://localhost:$PORT" timeout -k 5 $(( SETUP_TIMEOUT + secs + 60 )) \
+        "${CPU_LOAD[@]}" "$LOAD_BIN" "$USERS" 4 "$secs" >"$out" 2>"$err" &
+    LOAD_PID=$!
+    local deadline=$(( SECONDS + SETUP_TIMEOUT )) s1="" s2=""
+    while kill -0 "$LOAD_PID" 2>/dev/null && (( SECONDS < deadline )); do
+        grep -q '^enrolled ' "$err" 2>/dev/null && break
+        sleep 0.05
+    done
+    strace -f -qq -c -e trace=fsync,fdatasync -o "$TMP/strace-server" -p "$SERVER_PID" & s1=$!
+    if [[ -n "$REDIS_PID" ]]; then
+        strace -f -qq -c -e trace=write -o "$TMP/strace-redis" -p "$REDIS_PID" & s2=$!
+    fi
+    wait "$LOAD_PID" 2>/dev/null || true
+    LOAD_PID=""
+    kill -INT $s1 $s2 2>/dev/null || true
+    wait $s1 $s2 2>/dev/null || true
+    local ok syncs replies="–"
+    ok="$(sed -nE 's/^passkey sign-in flows: ([0-9]+) ok.*/\1/p' "$out")"
+    if [[ -z "$ok" || "$ok" == 0 ]]; then
+        WARNINGS+=("$store: the counting run completed no flow")
+        return 0
+    fi
+    syncs="$(awk -v c="$(strace_calls "$TMP/strace-server" fsync fdatasync)" -v n="$ok" 'BEGIN { printf "%.2f", c / n }')"
+    [[ -n "$s2" ]] && replies="$(awk -v c="$(strace_calls "$TMP/strace-redis" write)" -v n="$ok" 'BEGIN { printf "%.1f", c / n }')"
+    COUNTS+=("| $store | $ok | $syncs | $replies |")
+}
+
 LOADAVG_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
 for STORE in $STORES; do
     start_server "$STORE"
@@ -296,12 +357,14 @@ for STORE in $STORES; do
     for C in $CONCURRENCY; do
         run_load "$STORE" "$C"
     done
+    count_run "$STORE"
+    server_log_news "$STORE" "$STORE / counting run"
     stop_server
 done
 
 # ---------------------------------------------------------------- report
 echo
-echo "## Full passkey sign-in ($(date -u +%Y-%m-%d), $(nproc) CPUs, $USERS users, ${DURATION}s per run, server on CPU 0, load tool on CPU 1)"
+echo "## Full passkey sign-in ($(date -u +%Y-%m-%d), $(nproc) CPUs, $USERS users, ${DURATION}s per run, $ID_TOKEN_ALG ID tokens, server on CPU 0, load tool on CPU 1)"
 echo
 if [[ -n "${BENCH_BIN:-}${BENCH_LOAD_BIN:-}" ]]; then
     REV="binaries given by BENCH_BIN / BENCH_LOAD_BIN"
@@ -315,9 +378,17 @@ else
 fi
 echo "Binaries: \`$BIN\`, \`$LOAD_BIN\` ($REV). Load average before the run: $LOADAVG_BEFORE."
 echo
-echo "| store | concurrency | flows/s | p50 | p99 | failures | onramp CPU (CPU 0) | load tool CPU (CPU 1) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| store | concurrency | flows/s | p50 | p99 | failures | server CPU per flow | onramp CPU (CPU 0) | load tool CPU (CPU 1) | Redis commands per flow |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${RESULTS[@]}"
+if ((${#COUNTS[@]})); then
+    echo
+    echo "Counting run (concurrency 4, ${COUNT_SECONDS:-5}s under strace, not timed):"
+    echo
+    echo "| store | flows | fsync + fdatasync per flow | Redis round trips per flow |"
+    echo "|---|---:|---:|---:|"
+    printf '%s\n' "${COUNTS[@]}"
+fi
 
 if ((${#WARNINGS[@]})); then
     echo
