@@ -363,38 +363,45 @@ fn skip_attested_credential(bytes: &[u8]) -> Result<&[u8], Refusal> {
     cbor::skip(&rest[len..]).ok_or(Refusal::Malformed)
 }
 
-/// Just enough CBOR (RFC 8949) to check what webauthn-rs parses in
-/// authenticator data is well formed, with the codes its CBOR reader
-/// refuses refused here too.
+/// Just enough CBOR (RFC 8949) to check that what webauthn-rs parses in
+/// authenticator data is well formed, as its reader (`serde_cbor_2`, tags
+/// ignored) sees it: the same codes refused, the same nesting limit, and
+/// for extensions what its second pass (through serde's buffered values)
+/// refuses: keys that do not read as strings, integers below `i64::MIN`.
 mod cbor {
-    /// webauthn-rs's reader's nesting limit.
-    const MAX_DEPTH: u8 = 128;
+    /// Nesting the reader allows (arrays, maps and tags each take a level).
+    const DEPTH: u8 = 128;
+
+    /// Which of webauthn-rs's readings an item gets.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Mode {
+        /// Read into a CBOR value only (the credential's public key).
+        Value,
+        /// The extensions map itself: its keys must read as strings.
+        Extensions,
+        /// Inside the extensions.
+        Extension,
+    }
+
+    /// What an item read as, once its tags are set aside.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Shape {
+        /// A text string, or a byte string that is UTF-8 (serde reads either as a `String`).
+        Str,
+        Map,
+        Other,
+    }
 
     /// The rest after one data item.
     pub fn skip(input: &[u8]) -> Option<&[u8]> {
-        item(input, MAX_DEPTH)
+        item(input, DEPTH, Mode::Value).map(|(_, rest)| rest)
     }
 
-    /// The extensions: one map whose keys are text.
+    /// The extensions: one map whose keys read as strings.
     pub fn extensions(input: &[u8]) -> Option<&[u8]> {
-        let (major, count, mut rest) = head(input)?;
-        if major != 5 {
-            return None;
-        }
-        let mut remaining = count;
-        loop {
-            match remaining {
-                Some(0) => return Some(rest),
-                None if rest.first() == Some(&0xff) => return rest.get(1..),
-                _ => {}
-            }
-            let (key_major, _, _) = head(rest)?;
-            if key_major != 3 {
-                return None;
-            }
-            rest = item(rest, MAX_DEPTH - 1)?;
-            rest = item(rest, MAX_DEPTH - 1)?;
-            remaining = remaining.map(|n| n - 1);
+        match item(input, DEPTH, Mode::Extensions)? {
+            (Shape::Map, rest) => Some(rest),
+            _ => None,
         }
     }
 
@@ -427,57 +434,94 @@ mod cbor {
         Some((major, Some(argument), rest))
     }
 
-    fn item(input: &[u8], depth: u8) -> Option<&[u8]> {
-        let depth = depth.checked_sub(1)?;
+    fn item(input: &[u8], depth: u8, mode: Mode) -> Option<(Shape, &[u8])> {
         let (major, argument, rest) = head(input)?;
-        match (major, argument) {
-            (0 | 1, _) => Some(rest),
-            (2 | 3, Some(len)) => string(major, len, rest),
-            (2 | 3, None) => chunks(major, rest),
-            (4, count) => sequence(count, 1, rest, depth),
-            (5, count) => sequence(count, 2, rest, depth),
-            (6, _) => item(rest, depth),
+        let inner = match mode {
+            Mode::Value => Mode::Value,
+            Mode::Extensions | Mode::Extension => Mode::Extension,
+        };
+        match major {
+            0 => Some((Shape::Other, rest)),
+            1 if mode != Mode::Value && argument > Some(i64::MAX as u64) => None,
+            1 => Some((Shape::Other, rest)),
+            2 | 3 => string(major, argument, rest),
+            4 => entries(argument, rest, nested(depth)?, |rest, depth| {
+                item(rest, depth, inner).map(|(_, rest)| rest)
+            })
+            .map(|rest| (Shape::Other, rest)),
+            5 => entries(argument, rest, nested(depth)?, |rest, depth| {
+                let (key, rest) = item(rest, depth, inner)?;
+                if mode == Mode::Extensions && key != Shape::Str {
+                    return None;
+                }
+                item(rest, depth, inner).map(|(_, rest)| rest)
+            })
+            .map(|rest| (Shape::Map, rest)),
+            6 => item(rest, nested(depth)?, mode),
             // false, true, null, undefined; half, single, double floats.
-            (7, _) if matches!(input.first(), Some(0xf4..=0xf7 | 0xf9..=0xfb)) => Some(rest),
+            _ if matches!(input.first(), Some(0xf4..=0xf7 | 0xf9..=0xfb)) => {
+                Some((Shape::Other, rest))
+            }
             _ => None,
         }
     }
 
-    fn string(major: u8, len: u64, rest: &[u8]) -> Option<&[u8]> {
-        let len = usize::try_from(len).ok()?;
-        let (body, rest) = (rest.get(..len)?, rest.get(len..)?);
-        if major == 3 {
-            std::str::from_utf8(body).ok()?;
-        }
-        Some(rest)
+    /// The level inside a container, if the limit allows one.
+    fn nested(depth: u8) -> Option<u8> {
+        depth.checked_sub(1).filter(|&d| d > 0)
     }
 
-    /// An indefinite-length string: definite chunks of its type, then a break.
-    fn chunks(major: u8, mut rest: &[u8]) -> Option<&[u8]> {
-        loop {
-            if rest.first() == Some(&0xff) {
-                return rest.get(1..);
+    /// A string of `len` bytes, or (`None`) definite chunks of its type up
+    /// to a break; text must be UTF-8 as a whole.
+    fn string(major: u8, len: Option<u64>, mut rest: &[u8]) -> Option<(Shape, &[u8])> {
+        let mut content = Vec::new();
+        match len {
+            Some(len) => {
+                let len = usize::try_from(len).ok()?;
+                content.extend_from_slice(rest.get(..len)?);
+                rest = rest.get(len..)?;
             }
-            let (chunk_major, len, after) = head(rest)?;
-            if chunk_major != major {
-                return None;
-            }
-            rest = string(major, len?, after)?;
+            None => loop {
+                if let Some(after) = rest.strip_prefix(&[0xff]) {
+                    rest = after;
+                    break;
+                }
+                let (chunk_major, len, after) = head(rest)?;
+                if chunk_major != major {
+                    return None;
+                }
+                let len = usize::try_from(len?).ok()?;
+                content.extend_from_slice(after.get(..len)?);
+                rest = after.get(len..)?;
+            },
+        }
+        let utf8 = std::str::from_utf8(&content).is_ok();
+        match (major, utf8) {
+            (3, false) => None,
+            (_, true) => Some((Shape::Str, rest)),
+            _ => Some((Shape::Other, rest)),
         }
     }
 
-    /// `count` entries of `per` items each (`None`: until a break).
-    fn sequence(count: Option<u64>, per: u8, mut rest: &[u8], depth: u8) -> Option<&[u8]> {
+    /// `count` entries read by `entry` (`None`: until a break).
+    fn entries<'a>(
+        count: Option<u64>,
+        mut rest: &'a [u8],
+        depth: u8,
+        entry: impl Fn(&'a [u8], u8) -> Option<&'a [u8]>,
+    ) -> Option<&'a [u8]> {
         let mut remaining = count;
         loop {
             match remaining {
                 Some(0) => return Some(rest),
-                None if rest.first() == Some(&0xff) => return rest.get(1..),
-                _ => {}
+                None => {
+                    if let Some(after) = rest.strip_prefix(&[0xff]) {
+                        return Some(after);
+                    }
+                }
+                Some(_) => {}
             }
-            for _ in 0..per {
-                rest = item(rest, depth)?;
-            }
+            rest = entry(rest, depth)?;
             remaining = remaining.map(|n| n - 1);
         }
     }
@@ -947,6 +991,22 @@ mod tests {
                 Refusal::Malformed
             );
         }
+        // Found by the property below: serde reads a UTF-8 byte string key
+        // as a string, tags are ignored, and its buffered second pass
+        // refuses integers below i64::MIN in extensions (not in a key).
+        verify(UP_UV | FLAG_ED, &[0xa1, 0x41, b'a', 0x01]).unwrap();
+        verify(UP_UV | FLAG_ED, &[0xc1, 0xa1, 0xc2, 0x61, b'a', 0x01]).unwrap();
+        let below_i64 = [0x3b, 0x80, 0, 0, 1, 0, 0, 0, 0];
+        let mut ext = vec![0xa1, 0x61, b'a', 0x81];
+        ext.extend_from_slice(&below_i64);
+        assert_eq!(
+            verify(UP_UV | FLAG_ED, &ext).unwrap_err(),
+            Refusal::Malformed
+        );
+        let mut acd = vec![0u8; 16];
+        acd.extend_from_slice(&[0x00, 0x00]);
+        acd.extend_from_slice(&below_i64);
+        verify(UP_UV | FLAG_AT, &acd).unwrap();
         let mut acd = vec![0u8; 16];
         acd.extend_from_slice(&[0x00, 0x02, 0xab, 0xcd]);
         acd.extend_from_slice(&[0xa2, 0x01, 0x02, 0x03, 0x26]);
@@ -978,5 +1038,236 @@ mod tests {
         assert_eq!(verify(&no_origin).unwrap_err(), Refusal::Malformed);
         let bad_challenge = |c: &str| get(&format!("{c}*"));
         assert_eq!(verify(&bad_challenge).unwrap_err(), Refusal::Malformed);
+    }
+
+    /// One registered passkey with a key of ours and one ceremony, shared
+    /// by the property tests (registration is the slow part).
+    static FIXTURE: std::sync::LazyLock<(Bench, Forger, DiscoverableAuthentication)> =
+        std::sync::LazyLock::new(|| {
+            let b = bench();
+            let f = Forger::new(&b, false, false);
+            let (_, state) = b.webauthn.start_discoverable_authentication().unwrap();
+            (b, f, state)
+        });
+
+    /// A small CBOR value, written in its shortest form.
+    #[derive(Debug, Clone)]
+    enum Value {
+        Int(i64),
+        Text(String),
+        Bytes(Vec<u8>),
+        Simple(u8),
+        Float(f64),
+        Tag(u8, Box<Value>),
+        Array(Vec<Value>),
+        Map(Vec<(Value, Value)>),
+        /// Indefinite-length text or bytes, as chunks (any bytes: UTF-8 may break).
+        Chunks(u8, Vec<Vec<u8>>),
+        IndefiniteArray(Vec<Value>),
+        /// Arrays nested this deep around an empty one.
+        Deep(u8),
+    }
+
+    fn head(major: u8, n: u64, out: &mut Vec<u8>) {
+        let m = major << 5;
+        match n {
+            0..=23 => out.push(m | n as u8),
+            24..=0xff => out.extend_from_slice(&[m | 24, n as u8]),
+            0x100..=0xffff => {
+                out.push(m | 25);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            0x1_0000..=0xffff_ffff => {
+                out.push(m | 26);
+                out.extend_from_slice(&(n as u32).to_be_bytes());
+            }
+            _ => {
+                out.push(m | 27);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+        }
+    }
+
+    fn encode(v: &Value, out: &mut Vec<u8>) {
+        match v {
+            Value::Int(i) if *i >= 0 => head(0, *i as u64, out),
+            Value::Int(i) => head(1, (-1 - *i) as u64, out),
+            Value::Bytes(b) => {
+                head(2, b.len() as u64, out);
+                out.extend_from_slice(b);
+            }
+            Value::Text(t) => {
+                head(3, t.len() as u64, out);
+                out.extend_from_slice(t.as_bytes());
+            }
+            Value::Array(items) => {
+                head(4, items.len() as u64, out);
+                items.iter().for_each(|i| encode(i, out));
+            }
+            Value::Map(entries) => {
+                head(5, entries.len() as u64, out);
+                for (k, v) in entries {
+                    encode(k, out);
+                    encode(v, out);
+                }
+            }
+            Value::Tag(t, v) => {
+                head(6, u64::from(*t), out);
+                encode(v, out);
+            }
+            Value::Simple(s) => head(7, u64::from(*s), out),
+            Value::Float(f) => {
+                out.push(0xfb);
+                out.extend_from_slice(&f.to_be_bytes());
+            }
+            Value::Chunks(major, chunks) => {
+                out.push(major << 5 | 31);
+                for chunk in chunks {
+                    head(*major, chunk.len() as u64, out);
+                    out.extend_from_slice(chunk);
+                }
+                out.push(0xff);
+            }
+            Value::IndefiniteArray(items) => {
+                out.push(0x9f);
+                items.iter().for_each(|i| encode(i, out));
+                out.push(0xff);
+            }
+            Value::Deep(n) => {
+                out.extend(std::iter::repeat_n(0x81, usize::from(*n)));
+                out.push(0x80);
+            }
+        }
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            any::<i64>().prop_map(Value::Int),
+            "[a-z]{0,6}".prop_map(Value::Text),
+            proptest::collection::vec(any::<u8>(), 0..6).prop_map(Value::Bytes),
+            prop_oneof![Just(20u8), Just(21), Just(22), Just(23), 0u8..32].prop_map(Value::Simple),
+            any::<f64>().prop_map(Value::Float),
+            (
+                2u8..4,
+                proptest::collection::vec(
+                    prop_oneof![
+                        "[a-zé€]{0,3}".prop_map(String::into_bytes),
+                        proptest::collection::vec(any::<u8>(), 0..3)
+                    ],
+                    0..3
+                )
+            )
+                .prop_map(|(major, chunks)| Value::Chunks(major, chunks)),
+            (120u8..132).prop_map(Value::Deep),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec((inner.clone(), inner.clone()), 0..4)
+                    .prop_map(Value::Map),
+                (0u8..40, inner.clone()).prop_map(|(t, v)| Value::Tag(t, Box::new(v))),
+                proptest::collection::vec(inner, 0..3).prop_map(Value::IndefiniteArray),
+            ]
+        })
+    }
+
+    /// Extensions as an authenticator writes them (a map keyed by text),
+    /// sometimes with other keys, sometimes cut short or with a byte changed.
+    fn extensions() -> impl Strategy<Value = Vec<u8>> {
+        let key = prop_oneof![
+            4 => "[a-zA-Z]{1,8}".prop_map(Value::Text),
+            1 => any::<i64>().prop_map(Value::Int),
+            1 => proptest::collection::vec(any::<u8>(), 0..4).prop_map(Value::Bytes),
+            1 => "[a-z]{1,4}".prop_map(|t| Value::Bytes(t.into_bytes())),
+            1 => "[a-z]{1,4}".prop_map(|t| Value::Tag(1, Box::new(Value::Text(t)))),
+            1 => value(),
+        ];
+        let map = proptest::collection::vec((key, value()), 0..4).prop_map(|entries| {
+            let mut out = Vec::new();
+            encode(&Value::Map(entries), &mut out);
+            out
+        });
+        let any_value = value().prop_map(|v| {
+            let mut out = Vec::new();
+            encode(&v, &mut out);
+            out
+        });
+        (
+            prop_oneof![4 => map, 1 => any_value],
+            0usize..6,
+            any::<prop::sample::Index>(),
+            any::<u8>(),
+        )
+            .prop_map(|(mut bytes, change, at, byte)| {
+                if !bytes.is_empty() {
+                    let i = at.index(bytes.len());
+                    match change {
+                        0 => bytes.truncate(i),
+                        1 => bytes[i] = byte,
+                        _ => {}
+                    }
+                }
+                bytes
+            })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn prop_passkey_authdata_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let _ = AuthData::parse(&bytes);
+            let _ = cbor::skip(&bytes);
+            let _ = cbor::extensions(&bytes);
+        }
+
+        #[test]
+        fn prop_passkey_authdata_reads_the_fixed_part(
+            rp_id_hash in any::<[u8; 32]>(),
+            flags in any::<u8>().prop_map(|f| f & !(FLAG_AT | FLAG_ED)),
+            counter in any::<u32>(),
+            tail in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let mut bytes = rp_id_hash.to_vec();
+            bytes.push(flags);
+            bytes.extend_from_slice(&counter.to_be_bytes());
+            bytes.extend_from_slice(&tail);
+            let data = AuthData::parse(&bytes).unwrap();
+            prop_assert_eq!(data, AuthData {
+                rp_id_hash,
+                user_present: flags & FLAG_UP != 0,
+                user_verified: flags & FLAG_UV != 0,
+                backup_eligible: flags & FLAG_BE != 0,
+                backup_state: flags & FLAG_BS != 0,
+                counter,
+            });
+            prop_assert_eq!(AuthData::parse(&bytes[..36]), Err(Refusal::Malformed));
+        }
+
+        /// Signed assertions with any flags and any (near-valid) extensions
+        /// get the same verdict, for the same reason, from both verifiers.
+        #[test]
+        fn prop_passkey_assertion_verdicts_match_webauthn_rs(
+            flags in prop_oneof![
+                3 => any::<bool>().prop_map(|ed| if ed { UP_UV | FLAG_ED } else { UP_UV }),
+                1 => any::<u8>().prop_map(|f| f & !FLAG_AT),
+            ],
+            counter in 0u32..3,
+            credential in proptest::option::of((0usize..4, value())),
+            tail in extensions(),
+        ) {
+            let (b, f, state) = &*FIXTURE;
+            let mut data = Vec::new();
+            if let Some((id_len, key)) = credential {
+                data.extend_from_slice(&[0; 16]);
+                data.extend_from_slice(&[0, 2]);
+                data.extend(std::iter::repeat_n(0xab, id_len));
+                encode(&key, &mut data);
+            }
+            data.extend_from_slice(&tail);
+            let flags = if data.len() > tail.len() { flags | FLAG_AT } else { flags };
+            let response = f.assert(state, flags, counter, &data, get);
+            let _ = b.verify(&response, state, &f.stored);
+        }
     }
 }
