@@ -15,7 +15,9 @@ const RSA_MAX_MODULUS_BYTES: usize = 512;
 /// COSE algorithm was checked against the key when it was registered):
 /// EC2 P-256 is ECDSA with SHA-256, P-384 ECDSA with SHA-384 (both
 /// DER-encoded signatures), RSA is PKCS#1 v1.5 with SHA-256, OKP Ed25519
-/// is EdDSA. P-521 and Ed448 verify nothing, as in webauthn-rs.
+/// is EdDSA. P-521 and Ed448 verify nothing, as in webauthn-rs. (webauthn-rs
+/// 0.6 verifies no EdDSA at all, and registers only ES256, ES384 and RS256
+/// credentials, so no stored passkey holds an Ed25519 key today.)
 pub fn verify_cose_signature(key: &COSEKey, message: &[u8], signature: &[u8]) -> bool {
     match &key.key {
         COSEKeyType::EC_EC2(ec) => {

@@ -1,6 +1,7 @@
 //! The passkey sign-in assertion, verified here rather than by
-//! webauthn-rs so the signature check runs in aws-lc (about 5x faster than
-//! webauthn-rs's RustCrypto `p256`). Every check webauthn-rs 0.6 makes for
+//! webauthn-rs so the signature check runs in aws-lc (an ES256 assertion
+//! took about 210 µs in webauthn-rs's RustCrypto `p256`, 55 µs here, in a
+//! release build on the 2-core development machine). Every check webauthn-rs 0.6 makes for
 //! a discoverable authentication is made, in the same order (W3C WebAuthn
 //! §7.2, "Verifying an Authentication Assertion"); webauthn-rs still runs
 //! the ceremony's start and registration. Its parsed types (the response,
@@ -72,10 +73,10 @@ pub struct RelyingParty {
     origins: Vec<Url>,
 }
 
-/// startup builds the `Webauthn` with the builder's defaults here, which
-/// it does not expose: origins must match exactly, subdomains and other
-/// ports refused. (Were either turned on there, this would be stricter,
-/// never looser.)
+/// startup (`relying_party`) leaves the builder's defaults for these, and
+/// `Webauthn` does not expose them: origins match exactly, subdomains and
+/// other ports are refused. (Were either turned on there, this would be
+/// stricter than webauthn-rs, never looser.)
 const ALLOW_SUBDOMAINS: bool = false;
 const ALLOW_ANY_PORT: bool = false;
 
