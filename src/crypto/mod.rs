@@ -1,5 +1,6 @@
 //! Keys, JWTs, password hashing, random secrets, constant-time compare.
 
+pub mod cose;
 pub mod hasher;
 pub mod jwt;
 pub mod keys;

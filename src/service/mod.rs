@@ -17,6 +17,7 @@ pub mod keys;
 pub mod lockout;
 pub mod logout;
 pub mod oauth_errors;
+pub mod passkey_assertion;
 pub mod ratelimit;
 pub mod refresh;
 pub mod session;

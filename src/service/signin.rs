@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-use webauthn_rs::prelude::{DiscoverableAuthentication, DiscoverableKey, PublicKeyCredential};
+use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::audit::{Entry, user_target};
 use super::lockout::{Lockout, attempt_parties};
+use super::passkey_assertion::{self, RelyingParty, StoredPasskey};
 use super::session::Sessions;
 use super::{Context, RequestMeta, policy_groups};
 use crate::crypto::random;
@@ -98,6 +99,8 @@ pub struct SignInService {
     ctx: Arc<Context>,
     sessions: Sessions,
     lockout: Lockout,
+    /// What passkey assertions are checked against (from `ctx.webauthn`).
+    relying_party: Option<RelyingParty>,
 }
 
 pub(crate) async fn put_ceremony(ctx: &Context, state: &Ceremony) -> Result<String, DomainError> {
@@ -129,10 +132,16 @@ pub fn backup_flags(passkey: &serde_json::Value) -> (bool, bool) {
 
 impl SignInService {
     pub fn new(ctx: Arc<Context>) -> Self {
+        let relying_party = ctx.webauthn.as_deref().and_then(|w| {
+            RelyingParty::of(w)
+                .inspect_err(|e| tracing::error!(error = %e, "passkey sign-in unavailable"))
+                .ok()
+        });
         Self {
             sessions: Sessions::new(ctx.clone()),
             lockout: Lockout::new(ctx.clone()),
             ctx,
+            relying_party,
         }
     }
 
@@ -331,11 +340,11 @@ impl SignInService {
         credential: &PublicKeyCredential,
         meta: &RequestMeta,
     ) -> Result<(String, Session), SignInError> {
-        let webauthn = self
-            .ctx
-            .webauthn
-            .as_ref()
-            .ok_or(SignInError::PasskeysUnavailable)?;
+        let (Some(webauthn), Some(relying_party)) =
+            (self.ctx.webauthn.as_deref(), self.relying_party.as_ref())
+        else {
+            return Err(SignInError::PasskeysUnavailable);
+        };
         let now = self.ctx.clock.now();
         let ceremony: Ceremony = take_ceremony(&self.ctx, ceremony_id)
             .await?
@@ -360,27 +369,25 @@ impl SignInService {
             .get_user(&stored.user_id)
             .await?
             .ok_or(SignInError::PasskeyFailed)?;
-        let mut passkey: webauthn_rs::prelude::Passkey =
-            serde_json::from_value(stored.passkey.clone())
-                .map_err(|e| DomainError::Internal(e.to_string()))?;
+        let stored_passkey = StoredPasskey::from_stored(&stored.passkey)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
         let result = match ceremony {
             Ceremony::Discoverable(state) => {
-                let (user_handle, _) = webauthn
-                    .identify_discoverable_authentication(credential)
-                    .map_err(|_| SignInError::PasskeyFailed)?;
-                if user_handle.to_string() != user.id {
+                let claimed = passkey_assertion::claimed_user(webauthn, credential)
+                    .ok_or(SignInError::PasskeyFailed)?;
+                if claimed != user.id {
                     Err(SignInError::PasskeyFailed)
                 } else {
-                    webauthn
-                        .finish_discoverable_authentication_v2(
-                            credential,
-                            state,
-                            DiscoverableKey::from(&passkey),
-                        )
-                        .map_err(|e| {
-                            tracing::info!(error = %e, "passkey assertion rejected");
-                            SignInError::PasskeyFailed
-                        })
+                    passkey_assertion::finish_discoverable(
+                        relying_party,
+                        credential,
+                        &state,
+                        &stored_passkey,
+                    )
+                    .map_err(|e| {
+                        tracing::info!(error = %e, "passkey assertion rejected");
+                        SignInError::PasskeyFailed
+                    })
                 }
             }
             _ => Err(SignInError::PasskeyFailed),
@@ -443,6 +450,7 @@ impl SignInService {
             .await;
             return Err(SignInError::ModelNotAllowed);
         }
+        let mut passkey = stored_passkey.passkey;
         passkey.update_credential(&result);
         stored.passkey =
             serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
