@@ -352,15 +352,6 @@ async fn clients(
     Ok(admin.page(StatusCode::OK, &page))
 }
 
-#[derive(Template)]
-#[template(path = "admin/client_created.html")]
-struct ClientCreatedPage<'a> {
-    chrome: &'a Chrome,
-    id: &'a str,
-    name: &'a str,
-    secret: Option<&'a str>,
-}
-
 fn parse_registration(form: &FormPairs) -> Result<NewClient, DomainError> {
     let auth_method = match form.one("auth").unwrap_or("client_secret_basic") {
         "client_secret_basic" => ClientAuthMethod::ClientSecretBasic,
@@ -408,17 +399,6 @@ async fn register(
         secret: r.secret.clone(),
     });
     shown::show(&state, &admin, &page, CLIENTS).await
-}
-
-/// The page that shows a new client (and its secret) once.
-pub(super) fn client_created(admin: &Admin, client: &ClientShown) -> HttpResponse {
-    let page = ClientCreatedPage {
-        chrome: &admin.chrome,
-        id: &client.id,
-        name: &client.name,
-        secret: client.secret.as_deref(),
-    };
-    admin.page(StatusCode::OK, &page)
 }
 
 async fn confirm_delete(

@@ -7,10 +7,12 @@
 use actix_web::cookie::SameSite;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
 use serde::{Deserialize, Serialize};
 
+use super::admin::Chrome;
 use super::admin::{Admin, BackTo, PortalError};
-use super::{cookie, settings, users};
+use super::cookie;
 use crate::service::shown_once::Ticket;
 use crate::state::AppState;
 use crate::web::pages::see_other;
@@ -97,8 +99,8 @@ pub async fn view(
         None => None,
     };
     let mut res = match page {
-        Some(Shown::Tap(t)) => users::tap_created(&admin, &state.ctx.issuer, &t),
-        Some(Shown::Client(c)) => settings::client_created(&admin, &c),
+        Some(Shown::Tap(t)) => tap_created(&admin, &state.ctx.issuer, &t),
+        Some(Shown::Client(c)) => client_created(&admin, &c),
         None => return Err(already_shown(&admin)),
     };
     let _ = res.add_removal_cookie(&cookie(
@@ -118,4 +120,69 @@ fn already_shown(admin: &Admin) -> PortalError {
         "For safety, a Temporary Access Pass or a client secret is shown only once, right after it is made, and only to the administrator who made it. If it was not written down, issue a new one: the new one replaces the old.",
         "/admin",
     )
+}
+
+#[derive(Template)]
+#[template(path = "admin/tap_created.html")]
+struct TapCreatedPage<'a> {
+    chrome: &'a Chrome,
+    user_id: &'a str,
+    upn: &'a str,
+    passcode: &'a str,
+    start: String,
+    end: String,
+    once: bool,
+    link: &'a str,
+    qr: String,
+}
+
+/// The QR code of `text` as an SVG data URI (for an `<img>`: no inline code).
+fn qr_data_uri(text: &str) -> Option<String> {
+    use base64::Engine;
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    let svg = code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .build();
+    Some(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
+}
+
+/// The page that shows a new pass once, with the user's sign-in link.
+fn tap_created(admin: &Admin, issuer: &str, tap: &TapShown) -> HttpResponse {
+    let link = crate::service::bootstrap::sign_in_link(issuer, &tap.upn);
+    let page = TapCreatedPage {
+        chrome: &admin.chrome,
+        user_id: &tap.user_id,
+        upn: &tap.upn,
+        passcode: &tap.passcode,
+        start: tap.start.clone(),
+        end: tap.end.clone(),
+        once: tap.once,
+        qr: qr_data_uri(&link).unwrap_or_default(),
+        link: &link,
+    };
+    admin.page(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "admin/client_created.html")]
+struct ClientCreatedPage<'a> {
+    chrome: &'a Chrome,
+    id: &'a str,
+    name: &'a str,
+    secret: Option<&'a str>,
+}
+
+/// The page that shows a new client (and its secret) once.
+fn client_created(admin: &Admin, client: &ClientShown) -> HttpResponse {
+    let page = ClientCreatedPage {
+        chrome: &admin.chrome,
+        id: &client.id,
+        name: &client.name,
+        secret: client.secret.as_deref(),
+    };
+    admin.page(StatusCode::OK, &page)
 }

@@ -317,34 +317,6 @@ async fn detail(
     ))
 }
 
-#[derive(Template)]
-#[template(path = "admin/tap_created.html")]
-struct TapCreatedPage<'a> {
-    chrome: &'a Chrome,
-    user_id: &'a str,
-    upn: &'a str,
-    passcode: &'a str,
-    start: String,
-    end: String,
-    once: bool,
-    link: &'a str,
-    qr: String,
-}
-
-/// The QR code of `text` as an SVG data URI (for an `<img>`: no inline code).
-fn qr_data_uri(text: &str) -> Option<String> {
-    use base64::Engine;
-    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
-    let svg = code
-        .render::<qrcode::render::svg::Color<'_>>()
-        .min_dimensions(200, 200)
-        .build();
-    Some(format!(
-        "data:image/svg+xml;base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(svg)
-    ))
-}
-
 fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
     let lifetime = match form.one("lifetime").map(|v| v.trim().parse::<u32>()) {
         None => None,
@@ -361,23 +333,6 @@ fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
         lifetime_minutes: lifetime,
         is_usable_once: Some(form.checked("once")),
     })
-}
-
-/// The page that shows a new pass once, with the user's sign-in link.
-pub(super) fn tap_created(admin: &Admin, issuer: &str, tap: &TapShown) -> HttpResponse {
-    let link = crate::service::bootstrap::sign_in_link(issuer, &tap.upn);
-    let page = TapCreatedPage {
-        chrome: &admin.chrome,
-        user_id: &tap.user_id,
-        upn: &tap.upn,
-        passcode: &tap.passcode,
-        start: tap.start.clone(),
-        end: tap.end.clone(),
-        once: tap.once,
-        qr: qr_data_uri(&link).unwrap_or_default(),
-        link: &link,
-    };
-    admin.page(StatusCode::OK, &page)
 }
 
 /// Issues a pass; the browser is sent to the page that shows it once.
