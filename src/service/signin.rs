@@ -13,7 +13,8 @@ use crate::crypto::random;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{Session, SignInMethod, passkey_amr, tap_amr};
-use crate::domain::tap::{self, MethodUsabilityReason};
+use crate::domain::policy::Policy;
+use crate::domain::tap::{self, MethodUsabilityReason, Tap};
 use crate::domain::user::{Upn, User};
 use crate::store::records::{FixedLifetime, Record, Records};
 use crate::store::{Change, Ns, TapUse};
@@ -95,6 +96,14 @@ pub(crate) enum Registration {
     Attested(Box<webauthn_rs::prelude::AttestedPasskeyRegistration>),
 }
 
+/// A right pass, for the user it belongs to.
+struct Checked {
+    user: User,
+    tap: Tap,
+    /// The name as the lockout and the audit log know it.
+    name_key: String,
+}
+
 pub struct SignInService {
     ctx: Arc<Context>,
     sessions: Sessions,
@@ -168,17 +177,70 @@ impl SignInService {
         }
     }
 
-    /// Signs in with user name and Temporary Access Pass.
+    /// Signs in with user name and Temporary Access Pass: the pass checked
+    /// under the lockout, then the policy, then its use recorded, then a
+    /// session that never outlives the pass.
     pub async fn sign_in_with_tap(
         &self,
         username: &str,
         passcode: &str,
         meta: &RequestMeta,
     ) -> Result<(String, Session), SignInError> {
+        let now = self.ctx.clock.now();
+        let Checked {
+            user,
+            tap,
+            name_key,
+        } = self.check_pass(username, passcode, meta).await?;
+        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        if let Err(e) = self.usable(&user, &tap, &policy, now).await {
+            let detail = Some(e.to_string());
+            self.audit(
+                AuditEventType::TapFailed,
+                Some(&user),
+                &name_key,
+                meta,
+                Outcome::Failure,
+                detail,
+            )
+            .await;
+            return Err(e);
+        }
+        match self.record_use(&user, &tap, meta, now).await? {
+            TapUse::Recorded => {}
+            TapUse::AlreadyUsed => {
+                let detail = Some("one-time pass already used".into());
+                self.audit(
+                    AuditEventType::TapFailed,
+                    Some(&user),
+                    &name_key,
+                    meta,
+                    Outcome::Failure,
+                    detail,
+                )
+                .await;
+                return Err(SignInError::AlreadyUsed);
+            }
+            TapUse::Missing => return Err(SignInError::WrongPass),
+        }
+        let session = self.tap_session(&user, &tap, &policy, now)?;
+        let secret = self.sessions.create(&session).await?;
+        Ok((secret, session))
+    }
+
+    /// The user and pass behind a user name and passcode, checked against
+    /// the hash under the lockout (`domain::lockout`): an attempt is
+    /// reserved before argon2 runs, so concurrent guesses never get more
+    /// checks than the limit, and a right pass gives its reservation back.
+    async fn check_pass(
+        &self,
+        username: &str,
+        passcode: &str,
+        meta: &RequestMeta,
+    ) -> Result<Checked, SignInError> {
         // A place for the pass check first: a flood is turned away before
         // it costs a store call or memory.
         let admission = self.ctx.hashing.admit().ok_or(SignInError::Busy)?;
-        let now = self.ctx.clock.now();
         let upn = Upn::parse(username).ok();
         let name_key = upn
             .as_ref()
@@ -188,8 +250,6 @@ impl SignInService {
             Some(upn) => self.ctx.store.find_user_by_upn(&upn.key()).await?,
             None => None,
         };
-        // Reserved before the hash is checked, so concurrent guesses can
-        // never get more checks than the limit.
         let reserved = match self.lockout.reserve(&name_key, meta, user.as_ref()).await? {
             Ok(reserved) => reserved,
             Err(until) => return Err(SignInError::Locked { until }),
@@ -207,45 +267,63 @@ impl SignInService {
         };
         let hash = tap.as_ref().map(|t| t.hash.clone());
         let matches = self.ctx.hashing.verify(admission, candidate, hash).await? && !too_long;
-        let (Some(user), Some(tap), true) = (&user, tap, matches) else {
+        let (Some(user), Some(tap), true) = (user.as_ref(), tap, matches) else {
+            let detail = Some("wrong user name or pass".into());
             self.audit(
                 AuditEventType::TapFailed,
                 user.as_ref(),
                 &name_key,
                 meta,
                 Outcome::Failure,
-                Some("wrong user name or pass".into()),
+                detail,
             )
             .await;
             return Err(SignInError::WrongPass);
         };
         self.lockout.succeeded(reserved).await?;
-        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
+        Ok(Checked {
+            user: user.clone(),
+            tap,
+            name_key,
+        })
+    }
+
+    /// A right pass may still not be usable: the policy, its validity, a
+    /// one-time pass used, a disabled account.
+    async fn usable(
+        &self,
+        user: &User,
+        tap: &Tap,
+        policy: &Policy,
+        now: OffsetDateTime,
+    ) -> Result<(), SignInError> {
         // The user's groups are read only when the policy targets groups.
         let groups = policy_groups(&self.ctx, &user.id, policy.tap.has_group_targets()).await?;
-        let failure = match tap.usability(now, &policy.tap, &user.id, &groups) {
-            MethodUsabilityReason::EnabledByPolicy => None,
-            MethodUsabilityReason::DisabledByPolicy => Some(SignInError::DisabledByPolicy),
-            MethodUsabilityReason::Expired => Some(SignInError::Expired),
+        match tap.usability(now, &policy.tap, &user.id, &groups) {
+            MethodUsabilityReason::EnabledByPolicy => {}
+            MethodUsabilityReason::DisabledByPolicy => return Err(SignInError::DisabledByPolicy),
+            MethodUsabilityReason::Expired => return Err(SignInError::Expired),
             MethodUsabilityReason::NotYetValid => {
-                Some(SignInError::NotYetValid { start: tap.start })
+                return Err(SignInError::NotYetValid { start: tap.start });
             }
-            MethodUsabilityReason::OneTimeUsed => Some(SignInError::AlreadyUsed),
+            MethodUsabilityReason::OneTimeUsed => return Err(SignInError::AlreadyUsed),
         }
-        .or_else(|| (!user.account_enabled).then_some(SignInError::AccountDisabled));
-        if let Some(e) = failure {
-            self.audit(
-                AuditEventType::TapFailed,
-                Some(user),
-                &name_key,
-                meta,
-                Outcome::Failure,
-                Some(e.to_string()),
-            )
-            .await;
-            return Err(e);
+        if !user.account_enabled {
+            return Err(SignInError::AccountDisabled);
         }
-        // The use and its `tap.used` event are one atomic write.
+        Ok(())
+    }
+
+    /// Records the use; the use and its `tap.used` event are one atomic
+    /// write. When it does not land: a concurrent one-time use, or the pass
+    /// went away.
+    async fn record_use(
+        &self,
+        user: &User,
+        tap: &Tap,
+        meta: &RequestMeta,
+        now: OffsetDateTime,
+    ) -> Result<TapUse, SignInError> {
         let used = self
             .ctx
             .audit
@@ -266,35 +344,29 @@ impl SignInService {
                 now,
             )
             .await?;
-        let outcome = if used {
-            TapUse::Recorded
-        } else {
-            // Why not: a concurrent one-time use, or the pass went away.
-            match self.ctx.store.get_tap(&user.id).await? {
-                Some(t) if t.id == tap.id && t.is_usable_once && t.used_at.is_some() => {
-                    TapUse::AlreadyUsed
-                }
-                _ => TapUse::Missing,
-            }
-        };
-        match outcome {
-            TapUse::Recorded => {}
-            TapUse::AlreadyUsed => {
-                self.audit(
-                    AuditEventType::TapFailed,
-                    Some(user),
-                    &name_key,
-                    meta,
-                    Outcome::Failure,
-                    Some("one-time pass already used".into()),
-                )
-                .await;
-                return Err(SignInError::AlreadyUsed);
-            }
-            TapUse::Missing => return Err(SignInError::WrongPass),
+        if used {
+            return Ok(TapUse::Recorded);
         }
+        Ok(match self.ctx.store.get_tap(&user.id).await? {
+            Some(t) if t.id == tap.id && t.is_usable_once && t.used_at.is_some() => {
+                TapUse::AlreadyUsed
+            }
+            _ => TapUse::Missing,
+        })
+    }
+
+    /// The session of a pass sign-in: it never outlives the pass, and its
+    /// enrollment window neither.
+    fn tap_session(
+        &self,
+        user: &User,
+        tap: &Tap,
+        policy: &Policy,
+        now: OffsetDateTime,
+    ) -> Result<Session, SignInError> {
         let tap_end = tap.end();
-        let session = Session {
+        let window = Duration::minutes(i64::from(policy.passkey.enrollment_window_minutes));
+        Ok(Session {
             sid: self.sessions.new_sid()?,
             user_id: user.id.clone(),
             auth_time: now,
@@ -302,16 +374,10 @@ impl SignInService {
             method: SignInMethod::Tap {
                 tap_id: tap.id.clone(),
             },
-            // A session from a TAP never outlives the TAP.
             expires_at: (now + SESSION_LIFETIME).min(tap_end),
-            enrollment_deadline: Some(
-                (now + Duration::minutes(i64::from(policy.passkey.enrollment_window_minutes)))
-                    .min(tap_end),
-            ),
+            enrollment_deadline: Some((now + window).min(tap_end)),
             clients: Vec::new(),
-        };
-        let secret = self.sessions.create(&session).await?;
-        Ok((secret, session))
+        })
     }
 
     /// Starts a passkey sign-in: always the usernameless ceremony with
