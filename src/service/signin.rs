@@ -194,38 +194,41 @@ impl SignInService {
         } = self.check_pass(username, passcode, meta).await?;
         let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
         if let Err(e) = self.usable(&user, &tap, &policy, now).await {
-            let detail = Some(e.to_string());
-            self.audit(
-                AuditEventType::TapFailed,
-                Some(&user),
-                &name_key,
-                meta,
-                Outcome::Failure,
-                detail,
-            )
-            .await;
-            return Err(e);
+            return Err(self.refused(&user, &name_key, meta, e).await);
         }
         match self.record_use(&user, &tap, meta, now).await? {
             TapUse::Recorded => {}
             TapUse::AlreadyUsed => {
-                let detail = Some("one-time pass already used".into());
-                self.audit(
-                    AuditEventType::TapFailed,
-                    Some(&user),
-                    &name_key,
-                    meta,
-                    Outcome::Failure,
-                    detail,
-                )
-                .await;
-                return Err(SignInError::AlreadyUsed);
+                let e = SignInError::AlreadyUsed;
+                return Err(self.refused(&user, &name_key, meta, e).await);
             }
             TapUse::Missing => return Err(SignInError::WrongPass),
         }
         let session = self.tap_session(&user, &tap, &policy, now)?;
         let secret = self.sessions.create(&session).await?;
         Ok((secret, session))
+    }
+
+    /// A right pass refused after all (`tap.failed`, naming the user).
+    async fn refused(
+        &self,
+        user: &User,
+        name_key: &str,
+        meta: &RequestMeta,
+        e: SignInError,
+    ) -> SignInError {
+        let detail = Some(e.to_string());
+        let failure = Outcome::Failure;
+        self.audit(
+            AuditEventType::TapFailed,
+            Some(user),
+            name_key,
+            meta,
+            failure,
+            detail,
+        )
+        .await;
+        e
     }
 
     /// The user and pass behind a user name and passcode, checked against
