@@ -21,9 +21,9 @@
 # Per store it also reports the server's CPU time per flow (user + system
 # time of the server process over the measured phase, divided by the flows),
 # the Redis commands per flow (INFO stats), and, in a separate counting run
-# under strace (which slows the server, so it is not timed): fsync and
-# fdatasync calls of the server per flow, and Redis replies per flow (each
-# of Redis's write calls answers one round trip of a client).
+# under strace, one flow at a time (strace slows the server, so it is not
+# timed): fsync and fdatasync calls of the server per flow, and Redis round
+# trips per flow (Redis's write calls: one per answer).
 #
 # Tunables (environment): USERS (default 40), CONCURRENCY ("8 16"),
 # DURATION (10, seconds), STORES ("embedded redis"), SKIP_BUILD=1 (use the
@@ -308,9 +308,11 @@ strace_calls() { # file syscall...
     awk -v names=" $* " 'index(names, " " $NF " ") && $4 ~ /^[0-9]+$/ { n += $4 } END { print n + 0 }' "$f"
 }
 
-# The counting run: the load tool at concurrency 4 for COUNT_SECONDS with
-# strace counting the server's fsync/fdatasync and Redis's writes (one per
-# reply to a client, i.e. per round trip). Not timed: strace slows both.
+# The counting run: the load tool at concurrency 1 for COUNT_SECONDS with
+# strace counting the server's fsync/fdatasync and Redis's write/writev
+# calls. One flow at a time, each Redis write answers one round trip (with
+# concurrent flows, commands sharing the multiplexed connection are answered
+# together). Not timed: strace slows both.
 COUNTS=()
 count_run() { # store
     local store="$1" secs="${COUNT_SECONDS:-5}" out="$TMP/count.out" err="$TMP/count.err"
@@ -318,7 +320,7 @@ count_run() { # store
     command -v strace >/dev/null || { WARNINGS+=("$store: strace is not installed; no syscall counts"); return 0; }
     log "$store: counting run (${secs}s under strace)"
     env ONRAMP_ISSUER="http://localhost:$PORT" timeout -k 5 $(( SETUP_TIMEOUT + secs + 60 )) \
-        "${CPU_LOAD[@]}" "$LOAD_BIN" "$USERS" 4 "$secs" >"$out" 2>"$err" &
+        "${CPU_LOAD[@]}" "$LOAD_BIN" "$USERS" 1 "$secs" >"$out" 2>"$err" &
     LOAD_PID=$!
     local deadline=$(( SECONDS + SETUP_TIMEOUT )) s1="" s2=""
     while kill -0 "$LOAD_PID" 2>/dev/null && (( SECONDS < deadline )); do
@@ -327,7 +329,7 @@ count_run() { # store
     done
     strace -f -qq -c -e trace=fsync,fdatasync -o "$TMP/strace-server" -p "$SERVER_PID" & s1=$!
     if [[ -n "$REDIS_PID" ]]; then
-        strace -f -qq -c -e trace=write -o "$TMP/strace-redis" -p "$REDIS_PID" & s2=$!
+        strace -f -qq -c -e trace=write,writev -o "$TMP/strace-redis" -p "$REDIS_PID" & s2=$!
     fi
     wait "$LOAD_PID" 2>/dev/null || true
     LOAD_PID=""
@@ -340,7 +342,7 @@ count_run() { # store
         return 0
     fi
     syncs="$(awk -v c="$(strace_calls "$TMP/strace-server" fsync fdatasync)" -v n="$ok" 'BEGIN { printf "%.2f", c / n }')"
-    [[ -n "$s2" ]] && replies="$(awk -v c="$(strace_calls "$TMP/strace-redis" write)" -v n="$ok" 'BEGIN { printf "%.1f", c / n }')"
+    [[ -n "$s2" ]] && replies="$(awk -v c="$(strace_calls "$TMP/strace-redis" write writev)" -v n="$ok" 'BEGIN { printf "%.1f", c / n }')"
     COUNTS+=("| $store | $ok | $syncs | $replies |")
 }
 
@@ -383,7 +385,7 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${RESULTS[@]}"
 if ((${#COUNTS[@]})); then
     echo
-    echo "Counting run (concurrency 4, ${COUNT_SECONDS:-5}s under strace, not timed):"
+    echo "Counting run (one flow at a time, ${COUNT_SECONDS:-5}s under strace, not timed):"
     echo
     echo "| store | flows | fsync + fdatasync per flow | Redis round trips per flow |"
     echo "|---|---:|---:|---:|"
