@@ -6,7 +6,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use super::audit::{Entry, user_target};
-use super::session::Sessions;
+use super::session::{Live, Sessions};
 use super::{Context, RequestMeta};
 use crate::crypto::keys::JwtType;
 use crate::crypto::{jwt, random, sha256};
@@ -343,7 +343,7 @@ impl AuthorizeService {
     async fn issue_code(
         &self,
         request: &AuthorizationRequest,
-        session: &Session,
+        session: &Live,
         session_secret: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Option<String>, DomainError> {
@@ -354,18 +354,19 @@ impl AuthorizeService {
             ));
         }
         let now = self.ctx.clock.now();
-        let user = self
-            .ctx
-            .store
-            .get_user(&session.user_id)
-            .await?
+        // Read with the session (which holds only while the account is
+        // enabled).
+        let user = Some(&session.user)
             .filter(|u| u.account_enabled)
             .ok_or(DomainError::Forbidden("this account is disabled".into()))?;
         // Record the client first (back-channel logout), atomically: a
         // session that a logout deleted meanwhile gets no code and stays
         // deleted.
         if let Some(secret) = session_secret
-            && !self.sessions.add_client(secret, &request.client_id).await?
+            && !self
+                .sessions
+                .add_client_to(secret, session, &request.client_id)
+                .await?
         {
             return Ok(None);
         }

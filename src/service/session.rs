@@ -8,11 +8,32 @@ use super::Context;
 use crate::crypto::{random, sha256};
 use crate::domain::DomainError;
 use crate::domain::authz::Session;
-use crate::store::records::Records;
+use crate::domain::user::User;
+use crate::store::records::{Records, Versioned};
 
 /// Compare-and-set attempts before an update gives up (each lost attempt
 /// means someone else changed the session in between).
 const UPDATE_ATTEMPTS: usize = 8;
+
+/// A live session as read, with its user and the record's version (for a
+/// later compare-and-set).
+pub struct Live {
+    prior: Versioned<Session>,
+    pub user: User,
+}
+
+impl Live {
+    pub fn into_session(self) -> Session {
+        self.prior.value
+    }
+}
+
+impl std::ops::Deref for Live {
+    type Target = Session;
+    fn deref(&self) -> &Session {
+        &self.prior.value
+    }
+}
 
 #[derive(Clone)]
 pub struct Sessions {
@@ -39,28 +60,54 @@ impl Sessions {
         Ok(secret)
     }
 
-    /// The live session behind a cookie secret.
-    pub async fn get(&self, secret: &str) -> Result<Option<Session>, DomainError> {
+    /// The live session behind a cookie secret, with its user (read to
+    /// check the session still holds: disabled accounts and revoked
+    /// sessions end at once).
+    pub async fn get(&self, secret: &str) -> Result<Option<Live>, DomainError> {
         if secret.len() > 128 {
             return Ok(None);
         }
         let now = self.ctx.clock.now();
-        let Some(session) = self
+        let Some(prior) = self
             .ctx
             .store
-            .get_record::<Session>(&key(secret), now)
+            .get_versioned::<Session>(&key(secret), now)
             .await?
         else {
             return Ok(None);
         };
-        if !session.is_live(now) {
+        if !prior.value.is_live(now) {
             return Ok(None);
         }
-        // Disabled accounts and revoked sessions end at once.
-        let user = self.ctx.store.get_user(&session.user_id).await?;
+        let user = self.ctx.store.get_user(&prior.value.user_id).await?;
         Ok(user
-            .is_some_and(|u| u.sign_in_valid(session.auth_time))
-            .then_some(session))
+            .filter(|u| u.sign_in_valid(prior.value.auth_time))
+            .map(|user| Live { prior, user }))
+    }
+
+    /// [`add_client`](Self::add_client) from the session as `live` read it:
+    /// no second read unless the session changed meanwhile.
+    pub async fn add_client_to(
+        &self,
+        secret: &str,
+        live: &Live,
+        client_id: &str,
+    ) -> Result<bool, DomainError> {
+        if live.clients.iter().any(|c| c == client_id) {
+            return Ok(true);
+        }
+        let now = self.ctx.clock.now();
+        let mut next = live.prior.value.clone();
+        next.clients.push(client_id.to_owned());
+        if self
+            .ctx
+            .store
+            .swap_record(&key(secret), &live.prior, &next, next.expires_at, now)
+            .await?
+        {
+            return Ok(true);
+        }
+        self.add_client(secret, client_id).await
     }
 
     /// Remembers that `client_id` got a code in this session. Returns

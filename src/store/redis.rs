@@ -486,6 +486,19 @@ fn with_index_fns(body: &str) -> Script {
 
 // KEYS: upn index, user, users set, outbox. ARGV: id, json, upn key, event,
 // dir prefix, mail key, employeeId key.
+/// Moves one event from its outbox into the log in one step (a single
+/// server only: the keys are in different hash slots). KEYS: log, events,
+/// outbox; ARGV: log key, event JSON.
+static MOVE_EVENT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('ZADD', KEYS[1], 0, ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return redis.call('LREM', KEYS[3], 1, ARGV[2])
+",
+    )
+});
+
 static CREATE_USER: LazyLock<Script> = LazyLock::new(|| {
     with_index_fns(
         r"
@@ -1739,11 +1752,27 @@ impl AuditStore for RedisStore {
         let _: () = self.c().sadd(self.outboxes_key(), &outbox).await?;
         let applied = self.apply(change, &json).await?;
         if applied {
-            // Move this event now (two round trips); anything older in the
-            // outbox is a crash's leftover and waits for recovery.
+            // Move this event now (one round trip on a single server, two
+            // on a cluster, where log and outbox live in different slots);
+            // anything older in the outbox is a crash's leftover and waits
+            // for recovery.
             let moved = async {
-                self.append_audit(event).await?;
-                let _: i64 = self.c().lrem(&outbox, 1, &json).await?;
+                match self.c() {
+                    mut c @ Conn::Server(_) => {
+                        let _: i64 = MOVE_EVENT
+                            .key(self.audit_log_key())
+                            .key(self.audit_ev_key())
+                            .key(&outbox)
+                            .arg(audit_key(event))
+                            .arg(&json)
+                            .invoke_async(&mut c)
+                            .await?;
+                    }
+                    Conn::Cluster(_) => {
+                        self.append_audit(event).await?;
+                        let _: i64 = self.c().lrem(&outbox, 1, &json).await?;
+                    }
+                }
                 Ok::<_, StoreError>(())
             };
             if let Err(e) = moved.await {

@@ -100,7 +100,7 @@ impl FromRequest for SignedIn {
             };
             let secret = state.cookies.session(&req).ok_or_else(to_sign_in)?;
             match state.signin_sessions.get(&secret).await {
-                Ok(Some(s)) => Ok(SignedIn(s)),
+                Ok(Some(s)) => Ok(SignedIn(s.into_session())),
                 Ok(None) => Err(to_sign_in()),
                 Err(e) => Err(PageError::Domain(Family::Account, e)),
             }
@@ -148,7 +148,7 @@ impl FromRequest for ScriptSession {
                 .signin_sessions
                 .get(&secret)
                 .await?
-                .map(ScriptSession)
+                .map(|live| ScriptSession(live.into_session()))
                 .ok_or_else(ScriptError::signed_out)
         })
     }
