@@ -1,8 +1,17 @@
 //! Embedded backend (redb): the zero-setup default for one instance.
 //!
-//! Every change is one write transaction; expiry is stored with each
-//! short-lived record and checked on read, so nothing depends on a sweeper.
-//! redb is blocking, so each call runs on the blocking thread pool.
+//! Every write goes to one writer thread ([`writer`]), which groups the
+//! writes waiting into one transaction per durability. Durable records
+//! (directory, passes, passkeys, clients, keys, policy, audit, and the
+//! refresh-token and revocation records) are fsync'd before the caller is
+//! answered; other short-lived records (sessions, ceremonies, codes,
+//! authorization requests, nonces, counters, lockouts) are committed
+//! without fsync and become durable with the next durable commit, at most
+//! a second later: a crash may lose that last second of them (a restart
+//! after a crash may sign people out or drop a sign-in in progress), a
+//! clean shutdown loses nothing. Expiry is stored with each short-lived
+//! record and checked on read, so nothing depends on a sweeper. Reads run
+//! on the blocking thread pool (redb is blocking).
 //!
 //! Directory tables besides users and the UPN index: `mail_index` and
 //! `employee_id_index` (`key NUL user id` → "", non-unique lookups by
@@ -14,12 +23,15 @@
 
 use async_trait::async_trait;
 use redb::{
-    Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable,
     ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
+
+mod writer;
+use writer::{Commit, Writer};
 
 use super::{
     AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, GroupStore,
@@ -73,7 +85,14 @@ const DIR_INDEX_VERSION: &str = "1";
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+/// Dropped in this order: the readers' handle, then the writer, whose
+/// thread holds the last one and closes the database on its way out.
+struct Inner {
     db: Arc<Database>,
+    writer: Writer,
 }
 
 macro_rules! backend_error {
@@ -204,7 +223,11 @@ impl EmbeddedStore {
             tx.open_table(LOCKOUTS)?;
         }
         tx.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let writer = Writer::start(db.clone())?;
+        Ok(Self {
+            inner: Arc::new(Inner { db, writer }),
+        })
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -212,7 +235,7 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
+        let db = self.inner.db.clone();
         tokio::task::spawn_blocking(move || {
             let tx = db.begin_read()?;
             f(&tx)
@@ -221,31 +244,14 @@ impl EmbeddedStore {
         .map_err(join_error)?
     }
 
-    /// Runs `f` in one write transaction, committed only if `f` succeeds.
-    async fn write<T, F>(&self, durable: bool, f: F) -> Result<T, StoreError>
+    /// Runs `f` in a write transaction, committed only if `f` succeeds
+    /// (see [`Writer::write`]: `f` may run again after another's failure).
+    async fn write<T, F>(&self, commit: Commit, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut tx = db.begin_write()?;
-            if !durable {
-                tx.set_durability(Durability::None)?;
-            }
-            match f(&tx) {
-                Ok(v) => {
-                    tx.commit()?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    tx.abort()?;
-                    Err(e)
-                }
-            }
-        })
-        .await
-        .map_err(join_error)?
+        self.inner.writer.write(commit, f).await
     }
 }
 
@@ -262,7 +268,7 @@ impl EmbeddedStore {
             Some(e) => Some((audit_key(e), serde_json::to_string(e)?)),
             None => None,
         };
-        self.write(true, move |tx| {
+        self.write(Commit::Durable, move |tx| {
             let applied = op.apply(tx)?;
             if applied && let Some((key, json)) = &audit {
                 tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
@@ -828,7 +834,7 @@ impl UserStore for EmbeddedStore {
             return Ok(0);
         }
         // One write transaction: no user write can slip in between.
-        self.write(true, |tx| {
+        self.write(Commit::Durable, |tx| {
             let mut meta = tx.open_table(META)?;
             if meta.get(DIR_INDEX)?.is_some() {
                 return Ok(0);
@@ -990,7 +996,7 @@ impl TapStore for EmbeddedStore {
         at: OffsetDateTime,
     ) -> Result<TapUse, StoreError> {
         let (uid, tid) = (user_id.to_owned(), tap_id.to_owned());
-        self.write(true, move |tx| use_tap(tx, &uid, &tid, at))
+        self.write(Commit::Durable, move |tx| use_tap(tx, &uid, &tid, at))
             .await
     }
 }
@@ -1083,13 +1089,13 @@ impl KeyStore for EmbeddedStore {
     async fn create_keyset(&self, keys: &KeySetRecord) -> Result<KeySetRecord, StoreError> {
         let json = serde_json::to_string(keys)?;
         let mine = keys.clone();
-        self.write(true, move |tx| {
+        self.write(Commit::Durable, move |tx| {
             let mut meta = tx.open_table(META)?;
             if let Some(existing) = get_json(&meta, KEYSET)? {
                 return Ok(existing);
             }
             meta.insert(KEYSET, json.as_str())?;
-            Ok(mine)
+            Ok(mine.clone())
         })
         .await
     }
@@ -1100,7 +1106,7 @@ impl KeyStore for EmbeddedStore {
         keys: &KeySetRecord,
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(keys)?;
-        self.write(true, move |tx| {
+        self.write(Commit::Durable, move |tx| {
             let mut meta = tx.open_table(META)?;
             match get_json::<KeySetRecord>(&meta, KEYSET)? {
                 Some(cur) if cur.version == expected_version => {
@@ -1147,7 +1153,7 @@ impl AuditStore for EmbeddedStore {
     async fn prune_audit(&self, before: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
         // Keys start with zero-padded milliseconds: byte order is time order.
         let bound = format!("{:020}", unix_ms(before).max(0));
-        self.write(true, move |tx| {
+        self.write(Commit::Durable, move |tx| {
             let mut audit = tx.open_table(AUDIT)?;
             let old = audit
                 .range::<&str>(..bound.as_str())?
@@ -1165,7 +1171,7 @@ impl AuditStore for EmbeddedStore {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);
-        self.write(true, move |tx| {
+        self.write(Commit::Durable, move |tx| {
             tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
             Ok(())
         })
@@ -1215,6 +1221,25 @@ fn eph_key(ns: Ns, id: &str) -> String {
     format!("{}:{id}", ns.as_str())
 }
 
+/// Refresh tokens and revocations are security state that outlives a
+/// crash (a lost revocation would bring a token back); the rest lives
+/// minutes and may be lost with the last second before a crash.
+fn commit_for(ns: Ns) -> Commit {
+    match ns {
+        Ns::RefreshToken | Ns::SpentRefresh | Ns::RevokedToken | Ns::RevokedFamily => {
+            Commit::Durable
+        }
+        Ns::AuthorizationRequest
+        | Ns::Session
+        | Ns::Ceremony
+        | Ns::Code
+        | Ns::Nonce
+        | Ns::Counter
+        | Ns::Lock
+        | Ns::UsedCode => Commit::Lazy,
+    }
+}
+
 #[async_trait]
 impl EphemeralStore for EmbeddedStore {
     async fn put(
@@ -1227,8 +1252,7 @@ impl EphemeralStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let key = eph_key(ns, id);
         let raw = encode_expiring(value, expires_at);
-        // Short-lived and re-creatable: no fsync needed.
-        self.write(false, move |tx| {
+        self.write(commit_for(ns), move |tx| {
             tx.open_table(EPHEMERAL)?
                 .insert(key.as_str(), raw.as_slice())?;
             Ok(())
@@ -1246,7 +1270,7 @@ impl EphemeralStore for EmbeddedStore {
     ) -> Result<bool, StoreError> {
         let key = eph_key(ns, id);
         let raw = encode_expiring(value, expires_at);
-        self.write(true, move |tx| {
+        self.write(commit_for(ns), move |tx| {
             let mut t = tx.open_table(EPHEMERAL)?;
             let live = t
                 .get(key.as_str())?
@@ -1283,7 +1307,7 @@ impl EphemeralStore for EmbeddedStore {
         now: OffsetDateTime,
     ) -> Result<Option<Vec<u8>>, StoreError> {
         let key = eph_key(ns, id);
-        self.write(true, move |tx| {
+        self.write(commit_for(ns), move |tx| {
             let mut t = tx.open_table(EPHEMERAL)?;
             let old = t.remove(key.as_str())?;
             Ok(old.and_then(|v| decode_expiring(v.value(), now).map(<[u8]>::to_vec)))
@@ -1297,7 +1321,7 @@ impl EphemeralStore for EmbeddedStore {
             Ns::Counter => (COUNTERS, id.to_owned()),
             _ => (EPHEMERAL, eph_key(ns, id)),
         };
-        self.write(true, move |tx| {
+        self.write(commit_for(ns), move |tx| {
             tx.open_table(table)?.remove(key.as_str())?;
             Ok(())
         })
@@ -1311,7 +1335,7 @@ impl EphemeralStore for EmbeddedStore {
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
         let key = id.to_owned();
-        self.write(true, move |tx| {
+        self.write(commit_for(Ns::Counter), move |tx| {
             let mut t = tx.open_table(COUNTERS)?;
             let current = t
                 .get(key.as_str())?
@@ -1330,7 +1354,7 @@ impl EphemeralStore for EmbeddedStore {
     }
 
     async fn sweep_expired(&self, now: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
-        self.write(false, move |tx| {
+        self.write(Commit::Lazy, move |tx| {
             let mut removed = 0;
             let mut eph = tx.open_table(EPHEMERAL)?;
             let dead: Vec<String> = eph
@@ -1397,7 +1421,7 @@ impl EphemeralStore for EmbeddedStore {
         let key = eph_key(ns, id);
         let expected = expected.to_vec();
         let raw = encode_expiring(value, expires_at);
-        self.write(true, move |tx| {
+        self.write(commit_for(ns), move |tx| {
             let mut t = tx.open_table(EPHEMERAL)?;
             let unchanged = t
                 .get(key.as_str())?
@@ -1436,7 +1460,7 @@ impl LockoutStore for EmbeddedStore {
     ) -> Result<lockout::Applied, StoreError> {
         let key = id.to_owned();
         // Short-lived: atomic and isolated, but not worth an fsync.
-        self.write(false, move |tx| {
+        self.write(commit_for(Ns::Lock), move |tx| {
             let mut t = tx.open_table(LOCKOUTS)?;
             let mut bucket = t
                 .get(key.as_str())?
