@@ -1,18 +1,17 @@
 //! Embedded backend (redb): the zero-setup default for one instance.
 //!
-//! Every write goes to one writer thread ([`writer`]), which groups the
-//! writes waiting into one transaction per durability. Durable records
-//! (directory, passes, passkeys, clients, keys, policy, audit, and the
-//! refresh-token and revocation records) are fsync'd before the caller is
-//! answered; other short-lived records (sessions, ceremonies, codes,
-//! authorization requests, nonces, counters, lockouts) are committed
-//! without fsync and become durable with the next durable commit, at most
-//! a second later: a crash may lose that last second of them (a restart
-//! after a crash may sign people out or drop a sign-in in progress), a
-//! clean shutdown loses nothing. Expiry is stored with each short-lived
-//! record and checked on read, so nothing depends on a sweeper. Point
-//! reads run on the caller's thread; scans on the blocking thread pool
-//! (redb is blocking).
+//! Durable records (directory, passes, passkeys, clients, keys, policy,
+//! audit, and the refresh-token and revocation records) are written by one
+//! writer thread ([`writer`]), which groups the writes waiting into one
+//! transaction: one fsync for all of them, before each caller is answered.
+//! The other short-lived records (sessions, ceremonies, codes,
+//! authorization requests, nonces, counters, lockouts) are kept in memory
+//! ([`memo`]) and written behind within a second: a crash may lose that
+//! last second of them (people sign in again, sign-ins in progress start
+//! over); a clean stop loses nothing. Expiry is stored with each
+//! short-lived record and checked on read, so nothing depends on a
+//! sweeper. Point reads run on the caller's thread; scans on the blocking
+//! thread pool (redb is blocking).
 //!
 //! Directory tables besides users and the UPN index: `mail_index` and
 //! `employee_id_index` (`key NUL user id` → "", non-unique lookups by

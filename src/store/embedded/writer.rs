@@ -11,6 +11,8 @@
 //! (jobs are re-runnable closures over owned data), so the failing one
 //! writes nothing and the others commit as if alone.
 //!
+//! Under load, a write that comes alone waits up to [`LINGER`] for another.
+//!
 //! The thread also writes the in-memory records' changes ([`Memo`]) behind,
 //! in a durable commit of their own, once they have waited [`FLUSH_AFTER`],
 //! and before it stops.
@@ -19,7 +21,7 @@ use redb::{Database, WriteTransaction};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use super::memo::Memo;
@@ -29,6 +31,11 @@ use crate::store::StoreError;
 const FLUSH_AFTER: Duration = Duration::from_secs(1);
 /// Most jobs in one transaction (bounds a batch's latency and its rerun).
 const MAX_BATCH: usize = 256;
+/// Under load (the last commit ended less than [`BUSY`] ago), a write that
+/// comes alone waits this long for company: two writes, one fsync. An
+/// isolated write never waits.
+const LINGER: Duration = Duration::from_millis(1);
+const BUSY: Duration = Duration::from_millis(5);
 
 /// A queued write: runs in a transaction, remembers its outcome, answers.
 trait Job: Send {
@@ -130,6 +137,7 @@ fn stopped() -> StoreError {
 
 /// The writer thread: batches until every handle is gone.
 fn run(db: &Database, jobs: &Receiver<Box<dyn Job>>, memo: &Memo) {
+    let mut last_commit: Option<Instant> = None;
     loop {
         let wait = memo
             .dirty_since()
@@ -137,12 +145,16 @@ fn run(db: &Database, jobs: &Receiver<Box<dyn Job>>, memo: &Memo) {
         match jobs.recv_timeout(wait) {
             Ok(first) => {
                 let mut batch = vec![first];
-                while batch.len() < MAX_BATCH
-                    && let Ok(job) = jobs.try_recv()
+                drain(jobs, &mut batch);
+                if batch.len() == 1
+                    && last_commit.is_some_and(|t| t.elapsed() < BUSY)
+                    && let Ok(job) = jobs.recv_timeout(LINGER)
                 {
                     batch.push(job);
+                    drain(jobs, &mut batch);
                 }
                 apply_batch(db, batch);
+                last_commit = Some(Instant::now());
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -156,6 +168,15 @@ fn run(db: &Database, jobs: &Receiver<Box<dyn Job>>, memo: &Memo) {
         {
             write_behind(db, memo);
         }
+    }
+}
+
+/// Adds the jobs waiting to `batch`.
+fn drain(jobs: &Receiver<Box<dyn Job>>, batch: &mut Vec<Box<dyn Job>>) {
+    while batch.len() < MAX_BATCH
+        && let Ok(job) = jobs.try_recv()
+    {
+        batch.push(job);
     }
 }
 
