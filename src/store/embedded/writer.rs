@@ -11,7 +11,8 @@
 //! (jobs are re-runnable closures over owned data), so the failing one
 //! writes nothing and the others commit as if alone.
 //!
-//! Under load, a write that comes alone waits up to [`LINGER`] for another.
+//! When writes come less than [`LINGER`] apart on average, one that comes
+//! alone waits up to that long for another.
 //!
 //! The thread also writes the in-memory records' changes ([`Memo`]) behind,
 //! in a durable commit of their own, once they have waited [`FLUSH_AFTER`],
@@ -31,14 +32,15 @@ use crate::store::StoreError;
 const FLUSH_AFTER: Duration = Duration::from_secs(1);
 /// Most jobs in one transaction (bounds a batch's latency and its rerun).
 const MAX_BATCH: usize = 256;
-/// Under load (the last commit ended less than [`BUSY`] ago), a write that
-/// comes alone waits this long for company: two writes, one fsync. An
-/// isolated write never waits.
+/// When writes are queued less than this apart on average, a write that
+/// comes alone waits this long for company: two writes, one fsync. Writes
+/// further apart (one sign-in at a time) never wait.
 const LINGER: Duration = Duration::from_millis(1);
-const BUSY: Duration = Duration::from_millis(5);
 
 /// A queued write: runs in a transaction, remembers its outcome, answers.
 trait Job: Send {
+    /// When the caller queued it.
+    fn queued(&self) -> Instant;
     /// Applies the write in `tx`; false if it failed (the transaction must
     /// then be discarded: the job may have written part of its change).
     fn run(&mut self, tx: &WriteTransaction) -> bool;
@@ -48,6 +50,7 @@ trait Job: Send {
 
 struct Pending<T, F> {
     f: F,
+    queued: Instant,
     outcome: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -57,6 +60,10 @@ where
     T: Send,
     F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send,
 {
+    fn queued(&self) -> Instant {
+        self.queued
+    }
+
     fn run(&mut self, tx: &WriteTransaction) -> bool {
         let outcome = (self.f)(tx);
         let ok = outcome.is_ok();
@@ -109,6 +116,7 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Pending {
             f,
+            queued: Instant::now(),
             outcome: None,
             reply,
         });
@@ -137,7 +145,7 @@ fn stopped() -> StoreError {
 
 /// The writer thread: batches until every handle is gone.
 fn run(db: &Database, jobs: &Receiver<Box<dyn Job>>, memo: &Memo) {
-    let mut last_commit: Option<Instant> = None;
+    let mut pace = Pace::default();
     loop {
         let wait = memo
             .dirty_since()
@@ -147,14 +155,14 @@ fn run(db: &Database, jobs: &Receiver<Box<dyn Job>>, memo: &Memo) {
                 let mut batch = vec![first];
                 drain(jobs, &mut batch);
                 if batch.len() == 1
-                    && last_commit.is_some_and(|t| t.elapsed() < BUSY)
+                    && pace.busy()
                     && let Ok(job) = jobs.recv_timeout(LINGER)
                 {
                     batch.push(job);
                     drain(jobs, &mut batch);
                 }
+                batch.iter().for_each(|j| pace.arrived(j.queued()));
                 apply_batch(db, batch);
-                last_commit = Some(Instant::now());
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -168,6 +176,30 @@ fn run(db: &Database, jobs: &Receiver<Box<dyn Job>>, memo: &Memo) {
         {
             write_behind(db, memo);
         }
+    }
+}
+
+/// The average time between queued writes (a moving average, each gap
+/// counted up to a second).
+#[derive(Default)]
+struct Pace {
+    last: Option<Instant>,
+    gap: Duration,
+}
+
+impl Pace {
+    fn arrived(&mut self, at: Instant) {
+        let most = Duration::from_secs(1);
+        let gap = self
+            .last
+            .map_or(most, |last| at.saturating_duration_since(last).min(most));
+        self.gap = (self.gap * 7 + gap) / 8;
+        self.last = Some(at);
+    }
+
+    /// Whether another write is likely within [`LINGER`].
+    fn busy(&self) -> bool {
+        self.last.is_some() && self.gap < LINGER
     }
 }
 
@@ -300,6 +332,23 @@ mod tests {
             None,
             "a failed job's writes are rolled back"
         );
+    }
+
+    #[test]
+    fn only_writes_close_together_wait_for_company() {
+        let start = Instant::now();
+        let mut pace = Pace::default();
+        assert!(!pace.busy());
+        // One sign-in at a time: writes 2 ms apart.
+        for i in 0..100 {
+            pace.arrived(start + Duration::from_millis(2 * i));
+        }
+        assert!(!pace.busy());
+        // Many at once: 0.2 ms apart.
+        for i in 0..100 {
+            pace.arrived(start + Duration::from_millis(200) + Duration::from_micros(200 * i));
+        }
+        assert!(pace.busy());
     }
 
     #[tokio::test]
