@@ -1,8 +1,17 @@
 //! Embedded backend (redb): the zero-setup default for one instance.
 //!
-//! Every change is one write transaction; expiry is stored with each
-//! short-lived record and checked on read, so nothing depends on a sweeper.
-//! redb is blocking, so each call runs on the blocking thread pool.
+//! Durable records (directory, passes, passkeys, clients, keys, policy,
+//! audit, and the refresh-token and revocation records) are written by one
+//! writer thread ([`writer`]), which groups the writes waiting into one
+//! transaction: one fsync for all of them, before each caller is answered.
+//! The other short-lived records (sessions, ceremonies, codes,
+//! authorization requests, nonces, counters, lockouts) are kept in memory
+//! ([`memo`]) and written behind within a second: a crash may lose that
+//! last second of them (people sign in again, sign-ins in progress start
+//! over); a clean stop loses nothing. Expiry is stored with each
+//! short-lived record and checked on read, so nothing depends on a
+//! sweeper. Point reads run on the caller's thread; scans on the blocking
+//! thread pool (redb is blocking).
 //!
 //! Directory tables besides users and the UPN index: `mail_index` and
 //! `employee_id_index` (`key NUL user id` → "", non-unique lookups by
@@ -14,24 +23,28 @@
 
 use async_trait::async_trait;
 use redb::{
-    Database, DatabaseError, Durability, ReadTransaction, ReadableDatabase, ReadableTable,
+    Database, DatabaseError, ReadTransaction, ReadableDatabase, ReadableTable,
     ReadableTableMetadata, TableDefinition, WriteTransaction,
 };
 use std::path::Path;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+mod ephemeral;
+mod memo;
+mod writer;
+use memo::Memo;
+use writer::Writer;
+
 use super::{
-    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, GroupStore,
-    KeyStore, LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore,
-    already_member, audit_key, changed_meanwhile, cred_changed_meanwhile, decode_expiring,
-    encode_expiring, group_changed_meanwhile, unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, GroupStore, KeyStore, PolicyStore,
+    Store, StoreError, TapStore, TapUse, UserStore, already_member, audit_key, changed_meanwhile,
+    cred_changed_meanwhile, group_changed_meanwhile, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::group::Group;
-use crate::domain::lockout;
 use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::Tap;
@@ -73,7 +86,16 @@ const DIR_INDEX_VERSION: &str = "1";
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
+    inner: Arc<Inner>,
+}
+
+/// Dropped in this order: the readers' handles, then the writer, whose
+/// thread holds the last ones, writes the memory records behind and closes
+/// the database on its way out.
+struct Inner {
     db: Arc<Database>,
+    memo: Arc<Memo>,
+    writer: Writer,
 }
 
 macro_rules! backend_error {
@@ -204,7 +226,12 @@ impl EmbeddedStore {
             tx.open_table(LOCKOUTS)?;
         }
         tx.commit()?;
-        Ok(Self { db: Arc::new(db) })
+        let memo = Arc::new(Memo::load(&db.begin_read()?, ephemeral::is_memory_key)?);
+        let db = Arc::new(db);
+        let writer = Writer::start(db.clone(), memo.clone())?;
+        Ok(Self {
+            inner: Arc::new(Inner { db, memo, writer }),
+        })
     }
 
     async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -212,7 +239,7 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
+        let db = self.inner.db.clone();
         tokio::task::spawn_blocking(move || {
             let tx = db.begin_read()?;
             f(&tx)
@@ -221,31 +248,25 @@ impl EmbeddedStore {
         .map_err(join_error)?
     }
 
-    /// Runs `f` in one write transaction, committed only if `f` succeeds.
-    async fn write<T, F>(&self, durable: bool, f: F) -> Result<T, StoreError>
+    /// A point read (a few pages, nearly always cached) runs on the
+    /// caller's thread: handing it to the blocking pool and back costs two
+    /// thread switches, more than the read. Scans use [`Self::read`].
+    async fn read_now<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&ReadTransaction) -> Result<T, StoreError> + Send,
+    {
+        let tx = self.inner.db.begin_read()?;
+        f(&tx)
+    }
+
+    /// Runs `f` in a write transaction, committed only if `f` succeeds
+    /// (see [`Writer::write`]: `f` may run again after another's failure).
+    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut tx = db.begin_write()?;
-            if !durable {
-                tx.set_durability(Durability::None)?;
-            }
-            match f(&tx) {
-                Ok(v) => {
-                    tx.commit()?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    tx.abort()?;
-                    Err(e)
-                }
-            }
-        })
-        .await
-        .map_err(join_error)?
+        self.inner.writer.write(f).await
     }
 }
 
@@ -262,7 +283,7 @@ impl EmbeddedStore {
             Some(e) => Some((audit_key(e), serde_json::to_string(e)?)),
             None => None,
         };
-        self.write(true, move |tx| {
+        self.write(move |tx| {
             let applied = op.apply(tx)?;
             if applied && let Some((key, json)) = &audit {
                 tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
@@ -741,13 +762,13 @@ impl UserStore for EmbeddedStore {
 
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let id = id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(USERS)?, &id))
+        self.read_now(move |tx| get_json(&tx.open_table(USERS)?, &id))
             .await
     }
 
     async fn find_user_by_upn(&self, upn_key: &str) -> Result<Option<User>, StoreError> {
         let upn = upn_key.to_owned();
-        self.read(move |tx| {
+        self.read_now(move |tx| {
             let id = tx
                 .open_table(UPNS)?
                 .get(upn.as_str())?
@@ -798,13 +819,13 @@ impl UserStore for EmbeddedStore {
     }
 
     async fn has_users(&self) -> Result<bool, StoreError> {
-        self.read(|tx| Ok(!ReadableTableMetadata::is_empty(&tx.open_table(USERS)?)?))
+        self.read_now(|tx| Ok(!ReadableTableMetadata::is_empty(&tx.open_table(USERS)?)?))
             .await
     }
 
     async fn count_users(&self) -> Result<u64, StoreError> {
         // redb keeps each table's length in its header: O(1).
-        self.read(|tx| Ok(ReadableTableMetadata::len(&tx.open_table(USERS)?)?))
+        self.read_now(|tx| Ok(ReadableTableMetadata::len(&tx.open_table(USERS)?)?))
             .await
     }
 
@@ -828,7 +849,7 @@ impl UserStore for EmbeddedStore {
             return Ok(0);
         }
         // One write transaction: no user write can slip in between.
-        self.write(true, |tx| {
+        self.write(|tx| {
             let mut meta = tx.open_table(META)?;
             if meta.get(DIR_INDEX)?.is_some() {
                 return Ok(0);
@@ -864,7 +885,7 @@ impl GroupStore for EmbeddedStore {
 
     async fn get_group(&self, id: &str) -> Result<Option<Group>, StoreError> {
         let id = id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(GROUPS)?, &id))
+        self.read_now(move |tx| get_json(&tx.open_table(GROUPS)?, &id))
             .await
     }
 
@@ -895,7 +916,7 @@ impl GroupStore for EmbeddedStore {
     }
 
     async fn count_groups(&self) -> Result<u64, StoreError> {
-        self.read(|tx| Ok(ReadableTableMetadata::len(&tx.open_table(GROUPS)?)?))
+        self.read_now(|tx| Ok(ReadableTableMetadata::len(&tx.open_table(GROUPS)?)?))
             .await
     }
 
@@ -922,7 +943,7 @@ impl GroupStore for EmbeddedStore {
 
     async fn is_member(&self, group_id: &str, user_id: &str) -> Result<bool, StoreError> {
         let key = pair(group_id, user_id);
-        self.read(move |tx| Ok(tx.open_table(MEMBERS)?.get(key.as_str())?.is_some()))
+        self.read_now(move |tx| Ok(tx.open_table(MEMBERS)?.get(key.as_str())?.is_some()))
             .await
     }
 
@@ -959,7 +980,7 @@ impl GroupStore for EmbeddedStore {
 
     async fn groups_of_user(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         let id = user_id.to_owned();
-        self.read(move |tx| pairs_of(&tx.open_table(MEMBER_OF)?, &id))
+        self.read_now(move |tx| pairs_of(&tx.open_table(MEMBER_OF)?, &id))
             .await
     }
 }
@@ -974,7 +995,7 @@ impl TapStore for EmbeddedStore {
 
     async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError> {
         let id = user_id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(TAPS)?, &id))
+        self.read_now(move |tx| get_json(&tx.open_table(TAPS)?, &id))
             .await
     }
 
@@ -990,8 +1011,7 @@ impl TapStore for EmbeddedStore {
         at: OffsetDateTime,
     ) -> Result<TapUse, StoreError> {
         let (uid, tid) = (user_id.to_owned(), tap_id.to_owned());
-        self.write(true, move |tx| use_tap(tx, &uid, &tid, at))
-            .await
+        self.write(move |tx| use_tap(tx, &uid, &tid, at)).await
     }
 }
 
@@ -1005,7 +1025,7 @@ impl CredentialStore for EmbeddedStore {
 
     async fn list_credentials(&self, user_id: &str) -> Result<Vec<PasskeyCredential>, StoreError> {
         let (lo, hi) = user_creds_prefix(user_id);
-        self.read(move |tx| {
+        self.read_now(move |tx| {
             let links = tx.open_table(USER_CREDS)?;
             let creds = tx.open_table(CREDS)?;
             let mut out: Vec<PasskeyCredential> = Vec::new();
@@ -1028,7 +1048,7 @@ impl CredentialStore for EmbeddedStore {
         cred_id: &str,
     ) -> Result<Option<PasskeyCredential>, StoreError> {
         let id = cred_id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(CREDS)?, &id))
+        self.read_now(move |tx| get_json(&tx.open_table(CREDS)?, &id))
             .await
     }
 
@@ -1051,7 +1071,7 @@ impl ClientStore for EmbeddedStore {
 
     async fn get_client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let id = id.to_owned();
-        self.read(move |tx| get_json(&tx.open_table(CLIENTS)?, &id))
+        self.read_now(move |tx| get_json(&tx.open_table(CLIENTS)?, &id))
             .await
     }
 
@@ -1076,20 +1096,20 @@ impl ClientStore for EmbeddedStore {
 #[async_trait]
 impl KeyStore for EmbeddedStore {
     async fn get_keyset(&self) -> Result<Option<KeySetRecord>, StoreError> {
-        self.read(|tx| get_json(&tx.open_table(META)?, KEYSET))
+        self.read_now(|tx| get_json(&tx.open_table(META)?, KEYSET))
             .await
     }
 
     async fn create_keyset(&self, keys: &KeySetRecord) -> Result<KeySetRecord, StoreError> {
         let json = serde_json::to_string(keys)?;
         let mine = keys.clone();
-        self.write(true, move |tx| {
+        self.write(move |tx| {
             let mut meta = tx.open_table(META)?;
             if let Some(existing) = get_json(&meta, KEYSET)? {
                 return Ok(existing);
             }
             meta.insert(KEYSET, json.as_str())?;
-            Ok(mine)
+            Ok(mine.clone())
         })
         .await
     }
@@ -1100,7 +1120,7 @@ impl KeyStore for EmbeddedStore {
         keys: &KeySetRecord,
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(keys)?;
-        self.write(true, move |tx| {
+        self.write(move |tx| {
             let mut meta = tx.open_table(META)?;
             match get_json::<KeySetRecord>(&meta, KEYSET)? {
                 Some(cur) if cur.version == expected_version => {
@@ -1117,7 +1137,7 @@ impl KeyStore for EmbeddedStore {
 #[async_trait]
 impl PolicyStore for EmbeddedStore {
     async fn get_policy(&self) -> Result<Option<Policy>, StoreError> {
-        self.read(|tx| get_json(&tx.open_table(META)?, POLICY))
+        self.read_now(|tx| get_json(&tx.open_table(META)?, POLICY))
             .await
     }
 
@@ -1147,7 +1167,7 @@ impl AuditStore for EmbeddedStore {
     async fn prune_audit(&self, before: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
         // Keys start with zero-padded milliseconds: byte order is time order.
         let bound = format!("{:020}", unix_ms(before).max(0));
-        self.write(true, move |tx| {
+        self.write(move |tx| {
             let mut audit = tx.open_table(AUDIT)?;
             let old = audit
                 .range::<&str>(..bound.as_str())?
@@ -1165,7 +1185,7 @@ impl AuditStore for EmbeddedStore {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);
-        self.write(true, move |tx| {
+        self.write(move |tx| {
             tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
             Ok(())
         })
@@ -1211,270 +1231,10 @@ impl AuditStore for EmbeddedStore {
     }
 }
 
-fn eph_key(ns: Ns, id: &str) -> String {
-    format!("{}:{id}", ns.as_str())
-}
-
-#[async_trait]
-impl EphemeralStore for EmbeddedStore {
-    async fn put(
-        &self,
-        ns: Ns,
-        id: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-        _now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let key = eph_key(ns, id);
-        let raw = encode_expiring(value, expires_at);
-        // Short-lived and re-creatable: no fsync needed.
-        self.write(false, move |tx| {
-            tx.open_table(EPHEMERAL)?
-                .insert(key.as_str(), raw.as_slice())?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn put_new(
-        &self,
-        ns: Ns,
-        id: &str,
-        value: &[u8],
-        expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let key = eph_key(ns, id);
-        let raw = encode_expiring(value, expires_at);
-        self.write(true, move |tx| {
-            let mut t = tx.open_table(EPHEMERAL)?;
-            let live = t
-                .get(key.as_str())?
-                .is_some_and(|v| decode_expiring(v.value(), now).is_some());
-            if live || expires_at <= now {
-                return Ok(false);
-            }
-            t.insert(key.as_str(), raw.as_slice())?;
-            Ok(true)
-        })
-        .await
-    }
-
-    async fn get(
-        &self,
-        ns: Ns,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = eph_key(ns, id);
-        self.read(move |tx| {
-            Ok(tx
-                .open_table(EPHEMERAL)?
-                .get(key.as_str())?
-                .and_then(|v| decode_expiring(v.value(), now).map(<[u8]>::to_vec)))
-        })
-        .await
-    }
-
-    async fn take(
-        &self,
-        ns: Ns,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
-        let key = eph_key(ns, id);
-        self.write(true, move |tx| {
-            let mut t = tx.open_table(EPHEMERAL)?;
-            let old = t.remove(key.as_str())?;
-            Ok(old.and_then(|v| decode_expiring(v.value(), now).map(<[u8]>::to_vec)))
-        })
-        .await
-    }
-
-    async fn delete(&self, ns: Ns, id: &str) -> Result<(), StoreError> {
-        // Counters live in their own table, keyed by bare id.
-        let (table, key) = match ns {
-            Ns::Counter => (COUNTERS, id.to_owned()),
-            _ => (EPHEMERAL, eph_key(ns, id)),
-        };
-        self.write(true, move |tx| {
-            tx.open_table(table)?.remove(key.as_str())?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn incr(
-        &self,
-        id: &str,
-        window_end: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<u64, StoreError> {
-        let key = id.to_owned();
-        self.write(true, move |tx| {
-            let mut t = tx.open_table(COUNTERS)?;
-            let current = t
-                .get(key.as_str())?
-                .and_then(|v| counter_value(v.value(), now));
-            let (n, end) = match current {
-                Some((n, end)) => (n + 1, end),
-                None => (1, unix_ms(window_end)),
-            };
-            let mut raw = [0u8; 16];
-            raw[..8].copy_from_slice(&n.to_be_bytes());
-            raw[8..].copy_from_slice(&end.to_be_bytes());
-            t.insert(key.as_str(), raw.as_slice())?;
-            Ok(n)
-        })
-        .await
-    }
-
-    async fn sweep_expired(&self, now: OffsetDateTime, limit: usize) -> Result<usize, StoreError> {
-        self.write(false, move |tx| {
-            let mut removed = 0;
-            let mut eph = tx.open_table(EPHEMERAL)?;
-            let dead: Vec<String> = eph
-                .iter()?
-                .filter_map(|e| e.ok())
-                .filter(|(_, v)| decode_expiring(v.value(), now).is_none())
-                .take(limit)
-                .map(|(k, _)| k.value().to_owned())
-                .collect();
-            for k in &dead {
-                eph.remove(k.as_str())?;
-                removed += 1;
-            }
-            let mut counters = tx.open_table(COUNTERS)?;
-            let dead: Vec<String> = counters
-                .iter()?
-                .filter_map(|e| e.ok())
-                .filter(|(_, v)| counter_value(v.value(), now).is_none())
-                .take(limit.saturating_sub(removed))
-                .map(|(k, _)| k.value().to_owned())
-                .collect();
-            for k in &dead {
-                counters.remove(k.as_str())?;
-                removed += 1;
-            }
-            let mut lockouts = tx.open_table(LOCKOUTS)?;
-            let dead: Vec<String> = lockouts
-                .iter()?
-                .filter_map(|e| e.ok())
-                .filter(|(_, v)| live_bucket(v.value(), now).is_none())
-                .take(limit.saturating_sub(removed))
-                .map(|(k, _)| k.value().to_owned())
-                .collect();
-            for k in &dead {
-                lockouts.remove(k.as_str())?;
-                removed += 1;
-            }
-            Ok(removed)
-        })
-        .await
-    }
-
-    async fn count(&self, id: &str, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let key = id.to_owned();
-        self.read(move |tx| {
-            Ok(tx
-                .open_table(COUNTERS)?
-                .get(key.as_str())?
-                .and_then(|v| counter_value(v.value(), now))
-                .map_or(0, |(n, _)| n))
-        })
-        .await
-    }
-
-    async fn compare_and_swap(
-        &self,
-        ns: Ns,
-        id: &str,
-        expected: &[u8],
-        value: &[u8],
-        expires_at: OffsetDateTime,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        let key = eph_key(ns, id);
-        let expected = expected.to_vec();
-        let raw = encode_expiring(value, expires_at);
-        self.write(true, move |tx| {
-            let mut t = tx.open_table(EPHEMERAL)?;
-            let unchanged = t
-                .get(key.as_str())?
-                .is_some_and(|v| decode_expiring(v.value(), now) == Some(expected.as_slice()));
-            if !unchanged || expires_at <= now {
-                return Ok(false);
-            }
-            t.insert(key.as_str(), raw.as_slice())?;
-            Ok(true)
-        })
-        .await
-    }
-}
-
-/// A live counter's (count, window end ms).
-fn counter_value(raw: &[u8], now: OffsetDateTime) -> Option<(u64, i64)> {
-    let n = u64::from_be_bytes(raw.get(..8)?.try_into().ok()?);
-    let end = i64::from_be_bytes(raw.get(8..16)?.try_into().ok()?);
-    (end > unix_ms(now)).then_some((n, end))
-}
-
-/// A stored bucket that is still kept at `now`.
-fn live_bucket(raw: &str, now: OffsetDateTime) -> Option<lockout::Bucket> {
-    serde_json::from_str::<lockout::Bucket>(raw)
-        .ok()
-        .filter(|b| b.keep_until_ms() > unix_ms(now))
-}
-
-#[async_trait]
-impl LockoutStore for EmbeddedStore {
-    async fn lockout(
-        &self,
-        id: &str,
-        op: lockout::Op,
-        now: OffsetDateTime,
-    ) -> Result<lockout::Applied, StoreError> {
-        let key = id.to_owned();
-        // Short-lived: atomic and isolated, but not worth an fsync.
-        self.write(false, move |tx| {
-            let mut t = tx.open_table(LOCKOUTS)?;
-            let mut bucket = t
-                .get(key.as_str())?
-                .and_then(|v| live_bucket(v.value(), now))
-                .unwrap_or_default();
-            let applied = bucket.apply(op, unix_ms(now));
-            if bucket.keep_until_ms() > unix_ms(now) {
-                let json = serde_json::to_string(&bucket)?;
-                t.insert(key.as_str(), json.as_str())?;
-            } else {
-                t.remove(key.as_str())?;
-            }
-            Ok(applied)
-        })
-        .await
-    }
-
-    async fn lockout_bucket(
-        &self,
-        id: &str,
-        now: OffsetDateTime,
-    ) -> Result<lockout::Bucket, StoreError> {
-        let key = id.to_owned();
-        self.read(move |tx| {
-            Ok(tx
-                .open_table(LOCKOUTS)?
-                .get(key.as_str())?
-                .and_then(|v| live_bucket(v.value(), now))
-                .unwrap_or_default())
-        })
-        .await
-    }
-}
-
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|_| Ok(())).await
+        self.read_now(|_| Ok(())).await
     }
 
     fn kind(&self) -> &'static str {
