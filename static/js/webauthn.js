@@ -28,6 +28,25 @@
     return data;
   }
 
+  // What went wrong, in words for people: the browser's own messages are
+  // written for developers. Errors from the server already are sentences.
+  const plain = (sentences, fallback) => (e) =>
+    sentences[e.name] ?? (e instanceof DOMException ? fallback : e.message);
+
+  const registrationProblem = plain({
+    InvalidStateError: "This device already has a passkey for your account. Sign in with it, or add a passkey on another device or security key.",
+    NotAllowedError: "The passkey was not created: the prompt was closed or timed out. Try again when you're ready.",
+    NotSupportedError: "This browser or device can't create a passkey. Try another browser, or your phone.",
+    SecurityError: "Passkeys can't be set up on this address. Open the page from the link you were given and try again.",
+    AbortError: "Setting up the passkey was stopped. Try again.",
+  }, "The passkey could not be created. Try again, or use another device.");
+
+  const signInProblem = plain({
+    NotAllowedError: "Sign-in with a passkey was cancelled or timed out. Try again, or enter your user name.",
+    NotSupportedError: "This browser can't use passkeys. Enter your user name to sign in with a Temporary Access Pass.",
+    SecurityError: "Passkeys can't be used on this address. Open the page from the application's link and try again.",
+  }, "The passkey sign-in did not work. Try again, or enter your user name.");
+
   function show(id, message) {
     const el = document.getElementById(id);
     if (!el) return;
@@ -66,7 +85,7 @@
       const done = await post("/enroll/finish", { r, ceremony, credential });
       window.location.assign(done.redirect);
     } catch (e) {
-      show("enroll-error", e.name === "NotAllowedError" ? "The passkey was not created. Try again." : e.message);
+      show("enroll-error", registrationProblem(e));
       button.disabled = false;
     }
   }
@@ -127,7 +146,7 @@
         try {
           await passkeySignIn(r, "modal");
         } catch (e) {
-          show("passkey-error", e.name === "NotAllowedError" ? "Sign-in with a passkey was cancelled." : e.message);
+          show("passkey-error", signInProblem(e));
         }
       });
       // Offer passkeys in the user name field's autofill where supported.

@@ -322,6 +322,22 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
     assert.equal(credentials.length, 1, `expected one credential, got ${JSON.stringify(credentials)}`);
     assert.equal(credentials[0].isResidentCredential, true);
     assert.equal(credentials[0].rpId, 'localhost');
+
+    await step('the same authenticator again, in plain words', async () => {
+      // Still in the enrollment window: the security info page offers
+      // another passkey; this authenticator already holds one, so the
+      // browser refuses (InvalidStateError) and the page says what to do.
+      await page.goto(`${onramp.base}/account/security`);
+      await page.getByRole('button', { name: 'Add a passkey' }).click();
+      const error = page.locator('#enroll-error');
+      await error.waitFor({ state: 'visible' });
+      assert.equal(
+        await error.innerText(),
+        'This device already has a passkey for your account. Sign in with it, or add a passkey on another device or security key.',
+      );
+      const after = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.equal(after.credentials.length, 1, 'no second credential');
+    });
     log.assertClean('the sign-in pages');
     onramp.assertRunning();
     enrolled = true;
