@@ -286,6 +286,16 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
       await page.screenshot({ path: path.join(SCREENSHOTS, 'signin.png'), fullPage: true });
+      // Dark mode follows the system setting (prefers-color-scheme).
+      const colours = () => page.evaluate(() => {
+        const card = getComputedStyle(document.querySelector('main.card'));
+        return { background: card.backgroundColor, text: card.color };
+      });
+      assert.deepEqual(await colours(), { background: 'rgb(255, 255, 255)', text: 'rgb(27, 31, 36)' });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      assert.deepEqual(await colours(), { background: 'rgb(30, 35, 42)', text: 'rgb(230, 233, 238)' });
+      await page.screenshot({ path: path.join(SCREENSHOTS, 'signin-dark.png'), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'light' });
       await page.getByLabel('User name').fill(user.upn);
       await page.getByRole('button', { name: 'Next' }).click();
     });
