@@ -47,7 +47,9 @@ pub struct EnrollPage<'a> {
     pub csrf: &'a str,
     pub request_id: &'a str,
     pub minutes_left: i64,
-    pub deadline_unix: i64,
+    /// For the page's countdown (counted from when the page arrives, so
+    /// the browser's clock does not matter).
+    pub seconds_left: i64,
     pub can_skip: bool,
 }
 

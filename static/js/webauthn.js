@@ -129,7 +129,35 @@
     window.location.assign(done.redirect);
   }
 
+  // The enrollment page counts down its window; when it is over, it says
+  // what to do instead of leaving a button that can only fail.
+  function countDown(el) {
+    const end = Date.now() + Number(el.dataset.left) * 1000;
+    const tick = () => {
+      const left = Math.ceil((end - Date.now()) / 1000);
+      if (left > 0) {
+        const minutes = Math.ceil(left / 60);
+        el.replaceChildren("You have ", Object.assign(document.createElement("strong"), {
+          textContent: left < 60 ? "less than a minute" : `${minutes} minute${minutes === 1 ? "" : "s"}`,
+        }), " to set it up.");
+        return;
+      }
+      clearInterval(timer);
+      const again = Object.assign(document.createElement("a"), { href: el.dataset.again, textContent: "Sign in again" });
+      el.className = "error";
+      el.setAttribute("role", "alert");
+      el.replaceChildren("The time to set up a passkey is over. ", again,
+        " with your Temporary Access Pass and set up your passkey right away, or ask your administrator for a new pass.");
+      const button = document.getElementById("enroll-start");
+      if (button) button.disabled = true;
+    };
+    const timer = setInterval(tick, 1000);
+    tick();
+  }
+
   document.addEventListener("DOMContentLoaded", async () => {
+    const window_ = document.getElementById("window");
+    if (window_?.dataset.left) countDown(window_);
     const form = document.getElementById("enroll-form");
     if (form) {
       form.addEventListener("submit", (ev) => {

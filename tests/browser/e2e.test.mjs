@@ -210,7 +210,7 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
   const user = {};
   let enrolled = false;
   let passed = 0; // tests that got to their end
-  const TESTS = 3;
+  const TESTS = 4;
   let conditionalMediation = false; // whether the browser offers passkeys in autofill
 
   before(async () => {
@@ -468,5 +468,40 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
     assert.ok(cred.signCount >= 2, `the passkey was not used again: ${JSON.stringify(cred)}`);
     assert.deepEqual(webauthnGets.map((c) => `${c.mediation}: ${c.state}`), ['conditional: resolved']);
     passed += 1;
+  });
+
+  it('counts the enrollment window down and says what to do when it is over', { timeout: TEST_TIMEOUT_MS }, async () => {
+    // Another person, in a browser of their own whose clock the test moves.
+    const token = await onramp.adminToken(ADMIN);
+    const late = await onramp.createUser(token, { userPrincipalName: 'late@example.com', displayName: 'Late Hire' });
+    const tap = await onramp.createTap(token, late.id);
+    const other = await newContext(browser);
+    await log.watchContext(other);
+    const page2 = await other.newPage();
+    log.watchPage(page2);
+    try {
+      await page2.clock.install();
+      await step('to the enrollment page', async () => {
+        await page2.goto(`${onramp.base}/signin`);
+        await page2.getByLabel('User name').fill('late@example.com');
+        await page2.getByRole('button', { name: 'Next' }).click();
+        await page2.getByLabel('Temporary Access Pass').fill(tap);
+        await page2.getByRole('button', { name: 'Sign in' }).click();
+        await page2.waitForURL((u) => u.pathname === '/enroll');
+      });
+      const window_ = page2.locator('#window');
+      assert.match(await window_.innerText(), /^You have \d+ minutes to set it up\.$/);
+      await step('the window runs out', async () => {
+        await page2.clock.runFor('11:00');
+        await window_.filter({ hasText: 'The time to set up a passkey is over.' }).waitFor();
+      });
+      assert.equal(await window_.getAttribute('role'), 'alert');
+      assert.ok(await page2.getByRole('button', { name: 'Create passkey' }).isDisabled(), 'the button still offered');
+      assert.equal(await page2.getByRole('link', { name: 'Sign in again' }).getAttribute('href'), '/signin?r=');
+      log.assertClean('the enrollment page');
+      passed += 1;
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -346,7 +346,7 @@ pub async fn enroll_page(
         csrf: &csrf,
         request_id: r,
         minutes_left: (left + 59) / 60,
-        deadline_unix: deadline.unix_timestamp(),
+        seconds_left: left,
         can_skip: !must.unwrap_or(true),
     };
     Ok(with_cookie(html(StatusCode::OK, &body), cookie))
