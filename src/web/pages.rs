@@ -89,10 +89,10 @@ pub fn html(status: StatusCode, page: &impl Template) -> HttpResponse {
 /// did not have yet).
 pub fn with_cookie(
     mut res: HttpResponse,
-    cookie: Option<actix_web::cookie::Cookie<'static>>,
+    cookie: Option<&actix_web::cookie::Cookie<'_>>,
 ) -> HttpResponse {
     if let Some(c) = cookie {
-        let _ = res.add_cookie(&c);
+        let _ = res.add_cookie(c);
     }
     res
 }

@@ -94,7 +94,7 @@ pub async fn security_info(
         notice: notice(query.done.as_deref()),
         error: query.error.as_ref().map(|_| "That item no longer exists."),
     };
-    Ok(with_cookie(html(StatusCode::OK, &body), cookie))
+    Ok(with_cookie(html(StatusCode::OK, &body), cookie.as_ref()))
 }
 
 #[derive(Deserialize)]

@@ -66,7 +66,7 @@ pub async fn logout(
                 post_logout_redirect_uri: request.post_logout_redirect_uri.as_deref(),
                 state: request.state.as_deref(),
             };
-            with_cookie(html(StatusCode::OK, &page), cookie)
+            with_cookie(html(StatusCode::OK, &page), cookie.as_ref())
         }
         LogoutNext::Done { redirect } => signed_out(&state, redirect.as_deref()),
     })

@@ -131,7 +131,7 @@ pub async fn signin_page(
         app_name: about.as_ref().and_then(|p| p.app_name.as_deref()),
         error: about.as_ref().and_then(|p| p.notice),
     };
-    Ok(with_cookie(html(StatusCode::OK, &body), cookie))
+    Ok(with_cookie(html(StatusCode::OK, &body), cookie.as_ref()))
 }
 
 #[derive(Deserialize)]
@@ -349,7 +349,7 @@ pub async fn enroll_page(
         seconds_left: left,
         can_skip: !must.unwrap_or(true),
     };
-    Ok(with_cookie(html(StatusCode::OK, &body), cookie))
+    Ok(with_cookie(html(StatusCode::OK, &body), cookie.as_ref()))
 }
 
 fn window_over(r: &str) -> PageError {

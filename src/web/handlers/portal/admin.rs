@@ -19,7 +19,7 @@ use crate::service::Caller;
 use crate::service::token::BearerError;
 use crate::state::AppState;
 use crate::web::error::{Family, Problem, problem};
-use crate::web::pages::{found, html, see_other};
+use crate::web::pages::{found, html, see_other, with_cookie};
 use crate::web::request_meta;
 
 /// Which sections the signed-in admin's permissions open.
@@ -95,13 +95,6 @@ impl Admin {
             back: back.to_owned(),
         }))
     }
-}
-
-fn with_cookie(mut res: HttpResponse, cookie: Option<&Cookie<'static>>) -> HttpResponse {
-    if let Some(c) = cookie {
-        let _ = res.add_cookie(c);
-    }
-    res
 }
 
 /// Attaches the portal page a failed action links back to:

@@ -80,18 +80,20 @@ fn standalone(status: StatusCode, title: &str, detail: &str, is_error: bool) -> 
 
 /// `__Host-` names (https only) cannot be planted by a sibling subdomain.
 fn admin_cookie_name(state: &AppState) -> &'static str {
-    if state.ctx.issuer.starts_with("https://") {
-        "__Host-onramp_admin"
-    } else {
-        "onramp_admin"
-    }
+    cookie_name(state, "__Host-onramp_admin", "onramp_admin")
 }
 
 fn flow_cookie_name(state: &AppState) -> &'static str {
+    cookie_name(state, "__Host-onramp_admin_flow", "onramp_admin_flow")
+}
+
+/// The `__Host-` name on https, the plain one on http (where browsers
+/// refuse the prefix, e.g. in development).
+fn cookie_name(state: &AppState, host: &'static str, plain: &'static str) -> &'static str {
     if state.ctx.issuer.starts_with("https://") {
-        "__Host-onramp_admin_flow"
+        host
     } else {
-        "onramp_admin_flow"
+        plain
     }
 }
 

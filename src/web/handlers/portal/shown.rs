@@ -47,11 +47,7 @@ pub enum Shown {
 const PATH: &str = "/admin/shown";
 
 fn cookie_name(state: &AppState) -> &'static str {
-    if state.ctx.issuer.starts_with("https://") {
-        "__Host-onramp_shown"
-    } else {
-        "onramp_shown"
-    }
+    super::cookie_name(state, "__Host-onramp_shown", "onramp_shown")
 }
 
 /// Seals `page` for this administrator and sends the browser to it.
