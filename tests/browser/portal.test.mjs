@@ -18,6 +18,10 @@
 //   5. At a phone's width (390 px), the administrator creates a group, adds
 //      the new user to it, sees the group on the user's page, and picks it
 //      by name in the TAP policy's target picker.
+//   6. Still at 390 px, they register a relying party: the page that shows
+//      its secret once keeps the secret and "Copy secret" on the screen.
+//
+// Every page state is also checked for accessibility (harness.mjs).
 //
 // Run with tests/browser/run.sh (or `node --test portal.test.mjs` here).
 
@@ -78,7 +82,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
   const person = { log: new PageLog('user') }; // the new user's browser
   const created = {}; // {id, passcode, signInLink}
   const done = new Set(); // tests that got to their end
-  const TESTS = 5;
+  const TESTS = 6;
 
   before(async () => {
     assertSetup();
@@ -119,6 +123,14 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     logs: () => [admin.log, person.log],
     onramp: () => onramp,
   });
+
+  /** The element is inside the window, left to right. */
+  async function assertOnScreen(page, locator, what) {
+    const box = await locator.boundingBox();
+    const width = await page.evaluate(() => window.innerWidth);
+    assert.ok(box, `${what} is not shown`);
+    assert.ok(box.x >= 0 && box.x + box.width <= width, `${what} spans ${box.x}..${box.x + box.width} px of ${width}`);
+  }
 
   const needs = (name) => assert.ok(done.has(name), `needs what an earlier test (${name}) does, and that test failed`);
 
@@ -511,5 +523,50 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     admin.log.assertClean('the groups and policy pages');
     onramp.assertRunning();
     done.add('groups');
+  });
+
+  it('registers a relying party and shows its secret on a phone', { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('admin');
+    const { page } = admin;
+    await page.setViewportSize(PHONE);
+    await step('the clients section', async () => {
+      await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Clients' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/clients');
+      await page.getByRole('heading', { name: 'Clients (relying parties)' }).waitFor();
+      // The portal's pages put the first focus on their content, after the navigation.
+      assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+      await assertFits(page, 'the clients page');
+    });
+    await step('register a client', async () => {
+      const form = page.locator('form#register-client');
+      await form.getByLabel('Name').fill('Payroll');
+      await form.getByLabel(/^Redirect URIs/).fill('https://payroll.example.com/oidc/callback');
+      await form.getByRole('button', { name: 'Register' }).click();
+      await page.getByRole('heading', { name: 'Client registered' }).waitFor();
+    });
+    const secret = (await page.locator('code#client-secret').innerText()).trim();
+    assert.ok(secret.length >= 32, `the secret shown: ${secret}`);
+    await shot(page, 'client-created');
+    await assertFits(page, 'the client registered page');
+    await assertOnScreen(page, page.locator('code#client-secret'), 'the secret');
+    const copy = page.getByRole('button', { name: 'Copy secret' });
+    await assertOnScreen(page, copy, '"Copy secret"');
+    await step('copy the secret', async () => {
+      await page.bringToFront();
+      await copy.click();
+      await page.getByRole('button', { name: 'Copied' }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    });
+    await step('the client is listed', async () => {
+      await page.getByRole('link', { name: 'Back to clients' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/clients');
+      const rows = await tableRows(page, 'main');
+      assert.ok(rows.some((r) => r[0] === 'Payroll' && r[4] === 'https://payroll.example.com/oidc/callback'),
+        `the new client is not listed: ${JSON.stringify(rows)}`);
+      await assertFits(page, 'the clients page with the new client');
+    });
+    admin.log.assertClean('the clients pages');
+    onramp.assertRunning();
+    done.add('clients');
   });
 });

@@ -6,7 +6,10 @@
 #                    creates a user and a pass; the user signs in, enrolls and
 #                    deletes a passkey; the audit log shows it all; then, at
 #                    390 px, a group is created, gets a member and is picked
-#                    in the TAP policy.
+#                    in the TAP policy;
+#   a11y.test.mjs    the accessibility check every page state of these gets
+#                    (harness.mjs: axe-core, 1280 and 390 px, light and dark,
+#                    overflow at 390 px) finds what pages made to fail it hold.
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
@@ -16,8 +19,9 @@ if [ -n "${ONRAMP_BIN:-}" ] && [ "${ONRAMP_BIN#/}" = "$ONRAMP_BIN" ]; then
   export ONRAMP_BIN
 fi
 cd "$(dirname "$0")"
-if [ ! -d node_modules ]; then
+# Again when package-lock.json is newer than the install (npm's copy in node_modules).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 # One file at a time: each starts its own onramp and browser.
-exec node --test --test-concurrency=1 e2e.test.mjs portal.test.mjs
+exec node --test --test-concurrency=1 a11y.test.mjs e2e.test.mjs portal.test.mjs
