@@ -1,6 +1,6 @@
 // The accessibility check of harness.mjs, on pages made to fail it: it
 // must find what axe-core calls serious or critical, in the variants where
-// it happens, and anything wider than a 390 px window, on a page's load and
+// it happens, anything wider than a 390 px window and words broken mid-word there, on a page's load and
 // after a change, and must let a correct page and a sideways-scrolling table
 // through. No onramp here: a tiny server gives the pages.
 //
@@ -20,7 +20,8 @@ const STYLE = `
   @media (prefers-color-scheme: dark) { body { color: #eee; background: #111; } .faint { color: #666; } .dim { color: #333; } }
   @media (max-width: 600px) { .wide { width: 500px; } }
   .scroller { overflow-x: auto; }
-  .scroller table { width: 800px; }`;
+  .scroller table { width: 800px; }
+  .narrow { width: 150px; overflow-wrap: anywhere; }`;
 
 const page = (title, body) => `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title><style>${STYLE}</style></head>
@@ -30,8 +31,10 @@ const PAGES = {
   '/bad': page('Bad', `<p class="faint">Hard to read anywhere</p>
     <p class="dim">Hard to read in the dark</p>
     <div class="wide">Too wide for a phone</div>
+    <p class="narrow">Antidisestablishmentarianism</p>
     <input type="text">`),
   '/good': page('Good', `<p>Plain words.</p>
+    <p class="narrow"><code>0123456789abcdef0123456789</code> self-service-registration-window</p>
     <div class="scroller"><table><tr><th>Id</th><td>0123456789abcdef</td></tr></table></div>
     <p id="late" hidden><img src="/static/none.png"></p>
     <button type="button" id="show">Show</button>
@@ -91,7 +94,7 @@ describe('the accessibility check', { timeout: 2 * TEST_TIMEOUT_MS }, () => {
     const want = [];
     for (const v of ['desktop light', 'desktop dark', '390 px light', '390 px dark']) {
       want.push(`/bad load ${v} color-contrast`, `/bad load ${v} label`);
-      if (v.startsWith('390')) want.push(`/bad load ${v} overflow:`);
+      if (v.startsWith('390')) want.push(`/bad load ${v} overflow:`, `/bad load ${v} word`);
       want.push(`/good after a change ${v} image-alt`);
     }
     assert.deepEqual([...new Set(got)].sort(), want.sort(), `findings:\n${findings.join('\n')}`);
@@ -104,6 +107,10 @@ describe('the accessibility check', { timeout: 2 * TEST_TIMEOUT_MS }, () => {
     const overflow = findings.filter((f) => f.includes('overflow:'));
     assert.ok(overflow.some((f) => /div\.wide \("Too wide for a phone"\) reaches 500 px/.test(f)), overflow.join('\n'));
     assert.ok(overflow.every((f) => !f.includes('table')), overflow.join('\n'));
+    // Only the normal word broke; the id in <code> and the hyphenated words may.
+    const broken = findings.filter((f) => f.includes('] word broken: '));
+    assert.ok(broken.length === 2 && broken.every((f) => f.endsWith('word broken: "Antidisestablishmentarianism" in main > p.narrow ("Antidisestablishmentarianism")')),
+      broken.join('\n'));
     assert.equal(states, 3, 'the bad page, the good page, the good page after the change (the text page skipped)');
   });
 });

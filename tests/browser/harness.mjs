@@ -19,10 +19,11 @@
 // checker page of its own, in a context of its own, renders each copy with
 // the real style sheet and runs axe-core (tests/browser/node_modules, so
 // ../rp-node needs `npm ci` here too) at 1280x800 and 390x844, light and
-// dark, and at 390 px also looks for anything wider than the window. The
+// dark, and at 390 px also looks for anything wider than the window and
+// for words broken mid-word (ids and secrets in <code> may break). The
 // test's own pages are never resized or recoloured, so the check cannot
 // disturb a test, and it runs beside it. Every violation of impact serious or
-// critical, and every overflow, fails the test file at its end (a root
+// critical, every overflow and broken word, fails the test file at its end (a root
 // `after` hook), as a list of URL, variant, rule and target selectors.
 // Pages that are not HTML (a relying party's plain-text callback) are skipped.
 // A variant with findings is saved as screenshots/a11y-<n>-<variant>.png;
@@ -506,16 +507,20 @@ async function a11yAxe(impacts) {
 }
 
 /**
- * In the checker page: what reaches past the right edge of the window,
- * outermost elements only. An element inside a container that scrolls (or
- * clips) sideways is that container's business, and the container is
- * checked itself.
+ * In the checker page, at a phone's width: what reaches past the right edge
+ * of the window, outermost elements only (an element inside a container
+ * that scrolls or clips sideways is that container's business, and the
+ * container is checked itself); and words broken across lines mid-word:
+ * where `overflow-wrap` or `word-break` lets the browser break a word
+ * anywhere (elsewhere it breaks only where a line may break), a run of
+ * letters between spaces, hyphens and slashes on two lines. <code> (ids,
+ * secrets, passcodes) may break anywhere.
  */
-function a11yOverflow() {
+function a11yLayout() {
   const width = window.innerWidth;
   const found = [];
   const scrollWidth = document.scrollingElement.scrollWidth;
-  if (scrollWidth > width) found.push(`the page is ${scrollWidth} px wide`);
+  if (scrollWidth > width) found.push(`overflow: the page is ${scrollWidth} px wide`);
   const describe = (el) => {
     const parts = [];
     for (let e = el; e && e !== document.body && parts.length < 4; e = e.parentElement) {
@@ -537,7 +542,21 @@ function a11yOverflow() {
     if (r.width <= 1 || r.right <= width + 0.5) continue;
     if (reported.some((o) => o.contains(el)) || inScroller(el)) continue;
     reported.push(el);
-    found.push(`${describe(el)} reaches ${Math.round(r.right)} px`);
+    found.push(`overflow: ${describe(el)} reaches ${Math.round(r.right)} px`);
+  }
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest('code, pre, kbd, samp, script, style, .sr, noscript')) continue;
+    const style = getComputedStyle(el);
+    if (style.overflowWrap === 'normal' && !['break-all', 'break-word'].includes(style.wordBreak)) continue;
+    for (const m of node.data.matchAll(/[^\s\-/]+[-/]*/g)) {
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) found.push(`word broken: "${m[0]}" in ${describe(el)}`);
+    }
   }
   return found;
 }
@@ -620,7 +639,7 @@ class A11yChecker {
         found.push(`${where} [${v.name}] ${f.rule} (${f.impact}): ${f.help}\n      at ${f.targets.join('\n      at ')}`);
       }
       if (v.viewport.width === PHONE_WIDTH) {
-        for (const f of await page.evaluate(a11yOverflow)) found.push(`${where} [${v.name}] overflow: ${f}`);
+        for (const f of await page.evaluate(a11yLayout)) found.push(`${where} [${v.name}] ${f}`);
       }
       if (found.length || process.env.A11Y_SCREENSHOTS === '1') {
         fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -670,6 +689,6 @@ after(async () => {
   }
   if (findings.length) {
     assert.fail(`${findings.length} accessibility and layout findings (axe-core impact serious or critical; ` +
-      `overflow at ${PHONE_WIDTH} px):\n  ${findings.join('\n  ')}`);
+      `overflow and words broken mid-word at ${PHONE_WIDTH} px):\n  ${findings.join('\n  ')}`);
   }
 });
