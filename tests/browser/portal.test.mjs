@@ -19,7 +19,9 @@
 //      the new user to it, sees the group on the user's page, and picks it
 //      by name in the TAP policy's target picker.
 //   6. Still at 390 px, they register a relying party: the page that shows
-//      its secret once keeps the secret and "Copy secret" on the screen.
+//      its secret once keeps the secret and "Copy secret" on the screen; a
+//      refused registration, a deletion's confirmation and the new user's
+//      "No administrator role" page put the first focus on their content.
 //
 // Every page state is also checked for accessibility (harness.mjs).
 //
@@ -527,6 +529,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
 
   it('registers a relying party and shows its secret on a phone', { timeout: TEST_TIMEOUT_MS }, async () => {
     needs('admin');
+    const focused = (page) => page.evaluate(() => document.activeElement.id);
     const { page } = admin;
     await page.setViewportSize(PHONE);
     await step('the clients section', async () => {
@@ -534,8 +537,20 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await page.waitForURL((u) => u.pathname === '/admin/clients');
       await page.getByRole('heading', { name: 'Clients (relying parties)' }).waitFor();
       // The portal's pages put the first focus on their content, after the navigation.
-      assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+      assert.equal(await focused(page), 'main');
       await assertFits(page, 'the clients page');
+    });
+    await step('a registration refused', async () => {
+      const form = page.locator('form#register-client');
+      await form.getByLabel('Name').fill('Payroll');
+      await form.getByLabel(/^Redirect URIs/).fill('ftp://payroll.example.com/callback');
+      await form.getByRole('button', { name: 'Register' }).click();
+      await page.getByRole('alert').waitFor();
+      assert.equal(await focused(page), 'main');
+      const refused = admin.log.httpErrors.filter((l) => / POST .*\/admin\/clients$/.test(l));
+      assert.equal(refused.length, 1, `expected one refused registration: ${admin.log.httpErrors}`);
+      admin.log.httpErrors = admin.log.httpErrors.filter((l) => !refused.includes(l));
+      await page.goto(`${onramp.base}/admin/clients`);
     });
     await step('register a client', async () => {
       const form = page.locator('form#register-client');
@@ -564,6 +579,23 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       assert.ok(rows.some((r) => r[0] === 'Payroll' && r[4] === 'https://payroll.example.com/oidc/callback'),
         `the new client is not listed: ${JSON.stringify(rows)}`);
       await assertFits(page, 'the clients page with the new client');
+    });
+    await step("a deletion's confirmation", async () => {
+      await page.locator('tr', { hasText: 'Payroll' }).getByRole('link', { name: 'Delete…' }).click();
+      await page.getByRole('button', { name: /Delete/ }).waitFor();
+      // Not on the destructive button: the warning comes first.
+      assert.equal(await focused(page), 'main');
+      await assertFits(page, 'the confirmation page');
+      await page.getByRole('link', { name: 'Cancel' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/clients');
+    });
+    await step('no administrator role', async () => {
+      // The new user is still signed in to Onramp, with no role; having
+      // deleted their passkey, they are asked for a new one first.
+      await person.page.goto(`${onramp.base}/admin`);
+      await person.page.getByRole('button', { name: 'Create passkey' }).click();
+      await person.page.getByRole('heading', { name: 'No administrator role' }).waitFor();
+      assert.equal(await focused(person.page), 'main');
     });
     admin.log.assertClean('the clients pages');
     onramp.assertRunning();
