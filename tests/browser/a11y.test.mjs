@@ -2,14 +2,18 @@
 // must find what axe-core calls serious or critical, in the variants where
 // it happens, anything wider than a 390 px window and words broken mid-word there, on a page's load and
 // after a change, and must let a correct page and a sideways-scrolling table
-// through. No onramp here: a tiny server gives the pages.
+// through. No onramp here: a tiny server gives the pages. And a test file
+// whose tests pass on such a page still fails, with the list.
 //
 // Run with tests/browser/run.sh (or `node --test a11y.test.mjs` here).
 
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { TEST_TIMEOUT_MS, a11y, a11yCheckpoint, assertSetup, launchChromium, newContext } from './harness.mjs';
 
@@ -112,5 +116,22 @@ describe('the accessibility check', { timeout: 2 * TEST_TIMEOUT_MS }, () => {
     assert.ok(broken.length === 2 && broken.every((f) => f.endsWith('word broken: "Antidisestablishmentarianism" in main > p.narrow ("Antidisestablishmentarianism")')),
       broken.join('\n'));
     assert.equal(states, 3, 'the bad page, the good page, the good page after the change (the text page skipped)');
+  });
+
+  it('fails a test file whose pages have findings, though its tests pass', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    // A run of its own, not a part of this one (which node:test marks in NODE_TEST_CONTEXT).
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT'));
+    const child = spawn(process.execPath, ['--test', 'fixtures/a11y-fails.mjs'], { cwd: here, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d) => { output += d; });
+    child.stderr.on('data', (d) => { output += d; });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 1, `the file passed:\n${output}`);
+    assert.match(output, /^# pass 1$/m, output);
+    assert.match(output, /4 accessibility and layout findings/, output);
+    for (const v of ['desktop light', 'desktop dark', '390 px light', '390 px dark']) {
+      assert.ok(output.includes(`/unlabelled (load) [${v}] label (critical): Form elements must have labels`), `${v}:\n${output}`);
+    }
   });
 });

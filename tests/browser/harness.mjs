@@ -26,7 +26,7 @@
 // critical, every overflow and broken word, fails the test file at its end (a root
 // `after` hook), as a list of URL, variant, rule and target selectors.
 // Pages that are not HTML (a relying party's plain-text callback) are skipped.
-// A variant with findings is saved as screenshots/a11y-<n>-<variant>.png;
+// A variant with findings is saved as screenshots/a11y-<test file>-<n>-<variant>.png;
 // A11Y_SCREENSHOTS=1 saves every state and variant that way, to look at them.
 
 import assert from 'node:assert/strict';
@@ -469,7 +469,9 @@ export const A11Y_VARIANTS = [
   { name: `${PHONE_WIDTH} px light`, viewport: { width: PHONE_WIDTH, height: 844 }, colorScheme: 'light' },
   { name: `${PHONE_WIDTH} px dark`, viewport: { width: PHONE_WIDTH, height: 844 }, colorScheme: 'dark' },
 ];
-const A11Y_IMPACTS = new Set(['serious', 'critical']);
+const A11Y_IMPACTS = ['serious', 'critical'];
+// node --test runs each test file in a process of its own: its name keeps their screenshots apart.
+const A11Y_FILE = path.basename(process.argv[1] ?? 'test').replace(/(\.test)?\.m?js$/, '');
 
 /**
  * In each page of a watched context: sends a copy of the DOM, without its
@@ -498,7 +500,6 @@ function a11yPageScript() {
 
 /** In the checker page: axe-core's serious and critical violations. */
 async function a11yAxe(impacts) {
-  // eslint-disable-next-line no-undef
   const { violations } = await axe.run(document, { resultTypes: ['violations'] });
   return violations.flatMap((v) => {
     const nodes = v.nodes.filter((n) => impacts.includes(n.impact ?? v.impact));
@@ -635,7 +636,7 @@ class A11yChecker {
       await page.setViewportSize(v.viewport);
       await page.emulateMedia({ colorScheme: v.colorScheme });
       const found = [];
-      for (const f of await page.evaluate(a11yAxe, [...A11Y_IMPACTS])) {
+      for (const f of await page.evaluate(a11yAxe, A11Y_IMPACTS)) {
         found.push(`${where} [${v.name}] ${f.rule} (${f.impact}): ${f.help}\n      at ${f.targets.join('\n      at ')}`);
       }
       if (v.viewport.width === PHONE_WIDTH) {
@@ -643,7 +644,8 @@ class A11yChecker {
       }
       if (found.length || process.env.A11Y_SCREENSHOTS === '1') {
         fs.mkdirSync(SCREENSHOTS, { recursive: true });
-        const file = path.join(SCREENSHOTS, `a11y-${this.states}-${v.name.replace(/\W+/g, '-')}.png`);
+        const name = `a11y-${A11Y_FILE}-${this.states}-${v.name.replace(/\W+/g, '-')}.png`;
+        const file = path.join(SCREENSHOTS, name);
         await page.screenshot({ path: file, fullPage: true });
         if (found.length) found.push(`${where} [${v.name}] (screenshot: ${file})`);
       }
@@ -651,21 +653,26 @@ class A11yChecker {
     }
   }
 
-  /** Waits for the browser's queued checks, then closes its checker context. */
-  async drain(browser) {
+  /** Waits until the browser's queued checks (and those they queued meanwhile) are done. */
+  async settle(browser) {
     const entry = this.browsers.get(browser);
-    if (!entry) return;
-    for (let chain; chain !== entry.chain;) {
+    for (let chain; entry && chain !== entry.chain;) {
       chain = entry.chain;
       await chain;
     }
-    this.browsers.delete(browser);
-    await entry.context?.close().catch(() => {});
   }
 
-  /** Runs the queued checks of every browser and returns the findings so far (and forgets them). */
+  /** Before the browser closes: its queued checks, then its checker context. */
+  async drain(browser) {
+    await this.settle(browser);
+    const entry = this.browsers.get(browser);
+    this.browsers.delete(browser);
+    await entry?.context?.close().catch(() => {});
+  }
+
+  /** Waits for every queued check; returns the findings so far and forgets them. */
   async takeFindings() {
-    for (const browser of [...this.browsers.keys()]) await this.drain(browser);
+    for (const browser of [...this.browsers.keys()]) await this.settle(browser);
     return this.findings.splice(0);
   }
 }
@@ -688,7 +695,8 @@ after(async () => {
       `in ${(a11y.ms / 1000).toFixed(1)} s (beside the tests)`);
   }
   if (findings.length) {
-    assert.fail(`${findings.length} accessibility and layout findings (axe-core impact serious or critical; ` +
+    const count = findings.filter((f) => !f.includes('] (screenshot: ')).length;
+    assert.fail(`${count} accessibility and layout findings (axe-core impact serious or critical; ` +
       `overflow and words broken mid-word at ${PHONE_WIDTH} px):\n  ${findings.join('\n  ')}`);
   }
 });

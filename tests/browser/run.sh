@@ -9,7 +9,8 @@
 #                    in the TAP policy;
 #   a11y.test.mjs    the accessibility check every page state of these gets
 #                    (harness.mjs: axe-core, 1280 and 390 px, light and dark,
-#                    overflow at 390 px) finds what pages made to fail it hold.
+#                    overflow at 390 px) finds what pages made to fail it hold,
+#                    and fails a file (fixtures/a11y-fails.mjs) over them.
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
