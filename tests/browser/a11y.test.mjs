@@ -43,6 +43,7 @@ const PAGES = {
     <p id="late" hidden><img src="/static/none.png"></p>
     <button type="button" id="show">Show</button>
     <script>document.getElementById('show').addEventListener('click', () => { document.getElementById('late').hidden = false; });</script>`),
+  '/nameless': page('Nameless', '<button type="button"></button>'),
   '/plain': 'not a page',
 };
 
@@ -81,13 +82,17 @@ describe('the accessibility check', { timeout: 2 * TEST_TIMEOUT_MS }, () => {
     await tab.getByRole('img').waitFor({ state: 'attached' });
     await tab.getByRole('button', { name: 'Show' }).focus();
     await a11yCheckpoint(tab, 'the same state again'); // nothing new: not checked twice
+    // A page of the browser's own (its own context): checked too.
+    const own = await browser.newPage();
+    await own.goto(`${base}/nameless`);
     const findings = await a11y.takeFindings();
     const states = a11y.states - before;
     await context.close();
+    await own.close();
 
     // Each variant with findings has a screenshot.
     const shots = findings.filter((f) => / \(screenshot: [^)]+\.png\)$/.test(f));
-    assert.equal(shots.length, 8, `two pages with findings in four variants each:\n${shots.join('\n')}`);
+    assert.equal(shots.length, 12, `three pages with findings in four variants each:\n${shots.join('\n')}`);
     for (const f of shots) assert.ok(fs.existsSync(f.match(/\(screenshot: ([^)]+)\)$/)[1]), f);
     // "<url> (<why>) [<variant>] <rule> (<impact>): ..." -> "<path> <why> <variant> <rule>"
     const got = findings.filter((f) => !shots.includes(f)).map((f) => {
@@ -99,7 +104,7 @@ describe('the accessibility check', { timeout: 2 * TEST_TIMEOUT_MS }, () => {
     for (const v of ['desktop light', 'desktop dark', '390 px light', '390 px dark']) {
       want.push(`/bad load ${v} color-contrast`, `/bad load ${v} label`);
       if (v.startsWith('390')) want.push(`/bad load ${v} overflow:`, `/bad load ${v} word`);
-      want.push(`/good after a change ${v} image-alt`);
+      want.push(`/good after a change ${v} image-alt`, `/nameless load ${v} button-name`);
     }
     assert.deepEqual([...new Set(got)].sort(), want.sort(), `findings:\n${findings.join('\n')}`);
     // Both faint lines in the dark, one in the light.
@@ -115,7 +120,7 @@ describe('the accessibility check', { timeout: 2 * TEST_TIMEOUT_MS }, () => {
     const broken = findings.filter((f) => f.includes('] word broken: '));
     assert.ok(broken.length === 2 && broken.every((f) => f.endsWith('word broken: "Antidisestablishmentarianism" in main > p.narrow ("Antidisestablishmentarianism")')),
       broken.join('\n'));
-    assert.equal(states, 3, 'the bad page, the good page, the good page after the change (the text page skipped)');
+    assert.equal(states, 4, 'the bad page, the good page, the good page after the change, the nameless page (the text page skipped)');
   });
 
   it('fails a test file whose pages have findings, though its tests pass', { timeout: TEST_TIMEOUT_MS }, async () => {

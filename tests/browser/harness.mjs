@@ -12,7 +12,8 @@
 // CHROMIUM: the browser (default /usr/bin/chromium; never downloaded).
 //
 // Accessibility, on every page state, for every test file that uses
-// launchChromium and newContext (nothing to call by hand): each context's
+// launchChromium (nothing to call by hand): each context of that browser
+// (newContext here, or the browser's own newContext and newPage) has its
 // pages send a copy of their DOM (scripts taken out) when they load, and
 // again when an element is shown or hidden (an error appearing, a section
 // opening); `a11yCheckpoint(page, why)` sends one at any other moment. A
@@ -287,6 +288,15 @@ export async function launchChromium(chromium) {
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1',
     ],
   });
+  // Every context is watched for the accessibility check (browser.newPage
+  // makes its context through newContext too); the checker's own is not.
+  const rawNewContext = browser.newContext.bind(browser);
+  a11y.rawNewContext.set(browser, rawNewContext);
+  browser.newContext = async (...args) => {
+    const context = await rawNewContext(...args);
+    await a11y.watchContext(browser, context);
+    return context;
+  };
   // The accessibility checks still queued run in this browser: finish them first.
   const close = browser.close.bind(browser);
   browser.close = async (...args) => {
@@ -297,14 +307,14 @@ export async function launchChromium(chromium) {
 }
 
 /**
- * A browser context (one person's browser profile) with the step timeouts,
- * whose pages' states are checked for accessibility (see the top of this file).
+ * A browser context (one person's browser profile) with the step timeouts;
+ * in a browser from launchChromium its pages' states are checked for
+ * accessibility (see the top of this file).
  */
 export async function newContext(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', ...options });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
   context.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
-  await a11y.watchContext(browser, context);
   return context;
 }
 
@@ -569,6 +579,7 @@ class A11yChecker {
     this.findings = [];
     this.states = 0;
     this.ms = 0; // time spent checking
+    this.rawNewContext = new Map(); // browser -> its newContext, unwatched
   }
 
   async watchContext(browser, context) {
@@ -594,7 +605,7 @@ class A11yChecker {
     if (entry.page) return entry.page;
     assert.ok(fs.existsSync(AXE_FILE), `axe-core not found at ${AXE_FILE}: run \`npm ci\` in ${HERE}`);
     entry.axe = fs.readFileSync(AXE_FILE, 'utf8');
-    entry.context = await browser.newContext({ viewport: A11Y_VARIANTS[0].viewport, locale: 'en-US', bypassCSP: true });
+    entry.context = await this.rawNewContext.get(browser)({ viewport: A11Y_VARIANTS[0].viewport, locale: 'en-US', bypassCSP: true });
     entry.context.setDefaultTimeout(STEP_TIMEOUT_MS);
     entry.page = await entry.context.newPage();
     await entry.page.route('**/*', async (route) => {
@@ -667,6 +678,7 @@ class A11yChecker {
     await this.settle(browser);
     const entry = this.browsers.get(browser);
     this.browsers.delete(browser);
+    this.rawNewContext.delete(browser);
     await entry?.context?.close().catch(() => {});
   }
 
