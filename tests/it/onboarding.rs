@@ -530,3 +530,86 @@ async fn manager_mail_signs_in_on_the_hire_date_embedded() {
 async fn manager_mail_signs_in_on_the_hire_date_redis() {
     mail_to_manager_on(Backend::Redis).await;
 }
+
+// ---- the portal's onboarding page ----
+
+async fn portal_page_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let clock = ManualClock::new(T0);
+    let app = spawn(store.url(), &format!("t{}", free_port()), &clock, nowhere()).await;
+    let admin = crate::portal::admin_browser(&app).await;
+    let policies = admin.get("/admin/policy").await;
+    assert!(policies.body.contains("href=\"/admin/policy/onboarding\""));
+    let page = admin.get("/admin/policy/onboarding").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("aria-current=\"page\">Policies"),
+        "the nav marks Policies"
+    );
+    let csrf = page.field("csrf");
+    let form = |zone: &'static str, lifetime: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("enabled", "yes".to_owned()),
+            ("days", "3".to_owned()),
+            ("time", "09:30".to_owned()),
+            ("time_zone", zone.to_owned()),
+            ("lifetime", lifetime.to_owned()),
+            ("email", "yes".to_owned()),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move {
+            let pairs: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            admin.post_form("/admin/policy/onboarding", &pairs).await
+        }
+    };
+    // A bad time zone: the form again, the error beside the field, the
+    // values as typed, nothing saved.
+    let res = post(form("Europe/Atlantis", "240")).await;
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("id=\"time_zone-error\""), "{}", res.body);
+    assert!(res.body.contains("Europe/Atlantis"), "{}", res.body);
+    assert!(
+        res.body
+            .contains("aria-invalid=\"true\" aria-describedby=\"time_zone-error\"")
+    );
+    assert!(res.body.contains("value=\"09:30\""), "kept as typed");
+    // Beyond the TAP policy's maximum (480): beside the lifetime.
+    let res = post(form("Europe/Berlin", "600")).await;
+    assert_eq!(res.status, 400, "{}", res.body);
+    assert!(res.body.contains("id=\"lifetime-error\""), "{}", res.body);
+    let token = policy_token(&app).await;
+    let (_, got) = app
+        .api(Method::GET, "/policies/onboardingPolicy", &token, None)
+        .await;
+    assert_eq!(got["state"], "disabled", "nothing saved: {got}");
+    // A good one is saved, and the API sees it.
+    let res = post(form("Europe/Berlin", "240")).await;
+    assert_eq!(res.status, 303, "{}", res.body);
+    let saved = admin.follow(res).await;
+    assert!(
+        saved.body.contains("onboarding policy was saved"),
+        "{}",
+        saved.body
+    );
+    let (_, got) = app
+        .api(Method::GET, "/policies/onboardingPolicy", &token, None)
+        .await;
+    assert_eq!(got["state"], "enabled");
+    assert_eq!(got["validFromLocalTime"], "09:30");
+    assert_eq!(got["issueDaysBeforeHire"], 3);
+    assert_eq!(got["lifetimeInMinutes"], 240);
+    assert_eq!(got["isUsableOnce"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_portal_page_embedded() {
+    portal_page_on(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onboarding_portal_page_redis() {
+    portal_page_on(Backend::Redis).await;
+}
