@@ -781,6 +781,11 @@ impl Settings {
             let _ = url.set_password(Some("********"));
             masked.store.url = url.to_string();
         }
+        if let Some(smtp) = &mut masked.smtp
+            && smtp.password.is_some()
+        {
+            smtp.password = Some("********".into());
+        }
         toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot render: {e}"))
     }
 }
@@ -1130,6 +1135,65 @@ token_endpoint_auth_method = "private_key_jwt"
         assert!(!out.contains("very-secret-value-123"));
         assert!(!out.contains("hunter2"));
         assert!(out.contains("********"));
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_the_password_masked() {
+        let smtp = |host: &str, tls: SmtpTls| SmtpSettings {
+            host: host.into(),
+            port: 587,
+            from: "Onramp <onramp@example.com>".into(),
+            username: Some("onramp".into()),
+            password: Some("smtp-secret-42".into()),
+            tls,
+            ca_file: None,
+            timeout_seconds: 10,
+        };
+        let key = |s: SmtpSettings| {
+            let settings = Settings {
+                smtp: Some(s),
+                ..Settings::default()
+            };
+            match settings.validate() {
+                Err(ConfigError::Invalid { key, .. }) => key,
+                other => format!("{other:?}"),
+            }
+        };
+        let ok = Settings {
+            smtp: Some(smtp("smtp.example.com", SmtpTls::Starttls)),
+            ..Settings::default()
+        };
+        assert!(ok.validate().is_ok());
+        assert!(!ok.to_masked_toml().contains("smtp-secret-42"));
+        assert!(ok.to_masked_toml().contains("[smtp]"));
+        // Plain text only to this machine.
+        assert_eq!(key(smtp("smtp.example.com", SmtpTls::None)), "smtp.tls");
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            let s = Settings {
+                smtp: Some(smtp(host, SmtpTls::None)),
+                ..Settings::default()
+            };
+            assert!(s.validate().is_ok(), "{host}");
+        }
+        let mut bad = smtp("smtp.example.com", SmtpTls::Starttls);
+        bad.from = "not a mailbox".into();
+        assert_eq!(key(bad), "smtp.from");
+        let mut bad = smtp("smtp.example.com", SmtpTls::Starttls);
+        bad.password = None;
+        assert_eq!(key(bad), "smtp.password");
+        let mut bad = smtp("smtp.example.com", SmtpTls::Starttls);
+        bad.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+        assert_eq!(key(bad), "smtp.ca_file");
+        let s = Settings {
+            onboarding: OnboardingSettings {
+                users_per_run: 0,
+                ..OnboardingSettings::default()
+            },
+            ..Settings::default()
+        };
+        assert!(
+            matches!(s.validate(), Err(ConfigError::Invalid { key, .. }) if key == "onboarding.users_per_run")
+        );
     }
 
     #[test]

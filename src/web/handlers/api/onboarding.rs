@@ -114,8 +114,14 @@ struct OnboardingPatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false, pattern = "^([01][0-9]|2[0-3]):[0-5][0-9]$")]
     valid_from_local_time: Option<String>,
+    /// An IANA time zone name the tz database knows.
     #[serde(default, deserialize_with = "present")]
-    #[schema(nullable = false)]
+    #[schema(
+        nullable = false,
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[!-~]+$"
+    )]
     time_zone: Option<String>,
     #[serde(default, deserialize_with = "whole")]
     #[schema(nullable = false, minimum = 10, maximum = 43200)]
