@@ -6,7 +6,8 @@
 #                    creates a user and a pass; the user signs in, enrolls and
 #                    deletes a passkey; the audit log shows it all; then, at
 #                    390 px, a group is created, gets a member and is picked
-#                    in the TAP policy.
+#                    in the TAP policy, and the onboarding policy page shows
+#                    refused values beside their fields.
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
