@@ -308,6 +308,36 @@ async fn scheduler_on(backend: Backend) {
     assert_eq!(run(&app).await.issued, 0);
     assert_eq!(app.store.get_tap(&late).await.unwrap(), None);
 
+    // Nobody with a passkey already, nor a disabled account, gets one.
+    let has_key = hire(&app, "haskey@example.com", Some("2027-01-16T00:00:00Z")).await;
+    app.store
+        .add_credential(&onramp::domain::credential::PasskeyCredential {
+            id: "cred-haskey".into(),
+            user_id: has_key.clone(),
+            name: "Laptop".into(),
+            created: T0,
+            last_used: None,
+            aaguid: None,
+            backup_eligible: false,
+            backup_state: false,
+            passkey: json!({}),
+        })
+        .await
+        .unwrap();
+    let off = hire(&app, "off@example.com", Some("2027-01-16T00:00:00Z")).await;
+    let (status, _) = app
+        .api(
+            Method::PATCH,
+            &format!("/users/{off}"),
+            &hr,
+            Some(json!({"accountEnabled": false})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(run(&app).await.issued, 0);
+    assert_eq!(app.store.get_tap(&has_key).await.unwrap(), None);
+    assert_eq!(app.store.get_tap(&off).await.unwrap(), None);
+
     // A TAP policy changed afterwards is checked again at issue time.
     let dee = hire(&app, "dee@example.com", Some("2027-01-16T00:00:00Z")).await;
     let token = policy_token(&app).await;
@@ -366,6 +396,31 @@ async fn two_instances_issue_each_pass_once() {
         assert_eq!(events(&one, id, AuditEventType::TapCreated).await.len(), 1);
         assert!(one.store.get_tap(id).await.unwrap().is_some());
     }
+}
+
+/// The background scheduler of a running instance issues due passes by
+/// itself (every `onboarding.scheduler_seconds`, and once at start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_scheduler_issues_due_passes() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let clock = ManualClock::new(T0);
+    let app = TestApp::spawn_with(store.url(), "bg", clock.clone(), |s: &mut Settings| {
+        s.onboarding.scheduler_seconds = 1;
+        s.smtp = Some(nowhere());
+    })
+    .await;
+    enable(&app).await;
+    let id = hire(&app, "soon@example.com", Some("2027-01-15T00:00:00Z")).await;
+    clock.set(datetime!(2027-01-13 07:00 UTC));
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    while app.store.get_tap(&id).await.unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler issued nothing within 10 s"
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    assert_eq!(events(&app, &id, AuditEventType::TapCreated).await.len(), 1);
 }
 
 // ---- the manager's mail through a real SMTP server ----
