@@ -151,6 +151,16 @@ impl OnboardingService {
                     Err(e) => tracing::warn!(error = %e, "an onboarding pass could not be issued"),
                 }
             }
+            // Delivered page by page: at most a page of passcodes is held
+            // at once, and none is held past a later failure of this run.
+            if !issued.is_empty() {
+                let (mailed, failed) = self
+                    .deliver(std::mem::take(&mut issued), &policy.onboarding)
+                    .await;
+                run.issued += mailed + failed;
+                run.mailed += mailed;
+                run.failed += failed;
+            }
             if !full {
                 cursor = None;
                 break;
@@ -160,12 +170,6 @@ impl OnboardingService {
             }
         }
         run.next = cursor;
-        run.issued = issued.len();
-        if !issued.is_empty() {
-            let (mailed, failed) = self.deliver(issued, &policy.onboarding).await;
-            run.mailed = mailed;
-            run.failed = failed;
-        }
         Ok(run)
     }
 
@@ -182,7 +186,10 @@ impl OnboardingService {
         let lifetime = time::Duration::minutes(i64::from(policy.onboarding.lifetime_minutes));
         // Not yet, or over: enabling the policy never reaches back to
         // people hired long ago.
-        if now < schedule.issue_at || now >= schedule.start + lifetime {
+        let Some(end) = schedule.start.checked_add(lifetime) else {
+            return Ok(None);
+        };
+        if now < schedule.issue_at || now >= end {
             return Ok(None);
         }
         let store = &self.ctx.store;
@@ -238,9 +245,14 @@ impl OnboardingService {
             // Another instance issued it first.
             return Ok(None);
         }
-        Lockout::new(self.ctx.clone())
+        // The pass is out: a failure from here on must not lose its
+        // passcode before delivery.
+        if let Err(e) = Lockout::new(self.ctx.clone())
             .clear(&user, &scheduler(), &meta, "a new pass was issued", false)
-            .await?;
+            .await
+        {
+            tracing::warn!(error = %e, "the lockout of a user with a new onboarding pass was not cleared");
+        }
         Ok(Some(Issued {
             user,
             tap,
