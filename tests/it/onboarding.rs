@@ -435,6 +435,15 @@ struct SmtpServer {
 
 impl SmtpServer {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// `plain`: a server that offers no STARTTLS.
+    fn start_plain() -> Self {
+        Self::start_with(&["plain"])
+    }
+
+    fn start_with(args: &[&str]) -> Self {
         let python = std::env::var_os("ONRAMP_TEST_SMTP_PYTHON")
             .map(PathBuf::from)
             .unwrap_or_else(|| {
@@ -454,6 +463,7 @@ impl SmtpServer {
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp/server.py"))
             .arg(port.to_string())
             .arg(dir.path())
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -667,4 +677,50 @@ async fn onboarding_portal_page_embedded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn onboarding_portal_page_redis() {
     portal_page_on(Backend::Redis).await;
+}
+
+/// STARTTLS is required: a server that does not offer it gets no pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_pass_goes_to_a_server_without_starttls() {
+    let smtp = SmtpServer::start_plain();
+    let store = StoreHandle::new(Backend::Embedded);
+    let clock = ManualClock::new(T0);
+    let settings = SmtpSettings {
+        ca_file: None,
+        ..smtp.settings()
+    };
+    let app = spawn(store.url(), "plain", &clock, settings).await;
+    enable(&app).await;
+    let boss = hire(&app, "boss@example.com", None).await;
+    let id = hire(&app, "newhire@example.com", Some("2027-01-15T00:00:00Z")).await;
+    let hr = app.hr_token().await;
+    let (status, _) = app
+        .api(
+            Method::PUT,
+            &format!("/users/{id}/manager/$ref"),
+            &hr,
+            Some(json!({"@odata.id": format!("{}/api/v1/users/{boss}", app.base)})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    clock.set(datetime!(2027-01-13 07:00 UTC));
+    let r = run(&app).await;
+    assert_eq!((r.issued, r.mailed, r.failed), (1, 0, 1), "{r:?}");
+    let failed = events(&app, &id, AuditEventType::OnboardingFailed).await;
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("STARTTLS is not supported"),
+        "{:?}",
+        failed[0].detail
+    );
+    let received: Vec<_> = std::fs::read_dir(smtp.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
+        .collect();
+    assert!(received.is_empty(), "a mail went out in the clear");
 }

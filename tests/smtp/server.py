@@ -1,12 +1,13 @@
 """A real SMTP server for the onboarding tests (aiosmtpd), STARTTLS required.
 
-Usage: server.py PORT DIR
+Usage: server.py PORT DIR [plain]
 
 Makes a throwaway CA and a certificate for localhost signed by it (DIR/ca.pem
 is what the client trusts), then serves on 127.0.0.1:PORT, refusing mail
 before STARTTLS. Each message is written to DIR/mail-N.eml, its first lines
 the envelope (X-Envelope-To, X-TLS). Prints "ready" once it accepts
-connections and runs until killed.
+connections and runs until killed. With "plain" it offers no STARTTLS at
+all (a server a client must refuse to send a pass to).
 """
 
 import asyncio
@@ -101,14 +102,16 @@ class Recorder:
 def main() -> None:
     port, out = int(sys.argv[1]), pathlib.Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
-    tls = certificates(out)
-    controller = Controller(
-        Recorder(out),
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=tls,
-        require_starttls=True,
-    )
+    if sys.argv[3:] == ["plain"]:
+        controller = Controller(Recorder(out), hostname="127.0.0.1", port=port)
+    else:
+        controller = Controller(
+            Recorder(out),
+            hostname="127.0.0.1",
+            port=port,
+            tls_context=certificates(out),
+            require_starttls=True,
+        )
     controller.start()
     print("ready", flush=True)
     stop = asyncio.Event()
