@@ -19,8 +19,19 @@ pub enum MailError {
     Settings(String),
     #[error("not a mail address: {0}")]
     Address(String),
-    #[error("the SMTP server refused or failed: {0}")]
-    Send(String),
+    #[error("the SMTP server refused or failed: {reason}")]
+    Send {
+        reason: String,
+        /// Trying again may work (a connection or a 4xx answer); not for a
+        /// 5xx answer or a server that cannot be used as configured.
+        retry: bool,
+    },
+}
+
+impl MailError {
+    pub fn may_retry(&self) -> bool {
+        matches!(self, MailError::Send { retry: true, .. })
+    }
 }
 
 /// One message: to whom, the subject and a plain-text body.
@@ -91,7 +102,10 @@ impl Mailer {
             .send(message)
             .await
             .map(drop)
-            .map_err(|e| MailError::Send(e.to_string()))
+            .map_err(|e| MailError::Send {
+                retry: !(e.is_permanent() || e.is_client()),
+                reason: e.to_string(),
+            })
     }
 }
 

@@ -34,7 +34,8 @@ use crate::store::Change;
 
 /// Users read per store call.
 const PAGE: usize = 200;
-/// Attempts to send one mail, with a growing pause between them.
+/// Attempts to send one mail, with a growing pause between them (only
+/// while the failure may pass: not after a permanent refusal).
 const SEND_ATTEMPTS: u32 = 3;
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 
@@ -350,6 +351,7 @@ impl OnboardingService {
         loop {
             match mailer.send(mail()).await {
                 Ok(()) => return Ok(format!("{} <{address}>", manager.upn)),
+                Err(e) if !e.may_retry() => return Err(e.to_string()),
                 Err(e) if attempt >= SEND_ATTEMPTS => {
                     return Err(format!("after {attempt} attempts: {e}"));
                 }

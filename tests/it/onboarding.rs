@@ -717,6 +717,12 @@ async fn no_pass_goes_to_a_server_without_starttls() {
         "{:?}",
         failed[0].detail
     );
+    // A permanent refusal is not tried again.
+    assert!(
+        !failed[0].detail.as_deref().unwrap().contains("attempts"),
+        "{:?}",
+        failed[0].detail
+    );
     let received: Vec<_> = std::fs::read_dir(smtp.dir.path())
         .unwrap()
         .filter_map(|e| e.ok())
