@@ -66,10 +66,17 @@ pub enum AuditEventType {
     GroupMemberAdded,
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// A scheduled pass went to the manager by e-mail.
+    #[serde(rename = "onboarding.mailed")]
+    OnboardingMailed,
+    /// A scheduled pass was issued but could not be delivered (no
+    /// manager, no mail address, the SMTP server failed), with the reason.
+    #[serde(rename = "onboarding.failed")]
+    OnboardingFailed,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 30] = [
+    pub const ALL: [AuditEventType; 32] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -100,6 +107,8 @@ impl AuditEventType {
         Self::GroupDeleted,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
+        Self::OnboardingMailed,
+        Self::OnboardingFailed,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -138,6 +147,8 @@ impl AuditEventType {
             Self::GroupDeleted => "group.deleted",
             Self::GroupMemberAdded => "group.member_added",
             Self::GroupMemberRemoved => "group.member_removed",
+            Self::OnboardingMailed => "onboarding.mailed",
+            Self::OnboardingFailed => "onboarding.failed",
         }
     }
 }

@@ -103,6 +103,16 @@ pub fn describe(t: AuditEventType) -> (&'static str, &'static str, &'static str)
         T::GroupDeleted => ("Delete group", "GroupManagement", "Delete"),
         T::GroupMemberAdded => ("Add member to group", "GroupManagement", "Assign"),
         T::GroupMemberRemoved => ("Remove member from group", "GroupManagement", "Unassign"),
+        T::OnboardingMailed => (
+            "Deliver scheduled Temporary Access Pass",
+            "UserManagement",
+            "Other",
+        ),
+        T::OnboardingFailed => (
+            "Failed to deliver scheduled Temporary Access Pass",
+            "UserManagement",
+            "Other",
+        ),
     }
 }
 

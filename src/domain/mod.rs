@@ -12,6 +12,7 @@ pub mod group;
 pub mod lockout;
 pub mod oauth;
 pub mod odata;
+pub mod onboarding;
 pub mod permission;
 pub mod policy;
 pub mod protocol;

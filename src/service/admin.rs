@@ -66,6 +66,41 @@ fn client_target(c: &Client) -> Target {
     }
 }
 
+/// Generates a passcode for `plan` and hashes it (off the executor): the
+/// pass to store, and the passcode, which exists only in memory.
+pub(super) async fn mint_tap(
+    ctx: &Context,
+    plan: &tap::TapPlan,
+    now: OffsetDateTime,
+) -> Result<(Tap, String), DomainError> {
+    let passcode = random::from_alphabet(&*ctx.rng, tap::ALPHABET, plan.length)?;
+    let hash = ctx
+        .hashing
+        .hash(passcode.clone().into_bytes(), ctx.rng.clone())
+        .await?;
+    let tap = Tap {
+        id: random::uuid(&*ctx.rng)?,
+        hash,
+        created: now,
+        start: plan.start,
+        lifetime_minutes: plan.lifetime_minutes,
+        is_usable_once: plan.is_usable_once,
+        used_at: None,
+    };
+    Ok((tap, passcode))
+}
+
+/// The `tap.created` event's detail.
+pub(super) fn tap_detail(tap: &Tap) -> String {
+    format!(
+        "tap {} valid from {} for {} minutes{}",
+        tap.id,
+        tap.start,
+        tap.lifetime_minutes,
+        if tap.is_usable_once { ", one-time" } else { "" }
+    )
+}
+
 /// An administrator locking themself out could leave no Global
 /// Administrator; another administrator (or `onramp recover`) must act.
 fn not_yourself() -> DomainError {
@@ -357,28 +392,8 @@ impl AdminService {
     ) -> Result<IssuedTap, DomainError> {
         let now = self.now();
         let plan = request.plan(&policy.tap, now)?;
-        let passcode = random::from_alphabet(&*self.ctx.rng, tap::ALPHABET, plan.length)?;
-        let hash = self
-            .ctx
-            .hashing
-            .hash(passcode.clone().into_bytes(), self.ctx.rng.clone())
-            .await?;
-        let tap = Tap {
-            id: random::uuid(&*self.ctx.rng)?,
-            hash,
-            created: now,
-            start: plan.start,
-            lifetime_minutes: plan.lifetime_minutes,
-            is_usable_once: plan.is_usable_once,
-            used_at: None,
-        };
-        let detail = format!(
-            "tap {} valid from {} for {} minutes{}",
-            tap.id,
-            tap.start,
-            tap.lifetime_minutes,
-            if tap.is_usable_once { ", one-time" } else { "" }
-        );
+        let (tap, passcode) = mint_tap(&self.ctx, &plan, now).await?;
+        let detail = tap_detail(&tap);
         self.audited(
             actor,
             meta,

@@ -77,6 +77,9 @@ const GROUP_ORDER: Json = TableDefinition::new("group_order");
 const MEMBERS: Json = TableDefinition::new("group_members");
 /// `user id NUL group id` → "": the reverse index.
 const MEMBER_OF: Json = TableDefinition::new("member_of");
+/// `user id NUL hire date` → id of the pass the onboarding scheduler issued
+/// for it: the exactly-once claim, durable (never in the memory tier).
+const ONBOARDED: Json = TableDefinition::new("onboarded");
 
 const KEYSET: &str = "keyset";
 const POLICY: &str = "policy";
@@ -218,6 +221,7 @@ impl EmbeddedStore {
                 GROUP_ORDER,
                 MEMBERS,
                 MEMBER_OF,
+                ONBOARDED,
             ] {
                 tx.open_table(t)?;
             }
@@ -377,6 +381,12 @@ enum Op {
         group_id: String,
         user_id: String,
     },
+    IssueScheduledTap {
+        user_id: String,
+        hire_date: String,
+        tap_id: String,
+        json: String,
+    },
 }
 
 impl Op {
@@ -456,6 +466,16 @@ impl Op {
             Change::AddMember { group_id, user_id } => Op::AddMember {
                 group_id: group_id.to_owned(),
                 user_id: user_id.to_owned(),
+            },
+            Change::IssueScheduledTap {
+                user_id,
+                hire_date,
+                tap,
+            } => Op::IssueScheduledTap {
+                user_id: user_id.to_owned(),
+                hire_date: hire_date.to_owned(),
+                tap_id: tap.id.clone(),
+                json: serde_json::to_string(tap)?,
             },
             Change::RemoveMember { group_id, user_id } => Op::RemoveMember {
                 group_id: group_id.to_owned(),
@@ -556,6 +576,11 @@ impl Op {
                     member_of.remove(pair(id, &group_id).as_str())?;
                 }
                 tx.open_table(TAPS)?.remove(id.as_str())?;
+                let mut claims = tx.open_table(ONBOARDED)?;
+                for hire_date in pairs_of(&claims, id)? {
+                    claims.remove(pair(id, &hire_date).as_str())?;
+                }
+                drop(claims);
                 let (lo, hi) = user_creds_prefix(id);
                 let mut links = tx.open_table(USER_CREDS)?;
                 let keys = links
@@ -719,6 +744,22 @@ impl Op {
                 tx.open_table(MEMBER_OF)?
                     .remove(pair(user_id, group_id).as_str())?;
                 Ok(removed)
+            }
+            Op::IssueScheduledTap {
+                user_id,
+                hire_date,
+                tap_id,
+                json,
+            } => {
+                let mut claims = tx.open_table(ONBOARDED)?;
+                let key = pair(user_id, hire_date);
+                if claims.get(key.as_str())?.is_some() {
+                    return Ok(false);
+                }
+                claims.insert(key.as_str(), tap_id.as_str())?;
+                tx.open_table(TAPS)?
+                    .insert(user_id.as_str(), json.as_str())?;
+                Ok(true)
             }
         }
     }
@@ -997,6 +1038,21 @@ impl TapStore for EmbeddedStore {
         let id = user_id.to_owned();
         self.read_now(move |tx| get_json(&tx.open_table(TAPS)?, &id))
             .await
+    }
+
+    async fn scheduled_tap(
+        &self,
+        user_id: &str,
+        hire_date: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let key = pair(user_id, hire_date);
+        self.read_now(move |tx| {
+            Ok(tx
+                .open_table(ONBOARDED)?
+                .get(key.as_str())?
+                .map(|v| v.value().to_owned()))
+        })
+        .await
     }
 
     async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {

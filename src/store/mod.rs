@@ -196,6 +196,14 @@ pub trait TapStore: Send + Sync {
         tap_id: &str,
         at: OffsetDateTime,
     ) -> Result<TapUse, StoreError>;
+    /// The id of the pass issued for the user's hire date `hire_date`
+    /// ([`Change::IssueScheduledTap`]), if one was. Durable: kept until
+    /// the user is deleted, whatever happened to the pass since.
+    async fn scheduled_tap(
+        &self,
+        user_id: &str,
+        hire_date: &str,
+    ) -> Result<Option<String>, StoreError>;
 }
 
 #[async_trait]
@@ -314,6 +322,16 @@ pub enum Change<'a> {
     RemoveMember {
         group_id: &'a str,
         user_id: &'a str,
+    },
+    /// The pass scheduled for a hire date (onboarding): stores `tap`
+    /// (replacing any other pass) together with the durable claim of
+    /// `(user, hire_date)`, only if that claim is not taken yet. False,
+    /// and nothing written, when it is: of any number of instances and
+    /// restarts, one issues the pass.
+    IssueScheduledTap {
+        user_id: &'a str,
+        hire_date: &'a str,
+        tap: &'a Tap,
     },
 }
 

@@ -17,6 +17,7 @@
 //! | `{P:dir}:memberof:<user id>` | set of the user's group ids (reverse index) |
 //! | `{P:u:<id>}:tap` | the user's pass JSON |
 //! | `{P:u:<id>}:creds` | hash: credential id → passkey JSON |
+//! | `{P:u:<id>}:onboarded` | hash: hire date → id of the pass the onboarding scheduler issued for it (the exactly-once claim) |
 //! | `{P:cred:<cred id>}` | user id (credential index, checked on read) |
 //! | `{P:clients}` | hash: client id → JSON |
 //! | `{P:keys}`, `{P:policy}` | singletons |
@@ -409,6 +410,9 @@ impl RedisStore {
     fn tap_key(&self, user_id: &str) -> String {
         format!("{{{}:u:{user_id}}}:tap", self.p)
     }
+    fn onboarded_key(&self, user_id: &str) -> String {
+        format!("{{{}:u:{user_id}}}:onboarded", self.p)
+    }
     fn creds_key(&self, user_id: &str) -> String {
         format!("{{{}:u:{user_id}}}:creds", self.p)
     }
@@ -727,6 +731,18 @@ if not cur then return 0 end
 if cjson.decode(cur)['id'] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+return 1",
+    )
+});
+
+// KEYS: claims, tap, outbox. ARGV: hire date, tap id, tap, event. The
+// claim, the pass and its event in one step, only if the claim is new.
+static ISSUE_SCHEDULED_TAP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[4]) end
 return 1",
     )
 });
@@ -1083,6 +1099,23 @@ impl RedisStore {
                     .await?;
                 Ok(n == 1)
             }
+            Change::IssueScheduledTap {
+                user_id,
+                hire_date,
+                tap,
+            } => {
+                let n: i64 = ISSUE_SCHEDULED_TAP
+                    .key(self.onboarded_key(user_id))
+                    .key(self.tap_key(user_id))
+                    .key(self.user_outbox(user_id))
+                    .arg(hire_date)
+                    .arg(&tap.id)
+                    .arg(serde_json::to_string(tap)?)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                Ok(n == 1)
+            }
         }
     }
 
@@ -1164,7 +1197,8 @@ impl RedisStore {
             Change::PutTap { user_id, .. }
             | Change::DeleteTap { user_id, .. }
             | Change::UseTap { user_id, .. }
-            | Change::DeleteCredential { user_id, .. } => self.user_outbox(user_id),
+            | Change::DeleteCredential { user_id, .. }
+            | Change::IssueScheduledTap { user_id, .. } => self.user_outbox(user_id),
             Change::AddCredential(c) | Change::UpdateCredential { cred: c, .. } => {
                 self.user_outbox(&c.user_id)
             }
@@ -1334,7 +1368,9 @@ impl RedisStore {
         for cred in cred_ids {
             let _: () = c.del(self.cred_index_key(&cred)).await?;
         }
-        let _: () = c.del(&[self.tap_key(id), self.creds_key(id)]).await?;
+        let _: () = c
+            .del(&[self.tap_key(id), self.creds_key(id), self.onboarded_key(id)])
+            .await?;
         Ok(deleted)
     }
 
@@ -1610,6 +1646,17 @@ impl TapStore for RedisStore {
     async fn get_tap(&self, user_id: &str) -> Result<Option<Tap>, StoreError> {
         let raw: Option<String> = self.c().get(self.tap_key(user_id)).await?;
         decode(raw)
+    }
+
+    async fn scheduled_tap(
+        &self,
+        user_id: &str,
+        hire_date: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .c()
+            .hget(self.onboarded_key(user_id), hire_date)
+            .await?)
     }
 
     async fn record_tap_use(

@@ -22,6 +22,8 @@
 //      its secret once keeps the secret and "Copy secret" on the screen; a
 //      refused registration, a deletion's confirmation and the new user's
 //      "No administrator role" page put the first focus on their content.
+//   7. Still at that width, the onboarding policy page (passes for the hire
+//      date) shows each refused value beside its field, as typed, and saves.
 //
 // Every page state is also checked for accessibility (harness.mjs).
 //
@@ -84,7 +86,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
   const person = { log: new PageLog('user') }; // the new user's browser
   const created = {}; // {id, passcode, signInLink}
   const done = new Set(); // tests that got to their end
-  const TESTS = 6;
+  const TESTS = 7;
 
   before(async () => {
     assertSetup();
@@ -600,5 +602,62 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     admin.log.assertClean('the clients pages');
     onramp.assertRunning();
     done.add('clients');
+  });
+
+  it('explains a refused onboarding policy beside its field and saves a good one', { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('groups');
+    const { page } = admin;
+    const form = page.locator('form#onboarding-policy');
+    const zone = form.getByLabel('Time zone (IANA name, such as Europe/Berlin)');
+    await step('from the policies page', async () => {
+      await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Policies' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy');
+      await page.getByRole('link', { name: 'Passes for the hire date' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy/onboarding');
+      await page.getByRole('heading', { name: 'Passes for the hire date', level: 1 }).waitFor();
+      const nav = page.getByRole('navigation', { name: 'Admin sections' });
+      assert.equal(await nav.getByRole('link', { name: 'Policies' }).getAttribute('aria-current'), 'page');
+    });
+
+    await step('an unknown time zone', async () => {
+      await form.getByLabel('Enabled').check();
+      await form.getByLabel('Valid from (local time on the hire date)').fill('09:30');
+      await zone.fill('Europe/Atlantis');
+      await form.getByRole('button', { name: 'Save onboarding policy' }).click();
+      await page.locator('#time_zone-error').waitFor();
+    });
+    assert.match(await page.locator('#time_zone-error').innerText(), /Europe\/Atlantis/);
+    assert.equal(await zone.getAttribute('aria-invalid'), 'true');
+    assert.equal(await zone.getAttribute('aria-describedby'), 'time_zone-error');
+    assert.equal(await zone.inputValue(), 'Europe/Atlantis', 'the value as typed');
+    assert.equal(await form.getByLabel('Valid from (local time on the hire date)').inputValue(), '09:30');
+    await assertFits(page, 'the onboarding page with an error');
+    await shot(page, 'onboarding-error');
+
+    await step('e-mail without a mail server', async () => {
+      await zone.fill('Europe/Berlin');
+      await form.getByRole('button', { name: 'Save onboarding policy' }).click();
+      await page.locator('#email-error').waitFor();
+    });
+    assert.match(await page.locator('#email-error').innerText(), /\[smtp\]/);
+    assert.equal(await page.locator('#time_zone-error').count(), 0, 'the fixed field has no error left');
+
+    await step('saved while disabled', async () => {
+      await form.getByLabel('Enabled').uncheck();
+      await form.getByLabel('Issued this many days before the hire date (0–30)').fill('3');
+      await form.getByRole('button', { name: 'Save onboarding policy' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy/onboarding' && u.searchParams.get('done') === 'saved');
+      await page.getByRole('status').filter({ hasText: 'The onboarding policy was saved.' }).waitFor();
+    });
+    assert.equal(await form.getByLabel('Issued this many days before the hire date (0–30)').inputValue(), '3');
+    assert.equal(await zone.inputValue(), 'Europe/Berlin');
+    assert.equal(await form.getByLabel('Valid from (local time on the hire date)').inputValue(), '09:30');
+    // The two refusals were 400s, as they should be; nothing else failed.
+    const refused = `HTTP 400 POST ${onramp.base}/admin/policy/onboarding`;
+    assert.deepEqual(admin.log.httpErrors, [refused, refused]);
+    admin.log.httpErrors.length = 0;
+    admin.log.assertClean('the onboarding page');
+    onramp.assertRunning();
+    done.add('onboarding');
   });
 });

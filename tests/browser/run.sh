@@ -6,7 +6,9 @@
 #                    creates a user and a pass; the user signs in, enrolls and
 #                    deletes a passkey; the audit log shows it all; then, at
 #                    390 px, a group is created, gets a member and is picked
-#                    in the TAP policy;
+#                    in the TAP policy, a relying party is registered, and the
+#                    onboarding policy page shows refused values beside their
+#                    fields;
 #   a11y.test.mjs    the accessibility check every page state of these gets
 #                    (harness.mjs: axe-core, 1280 and 390 px, light and dark,
 #                    overflow at 390 px) finds what pages made to fail it hold,

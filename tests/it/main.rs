@@ -17,6 +17,7 @@ mod keys;
 mod lifecycle;
 mod lockout;
 mod oidc_flow;
+mod onboarding;
 mod openapi;
 mod operations;
 mod portal;

@@ -17,6 +17,7 @@ pub mod envelope;
 pub mod groups;
 pub mod keys;
 pub mod methods;
+pub mod onboarding;
 pub mod policies;
 pub mod query;
 pub mod resources;
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(audit::routes)
         .configure(clients::routes)
         .configure(keys::routes)
+        .configure(onboarding::routes)
         .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
 }
 

@@ -6,6 +6,7 @@
 mod admin;
 mod audit;
 mod groups;
+mod onboarding;
 mod settings;
 mod shown;
 mod targets;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(users::routes)
         .configure(groups::routes)
         .configure(settings::routes)
+        .configure(onboarding::routes)
         .route("/admin/audit", web::get().to(audit::log))
         .route("/admin/shown/{id}", web::get().to(shown::view));
 }

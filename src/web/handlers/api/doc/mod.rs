@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 
-use super::{audit, batch, clients, groups, keys, methods, policies, users};
+use super::{audit, batch, clients, groups, keys, methods, onboarding, policies, users};
 use crate::domain::permission::Permission;
 
 #[derive(OpenApi)]
@@ -73,6 +73,8 @@ use crate::domain::permission::Permission;
         clients::client_get,
         clients::client_delete,
         keys::rotate_keys,
+        onboarding::onboarding_get,
+        onboarding::onboarding_patch,
         batch::batch,
         super::openapi_json,
     ),
