@@ -375,7 +375,7 @@ impl AdminService {
         let detail = format!(
             "tap {} valid from {} for {} minutes{}",
             tap.id,
-            tap.start,
+            crate::domain::audit::readable(tap.start),
             tap.lifetime_minutes,
             if tap.is_usable_once { ", one-time" } else { "" }
         );

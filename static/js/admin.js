@@ -1,4 +1,5 @@
 // Admin portal: copy buttons for values shown once (passcodes, secrets),
+// the print button of a new hire's handout,
 // a name filter for the policy pages' group lists, and the target lists
 // shown only when a policy applies to chosen users and groups.
 "use strict";
@@ -22,6 +23,13 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       setTimeout(() => { button.textContent = label; }, 2000);
     });
+  }
+
+  // The print button of a handout (hidden without script: the browser's
+  // own print prints the same handout).
+  for (const button of document.querySelectorAll("button[data-print]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
   }
 
   // A search box above each group list: hides the groups whose name does

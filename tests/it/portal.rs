@@ -409,8 +409,27 @@ async fn portal_pages_on(backend: Backend) {
         made.body
             .contains("/signin?login_hint=new.hire%40example.com")
     );
+    // The handout: who, when (UTC in the markup), where, the QR code.
+    assert!(made.body.contains("Welcome, New Hire"), "{}", made.body);
+    assert!(made.body.contains("<time datetime=\""), "{}", made.body);
+    assert!(made.body.contains("class=\"handout\""));
     let detail = admin.get(&user_path).await;
-    assert!(detail.body.contains("EnabledByPolicy"), "{}", detail.body);
+    assert!(
+        detail.body.contains("data-reason=\"EnabledByPolicy\""),
+        "{}",
+        detail.body
+    );
+    // One label per status, in words: no "Usable (EnabledByPolicy)".
+    assert!(
+        detail.body.contains("<strong>Usable</strong></p>"),
+        "{}",
+        detail.body
+    );
+    assert!(
+        !detail.body.contains("(EnabledByPolicy)"),
+        "{}",
+        detail.body
+    );
     assert!(!detail.body.contains(&passcode));
     // Reloading the page shows nothing again and issues nothing: the pass
     // still works (the sign-in below) and no second pass was created.
@@ -451,7 +470,7 @@ async fn portal_pages_on(backend: Backend) {
     let hr = app.hr_token().await;
     let user_id = user_path.rsplit('/').next().unwrap();
     let (_, tap) = issue_tap(&app, &hr, user_id).await;
-    let (_, denied) = portal_sign_in(
+    let (non_admin, denied) = portal_sign_in(
         &app,
         "new.hire@example.com",
         tap["temporaryAccessPass"].as_str().unwrap(),
@@ -459,6 +478,41 @@ async fn portal_pages_on(backend: Backend) {
     .await;
     assert_eq!(denied.status, 403, "{}", denied.body);
     assert!(denied.body.contains("No administrator role"));
+    // "Sign in as someone else": the end-session page, then the portal's
+    // sign-in again.
+    let other = denied
+        .body
+        .split("<a class=\"button\" href=\"")
+        .nth(1)
+        .unwrap();
+    let other = other[..other.find('"').unwrap()].replace("&#38;", "&");
+    assert!(
+        denied.body.contains("Sign in as someone else"),
+        "{}",
+        denied.body
+    );
+    assert!(
+        other.starts_with("/logout?client_id=onramp-admin-portal&"),
+        "{other}"
+    );
+    let asked = non_admin.get(&other).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let mut form = vec![("confirm".to_owned(), "yes".to_owned())];
+    for name in ["csrf", "client_id", "post_logout_redirect_uri"] {
+        form.push((name.to_owned(), asked.field(name)));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = non_admin.post_form("/logout", &form).await;
+    assert_eq!(
+        out.location.as_deref(),
+        Some(format!("{}/admin/login", app.base).as_str()),
+        "{}",
+        out.body
+    );
+    // Signed out: the portal's sign-in asks for a user name again.
+    let again = non_admin.follow(out).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("name=\"username\""), "{}", again.body);
 
     // Deleting the passkey asks first, then works.
     let start = detail.body.find("action=delete-passkey&amp;item=").unwrap() + 31;
@@ -583,7 +637,10 @@ async fn portal_pages_on(backend: Backend) {
     assert_eq!(out.status, 303);
     let again = admin.get("/admin/users").await;
     assert_eq!(again.status, 302);
-    assert_eq!(again.location.as_deref(), Some("/admin/login"));
+    assert_eq!(
+        again.location.as_deref(),
+        Some("/admin/login?return_to=%2Fadmin%2Fusers")
+    );
 }
 
 #[tokio::test]
@@ -1515,5 +1572,94 @@ async fn portal_groups_need_a_global_administrator() {
                 IncludeTargets::Targets(vec![PolicyTarget::group(&group.id)])
             );
         }
+    }
+}
+
+/// Follows the portal's sign-in from `start` (SSO: no pages on the way):
+/// where the callback sent the browser, and the page it lands on. Every
+/// redirect on the way stays on this server.
+async fn through_portal_sign_in(
+    app: &TestApp,
+    browser: &Browser,
+    start: &str,
+) -> (String, Response) {
+    let mut res = browser.get(start).await;
+    let mut after_callback = None;
+    for _ in 0..10 {
+        let Some(loc) = res.location.clone() else {
+            break;
+        };
+        assert!(
+            loc.starts_with('/') || loc.starts_with(&app.base),
+            "{start}: redirected off-site to {loc}"
+        );
+        let from_callback = loc.contains("/admin/callback");
+        res = browser.get(&loc).await;
+        if from_callback {
+            after_callback = res.location.clone();
+        }
+    }
+    (after_callback.expect("through the portal's callback"), res)
+}
+
+/// A deep link into the portal survives its sign-in; `return_to` is a
+/// local portal path or ignored (no open redirect).
+#[tokio::test]
+async fn portal_deep_links_survive_sign_in_and_never_redirect_elsewhere() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let token = delegated_token(&app, &admin).await;
+    let id = create_user(
+        &app,
+        token["access_token"].as_str().unwrap(),
+        "ada@example.com",
+    )
+    .await;
+    let sign_out = || async {
+        let csrf = admin.get("/admin/users").await.field("csrf");
+        // Out of the portal (the single sign-on session stays).
+        let out = admin.post_form("/admin/signout", &[("csrf", &csrf)]).await;
+        assert_eq!(out.status, 303);
+    };
+    sign_out().await;
+
+    let deep = format!("/admin/users/{id}?done=roles");
+    let asked = admin.get(&deep).await;
+    assert_eq!(asked.status, 302);
+    let login = asked.location.clone().unwrap();
+    assert_eq!(
+        login,
+        format!("/admin/login?return_to=%2Fadmin%2Fusers%2F{id}%3Fdone%3Droles")
+    );
+    let (after, page) = through_portal_sign_in(&app, &admin, &login).await;
+    assert_eq!(after, deep);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("id=\"user-upn\">ada@example.com<"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("The roles were saved."),
+        "the query kept"
+    );
+
+    // Anything but a portal path lands on /admin after sign-in.
+    for evil in [
+        "//evil.example/admin/",
+        "https://evil.example/admin/users",
+        "/admin//evil.example",
+        "/admin/\\evil.example",
+        "/\\evil.example",
+        "/admin/../account/security",
+        "javascript:alert(1)",
+        "/account/security",
+    ] {
+        sign_out().await;
+        let start = format!("/admin/login?return_to={}", onramp::web::pages::enc(evil));
+        let (after, page) = through_portal_sign_in(&app, &admin, &start).await;
+        assert_eq!(after, "/admin", "{evil}");
+        assert_eq!(page.status, 200, "{evil}: {}", page.body);
     }
 }

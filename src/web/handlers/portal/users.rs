@@ -8,8 +8,7 @@ use serde::Deserialize;
 use super::groups::GroupRow;
 use super::shown::{self, Shown, TapShown};
 use super::{
-    Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, confirmed, known, listed, minute,
-    to_read,
+    Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, confirmed, known, listed, to_read,
 };
 use crate::domain::DomainError;
 use crate::domain::credential::PasskeyCredential;
@@ -21,7 +20,7 @@ use crate::domain::user::{DirectoryRole, NewUser, User, UserPatch};
 use crate::service::Caller;
 use crate::service::admin::{IssuedTap, TapView};
 use crate::state::AppState;
-use crate::web::pages::see_other;
+use crate::web::pages::{When, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::get().to(list))
@@ -42,7 +41,7 @@ pub struct UserRow {
     pub mail: Option<String>,
     pub enabled: bool,
     pub roles: String,
-    pub created: String,
+    pub created: When,
 }
 
 impl From<&User> for UserRow {
@@ -59,7 +58,7 @@ impl From<&User> for UserRow {
                 .map(|r| r.display_name())
                 .collect::<Vec<_>>()
                 .join(", "),
-            created: minute(u.created),
+            created: When(u.created),
         }
     }
 }
@@ -151,9 +150,13 @@ async fn create(
 pub struct TapRow {
     pub id: String,
     pub status: &'static str,
+    /// More about the status in plain words, where the status alone
+    /// does not say it.
+    pub why: Option<&'static str>,
+    /// Graph's `methodUsabilityReason`, for scripts (`data-reason`).
     pub reason: &'static str,
-    pub start: String,
-    pub end: String,
+    pub start: When,
+    pub end: When,
     pub once: bool,
 }
 
@@ -161,8 +164,8 @@ pub struct PasskeyRow {
     pub id: String,
     pub name: String,
     pub kind: &'static str,
-    pub created: String,
-    pub last_used: String,
+    pub created: When,
+    pub last_used: Option<When>,
     pub aaguid: String,
 }
 
@@ -182,18 +185,29 @@ struct UserPage<'a> {
     tap_default: u32,
     tap_forced_once: bool,
     /// The name-wide lock: until when, and how many attempts it refused.
-    locked: Option<(String, u32)>,
+    locked: Option<(When, u32)>,
     /// The user's groups, when this admin may read groups.
     groups: Option<Vec<GroupRow>>,
 }
 
-fn reason_text(r: MethodUsabilityReason) -> (&'static str, &'static str) {
+/// A pass's status in words, what else there is to say about it, and
+/// Graph's name of the reason.
+fn reason_text(r: MethodUsabilityReason) -> (&'static str, Option<&'static str>, &'static str) {
+    use MethodUsabilityReason::*;
     match r {
-        MethodUsabilityReason::EnabledByPolicy => ("Usable", "EnabledByPolicy"),
-        MethodUsabilityReason::DisabledByPolicy => ("Not usable", "DisabledByPolicy"),
-        MethodUsabilityReason::Expired => ("Expired", "Expired"),
-        MethodUsabilityReason::NotYetValid => ("Not yet valid", "NotYetValid"),
-        MethodUsabilityReason::OneTimeUsed => ("Already used", "OneTimeUsed"),
+        EnabledByPolicy => ("Usable", None, "EnabledByPolicy"),
+        DisabledByPolicy => (
+            "Not usable",
+            Some("the Temporary Access Pass policy does not let this user sign in with a pass"),
+            "DisabledByPolicy",
+        ),
+        Expired => ("Expired", None, "Expired"),
+        NotYetValid => ("Not yet valid", None, "NotYetValid"),
+        OneTimeUsed => (
+            "Already used",
+            Some("it was a one-time pass"),
+            "OneTimeUsed",
+        ),
     }
 }
 
@@ -209,7 +223,7 @@ struct UserFacts {
     passkeys: Vec<PasskeyCredential>,
     policy: Policy,
     /// The name-wide lock: until when, and how many attempts it refused.
-    locked: Option<(String, u32)>,
+    locked: Option<(When, u32)>,
     groups: Option<Vec<GroupRow>>,
 }
 
@@ -228,7 +242,7 @@ async fn user_facts(state: &AppState, caller: &Caller, id: &str) -> Result<UserF
     };
     let policy = state.admin.policy().await?;
     let locked = match state.admin.sign_in_lockout(caller, &user.id).await {
-        Ok((_, lock)) => lock.locked_until.map(|t| (minute(t), lock.refused)),
+        Ok((_, lock)) => lock.locked_until.map(|t| (When(t), lock.refused)),
         Err(DomainError::Forbidden(_)) => None,
         Err(e) => return Err(e),
     };
@@ -244,13 +258,14 @@ async fn user_facts(state: &AppState, caller: &Caller, id: &str) -> Result<UserF
 }
 
 fn tap_row(v: &TapView) -> TapRow {
-    let (status, reason) = reason_text(v.reason);
+    let (status, why, reason) = reason_text(v.reason);
     TapRow {
         id: v.tap.id.clone(),
         status,
+        why,
         reason,
-        start: minute(v.tap.start),
-        end: minute(v.tap.end()),
+        start: When(v.tap.start),
+        end: When(v.tap.end()),
         once: v.tap.is_usable_once,
     }
 }
@@ -262,8 +277,8 @@ fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
         } else {
             "Device-bound"
         },
-        created: minute(p.created),
-        last_used: p.last_used.map_or_else(|| "never".to_owned(), minute),
+        created: When(p.created),
+        last_used: p.last_used.map(When),
         aaguid: p.aaguid.unwrap_or_else(|| "unknown".to_owned()),
         id: p.id,
         name: p.name,
@@ -362,9 +377,10 @@ fn tap_shown(user: &User, issued: &IssuedTap) -> TapShown {
     TapShown {
         user_id: user.id.clone(),
         upn: user.upn.as_str().to_owned(),
+        display_name: user.display_name.clone(),
         passcode: issued.passcode.clone(),
-        start: minute(tap.start),
-        end: minute(tap.end()),
+        start: tap.start,
+        end: tap.end(),
         once: tap.is_usable_once,
     }
 }
