@@ -159,6 +159,8 @@ pub struct PasskeyRow {
     pub id: String,
     pub name: String,
     pub kind: &'static str,
+    /// The authenticator model (`domain::authenticator`), if it says.
+    pub model: Option<String>,
     pub created: String,
     pub last_used: String,
 }
@@ -174,6 +176,8 @@ pub struct AccountPage<'a> {
     pub tap: Option<(String,)>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Holds a directory role: the page links to the admin portal.
+    pub is_admin: bool,
 }
 
 #[derive(Template)]

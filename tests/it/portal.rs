@@ -465,6 +465,62 @@ async fn portal_pages_on(backend: Backend) {
     let detail = admin.get(&user_path).await;
     assert!(detail.body.contains("OneTimeUsed"), "{}", detail.body);
     assert!(detail.body.contains("Passkey 1"), "{}", detail.body);
+    // Passkeys name their model from the AAGUID table; an unknown one
+    // shows its AAGUID. (The soft authenticator reports none.)
+    assert!(detail.body.contains("Not reported"), "{}", detail.body);
+    let user_id = user_path.rsplit('/').next().unwrap();
+    let mut cred = app.store.list_credentials(user_id).await.unwrap().remove(0);
+    cred.aaguid = Some("fbfc3007-154e-4ecc-8c0b-6e020557d7bd".into());
+    assert!(app.store.update_credential(&cred).await.unwrap());
+    let detail = admin.get(&user_path).await;
+    assert!(
+        detail
+            .body
+            .contains("<td class=\"model\">Apple Passwords<br>"),
+        "{}",
+        detail.body
+    );
+    cred.aaguid = Some("01020304-0506-0708-0102-030405060708".into());
+    assert!(app.store.update_credential(&cred).await.unwrap());
+    let detail = admin.get(&user_path).await;
+    assert!(
+        detail.body.contains(
+            "Unknown model<br><code class=\"small\">01020304-0506-0708-0102-030405060708</code>"
+        ),
+        "{}",
+        detail.body
+    );
+    // The security info page names models too, and links an administrator
+    // to the portal.
+    let admin_id = app
+        .store
+        .find_user_by_upn("admin@localhost")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut own = app
+        .store
+        .list_credentials(&admin_id)
+        .await
+        .unwrap()
+        .remove(0);
+    own.aaguid = Some("08987058-cadc-4b81-b6e1-30de50dcbe96".into());
+    assert!(app.store.update_credential(&own).await.unwrap());
+    let info = admin.get("/account/security").await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert!(
+        info.body
+            .contains("<span class=\"model\">Windows Hello</span>"),
+        "{}",
+        info.body
+    );
+    assert!(
+        info.body
+            .contains("<a href=\"/admin\">open the admin portal</a>"),
+        "{}",
+        info.body
+    );
 
     // A non-admin has no business in the portal.
     let hr = app.hr_token().await;

@@ -11,6 +11,7 @@ use super::{
     Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, confirmed, known, listed, to_read,
 };
 use crate::domain::DomainError;
+use crate::domain::authenticator::{self, Model};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::permission::Permission;
 use crate::domain::policy::Policy;
@@ -166,7 +167,9 @@ pub struct PasskeyRow {
     pub kind: &'static str,
     pub created: When,
     pub last_used: Option<When>,
-    pub aaguid: String,
+    /// The authenticator model's name, or what is known instead.
+    pub model: String,
+    pub aaguid: Option<String>,
 }
 
 #[derive(Template)]
@@ -279,7 +282,12 @@ fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
         },
         created: When(p.created),
         last_used: p.last_used.map(When),
-        aaguid: p.aaguid.unwrap_or_else(|| "unknown".to_owned()),
+        model: match authenticator::model(p.aaguid.as_deref()) {
+            Model::Known(name) => name.to_owned(),
+            Model::Unknown(_) => "Unknown model".to_owned(),
+            Model::NotReported => "Not reported".to_owned(),
+        },
+        aaguid: p.aaguid,
         id: p.id,
         name: p.name,
     }
