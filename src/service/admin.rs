@@ -1,6 +1,10 @@
 //! Administration of users and Temporary Access Passes (the admin API's
 //! use cases). Permission checks live here, so every front end shares them.
 
+mod audit_view;
+
+pub use audit_view::AuditView;
+
 use std::sync::Arc;
 use time::OffsetDateTime;
 

@@ -683,8 +683,16 @@ async fn portal_pages_on(backend: Backend) {
         assert!(audit.body.contains(kind), "{kind} missing");
     }
     let filtered = admin.get("/admin/audit?type=passkey.deleted").await;
-    assert!(filtered.body.contains("<td>passkey.deleted</td>"));
-    assert!(!filtered.body.contains("<td>tap.created</td>"));
+    assert!(
+        filtered
+            .body
+            .contains("<td data-label=\"Event\">passkey.deleted</td>")
+    );
+    assert!(
+        !filtered
+            .body
+            .contains("<td data-label=\"Event\">tap.created</td>")
+    );
     let bad = admin.get("/admin/audit?from=yesterday").await;
     assert_eq!(bad.status, 400);
 
@@ -764,7 +772,10 @@ async fn revocation_and_promotion_end_earlier_admin_access() {
     assert_eq!(s, 401);
     let portal = browser.get("/admin/users").await;
     assert_eq!(portal.status, 302);
-    assert_eq!(portal.location.as_deref(), Some("/admin/login"));
+    assert_eq!(
+        portal.location.as_deref(),
+        Some("/admin/login?return_to=%2Fadmin%2Fusers")
+    );
     // ... and the sign-in session too: the portal asks for a sign-in again.
     let again = browser.open("/admin/login").await;
     assert!(again.body.contains("name=\"username\""), "{}", again.body);
@@ -1718,4 +1729,135 @@ async fn portal_deep_links_survive_sign_in_and_never_redirect_elsewhere() {
         assert_eq!(after, "/admin", "{evil}");
         assert_eq!(page.status, 200, "{evil}: {}", page.body);
     }
+}
+
+/// The audit log page: actors named, filters by user name (resolved
+/// through the directory), a failed pass attempt naming its user, unknown
+/// filters refused by name, and the filtered view as a CSV download with
+/// formula cells defused.
+#[tokio::test]
+async fn portal_audit_log_filters_by_name_and_exports_csv() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let token = delegated_token(&app, &admin).await;
+    let ada = create_user(
+        &app,
+        token["access_token"].as_str().unwrap(),
+        "ada@example.com",
+    )
+    .await;
+    // A wrong pass for Ada, from another browser.
+    let stranger = Browser::new(&app.base);
+    let page = stranger.open("/admin/login").await;
+    let refused = stranger
+        .sign_in_with_tap(&page, "ada@example.com", "WRONGPASS")
+        .await;
+    assert!(refused.body.contains("don&#39;t match"), "{}", refused.body);
+    // A client whose name a spreadsheet would run as a formula.
+    let csrf = admin.get("/admin/clients").await.field("csrf");
+    let evil = "=HYPERLINK(\"https://evil.example\",\"x\")";
+    let made = admin
+        .post_form(
+            "/admin/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", evil),
+                ("redirect_uris", "https://evil.example/cb"),
+                ("grant", "authorization_code"),
+                ("auth", "client_secret_basic"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+
+    // By the actor's user name: the admin's doings, named, linked.
+    let mine = admin.get("/admin/audit?actor=admin%40localhost").await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(
+        mine.body
+            .contains("<td data-label=\"Event\">user.created</td>"),
+        "{}",
+        mine.body
+    );
+    assert!(
+        mine.body.contains(">admin@localhost</a></td>"),
+        "{}",
+        mine.body
+    );
+    assert!(!mine.body.contains("\">tap.failed</td>"), "{}", mine.body);
+    assert!(mine.body.contains("<time datetime=\""), "{}", mine.body);
+    // By the target's user name: the failed attempt names Ada.
+    let hers = admin
+        .get("/admin/audit?target=ADA%40example.com&type=tap.failed")
+        .await;
+    assert_eq!(hers.status, 200, "{}", hers.body);
+    assert!(
+        hers.body
+            .contains("<td data-label=\"Event\">tap.failed</td>"),
+        "{}",
+        hers.body
+    );
+    assert!(
+        hers.body
+            .contains("<td data-label=\"Target\">user ada@example.com</td>"),
+        "{}",
+        hers.body
+    );
+    assert!(
+        hers.body
+            .contains(&format!("href=\"/admin/users/{ada}\">ada@example.com</a>")),
+        "{}",
+        hers.body
+    );
+    assert!(!hers.body.contains("\">user.created</td>"), "{}", hers.body);
+    // The export link keeps the filter.
+    assert!(
+        hers.body
+            .contains("href=\"/admin/audit/export?type=tap.failed&#38;target=ADA%40example.com\""),
+        "{}",
+        hers.body
+    );
+    // Nothing the page does not know is ignored.
+    let odd = admin.get("/admin/audit?actor_id=x").await;
+    assert_eq!(odd.status, 400, "{}", odd.body);
+    assert!(odd.body.contains("actor_id"), "{}", odd.body);
+    let odd = admin.get("/admin/audit?type=tap.exploded").await;
+    assert_eq!(odd.status, 400, "{}", odd.body);
+
+    // The CSV: a download of the filtered view, formulas defused.
+    let res = admin
+        .http
+        .get(app.url("/admin/audit/export?type=client.registered"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"onramp-audit-log.csv\""
+    );
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].starts_with("time,event,outcome,actor,"), "{csv}");
+    assert!(lines[1].contains("\"client.registered\""), "{csv}");
+    assert!(lines[1].contains("\"admin@localhost\""), "{csv}");
+    assert!(
+        lines[1].contains("\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\""),
+        "{csv}"
+    );
+    let hers = admin
+        .http
+        .get(app.url("/admin/audit/export?target=ada%40example.com"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(hers.contains("\"tap.failed\""), "{hers}");
+    assert!(hers.contains("\"user.created\""), "{hers}");
+    assert!(!hers.contains("client.registered"), "{hers}");
 }

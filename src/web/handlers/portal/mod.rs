@@ -39,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(groups::routes)
         .configure(settings::routes)
         .route("/admin/audit", web::get().to(audit::log))
+        .route("/admin/audit/export", web::get().to(audit::export))
         .route("/admin/shown/{id}", web::get().to(shown::view));
 }
 
