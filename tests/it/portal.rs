@@ -1861,3 +1861,235 @@ async fn portal_audit_log_filters_by_name_and_exports_csv() {
     assert!(hers.contains("\"user.created\""), "{hers}");
     assert!(!hers.contains("client.registered"), "{hers}");
 }
+
+/// Portal forms that fail show the error next to the field in plain
+/// words (aria-invalid, aria-describedby) with what was typed kept; the
+/// profile can be edited; a pass can start later, in the admin's zone.
+async fn portal_forms_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let csrf = admin.get("/admin/users").await.field("csrf");
+
+    // Create a user: a bad user name is explained beside its field.
+    let bad = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("upn", "not a user name"),
+                ("display_name", "Grace Hopper"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains("<h1>Users</h1>"),
+        "the same page: {}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("aria-invalid=\"true\" aria-describedby=\"upn-error\""),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("<p class=\"field-error\" id=\"upn-error\">User name "),
+        "{}",
+        bad.body
+    );
+    assert!(
+        !bad.body.contains("userPrincipalName"),
+        "no API words: {}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"Grace Hopper\""),
+        "entries kept: {}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"not a user name\""),
+        "{}",
+        bad.body
+    );
+    let made = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("upn", "grace@example.com"),
+                ("display_name", "Grace Hopper"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let user_path = made.location.unwrap().split('?').next().unwrap().to_owned();
+    let id = user_path.rsplit('/').next().unwrap().to_owned();
+    // A taken user name is explained beside it too.
+    let taken = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("upn", "GRACE@example.com"),
+                ("display_name", "Another Grace"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 400, "{}", taken.body);
+    assert!(taken.body.contains("id=\"upn-error\""), "{}", taken.body);
+
+    // Edit the profile: saved for real; a bad email explained in place.
+    let page = admin.get(&user_path).await;
+    assert!(page.body.contains("id=\"edit-profile\""), "{}", page.body);
+    let profile = |mail: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("profile_upn", "grace@example.com".to_owned()),
+            (
+                "profile_display_name",
+                "Rear Admiral Grace Hopper".to_owned(),
+            ),
+            ("given_name", "Grace".to_owned()),
+            ("surname", "Hopper".to_owned()),
+            ("profile_mail", mail.to_owned()),
+            ("job_title", "Computer scientist".to_owned()),
+            ("department", String::new()),
+        ]
+    };
+    let form = profile("grace-at-example.com");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = admin
+        .post_form(&format!("{user_path}/profile"), &form)
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains("<details id=\"profile\" open>"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("id=\"profile_mail-error\">Email must be"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"Rear Admiral Grace Hopper\""),
+        "{}",
+        bad.body
+    );
+    let unchanged = app.store.get_user(&id).await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.display_name, "Grace Hopper",
+        "nothing half-written"
+    );
+    let form = profile("grace@example.com");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = admin
+        .post_form(&format!("{user_path}/profile"), &form)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = admin.follow(saved).await;
+    assert!(
+        page.body.contains("The profile was saved."),
+        "{}",
+        page.body
+    );
+    let user = app.store.get_user(&id).await.unwrap().unwrap();
+    assert_eq!(user.display_name, "Rear Admiral Grace Hopper");
+    assert_eq!(user.given_name.as_deref(), Some("Grace"));
+    assert_eq!(user.mail.as_deref(), Some("grace@example.com"));
+    assert_eq!(user.job_title.as_deref(), Some("Computer scientist"));
+    assert_eq!(user.department, None);
+
+    // A pass: a lifetime outside the policy is explained in plain words.
+    let bad = admin
+        .post_form(
+            &format!("{user_path}/tap"),
+            &[("csrf", &csrf), ("lifetime", "5"), ("start", "")],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("id=\"lifetime-error\">Lifetime must be between "),
+        "{}",
+        bad.body
+    );
+    assert!(
+        !bad.body.contains("minimumLifetimeInMinutes"),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("value=\"5\""), "{}", bad.body);
+    let bad = admin
+        .post_form(
+            &format!("{user_path}/tap"),
+            &[
+                ("csrf", &csrf),
+                ("lifetime", "60"),
+                ("start", "next tuesday"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("id=\"start-error\">Start must be a date and time"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        app.store.get_tap(&id).await.unwrap().is_none(),
+        "no pass issued"
+    );
+    // A start in the admin's zone (UTC+02:00 here), tomorrow.
+    let tomorrow = onramp::clock::Clock::now(&app.clock) + time::Duration::days(1);
+    let local = tomorrow.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap());
+    let start = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    );
+    let made = admin
+        .post_form(
+            &format!("{user_path}/tap"),
+            &[
+                ("csrf", &csrf),
+                ("lifetime", "60"),
+                ("start", &start),
+                ("start_offset", "120"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let tap = app.store.get_tap(&id).await.unwrap().unwrap();
+    let wanted = tomorrow
+        .replace_second(0)
+        .unwrap()
+        .replace_nanosecond(0)
+        .unwrap();
+    assert_eq!(tap.start, wanted);
+    let page = admin.get(&user_path).await;
+    assert!(
+        page.body.contains("<strong>Not yet valid</strong>"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn portal_forms_embedded() {
+    portal_forms_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn portal_forms_redis() {
+    portal_forms_on(Backend::Redis).await;
+}

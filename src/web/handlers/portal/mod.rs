@@ -5,6 +5,7 @@
 
 mod admin;
 mod audit;
+mod form;
 mod groups;
 mod settings;
 mod shown;

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form::{Field, FormState};
 use super::groups::GroupRow;
 use super::shown::{self, Shown, TapShown};
 use super::{
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}", web::get().to(detail))
         .route("/admin/users/{id}/confirm", web::get().to(confirm))
         .route("/admin/users/{id}/tap", web::post().to(create_tap))
+        .route("/admin/users/{id}/profile", web::post().to(edit_profile))
         .route("/admin/users/{id}/roles", web::post().to(set_roles))
         .route("/admin/users/{id}/enable", web::post().to(enable))
         .route("/admin/users/{id}/unlock", web::post().to(unlock))
@@ -74,6 +76,9 @@ struct UsersPage<'a> {
     can_manage: bool,
     /// The search looked at the first [`super::SEARCH_SCAN`] users only.
     truncated: bool,
+    /// The "create a user" form.
+    create: FormState,
+    status: StatusCode,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +99,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "disabled" => "Sign-in is disabled for this user.",
         "enabled" => "Sign-in is enabled for this user.",
         "unlocked" => "Every lock of this user's sign-in with a pass was cleared.",
+        "profile" => "The profile was saved.",
         _ => return None,
     })
 }
@@ -105,12 +111,30 @@ async fn list(
 ) -> Result<HttpResponse, PortalError> {
     admin.chrome.notice = notice(query.done.as_deref());
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let (after, top) = to_read(q, query.after.as_deref());
+    list_page(
+        &state,
+        &admin,
+        q,
+        query.after.as_deref(),
+        FormState::default(),
+    )
+    .await
+}
+
+/// The users page (`create`: the "create a user" form as it stands).
+async fn list_page(
+    state: &AppState,
+    admin: &Admin,
+    q: &str,
+    after: Option<&str>,
+    create: FormState,
+) -> Result<HttpResponse, PortalError> {
+    let (after, top) = to_read(q, after);
     let page = state
         .admin
         .list_users(&admin.caller, after, top)
         .await
-        .back_to(&admin, "/admin")?;
+        .back_to(admin, "/admin")?;
     let (users, next, truncated) = listed(q, page.users, page.next, |u, needle| {
         u.upn.as_str().to_lowercase().contains(needle)
             || u.display_name.to_lowercase().contains(needle)
@@ -122,8 +146,14 @@ async fn list(
         next,
         can_manage: admin.can(Permission::UserReadWriteAll),
         truncated,
+        status: if create.has_error() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        create,
     };
-    Ok(admin.page(StatusCode::OK, &page))
+    Ok(admin.page(page.status, &page))
 }
 
 fn new_user(form: &FormPairs) -> NewUser {
@@ -136,16 +166,42 @@ fn new_user(form: &FormPairs) -> NewUser {
     }
 }
 
+/// The fields of the "create a user" form.
+const NEW_USER: &[Field] = &[
+    Field {
+        name: "upn",
+        api: "userPrincipalName",
+        label: "User name",
+    },
+    Field {
+        name: "display_name",
+        api: "displayName",
+        label: "Display name",
+    },
+    Field {
+        name: "mail",
+        api: "mail",
+        label: "Email",
+    },
+];
+
 async fn create(
     state: web::Data<AppState>,
     Posted { admin, form }: Posted,
 ) -> Result<HttpResponse, PortalError> {
-    let user = state
+    match state
         .admin
         .create_user(&admin.caller, new_user(&form))
         .await
-        .back_to(&admin, "/admin/users")?;
-    Ok(see_other(&format!("/admin/users/{}?done=created", user.id)))
+    {
+        Ok(user) => Ok(see_other(&format!("/admin/users/{}?done=created", user.id))),
+        Err(e) => {
+            let entered = FormState::entered(&form, NEW_USER)
+                .failed(e, NEW_USER, Some("upn"))
+                .back_to(&admin, "/admin/users")?;
+            list_page(&state, &admin, "", None, entered).await
+        }
+    }
 }
 
 pub struct TapRow {
@@ -182,11 +238,15 @@ struct UserPage<'a> {
     can_methods: bool,
     can_roles: bool,
     can_user: bool,
+    /// May edit the profile (themselves too).
+    can_profile: bool,
     role_options: Vec<(&'static str, bool)>,
     tap_min: u32,
     tap_max: u32,
-    tap_default: u32,
     tap_forced_once: bool,
+    tap_form: FormState,
+    profile: FormState,
+    status: StatusCode,
     /// The name-wide lock: until when, and how many attempts it refused.
     locked: Option<(When, u32)>,
     /// The user's groups, when this admin may read groups.
@@ -293,7 +353,20 @@ fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
     }
 }
 
-fn user_page<'a>(chrome: &'a Chrome, caller: &Caller, facts: UserFacts) -> UserPage<'a> {
+/// The forms of a user's page as they stand (defaults: the user's
+/// profile, the policy's lifetime), one of them perhaps with an error.
+#[derive(Default)]
+struct Forms {
+    profile: Option<FormState>,
+    tap: Option<FormState>,
+}
+
+fn user_page<'a>(
+    chrome: &'a Chrome,
+    caller: &Caller,
+    facts: UserFacts,
+    forms: Forms,
+) -> UserPage<'a> {
     let UserFacts {
         user,
         taps,
@@ -303,25 +376,63 @@ fn user_page<'a>(chrome: &'a Chrome, caller: &Caller, facts: UserFacts) -> UserP
         groups,
     } = facts;
     let may = |action| caller.authorize(action, Some(&user)).is_ok();
+    let failed = forms.profile.as_ref().is_some_and(FormState::has_error)
+        || forms.tap.as_ref().is_some_and(FormState::has_error);
     UserPage {
         chrome,
+        status: if failed {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
         taps: taps.iter().map(tap_row).collect(),
         passkeys: passkeys.into_iter().map(passkey_row).collect(),
         can_methods: may(AdminAction::ManageMethods),
         can_roles: may(AdminAction::ManageRoles),
         can_user: may(AdminAction::ManageUsers) && user.id != caller.actor.id,
+        can_profile: may(AdminAction::ManageUsers),
         role_options: DirectoryRole::ALL
             .into_iter()
             .map(|r| (r.display_name(), user.roles.contains(&r)))
             .collect(),
         tap_min: policy.tap.minimum_lifetime_minutes,
         tap_max: policy.tap.maximum_lifetime_minutes,
-        tap_default: policy.tap.default_lifetime_minutes,
         tap_forced_once: policy.tap.is_usable_once,
+        tap_form: forms.tap.unwrap_or_else(|| {
+            FormState::default().with("lifetime", policy.tap.default_lifetime_minutes.to_string())
+        }),
+        profile: forms.profile.unwrap_or_else(|| profile_of(&user)),
         locked,
         groups,
         user: UserRow::from(&user),
     }
+}
+
+/// The profile form filled from the user as stored.
+fn profile_of(user: &User) -> FormState {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    FormState::default()
+        .with("profile_upn", user.upn.as_str())
+        .with("profile_display_name", user.display_name.clone())
+        .with("given_name", opt(&user.given_name))
+        .with("surname", opt(&user.surname))
+        .with("profile_mail", opt(&user.mail))
+        .with("job_title", opt(&user.job_title))
+        .with("department", opt(&user.department))
+}
+
+/// A user's page, with `forms` as they stand.
+async fn user_view(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    forms: Forms,
+) -> Result<HttpResponse, PortalError> {
+    let facts = user_facts(state, &admin.caller, id)
+        .await
+        .back_to(admin, "/admin/users")?;
+    let page = user_page(&admin.chrome, &admin.caller, facts, forms);
+    Ok(admin.page(page.status, &page))
 }
 
 async fn detail(
@@ -331,13 +442,136 @@ async fn detail(
     mut admin: Admin,
 ) -> Result<HttpResponse, PortalError> {
     admin.chrome.notice = notice(query.done.as_deref());
-    let facts = user_facts(&state, &admin.caller, &path)
+    user_view(&state, &admin, &path, Forms::default()).await
+}
+
+/// The fields of the profile form (named apart from "create a user"'s).
+const PROFILE: &[Field] = &[
+    Field {
+        name: "profile_upn",
+        api: "userPrincipalName",
+        label: "User name",
+    },
+    Field {
+        name: "profile_display_name",
+        api: "displayName",
+        label: "Display name",
+    },
+    Field {
+        name: "given_name",
+        api: "givenName",
+        label: "First name",
+    },
+    Field {
+        name: "surname",
+        api: "surname",
+        label: "Last name",
+    },
+    Field {
+        name: "profile_mail",
+        api: "mail",
+        label: "Email",
+    },
+    Field {
+        name: "job_title",
+        api: "jobTitle",
+        label: "Job title",
+    },
+    Field {
+        name: "department",
+        api: "department",
+        label: "Department",
+    },
+];
+
+/// The change the profile form asks for: every field set (an empty
+/// optional one cleared).
+fn profile_patch(form: &FormPairs) -> UserPatch {
+    let text = |name| form.one(name).unwrap_or_default().trim().to_owned();
+    let optional = |name| Some(Some(text(name)).filter(|v: &String| !v.is_empty()));
+    UserPatch {
+        upn: Some(text("profile_upn")),
+        display_name: Some(text("profile_display_name")),
+        given_name: optional("given_name"),
+        surname: optional("surname"),
+        mail: optional("profile_mail"),
+        job_title: optional("job_title"),
+        department: optional("department"),
+        ..Default::default()
+    }
+}
+
+/// `POST /admin/users/{id}/profile`: saves the profile; a field the
+/// directory refuses is shown next to it, the entries kept.
+async fn edit_profile(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (id, back) = user_path(path);
+    match state
+        .admin
+        .update_user(&admin.caller, &id, profile_patch(&form))
         .await
-        .back_to(&admin, "/admin/users")?;
-    Ok(admin.page(
-        StatusCode::OK,
-        &user_page(&admin.chrome, &admin.caller, facts),
-    ))
+    {
+        Ok(user) => Ok(see_other(&format!("/admin/users/{}?done=profile", user.id))),
+        Err(e) => {
+            let profile = FormState::entered(&form, PROFILE)
+                .failed(e, PROFILE, Some("profile_upn"))
+                .back_to(&admin, &back)?;
+            let forms = Forms {
+                profile: Some(profile),
+                tap: None,
+            };
+            user_view(&state, &admin, &id, forms).await
+        }
+    }
+}
+
+/// The fields of the pass form.
+const TAP_FIELDS: &[Field] = &[
+    Field {
+        name: "lifetime",
+        api: "lifetimeInMinutes",
+        label: "Lifetime",
+    },
+    Field {
+        name: "start",
+        api: "startDateTime",
+        label: "Start",
+    },
+];
+
+/// The pass form's start: a `datetime-local` value in the zone the page
+/// script put in `start_offset` (minutes east of UTC; UTC without script).
+fn start_of(form: &FormPairs) -> Result<Option<time::OffsetDateTime>, DomainError> {
+    use time::macros::format_description;
+    let value = form.one("start").unwrap_or_default().trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let bad = || DomainError::invalid("start", "must be a date and time, such as 2026-12-01 08:00");
+    let offset = match form.one("start_offset").map(str::trim) {
+        None | Some("") => 0,
+        Some(v) => v
+            .parse::<i32>()
+            .ok()
+            .filter(|m| m.abs() <= 18 * 60)
+            .ok_or_else(bad)?,
+    };
+    let local = time::PrimitiveDateTime::parse(
+        value,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+    )
+    .or_else(|_| {
+        time::PrimitiveDateTime::parse(
+            value,
+            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+        )
+    })
+    .map_err(|_| bad())?;
+    let zone = time::UtcOffset::from_whole_seconds(offset * 60).map_err(|_| bad())?;
+    Ok(Some(local.assume_offset(zone)))
 }
 
 fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
@@ -352,25 +586,38 @@ fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
         }
     };
     Ok(TapRequest {
-        start: None,
+        start: start_of(form)?,
         lifetime_minutes: lifetime,
         is_usable_once: Some(form.checked("once")),
     })
 }
 
-/// Issues a pass; the browser is sent to the page that shows it once.
+/// Issues a pass; the browser is sent to the page that shows it once. A
+/// value the policy refuses is shown next to its field.
 async fn create_tap(
     path: web::Path<String>,
     state: web::Data<AppState>,
     Posted { admin, form }: Posted,
 ) -> Result<HttpResponse, PortalError> {
     let (id, back) = user_path(path);
-    let request = tap_request(&form).back_to(&admin, &back)?;
-    let issued = state
-        .admin
-        .create_tap(&admin.caller, &id, request)
-        .await
-        .back_to(&admin, &back)?;
+    let issued = match tap_request(&form) {
+        Ok(request) => state.admin.create_tap(&admin.caller, &id, request).await,
+        Err(e) => Err(e),
+    };
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(e) => {
+            let mut tap = FormState::entered(&form, TAP_FIELDS)
+                .failed(e, TAP_FIELDS, None)
+                .back_to(&admin, &back)?;
+            tap = tap.with("start_offset", form.one("start_offset").unwrap_or_default());
+            let forms = Forms {
+                profile: None,
+                tap: Some(tap),
+            };
+            return user_view(&state, &admin, &id, forms).await;
+        }
+    };
     let user = state
         .admin
         .get_user(&admin.caller, &id)
