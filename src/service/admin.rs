@@ -612,6 +612,20 @@ impl AdminService {
     ) -> Result<RegisteredClient, DomainError> {
         caller.authorize(AdminAction::ManageClients, None)?;
         new.validate()?;
+        // No one grants an application more than they hold themselves.
+        if let Some(p) = new
+            .permissions
+            .iter()
+            .find(|p| !caller.permissions.contains(p))
+        {
+            return Err(DomainError::Forbidden(
+                format!(
+                    "you cannot grant {}, which you do not hold yourself",
+                    p.as_str()
+                )
+                .into(),
+            ));
+        }
         let id = random::uuid(&*self.ctx.rng)?;
         let secret = if new.auth_method() == ClientAuthMethod::None {
             None
@@ -626,14 +640,20 @@ impl AdminService {
             AuditEventType::ClientRegistered,
             client_target(&client),
             Some(format!(
-                "grant types: {}; redirect URIs: {}",
+                "grant types: {}; redirect URIs: {}{}",
                 client
                     .grant_types
                     .iter()
                     .map(|g| g.as_str())
                     .collect::<Vec<_>>()
                     .join(" "),
-                client.redirect_uris.join(" ")
+                client.redirect_uris.join(" "),
+                if client.permissions.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<_> = client.permissions.iter().map(|p| p.as_str()).collect();
+                    format!("; permissions: {}", names.join(" "))
+                }
             )),
         )
         .await?;

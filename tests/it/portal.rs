@@ -2093,3 +2093,145 @@ async fn portal_forms_embedded() {
 async fn portal_forms_redis() {
     portal_forms_on(Backend::Redis).await;
 }
+
+/// Registering a client in the portal: errors beside their fields in plain
+/// words; application permissions picked from what the admin holds, and
+/// the application then gets exactly those with client credentials.
+#[tokio::test]
+async fn portal_registers_clients_with_a_permission_picker() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let page = admin.get("/admin/clients").await;
+    assert!(
+        page.body
+            .contains("name=\"permission\" value=\"User.ReadWrite.All\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page
+            .body
+            .contains("value=\"RoleManagement.ReadWrite.Directory\""),
+        "{}",
+        page.body
+    );
+    let csrf = page.field("csrf");
+    let post = |extra: Vec<(&'static str, &'static str)>| {
+        let admin = &admin;
+        let csrf = csrf.clone();
+        async move {
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend(extra);
+            admin.post_form("/admin/clients", &form).await
+        }
+    };
+    let bad = post(vec![
+        ("name", "Payroll"),
+        ("redirect_uris", "ftp://payroll.example.com/cb"),
+        ("grant", "authorization_code"),
+        ("auth", "client_secret_basic"),
+    ])
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains(
+            "id=\"redirect_uris-error\">Redirect URIs `ftp://payroll.example.com/cb` must be https"
+        ),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("aria-describedby=\"redirect_uris-error\""),
+        "{}",
+        bad.body
+    );
+    assert!(
+        !bad.body.contains("redirectUris"),
+        "no API words: {}",
+        bad.body
+    );
+    assert!(bad.body.contains("value=\"Payroll\""), "{}", bad.body);
+    assert!(
+        bad.body
+            .contains(">ftp://payroll.example.com/cb</textarea>"),
+        "{}",
+        bad.body
+    );
+    let bad = post(vec![
+        ("name", "Reports"),
+        ("redirect_uris", "https://reports.example.com/cb"),
+        ("grant", "authorization_code"),
+        ("auth", "client_secret_basic"),
+        ("permission", "AuditLog.Read.All"),
+    ])
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("id=\"permission-error\">Permissions need the client_credentials grant"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"AuditLog.Read.All\" checked"),
+        "ticks kept: {}",
+        bad.body
+    );
+    let bad = post(vec![
+        ("name", "Odd"),
+        ("grant", "client_credentials"),
+        ("permission", "Everything.All"),
+    ])
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("Permissions has no permission Everything.All"),
+        "{}",
+        bad.body
+    );
+
+    let made = post(vec![
+        ("name", "HR sync"),
+        ("grant", "client_credentials"),
+        ("auth", "client_secret_basic"),
+        ("permission", "User.ReadWrite.All"),
+    ])
+    .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let shown = admin.follow(made).await;
+    let text_of = |id: &str| {
+        let start = shown.body.find(&format!("<code id=\"{id}\">")).unwrap() + id.len() + 12;
+        shown.body[start..start + shown.body[start..].find('<').unwrap()].to_owned()
+    };
+    let (id, secret) = (text_of("client-id"), text_of("client-secret"));
+    let tokens: Value = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens["scope"], "User.ReadWrite.All", "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+    let (s, _) = app.api(Method::GET, "/users", token, None).await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .api(Method::GET, "/auditLogs/directoryAudits", token, None)
+        .await;
+    assert_eq!(s, 403, "only what was granted");
+    let clients = admin.get("/admin/clients").await;
+    assert!(
+        clients
+            .body
+            .contains("<td class=\"small\">User.ReadWrite.All</td>"),
+        "{}",
+        clients.body
+    );
+}
