@@ -238,7 +238,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     // Post/redirect/get: the pass is on a page of its own, shown once.
     assert.match(new URL(page.url()).pathname, /^\/admin\/shown\/[A-Za-z0-9_-]+$/);
     const shownAt = page.url();
-    assert.ok((await page.locator('main').innerText()).includes(`For ${NEW_USER.upn}.`), 'whose pass it is');
+    assert.equal((await page.locator('#handout-upn').innerText()).trim(), NEW_USER.upn, 'whose pass it is');
 
     created.passcode = (await page.locator('code#passcode').innerText()).trim();
     assert.match(created.passcode, /^[A-Z0-9]{8,48}$/, 'the passcode shown');
@@ -249,7 +249,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     await step('the QR code', async () => {
       const qr = page.locator('img.qr');
       assert.equal(await qr.count(), 1, 'no QR code image');
-      assert.equal(await qr.getAttribute('alt'), `QR code of the sign-in link for ${NEW_USER.upn}`);
+      assert.equal(await qr.getAttribute('alt'), `QR code of the sign-in address for ${NEW_USER.upn}`);
       const src = await qr.getAttribute('src');
       assert.match(src, /^data:image\/svg\+xml;base64,/, 'the QR code is an inline SVG');
       const svg = Buffer.from(src.split(',')[1], 'base64').toString('utf8');
