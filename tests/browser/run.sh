@@ -6,7 +6,10 @@
 #                    creates a user and a pass; the user signs in, enrolls and
 #                    deletes a passkey; the audit log shows it all; then, at
 #                    390 px, a group is created, gets a member and is picked
-#                    in the TAP policy.
+#                    in the TAP policy;
+#   portalux.test.mjs  a deep link survives the portal's sign-in; the audit
+#                    log filters by user name; a form error shows beside its
+#                    field; a new pass prints as the new hire's handout.
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
@@ -20,4 +23,4 @@ if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
 # One file at a time: each starts its own onramp and browser.
-exec node --test --test-concurrency=1 e2e.test.mjs portal.test.mjs
+exec node --test --test-concurrency=1 e2e.test.mjs portal.test.mjs portalux.test.mjs
