@@ -185,10 +185,7 @@ pub async fn log(
     state: web::Data<AppState>,
     admin: Admin,
 ) -> Result<HttpResponse, PortalError> {
-    let form = filter_form(query, &admin)?;
-    let filter = filter_of(&state, &admin.caller, &form)
-        .await
-        .back_to(&admin, AUDIT)?;
+    let (form, filter) = asked(query, &state, &admin).await?;
     let cursor = Some(form.before.as_str()).filter(|c| !c.is_empty());
     let view = state
         .admin
@@ -212,6 +209,20 @@ pub async fn log(
     Ok(admin.page(StatusCode::OK, &page))
 }
 
+/// The filter a page or export asks for: the form as entered, and the
+/// filter it stands for.
+async fn asked(
+    query: Result<web::Query<FilterForm>, actix_web::Error>,
+    state: &AppState,
+    admin: &Admin,
+) -> Result<(FilterForm, AuditFilter), PortalError> {
+    let form = filter_form(query, admin)?;
+    let filter = filter_of(state, &admin.caller, &form)
+        .await
+        .back_to(admin, AUDIT)?;
+    Ok((form, filter))
+}
+
 /// The filter form, or a page naming what it does not know.
 fn filter_form(
     query: Result<web::Query<FilterForm>, actix_web::Error>,
@@ -233,10 +244,7 @@ pub async fn export(
     state: web::Data<AppState>,
     admin: Admin,
 ) -> Result<HttpResponse, PortalError> {
-    let form = filter_form(query, &admin)?;
-    let filter = filter_of(&state, &admin.caller, &form)
-        .await
-        .back_to(&admin, AUDIT)?;
+    let (_, filter) = asked(query, &state, &admin).await?;
     let mut out = String::from(
         "time,event,outcome,actor,actor_id,target_kind,target_name,target_id,client_address,request_id,detail\r\n",
     );
