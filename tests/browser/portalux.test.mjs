@@ -103,6 +103,21 @@ describe('the admin portal in everyday use', { timeout: 4 * TEST_TIMEOUT_MS }, (
       ['passkey.registered', 'success', 'admin@localhost', 'user admin@localhost']);
     const exportLink = await page.locator('#audit-export').getAttribute('href');
     assert.equal(exportLink, '/admin/audit/export?type=passkey.registered&target=ADMIN%40localhost');
+    await step('readable on a phone', async () => {
+      const wide = page.viewportSize();
+      await page.setViewportSize({ width: 390, height: 844 });
+      try {
+        const { scroll, view } = await page.evaluate(
+          () => ({ scroll: document.documentElement.scrollWidth, view: window.innerWidth }));
+        assert.ok(scroll <= view, `the audit log is ${scroll} px wide in a ${view} px window`);
+        // Stacked: each cell on a line of its own, under its column's name.
+        const cell = page.locator('table#audit tbody tr td[data-label="Event"]').first();
+        assert.equal(await cell.evaluate((td) => getComputedStyle(td).display), 'block');
+        assert.equal(await cell.evaluate((td) => getComputedStyle(td, '::before').content), '"Event: "');
+      } finally {
+        await page.setViewportSize(wide);
+      }
+    });
     admin.log.assertClean('the audit log');
     done.add('audit');
   });
