@@ -19,8 +19,9 @@ pub fn minute(t: time::OffsetDateTime) -> String {
 }
 
 /// A time on a page: `<time datetime="2026-12-01T08:00:00Z">2026-12-01
-/// 08:00 UTC</time>`. The markup carries UTC, so the page reads right
-/// without script; the page script shows it in the reader's time zone.
+/// 08:00 UTC</time>` (with `data-local`). The markup carries UTC, so the
+/// page reads right without script; the page script (`data-local`) shows it
+/// in the reader's time zone.
 #[derive(Clone, Copy, Debug)]
 pub struct When(pub time::OffsetDateTime);
 
@@ -31,7 +32,7 @@ impl std::fmt::Display for When {
         let (h, min, s) = (t.hour(), t.minute(), t.second());
         write!(
             f,
-            "<time datetime=\"{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z\">{y:04}-{m:02}-{d:02} {h:02}:{min:02} UTC</time>"
+            "<time datetime=\"{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z\" data-local>{y:04}-{m:02}-{d:02} {h:02}:{min:02} UTC</time>"
         )
     }
 }
@@ -211,7 +212,7 @@ mod tests {
         let t = time::macros::datetime!(2026-12-01 09:05:33.297 +01:00);
         assert_eq!(
             When(t).to_string(),
-            "<time datetime=\"2026-12-01T08:05:33Z\">2026-12-01 08:05 UTC</time>"
+            "<time datetime=\"2026-12-01T08:05:33Z\" data-local>2026-12-01 08:05 UTC</time>"
         );
     }
 }
