@@ -235,6 +235,11 @@ impl Application {
             Ok(n) => tracing::info!(users = n, "directory lookup indexes built"),
             Err(e) => return Err(StartupError::from(e)),
         }
+        // Read once here, not on the first page that names a passkey.
+        tracing::debug!(
+            models = crate::domain::authenticator::known_models(),
+            "authenticator models loaded"
+        );
         let ctx = build_context(settings, store, deps).await?;
         let bootstrap = Bootstrap::new(ctx.clone()).ensure_admin().await?;
         spawn_key_refresh(&ctx);

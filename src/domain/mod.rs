@@ -2,6 +2,7 @@
 
 pub mod attestation;
 pub mod audit;
+pub mod authenticator;
 pub mod authz;
 pub mod claims;
 pub mod client;

@@ -1,6 +1,10 @@
 //! Administration of users and Temporary Access Passes (the admin API's
 //! use cases). Permission checks live here, so every front end shares them.
 
+mod audit_view;
+
+pub use audit_view::AuditView;
+
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -95,7 +99,7 @@ pub(super) fn tap_detail(tap: &Tap) -> String {
     format!(
         "tap {} valid from {} for {} minutes{}",
         tap.id,
-        tap.start,
+        crate::domain::audit::readable(tap.start),
         tap.lifetime_minutes,
         if tap.is_usable_once { ", one-time" } else { "" }
     )
@@ -623,6 +627,20 @@ impl AdminService {
     ) -> Result<RegisteredClient, DomainError> {
         caller.authorize(AdminAction::ManageClients, None)?;
         new.validate()?;
+        // No one grants an application more than they hold themselves.
+        if let Some(p) = new
+            .permissions
+            .iter()
+            .find(|p| !caller.permissions.contains(p))
+        {
+            return Err(DomainError::Forbidden(
+                format!(
+                    "you cannot grant {}, which you do not hold yourself",
+                    p.as_str()
+                )
+                .into(),
+            ));
+        }
         let id = random::uuid(&*self.ctx.rng)?;
         let secret = if new.auth_method() == ClientAuthMethod::None {
             None
@@ -637,14 +655,20 @@ impl AdminService {
             AuditEventType::ClientRegistered,
             client_target(&client),
             Some(format!(
-                "grant types: {}; redirect URIs: {}",
+                "grant types: {}; redirect URIs: {}{}",
                 client
                     .grant_types
                     .iter()
                     .map(|g| g.as_str())
                     .collect::<Vec<_>>()
                     .join(" "),
-                client.redirect_uris.join(" ")
+                client.redirect_uris.join(" "),
+                if client.permissions.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<_> = client.permissions.iter().map(|p| p.as_str()).collect();
+                    format!("; permissions: {}", names.join(" "))
+                }
             )),
         )
         .await?;

@@ -18,6 +18,28 @@ pub fn minute(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// A time on a page: `<time datetime="2026-12-01T08:00:00Z">2026-12-01
+/// 08:00 UTC</time>` (with `data-local`). The markup carries UTC, so the
+/// page reads right without script; the page script (`data-local`) shows it
+/// in the reader's time zone.
+#[derive(Clone, Copy, Debug)]
+pub struct When(pub time::OffsetDateTime);
+
+impl std::fmt::Display for When {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0.to_offset(time::UtcOffset::UTC);
+        let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
+        let (h, min, s) = (t.hour(), t.minute(), t.second());
+        write!(
+            f,
+            "<time datetime=\"{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z\" data-local>{y:04}-{m:02}-{d:02} {h:02}:{min:02} UTC</time>"
+        )
+    }
+}
+
+/// Only digits and fixed words: nothing to escape.
+impl askama::filters::HtmlSafe for When {}
+
 /// CSP for our pages: our own script and style only, no inline code.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -138,6 +160,8 @@ pub struct PasskeyRow {
     pub id: String,
     pub name: String,
     pub kind: &'static str,
+    /// The authenticator model (`domain::authenticator`), if it says.
+    pub model: Option<String>,
     pub created: String,
     pub last_used: String,
 }
@@ -153,6 +177,8 @@ pub struct AccountPage<'a> {
     pub tap: Option<(String,)>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Holds a directory role: the page links to the admin portal.
+    pub is_admin: bool,
 }
 
 #[derive(Template)]
@@ -175,4 +201,18 @@ pub struct LogoutPage<'a> {
     pub client_id: Option<&'a str>,
     pub post_logout_redirect_uri: Option<&'a str>,
     pub state: Option<&'a str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::When;
+
+    #[test]
+    fn a_time_is_utc_in_the_markup_and_readable_without_script() {
+        let t = time::macros::datetime!(2026-12-01 09:05:33.297 +01:00);
+        assert_eq!(
+            When(t).to_string(),
+            "<time datetime=\"2026-12-01T08:05:33Z\" data-local>2026-12-01 08:05 UTC</time>"
+        );
+    }
 }

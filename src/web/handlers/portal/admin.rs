@@ -12,14 +12,16 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 
-use super::{FormPairs, admin_cookie_name, standalone};
+use super::{
+    FormPairs, admin_cookie_name, no_admin_role_page, return_path, sign_out_then_in, standalone,
+};
 use crate::domain::DomainError;
 use crate::domain::permission::Permission;
 use crate::service::Caller;
 use crate::service::token::BearerError;
 use crate::state::AppState;
 use crate::web::error::{Family, Problem, problem};
-use crate::web::pages::{found, html, see_other, with_cookie};
+use crate::web::pages::{enc, found, html, see_other, with_cookie};
 use crate::web::request_meta;
 
 /// Which sections the signed-in admin's permissions open.
@@ -121,9 +123,10 @@ pub struct Failed {
 /// What the portal answers instead of the page asked for.
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
-    /// Not signed in (any more): a new sign-in is one redirect away (SSO).
+    /// Not signed in (any more): a new sign-in is one redirect away (SSO),
+    /// back to the page asked for (a `GET`'s path and query) after.
     #[error("not signed in to the admin portal")]
-    SignIn,
+    SignIn(Option<String>),
     /// A page for people who are not (or no longer) signed in.
     #[error("{title}")]
     Standalone {
@@ -131,6 +134,10 @@ pub enum PortalError {
         title: &'static str,
         detail: Cow<'static, str>,
     },
+    /// Signed in, but without an administrator role; the page offers to
+    /// sign in as someone else (through this link).
+    #[error("no administrator role")]
+    NoAdminRole(String),
     /// A failed action, explained on a portal page.
     #[error("{}", .0.problem.title)]
     Problem(Box<Failed>),
@@ -156,12 +163,9 @@ impl PortalError {
         }
     }
 
-    pub fn no_admin_role() -> Self {
-        Self::page(
-            StatusCode::FORBIDDEN,
-            "No administrator role",
-            "Your account holds no administrator role, so the admin portal has nothing for you. Ask a Global Administrator if you need access.",
-        )
+    /// The signed-in account holds no administrator role.
+    pub fn no_admin_role(state: &AppState) -> Self {
+        Self::NoAdminRole(sign_out_then_in(state))
     }
 }
 
@@ -177,8 +181,9 @@ struct ProblemPage<'a> {
 impl ResponseError for PortalError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PortalError::SignIn => StatusCode::FOUND,
+            PortalError::SignIn(_) => StatusCode::FOUND,
             PortalError::Standalone { status, .. } => *status,
+            PortalError::NoAdminRole(_) => StatusCode::FORBIDDEN,
             PortalError::Problem(f) => f.problem.status,
             PortalError::Unconfirmed(_) => StatusCode::SEE_OTHER,
             PortalError::Request(e) => e.as_response_error().status_code(),
@@ -187,12 +192,16 @@ impl ResponseError for PortalError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            PortalError::SignIn => found("/admin/login"),
+            PortalError::SignIn(None) => found("/admin/login"),
+            PortalError::SignIn(Some(back)) => {
+                found(&format!("/admin/login?return_to={}", enc(back)))
+            }
             PortalError::Standalone {
                 status,
                 title,
                 detail,
             } => standalone(*status, title, detail, true),
+            PortalError::NoAdminRole(again) => no_admin_role_page(again),
             PortalError::Problem(f) => {
                 let page = ProblemPage {
                     chrome: &f.chrome,
@@ -232,11 +241,25 @@ fn nav_of(caller: &Caller) -> Nav {
     }
 }
 
+/// To the portal's sign-in, and back to this page after if it is one a
+/// link can open (a `GET` of a valid [`return_path`]; a form's `POST`
+/// cannot be replayed).
+fn sign_in_again(req: &HttpRequest) -> PortalError {
+    let here = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    let back = (req.method() == actix_web::http::Method::GET)
+        .then(|| return_path(&here).map(str::to_owned))
+        .flatten();
+    PortalError::SignIn(back)
+}
+
 /// The administrator the portal cookie's access token belongs to.
 async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Admin, PortalError> {
     let token = req
         .cookie(admin_cookie_name(state))
-        .ok_or(PortalError::SignIn)?;
+        .ok_or_else(|| sign_in_again(req))?;
     let caller = state
         .tokens
         .authenticate_bearer(token.value(), request_meta(req))
@@ -248,10 +271,10 @@ async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Admin, PortalE
                 "The directory cannot be reached right now. Please try again shortly.",
             ),
             // Expired or revoked: a new sign-in is one redirect away (SSO).
-            _ => PortalError::SignIn,
+            _ => sign_in_again(req),
         })?;
     if caller.permissions.is_empty() {
-        return Err(PortalError::no_admin_role());
+        return Err(PortalError::no_admin_role(state));
     }
     let (chrome, csrf_cookie) = chrome(req, state, &caller);
     Ok(Admin {

@@ -9,22 +9,26 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::admin::Chrome;
 use super::admin::{Admin, BackTo, PortalError};
 use super::cookie;
 use crate::service::shown_once::Ticket;
 use crate::state::AppState;
-use crate::web::pages::see_other;
+use crate::web::pages::{When, see_other};
 
 /// A new pass, as its page shows it.
 #[derive(Serialize, Deserialize)]
 pub struct TapShown {
     pub user_id: String,
     pub upn: String,
+    pub display_name: String,
     pub passcode: String,
-    pub start: String,
-    pub end: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
     pub once: bool,
 }
 
@@ -124,9 +128,10 @@ struct TapCreatedPage<'a> {
     chrome: &'a Chrome,
     user_id: &'a str,
     upn: &'a str,
+    display_name: &'a str,
     passcode: &'a str,
-    start: String,
-    end: String,
+    start: When,
+    end: When,
     once: bool,
     link: &'a str,
     qr: String,
@@ -153,9 +158,10 @@ fn tap_created(admin: &Admin, issuer: &str, tap: &TapShown) -> HttpResponse {
         chrome: &admin.chrome,
         user_id: &tap.user_id,
         upn: &tap.upn,
+        display_name: &tap.display_name,
         passcode: &tap.passcode,
-        start: tap.start.clone(),
-        end: tap.end.clone(),
+        start: When(tap.start),
+        end: When(tap.end),
         once: tap.once,
         qr: qr_data_uri(&link).unwrap_or_default(),
         link: &link,
