@@ -549,7 +549,8 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await form.getByLabel('Name').fill('Payroll');
       await form.getByLabel(/^Redirect URIs/).fill('ftp://payroll.example.com/callback');
       await form.getByRole('button', { name: 'Register' }).click();
-      await page.getByRole('alert').waitFor();
+      // Refused beside its field (portal/form.rs), the form as typed.
+      await page.locator('#redirect_uris-error').waitFor();
       assert.equal(await focused(page), 'main');
       const refused = admin.log.httpErrors.filter((l) => / POST .*\/admin\/clients$/.test(l));
       assert.equal(refused.length, 1, `expected one refused registration: ${admin.log.httpErrors}`);
@@ -580,7 +581,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await page.getByRole('link', { name: 'Back to clients' }).click();
       await page.waitForURL((u) => u.pathname === '/admin/clients');
       const rows = await tableRows(page, 'main');
-      assert.ok(rows.some((r) => r[0] === 'Payroll' && r[4] === 'https://payroll.example.com/oidc/callback'),
+      assert.ok(rows.some((r) => r[0] === 'Payroll' && r[5] === 'https://payroll.example.com/oidc/callback'),
         `the new client is not listed: ${JSON.stringify(rows)}`);
       await assertFits(page, 'the clients page with the new client');
     });
