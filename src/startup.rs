@@ -204,6 +204,7 @@ impl Application {
         let bootstrap = Bootstrap::new(ctx.clone()).ensure_admin().await?;
         spawn_key_refresh(&ctx);
         spawn_sweeper(&ctx);
+        crate::service::webhooks::spawn_worker(&ctx);
         let settings = ctx.settings.clone();
         let state = actix_web::web::Data::new(AppState::new(ctx));
         let listener = match listener {

@@ -66,10 +66,21 @@ pub enum AuditEventType {
     GroupMemberAdded,
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// A pass whose window ended without its being used.
+    #[serde(rename = "tap.expired")]
+    TapExpired,
+    /// The first passkey of a user, registered in a session that signed
+    /// in with a pass.
+    #[serde(rename = "onboarding.completed")]
+    OnboardingCompleted,
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 30] = [
+    pub const ALL: [AuditEventType; 34] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -100,6 +111,10 @@ impl AuditEventType {
         Self::GroupDeleted,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
+        Self::TapExpired,
+        Self::OnboardingCompleted,
+        Self::WebhookCreated,
+        Self::WebhookDeleted,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -138,6 +153,10 @@ impl AuditEventType {
             Self::GroupDeleted => "group.deleted",
             Self::GroupMemberAdded => "group.member_added",
             Self::GroupMemberRemoved => "group.member_removed",
+            Self::TapExpired => "tap.expired",
+            Self::OnboardingCompleted => "onboarding.completed",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookDeleted => "webhook.deleted",
         }
     }
 }

@@ -20,5 +20,6 @@ pub mod roles;
 pub mod signing_key;
 pub mod tap;
 pub mod user;
+pub mod webhook;
 
 pub use error::DomainError;

@@ -379,6 +379,9 @@ impl AdminService {
             tap.lifetime_minutes,
             if tap.is_usable_once { ", one-time" } else { "" }
         );
+        // Before the pass exists: a check for a pass that never was finds
+        // nothing, while one stored after it could be lost to a crash.
+        crate::service::webhooks::schedule_tap_check(&self.ctx, &user.id, &tap).await?;
         self.audited(
             actor,
             meta,

@@ -24,3 +24,4 @@ mod redis_outage;
 mod session_safety;
 mod store_conformance;
 mod token;
+mod webhooks;
