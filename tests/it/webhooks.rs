@@ -361,17 +361,8 @@ async fn a_receiver_that_fails_twice_gets_the_event_on_the_third_attempt() {
         assert_eq!(receiver.of_type("user.created").len(), 3);
         let token = app.token(HOOKS_ID, HOOKS_SECRET).await;
 
-        let (s, list) = app
-            .api(
-                Method::GET,
-                &format!("/webhooks/{hook}/deliveries"),
-                &token,
-                None,
-            )
-            .await;
-        assert_eq!(s, 200, "{list}");
+        let list = deliveries_when(&app, &token, &hook, |d| d["status"] == "delivered").await;
         let d = &list["value"][0];
-        assert_eq!(d["status"], "delivered", "{list}");
         assert_eq!(d["attempts"], 3);
         assert_eq!(d["id"], got[0].id.as_str());
 
@@ -561,6 +552,33 @@ async fn a_stopped_receivers_events_survive_a_restart() {
     }
 }
 
+/// The subscription's deliveries once the newest satisfies `done` (the
+/// worker writes an outcome just after the receiver answers).
+async fn deliveries_when(
+    app: &TestApp,
+    token: &str,
+    hook: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (s, list) = app
+            .api(
+                Method::GET,
+                &format!("/webhooks/{hook}/deliveries"),
+                token,
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{list}");
+        if done(&list["value"][0]) {
+            return list;
+        }
+        assert!(Instant::now() < deadline, "{list}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn wait_until_released(store: &StoreHandle) {
     let StoreHandle::Embedded(dir) = store else {
         return;
@@ -611,4 +629,125 @@ async fn two_instances_on_one_redis_deliver_each_event_once() {
     receiver.stop().await;
     a.stop().await;
     b.stop().await;
+}
+
+/// The portal: a subscription made there shows its secret once; its page
+/// lists deliveries with status and attempts and sends one again; deletion
+/// asks first.
+#[tokio::test]
+async fn the_portal_manages_subscriptions_and_shows_deliveries() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = spawn(&store, "wh", ManualClock::starting_now()).await;
+    let admin = crate::portal::admin_browser(&app).await;
+    let receiver = Receiver::start(0);
+
+    let list = admin.get("/admin/webhooks").await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert!(list.body.contains("No subscriptions yet."));
+    assert!(
+        list.body.contains("aria-current=\"page\">Webhooks</a>"),
+        "the nav marks the section"
+    );
+    let csrf = list.field("csrf");
+    // A bad URL is refused with what to fix, and nothing is made.
+    let refused = admin
+        .post_form(
+            "/admin/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", "http://hooks.example.com/"),
+                ("event", "user.created"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(refused.body.contains("https"), "{}", refused.body);
+    let url = receiver.url();
+    let posted = admin
+        .post_form(
+            "/admin/webhooks",
+            &[
+                ("csrf", &csrf),
+                ("url", &url),
+                ("description", "HR tracker"),
+                ("event", "user.created"),
+                ("event", "onboarding.completed"),
+            ],
+        )
+        .await;
+    assert_eq!(posted.status, 303, "{}", posted.body);
+    let shown_at = posted.location.clone().unwrap();
+    assert!(shown_at.starts_with("/admin/shown/"), "{shown_at}");
+    let shown = admin.follow(posted).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    let start = shown.body.find("<code id=\"webhook-secret\">").unwrap() + 26;
+    let secret = shown.body[start..start + shown.body[start..].find('<').unwrap()].to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let again = admin.get(&shown_at).await;
+    assert_eq!(again.status, 410);
+    assert!(!again.body.contains(&secret));
+    let list = admin.get("/admin/webhooks").await;
+    assert!(
+        list.body.contains(&url) && !list.body.contains(&secret),
+        "{}",
+        list.body
+    );
+    let hook_path = link_to_hook(&list.body);
+
+    let token = app.token(HOOKS_ID, HOOKS_SECRET).await;
+    create_user(&app, &token, "portal.hire@example.com").await;
+    let got = receiver.wait_for("user.created", 1).await;
+    assert_signed(&got[0], &secret);
+    // The worker writes the outcome just after the receiver answers.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let detail = admin.get(&hook_path).await;
+        assert_eq!(detail.status, 200, "{}", detail.body);
+        assert!(detail.body.contains(&got[0].id), "{}", detail.body);
+        if detail.body.contains("<td>delivered</td><td>1</td>") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", detail.body);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let resend = format!("{hook_path}/deliveries/{}/redeliver", got[0].id);
+    let without_csrf = admin.post_form(&resend, &[]).await;
+    assert_eq!(without_csrf.status, 403);
+    let resent = admin.post_form(&resend, &[("csrf", &csrf)]).await;
+    assert_eq!(resent.status, 303, "{}", resent.body);
+    let again = receiver.wait_for("user.created", 2).await;
+    assert_eq!(again[1].id, got[0].id);
+    assert_signed(&again[1], &secret);
+
+    let confirm = admin.get(&format!("{hook_path}/delete")).await;
+    assert_eq!(confirm.status, 200);
+    assert!(confirm.body.contains("Delete this webhook subscription?"));
+    let id = hook_path.rsplit('/').next().unwrap();
+    let unconfirmed = admin
+        .post_form(
+            &format!("{hook_path}/delete"),
+            &[("csrf", &csrf), ("item", id)],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, 303);
+    assert!(
+        app.store.get_webhook(id).await.unwrap().is_some(),
+        "not without the confirmation"
+    );
+    let deleted = admin
+        .post_form(
+            &format!("{hook_path}/delete"),
+            &[("csrf", &csrf), ("item", id), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    assert!(app.store.get_webhook(id).await.unwrap().is_none());
+    receiver.stop().await;
+    app.stop().await;
+}
+
+fn link_to_hook(body: &str) -> String {
+    let start = body.find("<a href=\"/admin/webhooks/").unwrap() + 9;
+    body[start..start + body[start..].find('"').unwrap()].to_owned()
 }

@@ -10,6 +10,7 @@ mod settings;
 mod shown;
 mod targets;
 mod users;
+mod webhooks;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
@@ -38,6 +39,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(users::routes)
         .configure(groups::routes)
         .configure(settings::routes)
+        .configure(webhooks::routes)
         .route("/admin/audit", web::get().to(audit::log))
         .route("/admin/shown/{id}", web::get().to(shown::view));
 }
@@ -123,6 +125,7 @@ async fn home(admin: Admin) -> HttpResponse {
         (nav.policy, "/admin/policy"),
         (nav.clients, "/admin/clients"),
         (nav.audit, "/admin/audit"),
+        (nav.webhooks, "/admin/webhooks"),
     ]
     .into_iter()
     .find_map(|(open, path)| open.then_some(path))
