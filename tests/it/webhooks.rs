@@ -751,3 +751,40 @@ fn link_to_hook(body: &str) -> String {
     let start = body.find("<a href=\"/admin/webhooks/").unwrap() + 9;
     body[start..start + body[start..].find('"').unwrap()].to_owned()
 }
+
+/// On a Redis Cluster: every webhook key shares the audit log's slot, so
+/// the scripts that log an event and queue its deliveries run there too.
+#[tokio::test]
+async fn deliveries_work_on_a_redis_cluster() {
+    let store = StoreHandle::new(Backend::RedisCluster);
+    let clock = ManualClock::starting_now();
+    let app = spawn(&store, "whc", clock.clone()).await;
+    let token = app.token(HOOKS_ID, HOOKS_SECRET).await;
+    let receiver = Receiver::start(1);
+    let (hook, secret) = subscribe(
+        &app,
+        &token,
+        &receiver.url(),
+        &["user.created", "user.deleted"],
+    )
+    .await;
+    let user = create_user(&app, &token, "cluster@example.com").await;
+    receiver.wait_for("user.created", 1).await;
+    clock.advance(time::Duration::seconds(7));
+    let got = receiver.wait_for("user.created", 2).await;
+    assert_eq!(got[0].id, got[1].id);
+    assert_signed(&got[1], &secret);
+    let (s, _) = app
+        .api(Method::DELETE, &format!("/users/{user}"), &token, None)
+        .await;
+    assert_eq!(s, 204);
+    receiver.wait_for("user.deleted", 1).await;
+    let list = deliveries_when(&app, &token, &hook, |d| d["status"] == "delivered").await;
+    assert_eq!(list["value"].as_array().unwrap().len(), 2, "{list}");
+    let (s, _) = app
+        .api(Method::DELETE, &format!("/webhooks/{hook}"), &token, None)
+        .await;
+    assert_eq!(s, 204);
+    receiver.stop().await;
+    app.stop().await;
+}
