@@ -127,18 +127,19 @@ impl Webhooks {
         }
     }
 
-    /// The subscription's latest deliveries, newest first.
+    /// The subscription and its latest deliveries, newest first.
     pub async fn deliveries(
         &self,
         caller: &Caller,
         id: &str,
-    ) -> Result<Vec<Delivery>, DomainError> {
-        self.get(caller, id).await?;
-        Ok(self
+    ) -> Result<(Subscription, Vec<Delivery>), DomainError> {
+        let sub = self.get(caller, id).await?;
+        let recent = self
             .ctx
             .store
             .recent_deliveries(id, webhook::RECENT_DELIVERIES)
-            .await?)
+            .await?;
+        Ok((sub, recent))
     }
 
     /// Sends a delivery that is over again (same `webhook-id`, same body).

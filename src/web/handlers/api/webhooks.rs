@@ -133,7 +133,8 @@ async fn webhooks_list(api: Api) -> Result<HttpResponse, WebError> {
 }
 
 /// `events`: audit event types such as `tap.used`, `passkey.registered`,
-/// `onboarding.completed`.
+/// `onboarding.completed`. `url`: https, or http to localhost, 127.0.0.1
+/// or [::1] only, without credentials or a fragment.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = CreateWebhook)]
@@ -142,7 +143,7 @@ struct CreateRequest {
     #[schema(required, nullable = false, format = "uri", max_length = 2048)]
     url: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(required, nullable = false, min_items = 1)]
+    #[schema(required, nullable = false, min_items = 1, value_type = Option<Vec<crate::domain::audit::AuditEventType>>)]
     events: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false, max_length = 256)]
@@ -242,7 +243,7 @@ async fn webhook_delete(api: Api, path: web::Path<String>) -> Result<HttpRespons
 )]
 async fn deliveries_list(api: Api, path: web::Path<String>) -> Result<HttpResponse, WebError> {
     query::none(&api.req)?;
-    let list = api
+    let (_, list) = api
         .state
         .webhooks
         .deliveries(&api.caller, &path)

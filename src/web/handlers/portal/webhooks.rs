@@ -155,15 +155,9 @@ async fn detail(
         Some("resent") => Some("The delivery is queued again; it goes out within moments."),
         _ => None,
     };
-    let id = path.into_inner();
-    let sub = state
+    let (sub, deliveries) = state
         .webhooks
-        .get(&admin.caller, &id)
-        .await
-        .back_to(&admin, WEBHOOKS)?;
-    let deliveries = state
-        .webhooks
-        .deliveries(&admin.caller, &id)
+        .deliveries(&admin.caller, &path)
         .await
         .back_to(&admin, WEBHOOKS)?;
     let page = DetailPage {
