@@ -234,9 +234,10 @@ impl Worker {
                 cap: secs(w.retry_cap_seconds),
                 max_attempts: w.max_attempts,
             },
-            // Well past an attempt's time bound: a lease ends early only
-            // when its claimant died.
-            lease: secs(w.timeout_seconds * 4 + 30),
+            // Past an attempt's time bound (the request's total timeout,
+            // then one store write): a lease ends early only when its
+            // claimant died or stopped mid-attempt.
+            lease: secs(w.timeout_seconds * 2 + 5),
             batch: w.batch,
         }
     }

@@ -6,8 +6,9 @@
 # BUILD=debug for the debug binary) with an embedded store or Redis
 # (STORE=embedded|redis), subscribes a receiver to user.created while the
 # receiver is down, creates N users (N deliveries queue up, each failing its
-# first attempt), stops onramp, waits out the retry delay, starts the
-# receiver and onramp again, and times from the receiver's first delivery
+# first attempt; the next is 20 s later, so none is in flight when onramp
+# stops), stops onramp, waits out the retry delay, starts the receiver and
+# onramp again, and times from the receiver's first delivery
 # to its N-th: every delivery is due at once, so this is the rate at which
 # one instance drains its queue.
 #
@@ -67,7 +68,7 @@ rate_limit_per_client = 0
 [webhooks]
 poll_ms = $POLL_MS
 batch = $BATCH
-retry_base_seconds = 1
+retry_base_seconds = 20
 [log]
 level = "warn"
 [[clients]]
@@ -108,11 +109,12 @@ const lines = require('fs').readFileSync(file, 'utf8').trim().split('\n');
   }
 })().catch((e) => { console.error(e); process.exit(1); });
 JS
-# Let the first attempts fail, stop, and wait out the retry delay.
+# Let the first attempts fail, stop, and wait out the retry delay (20 s
+# plus at most a quarter of jitter).
 sleep 1
 stop_pid "$SERVER_PID"
 SERVER_PID=""
-sleep 1.5
+sleep 26
 log "starting the receiver, then onramp again"
 "${CPU_LOAD[@]}" node - "$RPORT" "$N" >"$TMP/receiver.out" <<'JS' &
 const [port, n] = process.argv.slice(2).map(Number);
