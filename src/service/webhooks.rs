@@ -250,13 +250,22 @@ impl Worker {
             .claim_jobs(now, now + self.lease, self.batch)
             .await?;
         let n = claimed.len();
-        futures_util::future::join_all(claimed.into_iter().map(|c| self.run(ctx, c))).await;
+        // One read of the subscriptions for the whole batch.
+        let subs = if claimed.iter().any(|c| matches!(c.job, Job::Delivery(_))) {
+            ctx.store.list_webhooks().await?
+        } else {
+            Vec::new()
+        };
+        futures_util::future::join_all(claimed.into_iter().map(|c| self.run(ctx, &subs, c))).await;
         Ok(n)
     }
 
-    async fn run(&self, ctx: &Context, claimed: Claimed) {
+    async fn run(&self, ctx: &Context, subs: &[Subscription], claimed: Claimed) {
         let outcome = match &claimed.job {
-            Job::Delivery(d) => self.deliver(ctx, d.clone()).await,
+            Job::Delivery(d) => {
+                let sub = subs.iter().find(|s| s.id == d.subscription);
+                Ok(self.deliver(ctx, sub, d.clone()).await)
+            }
             Job::TapCheck(c) => check_tap(ctx, c).await,
         };
         let result = match outcome {
@@ -279,23 +288,24 @@ impl Worker {
     async fn deliver(
         &self,
         ctx: &Context,
+        sub: Option<&Subscription>,
         mut d: Delivery,
-    ) -> Result<(Job, Option<OffsetDateTime>), StoreError> {
-        let Some(sub) = ctx.store.get_webhook(&d.subscription).await? else {
+    ) -> (Job, Option<OffsetDateTime>) {
+        let Some(sub) = sub else {
             d.status = DeliveryStatus::Failed;
             d.last_error = Some("the subscription was deleted".into());
-            return Ok((Job::Delivery(d), None));
+            return (Job::Delivery(d), None);
         };
         let now = ctx.clock.now();
         d.attempts += 1;
         d.last_attempt = Some(now);
-        match self.post(&sub, &d, now).await {
+        match self.post(sub, &d, now).await {
             Ok(status) => {
                 d.status = DeliveryStatus::Delivered;
                 d.last_status = Some(status);
                 d.last_error = None;
                 tracing::info!(delivery = %d.id, subscription = %sub.id, attempts = d.attempts, "webhook delivered");
-                Ok((Job::Delivery(d), None))
+                (Job::Delivery(d), None)
             }
             Err((status, error)) => {
                 d.last_status = status;
@@ -311,7 +321,7 @@ impl Worker {
                     d.status = DeliveryStatus::Failed;
                     tracing::warn!(delivery = %d.id, subscription = %sub.id, attempts = d.attempts, "webhook given up");
                 }
-                Ok((Job::Delivery(d), next))
+                (Job::Delivery(d), next)
             }
         }
     }
