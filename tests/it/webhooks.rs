@@ -788,3 +788,52 @@ async fn deliveries_work_on_a_redis_cluster() {
     receiver.stop().await;
     app.stop().await;
 }
+
+/// `onboarding.completed` is the first passkey after a pass only: a second
+/// passkey, registered after another pass, is `passkey.registered` alone.
+#[tokio::test]
+async fn onboarding_completes_once_with_the_first_passkey() {
+    let store = StoreHandle::new(Backend::Redis);
+    let app = spawn(&store, "wh", ManualClock::starting_now()).await;
+    let token = app.token(HOOKS_ID, HOOKS_SECRET).await;
+    let receiver = Receiver::start(0);
+    let (_, secret) = subscribe(
+        &app,
+        &token,
+        &receiver.url(),
+        &["passkey.registered", "onboarding.completed"],
+    )
+    .await;
+    let upn = "onboarded@example.com";
+    let (user_id, passcode) = crate::oidc_flow::provision(&app, upn, json!({})).await;
+    let rp = crate::oidc_flow::Rp::discover(&app, crate::helpers::RP_ID).await;
+    crate::oidc_flow::signed_in_browser(&app, &rp, upn, &passcode).await;
+    let done = receiver
+        .wait_about("onboarding.completed", &user_id, 1)
+        .await;
+    assert_signed(&done[0], &secret);
+    receiver.wait_about("passkey.registered", &user_id, 1).await;
+
+    // Another pass, another device: a second passkey.
+    let (s, tap) = app
+        .api(
+            Method::POST,
+            &format!("/users/{user_id}/authentication/temporaryAccessPassMethods"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 201, "{tap}");
+    crate::oidc_flow::signed_in_browser(
+        &app,
+        &rp,
+        upn,
+        tap["temporaryAccessPass"].as_str().unwrap(),
+    )
+    .await;
+    receiver.wait_about("passkey.registered", &user_id, 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(receiver.about("onboarding.completed", &user_id).len(), 1);
+    receiver.stop().await;
+    app.stop().await;
+}
