@@ -2,7 +2,7 @@
 # Webhook delivery throughput: deliveries per second from Onramp's workers
 # to a loopback receiver (node:http, answering 204 at once).
 #
-# Starts onramp (BIN, default target/release/onramp, built if missing;
+# Starts onramp (BIN if set, else target/release/onramp, built first;
 # BUILD=debug for the debug binary) with an embedded store or Redis
 # (STORE=embedded|redis), subscribes a receiver to user.created while the
 # receiver is down, creates N users (N deliveries queue up, each failing its
@@ -37,12 +37,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ "$BUILD" == release ]]; then
-    BIN="${BIN:-target/release/onramp}"
-    [[ -x "$BIN" ]] || cargo build --locked --release --bin onramp
+# Built every time (a no-op when up to date), so a stale binary is never timed.
+if [[ -n "${BIN:-}" ]]; then
+    :
+elif [[ "$BUILD" == release ]]; then
+    cargo build --locked --release --bin onramp
+    BIN=target/release/onramp
 else
-    BIN="${BIN:-target/debug/onramp}"
-    [[ -x "$BIN" ]] || cargo build --locked --bin onramp
+    cargo build --locked --bin onramp
+    BIN=target/debug/onramp
 fi
 
 PORT="$(free_port)"
