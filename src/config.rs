@@ -32,6 +32,38 @@ pub struct Settings {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smtp: Option<SmtpSettings>,
     pub onboarding: OnboardingSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook delivery (README, "Webhooks").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// How often each instance looks for due deliveries.
+    pub poll_ms: u64,
+    /// Connect and total time of one attempt.
+    pub timeout_seconds: u64,
+    /// The first retry's delay; each further one doubles it.
+    pub retry_base_seconds: u64,
+    /// The longest delay between two attempts.
+    pub retry_cap_seconds: u64,
+    /// Attempts before a delivery is given up.
+    pub max_attempts: u32,
+    /// Deliveries one instance attempts at once.
+    pub batch: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            poll_ms: 1000,
+            timeout_seconds: 5,
+            retry_base_seconds: 5,
+            retry_cap_seconds: 3600,
+            max_attempts: 12,
+            batch: 32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -636,6 +668,36 @@ impl Settings {
                     AuditSettings::MAX_RETENTION_DAYS
                 ),
             ));
+        }
+        let w = &self.webhooks;
+        if !(10..=60_000).contains(&w.poll_ms) {
+            return Err(invalid("webhooks.poll_ms", "must be between 10 and 60000"));
+        }
+        if !(1..=30).contains(&w.timeout_seconds) {
+            return Err(invalid(
+                "webhooks.timeout_seconds",
+                "must be between 1 and 30",
+            ));
+        }
+        if !(1..=86_400).contains(&w.retry_base_seconds)
+            || w.retry_cap_seconds < w.retry_base_seconds
+        {
+            return Err(invalid(
+                "webhooks.retry_base_seconds",
+                "must be between 1 and 86400 and at most webhooks.retry_cap_seconds",
+            ));
+        }
+        if w.retry_cap_seconds > 7 * 86_400 {
+            return Err(invalid(
+                "webhooks.retry_cap_seconds",
+                "must be at most 604800 (a week)",
+            ));
+        }
+        if !(1..=50).contains(&w.max_attempts) {
+            return Err(invalid("webhooks.max_attempts", "must be between 1 and 50"));
+        }
+        if !(1..=256).contains(&w.batch) {
+            return Err(invalid("webhooks.batch", "must be between 1 and 256"));
         }
         if !(1..=3600).contains(&self.keys.refresh_seconds) {
             return Err(invalid(

@@ -245,6 +245,7 @@ impl Application {
         spawn_key_refresh(&ctx);
         spawn_sweeper(&ctx);
         spawn_onboarding(&ctx);
+        crate::service::webhooks::spawn_worker(&ctx);
         let settings = ctx.settings.clone();
         let state = actix_web::web::Data::new(AppState::new(ctx));
         let listener = match listener {

@@ -73,10 +73,21 @@ pub enum AuditEventType {
     /// manager, no mail address, the SMTP server failed), with the reason.
     #[serde(rename = "onboarding.failed")]
     OnboardingFailed,
+    /// A pass whose window ended without its being used.
+    #[serde(rename = "tap.expired")]
+    TapExpired,
+    /// The first passkey of a user, registered in a session that signed
+    /// in with a pass.
+    #[serde(rename = "onboarding.completed")]
+    OnboardingCompleted,
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 32] = [
+    pub const ALL: [AuditEventType; 36] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -109,6 +120,10 @@ impl AuditEventType {
         Self::GroupMemberRemoved,
         Self::OnboardingMailed,
         Self::OnboardingFailed,
+        Self::TapExpired,
+        Self::OnboardingCompleted,
+        Self::WebhookCreated,
+        Self::WebhookDeleted,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -149,6 +164,10 @@ impl AuditEventType {
             Self::GroupMemberRemoved => "group.member_removed",
             Self::OnboardingMailed => "onboarding.mailed",
             Self::OnboardingFailed => "onboarding.failed",
+            Self::TapExpired => "tap.expired",
+            Self::OnboardingCompleted => "onboarding.completed",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookDeleted => "webhook.deleted",
         }
     }
 }

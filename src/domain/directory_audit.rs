@@ -113,6 +113,14 @@ pub fn describe(t: AuditEventType) -> (&'static str, &'static str, &'static str)
             "UserManagement",
             "Other",
         ),
+        T::TapExpired => (
+            "Temporary Access Pass expired unused",
+            "UserManagement",
+            "Other",
+        ),
+        T::OnboardingCompleted => ("Complete passkey onboarding", "UserManagement", "Other"),
+        T::WebhookCreated => ("Add webhook subscription", "Other", "Add"),
+        T::WebhookDeleted => ("Delete webhook subscription", "Other", "Delete"),
     }
 }
 

@@ -22,5 +22,6 @@ pub mod roles;
 pub mod signing_key;
 pub mod tap;
 pub mod user;
+pub mod webhook;
 
 pub use error::DomainError;

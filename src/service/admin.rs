@@ -398,6 +398,9 @@ impl AdminService {
         let plan = request.plan(&policy.tap, now)?;
         let (tap, passcode) = mint_tap(&self.ctx, &plan, now).await?;
         let detail = tap_detail(&tap);
+        // Before the pass exists: a check for a pass that never was finds
+        // nothing, while one stored after it could be lost to a crash.
+        crate::service::webhooks::schedule_tap_check(&self.ctx, &user.id, &tap).await?;
         self.audited(
             actor,
             meta,

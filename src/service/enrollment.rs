@@ -14,7 +14,7 @@ use super::{Context, RequestMeta, policy_groups};
 use crate::crypto::random;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
-use crate::domain::authz::Session;
+use crate::domain::authz::{Session, SignInMethod};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::policy::{AttestationPolicy, PasskeyPolicy};
 use crate::store::Change;
@@ -248,6 +248,25 @@ impl EnrollmentService {
                 }
                 other => EnrollError::Other(other.into()),
             })?;
+        // A pass brought this person to their first passkey: onboarding is
+        // done (the event webhooks announce as `onboarding.completed`).
+        if existing.is_empty() && matches!(session.method, SignInMethod::Tap { .. }) {
+            let entry = Entry {
+                event_type: AuditEventType::OnboardingCompleted,
+                actor: Actor::user(&user.id),
+                target: Some(user_target(&user.id, user.upn.as_str())),
+                meta,
+                outcome: Outcome::Success,
+                detail: Some(format!(
+                    "first passkey {} after a Temporary Access Pass",
+                    cred.id
+                )),
+            };
+            if let Err(e) = self.ctx.audit.record(entry, now).await {
+                // The passkey is registered; only the announcement is missing.
+                tracing::warn!(error = %e, user = %user.id, "onboarding.completed not recorded");
+            }
+        }
         Ok(cred)
     }
 }

@@ -27,6 +27,7 @@ pub mod shown_once;
 pub mod signin;
 pub mod token;
 pub mod userinfo;
+pub mod webhooks;
 
 use std::sync::Arc;
 

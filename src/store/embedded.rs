@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 
 mod ephemeral;
 mod memo;
+mod webhooks;
 mod writer;
 use memo::Memo;
 use writer::Writer;
@@ -228,6 +229,7 @@ impl EmbeddedStore {
             tx.open_table(EPHEMERAL)?;
             tx.open_table(COUNTERS)?;
             tx.open_table(LOCKOUTS)?;
+            webhooks::create_tables(&tx)?;
         }
         tx.commit()?;
         let memo = Arc::new(Memo::load(&db.begin_read()?, ephemeral::is_memory_key)?);
@@ -284,13 +286,13 @@ impl EmbeddedStore {
     ) -> Result<bool, StoreError> {
         let op = Op::of(change)?;
         let audit = match event {
-            Some(e) => Some((audit_key(e), serde_json::to_string(e)?)),
+            Some(e) => Some((audit_key(e), serde_json::to_string(e)?, e.clone())),
             None => None,
         };
         self.write(move |tx| {
             let applied = op.apply(tx)?;
-            if applied && let Some((key, json)) = &audit {
-                tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
+            if applied && let Some((key, json, event)) = &audit {
+                webhooks::log_event(tx, key, json, event)?;
             }
             Ok(applied)
         })
@@ -355,6 +357,8 @@ enum Op {
     DeleteClient {
         id: String,
     },
+    PutWebhook(crate::domain::webhook::Subscription),
+    DeleteWebhook(String),
     PutPolicy {
         json: String,
         prior: Option<Policy>,
@@ -447,6 +451,8 @@ impl Op {
                 json: serde_json::to_string(c)?,
             },
             Change::DeleteClient(id) => Op::DeleteClient { id: id.to_owned() },
+            Change::PutWebhook(s) => Op::PutWebhook(s.clone()),
+            Change::DeleteWebhook(id) => Op::DeleteWebhook(id.to_owned()),
             Change::PutPolicy { policy, prior } => Op::PutPolicy {
                 json: serde_json::to_string(policy)?,
                 prior: prior.cloned(),
@@ -663,6 +669,8 @@ impl Op {
                 Ok(true)
             }
             Op::DeleteClient { id } => Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some()),
+            Op::PutWebhook(s) => webhooks::put_subscription(tx, s),
+            Op::DeleteWebhook(id) => webhooks::delete_subscription(tx, id),
             Op::PutPolicy { json, prior } => {
                 let mut meta = tx.open_table(META)?;
                 if let Some(prior) = prior {
@@ -1241,11 +1249,9 @@ impl AuditStore for EmbeddedStore {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);
-        self.write(move |tx| {
-            tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
-            Ok(())
-        })
-        .await
+        let event = event.clone();
+        self.write(move |tx| webhooks::log_event(tx, &key, &json, &event))
+            .await
     }
 
     async fn list_audit(

@@ -24,6 +24,7 @@
 //! | `{P:audit}:log`, `{P:audit}:ev` | sorted index and event bodies |
 //! | `{P:dir}:outbox`, `{P:u:<id>}:outbox`, `{P:clients}:outbox`, `{P:policy}:outbox` | audit events written with a change, on their way to the log |
 //! | `{P:audit}:outboxes` | set of outbox keys that may hold events (recovery) |
+//! | `{P:audit}:wh:*`, `{P:audit}:outbox` | webhook subscriptions, their due queue and recent deliveries ([`webhooks`]) |
 //! | `P:<ns>:<id>` | short-lived records, expiry ms ++ payload, native TTL |
 //! | `P:lockout:<id>` | a TAP lockout bucket: hash of [`lockout::Bucket`]'s fields, native expiry |
 //!
@@ -45,6 +46,8 @@
 //! (`redis+cluster://h1:p1,h2:p2`): every command and script names keys of
 //! one slot, and nothing enumerates keys (no SCAN or KEYS).
 
+mod webhooks;
+
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster::ClusterClientBuilder;
@@ -59,7 +62,7 @@ use time::OffsetDateTime;
 use super::{
     AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, GroupStore,
     KeyStore, LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore,
-    already_member, audit_key, decode_expiring, encode_expiring, group_changed_meanwhile, unix_ms,
+    already_member, decode_expiring, encode_expiring, group_changed_meanwhile, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -490,19 +493,6 @@ fn with_index_fns(body: &str) -> Script {
 
 // KEYS: upn index, user, users set, outbox. ARGV: id, json, upn key, event,
 // dir prefix, mail key, employeeId key.
-/// Moves one event from its outbox into the log in one step (a single
-/// server only: the keys are in different hash slots). KEYS: log, events,
-/// outbox; ARGV: log key, event JSON.
-static MOVE_EVENT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-redis.call('ZADD', KEYS[1], 0, ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return redis.call('LREM', KEYS[3], 1, ARGV[2])
-",
-    )
-});
-
 static CREATE_USER: LazyLock<Script> = LazyLock::new(|| {
     with_index_fns(
         r"
@@ -1002,6 +992,8 @@ impl RedisStore {
                 let _: () = pipe.query_async(&mut self.c()).await?;
                 Ok(true)
             }
+            Change::PutWebhook(sub) => self.put_subscription(sub, event).await,
+            Change::DeleteWebhook(id) => self.delete_subscription(id, event).await,
             Change::DeleteClient(id) => {
                 let n: i64 = HDEL_AUDITED
                     .key(self.clients_key())
@@ -1203,6 +1195,7 @@ impl RedisStore {
                 self.user_outbox(&c.user_id)
             }
             Change::PutClient(_) | Change::DeleteClient(_) => self.clients_outbox(),
+            Change::PutWebhook(_) | Change::DeleteWebhook(_) => self.hooks_outbox(),
             Change::PutPolicy { .. } => self.policy_outbox(),
         }
     }
@@ -1806,12 +1799,10 @@ impl AuditStore for RedisStore {
             let moved = async {
                 match self.c() {
                     mut c @ Conn::Server(_) => {
-                        let _: i64 = MOVE_EVENT
-                            .key(self.audit_log_key())
-                            .key(self.audit_ev_key())
-                            .key(&outbox)
-                            .arg(audit_key(event))
-                            .arg(&json)
+                        // One script: into the log, out of the outbox,
+                        // and its webhook deliveries queued.
+                        let _: i64 = self
+                            .log_event(event, &json, Some(&outbox))?
                             .invoke_async(&mut c)
                             .await?;
                     }
@@ -1876,14 +1867,9 @@ impl AuditStore for RedisStore {
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
-        let key = audit_key(event);
-        let _: () = redis::pipe()
-            .atomic()
-            .zadd(self.audit_log_key(), &key, 0)
-            .ignore()
-            .hset(self.audit_ev_key(), &key, json)
-            .ignore()
-            .query_async(&mut self.c())
+        let _: i64 = self
+            .log_event(event, &json, None)?
+            .invoke_async(&mut self.c())
             .await?;
         Ok(())
     }

@@ -15,7 +15,10 @@
 #                    and fails a file (fixtures/a11y-fails.mjs) over them;
 #   portalux.test.mjs  a deep link survives the portal's sign-in; the audit
 #                    log filters by user name; a form error shows beside its
-#                    field; a new pass prints as the new hire's handout.
+#                    field; a new pass prints as the new hire's handout;
+#   webhooks.test.mjs  a subscription receives tap.used, passkey.registered
+#                    and onboarding.completed from a TAP sign-in and passkey
+#                    enrollment, once each, checked with `standardwebhooks`.
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
@@ -30,4 +33,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 # One file at a time: each starts its own onramp and browser.
-exec node --test --test-concurrency=1 a11y.test.mjs e2e.test.mjs portal.test.mjs portalux.test.mjs
+exec node --test --test-concurrency=1 a11y.test.mjs e2e.test.mjs portal.test.mjs portalux.test.mjs webhooks.test.mjs

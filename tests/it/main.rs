@@ -25,3 +25,4 @@ mod redis_outage;
 mod session_safety;
 mod store_conformance;
 mod token;
+mod webhooks;

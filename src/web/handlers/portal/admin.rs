@@ -32,6 +32,7 @@ pub struct Nav {
     pub policy: bool,
     pub clients: bool,
     pub audit: bool,
+    pub webhooks: bool,
 }
 
 /// What every portal page shows around its content.
@@ -220,7 +221,7 @@ impl ResponseError for PortalError {
 /// The portal section a path is in (the nav marks it): `/admin/users/..`
 /// is in "users"; `/admin` itself in none.
 fn section_of(path: &str) -> &'static str {
-    const SECTIONS: [&str; 5] = ["users", "groups", "policy", "clients", "audit"];
+    const SECTIONS: [&str; 6] = ["users", "groups", "policy", "clients", "audit", "webhooks"];
     let first = path
         .strip_prefix("/admin/")
         .and_then(|rest| rest.split('/').next());
@@ -238,6 +239,7 @@ fn nav_of(caller: &Caller) -> Nav {
         policy: has(Permission::PolicyReadWriteAuthenticationMethod),
         clients: has(Permission::ApplicationReadWriteAll),
         audit: has(Permission::AuditLogReadAll),
+        webhooks: has(Permission::WebhookReadWriteAll),
     }
 }
 

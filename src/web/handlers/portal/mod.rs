@@ -12,6 +12,7 @@ mod settings;
 mod shown;
 mod targets;
 mod users;
+mod webhooks;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(groups::routes)
         .configure(settings::routes)
         .configure(onboarding::routes)
+        .configure(webhooks::routes)
         .route("/admin/audit", web::get().to(audit::log))
         .route("/admin/audit/export", web::get().to(audit::export))
         .route("/admin/shown/{id}", web::get().to(shown::view));
@@ -179,6 +181,7 @@ async fn home(admin: Admin) -> HttpResponse {
         (nav.policy, "/admin/policy"),
         (nav.clients, "/admin/clients"),
         (nav.audit, "/admin/audit"),
+        (nav.webhooks, "/admin/webhooks"),
     ]
     .into_iter()
     .find_map(|(open, path)| open.then_some(path))
