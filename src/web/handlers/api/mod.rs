@@ -19,6 +19,7 @@ pub mod keys;
 pub mod methods;
 pub mod policies;
 pub mod query;
+pub mod reports;
 pub mod resources;
 pub mod users;
 
@@ -50,6 +51,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(audit::routes)
         .configure(clients::routes)
         .configure(keys::routes)
+        .configure(reports::routes)
         .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
 }
 

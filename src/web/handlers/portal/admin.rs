@@ -211,7 +211,15 @@ impl ResponseError for PortalError {
 /// The portal section a path is in (the nav marks it): `/admin/users/..`
 /// is in "users"; `/admin` itself in none.
 fn section_of(path: &str) -> &'static str {
-    const SECTIONS: [&str; 5] = ["users", "groups", "policy", "clients", "audit"];
+    const SECTIONS: [&str; 7] = [
+        "users",
+        "groups",
+        "policy",
+        "clients",
+        "audit",
+        "import",
+        "onboarding",
+    ];
     let first = path
         .strip_prefix("/admin/")
         .and_then(|rest| rest.split('/').next());

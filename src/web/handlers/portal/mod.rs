@@ -6,6 +6,8 @@
 mod admin;
 mod audit;
 mod groups;
+mod import;
+mod onboarding;
 mod settings;
 mod shown;
 mod targets;
@@ -38,6 +40,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(users::routes)
         .configure(groups::routes)
         .configure(settings::routes)
+        .configure(import::routes)
+        .configure(onboarding::routes)
         .route("/admin/audit", web::get().to(audit::log))
         .route("/admin/shown/{id}", web::get().to(shown::view));
 }

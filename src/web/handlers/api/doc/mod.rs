@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 
-use super::{audit, batch, clients, groups, keys, methods, policies, users};
+use super::{audit, batch, clients, groups, keys, methods, policies, reports, users};
 use crate::domain::permission::Permission;
 
 #[derive(OpenApi)]
@@ -75,6 +75,8 @@ use crate::domain::permission::Permission;
         keys::rotate_keys,
         batch::batch,
         super::openapi_json,
+        reports::registration_details_list,
+        reports::registration_details_get,
     ),
     components(schemas(crate::web::error::GraphBody)),
     tags(
@@ -85,6 +87,7 @@ use crate::domain::permission::Permission;
         (name = "audit", description = "Graph's directory audits, and Onramp's audit log."),
         (name = "onramp", description = "Onramp's own resources: clients, signing keys, sign-in lockouts, directory roles."),
         (name = "batch", description = "Graph's JSON batching."),
+        (name = "reports", description = "Graph's authentication methods reports: users' registration details."),
     )
 )]
 struct ApiDoc;

@@ -48,6 +48,7 @@ collection! {
     DirectoryAuditCollection of DirectoryAudit, "directory audits, newest first unless `$orderby` says otherwise";
     AuditEventCollection of AuditEvent, "Onramp's audit log, newest first";
     ClientCollection of ClientResponse, "clients";
+    UserRegistrationDetailsCollection of super::super::reports::RegistrationDetailsResponse, "users' registration details";
 }
 
 /// A user or a group, named by `@odata.type`.
