@@ -73,8 +73,8 @@ impl Stage {
 
 /// Graph's method names in `methodsRegistered`.
 pub const PASSKEY_DEVICE_BOUND: &str = "passKeyDeviceBound";
-/// Graph has no name for a synced passkey in this list; a synced passkey
-/// is still a FIDO2 passkey.
+/// A backup-eligible (synced) passkey: Graph's examples name only the
+/// device-bound kinds, so this name is Onramp's (README, "Progress report").
 pub const PASSKEY_SYNCED: &str = "passKeySynced";
 pub const TEMPORARY_ACCESS_PASS: &str = "temporaryAccessPass";
 

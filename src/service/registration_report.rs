@@ -75,7 +75,7 @@ impl AdminService {
     ) -> Result<RegistrationDetails, DomainError> {
         let store = &self.ctx.store;
         let (tap, passkeys) =
-            futures_util::try_join!(store.get_tap(&user.id), store.list_credentials(&user.id))?;
+            tokio::try_join!(store.get_tap(&user.id), store.list_credentials(&user.id))?;
         Ok(RegistrationDetails::of(&user, tap.as_ref(), &passkeys, now))
     }
 }
