@@ -31,6 +31,7 @@ super::doc::params::odata_params! {
 /// truthfully (see the README's "Progress report").
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = UserRegistrationDetails)]
 pub(crate) struct RegistrationDetailsResponse {
     id: String,
     user_principal_name: String,

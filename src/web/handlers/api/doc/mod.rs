@@ -178,6 +178,7 @@ const SELECTABLE: &[&str] = &[
     "Fido2Method",
     "PasskeyMethod",
     "AuthenticationMethod",
+    "UserRegistrationDetails",
 ];
 
 /// What the derive cannot say once per document.
