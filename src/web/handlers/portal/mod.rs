@@ -7,7 +7,7 @@ mod admin;
 mod audit;
 mod groups;
 mod import;
-mod onboarding;
+mod progress;
 mod settings;
 mod shown;
 mod targets;
@@ -41,7 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(groups::routes)
         .configure(settings::routes)
         .configure(import::routes)
-        .configure(onboarding::routes)
+        .configure(progress::routes)
         .route("/admin/audit", web::get().to(audit::log))
         .route("/admin/shown/{id}", web::get().to(shown::view));
 }

@@ -38,7 +38,7 @@ pub struct StuckRow {
 }
 
 #[derive(Template)]
-#[template(path = "admin/onboarding.html")]
+#[template(path = "admin/progress.html")]
 struct DashboardPage<'a> {
     chrome: &'a Chrome,
     total: usize,
