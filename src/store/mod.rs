@@ -74,6 +74,8 @@ pub enum Ns {
     RevokedFamily,
     /// Secrets sealed for one page view (a new pass, a client secret).
     ShownOnce,
+    /// A CSV import between its preview and its commit, and its report.
+    CsvImport,
 }
 
 impl Ns {
@@ -92,6 +94,7 @@ impl Ns {
             Ns::SpentRefresh => "spentrefresh",
             Ns::RevokedFamily => "revokedfamily",
             Ns::ShownOnce => "shown",
+            Ns::CsvImport => "csvimport",
         }
     }
 }

@@ -13,6 +13,7 @@ use super::{EphemeralStore, Ns, StoreError};
 use crate::domain::authz::{
     AuthorizationRequest, CodeGrant, RedeemedCode, RefreshGrant, Session, SpentRefresh,
 };
+use crate::domain::csv_import::{ImportPreview, ImportReport};
 
 /// A kind of short-lived record, kept as JSON in its namespace.
 pub trait Record: Serialize + DeserializeOwned + Send + Sync {
@@ -50,6 +51,20 @@ impl Record for RefreshGrant {
 }
 impl Record for SpentRefresh {
     const NS: Ns = Ns::SpentRefresh;
+}
+impl Record for ImportPreview {
+    const NS: Ns = Ns::CsvImport;
+}
+/// Time to read the preview and commit it, not a working day.
+impl FixedLifetime for ImportPreview {
+    const TTL: Duration = Duration::minutes(30);
+}
+impl Record for ImportReport {
+    const NS: Ns = Ns::CsvImport;
+}
+/// Long enough to download the report, or again.
+impl FixedLifetime for ImportReport {
+    const TTL: Duration = Duration::hours(1);
 }
 
 /// A record as read, with the bytes a compare-and-swap compares against.

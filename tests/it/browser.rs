@@ -155,7 +155,7 @@ impl Browser {
         }
     }
 
-    async fn wrap(res: reqwest::Response) -> Response {
+    pub async fn wrap(res: reqwest::Response) -> Response {
         let status = res.status().as_u16();
         let location = res
             .headers()

@@ -2354,3 +2354,35 @@ mod route_table {
         modules
     }
 }
+
+/// The registration details report answers as documented: a page, one
+/// user's details, a user that does not exist, a refused filter.
+#[tokio::test]
+async fn registration_details_match_the_documented_schemas() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let (app, token, id) = app_with_every_permission(&store).await;
+    let doc = fetch_document(&app).await;
+    let mut problems = Vec::new();
+    let get = |url: String| {
+        app.http
+            .get(app.url(&format!("/api/v1{url}")))
+            .bearer_auth(&token)
+            .send()
+    };
+    let list = "/reports/authenticationMethods/userRegistrationDetails";
+    let one = format!("{list}/{{user}}");
+    let res = get(format!("{list}?$top=1")).await.unwrap();
+    let page = conforms(&doc, list, "get", 200, res, &mut problems).await;
+    assert_eq!(page["value"].as_array().unwrap().len(), 1, "{page}");
+    let res = get(format!("{list}/{id}")).await.unwrap();
+    let item = conforms(&doc, &one, "get", 200, res, &mut problems).await;
+    assert_eq!(item["userPrincipalName"], "wire@example.com");
+    let res = get(format!("{list}/nobody@example.com")).await.unwrap();
+    conforms(&doc, &one, "get", 404, res, &mut problems).await;
+    let res = get(format!("{list}?$filter=isAdmin ne true"))
+        .await
+        .unwrap();
+    conforms(&doc, list, "get", 400, res, &mut problems).await;
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    app.stop().await;
+}

@@ -34,11 +34,12 @@ fn in_memory(ns: Ns) -> bool {
         | Ns::Counter
         | Ns::Lock
         | Ns::UsedCode
-        | Ns::ShownOnce => true,
+        | Ns::ShownOnce
+        | Ns::CsvImport => true,
     }
 }
 
-const MEMORY_NS: [Ns; 9] = [
+const MEMORY_NS: [Ns; 10] = [
     Ns::AuthorizationRequest,
     Ns::Session,
     Ns::Ceremony,
@@ -48,6 +49,7 @@ const MEMORY_NS: [Ns; 9] = [
     Ns::Counter,
     Ns::Lock,
     Ns::UsedCode,
+    Ns::CsvImport,
 ];
 
 /// Whether a key of the ephemeral table ([`eph_key`]) is a memory record.

@@ -21,6 +21,7 @@ pub mod methods;
 pub mod onboarding;
 pub mod policies;
 pub mod query;
+pub mod reports;
 pub mod resources;
 pub mod users;
 pub mod webhooks;
@@ -55,6 +56,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(keys::routes)
         .configure(onboarding::routes)
         .configure(webhooks::routes)
+        .configure(reports::routes)
         .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
 }
 

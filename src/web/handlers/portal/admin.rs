@@ -221,7 +221,16 @@ impl ResponseError for PortalError {
 /// The portal section a path is in (the nav marks it): `/admin/users/..`
 /// is in "users"; `/admin` itself in none.
 fn section_of(path: &str) -> &'static str {
-    const SECTIONS: [&str; 6] = ["users", "groups", "policy", "clients", "audit", "webhooks"];
+    const SECTIONS: [&str; 8] = [
+        "users",
+        "groups",
+        "policy",
+        "clients",
+        "audit",
+        "webhooks",
+        "import",
+        "onboarding",
+    ];
     let first = path
         .strip_prefix("/admin/")
         .and_then(|rest| rest.split('/').next());

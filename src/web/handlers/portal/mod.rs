@@ -7,7 +7,9 @@ mod admin;
 mod audit;
 mod form;
 mod groups;
+mod import;
 mod onboarding;
+mod progress;
 mod settings;
 mod shown;
 mod targets;
@@ -43,6 +45,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(settings::routes)
         .configure(onboarding::routes)
         .configure(webhooks::routes)
+        .configure(import::routes)
+        .configure(progress::routes)
         .route("/admin/audit", web::get().to(audit::log))
         .route("/admin/audit/export", web::get().to(audit::export))
         .route("/admin/shown/{id}", web::get().to(shown::view));

@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 
-use super::{audit, batch, clients, groups, keys, methods, onboarding, policies, users, webhooks};
+use super::{
+    audit, batch, clients, groups, keys, methods, onboarding, policies, reports, users, webhooks,
+};
 use crate::domain::permission::Permission;
 
 #[derive(OpenApi)]
@@ -83,6 +85,8 @@ use crate::domain::permission::Permission;
         webhooks::delivery_redeliver,
         batch::batch,
         super::openapi_json,
+        reports::registration_details_list,
+        reports::registration_details_get,
     ),
     components(schemas(crate::web::error::GraphBody)),
     tags(
@@ -93,6 +97,7 @@ use crate::domain::permission::Permission;
         (name = "audit", description = "Graph's directory audits, and Onramp's audit log."),
         (name = "onramp", description = "Onramp's own resources: clients, signing keys, sign-in lockouts, directory roles, webhooks."),
         (name = "batch", description = "Graph's JSON batching."),
+        (name = "reports", description = "Graph's authentication methods reports: users' registration details."),
     )
 )]
 struct ApiDoc;
@@ -183,6 +188,7 @@ const SELECTABLE: &[&str] = &[
     "Fido2Method",
     "PasskeyMethod",
     "AuthenticationMethod",
+    "UserRegistrationDetails",
 ];
 
 /// What the derive cannot say once per document.

@@ -50,6 +50,7 @@ collection! {
     ClientCollection of ClientResponse, "clients";
     WebhookCollection of super::super::webhooks::WebhookResponse, "webhook subscriptions";
     WebhookDeliveryCollection of super::super::webhooks::DeliveryResponse, "a subscription's recent deliveries, newest first";
+    UserRegistrationDetailsCollection of super::super::reports::RegistrationDetailsResponse, "users' registration details";
 }
 
 /// A user or a group, named by `@odata.type`.
