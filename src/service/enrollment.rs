@@ -14,7 +14,7 @@ use super::{Context, RequestMeta, policy_groups};
 use crate::crypto::random;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
-use crate::domain::authz::Session;
+use crate::domain::authz::{Session, SignInMethod};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::policy::{AttestationPolicy, PasskeyPolicy};
 use crate::store::Change;
@@ -63,6 +63,13 @@ impl From<crate::store::StoreError> for EnrollError {
     fn from(e: crate::store::StoreError) -> Self {
         EnrollError::Other(e.into())
     }
+}
+
+/// A registered passkey, and whether it is the first one of a TAP
+/// sign-in (the person then sees the "all set" page).
+pub struct Enrolled {
+    pub credential: PasskeyCredential,
+    pub first_in_session: bool,
 }
 
 pub struct EnrollmentService {
@@ -170,7 +177,7 @@ impl EnrollmentService {
         ceremony_id: &str,
         credential: &RegisterPublicKeyCredential,
         meta: &RequestMeta,
-    ) -> Result<PasskeyCredential, EnrollError> {
+    ) -> Result<Enrolled, EnrollError> {
         let webauthn = self
             .ctx
             .webauthn
@@ -216,6 +223,8 @@ impl EnrollmentService {
             )));
         }
         let existing = self.ctx.store.list_credentials(&user.id).await?;
+        let first_in_session = matches!(session.method, SignInMethod::Tap { .. })
+            && !existing.iter().any(|c| c.created >= session.auth_time);
         let value =
             serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
         let (backup_eligible, backup_state) = backup_flags(&value);
@@ -248,6 +257,9 @@ impl EnrollmentService {
                 }
                 other => EnrollError::Other(other.into()),
             })?;
-        Ok(cred)
+        Ok(Enrolled {
+            credential: cred,
+            first_in_session,
+        })
     }
 }

@@ -283,6 +283,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/enroll/options", web::post().to(signin::enroll_options))
     .route("/enroll/finish", web::post().to(signin::enroll_finish))
     .route("/enroll/skip", web::post().to(signin::enroll_skip))
+    .route("/enroll/done", web::get().to(signin::enroll_done))
+    .route("/signed-out", web::get().to(account::signed_out))
     .route("/account/security", web::get().to(account::security_info))
     .route(
         "/account/passkeys/rename",

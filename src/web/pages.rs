@@ -176,3 +176,19 @@ pub struct LogoutPage<'a> {
     pub post_logout_redirect_uri: Option<&'a str>,
     pub state: Option<&'a str>,
 }
+
+#[derive(Template)]
+#[template(path = "all_set.html")]
+pub struct AllSetPage<'a> {
+    pub csrf: &'a str,
+    /// Back into the authorization request, or to security info.
+    pub continue_url: &'a str,
+    /// The application the person is on the way to, if any.
+    pub app_name: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub csrf: &'a str,
+}

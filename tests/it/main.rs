@@ -16,6 +16,7 @@ mod helpers;
 mod keys;
 mod lifecycle;
 mod lockout;
+mod newhire;
 mod oidc_flow;
 mod openapi;
 mod operations;

@@ -13,7 +13,7 @@ use crate::state::AppState;
 use crate::web::error::{Family, PageError};
 use crate::web::extract::{PageForm, SignedIn};
 use crate::web::pages::{
-    AccountPage, ConfirmPage, PasskeyRow, enc, html, minute, see_other, with_cookie,
+    AccountPage, ConfirmPage, PasskeyRow, SignedOutPage, enc, html, minute, see_other, with_cookie,
 };
 
 /// A failure of the security info pages, in their words.
@@ -244,7 +244,12 @@ pub async fn sign_out(
     if let Some(secret) = state.cookies.session(&req) {
         let _ = state.signin_sessions.end(&secret).await;
     }
-    let mut res = see_other("/signin");
+    let mut res = see_other("/signed-out");
     let _ = res.add_removal_cookie(&state.cookies.session_cookie(String::new(), 0));
     res
+}
+
+/// GET `/signed-out`: says that signing out worked.
+pub async fn signed_out() -> HttpResponse {
+    html(StatusCode::OK, &SignedOutPage { csrf: "" })
 }

@@ -17,7 +17,8 @@ use crate::state::AppState;
 use crate::web::error::{Family, PageError, ScriptError};
 use crate::web::extract::{PageForm, ScriptCsrf, ScriptSession};
 use crate::web::pages::{
-    EnrollPage, SignInPage, TapPage, enc, error_page, found, html, see_other, with_cookie,
+    AllSetPage, EnrollPage, SignInPage, TapPage, enc, error_page, found, html, see_other,
+    with_cookie,
 };
 
 /// A sign-in page's failure, in the sign-in pages' words.
@@ -179,6 +180,16 @@ fn when(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
 }
 
+/// How long to wait, rounded up: minutes, or hours for long locks.
+fn wait(seconds: i64) -> String {
+    let minutes = (seconds + 59) / 60;
+    match minutes {
+        1 => "1 minute".to_owned(),
+        m if m < 120 => format!("{m} minutes"),
+        m => format!("{} hours", (m + 59) / 60),
+    }
+}
+
 /// A refused pass in words for the person: status, sentence, and how long
 /// to wait before trying again (`Retry-After`), if that helps.
 fn tap_refusal(e: &SignInError, now: OffsetDateTime) -> (StatusCode, String, Option<u64>) {
@@ -189,17 +200,12 @@ fn tap_refusal(e: &SignInError, now: OffsetDateTime) -> (StatusCode, String, Opt
             "That user name and Temporary Access Pass don't match. Check the pass and try again.",
         ),
         SignInError::Locked { until } => {
-            let minutes = (((*until - now).whole_seconds() + 59) / 60).max(1);
-            let text = format!(
-                "Too many failed attempts. Sign-in is locked until {} (UTC): try again in {} {}.",
-                when(*until),
-                minutes,
-                if minutes > 1 { "minutes" } else { "minute" }
-            );
+            let seconds = (*until - now).whole_seconds().max(1);
+            let text = format!("Too many failed attempts. Try again in {}.", wait(seconds));
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 text,
-                Some(minutes as u64 * 60),
+                Some(seconds.unsigned_abs()),
             )
         }
         SignInError::Busy => (
@@ -414,11 +420,43 @@ pub async fn enroll_finish(
     meta: RequestMeta,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ScriptError> {
-    state
+    let enrolled = state
         .enrollment
         .finish(&session, &body.ceremony, &body.credential, &meta)
         .await?;
-    Ok(json_resume(body.r.as_deref()))
+    let r = body.r.as_deref().unwrap_or_default();
+    if enrolled.first_in_session {
+        let done = format!("/enroll/done?r={}", enc(r));
+        return Ok(json_ok(serde_json::json!({ "redirect": done })));
+    }
+    Ok(json_resume(Some(r)))
+}
+
+/// GET `/enroll/done`: "You're all set", after the first passkey of a TAP
+/// sign-in, with the way on (to the application, or to security info).
+pub async fn enroll_done(
+    req: HttpRequest,
+    query: web::Query<RequestQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let r = query.r.as_deref().unwrap_or_default();
+    let session = match state.cookies.session(&req) {
+        Some(s) => state.signin_sessions.get(&s).await.map_err(page)?,
+        None => None,
+    };
+    if session.is_none() {
+        return Err(PageError::sign_in(format!("/signin?r={}", enc(r))));
+    }
+    let app_name = match r {
+        "" => None,
+        r => pending(&req, &state, r).await?.app_name,
+    };
+    let body = AllSetPage {
+        csrf: "",
+        continue_url: &resume_url(r),
+        app_name: app_name.as_deref(),
+    };
+    Ok(html(StatusCode::OK, &body))
 }
 
 #[derive(Deserialize)]
