@@ -285,6 +285,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/enroll/skip", web::post().to(signin::enroll_skip))
     .route("/enroll/done", web::get().to(signin::enroll_done))
     .route("/signed-out", web::get().to(account::signed_out))
+    .route(
+        "/enroll/remove",
+        web::get().to(handlers::lost_passkey::confirm_remove),
+    )
+    .route(
+        "/enroll/remove",
+        web::post().to(handlers::lost_passkey::remove),
+    )
     .route("/account/security", web::get().to(account::security_info))
     .route(
         "/account/passkeys/rename",

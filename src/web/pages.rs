@@ -51,6 +51,9 @@ pub struct EnrollPage<'a> {
     /// the browser's clock does not matter).
     pub seconds_left: i64,
     pub can_skip: bool,
+    /// The passkeys the person has (the lost-phone case: remove one).
+    pub passkeys: Vec<PasskeyRow>,
+    pub notice: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -164,7 +167,10 @@ pub struct ConfirmPage<'a> {
     pub warning: bool,
     pub action: &'a str,
     pub id: &'a str,
+    /// The stored authorization request, for confirmations in a sign-in.
+    pub r: Option<&'a str>,
     pub button: &'a str,
+    pub cancel: &'a str,
 }
 
 #[derive(Template)]

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use crate::browser::Browser;
 use crate::helpers::*;
-use crate::oidc_flow::{Rp, code_from, provision};
+use crate::oidc_flow::{Rp, code_from, provision, signed_in_browser};
 
 /// The first passkey of a pass ends on "You're all set", which says how
 /// to sign in from now on and continues to the application.
@@ -69,4 +69,185 @@ async fn all_set_page_embedded() {
 #[tokio::test]
 async fn all_set_page_redis() {
     all_set_on(Backend::Redis).await;
+}
+
+/// A new pass for an existing user, through the admin API.
+async fn new_pass(app: &TestApp, user_id: &str) -> String {
+    let token = app.hr_token().await;
+    let (status, created) = app
+        .api(
+            reqwest::Method::POST,
+            &format!("/users/{user_id}/authentication/temporaryAccessPassMethods"),
+            &token,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    created["temporaryAccessPass"].as_str().unwrap().to_owned()
+}
+
+async fn passkey_ids(app: &TestApp, user_id: &str) -> Vec<String> {
+    let mut ids: Vec<String> = app
+        .store
+        .list_credentials(user_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// The lost phone: signed in with a new pass, the person removes the old
+/// passkey on the enrollment page (confirmed, CSRF-checked, own passkeys
+/// only, within the window) and sets up a new one.
+async fn lost_phone_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let (user_id, first) = provision(&app, "lost@example.com", json!({})).await;
+    let _old_phone = signed_in_browser(&app, &rp, "lost@example.com", &first).await;
+    let (other_id, other_pass) = provision(&app, "bystander@example.com", json!({})).await;
+    let _bystander = signed_in_browser(&app, &rp, "bystander@example.com", &other_pass).await;
+    let old = passkey_ids(&app, &user_id).await;
+    assert_eq!(old.len(), 1);
+    let theirs = passkey_ids(&app, &other_id).await;
+
+    let pass = new_pass(&app, &user_id).await;
+    let mut browser = Browser::new(&app.base);
+    let (url, _, _, _) = rp.authorize_url(&[]);
+    let page = browser.open(&url).await;
+    let after = browser
+        .sign_in_with_tap(&page, "lost@example.com", &pass)
+        .await;
+    let enroll = browser.follow(after).await;
+    assert!(enroll.body.contains("Lost your phone"), "{}", enroll.body);
+    assert!(
+        enroll.body.contains("Remove “Passkey 1”"),
+        "{}",
+        enroll.body
+    );
+    let r = enroll.field("r");
+    let csrf = enroll.meta_csrf();
+
+    // The confirmation step.
+    let confirm = browser
+        .get(&format!("/enroll/remove?r={r}&id={}", old[0]))
+        .await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(confirm.body.contains("Remove passkey"), "{}", confirm.body);
+
+    // Without confirmation, without CSRF, or another person's passkey:
+    // nothing is removed.
+    let unconfirmed = browser
+        .post_form(
+            "/enroll/remove",
+            &[("csrf", &csrf), ("r", &r), ("id", &old[0])],
+        )
+        .await;
+    assert_eq!(unconfirmed.status, 303);
+    assert!(unconfirmed.location.unwrap().starts_with("/enroll/remove?"));
+    let no_csrf = browser
+        .post_form(
+            "/enroll/remove",
+            &[("r", &r), ("id", &old[0]), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(no_csrf.status, 403, "{}", no_csrf.body);
+    let foreign = browser
+        .post_form(
+            "/enroll/remove",
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("id", &theirs[0]),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        foreign.location,
+        Some(format!("/enroll?r={r}&done=gone")),
+        "{}",
+        foreign.body
+    );
+    assert_eq!(passkey_ids(&app, &other_id).await, theirs);
+    assert_eq!(passkey_ids(&app, &user_id).await, old);
+
+    // Confirmed: removed, audited, and the page says so.
+    let removed = browser
+        .post_form(
+            "/enroll/remove",
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("id", &old[0]),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        removed.location,
+        Some(format!("/enroll?r={r}&done=removed"))
+    );
+    assert!(passkey_ids(&app, &user_id).await.is_empty());
+    let events = app
+        .store
+        .list_audit(&Default::default(), None, 500)
+        .await
+        .unwrap()
+        .events;
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_type.as_str() == "passkey.deleted"
+                && e.actor.id == user_id
+                && e.detail.as_deref().unwrap_or_default().contains(&old[0]))
+    );
+    let page = browser.follow(removed).await;
+    assert!(
+        page.body.contains("The passkey was removed"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("Skip"), "no skipping without a passkey");
+
+    // A new passkey.
+    let done = browser.enroll_only(&page).await;
+    assert!(done.body.contains("You're all set"), "{}", done.body);
+    let new = passkey_ids(&app, &user_id).await;
+    assert_eq!(new.len(), 1);
+    assert_ne!(new, old);
+
+    // Past the enrollment window, removal is refused.
+    app.clock.advance(time::Duration::minutes(11));
+    let late = browser
+        .post_form(
+            "/enroll/remove",
+            &[
+                ("csrf", &csrf),
+                ("r", &r),
+                ("id", &new[0]),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, 403, "{}", late.body);
+    assert!(late.body.contains("over"), "{}", late.body);
+    assert_eq!(passkey_ids(&app, &user_id).await, new);
+    let late_confirm = browser
+        .get(&format!("/enroll/remove?r={r}&id={}", new[0]))
+        .await;
+    assert_eq!(late_confirm.status, 403);
+}
+
+#[tokio::test]
+async fn lost_phone_removal_embedded() {
+    lost_phone_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn lost_phone_removal_redis() {
+    lost_phone_on(Backend::Redis).await;
 }

@@ -33,7 +33,7 @@ pub struct PageQuery {
     error: Option<String>,
 }
 
-fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
+pub(crate) fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
     PasskeyRow {
         kind: if p.backup_eligible {
             "Synced passkey"
@@ -155,7 +155,9 @@ pub async fn confirm_delete_passkey(
         warning: last,
         action: "/account/passkeys/delete",
         id,
+        r: None,
         button: "Delete passkey",
+        cancel: "/account/security",
     };
     Ok(html(StatusCode::OK, &body))
 }
@@ -209,7 +211,9 @@ pub async fn confirm_delete_tap(
         warning: false,
         action: "/account/tap/delete",
         id: "",
+        r: None,
         button: "Delete pass",
+        cancel: "/account/security",
     };
     html(StatusCode::OK, &body)
 }

@@ -16,6 +16,7 @@ use crate::service::signin::SignInError;
 use crate::state::AppState;
 use crate::web::error::{Family, PageError, ScriptError};
 use crate::web::extract::{PageForm, ScriptCsrf, ScriptSession};
+use crate::web::handlers::account::passkey_row;
 use crate::web::pages::{
     AllSetPage, EnrollPage, SignInPage, TapPage, enc, error_page, found, html, see_other,
     with_cookie,
@@ -63,6 +64,8 @@ pub async fn authorize(
 pub struct RequestQuery {
     r: Option<String>,
     login_hint: Option<String>,
+    /// The enrollment page's notice after removing a lost passkey.
+    done: Option<String>,
 }
 
 /// Where to go after signing in: the stored request, or the signed-in page.
@@ -346,6 +349,7 @@ pub async fn enroll_page(
         .filter(|_| session.can_enroll(now))
         .ok_or_else(|| window_over(r))?;
     let must = state.authorize.must_enroll(&session.user_id).await;
+    let passkeys = state.account.passkeys(&session).await.map_err(page)?;
     let (csrf, cookie) = state.cookies.csrf(&req, &*state.ctx.rng);
     let left = (deadline - now).whole_seconds();
     let body = EnrollPage {
@@ -354,11 +358,17 @@ pub async fn enroll_page(
         minutes_left: (left + 59) / 60,
         seconds_left: left,
         can_skip: !must.unwrap_or(true),
+        passkeys: passkeys.into_iter().map(passkey_row).collect(),
+        notice: match query.done.as_deref() {
+            Some("removed") => Some("The passkey was removed. Set up a new one now."),
+            Some("gone") => Some("That passkey no longer exists."),
+            _ => None,
+        },
     };
     Ok(with_cookie(html(StatusCode::OK, &body), cookie.as_ref()))
 }
 
-fn window_over(r: &str) -> PageError {
+pub(crate) fn window_over(r: &str) -> PageError {
     PageError::Page {
         status: StatusCode::FORBIDDEN,
         title: "The time to set up a passkey is over",
