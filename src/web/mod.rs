@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod handlers;
 pub mod json;
+pub mod local_time;
 pub mod pages;
 
 use actix_web::body::MessageBody;

@@ -5,6 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use askama::Template;
 
+pub use crate::web::local_time::LocalTime;
+
 /// A query-string value, percent-encoded.
 pub fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -39,6 +41,8 @@ pub struct TapPage<'a> {
     pub request_id: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// The moment the error's sentence ends with (a pass's start).
+    pub error_at: Option<LocalTime>,
 }
 
 #[derive(Template)]
@@ -141,8 +145,17 @@ pub struct PasskeyRow {
     pub id: String,
     pub name: String,
     pub kind: &'static str,
-    pub created: String,
-    pub last_used: String,
+    pub created: LocalTime,
+    pub last_used: Option<LocalTime>,
+}
+
+/// The pass's status on the security info page.
+pub enum TapLine {
+    ValidUntil(LocalTime),
+    ValidBetween(LocalTime, LocalTime),
+    ExpiredAt(LocalTime),
+    Used,
+    TurnedOff,
 }
 
 #[derive(Template)]
@@ -152,8 +165,8 @@ pub struct AccountPage<'a> {
     pub upn: &'a str,
     pub passkeys: Vec<PasskeyRow>,
     pub can_add: bool,
-    /// The pass's status line, if there is a pass.
-    pub tap: Option<(String,)>,
+    /// The pass's status, if there is a pass.
+    pub tap: Option<TapLine>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }

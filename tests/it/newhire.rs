@@ -11,7 +11,7 @@ use crate::oidc_flow::{Rp, code_from, provision, signed_in_browser};
 async fn all_set_on(backend: Backend) {
     let store = StoreHandle::new(backend);
     let app = TestApp::spawn(&store).await;
-    let (_, passcode) = provision(&app, "allset@example.com", json!({})).await;
+    let (user_id, passcode) = provision(&app, "allset@example.com", json!({})).await;
     let rp = Rp::discover(&app, RP_ID).await;
     let mut browser = Browser::new(&app.base);
     let (url, _, _, _) = rp.authorize_url(&[]);
@@ -50,8 +50,25 @@ async fn all_set_on(backend: Backend) {
     let (code, _, _) = code_from(&back);
     assert!(!code.is_empty());
 
-    // A second passkey in the same sign-in goes straight back.
+    // Times in the markup are UTC, for the page script to show locally.
     let security = browser.get("/account/security").await;
+    let created = app.store.list_credentials(&user_id).await.unwrap()[0].created;
+    let iso = created
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    assert!(
+        security
+            .body
+            .contains(&format!("<time datetime=\"{iso}\" data-local>")),
+        "{iso}: {}",
+        security.body
+    );
+    assert!(security.body.contains(" UTC</time>"));
+    assert!(security.body.contains("src=\"/static/js/time.js\""));
+
+    // A second passkey in the same sign-in goes straight back.
     let next = browser.enroll_only(&security).await;
     assert!(next.body.contains("Security info"), "{}", next.body);
 

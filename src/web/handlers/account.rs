@@ -13,7 +13,8 @@ use crate::state::AppState;
 use crate::web::error::{Family, PageError};
 use crate::web::extract::{PageForm, SignedIn};
 use crate::web::pages::{
-    AccountPage, ConfirmPage, PasskeyRow, SignedOutPage, enc, html, minute, see_other, with_cookie,
+    AccountPage, ConfirmPage, LocalTime, PasskeyRow, SignedOutPage, TapLine, enc, html, see_other,
+    with_cookie,
 };
 
 /// A failure of the security info pages, in their words.
@@ -40,30 +41,22 @@ pub(crate) fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
         } else {
             "Device-bound passkey"
         },
-        created: minute(p.created),
-        last_used: p.last_used.map_or_else(
-            || "never used to sign in".to_owned(),
-            |t| format!("last used {}", minute(t)),
-        ),
+        created: LocalTime(p.created),
+        last_used: p.last_used.map(LocalTime),
         id: p.id,
         name: p.name,
     }
 }
 
 /// The pass's status line.
-fn tap_line(v: &TapView) -> String {
+fn tap_line(v: &TapView) -> TapLine {
+    let end = LocalTime(v.tap.end());
     match v.reason {
-        MethodUsabilityReason::EnabledByPolicy => {
-            format!("Valid until {} (UTC).", minute(v.tap.end()))
-        }
-        MethodUsabilityReason::NotYetValid => format!(
-            "Valid from {} to {} (UTC).",
-            minute(v.tap.start),
-            minute(v.tap.end())
-        ),
-        MethodUsabilityReason::Expired => format!("Expired at {} (UTC).", minute(v.tap.end())),
-        MethodUsabilityReason::OneTimeUsed => "Already used (one-time pass).".to_owned(),
-        MethodUsabilityReason::DisabledByPolicy => "Not usable: turned off by policy.".to_owned(),
+        MethodUsabilityReason::EnabledByPolicy => TapLine::ValidUntil(end),
+        MethodUsabilityReason::NotYetValid => TapLine::ValidBetween(LocalTime(v.tap.start), end),
+        MethodUsabilityReason::Expired => TapLine::ExpiredAt(end),
+        MethodUsabilityReason::OneTimeUsed => TapLine::Used,
+        MethodUsabilityReason::DisabledByPolicy => TapLine::TurnedOff,
     }
 }
 
@@ -89,7 +82,7 @@ pub async fn security_info(
         csrf: &csrf,
         upn: info.user.upn.as_str(),
         can_add: session.may_register(now) && info.may_register_passkey,
-        tap: info.tap.as_ref().map(|v| (tap_line(v),)),
+        tap: info.tap.as_ref().map(tap_line),
         passkeys: info.passkeys.into_iter().map(passkey_row).collect(),
         notice: notice(query.done.as_deref()),
         error: query.error.as_ref().map(|_| "That item no longer exists."),

@@ -7,7 +7,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::domain::DomainError;
 use crate::service::RequestMeta;
@@ -18,8 +17,8 @@ use crate::web::error::{Family, PageError, ScriptError};
 use crate::web::extract::{PageForm, ScriptCsrf, ScriptSession};
 use crate::web::handlers::account::passkey_row;
 use crate::web::pages::{
-    AllSetPage, EnrollPage, SignInPage, TapPage, enc, error_page, found, html, see_other,
-    with_cookie,
+    AllSetPage, EnrollPage, LocalTime, SignInPage, TapPage, enc, error_page, found, html,
+    see_other, with_cookie,
 };
 
 /// A sign-in page's failure, in the sign-in pages' words.
@@ -167,6 +166,7 @@ pub async fn signin_username(form: PageForm<UsernameForm>) -> HttpResponse {
         request_id: r,
         username,
         error: None,
+        error_at: None,
     };
     html(StatusCode::OK, &page)
 }
@@ -177,10 +177,6 @@ pub struct TapForm {
     r: Option<String>,
     username: Option<String>,
     passcode: Option<String>,
-}
-
-fn when(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
 }
 
 /// How long to wait, rounded up: minutes, or hours for long locks.
@@ -216,12 +212,9 @@ fn tap_refusal(e: &SignInError, now: OffsetDateTime) -> (StatusCode, String, Opt
             "Onramp is busy right now. Wait a moment, then try again.".to_owned(),
             Some(2),
         ),
-        SignInError::NotYetValid { start } => say(
+        SignInError::NotYetValid { .. } => say(
             StatusCode::UNAUTHORIZED,
-            &format!(
-                "This Temporary Access Pass is not valid yet. It starts at {} (UTC).",
-                when(*start)
-            ),
+            "This Temporary Access Pass is not valid yet. It starts at",
         ),
         SignInError::Expired => say(
             StatusCode::UNAUTHORIZED,
@@ -290,6 +283,10 @@ fn refused_tap(
         request_id: r,
         username,
         error: Some(&message),
+        error_at: match e {
+            SignInError::NotYetValid { start } => Some(LocalTime(*start)),
+            _ => None,
+        },
     };
     let mut res = html(status, &body);
     if let Some(seconds) = retry {
