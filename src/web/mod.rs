@@ -5,6 +5,7 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod i18n;
 pub mod json;
 pub mod local_time;
 pub mod pages;

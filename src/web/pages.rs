@@ -144,6 +144,7 @@ pub fn error_page(
 pub struct PasskeyRow {
     pub id: String,
     pub name: String,
+    /// The message id of its kind (synced or device-bound).
     pub kind: &'static str,
     pub created: LocalTime,
     pub last_used: Option<LocalTime>,

@@ -6,7 +6,10 @@
 #                    creates a user and a pass; the user signs in, enrolls and
 #                    deletes a passkey; the audit log shows it all; then, at
 #                    390 px, a group is created, gets a member and is picked
-#                    in the TAP policy.
+#                    in the TAP policy;
+#   newhire.test.mjs "all set" after a first passkey, local times, signing
+#                    out, the lost phone, German pages (ui_locales and
+#                    Accept-Language).
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
@@ -20,4 +23,4 @@ if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
 # One file at a time: each starts its own onramp and browser.
-exec node --test --test-concurrency=1 e2e.test.mjs portal.test.mjs
+exec node --test --test-concurrency=1 e2e.test.mjs portal.test.mjs newhire.test.mjs

@@ -22,7 +22,7 @@ async fn all_set_on(backend: Backend) {
     let enroll_page = browser.follow(after).await;
     let done = browser.enroll_only(&enroll_page).await;
     assert_eq!(done.status, 200, "{}", done.body);
-    assert!(done.body.contains("You're all set"), "{}", done.body);
+    assert!(done.body.contains("You&#39;re all set"), "{}", done.body);
     assert!(
         done.body.contains("Sign in with a passkey"),
         "{}",
@@ -232,7 +232,7 @@ async fn lost_phone_on(backend: Backend) {
 
     // A new passkey.
     let done = browser.enroll_only(&page).await;
-    assert!(done.body.contains("You're all set"), "{}", done.body);
+    assert!(done.body.contains("You&#39;re all set"), "{}", done.body);
     let new = passkey_ids(&app, &user_id).await;
     assert_eq!(new.len(), 1);
     assert_ne!(new, old);
@@ -267,4 +267,83 @@ async fn lost_phone_removal_embedded() {
 #[tokio::test]
 async fn lost_phone_removal_redis() {
     lost_phone_on(Backend::Redis).await;
+}
+
+/// German pages: from the application's `ui_locales` (kept for the whole
+/// flow, also on POSTed forms), or from `Accept-Language`.
+#[tokio::test]
+async fn pages_in_german() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let (_, passcode) = provision(&app, "neu@example.com", json!({})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let browser = Browser::new(&app.base);
+    let (url, _, _, _) = rp.authorize_url(&[("ui_locales", "fr-CA de-CH en")]);
+    let page = browser.open(&url).await;
+    assert!(page.body.contains("<html lang=\"de\">"), "{}", page.body);
+    assert!(page.body.contains("Mit einem Passkey anmelden"));
+    let r = page.field("r");
+    let csrf = page.field("csrf");
+    let tap = browser
+        .post_form(
+            &format!("/signin?r={r}"),
+            &[("csrf", &csrf), ("r", &r), ("username", "neu@example.com")],
+        )
+        .await;
+    assert!(
+        tap.body.contains("Befristeten Zugriffspass eingeben"),
+        "{}",
+        tap.body
+    );
+    let after = browser
+        .sign_in_with_tap(&page, "neu@example.com", &passcode)
+        .await;
+    let enroll = browser.follow(after).await;
+    assert!(
+        enroll.body.contains("Passkey einrichten"),
+        "{}",
+        enroll.body
+    );
+    assert!(enroll.body.contains("<html lang=\"de\">"));
+    assert!(
+        enroll.body.contains("Sie haben noch 10 Minuten"),
+        "{}",
+        enroll.body
+    );
+
+    // Accept-Language, by q-value; English without one.
+    let german = reqwest::Client::new();
+    let home = german
+        .get(app.url("/"))
+        .header("accept-language", "fr;q=0.9, de;q=0.8, en;q=0.1")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("<html lang=\"de\">"), "{home}");
+    assert!(home.contains("Anmeldedienst"), "{home}");
+    let expired = german
+        .get(app.url("/authorize/resume?r=gone"))
+        .header("accept-language", "de")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        expired.contains("Diese Anmeldung ist abgelaufen"),
+        "{expired}"
+    );
+    let english = german
+        .get(app.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(english.contains("<html lang=\"en\">"), "{english}");
 }

@@ -12,6 +12,7 @@ use crate::service::admin::TapView;
 use crate::state::AppState;
 use crate::web::error::{Family, PageError};
 use crate::web::extract::{PageForm, SignedIn};
+use crate::web::i18n;
 use crate::web::pages::{
     AccountPage, ConfirmPage, LocalTime, PasskeyRow, SignedOutPage, TapLine, enc, html, see_other,
     with_cookie,
@@ -37,9 +38,9 @@ pub struct PageQuery {
 pub(crate) fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
     PasskeyRow {
         kind: if p.backup_eligible {
-            "Synced passkey"
+            "passkey-synced"
         } else {
-            "Device-bound passkey"
+            "passkey-device-bound"
         },
         created: LocalTime(p.created),
         last_used: p.last_used.map(LocalTime),
@@ -117,11 +118,9 @@ pub struct IdQuery {
 /// The words before deleting a passkey (stronger before the last one).
 fn delete_warning(name: &str, last: bool) -> String {
     if last {
-        format!(
-            "“{name}” is your last passkey. Without a passkey you cannot sign in until your administrator gives you a new Temporary Access Pass."
-        )
+        i18n::t1("account-delete-last-warning", "name", name)
     } else {
-        format!("Delete “{name}”? You will no longer be able to sign in with it.")
+        i18n::t1("account-delete-warning", "name", name)
     }
 }
 

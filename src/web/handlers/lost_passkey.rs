@@ -13,6 +13,7 @@ use crate::service::RequestMeta;
 use crate::state::AppState;
 use crate::web::error::{Family, PageError};
 use crate::web::extract::{PageForm, SignedIn};
+use crate::web::i18n;
 use crate::web::pages::{ConfirmPage, enc, html, see_other};
 
 /// The enrollment page again, with a notice.
@@ -47,10 +48,7 @@ pub async fn confirm_remove(
         return Ok(back(r, "gone"));
     };
     let (csrf, _) = state.cookies.csrf(&req, &*state.ctx.rng);
-    let detail = format!(
-        "Remove “{}”? Nobody can sign in with it any more: do this when the device is lost or no longer yours.",
-        p.name
-    );
+    let detail = i18n::t1("enroll-remove-detail", "name", &p.name);
     let cancel = format!("/enroll?r={}", enc(r));
     let body = ConfirmPage {
         csrf: &csrf,

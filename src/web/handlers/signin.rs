@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::web::error::{Family, PageError, ScriptError};
 use crate::web::extract::{PageForm, ScriptCsrf, ScriptSession};
 use crate::web::handlers::account::passkey_row;
+use crate::web::i18n;
 use crate::web::pages::{
     AllSetPage, EnrollPage, LocalTime, SignInPage, TapPage, enc, error_page, found, html,
     see_other, with_cookie,
@@ -181,11 +182,9 @@ pub struct TapForm {
 
 /// How long to wait, rounded up: minutes, or hours for long locks.
 fn wait(seconds: i64) -> String {
-    let minutes = (seconds + 59) / 60;
-    match minutes {
-        1 => "1 minute".to_owned(),
-        m if m < 120 => format!("{m} minutes"),
-        m => format!("{} hours", (m + 59) / 60),
+    match (seconds + 59) / 60 {
+        m if m < 120 => i18n::tn("wait-minutes", "n", m),
+        m => i18n::tn("wait-hours", "n", (m + 59) / 60),
     }
 }
 
@@ -200,7 +199,7 @@ fn tap_refusal(e: &SignInError, now: OffsetDateTime) -> (StatusCode, String, Opt
         ),
         SignInError::Locked { until } => {
             let seconds = (*until - now).whole_seconds().max(1);
-            let text = format!("Too many failed attempts. Try again in {}.", wait(seconds));
+            let text = i18n::t1("tap-locked", "wait", wait(seconds));
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 text,
