@@ -116,6 +116,16 @@ async fn passkey_ids(app: &TestApp, user_id: &str) -> Vec<String> {
     ids
 }
 
+/// Posts the confirmed removal of passkey `id`.
+async fn remove(browser: &Browser, csrf: &str, r: &str, id: &str) -> crate::browser::Response {
+    browser
+        .post_form(
+            "/enroll/remove",
+            &[("csrf", csrf), ("r", r), ("id", id), ("confirm", "yes")],
+        )
+        .await
+}
+
 /// The lost phone: signed in with a new pass, the person removes the old
 /// passkey on the enrollment page (confirmed, CSRF-checked, own passkeys
 /// only, within the window) and sets up a new one.
@@ -172,17 +182,7 @@ async fn lost_phone_on(backend: Backend) {
         )
         .await;
     assert_eq!(no_csrf.status, 403, "{}", no_csrf.body);
-    let foreign = browser
-        .post_form(
-            "/enroll/remove",
-            &[
-                ("csrf", &csrf),
-                ("r", &r),
-                ("id", &theirs[0]),
-                ("confirm", "yes"),
-            ],
-        )
-        .await;
+    let foreign = remove(&browser, &csrf, &r, &theirs[0]).await;
     assert_eq!(
         foreign.location,
         Some(format!("/enroll?r={r}&done=gone")),
@@ -193,17 +193,7 @@ async fn lost_phone_on(backend: Backend) {
     assert_eq!(passkey_ids(&app, &user_id).await, old);
 
     // Confirmed: removed, audited, and the page says so.
-    let removed = browser
-        .post_form(
-            "/enroll/remove",
-            &[
-                ("csrf", &csrf),
-                ("r", &r),
-                ("id", &old[0]),
-                ("confirm", "yes"),
-            ],
-        )
-        .await;
+    let removed = remove(&browser, &csrf, &r, &old[0]).await;
     assert_eq!(
         removed.location,
         Some(format!("/enroll?r={r}&done=removed"))
@@ -239,17 +229,7 @@ async fn lost_phone_on(backend: Backend) {
 
     // Past the enrollment window, removal is refused.
     app.clock.advance(time::Duration::minutes(11));
-    let late = browser
-        .post_form(
-            "/enroll/remove",
-            &[
-                ("csrf", &csrf),
-                ("r", &r),
-                ("id", &new[0]),
-                ("confirm", "yes"),
-            ],
-        )
-        .await;
+    let late = remove(&browser, &csrf, &r, &new[0]).await;
     assert_eq!(late.status, 403, "{}", late.body);
     assert!(late.body.contains("over"), "{}", late.body);
     assert_eq!(passkey_ids(&app, &user_id).await, new);

@@ -319,6 +319,19 @@ pub async fn signed_in() -> HttpResponse {
 
 // ---- enrollment ----
 
+/// The browser's live session; without one, on to sign in for request `r`.
+async fn signed_in_for(
+    req: &HttpRequest,
+    state: &AppState,
+    r: &str,
+) -> Result<crate::service::session::Live, PageError> {
+    let session = match state.cookies.session(req) {
+        Some(s) => state.signin_sessions.get(&s).await.map_err(page)?,
+        None => None,
+    };
+    session.ok_or_else(|| PageError::sign_in(format!("/signin?r={}", enc(r))))
+}
+
 /// GET `/enroll`: the passkey registration page, while the session may
 /// still register one.
 pub async fn enroll_page(
@@ -327,13 +340,7 @@ pub async fn enroll_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let r = query.r.as_deref().unwrap_or_default();
-    let session = match state.cookies.session(&req) {
-        Some(s) => state.signin_sessions.get(&s).await.map_err(page)?,
-        None => None,
-    };
-    let Some(session) = session else {
-        return Err(PageError::sign_in(format!("/signin?r={}", enc(r))));
-    };
+    let session = signed_in_for(&req, &state, r).await?;
     // Someone the passkey policy does not let register one is not offered
     // the step at all: on with the sign-in.
     if let Ok(false) = state.enrollment.allowed(&session.user_id).await {
@@ -446,13 +453,7 @@ pub async fn enroll_done(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let r = query.r.as_deref().unwrap_or_default();
-    let session = match state.cookies.session(&req) {
-        Some(s) => state.signin_sessions.get(&s).await.map_err(page)?,
-        None => None,
-    };
-    if session.is_none() {
-        return Err(PageError::sign_in(format!("/signin?r={}", enc(r))));
-    }
+    signed_in_for(&req, &state, r).await?;
     let app_name = match r {
         "" => None,
         r => pending(&req, &state, r).await?.app_name,
