@@ -25,8 +25,12 @@
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   };
 
+  // `r` in the query too: the server picks the language of its messages
+  // from the stored request.
+  const withRequest = (url, r) => (r ? `${url}?r=${encodeURIComponent(r)}` : url);
+
   async function post(url, body) {
-    const res = await fetch(url, {
+    const res = await fetch(withRequest(url, body.r), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },

@@ -290,6 +290,22 @@ async fn pages_in_german() {
         "{}",
         enroll.body
     );
+    // The server's answers to the page script too.
+    let (status, refused) = browser
+        .post_json(
+            &format!("/enroll/options?r={r}"),
+            "not-the-token",
+            json!({ "r": r }),
+        )
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Laden Sie die Seite neu"),
+        "{refused}"
+    );
 
     // Accept-Language, by q-value; English without one.
     let german = reqwest::Client::new();

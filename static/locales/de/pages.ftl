@@ -162,3 +162,13 @@ js-over-link = Melden Sie sich erneut an
 js-over-after = : mit Ihrem befristeten Zugriffspass, und richten Sie Ihren Passkey gleich ein. Oder bitten Sie Ihre Administration um einen neuen Pass.
 account-delete-warning = „{ $name }“ löschen? Sie können sich dann nicht mehr damit anmelden.
 account-delete-last-warning = „{ $name }“ ist Ihr letzter Passkey. Ohne Passkey können Sie sich erst wieder anmelden, wenn Ihre Administration Ihnen einen neuen befristeten Zugriffspass gibt.
+
+## Antworten des Servers an das Seitenskript
+script-window-over = Die Zeit zum Einrichten eines Passkeys ist abgelaufen. Melden Sie sich erneut an (mit einem Passkey oder Ihrem befristeten Zugriffspass) und fügen Sie ihn gleich hinzu.
+script-ceremony-expired = Die Einrichtung hat zu lange gedauert. Versuchen Sie es noch einmal.
+script-csrf = Laden Sie die Seite neu und versuchen Sie es noch einmal.
+script-signed-out = Ihre Anmeldung ist abgelaufen. Melden Sie sich erneut an.
+script-unavailable = Vorübergehend nicht verfügbar. Versuchen Sie es gleich noch einmal.
+script-went-wrong = Etwas ist schiefgegangen. Versuchen Sie es noch einmal.
+script-not-allowed = Ihre Organisation erlaubt Ihnen nicht, einen Passkey einzurichten.
+script-already-registered = Der Passkey konnte nicht eingerichtet werden: Dieser Passkey ist schon registriert.

@@ -165,3 +165,13 @@ js-over-link = Sign in again
 js-over-after = {" "}with your Temporary Access Pass and set up your passkey right away, or ask your administrator for a new pass.
 account-delete-warning = Delete “{ $name }”? You will no longer be able to sign in with it.
 account-delete-last-warning = “{ $name }” is your last passkey. Without a passkey you cannot sign in until your administrator gives you a new Temporary Access Pass.
+
+## The page script's answers from the server (found by their English wording)
+script-window-over = the time to set up a passkey is over; sign in again (with a passkey or your Temporary Access Pass) and add it right away
+script-ceremony-expired = the registration took too long; try again
+script-csrf = Reload the page and try again.
+script-signed-out = Your sign-in has ended; sign in again.
+script-unavailable = Temporarily unavailable; try again shortly.
+script-went-wrong = Something went wrong; try again.
+script-not-allowed = your organisation does not let you register a passkey
+script-already-registered = the passkey could not be registered: this passkey is already registered
