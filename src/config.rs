@@ -28,6 +28,42 @@ pub struct Settings {
     pub audit: AuditSettings,
     pub log: LogSettings,
     pub clients: Vec<ClientSettings>,
+    /// Outgoing mail (onboarding passes to managers); none: no mail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<SmtpSettings>,
+    pub onboarding: OnboardingSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhook delivery (README, "Webhooks").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhookSettings {
+    /// How often each instance looks for due deliveries.
+    pub poll_ms: u64,
+    /// Connect and total time of one attempt.
+    pub timeout_seconds: u64,
+    /// The first retry's delay; each further one doubles it.
+    pub retry_base_seconds: u64,
+    /// The longest delay between two attempts.
+    pub retry_cap_seconds: u64,
+    /// Attempts before a delivery is given up.
+    pub max_attempts: u32,
+    /// Deliveries one instance attempts at once.
+    pub batch: usize,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            poll_ms: 1000,
+            timeout_seconds: 5,
+            retry_base_seconds: 5,
+            retry_cap_seconds: 3600,
+            max_attempts: 12,
+            batch: 32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,6 +252,69 @@ impl AuditSettings {
     pub const MAX_RETENTION_DAYS: u32 = 36_500;
 }
 
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Upgrade with STARTTLS; refuse a server that does not offer it.
+    #[default]
+    Starttls,
+    /// Plain text: only to a loopback host (a relay on this machine).
+    None,
+}
+
+/// `[smtp]`: the server that carries the onboarding mail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSettings {
+    pub host: String,
+    #[serde(default = "submission_port")]
+    pub port: u16,
+    /// The sender, `Onramp <onramp@example.com>` or a bare address.
+    pub from: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// A PEM file of CA certificates to trust besides the public roots
+    /// (a company CA, or a test's own).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Connect and per-command timeout.
+    #[serde(default = "smtp_timeout")]
+    pub timeout_seconds: u64,
+}
+
+fn submission_port() -> u16 {
+    587
+}
+
+fn smtp_timeout() -> u64 {
+    10
+}
+
+/// `[onboarding]`: the scheduler of passes for the hire date.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OnboardingSettings {
+    /// Seconds between the scheduler's runs; 0 turns it off on this
+    /// instance (another may run it: each pass is issued once anyway).
+    pub scheduler_seconds: u64,
+    /// Users one run looks at, at most; the next run goes on from there.
+    pub users_per_run: usize,
+}
+
+impl Default for OnboardingSettings {
+    fn default() -> Self {
+        Self {
+            scheduler_seconds: 60,
+            users_per_run: 10_000,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -394,6 +493,57 @@ fn invalid(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
+impl SmtpSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.host.is_empty() || self.host.chars().any(|c| c.is_whitespace() || c == '/') {
+            return Err(invalid("smtp.host", "must be a host name or address"));
+        }
+        if self.port == 0 {
+            return Err(invalid("smtp.port", "must be 1 to 65535"));
+        }
+        self.from.parse::<lettre::message::Mailbox>().map_err(|e| {
+            invalid(
+                "smtp.from",
+                format!("`{}` is not a mailbox: {e}", self.from),
+            )
+        })?;
+        if self.username.is_some() != self.password.is_some() {
+            return Err(invalid(
+                "smtp.password",
+                "username and password go together",
+            ));
+        }
+        // Credentials and passes never cross a network in the clear.
+        let loopback = self.host == "localhost"
+            || self
+                .host
+                .trim_matches(|c| c == '[' || c == ']')
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if self.tls == SmtpTls::None && !loopback {
+            return Err(invalid(
+                "smtp.tls",
+                format!(
+                    "\"none\" only to a loopback host, not `{}`; use \"starttls\"",
+                    self.host
+                ),
+            ));
+        }
+        if let Some(ca) = &self.ca_file
+            && !ca.is_file()
+        {
+            return Err(invalid(
+                "smtp.ca_file",
+                format!("{} is not a file", ca.display()),
+            ));
+        }
+        if !(1..=300).contains(&self.timeout_seconds) {
+            return Err(invalid("smtp.timeout_seconds", "must be between 1 and 300"));
+        }
+        Ok(())
+    }
+}
+
 impl Settings {
     /// Loads defaults, then `file` (which must exist if given), then the
     /// `ONRAMP_` environment (`__` separates levels), and validates.
@@ -519,6 +669,36 @@ impl Settings {
                 ),
             ));
         }
+        let w = &self.webhooks;
+        if !(10..=60_000).contains(&w.poll_ms) {
+            return Err(invalid("webhooks.poll_ms", "must be between 10 and 60000"));
+        }
+        if !(1..=30).contains(&w.timeout_seconds) {
+            return Err(invalid(
+                "webhooks.timeout_seconds",
+                "must be between 1 and 30",
+            ));
+        }
+        if !(1..=86_400).contains(&w.retry_base_seconds)
+            || w.retry_cap_seconds < w.retry_base_seconds
+        {
+            return Err(invalid(
+                "webhooks.retry_base_seconds",
+                "must be between 1 and 86400 and at most webhooks.retry_cap_seconds",
+            ));
+        }
+        if w.retry_cap_seconds > 7 * 86_400 {
+            return Err(invalid(
+                "webhooks.retry_cap_seconds",
+                "must be at most 604800 (a week)",
+            ));
+        }
+        if !(1..=50).contains(&w.max_attempts) {
+            return Err(invalid("webhooks.max_attempts", "must be between 1 and 50"));
+        }
+        if !(1..=256).contains(&w.batch) {
+            return Err(invalid("webhooks.batch", "must be between 1 and 256"));
+        }
         if !(1..=3600).contains(&self.keys.refresh_seconds) {
             return Err(invalid(
                 "keys.refresh_seconds",
@@ -533,6 +713,21 @@ impl Settings {
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", e.to_string()))?;
+        if let Some(smtp) = &self.smtp {
+            smtp.validate()?;
+        }
+        if self.onboarding.scheduler_seconds > 86_400 {
+            return Err(invalid(
+                "onboarding.scheduler_seconds",
+                "must be 0 (off) to 86400",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.onboarding.users_per_run) {
+            return Err(invalid(
+                "onboarding.users_per_run",
+                "must be between 1 and 1000000",
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             if !seen.insert(c.id.as_str()) {
@@ -647,6 +842,11 @@ impl Settings {
         {
             let _ = url.set_password(Some("********"));
             masked.store.url = url.to_string();
+        }
+        if let Some(smtp) = &mut masked.smtp
+            && smtp.password.is_some()
+        {
+            smtp.password = Some("********".into());
         }
         toml::to_string_pretty(&masked).unwrap_or_else(|e| format!("# cannot render: {e}"))
     }
@@ -997,6 +1197,65 @@ token_endpoint_auth_method = "private_key_jwt"
         assert!(!out.contains("very-secret-value-123"));
         assert!(!out.contains("hunter2"));
         assert!(out.contains("********"));
+    }
+
+    #[test]
+    fn smtp_settings_are_checked_and_the_password_masked() {
+        let smtp = |host: &str, tls: SmtpTls| SmtpSettings {
+            host: host.into(),
+            port: 587,
+            from: "Onramp <onramp@example.com>".into(),
+            username: Some("onramp".into()),
+            password: Some("smtp-secret-42".into()),
+            tls,
+            ca_file: None,
+            timeout_seconds: 10,
+        };
+        let key = |s: SmtpSettings| {
+            let settings = Settings {
+                smtp: Some(s),
+                ..Settings::default()
+            };
+            match settings.validate() {
+                Err(ConfigError::Invalid { key, .. }) => key,
+                other => format!("{other:?}"),
+            }
+        };
+        let ok = Settings {
+            smtp: Some(smtp("smtp.example.com", SmtpTls::Starttls)),
+            ..Settings::default()
+        };
+        assert!(ok.validate().is_ok());
+        assert!(!ok.to_masked_toml().contains("smtp-secret-42"));
+        assert!(ok.to_masked_toml().contains("[smtp]"));
+        // Plain text only to this machine.
+        assert_eq!(key(smtp("smtp.example.com", SmtpTls::None)), "smtp.tls");
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            let s = Settings {
+                smtp: Some(smtp(host, SmtpTls::None)),
+                ..Settings::default()
+            };
+            assert!(s.validate().is_ok(), "{host}");
+        }
+        let mut bad = smtp("smtp.example.com", SmtpTls::Starttls);
+        bad.from = "not a mailbox".into();
+        assert_eq!(key(bad), "smtp.from");
+        let mut bad = smtp("smtp.example.com", SmtpTls::Starttls);
+        bad.password = None;
+        assert_eq!(key(bad), "smtp.password");
+        let mut bad = smtp("smtp.example.com", SmtpTls::Starttls);
+        bad.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+        assert_eq!(key(bad), "smtp.ca_file");
+        let s = Settings {
+            onboarding: OnboardingSettings {
+                users_per_run: 0,
+                ..OnboardingSettings::default()
+            },
+            ..Settings::default()
+        };
+        assert!(
+            matches!(s.validate(), Err(ConfigError::Invalid { key, .. }) if key == "onboarding.users_per_run")
+        );
     }
 
     #[test]

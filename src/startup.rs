@@ -157,6 +157,41 @@ fn spawn_sweeper(ctx: &Arc<Context>) {
     });
 }
 
+/// Every `onboarding.scheduler_seconds` (and once at start): issues the
+/// passes due for hire dates (`service::onboarding`), going on where the
+/// last run stopped. Safe on any number of instances.
+fn spawn_onboarding(ctx: &Arc<Context>) {
+    let every = ctx.settings.onboarding.scheduler_seconds;
+    if every == 0 {
+        return;
+    }
+    let weak = Arc::downgrade(ctx);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(every));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut cursor: Option<String> = None;
+        loop {
+            tick.tick().await;
+            let Some(ctx) = weak.upgrade() else { break };
+            let service = crate::service::onboarding::OnboardingService::new(ctx);
+            match service.run(cursor.as_deref()).await {
+                Ok(run) => {
+                    if run.issued > 0 {
+                        tracing::info!(
+                            issued = run.issued,
+                            mailed = run.mailed,
+                            failed = run.failed,
+                            "onboarding passes issued"
+                        );
+                    }
+                    cursor = run.next;
+                }
+                Err(e) => tracing::warn!(error = %e, "the onboarding scheduler's run failed"),
+            }
+        }
+    });
+}
+
 /// The WebAuthn relying party for the issuer's origin (RP ID = its host).
 fn relying_party(issuer: &str) -> Option<Arc<webauthn_rs::Webauthn>> {
     let origin = url::Url::parse(issuer).ok()?;
@@ -200,10 +235,17 @@ impl Application {
             Ok(n) => tracing::info!(users = n, "directory lookup indexes built"),
             Err(e) => return Err(StartupError::from(e)),
         }
+        // Read once here, not on the first page that names a passkey.
+        tracing::debug!(
+            models = crate::domain::authenticator::known_models(),
+            "authenticator models loaded"
+        );
         let ctx = build_context(settings, store, deps).await?;
         let bootstrap = Bootstrap::new(ctx.clone()).ensure_admin().await?;
         spawn_key_refresh(&ctx);
         spawn_sweeper(&ctx);
+        spawn_onboarding(&ctx);
+        crate::service::webhooks::spawn_worker(&ctx);
         let settings = ctx.settings.clone();
         let state = actix_web::web::Data::new(AppState::new(ctx));
         let listener = match listener {

@@ -13,6 +13,7 @@ use crate::service::shown_once::ShownOnceService;
 use crate::service::signin::SignInService;
 use crate::service::token::TokenService;
 use crate::service::userinfo::UserInfoService;
+use crate::service::webhooks::Webhooks;
 
 pub struct AppState {
     pub ctx: Arc<Context>,
@@ -26,6 +27,7 @@ pub struct AppState {
     pub logout: LogoutService,
     pub userinfo: UserInfoService,
     pub shown_once: ShownOnceService,
+    pub webhooks: Webhooks,
     pub cookies: CookieNames,
     /// The discovery document, rendered once.
     pub discovery: Arc<str>,
@@ -44,6 +46,7 @@ impl AppState {
             logout: LogoutService::new(ctx.clone()),
             userinfo: UserInfoService::new(ctx.clone()),
             shown_once: ShownOnceService::new(ctx.clone()),
+            webhooks: Webhooks::new(ctx.clone()),
             cookies: CookieNames::for_issuer(&ctx.issuer),
             discovery: crate::service::discovery::document(&ctx.issuer).into(),
             ctx,

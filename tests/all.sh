@@ -21,6 +21,11 @@ need cargo || { echo "missing: cargo (install Rust from rustup.rs)" >&2; exit 1;
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
+# The onboarding mail test's SMTP server (aiosmtpd, pinned, in a virtualenv
+# under the target folder): before `cargo test`, whose test fails without it.
+need python3 || apt_install python3
+python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+tests/smtp/setup.sh >/dev/null
 cargo test --locked
 
 # The admin API against its own OpenAPI document (schemathesis, in a

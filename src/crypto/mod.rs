@@ -6,6 +6,7 @@ pub mod jwt;
 pub mod keys;
 pub mod random;
 pub mod seal;
+pub mod webhook;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;

@@ -66,10 +66,28 @@ pub enum AuditEventType {
     GroupMemberAdded,
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// A scheduled pass went to the manager by e-mail.
+    #[serde(rename = "onboarding.mailed")]
+    OnboardingMailed,
+    /// A scheduled pass was issued but could not be delivered (no
+    /// manager, no mail address, the SMTP server failed), with the reason.
+    #[serde(rename = "onboarding.failed")]
+    OnboardingFailed,
+    /// A pass whose window ended without its being used.
+    #[serde(rename = "tap.expired")]
+    TapExpired,
+    /// The first passkey of a user, registered in a session that signed
+    /// in with a pass.
+    #[serde(rename = "onboarding.completed")]
+    OnboardingCompleted,
+    #[serde(rename = "webhook.created")]
+    WebhookCreated,
+    #[serde(rename = "webhook.deleted")]
+    WebhookDeleted,
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 30] = [
+    pub const ALL: [AuditEventType; 36] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -100,6 +118,12 @@ impl AuditEventType {
         Self::GroupDeleted,
         Self::GroupMemberAdded,
         Self::GroupMemberRemoved,
+        Self::OnboardingMailed,
+        Self::OnboardingFailed,
+        Self::TapExpired,
+        Self::OnboardingCompleted,
+        Self::WebhookCreated,
+        Self::WebhookDeleted,
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -138,6 +162,12 @@ impl AuditEventType {
             Self::GroupDeleted => "group.deleted",
             Self::GroupMemberAdded => "group.member_added",
             Self::GroupMemberRemoved => "group.member_removed",
+            Self::OnboardingMailed => "onboarding.mailed",
+            Self::OnboardingFailed => "onboarding.failed",
+            Self::TapExpired => "tap.expired",
+            Self::OnboardingCompleted => "onboarding.completed",
+            Self::WebhookCreated => "webhook.created",
+            Self::WebhookDeleted => "webhook.deleted",
         }
     }
 }

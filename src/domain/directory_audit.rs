@@ -103,6 +103,24 @@ pub fn describe(t: AuditEventType) -> (&'static str, &'static str, &'static str)
         T::GroupDeleted => ("Delete group", "GroupManagement", "Delete"),
         T::GroupMemberAdded => ("Add member to group", "GroupManagement", "Assign"),
         T::GroupMemberRemoved => ("Remove member from group", "GroupManagement", "Unassign"),
+        T::OnboardingMailed => (
+            "Deliver scheduled Temporary Access Pass",
+            "UserManagement",
+            "Other",
+        ),
+        T::OnboardingFailed => (
+            "Failed to deliver scheduled Temporary Access Pass",
+            "UserManagement",
+            "Other",
+        ),
+        T::TapExpired => (
+            "Temporary Access Pass expired unused",
+            "UserManagement",
+            "Other",
+        ),
+        T::OnboardingCompleted => ("Complete passkey onboarding", "UserManagement", "Other"),
+        T::WebhookCreated => ("Add webhook subscription", "Other", "Add"),
+        T::WebhookDeleted => ("Delete webhook subscription", "Other", "Delete"),
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod attestation;
 pub mod audit;
+pub mod authenticator;
 pub mod authz;
 pub mod claims;
 pub mod client;
@@ -12,6 +13,7 @@ pub mod group;
 pub mod lockout;
 pub mod oauth;
 pub mod odata;
+pub mod onboarding;
 pub mod permission;
 pub mod policy;
 pub mod protocol;
@@ -20,5 +22,6 @@ pub mod roles;
 pub mod signing_key;
 pub mod tap;
 pub mod user;
+pub mod webhook;
 
 pub use error::DomainError;

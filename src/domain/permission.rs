@@ -22,10 +22,13 @@ pub enum Permission {
     /// Create, change and delete groups and their members.
     #[serde(rename = "Group.ReadWrite.All")]
     GroupReadWriteAll,
+    /// Create, read and delete webhook subscriptions; see their deliveries.
+    #[serde(rename = "Webhook.ReadWrite.All")]
+    WebhookReadWriteAll,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::UserReadWriteAll,
         Permission::UserAuthenticationMethodReadWriteAll,
         Permission::PolicyReadWriteAuthenticationMethod,
@@ -33,6 +36,7 @@ impl Permission {
         Permission::ApplicationReadWriteAll,
         Permission::RoleManagementReadWriteDirectory,
         Permission::GroupReadWriteAll,
+        Permission::WebhookReadWriteAll,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -48,6 +52,7 @@ impl Permission {
             Permission::ApplicationReadWriteAll => "Application.ReadWrite.All",
             Permission::RoleManagementReadWriteDirectory => "RoleManagement.ReadWrite.Directory",
             Permission::GroupReadWriteAll => "Group.ReadWrite.All",
+            Permission::WebhookReadWriteAll => "Webhook.ReadWrite.All",
         }
     }
 
@@ -70,6 +75,9 @@ impl Permission {
             }
             Permission::GroupReadWriteAll => {
                 "Read and write security groups and their members. Delegated: Global Administrator only."
+            }
+            Permission::WebhookReadWriteAll => {
+                "Create, read and delete webhook subscriptions and see their deliveries. Delegated: Global Administrator only."
             }
         }
     }

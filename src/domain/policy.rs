@@ -416,6 +416,10 @@ impl Default for PasskeyPolicy {
 pub struct Policy {
     pub tap: TapPolicy,
     pub passkey: PasskeyPolicy,
+    /// Passes scheduled for the hire date. Policies stored before it had
+    /// none: disabled.
+    #[serde(default)]
+    pub onboarding: super::onboarding::OnboardingPolicy,
 }
 
 impl Policy {

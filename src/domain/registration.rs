@@ -3,6 +3,7 @@
 
 use super::DomainError;
 use super::client::{Client, ClientAuthMethod, FieldNames, GrantType, SigningAlg};
+use super::permission::Permission;
 
 /// What an administrator asks for when registering a relying party.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -12,6 +13,9 @@ pub struct NewClient {
     pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub auth_method: Option<ClientAuthMethod>,
+    /// Admin API permissions of the application itself (client
+    /// credentials); the registering admin must hold each.
+    pub permissions: Vec<Permission>,
 }
 
 impl NewClient {
@@ -34,6 +38,23 @@ impl NewClient {
                 "must be 1 to 100 characters",
             ));
         }
+        if !self.permissions.is_empty() {
+            if !self.grant_types.contains(&GrantType::ClientCredentials) {
+                return Err(DomainError::invalid(
+                    "permissions",
+                    "need the client_credentials grant (an application acting as itself)",
+                ));
+            }
+            if self
+                .permissions
+                .contains(&Permission::RoleManagementReadWriteDirectory)
+            {
+                return Err(DomainError::invalid(
+                    "permissions",
+                    "cannot include RoleManagement.ReadWrite.Directory, which only signed-in administrators use",
+                ));
+            }
+        }
         let method = self.auth_method();
         if method == ClientAuthMethod::PrivateKeyJwt {
             // Registration has no JWKS field yet; config clients can use it.
@@ -52,6 +73,8 @@ impl NewClient {
         let auth_method = self.auth_method();
         let mut grant_types = self.grant_types;
         grant_types.dedup();
+        let mut permissions = self.permissions;
+        permissions.dedup();
         Client {
             id,
             name: Some(self.name.trim().to_owned()),
@@ -63,7 +86,7 @@ impl NewClient {
             auth_method,
             id_token_alg: SigningAlg::RS256,
             access_token_alg: SigningAlg::ES256,
-            permissions: Vec::new(),
+            permissions,
             delegated_permissions: Vec::new(),
             jwks: None,
             introspection_audiences: Vec::new(),
@@ -114,6 +137,37 @@ mod tests {
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn application_permissions_need_client_credentials_and_no_role_management() {
+        let mut daemon = NewClient {
+            name: "HR sync".into(),
+            grant_types: vec![GrantType::ClientCredentials],
+            permissions: vec![Permission::UserReadWriteAll],
+            ..Default::default()
+        };
+        assert!(daemon.validate().is_ok());
+        assert_eq!(
+            daemon
+                .clone()
+                .into_client("c".into(), Some([0; 32]))
+                .permissions,
+            vec![Permission::UserReadWriteAll]
+        );
+        daemon
+            .permissions
+            .push(Permission::RoleManagementReadWriteDirectory);
+        assert!(
+            matches!(daemon.validate(), Err(DomainError::Invalid { field, .. }) if field == "permissions")
+        );
+        let web = NewClient {
+            permissions: vec![Permission::AuditLogReadAll],
+            ..web_app()
+        };
+        assert!(
+            matches!(web.validate(), Err(DomainError::Invalid { field, .. }) if field == "permissions")
+        );
     }
 
     #[test]

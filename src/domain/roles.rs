@@ -25,6 +25,8 @@ pub enum AdminAction {
     /// Create, change or delete a group; add or remove a member (the
     /// target is the member, when there is one).
     ManageGroups,
+    /// Create, list or delete webhook subscriptions; send a delivery again.
+    ManageWebhooks,
 }
 
 impl AdminAction {
@@ -40,6 +42,7 @@ impl AdminAction {
             AdminAction::ManageClients => Permission::ApplicationReadWriteAll,
             AdminAction::ManageRoles => Permission::RoleManagementReadWriteDirectory,
             AdminAction::ReadGroups | AdminAction::ManageGroups => Permission::GroupReadWriteAll,
+            AdminAction::ManageWebhooks => Permission::WebhookReadWriteAll,
         }
     }
 }
@@ -121,6 +124,15 @@ pub fn check(
                 Ok(())
             } else {
                 deny("assigning directory roles needs the Global Administrator role")
+            }
+        }
+        AdminAction::ManageWebhooks => {
+            // Subscriptions send every user's sign-in events to a URL the
+            // administrator names (and may carry passes): tenant-wide.
+            if has(Global) {
+                Ok(())
+            } else {
+                deny("managing webhooks needs the Global Administrator role")
             }
         }
         AdminAction::ReadGroups | AdminAction::ManageGroups => {

@@ -1,6 +1,10 @@
 //! Administration of users and Temporary Access Passes (the admin API's
 //! use cases). Permission checks live here, so every front end shares them.
 
+mod audit_view;
+
+pub use audit_view::AuditView;
+
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -64,6 +68,41 @@ fn client_target(c: &Client) -> Target {
         id: c.id.clone(),
         display: c.name.clone(),
     }
+}
+
+/// Generates a passcode for `plan` and hashes it (off the executor): the
+/// pass to store, and the passcode, which exists only in memory.
+pub(super) async fn mint_tap(
+    ctx: &Context,
+    plan: &tap::TapPlan,
+    now: OffsetDateTime,
+) -> Result<(Tap, String), DomainError> {
+    let passcode = random::from_alphabet(&*ctx.rng, tap::ALPHABET, plan.length)?;
+    let hash = ctx
+        .hashing
+        .hash(passcode.clone().into_bytes(), ctx.rng.clone())
+        .await?;
+    let tap = Tap {
+        id: random::uuid(&*ctx.rng)?,
+        hash,
+        created: now,
+        start: plan.start,
+        lifetime_minutes: plan.lifetime_minutes,
+        is_usable_once: plan.is_usable_once,
+        used_at: None,
+    };
+    Ok((tap, passcode))
+}
+
+/// The `tap.created` event's detail.
+pub(super) fn tap_detail(tap: &Tap) -> String {
+    format!(
+        "tap {} valid from {} for {} minutes{}",
+        tap.id,
+        crate::domain::audit::readable(tap.start),
+        tap.lifetime_minutes,
+        if tap.is_usable_once { ", one-time" } else { "" }
+    )
 }
 
 /// An administrator locking themself out could leave no Global
@@ -357,28 +396,11 @@ impl AdminService {
     ) -> Result<IssuedTap, DomainError> {
         let now = self.now();
         let plan = request.plan(&policy.tap, now)?;
-        let passcode = random::from_alphabet(&*self.ctx.rng, tap::ALPHABET, plan.length)?;
-        let hash = self
-            .ctx
-            .hashing
-            .hash(passcode.clone().into_bytes(), self.ctx.rng.clone())
-            .await?;
-        let tap = Tap {
-            id: random::uuid(&*self.ctx.rng)?,
-            hash,
-            created: now,
-            start: plan.start,
-            lifetime_minutes: plan.lifetime_minutes,
-            is_usable_once: plan.is_usable_once,
-            used_at: None,
-        };
-        let detail = format!(
-            "tap {} valid from {} for {} minutes{}",
-            tap.id,
-            tap.start,
-            tap.lifetime_minutes,
-            if tap.is_usable_once { ", one-time" } else { "" }
-        );
+        let (tap, passcode) = mint_tap(&self.ctx, &plan, now).await?;
+        let detail = tap_detail(&tap);
+        // Before the pass exists: a check for a pass that never was finds
+        // nothing, while one stored after it could be lost to a crash.
+        crate::service::webhooks::schedule_tap_check(&self.ctx, &user.id, &tap).await?;
         self.audited(
             actor,
             meta,
@@ -608,6 +630,20 @@ impl AdminService {
     ) -> Result<RegisteredClient, DomainError> {
         caller.authorize(AdminAction::ManageClients, None)?;
         new.validate()?;
+        // No one grants an application more than they hold themselves.
+        if let Some(p) = new
+            .permissions
+            .iter()
+            .find(|p| !caller.permissions.contains(p))
+        {
+            return Err(DomainError::Forbidden(
+                format!(
+                    "you cannot grant {}, which you do not hold yourself",
+                    p.as_str()
+                )
+                .into(),
+            ));
+        }
         let id = random::uuid(&*self.ctx.rng)?;
         let secret = if new.auth_method() == ClientAuthMethod::None {
             None
@@ -622,14 +658,20 @@ impl AdminService {
             AuditEventType::ClientRegistered,
             client_target(&client),
             Some(format!(
-                "grant types: {}; redirect URIs: {}",
+                "grant types: {}; redirect URIs: {}{}",
                 client
                     .grant_types
                     .iter()
                     .map(|g| g.as_str())
                     .collect::<Vec<_>>()
                     .join(" "),
-                client.redirect_uris.join(" ")
+                client.redirect_uris.join(" "),
+                if client.permissions.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<_> = client.permissions.iter().map(|p| p.as_str()).collect();
+                    format!("; permissions: {}", names.join(" "))
+                }
             )),
         )
         .await?;

@@ -37,6 +37,20 @@ impl AuditLog {
         self.store.append_audit(&event).await
     }
 
+    /// Records an event at most once: its id and time are given, so
+    /// recording it again (a job that ran twice) changes nothing.
+    pub async fn record_once(
+        &self,
+        id: String,
+        entry: Entry<'_>,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut event = self.event(entry, at)?;
+        event.id = id;
+        emit(&event);
+        self.store.append_audit(&event).await
+    }
+
     /// Applies `change` and records `entry` in one atomic step (see
     /// [`crate::store::AuditStore::apply_audited`]). False when a delete
     /// found nothing (and nothing was recorded).

@@ -43,7 +43,12 @@ fn portal_client(issuer: &str) -> Client {
         name: Some("Onramp admin portal".to_owned()),
         secret_sha256: None,
         redirect_uris: vec![format!("{issuer}{PORTAL_CALLBACK_PATH}")],
-        post_logout_redirect_uris: vec![format!("{issuer}/admin/signed-out")],
+        // After signing out, the portal's sign-in again ("sign in as
+        // someone else" on its "No administrator role" page).
+        post_logout_redirect_uris: vec![
+            format!("{issuer}/admin/signed-out"),
+            format!("{issuer}/admin/login"),
+        ],
         backchannel_logout_uri: None,
         grant_types: vec![GrantType::AuthorizationCode],
         auth_method: ClientAuthMethod::None,

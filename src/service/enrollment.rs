@@ -257,6 +257,25 @@ impl EnrollmentService {
                 }
                 other => EnrollError::Other(other.into()),
             })?;
+        // A pass brought this person to their first passkey: onboarding is
+        // done (the event webhooks announce as `onboarding.completed`).
+        if existing.is_empty() && matches!(session.method, SignInMethod::Tap { .. }) {
+            let entry = Entry {
+                event_type: AuditEventType::OnboardingCompleted,
+                actor: Actor::user(&user.id),
+                target: Some(user_target(&user.id, user.upn.as_str())),
+                meta,
+                outcome: Outcome::Success,
+                detail: Some(format!(
+                    "first passkey {} after a Temporary Access Pass",
+                    cred.id
+                )),
+            };
+            if let Err(e) = self.ctx.audit.record(entry, now).await {
+                // The passkey is registered; only the announcement is missing.
+                tracing::warn!(error = %e, user = %user.id, "onboarding.completed not recorded");
+            }
+        }
         Ok(Enrolled {
             credential: cred,
             first_in_session,

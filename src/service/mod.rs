@@ -16,7 +16,9 @@ pub mod hashing;
 pub mod keys;
 pub mod lockout;
 pub mod logout;
+pub mod mailer;
 pub mod oauth_errors;
+pub mod onboarding;
 pub mod passkey_assertion;
 pub mod ratelimit;
 pub mod refresh;
@@ -25,6 +27,7 @@ pub mod shown_once;
 pub mod signin;
 pub mod token;
 pub mod userinfo;
+pub mod webhooks;
 
 use std::sync::Arc;
 

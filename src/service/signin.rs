@@ -30,12 +30,12 @@ const MAX_PASSCODE: usize = 64;
 pub enum SignInError {
     #[error("that user name and pass do not match")]
     WrongPass,
-    #[error("too many attempts; try again after {until}")]
+    #[error("too many attempts; try again after {}", crate::domain::audit::readable(*until))]
     Locked { until: OffsetDateTime },
     /// Every place for a pass check is taken: try again in a moment.
     #[error("the server is busy; try again in a moment")]
     Busy,
-    #[error("this pass is not valid until {start}")]
+    #[error("this pass is not valid until {}", crate::domain::audit::readable(*start))]
     NotYetValid { start: OffsetDateTime },
     #[error("this pass has expired")]
     Expired,

@@ -32,6 +32,7 @@ use time::OffsetDateTime;
 
 mod ephemeral;
 mod memo;
+mod webhooks;
 mod writer;
 use memo::Memo;
 use writer::Writer;
@@ -77,6 +78,9 @@ const GROUP_ORDER: Json = TableDefinition::new("group_order");
 const MEMBERS: Json = TableDefinition::new("group_members");
 /// `user id NUL group id` → "": the reverse index.
 const MEMBER_OF: Json = TableDefinition::new("member_of");
+/// `user id NUL hire date` → id of the pass the onboarding scheduler issued
+/// for it: the exactly-once claim, durable (never in the memory tier).
+const ONBOARDED: Json = TableDefinition::new("onboarded");
 
 const KEYSET: &str = "keyset";
 const POLICY: &str = "policy";
@@ -218,12 +222,14 @@ impl EmbeddedStore {
                 GROUP_ORDER,
                 MEMBERS,
                 MEMBER_OF,
+                ONBOARDED,
             ] {
                 tx.open_table(t)?;
             }
             tx.open_table(EPHEMERAL)?;
             tx.open_table(COUNTERS)?;
             tx.open_table(LOCKOUTS)?;
+            webhooks::create_tables(&tx)?;
         }
         tx.commit()?;
         let memo = Arc::new(Memo::load(&db.begin_read()?, ephemeral::is_memory_key)?);
@@ -280,13 +286,13 @@ impl EmbeddedStore {
     ) -> Result<bool, StoreError> {
         let op = Op::of(change)?;
         let audit = match event {
-            Some(e) => Some((audit_key(e), serde_json::to_string(e)?)),
+            Some(e) => Some((audit_key(e), serde_json::to_string(e)?, e.clone())),
             None => None,
         };
         self.write(move |tx| {
             let applied = op.apply(tx)?;
-            if applied && let Some((key, json)) = &audit {
-                tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
+            if applied && let Some((key, json, event)) = &audit {
+                webhooks::log_event(tx, key, json, event)?;
             }
             Ok(applied)
         })
@@ -351,6 +357,8 @@ enum Op {
     DeleteClient {
         id: String,
     },
+    PutWebhook(crate::domain::webhook::Subscription),
+    DeleteWebhook(String),
     PutPolicy {
         json: String,
         prior: Option<Policy>,
@@ -376,6 +384,12 @@ enum Op {
     RemoveMember {
         group_id: String,
         user_id: String,
+    },
+    IssueScheduledTap {
+        user_id: String,
+        hire_date: String,
+        tap_id: String,
+        json: String,
     },
 }
 
@@ -437,6 +451,8 @@ impl Op {
                 json: serde_json::to_string(c)?,
             },
             Change::DeleteClient(id) => Op::DeleteClient { id: id.to_owned() },
+            Change::PutWebhook(s) => Op::PutWebhook(s.clone()),
+            Change::DeleteWebhook(id) => Op::DeleteWebhook(id.to_owned()),
             Change::PutPolicy { policy, prior } => Op::PutPolicy {
                 json: serde_json::to_string(policy)?,
                 prior: prior.cloned(),
@@ -456,6 +472,16 @@ impl Op {
             Change::AddMember { group_id, user_id } => Op::AddMember {
                 group_id: group_id.to_owned(),
                 user_id: user_id.to_owned(),
+            },
+            Change::IssueScheduledTap {
+                user_id,
+                hire_date,
+                tap,
+            } => Op::IssueScheduledTap {
+                user_id: user_id.to_owned(),
+                hire_date: hire_date.to_owned(),
+                tap_id: tap.id.clone(),
+                json: serde_json::to_string(tap)?,
             },
             Change::RemoveMember { group_id, user_id } => Op::RemoveMember {
                 group_id: group_id.to_owned(),
@@ -556,6 +582,11 @@ impl Op {
                     member_of.remove(pair(id, &group_id).as_str())?;
                 }
                 tx.open_table(TAPS)?.remove(id.as_str())?;
+                let mut claims = tx.open_table(ONBOARDED)?;
+                for hire_date in pairs_of(&claims, id)? {
+                    claims.remove(pair(id, &hire_date).as_str())?;
+                }
+                drop(claims);
                 let (lo, hi) = user_creds_prefix(id);
                 let mut links = tx.open_table(USER_CREDS)?;
                 let keys = links
@@ -638,6 +669,8 @@ impl Op {
                 Ok(true)
             }
             Op::DeleteClient { id } => Ok(tx.open_table(CLIENTS)?.remove(id.as_str())?.is_some()),
+            Op::PutWebhook(s) => webhooks::put_subscription(tx, s),
+            Op::DeleteWebhook(id) => webhooks::delete_subscription(tx, id),
             Op::PutPolicy { json, prior } => {
                 let mut meta = tx.open_table(META)?;
                 if let Some(prior) = prior {
@@ -719,6 +752,22 @@ impl Op {
                 tx.open_table(MEMBER_OF)?
                     .remove(pair(user_id, group_id).as_str())?;
                 Ok(removed)
+            }
+            Op::IssueScheduledTap {
+                user_id,
+                hire_date,
+                tap_id,
+                json,
+            } => {
+                let mut claims = tx.open_table(ONBOARDED)?;
+                let key = pair(user_id, hire_date);
+                if claims.get(key.as_str())?.is_some() {
+                    return Ok(false);
+                }
+                claims.insert(key.as_str(), tap_id.as_str())?;
+                tx.open_table(TAPS)?
+                    .insert(user_id.as_str(), json.as_str())?;
+                Ok(true)
             }
         }
     }
@@ -999,6 +1048,21 @@ impl TapStore for EmbeddedStore {
             .await
     }
 
+    async fn scheduled_tap(
+        &self,
+        user_id: &str,
+        hire_date: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let key = pair(user_id, hire_date);
+        self.read_now(move |tx| {
+            Ok(tx
+                .open_table(ONBOARDED)?
+                .get(key.as_str())?
+                .map(|v| v.value().to_owned()))
+        })
+        .await
+    }
+
     async fn delete_tap(&self, user_id: &str, tap_id: &str) -> Result<bool, StoreError> {
         self.apply(Change::DeleteTap { user_id, tap_id }, None)
             .await
@@ -1185,11 +1249,9 @@ impl AuditStore for EmbeddedStore {
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
         let key = audit_key(event);
-        self.write(move |tx| {
-            tx.open_table(AUDIT)?.insert(key.as_str(), json.as_str())?;
-            Ok(())
-        })
-        .await
+        let event = event.clone();
+        self.write(move |tx| webhooks::log_event(tx, &key, &json, &event))
+            .await
     }
 
     async fn list_audit(

@@ -21,6 +21,7 @@ use crate::domain::policy::Policy;
 use crate::domain::signing_key::KeySetRecord;
 use crate::domain::tap::Tap;
 use crate::domain::user::User;
+use crate::domain::webhook::{Delivery, Job, Subscription};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -196,6 +197,14 @@ pub trait TapStore: Send + Sync {
         tap_id: &str,
         at: OffsetDateTime,
     ) -> Result<TapUse, StoreError>;
+    /// The id of the pass issued for the user's hire date `hire_date`
+    /// ([`Change::IssueScheduledTap`]), if one was. Durable: kept until
+    /// the user is deleted, whatever happened to the pass since.
+    async fn scheduled_tap(
+        &self,
+        user_id: &str,
+        hire_date: &str,
+    ) -> Result<Option<String>, StoreError>;
 }
 
 #[async_trait]
@@ -315,6 +324,21 @@ pub enum Change<'a> {
         group_id: &'a str,
         user_id: &'a str,
     },
+    /// The pass scheduled for a hire date (onboarding): stores `tap`
+    /// (replacing any other pass) together with the durable claim of
+    /// `(user, hire_date)`, only if that claim is not taken yet. False,
+    /// and nothing written, when it is: of any number of instances and
+    /// restarts, one issues the pass.
+    IssueScheduledTap {
+        user_id: &'a str,
+        hire_date: &'a str,
+        tap: &'a Tap,
+    },
+    /// See [`WebhookStore`]; fails with `Conflict` past
+    /// [`crate::domain::webhook::MAX_SUBSCRIPTIONS`].
+    PutWebhook(&'a Subscription),
+    /// Deletes a subscription with its recent deliveries; false if absent.
+    DeleteWebhook(&'a str),
 }
 
 #[async_trait]
@@ -435,6 +459,66 @@ pub trait LockoutStore: Send + Sync {
     ) -> Result<lockout::Bucket, StoreError>;
 }
 
+/// A job claimed from the due queue, with the lease that lets its
+/// claimant (and only it) write the outcome back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimed {
+    pub job: Job,
+    /// The lease's end in milliseconds: the job's place in the queue
+    /// while claimed, and the token [`WebhookStore::finish_job`] checks.
+    pub lease: i64,
+}
+
+/// Webhook subscriptions and the due queue of their deliveries (and of
+/// the checks that passes expired unused). When an audit event lands in
+/// the log, a delivery for each subscription that wants its type is
+/// enqueued in the same atomic step, once however often the event is
+/// appended (ARCHITECTURE.md, "Webhooks"). Subscriptions are written
+/// through [`AuditStore::apply_audited`] ([`Change::PutWebhook`]).
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Every subscription, ordered by id.
+    async fn list_webhooks(&self) -> Result<Vec<Subscription>, StoreError>;
+    async fn get_webhook(&self, id: &str) -> Result<Option<Subscription>, StoreError>;
+    /// Queues `jobs`, due at `due`; a job whose id is queued or kept
+    /// already is left as it is (so enqueueing is idempotent).
+    async fn enqueue_jobs(&self, jobs: &[Job], due: OffsetDateTime) -> Result<(), StoreError>;
+    /// Claims up to `limit` jobs due at `now`, each until `lease_until`:
+    /// until then no other claim returns them; after it (a claimant that
+    /// died), they are due again.
+    async fn claim_jobs(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: usize,
+    ) -> Result<Vec<Claimed>, StoreError>;
+    /// Writes `job` (its outcome so far) back: due again at `next`, or
+    /// done (a delivery then stays among its subscription's recent ones
+    /// while it is one of the last [`crate::domain::webhook::RECENT_DELIVERIES`]).
+    /// False, and nothing written, when the lease was lost meanwhile.
+    async fn finish_job(
+        &self,
+        claimed: &Claimed,
+        job: &Job,
+        next: Option<OffsetDateTime>,
+    ) -> Result<bool, StoreError>;
+    /// The subscription's latest deliveries, newest first.
+    async fn recent_deliveries(
+        &self,
+        subscription_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError>;
+    /// Queues a delivery that is over (delivered or failed) again, due at
+    /// `now`, with its id and body and its attempts counted from zero.
+    /// False if it is unknown, not the subscription's, or still pending.
+    async fn redeliver(
+        &self,
+        subscription_id: &str,
+        delivery_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Everything a backend provides.
 #[async_trait]
 pub trait Store:
@@ -448,6 +532,7 @@ pub trait Store:
     + AuditStore
     + EphemeralStore
     + LockoutStore
+    + WebhookStore
 {
     /// Cheap reachability check for `/readyz`.
     async fn ping(&self) -> Result<(), StoreError>;
@@ -510,6 +595,45 @@ pub(crate) fn already_member() -> StoreError {
 /// A compare-and-set on a passkey lost (e.g. a rename racing a sign-in).
 pub(crate) fn cred_changed_meanwhile() -> StoreError {
     StoreError::Conflict("the passkey was used or changed meanwhile; try again".into())
+}
+
+/// A full set of subscriptions.
+pub(crate) fn too_many_webhooks() -> StoreError {
+    StoreError::Conflict(format!(
+        "this server holds at most {} webhook subscriptions; delete one first",
+        crate::domain::webhook::MAX_SUBSCRIPTIONS
+    ))
+}
+
+/// Order key of a delivery among its subscription's recent ones.
+pub(crate) fn recent_key(d: &Delivery) -> String {
+    format!("{:020}\u{0}{}", unix_ms(d.created).max(0), d.id)
+}
+
+/// The deliveries an event that just landed in the log makes: one per
+/// subscription that wants its type, with an id stable across appends.
+pub(crate) fn deliveries_for<'a>(
+    event: &'a AuditEvent,
+    subs: impl IntoIterator<Item = &'a Subscription>,
+) -> Vec<Delivery> {
+    use crate::domain::webhook;
+    let event_type = event.event_type.as_str();
+    let mut payload = None;
+    subs.into_iter()
+        .filter(|s| s.wants(event_type))
+        .map(|s| {
+            let body = payload
+                .get_or_insert_with(|| webhook::message(event))
+                .clone();
+            webhook::delivery(
+                webhook::delivery_id(&event.id, &s.id),
+                &s.id,
+                event_type,
+                body,
+                event.time,
+            )
+        })
+        .collect()
 }
 
 /// Audit ordering key: zero-padded milliseconds then id, so that byte order

@@ -17,12 +17,14 @@
 //! | `{P:dir}:memberof:<user id>` | set of the user's group ids (reverse index) |
 //! | `{P:u:<id>}:tap` | the user's pass JSON |
 //! | `{P:u:<id>}:creds` | hash: credential id → passkey JSON |
+//! | `{P:u:<id>}:onboarded` | hash: hire date → id of the pass the onboarding scheduler issued for it (the exactly-once claim) |
 //! | `{P:cred:<cred id>}` | user id (credential index, checked on read) |
 //! | `{P:clients}` | hash: client id → JSON |
 //! | `{P:keys}`, `{P:policy}` | singletons |
 //! | `{P:audit}:log`, `{P:audit}:ev` | sorted index and event bodies |
 //! | `{P:dir}:outbox`, `{P:u:<id>}:outbox`, `{P:clients}:outbox`, `{P:policy}:outbox` | audit events written with a change, on their way to the log |
 //! | `{P:audit}:outboxes` | set of outbox keys that may hold events (recovery) |
+//! | `{P:audit}:wh:*`, `{P:audit}:outbox` | webhook subscriptions, their due queue and recent deliveries ([`webhooks`]) |
 //! | `P:<ns>:<id>` | short-lived records, expiry ms ++ payload, native TTL |
 //! | `P:lockout:<id>` | a TAP lockout bucket: hash of [`lockout::Bucket`]'s fields, native expiry |
 //!
@@ -44,6 +46,8 @@
 //! (`redis+cluster://h1:p1,h2:p2`): every command and script names keys of
 //! one slot, and nothing enumerates keys (no SCAN or KEYS).
 
+mod webhooks;
+
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager};
 use redis::cluster::ClusterClientBuilder;
@@ -58,7 +62,7 @@ use time::OffsetDateTime;
 use super::{
     AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, GroupStore,
     KeyStore, LockoutStore, Ns, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore,
-    already_member, audit_key, decode_expiring, encode_expiring, group_changed_meanwhile, unix_ms,
+    already_member, decode_expiring, encode_expiring, group_changed_meanwhile, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -409,6 +413,9 @@ impl RedisStore {
     fn tap_key(&self, user_id: &str) -> String {
         format!("{{{}:u:{user_id}}}:tap", self.p)
     }
+    fn onboarded_key(&self, user_id: &str) -> String {
+        format!("{{{}:u:{user_id}}}:onboarded", self.p)
+    }
     fn creds_key(&self, user_id: &str) -> String {
         format!("{{{}:u:{user_id}}}:creds", self.p)
     }
@@ -486,19 +493,6 @@ fn with_index_fns(body: &str) -> Script {
 
 // KEYS: upn index, user, users set, outbox. ARGV: id, json, upn key, event,
 // dir prefix, mail key, employeeId key.
-/// Moves one event from its outbox into the log in one step (a single
-/// server only: the keys are in different hash slots). KEYS: log, events,
-/// outbox; ARGV: log key, event JSON.
-static MOVE_EVENT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-redis.call('ZADD', KEYS[1], 0, ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-return redis.call('LREM', KEYS[3], 1, ARGV[2])
-",
-    )
-});
-
 static CREATE_USER: LazyLock<Script> = LazyLock::new(|| {
     with_index_fns(
         r"
@@ -727,6 +721,18 @@ if not cur then return 0 end
 if cjson.decode(cur)['id'] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 if ARGV[2] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+return 1",
+    )
+});
+
+// KEYS: claims, tap, outbox. ARGV: hire date, tap id, tap, event. The
+// claim, the pass and its event in one step, only if the claim is new.
+static ISSUE_SCHEDULED_TAP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[3])
+if ARGV[4] ~= '' then redis.call('RPUSH', KEYS[3], ARGV[4]) end
 return 1",
     )
 });
@@ -986,6 +992,8 @@ impl RedisStore {
                 let _: () = pipe.query_async(&mut self.c()).await?;
                 Ok(true)
             }
+            Change::PutWebhook(sub) => self.put_subscription(sub, event).await,
+            Change::DeleteWebhook(id) => self.delete_subscription(id, event).await,
             Change::DeleteClient(id) => {
                 let n: i64 = HDEL_AUDITED
                     .key(self.clients_key())
@@ -1083,6 +1091,23 @@ impl RedisStore {
                     .await?;
                 Ok(n == 1)
             }
+            Change::IssueScheduledTap {
+                user_id,
+                hire_date,
+                tap,
+            } => {
+                let n: i64 = ISSUE_SCHEDULED_TAP
+                    .key(self.onboarded_key(user_id))
+                    .key(self.tap_key(user_id))
+                    .key(self.user_outbox(user_id))
+                    .arg(hire_date)
+                    .arg(&tap.id)
+                    .arg(serde_json::to_string(tap)?)
+                    .arg(event)
+                    .invoke_async(&mut self.c())
+                    .await?;
+                Ok(n == 1)
+            }
         }
     }
 
@@ -1164,11 +1189,13 @@ impl RedisStore {
             Change::PutTap { user_id, .. }
             | Change::DeleteTap { user_id, .. }
             | Change::UseTap { user_id, .. }
-            | Change::DeleteCredential { user_id, .. } => self.user_outbox(user_id),
+            | Change::DeleteCredential { user_id, .. }
+            | Change::IssueScheduledTap { user_id, .. } => self.user_outbox(user_id),
             Change::AddCredential(c) | Change::UpdateCredential { cred: c, .. } => {
                 self.user_outbox(&c.user_id)
             }
             Change::PutClient(_) | Change::DeleteClient(_) => self.clients_outbox(),
+            Change::PutWebhook(_) | Change::DeleteWebhook(_) => self.hooks_outbox(),
             Change::PutPolicy { .. } => self.policy_outbox(),
         }
     }
@@ -1334,7 +1361,9 @@ impl RedisStore {
         for cred in cred_ids {
             let _: () = c.del(self.cred_index_key(&cred)).await?;
         }
-        let _: () = c.del(&[self.tap_key(id), self.creds_key(id)]).await?;
+        let _: () = c
+            .del(&[self.tap_key(id), self.creds_key(id), self.onboarded_key(id)])
+            .await?;
         Ok(deleted)
     }
 
@@ -1612,6 +1641,17 @@ impl TapStore for RedisStore {
         decode(raw)
     }
 
+    async fn scheduled_tap(
+        &self,
+        user_id: &str,
+        hire_date: &str,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .c()
+            .hget(self.onboarded_key(user_id), hire_date)
+            .await?)
+    }
+
     async fn record_tap_use(
         &self,
         user_id: &str,
@@ -1759,12 +1799,10 @@ impl AuditStore for RedisStore {
             let moved = async {
                 match self.c() {
                     mut c @ Conn::Server(_) => {
-                        let _: i64 = MOVE_EVENT
-                            .key(self.audit_log_key())
-                            .key(self.audit_ev_key())
-                            .key(&outbox)
-                            .arg(audit_key(event))
-                            .arg(&json)
+                        // One script: into the log, out of the outbox,
+                        // and its webhook deliveries queued.
+                        let _: i64 = self
+                            .log_event(event, &json, Some(&outbox))?
                             .invoke_async(&mut c)
                             .await?;
                     }
@@ -1829,14 +1867,9 @@ impl AuditStore for RedisStore {
 
     async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let json = serde_json::to_string(event)?;
-        let key = audit_key(event);
-        let _: () = redis::pipe()
-            .atomic()
-            .zadd(self.audit_log_key(), &key, 0)
-            .ignore()
-            .hset(self.audit_ev_key(), &key, json)
-            .ignore()
-            .query_async(&mut self.c())
+        let _: i64 = self
+            .log_event(event, &json, None)?
+            .invoke_async(&mut self.c())
             .await?;
         Ok(())
     }

@@ -20,6 +20,9 @@ pub fn minute(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
+/// The portal's name for a time on a page: one markup (`web::local_time`).
+pub use crate::web::local_time::LocalTime as When;
+
 /// CSP for our pages: our own script and style only, no inline code.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -146,6 +149,8 @@ pub struct PasskeyRow {
     pub name: String,
     /// The message id of its kind (synced or device-bound).
     pub kind: &'static str,
+    /// The authenticator model (`domain::authenticator`), if it says.
+    pub model: Option<String>,
     pub created: LocalTime,
     pub last_used: Option<LocalTime>,
 }
@@ -170,6 +175,8 @@ pub struct AccountPage<'a> {
     pub tap: Option<TapLine>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// Holds a directory role: the page links to the admin portal.
+    pub is_admin: bool,
 }
 
 #[derive(Template)]

@@ -1,4 +1,6 @@
 // Admin portal: copy buttons for values shown once (passcodes, secrets),
+// the print button of a new hire's handout, the time zone of a pass's
+// start,
 // a name filter for the policy pages' group lists, and the target lists
 // shown only when a policy applies to chosen users and groups.
 "use strict";
@@ -22,6 +24,28 @@ document.addEventListener("DOMContentLoaded", () => {
       }
       setTimeout(() => { button.textContent = label; }, 2000);
     });
+  }
+
+  // The print button of a handout (hidden without script: the browser's
+  // own print prints the same handout).
+  for (const button of document.querySelectorAll("button[data-print]")) {
+    button.hidden = false;
+    button.addEventListener("click", () => window.print());
+  }
+
+  // A start time typed in the browser's zone: the form says which, and
+  // sends the offset (minutes east of UTC) so the server reads it right.
+  for (const offset of document.querySelectorAll("input[data-zone-offset]")) {
+    const minutes = -new Date().getTimezoneOffset();
+    offset.value = String(minutes);
+    const hint = offset.form?.querySelector("[data-zone-hint]");
+    if (hint) {
+      const sign = minutes < 0 ? "-" : "+";
+      const abs = Math.abs(minutes);
+      const hh = String(Math.floor(abs / 60)).padStart(2, "0");
+      const mm = String(abs % 60).padStart(2, "0");
+      hint.textContent = `Start time in your time zone (UTC${sign}${hh}:${mm}).`;
+    }
   }
 
   // A search box above each group list: hides the groups whose name does

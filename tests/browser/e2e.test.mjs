@@ -14,6 +14,11 @@
 //      page's pending autofill request); the ID token says amr
 //      [hwk|swk, user, pin, mfa].
 //   3. Again, through the autofill (conditional mediation) request alone.
+//   4. The enrollment page counts its window down (a moved clock).
+//   5. The other pages a person meets: the start page, an error page, a
+//      wrong pass and the logout page, each with its first focus.
+//
+// Every page state is also checked for accessibility (harness.mjs).
 //
 // Run with tests/browser/run.sh (or `node --test e2e.test.mjs` here).
 
@@ -81,6 +86,40 @@ function pkce() {
   const verifier = b64url(crypto.randomBytes(32));
   const challenge = b64url(crypto.createHash('sha256').update(verifier).digest());
   return { verifier, challenge };
+}
+
+/** The id of the element that has the focus. */
+const focusedId = (page) => page.evaluate(() => document.activeElement?.id ?? null);
+
+/** WCAG relative luminance of an `rgb(r, g, b)` colour. */
+function luminance(rgb) {
+  const [r, g, b] = rgb.match(/\d+(\.\d+)?/g).slice(0, 3).map((c) => {
+    const v = Number(c) / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The focused element has a solid outline of 2 px or more, at 3:1 or more against the card it is on. */
+async function assertFocusRing(page, what) {
+  const ring = await page.evaluate(() => {
+    const el = document.activeElement;
+    const style = getComputedStyle(el);
+    return {
+      focusVisible: el.matches(':focus-visible'),
+      style: style.outlineStyle,
+      width: parseFloat(style.outlineWidth),
+      colour: style.outlineColor,
+      behind: getComputedStyle(el.closest('main')).backgroundColor,
+    };
+  });
+  assert.ok(ring.focusVisible, `${what} does not match :focus-visible`);
+  assert.equal(ring.style, 'solid', `${what}: outline style`);
+  assert.ok(ring.width >= 2, `${what}: outline ${ring.width} px wide`);
+  assert.ok(!ring.colour.startsWith('rgba'), `${what}: outline colour ${ring.colour} is see-through`);
+  const [hi, lo] = [luminance(ring.colour), luminance(ring.behind)].sort((a, b) => b - a);
+  const ratio = (hi + 0.05) / (lo + 0.05);
+  assert.ok(ratio >= 3, `${what}: outline ${ring.colour} on ${ring.behind} is ${ratio.toFixed(2)}:1`);
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -210,7 +249,7 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
   const user = {};
   let enrolled = false;
   let passed = 0; // tests that got to their end
-  const TESTS = 4;
+  const TESTS = 5;
   let conditionalMediation = false; // whether the browser offers passkeys in autofill
 
   before(async () => {
@@ -248,7 +287,8 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
   }, { timeout: TEST_TIMEOUT_MS });
 
   /** Fails with what the page showed, the browser log and the server output. */
-  const step = stepper({ pages: () => ({ '': page }), logs: () => [log], onramp: () => onramp });
+  let page3; // the last test's browser
+  const step = stepper({ pages: () => ({ '': page, other: page3 }), logs: () => [log], onramp: () => onramp });
 
   function checkIdToken(tokens, jwks, { nonce }) {
     const { header, payload } = verifyJwt(tokens.id_token, jwks);
@@ -296,12 +336,23 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
       assert.deepEqual(await colours(), { background: 'rgb(30, 35, 42)', text: 'rgb(230, 233, 238)' });
       await page.screenshot({ path: path.join(SCREENSHOTS, 'signin-dark.png'), fullPage: true });
       await page.emulateMedia({ colorScheme: 'light' });
+      // The first focus is on the page's main action, the user name field;
+      // Tab moves on to "Next" with a visible ring, light and dark.
+      assert.equal(await focusedId(page), 'username');
+      await page.keyboard.press('Tab');
+      assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Next');
+      for (const scheme of ['light', 'dark']) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await assertFocusRing(page, `the focused button (${scheme})`);
+      }
+      await page.emulateMedia({ colorScheme: 'light' });
       await page.getByLabel('User name').fill(user.upn);
       await page.getByRole('button', { name: 'Next' }).click();
     });
 
     await step('TAP page', async () => {
       await page.getByRole('heading', { name: 'Enter your Temporary Access Pass' }).waitFor();
+      assert.equal(await focusedId(page), 'passcode', 'the first focus is on the pass field');
       await page.getByLabel('Temporary Access Pass').fill(tap);
       await page.screenshot({ path: path.join(SCREENSHOTS, 'tap.png'), fullPage: true });
       await page.getByRole('button', { name: 'Sign in' }).click();
@@ -310,6 +361,7 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
     await step('enrollment page', async () => {
       await page.waitForURL((u) => u.pathname === '/enroll');
       await page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
+      assert.equal(await focusedId(page), 'enroll-start', 'the first focus is on "Create passkey"');
       await page.screenshot({ path: path.join(SCREENSHOTS, 'enroll.png'), fullPage: true });
       await page.getByRole('button', { name: 'Create passkey' }).click();
     });
@@ -504,6 +556,51 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
       assert.ok(await page2.getByRole('button', { name: 'Create passkey' }).isDisabled(), 'the button still offered');
       assert.equal(await page2.getByRole('link', { name: 'Sign in again' }).getAttribute('href'), '/signin?r=');
       log.assertClean('the enrollment page');
+      passed += 1;
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('puts the first focus on the main action of the other pages', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const token = await onramp.adminToken(ADMIN);
+    const someone = await onramp.createUser(token, { userPrincipalName: 'someone@example.com', displayName: 'Someone' });
+    await onramp.createTap(token, someone.id);
+    const other = await newContext(browser);
+    page3 = await other.newPage();
+    const active = () => page3.evaluate(() => ({ id: document.activeElement.id, text: document.activeElement.textContent.trim() }));
+    try {
+      await step('the start page', async () => {
+        await page3.goto(`${onramp.base}/`);
+        await page3.getByRole('heading', { name: 'Onramp', level: 1 }).waitFor();
+        assert.equal((await active()).text, 'Sign in');
+      });
+      await step('an error page', async () => {
+        await page3.goto(`${onramp.base}/authorize?client_id=no-such-client&response_type=code`);
+        await page3.getByRole('alert').waitFor();
+        // No control to start on: the content itself, after the brand.
+        assert.equal((await active()).id, 'main');
+      });
+      await step('a wrong pass', async () => {
+        await page3.goto(`${onramp.base}/signin`);
+        await page3.getByLabel('User name').fill('someone@example.com');
+        await page3.getByRole('button', { name: 'Next' }).click();
+        await page3.getByLabel('Temporary Access Pass').fill('WRONGPASS1');
+        await page3.getByRole('button', { name: 'Sign in' }).click();
+        await page3.getByRole('alert').waitFor();
+        assert.equal((await active()).id, 'passcode', 'the pass field again, for the next try');
+      });
+      await step('the logout page without a session', async () => {
+        await page3.goto(`${onramp.base}/logout`);
+        await page3.getByRole('heading', { name: "You're signed out" }).waitFor();
+        assert.equal((await active()).id, 'main');
+      });
+      await step('the logout page with a session', async () => {
+        // The first browser is still signed in (from the tests above): it is asked.
+        await page.goto(`${onramp.base}/logout`);
+        await page.getByRole('heading', { name: 'Sign out?' }).waitFor();
+        assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), 'Sign out');
+      });
       passed += 1;
     } finally {
       await other.close();

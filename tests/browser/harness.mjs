@@ -10,12 +10,32 @@
 //
 // ONRAMP_BIN: the onramp binary (default ../../target/debug/onramp).
 // CHROMIUM: the browser (default /usr/bin/chromium; never downloaded).
+//
+// Accessibility, on every page state, for every test file that uses
+// launchChromium (nothing to call by hand): each context of that browser
+// (newContext here, or the browser's own newContext and newPage) has its
+// pages send a copy of their DOM (scripts taken out) when they load, and
+// again when an element is shown or hidden (an error appearing, a section
+// opening); `a11yCheckpoint(page, why)` sends one at any other moment. A
+// checker page of its own, in a context of its own, renders each copy with
+// the real style sheet and runs axe-core (tests/browser/node_modules, so
+// ../rp-node needs `npm ci` here too) at 1280x800 and 390x844, light and
+// dark, and at 390 px also looks for anything wider than the window and
+// for words broken mid-word (ids and secrets in <code> may break). The
+// test's own pages are never resized or recoloured, so the check cannot
+// disturb a test, and it runs beside it. Every violation of impact serious or
+// critical, every overflow and broken word, fails the test file at its end (a root
+// `after` hook), as a list of URL, variant, rule and target selectors.
+// Pages that are not HTML (a relying party's plain-text callback) are skipped.
+// A variant with findings is saved as screenshots/a11y-<test file>-<n>-<variant>.png;
+// A11Y_SCREENSHOTS=1 saves every state and variant that way, to look at them.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -252,8 +272,8 @@ ${extraConfig}`);
  * Debian's headless Chromium, kept off the network but for localhost.
  * `chromium`: playwright-core's, from the caller's node_modules.
  */
-export function launchChromium(chromium) {
-  return chromium.launch({
+export async function launchChromium(chromium) {
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     timeout: 30_000,
@@ -268,9 +288,29 @@ export function launchChromium(chromium) {
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost, EXCLUDE 127.0.0.1',
     ],
   });
+  // Every context is watched for the accessibility check (browser.newPage
+  // makes its context through newContext too); the checker's own is not.
+  const rawNewContext = browser.newContext.bind(browser);
+  a11y.rawNewContext.set(browser, rawNewContext);
+  browser.newContext = async (...args) => {
+    const context = await rawNewContext(...args);
+    await a11y.watchContext(browser, context);
+    return context;
+  };
+  // The accessibility checks still queued run in this browser: finish them first.
+  const close = browser.close.bind(browser);
+  browser.close = async (...args) => {
+    await a11y.drain(browser);
+    return close(...args);
+  };
+  return browser;
 }
 
-/** A browser context (one person's browser profile) with the step timeouts. */
+/**
+ * A browser context (one person's browser profile) with the step timeouts;
+ * in a browser from launchChromium its pages' states are checked for
+ * accessibility (see the top of this file).
+ */
 export async function newContext(browser, options = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'en-US', ...options });
   context.setDefaultTimeout(STEP_TIMEOUT_MS);
@@ -427,3 +467,248 @@ export function stepper({ pages, logs, onramp, screenshots }) {
     }
   };
 }
+
+// ---------------------------------------------------------------- accessibility
+
+const AXE_FILE = path.join(HERE, 'node_modules', 'axe-core', 'axe.min.js');
+const PHONE_WIDTH = 390;
+/** The four ways each page state is looked at. */
+export const A11Y_VARIANTS = [
+  { name: 'desktop light', viewport: { width: 1280, height: 800 }, colorScheme: 'light' },
+  { name: 'desktop dark', viewport: { width: 1280, height: 800 }, colorScheme: 'dark' },
+  { name: `${PHONE_WIDTH} px light`, viewport: { width: PHONE_WIDTH, height: 844 }, colorScheme: 'light' },
+  { name: `${PHONE_WIDTH} px dark`, viewport: { width: PHONE_WIDTH, height: 844 }, colorScheme: 'dark' },
+];
+const A11Y_IMPACTS = ['serious', 'critical'];
+// node --test runs each test file in a process of its own: its name keeps their screenshots apart.
+const A11Y_FILE = path.basename(process.argv[1] ?? 'test').replace(/(\.test)?\.m?js$/, '');
+
+/**
+ * In each page of a watched context: sends a copy of the DOM, without its
+ * scripts and per-request tokens, when the page loads and when an element is
+ * shown, hidden, disabled or changes role (once for all the changes of one
+ * task: the observer's callback gets them together).
+ */
+function a11yPageScript() {
+  const send = (why) => {
+    if (document.contentType !== 'text/html' || !/^https?:$/.test(location.protocol) || !document.body) return undefined;
+    const root = document.documentElement.cloneNode(true);
+    for (const s of root.querySelectorAll('script')) s.remove();
+    for (const i of root.querySelectorAll('input[type=hidden]')) i.removeAttribute('value');
+    root.querySelector('meta[name=csrf-token]')?.removeAttribute('content');
+    const html = `<!doctype html>\n${root.outerHTML}`;
+    return window.__onrampA11ySnapshot?.({ url: location.href, why, html });
+  };
+  Object.defineProperty(window, '__onrampA11ySend', { value: send });
+  const changed = () => { send('after a change')?.catch?.(() => {}); };
+  window.addEventListener('load', () => {
+    send('load')?.catch?.(() => {});
+    new MutationObserver(changed).observe(document.documentElement,
+      { subtree: true, attributes: true, attributeFilter: ['hidden', 'open', 'disabled', 'role'] });
+  });
+}
+
+/** In the checker page: axe-core's serious and critical violations. */
+async function a11yAxe(impacts) {
+  const { violations } = await axe.run(document, { resultTypes: ['violations'] });
+  return violations.flatMap((v) => {
+    const nodes = v.nodes.filter((n) => impacts.includes(n.impact ?? v.impact));
+    return nodes.length ? [{ rule: v.id, impact: v.impact, help: v.help, targets: nodes.map((n) => n.target.join(' ')) }] : [];
+  });
+}
+
+/**
+ * In the checker page, at a phone's width: what reaches past the right edge
+ * of the window, outermost elements only (an element inside a container
+ * that scrolls or clips sideways is that container's business, and the
+ * container is checked itself); and words broken across lines mid-word:
+ * where `overflow-wrap` or `word-break` lets the browser break a word
+ * anywhere (elsewhere it breaks only where a line may break), a run of
+ * letters between spaces, hyphens and slashes on two lines. <code> (ids,
+ * secrets, passcodes) may break anywhere.
+ */
+function a11yLayout() {
+  const width = window.innerWidth;
+  const found = [];
+  const scrollWidth = document.scrollingElement.scrollWidth;
+  if (scrollWidth > width) found.push(`overflow: the page is ${scrollWidth} px wide`);
+  const describe = (el) => {
+    const parts = [];
+    for (let e = el; e && e !== document.body && parts.length < 4; e = e.parentElement) {
+      if (e.id) { parts.unshift(`${e.localName}#${e.id}`); break; }
+      parts.unshift(e.localName + [...e.classList].map((c) => `.${c}`).join(''));
+    }
+    const text = el.textContent.trim().replace(/\s+/g, ' ').slice(0, 40);
+    return `${parts.join(' > ')}${text ? ` ("${text}")` : ''}`;
+  };
+  const inScroller = (el) => {
+    for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible') return true;
+    }
+    return false;
+  };
+  const reported = [];
+  for (const el of document.body.querySelectorAll('*')) {
+    const r = el.getBoundingClientRect();
+    if (r.width <= 1 || r.right <= width + 0.5) continue;
+    if (reported.some((o) => o.contains(el)) || inScroller(el)) continue;
+    reported.push(el);
+    found.push(`overflow: ${describe(el)} reaches ${Math.round(r.right)} px`);
+  }
+  const texts = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const range = document.createRange();
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    const el = node.parentElement;
+    if (!el || el.closest('code, pre, kbd, samp, script, style, .sr, noscript')) continue;
+    const style = getComputedStyle(el);
+    if (style.overflowWrap === 'normal' && !['break-all', 'break-word'].includes(style.wordBreak)) continue;
+    for (const m of node.data.matchAll(/[^\s\-/]+[-/]*/g)) {
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      if (lines.size > 1) found.push(`word broken: "${m[0]}" in ${describe(el)}`);
+    }
+  }
+  return found;
+}
+
+/** Checks the page states of watched contexts; one per test process (`a11y`). */
+class A11yChecker {
+  constructor() {
+    this.browsers = new Map(); // browser -> { chain, context, page, html, seen }
+    this.findings = [];
+    this.states = 0;
+    this.ms = 0; // time spent checking
+    this.rawNewContext = new Map(); // browser -> its newContext, unwatched
+  }
+
+  async watchContext(browser, context) {
+    let entry = this.browsers.get(browser);
+    if (!entry) {
+      entry = { chain: Promise.resolve(), context: null, page: null, html: '', seen: new Set(), statics: new Map() };
+      this.browsers.set(browser, entry);
+    }
+    await context.exposeBinding('__onrampA11ySnapshot', (_source, snap) => { this.enqueue(browser, entry, snap); });
+    await context.addInitScript(a11yPageScript);
+  }
+
+  enqueue(browser, entry, snap) {
+    if (entry.seen.has(snap.html)) return;
+    entry.seen.add(snap.html);
+    entry.chain = entry.chain.then(() => this.check(browser, entry, snap)).catch((e) => {
+      this.findings.push(`${snap.url} (${snap.why}): the check failed: ${e.message.split('\n')[0]}`);
+    });
+  }
+
+  /** The checker page: serves each copy at its own URL, style sheets from the server (cached). */
+  async checkerPage(browser, entry) {
+    if (entry.page) return entry.page;
+    assert.ok(fs.existsSync(AXE_FILE), `axe-core not found at ${AXE_FILE}: run \`npm ci\` in ${HERE}`);
+    entry.axe = fs.readFileSync(AXE_FILE, 'utf8');
+    entry.context = await this.rawNewContext.get(browser)({ viewport: A11Y_VARIANTS[0].viewport, locale: 'en-US', bypassCSP: true });
+    entry.context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    entry.page = await entry.context.newPage();
+    await entry.page.route('**/*', async (route) => {
+      const req = route.request();
+      if (req.isNavigationRequest()) {
+        return route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: entry.html });
+      }
+      if (req.method() !== 'GET' || !new URL(req.url()).pathname.startsWith('/static/')) return route.abort();
+      let cached = entry.statics.get(req.url());
+      if (!cached) {
+        const res = await route.fetch();
+        cached = { status: res.status(), headers: res.headers(), body: await res.body() };
+        entry.statics.set(req.url(), cached);
+      }
+      return route.fulfill(cached);
+    });
+    return entry.page;
+  }
+
+  async check(browser, entry, snap) {
+    const started = Date.now();
+    try {
+      await this.checkVariants(browser, entry, snap);
+    } finally {
+      this.ms += Date.now() - started;
+    }
+  }
+
+  async checkVariants(browser, entry, snap) {
+    const page = await this.checkerPage(browser, entry);
+    const url = new URL(snap.url);
+    url.hash = '';
+    entry.html = snap.html;
+    await page.goto(url.href, { waitUntil: 'load' });
+    await page.addScriptTag({ content: entry.axe });
+    this.states += 1;
+    const where = `${snap.url} (${snap.why})`;
+    for (const v of A11Y_VARIANTS) {
+      await page.setViewportSize(v.viewport);
+      await page.emulateMedia({ colorScheme: v.colorScheme });
+      const found = [];
+      for (const f of await page.evaluate(a11yAxe, A11Y_IMPACTS)) {
+        found.push(`${where} [${v.name}] ${f.rule} (${f.impact}): ${f.help}\n      at ${f.targets.join('\n      at ')}`);
+      }
+      if (v.viewport.width === PHONE_WIDTH) {
+        for (const f of await page.evaluate(a11yLayout)) found.push(`${where} [${v.name}] ${f}`);
+      }
+      if (found.length || process.env.A11Y_SCREENSHOTS === '1') {
+        fs.mkdirSync(SCREENSHOTS, { recursive: true });
+        const name = `a11y-${A11Y_FILE}-${this.states}-${v.name.replace(/\W+/g, '-')}.png`;
+        const file = path.join(SCREENSHOTS, name);
+        await page.screenshot({ path: file, fullPage: true });
+        if (found.length) found.push(`${where} [${v.name}] (screenshot: ${file})`);
+      }
+      this.findings.push(...found);
+    }
+  }
+
+  /** Waits until the browser's queued checks (and those they queued meanwhile) are done. */
+  async settle(browser) {
+    const entry = this.browsers.get(browser);
+    for (let chain; entry && chain !== entry.chain;) {
+      chain = entry.chain;
+      await chain;
+    }
+  }
+
+  /** Before the browser closes: its queued checks, then its checker context. */
+  async drain(browser) {
+    await this.settle(browser);
+    const entry = this.browsers.get(browser);
+    this.browsers.delete(browser);
+    this.rawNewContext.delete(browser);
+    await entry?.context?.close().catch(() => {});
+  }
+
+  /** Waits for every queued check; returns the findings so far and forgets them. */
+  async takeFindings() {
+    for (const browser of [...this.browsers.keys()]) await this.settle(browser);
+    return this.findings.splice(0);
+  }
+}
+
+export const a11y = new A11yChecker();
+
+/**
+ * Checks the page as it is now (a dialog opened, an error shown) beside
+ * the automatic checks at each load and change.
+ */
+export async function a11yCheckpoint(page, why) {
+  await page.evaluate((w) => window.__onrampA11ySend?.(w), why);
+}
+
+// The test file fails at its end when any page state had a finding.
+after(async () => {
+  const findings = await a11y.takeFindings();
+  if (a11y.states) {
+    console.log(`accessibility: ${a11y.states} page states checked, ${A11Y_VARIANTS.length} ways each, ` +
+      `in ${(a11y.ms / 1000).toFixed(1)} s (beside the tests)`);
+  }
+  if (findings.length) {
+    const count = findings.filter((f) => !f.includes('] (screenshot: ')).length;
+    assert.fail(`${count} accessibility and layout findings (axe-core impact serious or critical; ` +
+      `overflow and words broken mid-word at ${PHONE_WIDTH} px):\n  ${findings.join('\n  ')}`);
+  }
+});

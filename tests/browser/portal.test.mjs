@@ -18,6 +18,14 @@
 //   5. At a phone's width (390 px), the administrator creates a group, adds
 //      the new user to it, sees the group on the user's page, and picks it
 //      by name in the TAP policy's target picker.
+//   6. Still at 390 px, they register a relying party: the page that shows
+//      its secret once keeps the secret and "Copy secret" on the screen; a
+//      refused registration, a deletion's confirmation and the new user's
+//      "No administrator role" page put the first focus on their content.
+//   7. Still at that width, the onboarding policy page (passes for the hire
+//      date) shows each refused value beside its field, as typed, and saves.
+//
+// Every page state is also checked for accessibility (harness.mjs).
 //
 // Run with tests/browser/run.sh (or `node --test portal.test.mjs` here).
 
@@ -78,7 +86,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
   const person = { log: new PageLog('user') }; // the new user's browser
   const created = {}; // {id, passcode, signInLink}
   const done = new Set(); // tests that got to their end
-  const TESTS = 5;
+  const TESTS = 7;
 
   before(async () => {
     assertSetup();
@@ -119,6 +127,14 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     logs: () => [admin.log, person.log],
     onramp: () => onramp,
   });
+
+  /** The element is inside the window, left to right. */
+  async function assertOnScreen(page, locator, what) {
+    const box = await locator.boundingBox();
+    const width = await page.evaluate(() => window.innerWidth);
+    assert.ok(box, `${what} is not shown`);
+    assert.ok(box.x >= 0 && box.x + box.width <= width, `${what} spans ${box.x}..${box.x + box.width} px of ${width}`);
+  }
 
   const needs = (name) => assert.ok(done.has(name), `needs what an earlier test (${name}) does, and that test failed`);
 
@@ -240,7 +256,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     // Post/redirect/get: the pass is on a page of its own, shown once.
     assert.match(new URL(page.url()).pathname, /^\/admin\/shown\/[A-Za-z0-9_-]+$/);
     const shownAt = page.url();
-    assert.ok((await page.locator('main').innerText()).includes(`For ${NEW_USER.upn}.`), 'whose pass it is');
+    assert.equal((await page.locator('#handout-upn').innerText()).trim(), NEW_USER.upn, 'whose pass it is');
 
     created.passcode = (await page.locator('code#passcode').innerText()).trim();
     assert.match(created.passcode, /^[A-Z0-9]{8,48}$/, 'the passcode shown');
@@ -251,7 +267,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     await step('the QR code', async () => {
       const qr = page.locator('img.qr');
       assert.equal(await qr.count(), 1, 'no QR code image');
-      assert.equal(await qr.getAttribute('alt'), `QR code of the sign-in link for ${NEW_USER.upn}`);
+      assert.equal(await qr.getAttribute('alt'), `QR code of the sign-in address for ${NEW_USER.upn}`);
       const src = await qr.getAttribute('src');
       assert.match(src, /^data:image\/svg\+xml;base64,/, 'the QR code is an inline SVG');
       const svg = Buffer.from(src.split(',')[1], 'base64').toString('utf8');
@@ -282,7 +298,8 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     await step("the user's page lists the pass", async () => {
       await page.getByRole('link', { name: `Back to ${NEW_USER.upn}` }).click();
       await page.waitForURL((u) => u.pathname === `/admin/users/${created.id}`);
-      assert.match(await page.locator('#tap-status').innerText(), /Usable \(EnabledByPolicy\)/);
+      assert.match(await page.locator('#tap-status').innerText(), /^Usable\n/);
+      assert.equal(await page.locator("#tap-status").getAttribute("data-reason"), "EnabledByPolicy");
       await page.getByRole('button', { name: 'Replace with a new pass' }).waitFor();
     });
 
@@ -377,9 +394,10 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await page.getByRole('heading', { name: 'Audit log' }).waitFor();
       await shot(page, 'audit');
     });
-    const byAdmin = `user ${admin.id}`;
-    const byUser = `user ${created.id}`;
-    const target = `user ${NEW_USER.upn} (${created.id})`;
+    // Actors and targets by name (the directory's user names).
+    const byAdmin = 'admin@localhost';
+    const byUser = NEW_USER.upn;
+    const target = `user ${NEW_USER.upn}`;
     const expected = [ // oldest first
       ['user.created', byAdmin],
       ['tap.created', byAdmin],
@@ -395,7 +413,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       assert.ok(row, `no ${kind} event for ${NEW_USER.upn} in the audit log:\n${rows.map((r) => r.join(' | ')).join('\n')}`);
       assert.equal(row[2], 'success', `${kind}: outcome`);
       assert.equal(row[3], actor, `${kind}: actor`);
-      assert.match(row[0], /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/, `${kind}: time`);
+      assert.match(row[0], /^\d{4}-\d\d-\d\d \d\d:\d\d/, `${kind}: time`);
       event[kind] = { address: row[5], request: row[6], detail: row[7] };
     }
     // The pass that was used is the one the portal created; the passkey
@@ -413,7 +431,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     assert.equal(new Set(Object.values(event).map((e) => e.request)).size, expected.length,
       'each step was its own request');
     // The administrator's own first start is there too.
-    const adminTarget = `user admin@localhost (${admin.id})`;
+    const adminTarget = 'user admin@localhost';
     for (const [kind, actor] of [['user.created', 'system'], ['tap.created', 'system'], ['tap.used', byAdmin],
       ['passkey.registered', byAdmin]]) {
       assert.ok(rows.some((r) => r[1] === kind && r[3] === actor && r[4] === adminTarget),
@@ -422,7 +440,7 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
 
     await step('filtered by the new user', async () => {
       const filter = page.locator('form#audit-filter');
-      await filter.getByLabel('Target id').fill(created.id);
+      await filter.getByLabel('Target').fill(created.id);
       await filter.getByRole('button', { name: 'Filter' }).click();
       await page.waitForURL((u) => u.pathname === '/admin/audit' && u.searchParams.get('target') === created.id);
     });
@@ -515,5 +533,138 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
     admin.log.assertClean('the groups and policy pages');
     onramp.assertRunning();
     done.add('groups');
+  });
+
+  it('registers a relying party and shows its secret on a phone', { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('admin');
+    const focused = (page) => page.evaluate(() => document.activeElement.id);
+    const { page } = admin;
+    await page.setViewportSize(PHONE);
+    await step('the clients section', async () => {
+      await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Clients' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/clients');
+      await page.getByRole('heading', { name: 'Clients (relying parties)' }).waitFor();
+      // The portal's pages put the first focus on their content, after the navigation.
+      assert.equal(await focused(page), 'main');
+      await assertFits(page, 'the clients page');
+    });
+    await step('a registration refused', async () => {
+      const form = page.locator('form#register-client');
+      await form.getByLabel('Name').fill('Payroll');
+      await form.getByLabel(/^Redirect URIs/).fill('ftp://payroll.example.com/callback');
+      await form.getByRole('button', { name: 'Register' }).click();
+      // Refused beside its field (portal/form.rs), the form as typed.
+      await page.locator('#redirect_uris-error').waitFor();
+      assert.equal(await focused(page), 'main');
+      const refused = admin.log.httpErrors.filter((l) => / POST .*\/admin\/clients$/.test(l));
+      assert.equal(refused.length, 1, `expected one refused registration: ${admin.log.httpErrors}`);
+      admin.log.httpErrors = admin.log.httpErrors.filter((l) => !refused.includes(l));
+      await page.goto(`${onramp.base}/admin/clients`);
+    });
+    await step('register a client', async () => {
+      const form = page.locator('form#register-client');
+      await form.getByLabel('Name').fill('Payroll');
+      await form.getByLabel(/^Redirect URIs/).fill('https://payroll.example.com/oidc/callback');
+      await form.getByRole('button', { name: 'Register' }).click();
+      await page.getByRole('heading', { name: 'Client registered' }).waitFor();
+    });
+    const secret = (await page.locator('code#client-secret').innerText()).trim();
+    assert.ok(secret.length >= 32, `the secret shown: ${secret}`);
+    await shot(page, 'client-created');
+    await assertFits(page, 'the client registered page');
+    await assertOnScreen(page, page.locator('code#client-secret'), 'the secret');
+    const copy = page.getByRole('button', { name: 'Copy secret' });
+    await assertOnScreen(page, copy, '"Copy secret"');
+    await step('copy the secret', async () => {
+      await page.bringToFront();
+      await copy.click();
+      await page.getByRole('button', { name: 'Copied' }).waitFor();
+      assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+    });
+    await step('the client is listed', async () => {
+      await page.getByRole('link', { name: 'Back to clients' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/clients');
+      const rows = await tableRows(page, 'main');
+      assert.ok(rows.some((r) => r[0] === 'Payroll' && r[5] === 'https://payroll.example.com/oidc/callback'),
+        `the new client is not listed: ${JSON.stringify(rows)}`);
+      await assertFits(page, 'the clients page with the new client');
+    });
+    await step("a deletion's confirmation", async () => {
+      await page.locator('tr', { hasText: 'Payroll' }).getByRole('link', { name: 'Delete…' }).click();
+      await page.getByRole('button', { name: /Delete/ }).waitFor();
+      // Not on the destructive button: the warning comes first.
+      assert.equal(await focused(page), 'main');
+      await assertFits(page, 'the confirmation page');
+      await page.getByRole('link', { name: 'Cancel' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/clients');
+    });
+    await step('no administrator role', async () => {
+      // The new user is still signed in to Onramp, with no role; having
+      // deleted their passkey, they are asked for a new one first.
+      await person.page.goto(`${onramp.base}/admin`);
+      await person.page.getByRole('button', { name: 'Create passkey' }).click();
+      await person.page.getByRole('heading', { name: 'No administrator role' }).waitFor();
+      assert.equal(await focused(person.page), 'main');
+    });
+    admin.log.assertClean('the clients pages');
+    onramp.assertRunning();
+    done.add('clients');
+  });
+
+  it('explains a refused onboarding policy beside its field and saves a good one', { timeout: TEST_TIMEOUT_MS }, async () => {
+    needs('groups');
+    const { page } = admin;
+    const form = page.locator('form#onboarding-policy');
+    const zone = form.getByLabel('Time zone (IANA name, such as Europe/Berlin)');
+    await step('from the policies page', async () => {
+      await page.getByRole('navigation', { name: 'Admin sections' }).getByRole('link', { name: 'Policies' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy');
+      await page.getByRole('link', { name: 'Passes for the hire date' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy/onboarding');
+      await page.getByRole('heading', { name: 'Passes for the hire date', level: 1 }).waitFor();
+      const nav = page.getByRole('navigation', { name: 'Admin sections' });
+      assert.equal(await nav.getByRole('link', { name: 'Policies' }).getAttribute('aria-current'), 'page');
+    });
+
+    await step('an unknown time zone', async () => {
+      await form.getByLabel('Enabled').check();
+      await form.getByLabel('Valid from (local time on the hire date)').fill('09:30');
+      await zone.fill('Europe/Atlantis');
+      await form.getByRole('button', { name: 'Save onboarding policy' }).click();
+      await page.locator('#time_zone-error').waitFor();
+    });
+    assert.match(await page.locator('#time_zone-error').innerText(), /Europe\/Atlantis/);
+    assert.equal(await zone.getAttribute('aria-invalid'), 'true');
+    assert.equal(await zone.getAttribute('aria-describedby'), 'time_zone-error');
+    assert.equal(await zone.inputValue(), 'Europe/Atlantis', 'the value as typed');
+    assert.equal(await form.getByLabel('Valid from (local time on the hire date)').inputValue(), '09:30');
+    await assertFits(page, 'the onboarding page with an error');
+    await shot(page, 'onboarding-error');
+
+    await step('e-mail without a mail server', async () => {
+      await zone.fill('Europe/Berlin');
+      await form.getByRole('button', { name: 'Save onboarding policy' }).click();
+      await page.locator('#email-error').waitFor();
+    });
+    assert.match(await page.locator('#email-error').innerText(), /\[smtp\]/);
+    assert.equal(await page.locator('#time_zone-error').count(), 0, 'the fixed field has no error left');
+
+    await step('saved while disabled', async () => {
+      await form.getByLabel('Enabled').uncheck();
+      await form.getByLabel('Issued this many days before the hire date (0–30)').fill('3');
+      await form.getByRole('button', { name: 'Save onboarding policy' }).click();
+      await page.waitForURL((u) => u.pathname === '/admin/policy/onboarding' && u.searchParams.get('done') === 'saved');
+      await page.getByRole('status').filter({ hasText: 'The onboarding policy was saved.' }).waitFor();
+    });
+    assert.equal(await form.getByLabel('Issued this many days before the hire date (0–30)').inputValue(), '3');
+    assert.equal(await zone.inputValue(), 'Europe/Berlin');
+    assert.equal(await form.getByLabel('Valid from (local time on the hire date)').inputValue(), '09:30');
+    // The two refusals were 400s, as they should be; nothing else failed.
+    const refused = `HTTP 400 POST ${onramp.base}/admin/policy/onboarding`;
+    assert.deepEqual(admin.log.httpErrors, [refused, refused]);
+    admin.log.httpErrors.length = 0;
+    admin.log.assertClean('the onboarding page');
+    onramp.assertRunning();
+    done.add('onboarding');
   });
 });

@@ -6,7 +6,19 @@
 #                    creates a user and a pass; the user signs in, enrolls and
 #                    deletes a passkey; the audit log shows it all; then, at
 #                    390 px, a group is created, gets a member and is picked
-#                    in the TAP policy;
+#                    in the TAP policy, a relying party is registered, and the
+#                    onboarding policy page shows refused values beside their
+#                    fields;
+#   a11y.test.mjs    the accessibility check every page state of these gets
+#                    (harness.mjs: axe-core, 1280 and 390 px, light and dark,
+#                    overflow at 390 px) finds what pages made to fail it hold,
+#                    and fails a file (fixtures/a11y-fails.mjs) over them;
+#   portalux.test.mjs  a deep link survives the portal's sign-in; the audit
+#                    log filters by user name; a form error shows beside its
+#                    field; a new pass prints as the new hire's handout;
+#   webhooks.test.mjs  a subscription receives tap.used, passkey.registered
+#                    and onboarding.completed from a TAP sign-in and passkey
+#                    enrollment, once each, checked with `standardwebhooks`;
 #   newhire.test.mjs "all set" after a first passkey, local times, signing
 #                    out, the lost phone, German pages (ui_locales and
 #                    Accept-Language).
@@ -19,8 +31,9 @@ if [ -n "${ONRAMP_BIN:-}" ] && [ "${ONRAMP_BIN#/}" = "$ONRAMP_BIN" ]; then
   export ONRAMP_BIN
 fi
 cd "$(dirname "$0")"
-if [ ! -d node_modules ]; then
+# Again when package-lock.json is newer than the install (npm's copy in node_modules).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
 # One file at a time: each starts its own onramp and browser.
-exec node --test --test-concurrency=1 e2e.test.mjs portal.test.mjs newhire.test.mjs
+exec node --test --test-concurrency=1 a11y.test.mjs e2e.test.mjs portal.test.mjs portalux.test.mjs webhooks.test.mjs newhire.test.mjs

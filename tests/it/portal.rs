@@ -409,8 +409,27 @@ async fn portal_pages_on(backend: Backend) {
         made.body
             .contains("/signin?login_hint=new.hire%40example.com")
     );
+    // The handout: who, when (UTC in the markup), where, the QR code.
+    assert!(made.body.contains("Welcome, New Hire"), "{}", made.body);
+    assert!(made.body.contains("<time datetime=\""), "{}", made.body);
+    assert!(made.body.contains("class=\"handout\""));
     let detail = admin.get(&user_path).await;
-    assert!(detail.body.contains("EnabledByPolicy"), "{}", detail.body);
+    assert!(
+        detail.body.contains("data-reason=\"EnabledByPolicy\""),
+        "{}",
+        detail.body
+    );
+    // One label per status, in words: no "Usable (EnabledByPolicy)".
+    assert!(
+        detail.body.contains("<strong>Usable</strong></p>"),
+        "{}",
+        detail.body
+    );
+    assert!(
+        !detail.body.contains("(EnabledByPolicy)"),
+        "{}",
+        detail.body
+    );
     assert!(!detail.body.contains(&passcode));
     // Reloading the page shows nothing again and issues nothing: the pass
     // still works (the sign-in below) and no second pass was created.
@@ -446,12 +465,68 @@ async fn portal_pages_on(backend: Backend) {
     let detail = admin.get(&user_path).await;
     assert!(detail.body.contains("OneTimeUsed"), "{}", detail.body);
     assert!(detail.body.contains("Passkey 1"), "{}", detail.body);
+    // Passkeys name their model from the AAGUID table; an unknown one
+    // shows its AAGUID. (The soft authenticator reports none.)
+    assert!(detail.body.contains("Not reported"), "{}", detail.body);
+    let user_id = user_path.rsplit('/').next().unwrap();
+    let mut cred = app.store.list_credentials(user_id).await.unwrap().remove(0);
+    cred.aaguid = Some("fbfc3007-154e-4ecc-8c0b-6e020557d7bd".into());
+    assert!(app.store.update_credential(&cred).await.unwrap());
+    let detail = admin.get(&user_path).await;
+    assert!(
+        detail
+            .body
+            .contains("<td class=\"model\">Apple Passwords<br>"),
+        "{}",
+        detail.body
+    );
+    cred.aaguid = Some("01020304-0506-0708-0102-030405060708".into());
+    assert!(app.store.update_credential(&cred).await.unwrap());
+    let detail = admin.get(&user_path).await;
+    assert!(
+        detail.body.contains(
+            "Unknown model<br><code class=\"small\">01020304-0506-0708-0102-030405060708</code>"
+        ),
+        "{}",
+        detail.body
+    );
+    // The security info page names models too, and links an administrator
+    // to the portal.
+    let admin_id = app
+        .store
+        .find_user_by_upn("admin@localhost")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut own = app
+        .store
+        .list_credentials(&admin_id)
+        .await
+        .unwrap()
+        .remove(0);
+    own.aaguid = Some("08987058-cadc-4b81-b6e1-30de50dcbe96".into());
+    assert!(app.store.update_credential(&own).await.unwrap());
+    let info = admin.get("/account/security").await;
+    assert_eq!(info.status, 200, "{}", info.body);
+    assert!(
+        info.body
+            .contains("<span class=\"model\">Windows Hello</span>"),
+        "{}",
+        info.body
+    );
+    assert!(
+        info.body
+            .contains("<a href=\"/admin\">open the admin portal</a>"),
+        "{}",
+        info.body
+    );
 
     // A non-admin has no business in the portal.
     let hr = app.hr_token().await;
     let user_id = user_path.rsplit('/').next().unwrap();
     let (_, tap) = issue_tap(&app, &hr, user_id).await;
-    let (_, denied) = portal_sign_in(
+    let (non_admin, denied) = portal_sign_in(
         &app,
         "new.hire@example.com",
         tap["temporaryAccessPass"].as_str().unwrap(),
@@ -459,6 +534,41 @@ async fn portal_pages_on(backend: Backend) {
     .await;
     assert_eq!(denied.status, 403, "{}", denied.body);
     assert!(denied.body.contains("No administrator role"));
+    // "Sign in as someone else": the end-session page, then the portal's
+    // sign-in again.
+    let other = denied
+        .body
+        .split("<a class=\"button\" href=\"")
+        .nth(1)
+        .unwrap();
+    let other = other[..other.find('"').unwrap()].replace("&#38;", "&");
+    assert!(
+        denied.body.contains("Sign in as someone else"),
+        "{}",
+        denied.body
+    );
+    assert!(
+        other.starts_with("/logout?client_id=onramp-admin-portal&"),
+        "{other}"
+    );
+    let asked = non_admin.get(&other).await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let mut form = vec![("confirm".to_owned(), "yes".to_owned())];
+    for name in ["csrf", "client_id", "post_logout_redirect_uri"] {
+        form.push((name.to_owned(), asked.field(name)));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = non_admin.post_form("/logout", &form).await;
+    assert_eq!(
+        out.location.as_deref(),
+        Some(format!("{}/admin/login", app.base).as_str()),
+        "{}",
+        out.body
+    );
+    // Signed out: the portal's sign-in asks for a user name again.
+    let again = non_admin.follow(out).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert!(again.body.contains("name=\"username\""), "{}", again.body);
 
     // Deleting the passkey asks first, then works.
     let start = detail.body.find("action=delete-passkey&amp;item=").unwrap() + 31;
@@ -573,8 +683,16 @@ async fn portal_pages_on(backend: Backend) {
         assert!(audit.body.contains(kind), "{kind} missing");
     }
     let filtered = admin.get("/admin/audit?type=passkey.deleted").await;
-    assert!(filtered.body.contains("<td>passkey.deleted</td>"));
-    assert!(!filtered.body.contains("<td>tap.created</td>"));
+    assert!(
+        filtered
+            .body
+            .contains("<td data-label=\"Event\">passkey.deleted</td>")
+    );
+    assert!(
+        !filtered
+            .body
+            .contains("<td data-label=\"Event\">tap.created</td>")
+    );
     let bad = admin.get("/admin/audit?from=yesterday").await;
     assert_eq!(bad.status, 400);
 
@@ -583,7 +701,10 @@ async fn portal_pages_on(backend: Backend) {
     assert_eq!(out.status, 303);
     let again = admin.get("/admin/users").await;
     assert_eq!(again.status, 302);
-    assert_eq!(again.location.as_deref(), Some("/admin/login"));
+    assert_eq!(
+        again.location.as_deref(),
+        Some("/admin/login?return_to=%2Fadmin%2Fusers")
+    );
 }
 
 #[tokio::test]
@@ -651,7 +772,10 @@ async fn revocation_and_promotion_end_earlier_admin_access() {
     assert_eq!(s, 401);
     let portal = browser.get("/admin/users").await;
     assert_eq!(portal.status, 302);
-    assert_eq!(portal.location.as_deref(), Some("/admin/login"));
+    assert_eq!(
+        portal.location.as_deref(),
+        Some("/admin/login?return_to=%2Fadmin%2Fusers")
+    );
     // ... and the sign-in session too: the portal asks for a sign-in again.
     let again = browser.open("/admin/login").await;
     assert!(again.body.contains("name=\"username\""), "{}", again.body);
@@ -1516,4 +1640,598 @@ async fn portal_groups_need_a_global_administrator() {
             );
         }
     }
+}
+
+/// Follows the portal's sign-in from `start` (SSO: no pages on the way):
+/// where the callback sent the browser, and the page it lands on. Every
+/// redirect on the way stays on this server.
+async fn through_portal_sign_in(
+    app: &TestApp,
+    browser: &Browser,
+    start: &str,
+) -> (String, Response) {
+    let mut res = browser.get(start).await;
+    let mut after_callback = None;
+    for _ in 0..10 {
+        let Some(loc) = res.location.clone() else {
+            break;
+        };
+        assert!(
+            loc.starts_with('/') || loc.starts_with(&app.base),
+            "{start}: redirected off-site to {loc}"
+        );
+        let from_callback = loc.contains("/admin/callback");
+        res = browser.get(&loc).await;
+        if from_callback {
+            after_callback = res.location.clone();
+        }
+    }
+    (after_callback.expect("through the portal's callback"), res)
+}
+
+/// A deep link into the portal survives its sign-in; `return_to` is a
+/// local portal path or ignored (no open redirect).
+#[tokio::test]
+async fn portal_deep_links_survive_sign_in_and_never_redirect_elsewhere() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let token = delegated_token(&app, &admin).await;
+    let id = create_user(
+        &app,
+        token["access_token"].as_str().unwrap(),
+        "ada@example.com",
+    )
+    .await;
+    let sign_out = || async {
+        let csrf = admin.get("/admin/users").await.field("csrf");
+        // Out of the portal (the single sign-on session stays).
+        let out = admin.post_form("/admin/signout", &[("csrf", &csrf)]).await;
+        assert_eq!(out.status, 303);
+    };
+    sign_out().await;
+
+    let deep = format!("/admin/users/{id}?done=roles");
+    let asked = admin.get(&deep).await;
+    assert_eq!(asked.status, 302);
+    let login = asked.location.clone().unwrap();
+    assert_eq!(
+        login,
+        format!("/admin/login?return_to=%2Fadmin%2Fusers%2F{id}%3Fdone%3Droles")
+    );
+    let (after, page) = through_portal_sign_in(&app, &admin, &login).await;
+    assert_eq!(after, deep);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("id=\"user-upn\">ada@example.com<"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("The roles were saved."),
+        "the query kept"
+    );
+
+    // Anything but a portal path lands on /admin after sign-in.
+    for evil in [
+        "//evil.example/admin/",
+        "https://evil.example/admin/users",
+        "/admin//evil.example",
+        "/admin/\\evil.example",
+        "/\\evil.example",
+        "/admin/../account/security",
+        "javascript:alert(1)",
+        "/account/security",
+    ] {
+        sign_out().await;
+        let start = format!("/admin/login?return_to={}", onramp::web::pages::enc(evil));
+        let (after, page) = through_portal_sign_in(&app, &admin, &start).await;
+        assert_eq!(after, "/admin", "{evil}");
+        assert_eq!(page.status, 200, "{evil}: {}", page.body);
+    }
+}
+
+/// The audit log page: actors named, filters by user name (resolved
+/// through the directory), a failed pass attempt naming its user, unknown
+/// filters refused by name, and the filtered view as a CSV download with
+/// formula cells defused.
+#[tokio::test]
+async fn portal_audit_log_filters_by_name_and_exports_csv() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let token = delegated_token(&app, &admin).await;
+    let ada = create_user(
+        &app,
+        token["access_token"].as_str().unwrap(),
+        "ada@example.com",
+    )
+    .await;
+    // A wrong pass for Ada, from another browser.
+    let stranger = Browser::new(&app.base);
+    let page = stranger.open("/admin/login").await;
+    let refused = stranger
+        .sign_in_with_tap(&page, "ada@example.com", "WRONGPASS")
+        .await;
+    assert!(refused.body.contains("don&#39;t match"), "{}", refused.body);
+    // A client whose name a spreadsheet would run as a formula.
+    let csrf = admin.get("/admin/clients").await.field("csrf");
+    let evil = "=HYPERLINK(\"https://evil.example\",\"x\")";
+    let made = admin
+        .post_form(
+            "/admin/clients",
+            &[
+                ("csrf", &csrf),
+                ("name", evil),
+                ("redirect_uris", "https://evil.example/cb"),
+                ("grant", "authorization_code"),
+                ("auth", "client_secret_basic"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+
+    // By the actor's user name: the admin's doings, named, linked.
+    let mine = admin.get("/admin/audit?actor=admin%40localhost").await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert!(
+        mine.body
+            .contains("<td data-label=\"Event\">user.created</td>"),
+        "{}",
+        mine.body
+    );
+    assert!(
+        mine.body.contains(">admin@localhost</a></td>"),
+        "{}",
+        mine.body
+    );
+    assert!(!mine.body.contains("\">tap.failed</td>"), "{}", mine.body);
+    assert!(mine.body.contains("<time datetime=\""), "{}", mine.body);
+    // By the target's user name: the failed attempt names Ada.
+    let hers = admin
+        .get("/admin/audit?target=ADA%40example.com&type=tap.failed")
+        .await;
+    assert_eq!(hers.status, 200, "{}", hers.body);
+    assert!(
+        hers.body
+            .contains("<td data-label=\"Event\">tap.failed</td>"),
+        "{}",
+        hers.body
+    );
+    assert!(
+        hers.body
+            .contains("<td data-label=\"Target\">user ada@example.com</td>"),
+        "{}",
+        hers.body
+    );
+    assert!(
+        hers.body
+            .contains(&format!("href=\"/admin/users/{ada}\">ada@example.com</a>")),
+        "{}",
+        hers.body
+    );
+    assert!(!hers.body.contains("\">user.created</td>"), "{}", hers.body);
+    // The export link keeps the filter.
+    assert!(
+        hers.body
+            .contains("href=\"/admin/audit/export?type=tap.failed&#38;target=ADA%40example.com\""),
+        "{}",
+        hers.body
+    );
+    // Nothing the page does not know is ignored.
+    let odd = admin.get("/admin/audit?actor_id=x").await;
+    assert_eq!(odd.status, 400, "{}", odd.body);
+    assert!(odd.body.contains("actor_id"), "{}", odd.body);
+    let odd = admin.get("/admin/audit?type=tap.exploded").await;
+    assert_eq!(odd.status, 400, "{}", odd.body);
+
+    // The CSV: a download of the filtered view, formulas defused.
+    let res = admin
+        .http
+        .get(app.url("/admin/audit/export?type=client.registered"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"onramp-audit-log.csv\""
+    );
+    let csv = res.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].starts_with("time,event,outcome,actor,"), "{csv}");
+    assert!(lines[1].contains("\"client.registered\""), "{csv}");
+    assert!(lines[1].contains("\"admin@localhost\""), "{csv}");
+    assert!(
+        lines[1].contains("\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"x\"\")\""),
+        "{csv}"
+    );
+    let hers = admin
+        .http
+        .get(app.url("/admin/audit/export?target=ada%40example.com"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(hers.contains("\"tap.failed\""), "{hers}");
+    assert!(hers.contains("\"user.created\""), "{hers}");
+    assert!(!hers.contains("client.registered"), "{hers}");
+}
+
+/// Portal forms that fail show the error next to the field in plain
+/// words (aria-invalid, aria-describedby) with what was typed kept; the
+/// profile can be edited; a pass can start later, in the admin's zone.
+async fn portal_forms_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let csrf = admin.get("/admin/users").await.field("csrf");
+
+    // Create a user: a bad user name is explained beside its field.
+    let bad = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("upn", "not a user name"),
+                ("display_name", "Grace Hopper"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains("<h1>Users</h1>"),
+        "the same page: {}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("aria-invalid=\"true\" aria-describedby=\"upn-error\""),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("<p class=\"field-error\" id=\"upn-error\">User name "),
+        "{}",
+        bad.body
+    );
+    assert!(
+        !bad.body.contains("userPrincipalName"),
+        "no API words: {}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"Grace Hopper\""),
+        "entries kept: {}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"not a user name\""),
+        "{}",
+        bad.body
+    );
+    let made = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("upn", "grace@example.com"),
+                ("display_name", "Grace Hopper"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let user_path = made.location.unwrap().split('?').next().unwrap().to_owned();
+    let id = user_path.rsplit('/').next().unwrap().to_owned();
+    // A taken user name is explained beside it too.
+    let taken = admin
+        .post_form(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("upn", "GRACE@example.com"),
+                ("display_name", "Another Grace"),
+            ],
+        )
+        .await;
+    assert_eq!(taken.status, 400, "{}", taken.body);
+    assert!(taken.body.contains("id=\"upn-error\""), "{}", taken.body);
+
+    // Edit the profile: saved for real; a bad email explained in place.
+    let page = admin.get(&user_path).await;
+    assert!(page.body.contains("id=\"edit-profile\""), "{}", page.body);
+    let profile = |mail: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("profile_upn", "grace@example.com".to_owned()),
+            (
+                "profile_display_name",
+                "Rear Admiral Grace Hopper".to_owned(),
+            ),
+            ("given_name", "Grace".to_owned()),
+            ("surname", "Hopper".to_owned()),
+            ("profile_mail", mail.to_owned()),
+            ("job_title", "Computer scientist".to_owned()),
+            ("department", String::new()),
+        ]
+    };
+    let form = profile("grace-at-example.com");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let bad = admin
+        .post_form(&format!("{user_path}/profile"), &form)
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains("<details id=\"profile\" open>"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("id=\"profile_mail-error\">Email must be"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"Rear Admiral Grace Hopper\""),
+        "{}",
+        bad.body
+    );
+    let unchanged = app.store.get_user(&id).await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.display_name, "Grace Hopper",
+        "nothing half-written"
+    );
+    let form = profile("grace@example.com");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = admin
+        .post_form(&format!("{user_path}/profile"), &form)
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let page = admin.follow(saved).await;
+    assert!(
+        page.body.contains("The profile was saved."),
+        "{}",
+        page.body
+    );
+    let user = app.store.get_user(&id).await.unwrap().unwrap();
+    assert_eq!(user.display_name, "Rear Admiral Grace Hopper");
+    assert_eq!(user.given_name.as_deref(), Some("Grace"));
+    assert_eq!(user.mail.as_deref(), Some("grace@example.com"));
+    assert_eq!(user.job_title.as_deref(), Some("Computer scientist"));
+    assert_eq!(user.department, None);
+
+    // A pass: a lifetime outside the policy is explained in plain words.
+    let bad = admin
+        .post_form(
+            &format!("{user_path}/tap"),
+            &[("csrf", &csrf), ("lifetime", "5"), ("start", "")],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("id=\"lifetime-error\">Lifetime must be between "),
+        "{}",
+        bad.body
+    );
+    assert!(
+        !bad.body.contains("minimumLifetimeInMinutes"),
+        "{}",
+        bad.body
+    );
+    assert!(bad.body.contains("value=\"5\""), "{}", bad.body);
+    let bad = admin
+        .post_form(
+            &format!("{user_path}/tap"),
+            &[
+                ("csrf", &csrf),
+                ("lifetime", "60"),
+                ("start", "next tuesday"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("id=\"start-error\">Start must be a date and time"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        app.store.get_tap(&id).await.unwrap().is_none(),
+        "no pass issued"
+    );
+    // A start in the admin's zone (UTC+02:00 here), tomorrow.
+    let tomorrow = onramp::clock::Clock::now(&app.clock) + time::Duration::days(1);
+    let local = tomorrow.to_offset(time::UtcOffset::from_hms(2, 0, 0).unwrap());
+    let start = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    );
+    let made = admin
+        .post_form(
+            &format!("{user_path}/tap"),
+            &[
+                ("csrf", &csrf),
+                ("lifetime", "60"),
+                ("start", &start),
+                ("start_offset", "120"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let tap = app.store.get_tap(&id).await.unwrap().unwrap();
+    let wanted = tomorrow
+        .replace_second(0)
+        .unwrap()
+        .replace_nanosecond(0)
+        .unwrap();
+    assert_eq!(tap.start, wanted);
+    let page = admin.get(&user_path).await;
+    assert!(
+        page.body.contains("<strong>Not yet valid</strong>"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn portal_forms_embedded() {
+    portal_forms_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn portal_forms_redis() {
+    portal_forms_on(Backend::Redis).await;
+}
+
+/// Registering a client in the portal: errors beside their fields in plain
+/// words; application permissions picked from what the admin holds, and
+/// the application then gets exactly those with client credentials.
+#[tokio::test]
+async fn portal_registers_clients_with_a_permission_picker() {
+    let store = StoreHandle::new(Backend::Embedded);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let page = admin.get("/admin/clients").await;
+    assert!(
+        page.body
+            .contains("name=\"permission\" value=\"User.ReadWrite.All\""),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page
+            .body
+            .contains("value=\"RoleManagement.ReadWrite.Directory\""),
+        "{}",
+        page.body
+    );
+    let csrf = page.field("csrf");
+    let post = |extra: Vec<(&'static str, &'static str)>| {
+        let admin = &admin;
+        let csrf = csrf.clone();
+        async move {
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend(extra);
+            admin.post_form("/admin/clients", &form).await
+        }
+    };
+    let bad = post(vec![
+        ("name", "Payroll"),
+        ("redirect_uris", "ftp://payroll.example.com/cb"),
+        ("grant", "authorization_code"),
+        ("auth", "client_secret_basic"),
+    ])
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body.contains(
+            "id=\"redirect_uris-error\">Redirect URIs `ftp://payroll.example.com/cb` must be https"
+        ),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body
+            .contains("aria-describedby=\"redirect_uris-error\""),
+        "{}",
+        bad.body
+    );
+    assert!(
+        !bad.body.contains("redirectUris"),
+        "no API words: {}",
+        bad.body
+    );
+    assert!(bad.body.contains("value=\"Payroll\""), "{}", bad.body);
+    assert!(
+        bad.body
+            .contains(">ftp://payroll.example.com/cb</textarea>"),
+        "{}",
+        bad.body
+    );
+    let bad = post(vec![
+        ("name", "Reports"),
+        ("redirect_uris", "https://reports.example.com/cb"),
+        ("grant", "authorization_code"),
+        ("auth", "client_secret_basic"),
+        ("permission", "AuditLog.Read.All"),
+    ])
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("id=\"permission-error\">Permissions need the client_credentials grant"),
+        "{}",
+        bad.body
+    );
+    assert!(
+        bad.body.contains("value=\"AuditLog.Read.All\" checked"),
+        "ticks kept: {}",
+        bad.body
+    );
+    let bad = post(vec![
+        ("name", "Odd"),
+        ("grant", "client_credentials"),
+        ("permission", "Everything.All"),
+    ])
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(
+        bad.body
+            .contains("Permissions has no permission Everything.All"),
+        "{}",
+        bad.body
+    );
+
+    let made = post(vec![
+        ("name", "HR sync"),
+        ("grant", "client_credentials"),
+        ("auth", "client_secret_basic"),
+        ("permission", "User.ReadWrite.All"),
+    ])
+    .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let shown = admin.follow(made).await;
+    let text_of = |id: &str| {
+        let start = shown.body.find(&format!("<code id=\"{id}\">")).unwrap() + id.len() + 12;
+        shown.body[start..start + shown.body[start..].find('<').unwrap()].to_owned()
+    };
+    let (id, secret) = (text_of("client-id"), text_of("client-secret"));
+    let tokens: Value = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(tokens["scope"], "User.ReadWrite.All", "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+    let (s, _) = app.api(Method::GET, "/users", token, None).await;
+    assert_eq!(s, 200);
+    let (s, _) = app
+        .api(Method::GET, "/auditLogs/directoryAudits", token, None)
+        .await;
+    assert_eq!(s, 403, "only what was granted");
+    let clients = admin.get("/admin/clients").await;
+    assert!(
+        clients
+            .body
+            .contains("<td class=\"small\">User.ReadWrite.All</td>"),
+        "{}",
+        clients.body
+    );
 }

@@ -15,8 +15,8 @@ use onramp::domain::user::{NewUser, User};
 use onramp::store::embedded::EmbeddedStore;
 use onramp::store::redis::RedisStore;
 use onramp::store::{
-    Change, EphemeralStore, GroupStore, LockoutStore, Ns, SharedStore, Store, StoreError, TapStore,
-    TapUse, UserStore,
+    AuditStore, Change, EphemeralStore, GroupStore, LockoutStore, Ns, SharedStore, Store,
+    StoreError, TapStore, TapUse, UserStore,
 };
 use time::{Duration, OffsetDateTime};
 
@@ -79,6 +79,84 @@ async fn run_suite(store: SharedStore) {
     memberships(&store).await;
     audited_group_changes(&store).await;
     concurrent_memberships(&store).await;
+    scheduled_taps(&store).await;
+}
+
+/// The onboarding claim: one pass per (user, hire date), of any number of
+/// concurrent issuers, with its event; a new hire date is a new claim; the
+/// claims go with the user.
+async fn scheduled_taps(store: &SharedStore) {
+    let kim = user("u-kim", "kim@example.com");
+    store.create_user(&kim).await.unwrap();
+    assert_eq!(
+        store.scheduled_tap("u-kim", "2027-01-15").await.unwrap(),
+        None
+    );
+    let issue = |n: usize| {
+        let store = store.clone();
+        async move {
+            let t = tap(&format!("sched-{n}"), false);
+            let change = Change::IssueScheduledTap {
+                user_id: "u-kim",
+                hire_date: "2027-01-15",
+                tap: &t,
+            };
+            store
+                .apply_audited(change, &event(&format!("ev-sched-{n}"), "u-kim"))
+                .await
+                .unwrap()
+        }
+    };
+    let won: Vec<bool> = futures_util::future::join_all((0..8).map(issue)).await;
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
+    let winner = won.iter().position(|w| *w).unwrap();
+    let id = format!("sched-{winner}");
+    assert_eq!(
+        store.scheduled_tap("u-kim", "2027-01-15").await.unwrap(),
+        Some(id.clone())
+    );
+    assert_eq!(store.get_tap("u-kim").await.unwrap().unwrap().id, id);
+    // Only the winner's event was written.
+    let events = events_about(store, "u-kim").await;
+    assert_eq!(events, vec![format!("ev-sched-{winner}")]);
+    // The claim outlives the pass: deleting the pass does not let the
+    // scheduler issue the same hire date again.
+    assert!(store.delete_tap("u-kim", &id).await.unwrap());
+    assert!(!issue(100).await);
+    assert_eq!(store.get_tap("u-kim").await.unwrap(), None);
+    // Another hire date is another claim.
+    let later = tap("sched-later", false);
+    assert!(
+        store
+            .apply_audited(
+                Change::IssueScheduledTap {
+                    user_id: "u-kim",
+                    hire_date: "2027-02-01",
+                    tap: &later,
+                },
+                &event("ev-sched-later", "u-kim"),
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_tap("u-kim").await.unwrap().unwrap().id,
+        "sched-later"
+    );
+    assert_eq!(
+        store.scheduled_tap("u-kim", "2027-01-15").await.unwrap(),
+        Some(id)
+    );
+    // Deleting the user takes the claims along.
+    assert!(store.delete_user("u-kim").await.unwrap());
+    assert_eq!(
+        store.scheduled_tap("u-kim", "2027-01-15").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.scheduled_tap("u-kim", "2027-02-01").await.unwrap(),
+        None
+    );
 }
 
 fn group(id: &str, name: &str) -> Group {
@@ -1798,11 +1876,39 @@ async fn embedded_store_file_is_exclusive_and_survives_reopen() {
         EmbeddedStore::open(&path),
         Err(StoreError::Locked(_))
     ));
+    let t = tap("sched", false);
+    let claim = Change::IssueScheduledTap {
+        user_id: "u1",
+        hire_date: "2027-01-15",
+        tap: &t,
+    };
+    assert!(
+        store
+            .apply_audited(claim, &event("ev-1", "u1"))
+            .await
+            .unwrap()
+    );
     drop(store);
     let reopened = EmbeddedStore::open(&path).unwrap();
     assert_eq!(
         reopened.get_user("u1").await.unwrap().unwrap().upn.as_str(),
         "a@b.c"
+    );
+    // The onboarding claim is durable (never the memory tier): after a
+    // restart the same hire date is not issued again.
+    assert_eq!(
+        reopened
+            .scheduled_tap("u1", "2027-01-15")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("sched")
+    );
+    assert!(
+        !reopened
+            .apply_audited(claim, &event("ev-2", "u1"))
+            .await
+            .unwrap()
     );
 }
 

@@ -16,4 +16,8 @@ cd "$(dirname "$0")"
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
+# The shared harness checks each page with axe-core from ../browser/node_modules.
+if [ ! -f ../browser/node_modules/axe-core/package.json ]; then
+  (cd ../browser && npm ci --no-audit --no-fund)
+fi
 exec node --test rp.test.mjs

@@ -103,7 +103,7 @@ id = "$CLIENT"
 name = "schemathesis"
 secret = "$SECRET"
 grant_types = ["client_credentials"]
-permissions = ["User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All", "Policy.ReadWrite.AuthenticationMethod", "AuditLog.Read.All", "Application.ReadWrite.All", "Group.ReadWrite.All"]
+permissions = ["User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All", "Policy.ReadWrite.AuthenticationMethod", "AuditLog.Read.All", "Application.ReadWrite.All", "Group.ReadWrite.All", "Webhook.ReadWrite.All"]
 EOF
 (cd "$WORK" && exec "$BIN" --config "$WORK/onramp.toml" >"$WORK/server.log" 2>&1) &
 SERVER_PID=$!

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use crate::domain::DomainError;
+use crate::domain::authenticator::{self, Model};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::tap::MethodUsabilityReason;
 use crate::service::RequestMeta;
@@ -41,6 +42,11 @@ pub(crate) fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
             "passkey-synced"
         } else {
             "passkey-device-bound"
+        },
+        model: match authenticator::model(p.aaguid.as_deref()) {
+            Model::Known(name) => Some(name.to_owned()),
+            Model::Unknown(aaguid) => Some(i18n::t1("passkey-unknown-model", "aaguid", aaguid)),
+            Model::NotReported => None,
         },
         created: LocalTime(p.created),
         last_used: p.last_used.map(LocalTime),
@@ -87,6 +93,7 @@ pub async fn security_info(
         passkeys: info.passkeys.into_iter().map(passkey_row).collect(),
         notice: notice(query.done.as_deref()),
         error: query.error.as_ref().map(|_| "That item no longer exists."),
+        is_admin: !info.user.roles.is_empty(),
     };
     Ok(with_cookie(html(StatusCode::OK, &body), cookie.as_ref()))
 }

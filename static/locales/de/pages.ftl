@@ -172,3 +172,6 @@ script-unavailable = Vorübergehend nicht verfügbar. Versuchen Sie es gleich no
 script-went-wrong = Etwas ist schiefgegangen. Versuchen Sie es noch einmal.
 script-not-allowed = Ihre Organisation erlaubt Ihnen nicht, einen Passkey einzurichten.
 script-already-registered = Der Passkey konnte nicht eingerichtet werden: Dieser Passkey ist schon registriert.
+account-admin = Sie sind Administrator:
+account-admin-link = Admin-Portal öffnen
+passkey-unknown-model = unbekanntes Modell { $aaguid }

@@ -175,3 +175,6 @@ script-unavailable = Temporarily unavailable; try again shortly.
 script-went-wrong = Something went wrong; try again.
 script-not-allowed = your organisation does not let you register a passkey
 script-already-registered = the passkey could not be registered: this passkey is already registered
+account-admin = You are an administrator:
+account-admin-link = open the admin portal
+passkey-unknown-model = unknown model { $aaguid }

@@ -146,6 +146,8 @@ async fn client_register(
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         grant_types,
         auth_method: Some(auth_method),
+        // Granted in the portal (its permission picker) only, for now.
+        permissions: Vec::new(),
     };
     let registered = state.admin.register_client(&caller, new).await?;
     let mut out = ClientResponse::from(ClientView {

@@ -2,7 +2,8 @@
 //! (ARCHITECTURE.md, "Administration"): Graph's paths, property names and
 //! resource shapes, its OData query options (`crate::domain::odata`), its
 //! error envelope (`crate::web::error`), and a few resources of Onramp's
-//! own in the same conventions (clients, signing keys, lockouts, roles).
+//! own in the same conventions (clients, signing keys, lockouts, roles,
+//! webhooks).
 //!
 //! One file per resource. Each handler takes the [`Caller`] first (so
 //! nobody unauthenticated learns what a body or query got wrong), then
@@ -17,10 +18,12 @@ pub mod envelope;
 pub mod groups;
 pub mod keys;
 pub mod methods;
+pub mod onboarding;
 pub mod policies;
 pub mod query;
 pub mod resources;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
@@ -50,6 +53,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(audit::routes)
         .configure(clients::routes)
         .configure(keys::routes)
+        .configure(onboarding::routes)
+        .configure(webhooks::routes)
         .service(web::resource("/openapi.json").route(web::get().to(openapi_json)));
 }
 

@@ -12,14 +12,16 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use futures_util::future::LocalBoxFuture;
 
-use super::{FormPairs, admin_cookie_name, standalone};
+use super::{
+    FormPairs, admin_cookie_name, no_admin_role_page, return_path, sign_out_then_in, standalone,
+};
 use crate::domain::DomainError;
 use crate::domain::permission::Permission;
 use crate::service::Caller;
 use crate::service::token::BearerError;
 use crate::state::AppState;
 use crate::web::error::{Family, Problem, problem};
-use crate::web::pages::{found, html, see_other, with_cookie};
+use crate::web::pages::{enc, found, html, see_other, with_cookie};
 use crate::web::request_meta;
 
 /// Which sections the signed-in admin's permissions open.
@@ -30,6 +32,7 @@ pub struct Nav {
     pub policy: bool,
     pub clients: bool,
     pub audit: bool,
+    pub webhooks: bool,
 }
 
 /// What every portal page shows around its content.
@@ -121,9 +124,10 @@ pub struct Failed {
 /// What the portal answers instead of the page asked for.
 #[derive(Debug, thiserror::Error)]
 pub enum PortalError {
-    /// Not signed in (any more): a new sign-in is one redirect away (SSO).
+    /// Not signed in (any more): a new sign-in is one redirect away (SSO),
+    /// back to the page asked for (a `GET`'s path and query) after.
     #[error("not signed in to the admin portal")]
-    SignIn,
+    SignIn(Option<String>),
     /// A page for people who are not (or no longer) signed in.
     #[error("{title}")]
     Standalone {
@@ -131,6 +135,10 @@ pub enum PortalError {
         title: &'static str,
         detail: Cow<'static, str>,
     },
+    /// Signed in, but without an administrator role; the page offers to
+    /// sign in as someone else (through this link).
+    #[error("no administrator role")]
+    NoAdminRole(String),
     /// A failed action, explained on a portal page.
     #[error("{}", .0.problem.title)]
     Problem(Box<Failed>),
@@ -156,12 +164,9 @@ impl PortalError {
         }
     }
 
-    pub fn no_admin_role() -> Self {
-        Self::page(
-            StatusCode::FORBIDDEN,
-            "No administrator role",
-            "Your account holds no administrator role, so the admin portal has nothing for you. Ask a Global Administrator if you need access.",
-        )
+    /// The signed-in account holds no administrator role.
+    pub fn no_admin_role(state: &AppState) -> Self {
+        Self::NoAdminRole(sign_out_then_in(state))
     }
 }
 
@@ -177,8 +182,9 @@ struct ProblemPage<'a> {
 impl ResponseError for PortalError {
     fn status_code(&self) -> StatusCode {
         match self {
-            PortalError::SignIn => StatusCode::FOUND,
+            PortalError::SignIn(_) => StatusCode::FOUND,
             PortalError::Standalone { status, .. } => *status,
+            PortalError::NoAdminRole(_) => StatusCode::FORBIDDEN,
             PortalError::Problem(f) => f.problem.status,
             PortalError::Unconfirmed(_) => StatusCode::SEE_OTHER,
             PortalError::Request(e) => e.as_response_error().status_code(),
@@ -187,12 +193,16 @@ impl ResponseError for PortalError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            PortalError::SignIn => found("/admin/login"),
+            PortalError::SignIn(None) => found("/admin/login"),
+            PortalError::SignIn(Some(back)) => {
+                found(&format!("/admin/login?return_to={}", enc(back)))
+            }
             PortalError::Standalone {
                 status,
                 title,
                 detail,
             } => standalone(*status, title, detail, true),
+            PortalError::NoAdminRole(again) => no_admin_role_page(again),
             PortalError::Problem(f) => {
                 let page = ProblemPage {
                     chrome: &f.chrome,
@@ -211,7 +221,7 @@ impl ResponseError for PortalError {
 /// The portal section a path is in (the nav marks it): `/admin/users/..`
 /// is in "users"; `/admin` itself in none.
 fn section_of(path: &str) -> &'static str {
-    const SECTIONS: [&str; 5] = ["users", "groups", "policy", "clients", "audit"];
+    const SECTIONS: [&str; 6] = ["users", "groups", "policy", "clients", "audit", "webhooks"];
     let first = path
         .strip_prefix("/admin/")
         .and_then(|rest| rest.split('/').next());
@@ -229,14 +239,29 @@ fn nav_of(caller: &Caller) -> Nav {
         policy: has(Permission::PolicyReadWriteAuthenticationMethod),
         clients: has(Permission::ApplicationReadWriteAll),
         audit: has(Permission::AuditLogReadAll),
+        webhooks: has(Permission::WebhookReadWriteAll),
     }
+}
+
+/// To the portal's sign-in, and back to this page after if it is one a
+/// link can open (a `GET` of a valid [`return_path`]; a form's `POST`
+/// cannot be replayed).
+fn sign_in_again(req: &HttpRequest) -> PortalError {
+    let here = match req.query_string() {
+        "" => req.path().to_owned(),
+        q => format!("{}?{q}", req.path()),
+    };
+    let back = (req.method() == actix_web::http::Method::GET)
+        .then(|| return_path(&here).map(str::to_owned))
+        .flatten();
+    PortalError::SignIn(back)
 }
 
 /// The administrator the portal cookie's access token belongs to.
 async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Admin, PortalError> {
     let token = req
         .cookie(admin_cookie_name(state))
-        .ok_or(PortalError::SignIn)?;
+        .ok_or_else(|| sign_in_again(req))?;
     let caller = state
         .tokens
         .authenticate_bearer(token.value(), request_meta(req))
@@ -248,10 +273,10 @@ async fn signed_in(req: &HttpRequest, state: &AppState) -> Result<Admin, PortalE
                 "The directory cannot be reached right now. Please try again shortly.",
             ),
             // Expired or revoked: a new sign-in is one redirect away (SSO).
-            _ => PortalError::SignIn,
+            _ => sign_in_again(req),
         })?;
     if caller.permissions.is_empty() {
-        return Err(PortalError::no_admin_role());
+        return Err(PortalError::no_admin_role(state));
     }
     let (chrome, csrf_cookie) = chrome(req, state, &caller);
     Ok(Admin {

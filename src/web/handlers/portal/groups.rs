@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{
     Admin, Asked, BackTo, Chrome, FormPairs, PAGE, PortalError, Posted, confirmed, known, listed,
-    minute, to_read,
+    to_read,
 };
 use crate::domain::DomainError;
 use crate::domain::group::{Group, GroupPatch, NewGroup};
@@ -19,7 +19,7 @@ use crate::domain::policy::{IncludeTargets, Policy, PolicyTarget, TargetType};
 use crate::domain::user::User;
 use crate::service::Caller;
 use crate::state::AppState;
-use crate::web::pages::{enc, see_other};
+use crate::web::pages::{When, enc, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/groups", web::get().to(list))
@@ -56,7 +56,7 @@ pub struct GroupRow {
     pub name: String,
     pub description: String,
     pub nickname: String,
-    pub created: String,
+    pub created: When,
 }
 
 impl From<&Group> for GroupRow {
@@ -66,7 +66,7 @@ impl From<&Group> for GroupRow {
             name: g.display_name.clone(),
             description: g.description.clone().unwrap_or_default(),
             nickname: g.mail_nickname.clone(),
-            created: minute(g.created),
+            created: When(g.created),
         }
     }
 }

@@ -5,11 +5,14 @@
 
 mod admin;
 mod audit;
+mod form;
 mod groups;
+mod onboarding;
 mod settings;
 mod shown;
 mod targets;
 mod users;
+mod webhooks;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
@@ -26,8 +29,8 @@ use crate::domain::permission::Permission;
 use crate::service::clients::{PORTAL_CALLBACK_PATH, PORTAL_CLIENT_ID};
 use crate::service::token::TokenResponse;
 use crate::state::AppState;
-use crate::web::pages::{enc, found, html, minute, see_other};
-use crate::web::{AUTHORIZE_PATH, request_meta};
+use crate::web::pages::{enc, found, html, see_other};
+use crate::web::{AUTHORIZE_PATH, END_SESSION_PATH, request_meta};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin", web::get().to(home))
@@ -38,7 +41,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(users::routes)
         .configure(groups::routes)
         .configure(settings::routes)
+        .configure(onboarding::routes)
+        .configure(webhooks::routes)
         .route("/admin/audit", web::get().to(audit::log))
+        .route("/admin/audit/export", web::get().to(audit::export))
         .route("/admin/shown/{id}", web::get().to(shown::view));
 }
 
@@ -64,6 +70,8 @@ struct StandalonePage<'a> {
     detail: &'a str,
     is_error: bool,
     link: (&'a str, &'a str),
+    /// A second way on (a different account), when there is one.
+    other: Option<(&'a str, &'a str)>,
 }
 
 fn standalone(status: StatusCode, title: &str, detail: &str, is_error: bool) -> HttpResponse {
@@ -74,6 +82,56 @@ fn standalone(status: StatusCode, title: &str, detail: &str, is_error: bool) -> 
             detail,
             is_error,
             link: ("/admin/login", "Sign in to the admin portal"),
+            other: None,
+        },
+    )
+}
+
+/// Where the "No administrator role" page sends someone who signed in
+/// with the wrong account: the end-session page, which signs this browser
+/// out and comes back to the portal's sign-in.
+pub(super) fn sign_out_then_in(state: &AppState) -> String {
+    let again = format!("{}/admin/login", state.ctx.issuer.trim_end_matches('/'));
+    format!(
+        "{END_SESSION_PATH}?client_id={PORTAL_CLIENT_ID}&post_logout_redirect_uri={}",
+        enc(&again)
+    )
+}
+
+/// A portal page to come back to after the portal's sign-in: a local path
+/// under `/admin/` and nothing else (no `//` or `\\`, which browsers read
+/// as another host; no dot segments, spaces or control characters; not
+/// the sign-in's own pages), so `return_to` can never redirect elsewhere.
+pub fn return_path(s: &str) -> Option<&str> {
+    let path = s.split(['?', '#']).next().unwrap_or_default();
+    let ok = s.len() <= 1024
+        && path.starts_with("/admin/")
+        && !s.contains("//")
+        && !s.contains('\\')
+        && !s.chars().any(|c| c.is_control() || c.is_whitespace())
+        && !path.split('/').any(|seg| seg == "." || seg == "..")
+        && ![
+            "/admin/login",
+            PORTAL_CALLBACK_PATH,
+            "/admin/signout",
+            "/admin/signed-out",
+        ]
+        .contains(&path);
+    ok.then_some(s)
+}
+
+/// The page for an account without an administrator role: sign in as
+/// someone else (`again`, see [`sign_out_then_in`]), or go to one's own
+/// security info.
+fn no_admin_role_page(again: &str) -> HttpResponse {
+    html(
+        StatusCode::FORBIDDEN,
+        &StandalonePage {
+            title: "No administrator role",
+            detail: "Your account holds no administrator role, so the admin portal has nothing for you. Ask a Global Administrator if you need access, or sign in with an administrator account.",
+            is_error: true,
+            link: (again, "Sign in as someone else"),
+            other: Some(("/account/security", "Go to your security info")),
         },
     )
 }
@@ -123,6 +181,7 @@ async fn home(admin: Admin) -> HttpResponse {
         (nav.policy, "/admin/policy"),
         (nav.clients, "/admin/clients"),
         (nav.audit, "/admin/audit"),
+        (nav.webhooks, "/admin/webhooks"),
     ]
     .into_iter()
     .find_map(|(open, path)| open.then_some(path))
@@ -138,8 +197,18 @@ fn went_wrong() -> PortalError {
     )
 }
 
-/// `/admin/login`: starts the code flow (PKCE, state) as the portal client.
-async fn login(state: web::Data<AppState>) -> Result<HttpResponse, PortalError> {
+#[derive(Deserialize)]
+struct LoginQuery {
+    return_to: Option<String>,
+}
+
+/// `/admin/login`: starts the code flow (PKCE, state) as the portal client;
+/// a valid `return_to` ([`return_path`]) is where the admin lands after.
+async fn login(
+    query: web::Query<LoginQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PortalError> {
+    let back = query.return_to.as_deref().and_then(return_path);
     let rng = &*state.ctx.rng;
     let (Ok(flow_state), Ok(verifier)) = (random::token::<16>(rng), random::token::<32>(rng))
     else {
@@ -160,7 +229,8 @@ async fn login(state: web::Data<AppState>) -> Result<HttpResponse, PortalError> 
     let _ = res.add_cookie(&cookie(
         &state,
         flow_cookie_name(&state),
-        format!("{flow_state}.{verifier}"),
+        // Percent-encoded: cookie-safe, and no more dots than the path had.
+        format!("{flow_state}.{verifier}.{}", enc(back.unwrap_or_default())),
         600,
         SameSite::Lax,
     ));
@@ -187,15 +257,25 @@ fn expired(detail: &'static str) -> PortalError {
     PortalError::page(StatusCode::BAD_REQUEST, "Sign-in expired", detail)
 }
 
-/// The PKCE verifier of the sign-in this browser started, if the
-/// callback's `state` is that sign-in's.
+/// The sign-in this browser started: its PKCE verifier and the page to
+/// return to.
+struct Flow {
+    verifier: String,
+    return_to: Option<String>,
+}
+
+/// The sign-in this browser started, if the callback's `state` is that
+/// sign-in's.
 fn flow_verifier(
     req: &HttpRequest,
     state: &AppState,
     returned: Option<&str>,
-) -> Result<String, PortalError> {
+) -> Result<Flow, PortalError> {
     let flow = req.cookie(flow_cookie_name(state));
-    let Some((expected, verifier)) = flow.as_ref().and_then(|c| c.value().split_once('.')) else {
+    let mut parts = flow.as_ref().map(|c| c.value().splitn(3, '.'));
+    let mut next = || parts.as_mut().and_then(Iterator::next);
+    let (expected, verifier, back) = (next(), next(), next());
+    let (Some(expected), Some(verifier)) = (expected, verifier) else {
         return Err(expired(
             "This sign-in took too long or started in another browser. Please sign in again.",
         ));
@@ -211,13 +291,18 @@ fn flow_verifier(
             "This sign-in response does not belong to this browser. Please sign in again.",
         ));
     }
-    Ok(verifier.to_owned())
+    // Set percent-encoded, read back decoded (actix decodes cookies).
+    let return_to = back.and_then(return_path).map(str::to_owned);
+    Ok(Flow {
+        verifier: verifier.to_owned(),
+        return_to,
+    })
 }
 
 /// The answer to a completed sign-in: the token in its cookie, the flow's
-/// cookie gone, on to the portal.
-fn portal_entered(state: &AppState, tokens: TokenResponse) -> HttpResponse {
-    let mut res = see_other("/admin");
+/// cookie gone, on to the portal (the page asked for, if any).
+fn portal_entered(state: &AppState, tokens: TokenResponse, to: Option<&str>) -> HttpResponse {
+    let mut res = see_other(to.unwrap_or("/admin"));
     let _ = res.add_cookie(&cookie(
         state,
         admin_cookie_name(state),
@@ -273,8 +358,8 @@ async fn callback(
         let detail = query.error_description.as_deref().unwrap_or(error);
         return Err(not_completed(detail.to_owned()));
     }
-    let verifier = flow_verifier(&req, &state, query.state.as_deref())?;
-    let tokens = redeem(&req, &state, query.code.as_deref(), &verifier).await?;
+    let flow = flow_verifier(&req, &state, query.state.as_deref())?;
+    let tokens = redeem(&req, &state, query.code.as_deref(), &flow.verifier).await?;
     // Without an admin role the token carries no permission (and is not
     // for the admin API): say so here rather than loop through sign-in.
     if !tokens
@@ -282,9 +367,9 @@ async fn callback(
         .split(' ')
         .any(|s| Permission::parse(s).is_some())
     {
-        return Err(PortalError::no_admin_role());
+        return Err(PortalError::no_admin_role(&state));
     }
-    Ok(portal_entered(&state, tokens))
+    Ok(portal_entered(&state, tokens, flow.return_to.as_deref()))
 }
 
 #[derive(Deserialize)]
@@ -450,5 +535,45 @@ pub fn go_ahead(form: &FormPairs, back: &str) -> Result<(), PortalError> {
         Ok(())
     } else {
         Err(PortalError::Unconfirmed(back.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::return_path;
+
+    #[test]
+    fn return_to_is_a_portal_path_and_nothing_else() {
+        for ok in [
+            "/admin/users",
+            "/admin/users/3f2c",
+            "/admin/users/ada%40example.com?done=roles",
+            "/admin/audit?actor=ada@example.com&type=tap.failed",
+        ] {
+            assert_eq!(return_path(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "/",
+            "/admin",
+            "/account/security",
+            "//evil.example",
+            "https://evil.example/admin/",
+            "/admin//evil.example",
+            "/admin/\\evil.example",
+            "\\\\evil.example/admin/",
+            "/admin/../account/security",
+            "/admin/./users",
+            "/admin/users\r\nSet-Cookie: x=y",
+            "/admin/users x",
+            "/admin/login",
+            "/admin/callback",
+            "/admin/signed-out",
+            "/admin/users?next=//evil.example",
+        ] {
+            assert_eq!(return_path(bad), None, "{bad:?}");
+        }
+        let long = format!("/admin/users/{}", "a".repeat(1100));
+        assert_eq!(return_path(&long), None);
     }
 }

@@ -5,12 +5,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form::{Field, FormState};
 use super::shown::{self, ClientShown, Shown};
 use super::targets::{Chosen, Directory, Picker};
 use super::{Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, go_ahead};
 use crate::domain::DomainError;
 use crate::domain::attestation;
 use crate::domain::client::{ClientAuthMethod, GrantType};
+use crate::domain::permission::Permission;
 use crate::domain::policy::{
     EnforcementType, IncludeTargets, KeyRestrictions, MethodState, Policy, PolicyTarget,
 };
@@ -302,6 +304,7 @@ pub struct ClientRow {
     pub auth: &'static str,
     pub grants: String,
     pub redirects: String,
+    pub permissions: String,
     pub configured: bool,
 }
 
@@ -318,6 +321,13 @@ impl From<ClientView> for ClientRow {
                 .collect::<Vec<_>>()
                 .join(", "),
             redirects: v.client.redirect_uris.join(" "),
+            permissions: v
+                .client
+                .permissions
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             id: v.client.id,
             configured: v.configured,
         }
@@ -329,6 +339,11 @@ impl From<ClientView> for ClientRow {
 struct ClientsPage<'a> {
     chrome: &'a Chrome,
     clients: Vec<ClientRow>,
+    /// The registration form as it stands.
+    form: FormState,
+    grants: Vec<(&'static str, bool)>,
+    /// The permissions this admin may grant: (name, what it allows, checked).
+    permissions: Vec<(&'static str, &'static str, bool)>,
 }
 
 async fn clients(
@@ -340,16 +355,61 @@ async fn clients(
         Some("deleted") => Some("The client was deleted."),
         _ => None,
     };
+    let form = FormState::default().with("auth", "client_secret_basic");
+    clients_page(
+        &state,
+        &admin,
+        form,
+        &FormPairs::parse(b"grant=authorization_code"),
+    )
+    .await
+}
+
+/// The clients page, its registration form as `form` and `posted` say.
+async fn clients_page(
+    state: &AppState,
+    admin: &Admin,
+    form: FormState,
+    posted: &FormPairs,
+) -> Result<HttpResponse, PortalError> {
+    let ticked = |name: &str, value: &str| posted.all(name).any(|v| v == value);
+    let grants = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+    ]
+    .into_iter()
+    .map(|g| (g.as_str(), ticked("grant", g.as_str())))
+    .collect();
+    let permissions = Permission::ALL
+        .into_iter()
+        .filter(|p| *p != Permission::RoleManagementReadWriteDirectory && admin.can(*p))
+        .map(|p| {
+            (
+                p.as_str(),
+                p.description(),
+                ticked("permission", p.as_str()),
+            )
+        })
+        .collect();
+    let status = if form.has_error() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let list = state
         .admin
         .list_clients(&admin.caller)
         .await
-        .back_to(&admin, "/admin")?;
+        .back_to(admin, "/admin")?;
     let page = ClientsPage {
         chrome: &admin.chrome,
         clients: list.into_iter().map(ClientRow::from).collect(),
+        form,
+        grants,
+        permissions,
     };
-    Ok(admin.page(StatusCode::OK, &page))
+    Ok(admin.page(status, &page))
 }
 
 fn parse_registration(form: &FormPairs) -> Result<NewClient, DomainError> {
@@ -378,8 +438,50 @@ fn parse_registration(form: &FormPairs) -> Result<NewClient, DomainError> {
         post_logout_redirect_uris: form.lines("post_logout"),
         grant_types,
         auth_method: Some(auth_method),
+        permissions: form
+            .all("permission")
+            .map(|p| {
+                Permission::parse(p).ok_or_else(|| {
+                    DomainError::invalid("permissions", format!("has no permission {p}"))
+                })
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
+
+/// The fields of the registration form.
+const REGISTRATION: &[Field] = &[
+    Field {
+        name: "name",
+        api: "displayName",
+        label: "Name",
+    },
+    Field {
+        name: "redirect_uris",
+        api: "redirectUris",
+        label: "Redirect URIs",
+    },
+    Field {
+        name: "post_logout",
+        api: "postLogoutRedirectUris",
+        label: "Post-logout redirect URIs",
+    },
+    Field {
+        name: "grant",
+        api: "grantTypes",
+        label: "Grant types",
+    },
+    Field {
+        name: "auth",
+        api: "tokenEndpointAuthMethod",
+        label: "Token endpoint authentication",
+    },
+    Field {
+        name: "permission",
+        api: "permissions",
+        label: "Permissions",
+    },
+];
 
 const CLIENTS: &str = "/admin/clients";
 
@@ -387,12 +489,19 @@ async fn register(
     state: web::Data<AppState>,
     Posted { admin, form }: Posted,
 ) -> Result<HttpResponse, PortalError> {
-    let new = parse_registration(&form).back_to(&admin, CLIENTS)?;
-    let r = state
-        .admin
-        .register_client(&admin.caller, new)
-        .await
-        .back_to(&admin, CLIENTS)?;
+    let registered = match parse_registration(&form) {
+        Ok(new) => state.admin.register_client(&admin.caller, new).await,
+        Err(e) => Err(e),
+    };
+    let r = match registered {
+        Ok(r) => r,
+        Err(e) => {
+            let entered = FormState::entered(&form, REGISTRATION)
+                .failed(e, REGISTRATION, None)
+                .back_to(&admin, CLIENTS)?;
+            return clients_page(&state, &admin, entered, &form).await;
+        }
+    };
     let page = Shown::Client(ClientShown {
         id: r.client.id.clone(),
         name: r.client.name.clone().unwrap_or_default(),

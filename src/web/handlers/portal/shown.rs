@@ -9,22 +9,26 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 
 use super::admin::Chrome;
 use super::admin::{Admin, BackTo, PortalError};
 use super::cookie;
 use crate::service::shown_once::Ticket;
 use crate::state::AppState;
-use crate::web::pages::see_other;
+use crate::web::pages::{When, see_other};
 
 /// A new pass, as its page shows it.
 #[derive(Serialize, Deserialize)]
 pub struct TapShown {
     pub user_id: String,
     pub upn: String,
+    pub display_name: String,
     pub passcode: String,
-    pub start: String,
-    pub end: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub start: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub end: OffsetDateTime,
     pub once: bool,
 }
 
@@ -36,11 +40,20 @@ pub struct ClientShown {
     pub secret: Option<String>,
 }
 
+/// A new webhook subscription with its signing secret.
+#[derive(Serialize, Deserialize)]
+pub struct WebhookShown {
+    pub id: String,
+    pub url: String,
+    pub secret: String,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum Shown {
     Tap(TapShown),
     Client(ClientShown),
+    Webhook(WebhookShown),
 }
 
 /// Path of the page; the cookie is sent to it only (SameSite=Strict).
@@ -97,6 +110,7 @@ pub async fn view(
     let mut res = match page {
         Some(Shown::Tap(t)) => tap_created(&admin, &state.ctx.issuer, &t),
         Some(Shown::Client(c)) => client_created(&admin, &c),
+        Some(Shown::Webhook(w)) => webhook_created(&admin, &w),
         None => return Err(already_shown(&admin)),
     };
     let _ = res.add_removal_cookie(&cookie(
@@ -113,7 +127,7 @@ fn already_shown(admin: &Admin) -> PortalError {
     admin.explain(
         StatusCode::GONE,
         "Already shown",
-        "For safety, a Temporary Access Pass or a client secret is shown only once, right after it is made, and only to the administrator who made it. If it was not written down, issue a new one: the new one replaces the old.",
+        "For safety, a Temporary Access Pass, a client secret or a webhook secret is shown only once, right after it is made, and only to the administrator who made it. If it was not written down, issue a new one: the new one replaces the old.",
         "/admin",
     )
 }
@@ -124,9 +138,10 @@ struct TapCreatedPage<'a> {
     chrome: &'a Chrome,
     user_id: &'a str,
     upn: &'a str,
+    display_name: &'a str,
     passcode: &'a str,
-    start: String,
-    end: String,
+    start: When,
+    end: When,
     once: bool,
     link: &'a str,
     qr: String,
@@ -153,9 +168,10 @@ fn tap_created(admin: &Admin, issuer: &str, tap: &TapShown) -> HttpResponse {
         chrome: &admin.chrome,
         user_id: &tap.user_id,
         upn: &tap.upn,
+        display_name: &tap.display_name,
         passcode: &tap.passcode,
-        start: tap.start.clone(),
-        end: tap.end.clone(),
+        start: When(tap.start),
+        end: When(tap.end),
         once: tap.once,
         qr: qr_data_uri(&link).unwrap_or_default(),
         link: &link,
@@ -179,6 +195,26 @@ fn client_created(admin: &Admin, client: &ClientShown) -> HttpResponse {
         id: &client.id,
         name: &client.name,
         secret: client.secret.as_deref(),
+    };
+    admin.page(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "admin/webhook_created.html")]
+struct WebhookCreatedPage<'a> {
+    chrome: &'a Chrome,
+    id: &'a str,
+    url: &'a str,
+    secret: &'a str,
+}
+
+/// The page that shows a new subscription's signing secret once.
+fn webhook_created(admin: &Admin, hook: &WebhookShown) -> HttpResponse {
+    let page = WebhookCreatedPage {
+        chrome: &admin.chrome,
+        id: &hook.id,
+        url: &hook.url,
+        secret: &hook.secret,
     };
     admin.page(StatusCode::OK, &page)
 }

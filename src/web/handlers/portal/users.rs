@@ -5,13 +5,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form::{Field, FormState};
 use super::groups::GroupRow;
 use super::shown::{self, Shown, TapShown};
 use super::{
-    Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, confirmed, known, listed, minute,
-    to_read,
+    Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, confirmed, known, listed, to_read,
 };
 use crate::domain::DomainError;
+use crate::domain::authenticator::{self, Model};
 use crate::domain::credential::PasskeyCredential;
 use crate::domain::permission::Permission;
 use crate::domain::policy::Policy;
@@ -21,7 +22,7 @@ use crate::domain::user::{DirectoryRole, NewUser, User, UserPatch};
 use crate::service::Caller;
 use crate::service::admin::{IssuedTap, TapView};
 use crate::state::AppState;
-use crate::web::pages::see_other;
+use crate::web::pages::{When, see_other};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/users", web::get().to(list))
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users/{id}", web::get().to(detail))
         .route("/admin/users/{id}/confirm", web::get().to(confirm))
         .route("/admin/users/{id}/tap", web::post().to(create_tap))
+        .route("/admin/users/{id}/profile", web::post().to(edit_profile))
         .route("/admin/users/{id}/roles", web::post().to(set_roles))
         .route("/admin/users/{id}/enable", web::post().to(enable))
         .route("/admin/users/{id}/unlock", web::post().to(unlock))
@@ -42,7 +44,7 @@ pub struct UserRow {
     pub mail: Option<String>,
     pub enabled: bool,
     pub roles: String,
-    pub created: String,
+    pub created: When,
 }
 
 impl From<&User> for UserRow {
@@ -59,7 +61,7 @@ impl From<&User> for UserRow {
                 .map(|r| r.display_name())
                 .collect::<Vec<_>>()
                 .join(", "),
-            created: minute(u.created),
+            created: When(u.created),
         }
     }
 }
@@ -74,6 +76,9 @@ struct UsersPage<'a> {
     can_manage: bool,
     /// The search looked at the first [`super::SEARCH_SCAN`] users only.
     truncated: bool,
+    /// The "create a user" form.
+    create: FormState,
+    status: StatusCode,
 }
 
 #[derive(Deserialize)]
@@ -94,6 +99,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "disabled" => "Sign-in is disabled for this user.",
         "enabled" => "Sign-in is enabled for this user.",
         "unlocked" => "Every lock of this user's sign-in with a pass was cleared.",
+        "profile" => "The profile was saved.",
         _ => return None,
     })
 }
@@ -105,12 +111,30 @@ async fn list(
 ) -> Result<HttpResponse, PortalError> {
     admin.chrome.notice = notice(query.done.as_deref());
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let (after, top) = to_read(q, query.after.as_deref());
+    list_page(
+        &state,
+        &admin,
+        q,
+        query.after.as_deref(),
+        FormState::default(),
+    )
+    .await
+}
+
+/// The users page (`create`: the "create a user" form as it stands).
+async fn list_page(
+    state: &AppState,
+    admin: &Admin,
+    q: &str,
+    after: Option<&str>,
+    create: FormState,
+) -> Result<HttpResponse, PortalError> {
+    let (after, top) = to_read(q, after);
     let page = state
         .admin
         .list_users(&admin.caller, after, top)
         .await
-        .back_to(&admin, "/admin")?;
+        .back_to(admin, "/admin")?;
     let (users, next, truncated) = listed(q, page.users, page.next, |u, needle| {
         u.upn.as_str().to_lowercase().contains(needle)
             || u.display_name.to_lowercase().contains(needle)
@@ -122,8 +146,14 @@ async fn list(
         next,
         can_manage: admin.can(Permission::UserReadWriteAll),
         truncated,
+        status: if create.has_error() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
+        create,
     };
-    Ok(admin.page(StatusCode::OK, &page))
+    Ok(admin.page(page.status, &page))
 }
 
 fn new_user(form: &FormPairs) -> NewUser {
@@ -136,24 +166,54 @@ fn new_user(form: &FormPairs) -> NewUser {
     }
 }
 
+/// The fields of the "create a user" form.
+const NEW_USER: &[Field] = &[
+    Field {
+        name: "upn",
+        api: "userPrincipalName",
+        label: "User name",
+    },
+    Field {
+        name: "display_name",
+        api: "displayName",
+        label: "Display name",
+    },
+    Field {
+        name: "mail",
+        api: "mail",
+        label: "Email",
+    },
+];
+
 async fn create(
     state: web::Data<AppState>,
     Posted { admin, form }: Posted,
 ) -> Result<HttpResponse, PortalError> {
-    let user = state
+    match state
         .admin
         .create_user(&admin.caller, new_user(&form))
         .await
-        .back_to(&admin, "/admin/users")?;
-    Ok(see_other(&format!("/admin/users/{}?done=created", user.id)))
+    {
+        Ok(user) => Ok(see_other(&format!("/admin/users/{}?done=created", user.id))),
+        Err(e) => {
+            let entered = FormState::entered(&form, NEW_USER)
+                .failed(e, NEW_USER, Some("upn"))
+                .back_to(&admin, "/admin/users")?;
+            list_page(&state, &admin, "", None, entered).await
+        }
+    }
 }
 
 pub struct TapRow {
     pub id: String,
     pub status: &'static str,
+    /// More about the status in plain words, where the status alone
+    /// does not say it.
+    pub why: Option<&'static str>,
+    /// Graph's `methodUsabilityReason`, for scripts (`data-reason`).
     pub reason: &'static str,
-    pub start: String,
-    pub end: String,
+    pub start: When,
+    pub end: When,
     pub once: bool,
 }
 
@@ -161,9 +221,11 @@ pub struct PasskeyRow {
     pub id: String,
     pub name: String,
     pub kind: &'static str,
-    pub created: String,
-    pub last_used: String,
-    pub aaguid: String,
+    pub created: When,
+    pub last_used: Option<When>,
+    /// The authenticator model's name, or what is known instead.
+    pub model: String,
+    pub aaguid: Option<String>,
 }
 
 #[derive(Template)]
@@ -176,24 +238,39 @@ struct UserPage<'a> {
     can_methods: bool,
     can_roles: bool,
     can_user: bool,
+    /// May edit the profile (themselves too).
+    can_profile: bool,
     role_options: Vec<(&'static str, bool)>,
     tap_min: u32,
     tap_max: u32,
-    tap_default: u32,
     tap_forced_once: bool,
+    tap_form: FormState,
+    profile: FormState,
+    status: StatusCode,
     /// The name-wide lock: until when, and how many attempts it refused.
-    locked: Option<(String, u32)>,
+    locked: Option<(When, u32)>,
     /// The user's groups, when this admin may read groups.
     groups: Option<Vec<GroupRow>>,
 }
 
-fn reason_text(r: MethodUsabilityReason) -> (&'static str, &'static str) {
+/// A pass's status in words, what else there is to say about it, and
+/// Graph's name of the reason.
+fn reason_text(r: MethodUsabilityReason) -> (&'static str, Option<&'static str>, &'static str) {
+    use MethodUsabilityReason::*;
     match r {
-        MethodUsabilityReason::EnabledByPolicy => ("Usable", "EnabledByPolicy"),
-        MethodUsabilityReason::DisabledByPolicy => ("Not usable", "DisabledByPolicy"),
-        MethodUsabilityReason::Expired => ("Expired", "Expired"),
-        MethodUsabilityReason::NotYetValid => ("Not yet valid", "NotYetValid"),
-        MethodUsabilityReason::OneTimeUsed => ("Already used", "OneTimeUsed"),
+        EnabledByPolicy => ("Usable", None, "EnabledByPolicy"),
+        DisabledByPolicy => (
+            "Not usable",
+            Some("the Temporary Access Pass policy does not let this user sign in with a pass"),
+            "DisabledByPolicy",
+        ),
+        Expired => ("Expired", None, "Expired"),
+        NotYetValid => ("Not yet valid", None, "NotYetValid"),
+        OneTimeUsed => (
+            "Already used",
+            Some("it was a one-time pass"),
+            "OneTimeUsed",
+        ),
     }
 }
 
@@ -209,7 +286,7 @@ struct UserFacts {
     passkeys: Vec<PasskeyCredential>,
     policy: Policy,
     /// The name-wide lock: until when, and how many attempts it refused.
-    locked: Option<(String, u32)>,
+    locked: Option<(When, u32)>,
     groups: Option<Vec<GroupRow>>,
 }
 
@@ -228,7 +305,7 @@ async fn user_facts(state: &AppState, caller: &Caller, id: &str) -> Result<UserF
     };
     let policy = state.admin.policy().await?;
     let locked = match state.admin.sign_in_lockout(caller, &user.id).await {
-        Ok((_, lock)) => lock.locked_until.map(|t| (minute(t), lock.refused)),
+        Ok((_, lock)) => lock.locked_until.map(|t| (When(t), lock.refused)),
         Err(DomainError::Forbidden(_)) => None,
         Err(e) => return Err(e),
     };
@@ -244,13 +321,14 @@ async fn user_facts(state: &AppState, caller: &Caller, id: &str) -> Result<UserF
 }
 
 fn tap_row(v: &TapView) -> TapRow {
-    let (status, reason) = reason_text(v.reason);
+    let (status, why, reason) = reason_text(v.reason);
     TapRow {
         id: v.tap.id.clone(),
         status,
+        why,
         reason,
-        start: minute(v.tap.start),
-        end: minute(v.tap.end()),
+        start: When(v.tap.start),
+        end: When(v.tap.end()),
         once: v.tap.is_usable_once,
     }
 }
@@ -262,15 +340,33 @@ fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
         } else {
             "Device-bound"
         },
-        created: minute(p.created),
-        last_used: p.last_used.map_or_else(|| "never".to_owned(), minute),
-        aaguid: p.aaguid.unwrap_or_else(|| "unknown".to_owned()),
+        created: When(p.created),
+        last_used: p.last_used.map(When),
+        model: match authenticator::model(p.aaguid.as_deref()) {
+            Model::Known(name) => name.to_owned(),
+            Model::Unknown(_) => "Unknown model".to_owned(),
+            Model::NotReported => "Not reported".to_owned(),
+        },
+        aaguid: p.aaguid,
         id: p.id,
         name: p.name,
     }
 }
 
-fn user_page<'a>(chrome: &'a Chrome, caller: &Caller, facts: UserFacts) -> UserPage<'a> {
+/// The forms of a user's page as they stand (defaults: the user's
+/// profile, the policy's lifetime), one of them perhaps with an error.
+#[derive(Default)]
+struct Forms {
+    profile: Option<FormState>,
+    tap: Option<FormState>,
+}
+
+fn user_page<'a>(
+    chrome: &'a Chrome,
+    caller: &Caller,
+    facts: UserFacts,
+    forms: Forms,
+) -> UserPage<'a> {
     let UserFacts {
         user,
         taps,
@@ -280,25 +376,63 @@ fn user_page<'a>(chrome: &'a Chrome, caller: &Caller, facts: UserFacts) -> UserP
         groups,
     } = facts;
     let may = |action| caller.authorize(action, Some(&user)).is_ok();
+    let failed = forms.profile.as_ref().is_some_and(FormState::has_error)
+        || forms.tap.as_ref().is_some_and(FormState::has_error);
     UserPage {
         chrome,
+        status: if failed {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        },
         taps: taps.iter().map(tap_row).collect(),
         passkeys: passkeys.into_iter().map(passkey_row).collect(),
         can_methods: may(AdminAction::ManageMethods),
         can_roles: may(AdminAction::ManageRoles),
         can_user: may(AdminAction::ManageUsers) && user.id != caller.actor.id,
+        can_profile: may(AdminAction::ManageUsers),
         role_options: DirectoryRole::ALL
             .into_iter()
             .map(|r| (r.display_name(), user.roles.contains(&r)))
             .collect(),
         tap_min: policy.tap.minimum_lifetime_minutes,
         tap_max: policy.tap.maximum_lifetime_minutes,
-        tap_default: policy.tap.default_lifetime_minutes,
         tap_forced_once: policy.tap.is_usable_once,
+        tap_form: forms.tap.unwrap_or_else(|| {
+            FormState::default().with("lifetime", policy.tap.default_lifetime_minutes.to_string())
+        }),
+        profile: forms.profile.unwrap_or_else(|| profile_of(&user)),
         locked,
         groups,
         user: UserRow::from(&user),
     }
+}
+
+/// The profile form filled from the user as stored.
+fn profile_of(user: &User) -> FormState {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    FormState::default()
+        .with("profile_upn", user.upn.as_str())
+        .with("profile_display_name", user.display_name.clone())
+        .with("given_name", opt(&user.given_name))
+        .with("surname", opt(&user.surname))
+        .with("profile_mail", opt(&user.mail))
+        .with("job_title", opt(&user.job_title))
+        .with("department", opt(&user.department))
+}
+
+/// A user's page, with `forms` as they stand.
+async fn user_view(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    forms: Forms,
+) -> Result<HttpResponse, PortalError> {
+    let facts = user_facts(state, &admin.caller, id)
+        .await
+        .back_to(admin, "/admin/users")?;
+    let page = user_page(&admin.chrome, &admin.caller, facts, forms);
+    Ok(admin.page(page.status, &page))
 }
 
 async fn detail(
@@ -308,13 +442,136 @@ async fn detail(
     mut admin: Admin,
 ) -> Result<HttpResponse, PortalError> {
     admin.chrome.notice = notice(query.done.as_deref());
-    let facts = user_facts(&state, &admin.caller, &path)
+    user_view(&state, &admin, &path, Forms::default()).await
+}
+
+/// The fields of the profile form (named apart from "create a user"'s).
+const PROFILE: &[Field] = &[
+    Field {
+        name: "profile_upn",
+        api: "userPrincipalName",
+        label: "User name",
+    },
+    Field {
+        name: "profile_display_name",
+        api: "displayName",
+        label: "Display name",
+    },
+    Field {
+        name: "given_name",
+        api: "givenName",
+        label: "First name",
+    },
+    Field {
+        name: "surname",
+        api: "surname",
+        label: "Last name",
+    },
+    Field {
+        name: "profile_mail",
+        api: "mail",
+        label: "Email",
+    },
+    Field {
+        name: "job_title",
+        api: "jobTitle",
+        label: "Job title",
+    },
+    Field {
+        name: "department",
+        api: "department",
+        label: "Department",
+    },
+];
+
+/// The change the profile form asks for: every field set (an empty
+/// optional one cleared).
+fn profile_patch(form: &FormPairs) -> UserPatch {
+    let text = |name| form.one(name).unwrap_or_default().trim().to_owned();
+    let optional = |name| Some(Some(text(name)).filter(|v: &String| !v.is_empty()));
+    UserPatch {
+        upn: Some(text("profile_upn")),
+        display_name: Some(text("profile_display_name")),
+        given_name: optional("given_name"),
+        surname: optional("surname"),
+        mail: optional("profile_mail"),
+        job_title: optional("job_title"),
+        department: optional("department"),
+        ..Default::default()
+    }
+}
+
+/// `POST /admin/users/{id}/profile`: saves the profile; a field the
+/// directory refuses is shown next to it, the entries kept.
+async fn edit_profile(
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    Posted { admin, form }: Posted,
+) -> Result<HttpResponse, PortalError> {
+    let (id, back) = user_path(path);
+    match state
+        .admin
+        .update_user(&admin.caller, &id, profile_patch(&form))
         .await
-        .back_to(&admin, "/admin/users")?;
-    Ok(admin.page(
-        StatusCode::OK,
-        &user_page(&admin.chrome, &admin.caller, facts),
-    ))
+    {
+        Ok(user) => Ok(see_other(&format!("/admin/users/{}?done=profile", user.id))),
+        Err(e) => {
+            let profile = FormState::entered(&form, PROFILE)
+                .failed(e, PROFILE, Some("profile_upn"))
+                .back_to(&admin, &back)?;
+            let forms = Forms {
+                profile: Some(profile),
+                tap: None,
+            };
+            user_view(&state, &admin, &id, forms).await
+        }
+    }
+}
+
+/// The fields of the pass form.
+const TAP_FIELDS: &[Field] = &[
+    Field {
+        name: "lifetime",
+        api: "lifetimeInMinutes",
+        label: "Lifetime",
+    },
+    Field {
+        name: "start",
+        api: "startDateTime",
+        label: "Start",
+    },
+];
+
+/// The pass form's start: a `datetime-local` value in the zone the page
+/// script put in `start_offset` (minutes east of UTC; UTC without script).
+fn start_of(form: &FormPairs) -> Result<Option<time::OffsetDateTime>, DomainError> {
+    use time::macros::format_description;
+    let value = form.one("start").unwrap_or_default().trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let bad = || DomainError::invalid("start", "must be a date and time, such as 2026-12-01 08:00");
+    let offset = match form.one("start_offset").map(str::trim) {
+        None | Some("") => 0,
+        Some(v) => v
+            .parse::<i32>()
+            .ok()
+            .filter(|m| m.abs() <= 18 * 60)
+            .ok_or_else(bad)?,
+    };
+    let local = time::PrimitiveDateTime::parse(
+        value,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
+    )
+    .or_else(|_| {
+        time::PrimitiveDateTime::parse(
+            value,
+            format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+        )
+    })
+    .map_err(|_| bad())?;
+    let zone = time::UtcOffset::from_whole_seconds(offset * 60).map_err(|_| bad())?;
+    Ok(Some(local.assume_offset(zone)))
 }
 
 fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
@@ -329,25 +586,38 @@ fn tap_request(form: &FormPairs) -> Result<TapRequest, DomainError> {
         }
     };
     Ok(TapRequest {
-        start: None,
+        start: start_of(form)?,
         lifetime_minutes: lifetime,
         is_usable_once: Some(form.checked("once")),
     })
 }
 
-/// Issues a pass; the browser is sent to the page that shows it once.
+/// Issues a pass; the browser is sent to the page that shows it once. A
+/// value the policy refuses is shown next to its field.
 async fn create_tap(
     path: web::Path<String>,
     state: web::Data<AppState>,
     Posted { admin, form }: Posted,
 ) -> Result<HttpResponse, PortalError> {
     let (id, back) = user_path(path);
-    let request = tap_request(&form).back_to(&admin, &back)?;
-    let issued = state
-        .admin
-        .create_tap(&admin.caller, &id, request)
-        .await
-        .back_to(&admin, &back)?;
+    let issued = match tap_request(&form) {
+        Ok(request) => state.admin.create_tap(&admin.caller, &id, request).await,
+        Err(e) => Err(e),
+    };
+    let issued = match issued {
+        Ok(issued) => issued,
+        Err(e) => {
+            let mut tap = FormState::entered(&form, TAP_FIELDS)
+                .failed(e, TAP_FIELDS, None)
+                .back_to(&admin, &back)?;
+            tap = tap.with("start_offset", form.one("start_offset").unwrap_or_default());
+            let forms = Forms {
+                profile: None,
+                tap: Some(tap),
+            };
+            return user_view(&state, &admin, &id, forms).await;
+        }
+    };
     let user = state
         .admin
         .get_user(&admin.caller, &id)
@@ -362,9 +632,10 @@ fn tap_shown(user: &User, issued: &IssuedTap) -> TapShown {
     TapShown {
         user_id: user.id.clone(),
         upn: user.upn.as_str().to_owned(),
+        display_name: user.display_name.clone(),
         passcode: issued.passcode.clone(),
-        start: minute(tap.start),
-        end: minute(tap.end()),
+        start: tap.start,
+        end: tap.end(),
         once: tap.is_usable_once,
     }
 }

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value, json};
 use utoipa::OpenApi;
 
-use super::{audit, batch, clients, groups, keys, methods, policies, users};
+use super::{audit, batch, clients, groups, keys, methods, onboarding, policies, users, webhooks};
 use crate::domain::permission::Permission;
 
 #[derive(OpenApi)]
@@ -22,7 +22,7 @@ use crate::domain::permission::Permission;
     info(
         title = "Onramp admin API",
         version = "1.0",
-        description = "A compatible subset of Microsoft Graph v1.0 (users, authentication methods, method policies, groups, directory audits, JSON batching), plus Onramp's own resources in the same conventions (clients, signing keys, sign-in lockouts, directory roles). Errors use Graph's envelope; every unsupported query option, parameter or property is a 400 naming it."
+        description = "A compatible subset of Microsoft Graph v1.0 (users, authentication methods, method policies, groups, directory audits, JSON batching), plus Onramp's own resources in the same conventions (clients, signing keys, sign-in lockouts, directory roles, webhooks). Errors use Graph's envelope; every unsupported query option, parameter or property is a 400 naming it."
     ),
     servers((url = "/api/v1")),
     paths(
@@ -73,6 +73,14 @@ use crate::domain::permission::Permission;
         clients::client_get,
         clients::client_delete,
         keys::rotate_keys,
+        onboarding::onboarding_get,
+        onboarding::onboarding_patch,
+        webhooks::webhooks_list,
+        webhooks::webhook_create,
+        webhooks::webhook_get,
+        webhooks::webhook_delete,
+        webhooks::deliveries_list,
+        webhooks::delivery_redeliver,
         batch::batch,
         super::openapi_json,
     ),
@@ -83,7 +91,7 @@ use crate::domain::permission::Permission;
         (name = "policies", description = "Graph's authentication methods policy."),
         (name = "groups", description = "Graph's security groups and their members."),
         (name = "audit", description = "Graph's directory audits, and Onramp's audit log."),
-        (name = "onramp", description = "Onramp's own resources: clients, signing keys, sign-in lockouts, directory roles."),
+        (name = "onramp", description = "Onramp's own resources: clients, signing keys, sign-in lockouts, directory roles, webhooks."),
         (name = "batch", description = "Graph's JSON batching."),
     )
 )]

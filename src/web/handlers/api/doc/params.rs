@@ -283,4 +283,6 @@ path_params! {
     MemberPath { member: "The member's id." }
     ConfigurationPath { id: "`TemporaryAccessPass` or `Fido2`, matched case-insensitively." }
     AuditPath { id: "The audit's id." }
+    WebhookPath { webhook: "The subscription's id." }
+    DeliveryPath { delivery: "The delivery's id (its `webhook-id`)." }
 }

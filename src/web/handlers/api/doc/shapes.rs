@@ -48,6 +48,8 @@ collection! {
     DirectoryAuditCollection of DirectoryAudit, "directory audits, newest first unless `$orderby` says otherwise";
     AuditEventCollection of AuditEvent, "Onramp's audit log, newest first";
     ClientCollection of ClientResponse, "clients";
+    WebhookCollection of super::super::webhooks::WebhookResponse, "webhook subscriptions";
+    WebhookDeliveryCollection of super::super::webhooks::DeliveryResponse, "a subscription's recent deliveries, newest first";
 }
 
 /// A user or a group, named by `@odata.type`.
