@@ -265,6 +265,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap(from_fn(crate::web::i18n::localize))
                 .wrap(from_fn(request_envelope))
                 .configure(http::routes)
                 .default_service(actix_web::web::to(not_found))

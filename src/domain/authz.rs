@@ -40,6 +40,10 @@ pub struct AuthorizationRequest {
     /// the request (OIDC Core §3.1.2.1), whatever session the browser has.
     #[serde(default)]
     pub hinted_subject: Option<String>,
+    /// The languages the application asked the pages to be in
+    /// (`ui_locales`, OIDC Core §3.1.2.1), kept for every page of the flow.
+    #[serde(default)]
+    pub ui_locales: Option<String>,
 }
 
 impl AuthorizationRequest {
@@ -212,6 +216,7 @@ mod tests {
             userinfo_claims: vec![],
             created: OffsetDateTime::UNIX_EPOCH,
             hinted_subject: hinted.map(str::to_owned),
+            ui_locales: None,
         }
     }
 

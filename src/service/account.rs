@@ -123,6 +123,39 @@ impl AccountService {
         existed(deleted, "passkey")
     }
 
+    /// The session's user's passkeys.
+    pub async fn passkeys(&self, session: &Session) -> Result<Vec<PasskeyCredential>, DomainError> {
+        Ok(self.ctx.store.list_credentials(&session.user_id).await?)
+    }
+
+    /// The lost-phone case: someone signed in with a pass removes a
+    /// passkey they no longer have, within the pass's enrollment window
+    /// only (a passkey sign-in has no such window: that person uses the
+    /// security info page).
+    pub async fn remove_lost_passkey(
+        &self,
+        session: &Session,
+        id: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), DomainError> {
+        if !session.can_enroll(self.ctx.clock.now()) {
+            return Err(DomainError::Forbidden(
+                "The time to set up a passkey is over. Sign in again with your Temporary Access Pass."
+                    .into(),
+            ));
+        }
+        let user = self.user(session).await?;
+        let change = Change::DeleteCredential {
+            user_id: &user.id,
+            cred_id: id,
+        };
+        let detail = format!("own passkey {id}, removed as lost during a pass sign-in");
+        let deleted = self
+            .audited(&user, change, AuditEventType::PasskeyDeleted, meta, detail)
+            .await?;
+        existed(deleted, "passkey")
+    }
+
     pub async fn delete_own_tap(
         &self,
         session: &Session,

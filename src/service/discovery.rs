@@ -39,6 +39,10 @@ pub const CLAIMS: [&str; 19] = [
 ];
 
 /// The discovery document for `issuer` (no trailing slash).
+/// The languages of the pages (`ui_locales_supported`): the locale files
+/// under `static/locales/`.
+pub const UI_LOCALES: &[&str] = &["en", "de"];
+
 pub fn document(issuer: &str) -> String {
     let grants = [
         GrantType::AuthorizationCode,
@@ -75,6 +79,7 @@ pub fn document(issuer: &str) -> String {
         "claims_parameter_supported": true,
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": ["phr", "urn:onramp:acr:tap"],
+        "ui_locales_supported": UI_LOCALES,
     })
     .to_string()
 }

@@ -65,6 +65,13 @@ impl From<crate::store::StoreError> for EnrollError {
     }
 }
 
+/// A registered passkey, and whether it is the first one of a TAP
+/// sign-in (the person then sees the "all set" page).
+pub struct Enrolled {
+    pub credential: PasskeyCredential,
+    pub first_in_session: bool,
+}
+
 pub struct EnrollmentService {
     ctx: Arc<Context>,
 }
@@ -170,7 +177,7 @@ impl EnrollmentService {
         ceremony_id: &str,
         credential: &RegisterPublicKeyCredential,
         meta: &RequestMeta,
-    ) -> Result<PasskeyCredential, EnrollError> {
+    ) -> Result<Enrolled, EnrollError> {
         let webauthn = self
             .ctx
             .webauthn
@@ -216,6 +223,8 @@ impl EnrollmentService {
             )));
         }
         let existing = self.ctx.store.list_credentials(&user.id).await?;
+        let first_in_session = matches!(session.method, SignInMethod::Tap { .. })
+            && !existing.iter().any(|c| c.created >= session.auth_time);
         let value =
             serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
         let (backup_eligible, backup_state) = backup_flags(&value);
@@ -267,6 +276,9 @@ impl EnrollmentService {
                 tracing::warn!(error = %e, user = %user.id, "onboarding.completed not recorded");
             }
         }
-        Ok(cred)
+        Ok(Enrolled {
+            credential: cred,
+            first_in_session,
+        })
     }
 }

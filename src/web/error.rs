@@ -584,15 +584,12 @@ impl ResponseError for ScriptError {
         struct Body<'a> {
             message: &'a str,
         }
+        // In the page's language where the catalogue has the sentence.
+        let message = crate::web::i18n::text(&self.message);
         HttpResponse::build(self.status)
             .content_type("application/json")
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(
-                serde_json::to_vec(&Body {
-                    message: &self.message,
-                })
-                .unwrap_or_default(),
-            )
+            .body(serde_json::to_vec(&Body { message: &message }).unwrap_or_default())
     }
 }
 

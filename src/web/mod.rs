@@ -5,7 +5,9 @@ pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod i18n;
 pub mod json;
+pub mod local_time;
 pub mod pages;
 
 use actix_web::body::MessageBody;
@@ -283,6 +285,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/enroll/options", web::post().to(signin::enroll_options))
     .route("/enroll/finish", web::post().to(signin::enroll_finish))
     .route("/enroll/skip", web::post().to(signin::enroll_skip))
+    .route("/enroll/done", web::get().to(signin::enroll_done))
+    .route("/signed-out", web::get().to(account::signed_out))
+    .route(
+        "/enroll/remove",
+        web::get().to(handlers::lost_passkey::confirm_remove),
+    )
+    .route(
+        "/enroll/remove",
+        web::post().to(handlers::lost_passkey::remove),
+    )
     .route("/account/security", web::get().to(account::security_info))
     .route(
         "/account/passkeys/rename",

@@ -5,6 +5,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use askama::Template;
 
+pub use crate::web::local_time::LocalTime;
+
 /// A query-string value, percent-encoded.
 pub fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -18,27 +20,8 @@ pub fn minute(t: time::OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// A time on a page: `<time datetime="2026-12-01T08:00:00Z">2026-12-01
-/// 08:00 UTC</time>` (with `data-local`). The markup carries UTC, so the
-/// page reads right without script; the page script (`data-local`) shows it
-/// in the reader's time zone.
-#[derive(Clone, Copy, Debug)]
-pub struct When(pub time::OffsetDateTime);
-
-impl std::fmt::Display for When {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let t = self.0.to_offset(time::UtcOffset::UTC);
-        let (y, m, d) = (t.year(), u8::from(t.month()), t.day());
-        let (h, min, s) = (t.hour(), t.minute(), t.second());
-        write!(
-            f,
-            "<time datetime=\"{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z\" data-local>{y:04}-{m:02}-{d:02} {h:02}:{min:02} UTC</time>"
-        )
-    }
-}
-
-/// Only digits and fixed words: nothing to escape.
-impl askama::filters::HtmlSafe for When {}
+/// The portal's name for a time on a page: one markup (`web::local_time`).
+pub use crate::web::local_time::LocalTime as When;
 
 /// CSP for our pages: our own script and style only, no inline code.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -61,6 +44,8 @@ pub struct TapPage<'a> {
     pub request_id: &'a str,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// The moment the error's sentence ends with (a pass's start).
+    pub error_at: Option<LocalTime>,
 }
 
 #[derive(Template)]
@@ -73,6 +58,9 @@ pub struct EnrollPage<'a> {
     /// the browser's clock does not matter).
     pub seconds_left: i64,
     pub can_skip: bool,
+    /// The passkeys the person has (the lost-phone case: remove one).
+    pub passkeys: Vec<PasskeyRow>,
+    pub notice: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -159,11 +147,21 @@ pub fn error_page(
 pub struct PasskeyRow {
     pub id: String,
     pub name: String,
+    /// The message id of its kind (synced or device-bound).
     pub kind: &'static str,
     /// The authenticator model (`domain::authenticator`), if it says.
     pub model: Option<String>,
-    pub created: String,
-    pub last_used: String,
+    pub created: LocalTime,
+    pub last_used: Option<LocalTime>,
+}
+
+/// The pass's status on the security info page.
+pub enum TapLine {
+    ValidUntil(LocalTime),
+    ValidBetween(LocalTime, LocalTime),
+    ExpiredAt(LocalTime),
+    Used,
+    TurnedOff,
 }
 
 #[derive(Template)]
@@ -173,8 +171,8 @@ pub struct AccountPage<'a> {
     pub upn: &'a str,
     pub passkeys: Vec<PasskeyRow>,
     pub can_add: bool,
-    /// The pass's status line, if there is a pass.
-    pub tap: Option<(String,)>,
+    /// The pass's status, if there is a pass.
+    pub tap: Option<TapLine>,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
     /// Holds a directory role: the page links to the admin portal.
@@ -190,7 +188,10 @@ pub struct ConfirmPage<'a> {
     pub warning: bool,
     pub action: &'a str,
     pub id: &'a str,
+    /// The stored authorization request, for confirmations in a sign-in.
+    pub r: Option<&'a str>,
     pub button: &'a str,
+    pub cancel: &'a str,
 }
 
 #[derive(Template)]
@@ -203,16 +204,18 @@ pub struct LogoutPage<'a> {
     pub state: Option<&'a str>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::When;
+#[derive(Template)]
+#[template(path = "all_set.html")]
+pub struct AllSetPage<'a> {
+    pub csrf: &'a str,
+    /// Back into the authorization request, or to security info.
+    pub continue_url: &'a str,
+    /// The application the person is on the way to, if any.
+    pub app_name: Option<&'a str>,
+}
 
-    #[test]
-    fn a_time_is_utc_in_the_markup_and_readable_without_script() {
-        let t = time::macros::datetime!(2026-12-01 09:05:33.297 +01:00);
-        assert_eq!(
-            When(t).to_string(),
-            "<time datetime=\"2026-12-01T08:05:33Z\" data-local>2026-12-01 08:05 UTC</time>"
-        );
-    }
+#[derive(Template)]
+#[template(path = "signed_out.html")]
+pub struct SignedOutPage<'a> {
+    pub csrf: &'a str,
 }

@@ -3,6 +3,15 @@
 "use strict";
 (() => {
   const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+  // The page's sentences in its language (static/locales/*/pages.ftl, js-*).
+  const strings = (() => {
+    try {
+      return JSON.parse(document.querySelector('meta[name="onramp-strings"]')?.content ?? "{}");
+    } catch {
+      return {};
+    }
+  })();
+  const say = (id) => strings[`js-${id}`] ?? id;
 
   const toBytes = (b64url) => {
     const b64 = b64url.replace(/-/g, "+").replace(/_/g, "/");
@@ -16,15 +25,19 @@
     return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   };
 
+  // `r` in the query too: the server picks the language of its messages
+  // from the stored request.
+  const withRequest = (url, r) => (r ? `${url}?r=${encodeURIComponent(r)}` : url);
+
   async function post(url, body) {
-    const res = await fetch(url, {
+    const res = await fetch(withRequest(url, body.r), {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
       body: JSON.stringify(body),
     });
     const data = await res.json().catch(() => ({}));
-    if (!res.ok) throw new Error(data.message || "Something went wrong; please try again.");
+    if (!res.ok) throw new Error(data.message || say("request-failed"));
     return data;
   }
 
@@ -34,18 +47,18 @@
     sentences[e.name] ?? (e instanceof DOMException ? fallback : e.message);
 
   const registrationProblem = plain({
-    InvalidStateError: "This device already has a passkey for your account. Sign in with it, or add a passkey on another device or security key.",
-    NotAllowedError: "The passkey was not created: the prompt was closed or timed out. Try again when you're ready.",
-    NotSupportedError: "This browser or device can't create a passkey. Try another browser, or your phone.",
-    SecurityError: "Passkeys can't be set up on this address. Open the page from the link you were given and try again.",
-    AbortError: "Setting up the passkey was stopped. Try again.",
-  }, "The passkey could not be created. Try again, or use another device.");
+    InvalidStateError: say("registration-duplicate"),
+    NotAllowedError: say("registration-cancelled"),
+    NotSupportedError: say("registration-unsupported"),
+    SecurityError: say("registration-address"),
+    AbortError: say("registration-aborted"),
+  }, say("registration-failed"));
 
   const signInProblem = plain({
-    NotAllowedError: "Sign-in with a passkey was cancelled or timed out. Try again, or enter your user name.",
-    NotSupportedError: "This browser can't use passkeys. Enter your user name to sign in with a Temporary Access Pass.",
-    SecurityError: "Passkeys can't be used on this address. Open the page from the application's link and try again.",
-  }, "The passkey sign-in did not work. Try again, or enter your user name.");
+    NotAllowedError: say("signin-cancelled"),
+    NotSupportedError: say("signin-unsupported"),
+    SecurityError: say("signin-address"),
+  }, say("signin-failed"));
 
   function show(id, message) {
     const el = document.getElementById(id);
@@ -137,17 +150,18 @@
       const left = Math.ceil((end - Date.now()) / 1000);
       if (left > 0) {
         const minutes = Math.ceil(left / 60);
-        el.replaceChildren("You have ", Object.assign(document.createElement("strong"), {
-          textContent: left < 60 ? "less than a minute" : `${minutes} minute${minutes === 1 ? "" : "s"}`,
-        }), " to set it up.");
+        const amount = left < 60 ? say("left-under-minute")
+          : minutes === 1 ? say("left-one-minute") : say("left-minutes").replace("{n}", String(minutes));
+        el.replaceChildren(say("left-before"), Object.assign(document.createElement("strong"), {
+          textContent: amount,
+        }), say("left-after"));
         return;
       }
       clearInterval(timer);
-      const again = Object.assign(document.createElement("a"), { href: el.dataset.again, textContent: "Sign in again" });
+      const again = Object.assign(document.createElement("a"), { href: el.dataset.again, textContent: say("over-link") });
       el.className = "error";
       el.setAttribute("role", "alert");
-      el.replaceChildren("The time to set up a passkey is over. ", again,
-        " with your Temporary Access Pass and set up your passkey right away, or ask your administrator for a new pass.");
+      el.replaceChildren(say("over-before"), again, say("over-after"));
       const button = document.getElementById("enroll-start");
       if (button) button.disabled = true;
     };

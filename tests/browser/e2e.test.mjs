@@ -366,6 +366,11 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
       await page.getByRole('button', { name: 'Create passkey' }).click();
     });
 
+    await step('all set', async () => {
+      await page.getByRole('heading', { name: "You're all set" }).waitFor();
+      await page.getByRole('link', { name: /^Continue to / }).click();
+    });
+
     const query = await step('redirect to the relying party', async () => {
       const q = await callback;
       await page.waitForURL((u) => u.port === String(rp.port) && u.pathname === '/callback');

@@ -179,6 +179,8 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       assert.equal(await page.getByRole('button', { name: /Skip/ }).count(), 0, 'enrollment offers a skip');
       await shot(page, 'admin-enroll');
       await page.getByRole('button', { name: 'Create passkey' }).click();
+      await page.getByRole('heading', { name: "You're all set" }).waitFor();
+      await page.getByRole('link', { name: /^Continue to / }).click();
     });
 
     await step('back in the portal', async () => {
@@ -340,7 +342,9 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await page.waitForURL((u) => u.pathname === '/enroll');
       await page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
       await page.getByRole('button', { name: 'Create passkey' }).click();
-      // Signed in for no application: the security info page.
+      // Signed in for no application: all set, then the security info page.
+      await page.getByRole('heading', { name: "You're all set" }).waitFor();
+      await page.getByRole('link', { name: 'Go to your security info' }).click();
       await page.waitForURL((u) => u.pathname === '/account/security');
       await page.getByRole('heading', { name: 'Security info' }).waitFor();
       await shot(page, 'security-info');

@@ -18,7 +18,10 @@
 #                    field; a new pass prints as the new hire's handout;
 #   webhooks.test.mjs  a subscription receives tap.used, passkey.registered
 #                    and onboarding.completed from a TAP sign-in and passkey
-#                    enrollment, once each, checked with `standardwebhooks`.
+#                    enrollment, once each, checked with `standardwebhooks`;
+#   newhire.test.mjs "all set" after a first passkey, local times, signing
+#                    out, the lost phone, German pages (ui_locales and
+#                    Accept-Language).
 # Needs the onramp binary (ONRAMP_BIN, default target/debug/onramp), Node.js
 # with npm, and Chromium (CHROMIUM, default /usr/bin/chromium).
 set -euo pipefail
@@ -33,4 +36,4 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 # One file at a time: each starts its own onramp and browser.
-exec node --test --test-concurrency=1 a11y.test.mjs e2e.test.mjs portal.test.mjs portalux.test.mjs webhooks.test.mjs
+exec node --test --test-concurrency=1 a11y.test.mjs e2e.test.mjs portal.test.mjs portalux.test.mjs webhooks.test.mjs newhire.test.mjs

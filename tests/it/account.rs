@@ -155,7 +155,9 @@ async fn security_info_manages_own_passkeys_and_pass() {
     let res = browser
         .post_form("/account/signout", &[("csrf", &csrf)])
         .await;
-    assert_eq!(res.location.as_deref(), Some("/signin"));
+    assert_eq!(res.location.as_deref(), Some("/signed-out"));
+    let bye = browser.get("/signed-out").await;
+    assert!(bye.body.contains("You&#39;re signed out"), "{}", bye.body);
     let page = browser.get("/account/security").await;
     assert_eq!(page.location.as_deref(), Some("/signin"));
     let anonymous = Browser::new(&app.base);

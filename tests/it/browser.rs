@@ -116,6 +116,19 @@ impl Response {
         html_unescape(&self.body[start..start + end])
     }
 
+    /// The `href` of the link with `id`.
+    pub fn link(&self, id: &str) -> String {
+        let at = self
+            .body
+            .find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no link {id} in {}", self.body));
+        let tag_start = self.body[..at].rfind('<').unwrap();
+        let tag = &self.body[tag_start..];
+        let start = tag.find("href=\"").unwrap() + 6;
+        let end = tag[start..].find('"').unwrap();
+        html_unescape(&tag[start..start + end])
+    }
+
     pub fn meta_csrf(&self) -> String {
         let needle = "name=\"csrf-token\" content=\"";
         let start = self.body.find(needle).unwrap() + needle.len();
@@ -131,6 +144,8 @@ fn html_unescape(s: &str) -> String {
         .replace("&#45;", "-")
         .replace("&amp;", "&")
         .replace("&#95;", "_")
+        .replace("&#37;", "%")
+        .replace("&#63;", "?")
 }
 
 impl Browser {
@@ -245,8 +260,23 @@ impl Browser {
         .await
     }
 
-    /// On the enrollment page: registers a passkey; returns the next response.
+    /// On the enrollment page: registers a passkey; returns the next
+    /// response, past the "all set" page (its Continue link followed).
     pub async fn enroll(&mut self, enroll_page: &Response) -> Response {
+        let next = self.enroll_only(enroll_page).await;
+        match next.body.contains("id=\"continue\"") {
+            true => {
+                let href = next.link("continue");
+                let res = self.get(&href).await;
+                self.follow(res).await
+            }
+            false => next,
+        }
+    }
+
+    /// On the enrollment page: registers a passkey; returns the page it
+    /// leads to (the "all set" page after a pass's first passkey).
+    pub async fn enroll_only(&mut self, enroll_page: &Response) -> Response {
         let csrf = enroll_page.meta_csrf();
         let r = enroll_page.field("r");
         let (status, started) = self

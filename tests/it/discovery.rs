@@ -45,6 +45,7 @@ async fn discovery_is_valid_for_an_oidc_client_library() {
         serde_json::json!(["S256"])
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(doc["ui_locales_supported"], serde_json::json!(["en", "de"]));
     for key in [
         "token_endpoint_auth_methods_supported",
         "grant_types_supported",

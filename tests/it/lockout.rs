@@ -230,7 +230,7 @@ async fn strangers_on(backend: Backend) {
             .await;
         assert_eq!(refused.status, 429, "{}", refused.body);
         assert!(
-            refused.body.contains("try again in 5 minutes"),
+            refused.body.contains("Try again in 5 minutes."),
             "{}",
             refused.body
         );

@@ -17,6 +17,7 @@ mod helpers;
 mod keys;
 mod lifecycle;
 mod lockout;
+mod newhire;
 mod oidc_flow;
 mod onboarding;
 mod openapi;

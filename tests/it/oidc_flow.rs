@@ -433,7 +433,11 @@ async fn tap_failures_are_explained_and_lock_out_on(backend: Backend) {
         .sign_in_with_tap(&page, "victim@example.com", &passcode)
         .await;
     assert_eq!(locked.status, 429, "{}", locked.body);
-    assert!(locked.body.contains("locked until"));
+    assert!(
+        locked.body.contains("Try again in 5 minutes."),
+        "{}",
+        locked.body
+    );
     // The lock ends.
     app.clock.advance(Duration::minutes(6));
     let ok = browser

@@ -327,6 +327,8 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
         await page.waitForURL((u) => u.pathname === '/enroll');
         await page.getByRole('heading', { name: 'Set up your passkey' }).waitFor();
         await page.getByRole('button', { name: 'Create passkey' }).click();
+        await page.getByRole('heading', { name: "You're all set" }).waitFor();
+        await page.getByRole('link', { name: /^Continue to / }).click();
       });
       const callbackUrl = await awaitCallback(callback);
       const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });

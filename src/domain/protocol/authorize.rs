@@ -113,6 +113,7 @@ impl<'a> AuthorizeRequest<'a> {
             userinfo_claims,
             created: now,
             hinted_subject: None,
+            ui_locales: bounded(params, "ui_locales", 256)?,
         };
         Ok(Self {
             request,

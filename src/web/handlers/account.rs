@@ -13,8 +13,10 @@ use crate::service::admin::TapView;
 use crate::state::AppState;
 use crate::web::error::{Family, PageError};
 use crate::web::extract::{PageForm, SignedIn};
+use crate::web::i18n;
 use crate::web::pages::{
-    AccountPage, ConfirmPage, PasskeyRow, enc, html, minute, see_other, with_cookie,
+    AccountPage, ConfirmPage, LocalTime, PasskeyRow, SignedOutPage, TapLine, enc, html, see_other,
+    with_cookie,
 };
 
 /// A failure of the security info pages, in their words.
@@ -34,42 +36,34 @@ pub struct PageQuery {
     error: Option<String>,
 }
 
-fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
+pub(crate) fn passkey_row(p: PasskeyCredential) -> PasskeyRow {
     PasskeyRow {
         kind: if p.backup_eligible {
-            "Synced passkey"
+            "passkey-synced"
         } else {
-            "Device-bound passkey"
+            "passkey-device-bound"
         },
         model: match authenticator::model(p.aaguid.as_deref()) {
             Model::Known(name) => Some(name.to_owned()),
-            Model::Unknown(aaguid) => Some(format!("unknown model {aaguid}")),
+            Model::Unknown(aaguid) => Some(i18n::t1("passkey-unknown-model", "aaguid", aaguid)),
             Model::NotReported => None,
         },
-        created: minute(p.created),
-        last_used: p.last_used.map_or_else(
-            || "never used to sign in".to_owned(),
-            |t| format!("last used {}", minute(t)),
-        ),
+        created: LocalTime(p.created),
+        last_used: p.last_used.map(LocalTime),
         id: p.id,
         name: p.name,
     }
 }
 
 /// The pass's status line.
-fn tap_line(v: &TapView) -> String {
+fn tap_line(v: &TapView) -> TapLine {
+    let end = LocalTime(v.tap.end());
     match v.reason {
-        MethodUsabilityReason::EnabledByPolicy => {
-            format!("Valid until {} (UTC).", minute(v.tap.end()))
-        }
-        MethodUsabilityReason::NotYetValid => format!(
-            "Valid from {} to {} (UTC).",
-            minute(v.tap.start),
-            minute(v.tap.end())
-        ),
-        MethodUsabilityReason::Expired => format!("Expired at {} (UTC).", minute(v.tap.end())),
-        MethodUsabilityReason::OneTimeUsed => "Already used (one-time pass).".to_owned(),
-        MethodUsabilityReason::DisabledByPolicy => "Not usable: turned off by policy.".to_owned(),
+        MethodUsabilityReason::EnabledByPolicy => TapLine::ValidUntil(end),
+        MethodUsabilityReason::NotYetValid => TapLine::ValidBetween(LocalTime(v.tap.start), end),
+        MethodUsabilityReason::Expired => TapLine::ExpiredAt(end),
+        MethodUsabilityReason::OneTimeUsed => TapLine::Used,
+        MethodUsabilityReason::DisabledByPolicy => TapLine::TurnedOff,
     }
 }
 
@@ -95,7 +89,7 @@ pub async fn security_info(
         csrf: &csrf,
         upn: info.user.upn.as_str(),
         can_add: session.may_register(now) && info.may_register_passkey,
-        tap: info.tap.as_ref().map(|v| (tap_line(v),)),
+        tap: info.tap.as_ref().map(tap_line),
         passkeys: info.passkeys.into_iter().map(passkey_row).collect(),
         notice: notice(query.done.as_deref()),
         error: query.error.as_ref().map(|_| "That item no longer exists."),
@@ -131,11 +125,9 @@ pub struct IdQuery {
 /// The words before deleting a passkey (stronger before the last one).
 fn delete_warning(name: &str, last: bool) -> String {
     if last {
-        format!(
-            "“{name}” is your last passkey. Without a passkey you cannot sign in until your administrator gives you a new Temporary Access Pass."
-        )
+        i18n::t1("account-delete-last-warning", "name", name)
     } else {
-        format!("Delete “{name}”? You will no longer be able to sign in with it.")
+        i18n::t1("account-delete-warning", "name", name)
     }
 }
 
@@ -162,7 +154,9 @@ pub async fn confirm_delete_passkey(
         warning: last,
         action: "/account/passkeys/delete",
         id,
+        r: None,
         button: "Delete passkey",
+        cancel: "/account/security",
     };
     Ok(html(StatusCode::OK, &body))
 }
@@ -216,7 +210,9 @@ pub async fn confirm_delete_tap(
         warning: false,
         action: "/account/tap/delete",
         id: "",
+        r: None,
         button: "Delete pass",
+        cancel: "/account/security",
     };
     html(StatusCode::OK, &body)
 }
@@ -251,7 +247,12 @@ pub async fn sign_out(
     if let Some(secret) = state.cookies.session(&req) {
         let _ = state.signin_sessions.end(&secret).await;
     }
-    let mut res = see_other("/signin");
+    let mut res = see_other("/signed-out");
     let _ = res.add_removal_cookie(&state.cookies.session_cookie(String::new(), 0));
     res
+}
+
+/// GET `/signed-out`: says that signing out worked.
+pub async fn signed_out() -> HttpResponse {
+    html(StatusCode::OK, &SignedOutPage { csrf: "" })
 }

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 const CSS: &str = include_str!("../../../static/css/onramp.css");
 const JS: &str = include_str!("../../../static/js/webauthn.js");
 const ADMIN_JS: &str = include_str!("../../../static/js/admin.js");
+const TIME_JS: &str = include_str!("../../../static/js/time.js");
 const ICON: &str = include_str!("../../../static/favicon.svg");
 
 pub async fn asset(path: web::Path<String>) -> HttpResponse {
@@ -13,6 +14,7 @@ pub async fn asset(path: web::Path<String>) -> HttpResponse {
         "css/onramp.css" => (CSS, "text/css; charset=utf-8"),
         "js/webauthn.js" => (JS, "text/javascript; charset=utf-8"),
         "js/admin.js" => (ADMIN_JS, "text/javascript; charset=utf-8"),
+        "js/time.js" => (TIME_JS, "text/javascript; charset=utf-8"),
         "favicon.svg" => (ICON, "image/svg+xml"),
         _ => return HttpResponse::NotFound().finish(),
     };

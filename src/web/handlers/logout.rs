@@ -6,7 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use crate::service::logout::{LogoutNext, LogoutRequest};
 use crate::state::AppState;
 use crate::web::error::PageError;
-use crate::web::pages::{LogoutPage, MessagePage, error_page, found, html, with_cookie};
+use crate::web::pages::{LogoutPage, SignedOutPage, error_page, found, html, with_cookie};
 
 /// The request's parameters (query, or form body of a POST; empty ones
 /// omitted). Only a POST of the confirmation page, with its CSRF token,
@@ -87,16 +87,7 @@ fn unavailable(e: impl std::fmt::Display) -> PageError {
 fn signed_out(state: &AppState, redirect: Option<&str>) -> HttpResponse {
     let mut res = match redirect {
         Some(url) => found(url),
-        None => html(
-            StatusCode::OK,
-            &MessagePage {
-                csrf: "",
-                title: "You're signed out",
-                detail: "You have been signed out of Onramp on this browser.",
-                is_error: false,
-                link: None,
-            },
-        ),
+        None => html(StatusCode::OK, &SignedOutPage { csrf: "" }),
     };
     let _ = res.add_removal_cookie(&state.cookies.session_cookie(String::new(), 0));
     res

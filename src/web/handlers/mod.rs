@@ -4,6 +4,7 @@ pub mod assets;
 pub mod discovery;
 pub mod health;
 pub mod logout;
+pub mod lost_passkey;
 pub mod portal;
 pub mod signin;
 pub mod token;

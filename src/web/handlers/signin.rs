@@ -7,7 +7,6 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::domain::DomainError;
 use crate::service::RequestMeta;
@@ -16,8 +15,11 @@ use crate::service::signin::SignInError;
 use crate::state::AppState;
 use crate::web::error::{Family, PageError, ScriptError};
 use crate::web::extract::{PageForm, ScriptCsrf, ScriptSession};
+use crate::web::handlers::account::passkey_row;
+use crate::web::i18n;
 use crate::web::pages::{
-    EnrollPage, SignInPage, TapPage, enc, error_page, found, html, see_other, with_cookie,
+    AllSetPage, EnrollPage, LocalTime, SignInPage, TapPage, enc, error_page, found, html,
+    see_other, with_cookie,
 };
 
 /// A sign-in page's failure, in the sign-in pages' words.
@@ -62,6 +64,8 @@ pub async fn authorize(
 pub struct RequestQuery {
     r: Option<String>,
     login_hint: Option<String>,
+    /// The enrollment page's notice after removing a lost passkey.
+    done: Option<String>,
 }
 
 /// Where to go after signing in: the stored request, or the signed-in page.
@@ -163,6 +167,7 @@ pub async fn signin_username(form: PageForm<UsernameForm>) -> HttpResponse {
         request_id: r,
         username,
         error: None,
+        error_at: None,
     };
     html(StatusCode::OK, &page)
 }
@@ -175,8 +180,12 @@ pub struct TapForm {
     passcode: Option<String>,
 }
 
-fn when(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
+/// How long to wait, rounded up: minutes, or hours for long locks.
+fn wait(seconds: i64) -> String {
+    match (seconds + 59) / 60 {
+        m if m < 120 => i18n::tn("wait-minutes", "n", m),
+        m => i18n::tn("wait-hours", "n", (m + 59) / 60),
+    }
 }
 
 /// A refused pass in words for the person: status, sentence, and how long
@@ -189,17 +198,12 @@ fn tap_refusal(e: &SignInError, now: OffsetDateTime) -> (StatusCode, String, Opt
             "That user name and Temporary Access Pass don't match. Check the pass and try again.",
         ),
         SignInError::Locked { until } => {
-            let minutes = (((*until - now).whole_seconds() + 59) / 60).max(1);
-            let text = format!(
-                "Too many failed attempts. Sign-in is locked until {} (UTC): try again in {} {}.",
-                when(*until),
-                minutes,
-                if minutes > 1 { "minutes" } else { "minute" }
-            );
+            let seconds = (*until - now).whole_seconds().max(1);
+            let text = i18n::t1("tap-locked", "wait", wait(seconds));
             (
                 StatusCode::TOO_MANY_REQUESTS,
                 text,
-                Some(minutes as u64 * 60),
+                Some(seconds.unsigned_abs()),
             )
         }
         SignInError::Busy => (
@@ -207,12 +211,9 @@ fn tap_refusal(e: &SignInError, now: OffsetDateTime) -> (StatusCode, String, Opt
             "Onramp is busy right now. Wait a moment, then try again.".to_owned(),
             Some(2),
         ),
-        SignInError::NotYetValid { start } => say(
+        SignInError::NotYetValid { .. } => say(
             StatusCode::UNAUTHORIZED,
-            &format!(
-                "This Temporary Access Pass is not valid yet. It starts at {} (UTC).",
-                when(*start)
-            ),
+            "This Temporary Access Pass is not valid yet. It starts at",
         ),
         SignInError::Expired => say(
             StatusCode::UNAUTHORIZED,
@@ -281,6 +282,10 @@ fn refused_tap(
         request_id: r,
         username,
         error: Some(&message),
+        error_at: match e {
+            SignInError::NotYetValid { start } => Some(LocalTime(*start)),
+            _ => None,
+        },
     };
     let mut res = html(status, &body);
     if let Some(seconds) = retry {
@@ -314,6 +319,19 @@ pub async fn signed_in() -> HttpResponse {
 
 // ---- enrollment ----
 
+/// The browser's live session; without one, on to sign in for request `r`.
+async fn signed_in_for(
+    req: &HttpRequest,
+    state: &AppState,
+    r: &str,
+) -> Result<crate::service::session::Live, PageError> {
+    let session = match state.cookies.session(req) {
+        Some(s) => state.signin_sessions.get(&s).await.map_err(page)?,
+        None => None,
+    };
+    session.ok_or_else(|| PageError::sign_in(format!("/signin?r={}", enc(r))))
+}
+
 /// GET `/enroll`: the passkey registration page, while the session may
 /// still register one.
 pub async fn enroll_page(
@@ -322,13 +340,7 @@ pub async fn enroll_page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let r = query.r.as_deref().unwrap_or_default();
-    let session = match state.cookies.session(&req) {
-        Some(s) => state.signin_sessions.get(&s).await.map_err(page)?,
-        None => None,
-    };
-    let Some(session) = session else {
-        return Err(PageError::sign_in(format!("/signin?r={}", enc(r))));
-    };
+    let session = signed_in_for(&req, &state, r).await?;
     // Someone the passkey policy does not let register one is not offered
     // the step at all: on with the sign-in.
     if let Ok(false) = state.enrollment.allowed(&session.user_id).await {
@@ -340,6 +352,7 @@ pub async fn enroll_page(
         .filter(|_| session.can_enroll(now))
         .ok_or_else(|| window_over(r))?;
     let must = state.authorize.must_enroll(&session.user_id).await;
+    let passkeys = state.account.passkeys(&session).await.map_err(page)?;
     let (csrf, cookie) = state.cookies.csrf(&req, &*state.ctx.rng);
     let left = (deadline - now).whole_seconds();
     let body = EnrollPage {
@@ -348,11 +361,17 @@ pub async fn enroll_page(
         minutes_left: (left + 59) / 60,
         seconds_left: left,
         can_skip: !must.unwrap_or(true),
+        passkeys: passkeys.into_iter().map(passkey_row).collect(),
+        notice: match query.done.as_deref() {
+            Some("removed") => Some("The passkey was removed. Set up a new one now."),
+            Some("gone") => Some("That passkey no longer exists."),
+            _ => None,
+        },
     };
     Ok(with_cookie(html(StatusCode::OK, &body), cookie.as_ref()))
 }
 
-fn window_over(r: &str) -> PageError {
+pub(crate) fn window_over(r: &str) -> PageError {
     PageError::Page {
         status: StatusCode::FORBIDDEN,
         title: "The time to set up a passkey is over",
@@ -414,11 +433,37 @@ pub async fn enroll_finish(
     meta: RequestMeta,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ScriptError> {
-    state
+    let enrolled = state
         .enrollment
         .finish(&session, &body.ceremony, &body.credential, &meta)
         .await?;
-    Ok(json_resume(body.r.as_deref()))
+    let r = body.r.as_deref().unwrap_or_default();
+    if enrolled.first_in_session {
+        let done = format!("/enroll/done?r={}", enc(r));
+        return Ok(json_ok(serde_json::json!({ "redirect": done })));
+    }
+    Ok(json_resume(Some(r)))
+}
+
+/// GET `/enroll/done`: "You're all set", after the first passkey of a TAP
+/// sign-in, with the way on (to the application, or to security info).
+pub async fn enroll_done(
+    req: HttpRequest,
+    query: web::Query<RequestQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let r = query.r.as_deref().unwrap_or_default();
+    signed_in_for(&req, &state, r).await?;
+    let app_name = match r {
+        "" => None,
+        r => pending(&req, &state, r).await?.app_name,
+    };
+    let body = AllSetPage {
+        csrf: "",
+        continue_url: &resume_url(r),
+        app_name: app_name.as_deref(),
+    };
+    Ok(html(StatusCode::OK, &body))
 }
 
 #[derive(Deserialize)]
