@@ -73,6 +73,10 @@ pub enum AuditEventType {
     /// manager, no mail address, the SMTP server failed), with the reason.
     #[serde(rename = "onboarding.failed")]
     OnboardingFailed,
+    /// A scheduled pass went to a webhook subscription that receives
+    /// passcodes.
+    #[serde(rename = "onboarding.sent")]
+    OnboardingSent,
     /// A pass whose window ended without its being used.
     #[serde(rename = "tap.expired")]
     TapExpired,
@@ -87,7 +91,7 @@ pub enum AuditEventType {
 }
 
 impl AuditEventType {
-    pub const ALL: [AuditEventType; 36] = [
+    pub const ALL: [AuditEventType; 37] = [
         Self::UserCreated,
         Self::UserUpdated,
         Self::UserDeleted,
@@ -120,6 +124,7 @@ impl AuditEventType {
         Self::GroupMemberRemoved,
         Self::OnboardingMailed,
         Self::OnboardingFailed,
+        Self::OnboardingSent,
         Self::TapExpired,
         Self::OnboardingCompleted,
         Self::WebhookCreated,
@@ -164,6 +169,7 @@ impl AuditEventType {
             Self::GroupMemberRemoved => "group.member_removed",
             Self::OnboardingMailed => "onboarding.mailed",
             Self::OnboardingFailed => "onboarding.failed",
+            Self::OnboardingSent => "onboarding.sent",
             Self::TapExpired => "tap.expired",
             Self::OnboardingCompleted => "onboarding.completed",
             Self::WebhookCreated => "webhook.created",

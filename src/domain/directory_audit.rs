@@ -108,6 +108,11 @@ pub fn describe(t: AuditEventType) -> (&'static str, &'static str, &'static str)
             "UserManagement",
             "Other",
         ),
+        T::OnboardingSent => (
+            "Send scheduled Temporary Access Pass to a webhook",
+            "UserManagement",
+            "Other",
+        ),
         T::OnboardingFailed => (
             "Failed to deliver scheduled Temporary Access Pass",
             "UserManagement",

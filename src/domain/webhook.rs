@@ -11,7 +11,12 @@ use super::audit::{AuditEvent, AuditEventType};
 
 /// Event types that are not audit events: one-off messages a service
 /// enqueues ([`Job::Delivery`] through `Webhooks::enqueue`).
-pub const EXTRA_EVENT_TYPES: &[&str] = &[];
+pub const EXTRA_EVENT_TYPES: &[&str] = &[PASS_ISSUED];
+
+/// A scheduled pass, with its passcode, for subscriptions that opted in
+/// (`includePasscodes`); sent at once and never queued, so the passcode is
+/// never stored (ARCHITECTURE.md, "Onboarding").
+pub const PASS_ISSUED: &str = "onboarding.pass_issued";
 
 /// The most subscriptions a deployment holds (each event is matched
 /// against them in the write that logs it).

@@ -23,6 +23,7 @@ use super::admin::{mint_tap, tap_detail};
 use super::audit::{Entry, user_target};
 use super::lockout::Lockout;
 use super::mailer::{Mail, Mailer, mailbox};
+use super::webhooks::Webhooks;
 use super::{Caller, Context, RequestMeta, policy_groups};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, ActorKind, AuditEventType, Outcome};
@@ -30,6 +31,7 @@ use crate::domain::onboarding::{OnboardingPolicy, Schedule};
 use crate::domain::policy::{MethodState, Policy};
 use crate::domain::tap::{Tap, TapRequest};
 use crate::domain::user::User;
+use crate::domain::webhook;
 use crate::store::Change;
 
 /// Users read per store call.
@@ -52,6 +54,8 @@ pub fn scheduler() -> Actor {
 pub struct Run {
     pub examined: usize,
     pub issued: usize,
+    /// Passes delivered: mailed to the manager, or sent to a webhook
+    /// subscription that receives passcodes.
     pub mailed: usize,
     pub failed: usize,
     /// Where the next run goes on; `None` when this one reached the end.
@@ -264,44 +268,90 @@ impl OnboardingService {
 
     /// Sends each pass to its user's manager; every outcome is audited.
     async fn deliver(&self, issued: Vec<Issued>, policy: &OnboardingPolicy) -> (usize, usize) {
-        let (mut mailed, mut failed) = (0, 0);
-        let mailer = self.mailer();
+        let (mut delivered, mut failed) = (0, 0);
+        let mailer = policy.delivery.email.then(|| self.mailer());
         for i in issued {
-            let outcome = match &mailer {
-                Ok(mailer) => self.mail(mailer, &i, policy).await,
-                Err(reason) => Err(reason.clone()),
-            };
-            let (event_type, result, detail) = match outcome {
-                Ok(to) => (
-                    AuditEventType::OnboardingMailed,
-                    Outcome::Success,
-                    format!("tap {} sent to the manager {to}", i.tap.id),
-                ),
-                Err(reason) => (
-                    AuditEventType::OnboardingFailed,
-                    Outcome::Failure,
-                    format!("tap {} not delivered: {reason}", i.tap.id),
-                ),
-            };
-            if result == Outcome::Success {
-                mailed += 1;
+            let mut outcomes = Vec::new();
+            if let Some(mailer) = &mailer {
+                outcomes.push(match mailer {
+                    Ok(mailer) => match self.mail(mailer, &i, policy).await {
+                        Ok(to) => (
+                            AuditEventType::OnboardingMailed,
+                            Outcome::Success,
+                            format!("tap {} sent to the manager {to}", i.tap.id),
+                        ),
+                        Err(reason) => not_delivered(&i, &reason),
+                    },
+                    Err(reason) => not_delivered(&i, reason),
+                });
+            }
+            if policy.delivery.webhook {
+                outcomes.extend(self.send_to_webhooks(&i).await);
+            }
+            // Delivered when one way reached someone.
+            if outcomes.iter().any(|(_, o, _)| *o == Outcome::Success) {
+                delivered += 1;
             } else {
                 failed += 1;
             }
             let meta = RequestMeta::default();
-            let entry = Entry {
-                event_type,
-                actor: scheduler(),
-                target: Some(user_target(&i.user.id, i.user.upn.as_str())),
-                meta: &meta,
-                outcome: result,
-                detail: Some(detail),
-            };
-            if let Err(e) = self.ctx.audit.record(entry, self.ctx.clock.now()).await {
-                tracing::warn!(error = %e, "cannot record an onboarding delivery");
+            for (event_type, outcome, detail) in outcomes {
+                let entry = Entry {
+                    event_type,
+                    actor: scheduler(),
+                    target: Some(user_target(&i.user.id, i.user.upn.as_str())),
+                    meta: &meta,
+                    outcome,
+                    detail: Some(detail),
+                };
+                if let Err(e) = self.ctx.audit.record(entry, self.ctx.clock.now()).await {
+                    tracing::warn!(error = %e, "cannot record an onboarding delivery");
+                }
             }
         }
-        (mailed, failed)
+        (delivered, failed)
+    }
+
+    /// The pass to each subscription that receives passcodes, at once (the
+    /// passcode is never queued or stored).
+    async fn send_to_webhooks(&self, i: &Issued) -> Vec<(AuditEventType, Outcome, String)> {
+        let data = PassIssued {
+            user: PassUser {
+                id: &i.user.id,
+                user_principal_name: i.user.upn.as_str(),
+                display_name: &i.user.display_name,
+            },
+            temporary_access_pass: &i.passcode,
+            hire_date: &i.schedule.hire_date,
+            start_date_time: webhook::rfc3339(i.tap.start),
+            end_date_time: webhook::rfc3339(i.tap.end()),
+            is_usable_once: i.tap.is_usable_once,
+            sign_in_url: format!("{}/account/security", self.ctx.issuer),
+        };
+        let sent = Webhooks::new(self.ctx.clone())
+            .send_to_passcode_subscribers(webhook::PASS_ISSUED, &data)
+            .await;
+        match sent {
+            Ok(v) if v.is_empty() => vec![not_delivered(
+                i,
+                "no webhook subscription receives passcodes (includePasscodes) for onboarding.pass_issued",
+            )],
+            Ok(v) => v
+                .into_iter()
+                .map(|(sub, result)| match result {
+                    Ok(status) => (
+                        AuditEventType::OnboardingSent,
+                        Outcome::Success,
+                        format!(
+                            "tap {} sent to the webhook subscription {sub} (HTTP {status})",
+                            i.tap.id
+                        ),
+                    ),
+                    Err(e) => not_delivered(i, &format!("webhook subscription {sub}: {e}")),
+                })
+                .collect(),
+            Err(e) => vec![not_delivered(i, &e.to_string())],
+        }
     }
 
     fn mailer(&self) -> Result<Mailer, String> {
@@ -389,4 +439,34 @@ fn body(i: &Issued, manager: &User, policy: &OnboardingPolicy, issuer: &str) -> 
         from = policy.local(i.tap.start),
         until = policy.local(i.tap.end()),
     )
+}
+
+/// A pass's delivery that reached nobody, with the reason (never the pass).
+fn not_delivered(i: &Issued, reason: &str) -> (AuditEventType, Outcome, String) {
+    (
+        AuditEventType::OnboardingFailed,
+        Outcome::Failure,
+        format!("tap {} not delivered: {reason}", i.tap.id),
+    )
+}
+
+/// The `onboarding.pass_issued` message's data (Graph's property names).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PassIssued<'a> {
+    user: PassUser<'a>,
+    temporary_access_pass: &'a str,
+    hire_date: &'a str,
+    start_date_time: String,
+    end_date_time: String,
+    is_usable_once: bool,
+    sign_in_url: String,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PassUser<'a> {
+    id: &'a str,
+    user_principal_name: &'a str,
+    display_name: &'a str,
 }

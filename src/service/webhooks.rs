@@ -164,39 +164,55 @@ impl Webhooks {
         }
     }
 
-    /// Queues a one-off message of `event_type` with `data` for every
-    /// subscription that wants the type and, when `only_passcode_subscribers`,
-    /// opted in with `includePasscodes`. Returns how many were queued.
-    pub async fn enqueue(
+    /// Sends a one-off message of `event_type` at once to every subscription
+    /// that wants the type and opted in with `includePasscodes`, signed and
+    /// tried up to [`SEND_NOW_ATTEMPTS`] times. Never queued: what it carries
+    /// (a scheduled pass's passcode) is never stored. Each subscription's
+    /// outcome: the receiver's status, or what went wrong.
+    pub async fn send_to_passcode_subscribers(
         &self,
         event_type: &str,
         data: &impl Serialize,
-        only_passcode_subscribers: bool,
-    ) -> Result<usize, StoreError> {
-        let now = self.ctx.clock.now();
+    ) -> Result<Vec<(String, Result<u16, String>)>, StoreError> {
         let subs = self.ctx.store.list_webhooks().await?;
-        let payload = webhook::message_of(event_type, now, data);
-        let mut jobs = Vec::new();
-        for s in subs
+        let chosen: Vec<&Subscription> = subs
             .iter()
-            .filter(|s| s.wants(event_type) && (s.include_passcodes || !only_passcode_subscribers))
-        {
+            .filter(|s| s.include_passcodes && s.wants(event_type))
+            .collect();
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = self.ctx.clock.now();
+        let payload = webhook::message_of(event_type, now, data);
+        let worker = Worker::new(&self.ctx);
+        let mut outcomes = Vec::with_capacity(chosen.len());
+        for s in chosen {
             let id = format!(
                 "msg_{}",
                 random::uuid(&*self.ctx.rng).map_err(|e| StoreError::Backend(e.to_string()))?
             );
-            jobs.push(Job::Delivery(webhook::delivery(
-                id,
-                &s.id,
-                event_type,
-                payload.clone(),
-                now,
-            )));
+            let d = webhook::delivery(id, &s.id, event_type, payload.clone(), now);
+            let mut result = Err(String::new());
+            for attempt in 0..SEND_NOW_ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(StdDuration::from_secs(1 << attempt)).await;
+                }
+                match worker.post(s, &d, self.ctx.clock.now()).await {
+                    Ok(status) => {
+                        result = Ok(status);
+                        break;
+                    }
+                    Err((_, e)) => result = Err(e),
+                }
+            }
+            outcomes.push((s.id.clone(), result));
         }
-        self.ctx.store.enqueue_jobs(&jobs, now).await?;
-        Ok(jobs.len())
+        Ok(outcomes)
     }
 }
+
+/// Attempts of a message sent at once (2 s, then 4 s apart).
+pub const SEND_NOW_ATTEMPTS: u32 = 3;
 
 /// Queues the check that `tap` expired unused, at its end. Called before
 /// the pass is stored: a check for a pass that never was finds nothing.

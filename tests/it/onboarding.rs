@@ -13,6 +13,7 @@ use std::time::{Duration as StdDuration, Instant};
 use onramp::clock::ManualClock;
 use onramp::config::{Settings, SmtpSettings, SmtpTls};
 use onramp::domain::audit::{AuditEventType, AuditFilter, Outcome};
+use onramp::domain::permission::Permission;
 use onramp::service::onboarding::{OnboardingService, Run};
 use reqwest::Method;
 use serde_json::json;
@@ -146,7 +147,6 @@ async fn policy_api_on(backend: Backend) {
         (json!({"timeZone": "Mars/Olympus_Mons"}), "timeZone"),
         (json!({"validFromLocalTime": "8:00"}), "validFromLocalTime"),
         (json!({"issueDaysBeforeHire": 31}), "issueDaysBeforeHire"),
-        (json!({"delivery": {"webhook": true}}), "not available yet"),
         (json!({"delivery": {"email": false}}), "delivery"),
         (json!({"delivery": {"sms": true}}), "sms"),
         (json!({"reminderDays": 1}), "reminderDays"),
@@ -729,4 +729,125 @@ async fn no_pass_goes_to_a_server_without_starttls() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".eml"))
         .collect();
     assert!(received.is_empty(), "a mail went out in the clear");
+}
+
+/// Passes sent to webhook subscriptions that receive passcodes: signed, at
+/// once, to those that opted in only, audited without the pass, and the
+/// pass signs the person in on the hire date.
+async fn passes_to_webhooks_on(backend: Backend) {
+    let opted_in = crate::webhooks::Receiver::start(0);
+    let other = crate::webhooks::Receiver::start(0);
+    let store = StoreHandle::new(backend);
+    let clock = ManualClock::new(T0);
+    let app = TestApp::spawn_with(
+        store.url(),
+        &format!("t{}", free_port()),
+        clock.clone(),
+        |s: &mut Settings| {
+            s.onboarding.scheduler_seconds = 0;
+            s.smtp = Some(nowhere());
+            s.clients.push(client(
+                "hooks-admin",
+                "hooks-admin-secret-0123456789",
+                vec![Permission::WebhookReadWriteAll],
+            ));
+        },
+    )
+    .await;
+    let hooks = app
+        .token("hooks-admin", "hooks-admin-secret-0123456789")
+        .await;
+    let mut secrets = Vec::new();
+    for (receiver, passcodes) in [(&opted_in, true), (&other, false)] {
+        let (status, body) = app
+            .api(
+                Method::POST,
+                "/webhooks",
+                &hooks,
+                Some(json!({
+                    "url": receiver.url(),
+                    "events": ["onboarding.pass_issued"],
+                    "includePasscodes": passcodes,
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        secrets.push(body["secret"].as_str().unwrap().to_owned());
+    }
+    let (status, body) = app
+        .api(
+            Method::PATCH,
+            "/policies/onboardingPolicy",
+            &policy_token(&app).await,
+            Some(json!({
+                "state": "enabled",
+                "issueDaysBeforeHire": 2,
+                "validFromLocalTime": "08:00",
+                "timeZone": "Europe/Berlin",
+                "lifetimeInMinutes": 480,
+                "isUsableOnce": false,
+                "delivery": {"email": false, "webhook": true},
+            })),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let upn = "hooked@example.com";
+    let id = hire(&app, upn, Some("2027-01-15T00:00:00Z")).await;
+
+    clock.set(datetime!(2027-01-13 07:00 UTC));
+    let r = run(&app).await;
+    assert_eq!((r.issued, r.mailed, r.failed), (1, 1, 0), "{r:?}");
+    let got = opted_in.all();
+    assert_eq!(got.len(), 1, "{got:?}");
+    crate::webhooks::assert_signed(&got[0], &secrets[0]);
+    let message = got[0].json();
+    assert_eq!(message["type"], "onboarding.pass_issued");
+    assert_eq!(message["data"]["user"]["id"], id.as_str());
+    assert_eq!(message["data"]["user"]["userPrincipalName"], upn);
+    assert_eq!(message["data"]["startDateTime"], "2027-01-15T07:00:00Z");
+    assert_eq!(message["data"]["hireDate"], "2027-01-15");
+    let passcode = message["data"]["temporaryAccessPass"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(passcode.len() >= 8, "{message}");
+    assert!(other.all().is_empty(), "not opted in: {:?}", other.all());
+    let sent = events(&app, &id, AuditEventType::OnboardingSent).await;
+    assert_eq!(sent.len(), 1);
+    assert!(!sent[0].detail.as_deref().unwrap().contains(&passcode));
+    // Sent, not queued: nothing is left to deliver, and no delivery record
+    // holds the pass.
+    // (The clock moved two days: a fresh token.)
+    let hooks = app
+        .token("hooks-admin", "hooks-admin-secret-0123456789")
+        .await;
+    let (status, deliveries) = app.api(Method::GET, "/webhooks", &hooks, None).await;
+    assert_eq!(status, 200, "{deliveries}");
+    for sub in deliveries["value"].as_array().expect("a list") {
+        let (_, d) = app
+            .api(
+                Method::GET,
+                &format!("/webhooks/{}/deliveries", sub["id"].as_str().unwrap()),
+                &hooks,
+                None,
+            )
+            .await;
+        assert!(!d.to_string().contains(&passcode), "{d}");
+    }
+
+    clock.set(datetime!(2027-01-15 07:00 UTC));
+    let rp = Rp::discover(&app, RP_ID).await;
+    signed_in_browser(&app, &rp, upn, &passcode).await;
+    opted_in.stop().await;
+    other.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_go_to_webhooks_that_receive_passcodes_embedded() {
+    passes_to_webhooks_on(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_go_to_webhooks_that_receive_passcodes_redis() {
+    passes_to_webhooks_on(Backend::Redis).await;
 }

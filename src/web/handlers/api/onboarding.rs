@@ -32,8 +32,8 @@ struct DeliveryJson {
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     email: Option<bool>,
-    /// In a webhook to a subscription that opted in to passcodes: not
-    /// available yet (`true` is a 400).
+    /// In a webhook (`onboarding.pass_issued`, sent at once, never queued)
+    /// to the subscriptions that opted in with `includePasscodes`.
     #[serde(default, deserialize_with = "present")]
     #[schema(nullable = false)]
     webhook: Option<bool>,
@@ -163,7 +163,7 @@ impl OnboardingPatch {
     operation_id = "updateOnboardingPolicy",
     tag = "onramp",
     summary = "Update the onboarding policy",
-    description = "PATCH semantics. The result must be valid as a whole: `lifetimeInMinutes` within the Temporary Access Pass policy's bounds (and `isUsableOnce` true when that policy makes every pass one-time), an IANA `timeZone`, `validFromLocalTime` as HH:MM; enabled, it needs a delivery, and e-mail needs `[smtp]` in the configuration. `delivery.webhook` is not available yet. Anything else is a 400 naming the field.",
+    description = "PATCH semantics. The result must be valid as a whole: `lifetimeInMinutes` within the Temporary Access Pass policy's bounds (and `isUsableOnce` true when that policy makes every pass one-time), an IANA `timeZone`, `validFromLocalTime` as HH:MM; enabled, it needs a delivery, and e-mail needs `[smtp]` in the configuration. `delivery.webhook` sends the pass as `onboarding.pass_issued` to the webhook subscriptions with `includePasscodes`. Anything else is a 400 naming the field.",
     request_body(content = OnboardingPatch, content_type = "application/json"),
     security(("oauth2" = ["Policy.ReadWrite.AuthenticationMethod"])),
     responses((status = 204, description = "Done."))

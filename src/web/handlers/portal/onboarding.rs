@@ -30,6 +30,7 @@ pub struct OnboardingForm {
     pub lifetime: String,
     pub once: bool,
     pub email: bool,
+    pub webhook: bool,
 }
 
 /// A refused value: the policy field it names (the API's name) and why.
@@ -57,13 +58,14 @@ impl OnboardingPage<'_> {
 
     /// A refusal about no field of the form.
     fn general_error(&self) -> Option<&str> {
-        const FIELDS: [&str; 6] = [
+        const FIELDS: [&str; 7] = [
             "issueDaysBeforeHire",
             "validFromLocalTime",
             "timeZone",
             "lifetimeInMinutes",
             "isUsableOnce",
             "delivery.email",
+            "delivery.webhook",
         ];
         self.error
             .as_ref()
@@ -81,6 +83,7 @@ fn form_of(p: &OnboardingPolicy) -> OnboardingForm {
         lifetime: p.lifetime_minutes.to_string(),
         once: p.is_usable_once,
         email: p.delivery.email,
+        webhook: p.delivery.webhook,
     }
 }
 
@@ -94,6 +97,7 @@ fn sent(form: &FormPairs) -> OnboardingForm {
         lifetime: text("lifetime"),
         once: form.checked("once"),
         email: form.checked("email"),
+        webhook: form.checked("webhook"),
     }
 }
 
@@ -109,7 +113,8 @@ impl OnboardingForm {
         let days = whole(&self.days, "issueDaysBeforeHire")?;
         let lifetime = whole(&self.lifetime, "lifetimeInMinutes")?;
         let (time, zone) = (self.time.clone(), self.time_zone.clone());
-        let (enabled, once, email) = (self.enabled, self.once, self.email);
+        let (enabled, once) = (self.enabled, self.once);
+        let (email, webhook) = (self.email, self.webhook);
         Ok(move |p: &mut OnboardingPolicy| {
             p.state = if enabled {
                 MethodState::Enabled
@@ -122,6 +127,7 @@ impl OnboardingForm {
             p.lifetime_minutes = lifetime;
             p.is_usable_once = once;
             p.delivery.email = email;
+            p.delivery.webhook = webhook;
         })
     }
 }
