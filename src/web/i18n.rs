@@ -118,9 +118,16 @@ static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
     let bundles: Vec<_> = SOURCES.iter().map(|(l, s)| (*l, bundle(*l, s))).collect();
     let mut by_english = HashMap::new();
     if let Some((_, en)) = bundles.first() {
+        // Only messages without variables can be found by their wording;
+        // the others would fail to format here, and that is no error.
         for id in message_ids(SOURCES[0].1) {
-            if let Some(text) = format(en, &id, None) {
-                by_english.insert(text, id);
+            let Some(pattern) = en.get_message(&id).and_then(|m| m.value()) else {
+                continue;
+            };
+            let mut errors = Vec::new();
+            let text = en.format_pattern(pattern, None, &mut errors);
+            if errors.is_empty() {
+                by_english.insert(text.into_owned(), id);
             }
         }
     }

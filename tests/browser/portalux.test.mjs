@@ -73,6 +73,9 @@ describe('the admin portal in everyday use', { timeout: 4 * TEST_TIMEOUT_MS }, (
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.waitForURL((u) => u.pathname === '/enroll');
       await page.getByRole('button', { name: 'Create passkey' }).click();
+      // A first passkey ends on "all set", then goes on to the portal.
+      await page.getByRole('heading', { name: "You're all set" }).waitFor();
+      await page.getByRole('link', { name: /^Continue to / }).click();
     });
     await step('lands on the page asked for', async () => {
       await page.waitForURL((u) => u.pathname === '/admin/audit');

@@ -149,6 +149,9 @@ permissions = ["User.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All", "
     await step('enroll a passkey', async () => {
       await page.waitForURL((u) => u.pathname === '/enroll');
       await page.getByRole('button', { name: 'Create passkey' }).click();
+      // A first passkey, signed in for no application: all set, then security info.
+      await page.getByRole('heading', { name: "You're all set" }).waitFor();
+      await page.getByRole('link', { name: 'Go to your security info' }).click();
       await page.waitForURL((u) => u.pathname === '/account/security');
     });
 
