@@ -206,14 +206,15 @@ async fn flow(base: &str, passkey: &mut Passkey) -> anyhow::Result<()> {
         json!({"r": r, "ceremony": started["ceremony"], "credential": credential}),
     )
     .await?;
-    let res = http
-        .get(format!(
-            "{base}{}",
-            done["redirect"].as_str().unwrap_or_default()
-        ))
-        .send()
-        .await?;
-    let back = url::Url::parse(&location(&res)?)?;
+    // Straight to the application when the sign-in answered the request
+    // at once; otherwise through Onramp's resume step.
+    let next = done["redirect"].as_str().unwrap_or_default();
+    let back = if next.starts_with('/') {
+        let res = http.get(format!("{base}{next}")).send().await?;
+        url::Url::parse(&location(&res)?)?
+    } else {
+        url::Url::parse(next)?
+    };
     let code = back
         .query_pairs()
         .find(|(k, _)| k == "code")

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 use super::RequestMeta;
 use crate::crypto::random::{self, SharedRandom};
 use crate::domain::audit::{Actor, AuditEvent, AuditEventType, Outcome, Target};
+use crate::store::batch::Put;
 use crate::store::{Change, SharedStore, StoreError};
 
 #[derive(Clone)]
@@ -64,6 +65,33 @@ impl AuditLog {
         let applied = self.store.apply_audited(change, &event).await?;
         if applied {
             emit(&event);
+        }
+        Ok(applied)
+    }
+
+    /// [`AuditLog::apply`], then, only if the change applied, the records
+    /// `puts` and the events of `then` (see
+    /// [`crate::store::Store::apply_audited_then`]).
+    pub async fn apply_then(
+        &self,
+        change: Change<'_>,
+        entry: Entry<'_>,
+        puts: &[Put<'_>],
+        then: Vec<Entry<'_>>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let event = self.event(entry, now)?;
+        let also = then
+            .into_iter()
+            .map(|e| self.event(e, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let applied = self
+            .store
+            .apply_audited_then(change, &event, puts, &also, now)
+            .await?;
+        if applied {
+            emit(&event);
+            also.iter().for_each(emit);
         }
         Ok(applied)
     }

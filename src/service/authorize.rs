@@ -16,6 +16,7 @@ use crate::domain::authz::{AuthorizationRequest, CodeGrant, Session};
 use crate::domain::client::Client;
 use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::domain::protocol::{self, AuthorizeRequest};
+use crate::domain::user::User;
 use crate::store::Ns;
 use crate::store::records::{FixedLifetime, Records};
 
@@ -195,25 +196,13 @@ impl AuthorizeService {
             .map(|h| h.sub)
     }
 
-    /// Does `session` answer `request` without asking the person again?
     fn satisfies(
         &self,
         request: &AuthorizationRequest,
         session: &Session,
         now: OffsetDateTime,
     ) -> bool {
-        if !session.is_live(now) {
-            return false;
-        }
-        if request.prompt.login && session.auth_time < request.created {
-            return false;
-        }
-        if let Some(max_age) = request.max_age
-            && now - session.auth_time > Duration::seconds(max_age)
-        {
-            return false;
-        }
-        true
+        satisfies(request, session, now)
     }
 
     /// A user without a passkey must register one first (policy) - if
@@ -370,49 +359,99 @@ impl AuthorizeService {
         {
             return Ok(None);
         }
-        let code = random::token::<32>(&*self.ctx.rng)?;
-        let grant = CodeGrant {
-            client_id: request.client_id.clone(),
-            redirect_uri: request.redirect_uri.clone(),
-            user_id: session.user_id.clone(),
-            sid: session.sid.clone(),
-            scope: request.scope.clone(),
-            nonce: request.nonce.clone(),
-            code_challenge: request.code_challenge.clone(),
-            auth_time: session.auth_time,
-            amr: session.amr.clone(),
-            acr: request
-                .acr_values
-                .as_ref()
-                .map(|_| session.acr().to_owned()),
-            id_token_claims: request.id_token_claims.clone(),
-            userinfo_claims: request.userinfo_claims.clone(),
-            session_expires_at: session.expires_at,
-        };
+        let code = new_code(&self.ctx, request, session)?;
         self.ctx
             .store
-            .put_fixed(&hex::encode(sha256(code.as_bytes())), &grant, now)
+            .put_fixed(&code.key, &code.grant, now)
             .await?;
         self.ctx
             .audit
-            .record(
-                Entry {
-                    event_type: AuditEventType::CodeIssued,
-                    actor: Actor::user(&user.id),
-                    target: Some(user_target(&user.id, user.upn.as_str())),
-                    meta,
-                    outcome: Outcome::Success,
-                    detail: Some(format!("client {}", request.client_id)),
-                },
-                now,
-            )
+            .record(code_issued(user, &request.client_id, meta), now)
             .await?;
-        let mut params = vec![("code", code.as_str())];
-        if let Some(s) = &request.state {
-            params.push(("state", s));
-        }
-        params.push(("iss", &self.ctx.issuer));
-        Ok(Some(redirect_with(&request.redirect_uri, &params)))
+        Ok(Some(code.redirect))
+    }
+}
+
+/// Does `session` answer `request` without asking the person again?
+fn satisfies(request: &AuthorizationRequest, session: &Session, now: OffsetDateTime) -> bool {
+    if !session.is_live(now) {
+        return false;
+    }
+    if request.prompt.login && session.auth_time < request.created {
+        return false;
+    }
+    if let Some(max_age) = request.max_age
+        && now - session.auth_time > Duration::seconds(max_age)
+    {
+        return false;
+    }
+    true
+}
+
+/// Whether a sign-in that just made `session`, for someone who has a
+/// passkey (so nothing to enroll), answers `request` at once.
+pub(crate) fn answers_at_once(
+    request: &AuthorizationRequest,
+    session: &Session,
+    now: OffsetDateTime,
+) -> bool {
+    satisfies(request, session, now) && request.allows_subject(&session.user_id)
+}
+
+/// A code for `request` from `session`, not yet stored.
+pub(crate) struct NewCode {
+    /// The stored code's id (its hash).
+    pub key: String,
+    pub grant: CodeGrant,
+    /// The redirect to the client with the code.
+    pub redirect: String,
+}
+
+pub(crate) fn new_code(
+    ctx: &Context,
+    request: &AuthorizationRequest,
+    session: &Session,
+) -> Result<NewCode, DomainError> {
+    let code = random::token::<32>(&*ctx.rng)?;
+    let grant = CodeGrant {
+        client_id: request.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        user_id: session.user_id.clone(),
+        sid: session.sid.clone(),
+        scope: request.scope.clone(),
+        nonce: request.nonce.clone(),
+        code_challenge: request.code_challenge.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        acr: request
+            .acr_values
+            .as_ref()
+            .map(|_| session.acr().to_owned()),
+        id_token_claims: request.id_token_claims.clone(),
+        userinfo_claims: request.userinfo_claims.clone(),
+        session_expires_at: session.expires_at,
+    };
+    let mut params = vec![("code", code.as_str())];
+    if let Some(s) = &request.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &ctx.issuer));
+    Ok(NewCode {
+        key: hex::encode(sha256(code.as_bytes())),
+        redirect: redirect_with(&request.redirect_uri, &params),
+        grant,
+    })
+}
+
+/// The `code.issued` event.
+pub(crate) fn code_issued<'a>(user: &User, client_id: &str, meta: &'a RequestMeta) -> Entry<'a> {
+    Entry {
+        event_type: AuditEventType::CodeIssued,
+        actor: Actor::user(&user.id),
+        target: Some(user_target(&user.id, user.upn.as_str())),
+        meta,
+        outcome: Outcome::Success,
+        detail: Some(format!("client {client_id}")),
     }
 }
 

@@ -28,15 +28,25 @@ fn key(token: &str) -> String {
 impl TokenService {
     /// Stores a refresh grant under a new token; returns the token.
     pub(crate) async fn store_refresh(&self, grant: &RefreshGrant) -> Result<String, OAuthError> {
+        let token = random::token::<32>(&*self.ctx.rng).map_err(|_| OAuthError::server_error())?;
+        self.store_refresh_as(&token, grant).await?;
+        Ok(token)
+    }
+
+    /// Stores a refresh grant under `token` (made beforehand, so that what
+    /// a code's redemption produced can be recorded first).
+    pub(crate) async fn store_refresh_as(
+        &self,
+        token: &str,
+        grant: &RefreshGrant,
+    ) -> Result<(), OAuthError> {
         let ctx = &self.ctx;
         let now = ctx.clock.now();
         let idle = Duration::seconds(i64::from(ctx.settings.tokens.refresh_token_idle_seconds));
-        let token = random::token::<32>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
         ctx.store
-            .put_record(&key(&token), grant, (now + idle).min(grant.expires_at), now)
+            .put_record(&key(token), grant, (now + idle).min(grant.expires_at), now)
             .await
-            .map_err(store_error)?;
-        Ok(token)
+            .map_err(store_error)
     }
 
     async fn family_revoked(&self, family: &str, now: OffsetDateTime) -> Result<bool, OAuthError> {
@@ -152,7 +162,6 @@ impl TokenService {
             token: access_token,
             exp,
             scope,
-            ..
         } = self.user_access_token(
             client,
             UserGrant {

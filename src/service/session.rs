@@ -49,6 +49,14 @@ impl Sessions {
         Self { ctx }
     }
 
+    /// A fresh secret for the cookie and the id its session is stored
+    /// under, for a caller that stores the session with other writes.
+    pub fn new_secret(&self) -> Result<(String, String), DomainError> {
+        let secret = random::token::<32>(&*self.ctx.rng)?;
+        let id = key(&secret);
+        Ok((secret, id))
+    }
+
     /// Stores `session` under a fresh secret; returns the secret for the cookie.
     pub async fn create(&self, session: &Session) -> Result<String, DomainError> {
         let now = self.ctx.clock.now();

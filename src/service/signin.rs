@@ -5,6 +5,7 @@ use time::{Duration, OffsetDateTime};
 use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
 
 use super::audit::{Entry, user_target};
+use super::authorize;
 use super::lockout::{Lockout, attempt_parties};
 use super::passkey_assertion::{self, RelyingParty, StoredPasskey};
 use super::session::Sessions;
@@ -12,10 +13,14 @@ use super::{Context, RequestMeta, policy_groups};
 use crate::crypto::random;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
-use crate::domain::authz::{Session, SignInMethod, passkey_amr, tap_amr};
+use crate::domain::authz::{
+    AuthorizationRequest, CodeGrant, Session, SignInMethod, passkey_amr, tap_amr,
+};
+use crate::domain::credential::PasskeyCredential;
 use crate::domain::policy::Policy;
 use crate::domain::tap::{self, MethodUsabilityReason, Tap};
 use crate::domain::user::{Upn, User};
+use crate::store::batch::{Put, Step};
 use crate::store::records::{FixedLifetime, Record, Records};
 use crate::store::{Change, Ns, TapUse};
 
@@ -402,25 +407,105 @@ impl SignInService {
         ))
     }
 
-    /// Finishes a passkey sign-in and starts a session.
+    /// Finishes a passkey sign-in and starts a session; with the
+    /// authorization request `request_id` that the new session answers at
+    /// once, also issues its code (where the page goes next). One read and
+    /// one write of the store (two round trips on Redis, one commit on the
+    /// embedded store) for all of it.
     pub async fn sign_in_with_passkey(
         &self,
         ceremony_id: &str,
         credential: &PublicKeyCredential,
+        request_id: Option<&str>,
         meta: &RequestMeta,
-    ) -> Result<(String, Session), SignInError> {
-        let (Some(webauthn), Some(relying_party)) =
-            (self.ctx.webauthn.as_deref(), self.relying_party.as_ref())
+    ) -> Result<PasskeySignIn, SignInError> {
+        let (Some(webauthn), Some(_)) = (self.ctx.webauthn.as_deref(), self.relying_party.as_ref())
         else {
             return Err(SignInError::PasskeysUnavailable);
         };
         let now = self.ctx.clock.now();
-        let ceremony: Ceremony = take_ceremony(&self.ctx, ceremony_id)
-            .await?
-            .ok_or(SignInError::CeremonyExpired)?;
         let cred_id = random::b64url(credential.get_credential_id());
-        let stored = self.ctx.store.find_credential(&cred_id).await?;
-        let Some(mut stored) = stored else {
+        // The user handle names whose passkey this claims to be, so the
+        // user, the passkey and the policy are read with the ceremony; a
+        // wrong claim finds no passkey.
+        let claimed = passkey_assertion::claimed_user(webauthn, credential).unwrap_or_default();
+        let ceremony_id = if ceremony_id.len() > 64 {
+            ""
+        } else {
+            ceremony_id
+        };
+        let request_id = request_id.filter(|r| !r.is_empty() && r.len() <= 64);
+        let mut steps = vec![
+            Step::take::<Ceremony>(ceremony_id),
+            Step::User(&claimed),
+            Step::Credential {
+                user_id: &claimed,
+                cred_id: &cred_id,
+            },
+            Step::Policy,
+        ];
+        // Claimed now so two finishes never both get a code; it goes back
+        // below unless a code comes of it.
+        if let Some(r) = request_id {
+            steps.push(Step::take::<AuthorizationRequest>(r));
+        }
+        let mut got = self.ctx.store.batch(&steps, now).await?.into_iter();
+        let mut next = || {
+            got.next()
+                .ok_or_else(|| DomainError::Internal("short batch".into()))
+        };
+        let ceremony = next()?.record::<Ceremony>(ceremony_id);
+        let user = next()?.user();
+        let stored = next()?.credential();
+        let policy = next()?.policy();
+        let request = match request_id {
+            Some(r) => next()?.record::<AuthorizationRequest>(r),
+            None => None,
+        };
+        let read = Read {
+            ceremony,
+            user,
+            stored,
+            policy,
+        };
+        let result = self
+            .finish_passkey(read, request.as_ref(), credential, &cred_id, meta, now)
+            .await;
+        if let (Some(r), Some(req)) = (request_id, &request)
+            && !matches!(&result, Ok(s) if s.redirect.is_some())
+        {
+            let back = self
+                .ctx
+                .store
+                .put_new_record(r, req, req.created + AuthorizationRequest::TTL, now)
+                .await;
+            if let Err(e) = back {
+                tracing::warn!(error = %e, "the authorization request could not be put back");
+            }
+        }
+        result
+    }
+
+    async fn finish_passkey(
+        &self,
+        read: Read,
+        request: Option<&AuthorizationRequest>,
+        credential: &PublicKeyCredential,
+        cred_id: &str,
+        meta: &RequestMeta,
+        now: OffsetDateTime,
+    ) -> Result<PasskeySignIn, SignInError> {
+        let Some(relying_party) = self.relying_party.as_ref() else {
+            return Err(SignInError::PasskeysUnavailable);
+        };
+        let Read {
+            ceremony,
+            user,
+            stored,
+            policy,
+        } = read;
+        let ceremony = ceremony.ok_or(SignInError::CeremonyExpired)?;
+        let (Some(user), Some(mut stored)) = (user, stored) else {
             self.audit(
                 AuditEventType::PasskeyFailed,
                 None,
@@ -432,33 +517,19 @@ impl SignInService {
             .await;
             return Err(SignInError::PasskeyFailed);
         };
-        let user = self
-            .ctx
-            .store
-            .get_user(&stored.user_id)
-            .await?
-            .ok_or(SignInError::PasskeyFailed)?;
         let stored_passkey = StoredPasskey::from_stored(&stored.passkey)
             .map_err(|e| DomainError::Internal(e.to_string()))?;
         let result = match ceremony {
-            Ceremony::Discoverable(state) => {
-                let claimed = passkey_assertion::claimed_user(webauthn, credential)
-                    .ok_or(SignInError::PasskeyFailed)?;
-                if claimed != user.id {
-                    Err(SignInError::PasskeyFailed)
-                } else {
-                    passkey_assertion::finish_discoverable(
-                        relying_party,
-                        credential,
-                        &state,
-                        &stored_passkey,
-                    )
-                    .map_err(|e| {
-                        tracing::info!(error = %e, "passkey assertion rejected");
-                        SignInError::PasskeyFailed
-                    })
-                }
-            }
+            Ceremony::Discoverable(state) => passkey_assertion::finish_discoverable(
+                relying_party,
+                credential,
+                &state,
+                &stored_passkey,
+            )
+            .map_err(|e| {
+                tracing::info!(error = %e, "passkey assertion rejected");
+                SignInError::PasskeyFailed
+            }),
             _ => Err(SignInError::PasskeyFailed),
         };
         let result = match result {
@@ -480,11 +551,9 @@ impl SignInService {
         if !user.account_enabled {
             return Err(SignInError::AccountDisabled);
         }
-        // Key restrictions apply to sign-in too: blocking a model stops
-        // the passkeys already registered with it.
-        let policy = self.ctx.store.get_policy().await?.unwrap_or_default();
-        // So do the method's state and targets (checked only after the
-        // assertion, so nobody learns the policy without the key).
+        // The passkey method's state and targets apply to sign-in (checked
+        // only after the assertion, so nobody learns the policy without
+        // the key).
         let groups = policy_groups(&self.ctx, &user.id, policy.passkey.has_group_targets()).await?;
         if !policy.passkey.enabled_for(&user.id, &groups) {
             self.audit(
@@ -500,6 +569,8 @@ impl SignInService {
             .await;
             return Err(SignInError::PasskeyDisabledByPolicy);
         }
+        // So do key restrictions: blocking a model stops the passkeys
+        // already registered with it.
         if !policy
             .passkey
             .key_restrictions
@@ -526,8 +597,10 @@ impl SignInService {
         stored.last_used = Some(now);
         stored.backup_eligible = result.backup_eligible();
         stored.backup_state = result.backup_state();
-        // The new counter and last use, with the `passkey.used` event.
-        let entry = Entry {
+        // The new counter and last use, with the `passkey.used` event; the
+        // session, and the code with its `code.issued` event, only if the
+        // passkey is still there.
+        let used = Entry {
             event_type: AuditEventType::PasskeyUsed,
             actor: Actor::user(&user.id),
             target: Some(user_target(&user.id, user.upn.as_str())),
@@ -535,15 +608,44 @@ impl SignInService {
             outcome: Outcome::Success,
             detail: Some(format!("credential {}", stored.name)),
         };
+        let mut session = Session {
+            sid: self.sessions.new_sid()?,
+            user_id: user.id.clone(),
+            auth_time: now,
+            amr: passkey_amr(result.backup_eligible()),
+            method: SignInMethod::Passkey {
+                credential_id: cred_id.to_owned(),
+                backup_eligible: result.backup_eligible(),
+            },
+            expires_at: now + SESSION_LIFETIME,
+            enrollment_deadline: None,
+            clients: Vec::new(),
+        };
+        let code = match request {
+            Some(request) if authorize::answers_at_once(request, &session, now) => {
+                session.clients.push(request.client_id.clone());
+                Some((authorize::new_code(&self.ctx, request, &session)?, request))
+            }
+            _ => None,
+        };
+        let (secret, session_id) = self.sessions.new_secret()?;
+        let mut puts = vec![Put::record(&session_id, &session, session.expires_at)?];
+        let mut then = Vec::new();
+        if let Some((code, request)) = &code {
+            puts.push(Put::record(&code.key, &code.grant, now + CodeGrant::TTL)?);
+            then.push(authorize::code_issued(&user, &request.client_id, meta));
+        }
         if !self
             .ctx
             .audit
-            .apply(
+            .apply_then(
                 Change::UpdateCredential {
                     cred: &stored,
                     prior: None,
                 },
-                entry,
+                used,
+                &puts,
+                then,
                 now,
             )
             .await?
@@ -551,22 +653,30 @@ impl SignInService {
             // Deleted while the ceremony ran.
             return Err(SignInError::PasskeyFailed);
         }
-        let session = Session {
-            sid: self.sessions.new_sid()?,
-            user_id: user.id.clone(),
-            auth_time: now,
-            amr: passkey_amr(result.backup_eligible()),
-            method: SignInMethod::Passkey {
-                credential_id: cred_id.clone(),
-                backup_eligible: result.backup_eligible(),
-            },
-            expires_at: now + SESSION_LIFETIME,
-            enrollment_deadline: None,
-            clients: Vec::new(),
-        };
-        let secret = self.sessions.create(&session).await?;
-        Ok((secret, session))
+        Ok(PasskeySignIn {
+            secret,
+            session,
+            redirect: code.map(|(c, _)| c.redirect),
+        })
     }
+}
+
+/// What a passkey sign-in reads, in one step.
+struct Read {
+    ceremony: Option<Ceremony>,
+    user: Option<User>,
+    stored: Option<PasskeyCredential>,
+    policy: Policy,
+}
+
+/// A finished passkey sign-in.
+pub struct PasskeySignIn {
+    /// For the session cookie.
+    pub secret: String,
+    pub session: Session,
+    /// The application with its code, when the sign-in answered the
+    /// authorization request at once.
+    pub redirect: Option<String>,
 }
 
 /// Registration state (shared with enrollment).

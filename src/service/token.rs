@@ -19,6 +19,7 @@ use crate::domain::permission::Permission;
 use crate::domain::protocol::TokenRequest;
 use crate::domain::user::DirectoryRole;
 use crate::store::Ns;
+use crate::store::batch::{Got, Put, Step};
 use crate::store::records::Records;
 
 /// RFC 9068 access token claims.
@@ -89,7 +90,6 @@ pub(crate) struct UserGrant<'a> {
 /// A user access token as issued.
 pub(crate) struct IssuedAccess {
     pub token: String,
-    pub jti: String,
     pub exp: i64,
     /// The granted scope (the request minus permissions the roles lack).
     pub scope: String,
@@ -264,38 +264,13 @@ impl TokenService {
             }
             (None, None) => {}
         }
-        let user = ctx
-            .store
-            .get_user(&grant.user_id)
-            .await
-            .map_err(store_error)?;
-        let Some(user) = user.filter(|u| u.sign_in_valid(grant.auth_time)) else {
-            return Err(grant_error(
-                "the account is disabled or its sessions were revoked",
-            ));
-        };
-        if now >= grant.session_expires_at {
-            return Err(grant_error("the sign-in session has ended"));
-        }
-        let IssuedAccess {
-            token: access_token,
-            jti,
-            exp,
-            scope,
-        } = self.user_access_token(
-            client,
-            UserGrant {
-                user_id: &grant.user_id,
-                sid: &grant.sid,
-                scope: &grant.scope.join(" "),
-                auth_time: grant.auth_time,
-                not_after: grant.session_expires_at,
-                claims: &grant.userinfo_claims,
-                roles: &user.roles,
-            },
-        )?;
-        let id_token = self.id_token(client, &grant, &user, &access_token, exp)?;
-        let refresh_token = if grant.scope.iter().any(|s| s == "offline_access")
+        // What this redemption will produce is settled before the user is
+        // read, so that it is remembered in the same round trip (a second
+        // use of the code revokes it; if the user check below fails, the
+        // record names tokens that never existed, which is harmless).
+        let jti = random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
+        let exp = self.access_expiry(grant.session_expires_at);
+        let refresh = if grant.scope.iter().any(|s| s == "offline_access")
             && client.allows_grant(GrantType::RefreshToken)
         {
             let is_tap = grant.amr.iter().any(|a| a == "otp");
@@ -308,43 +283,81 @@ impl TokenService {
             } else {
                 now + lifetime
             };
+            let token = random::token::<32>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
             let family = random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
-            let refresh = RefreshGrant {
-                client_id: client.id.clone(),
-                user_id: grant.user_id.clone(),
-                sid: grant.sid.clone(),
-                scope: grant.scope.clone(),
-                auth_time: grant.auth_time,
-                amr: grant.amr.clone(),
-                expires_at,
-                family,
-                userinfo_claims: grant.userinfo_claims.clone(),
-            };
-            let token = self.store_refresh(&refresh).await?;
-            Some((token, refresh.family, expires_at.unix_timestamp()))
+            Some((token, family, expires_at))
         } else {
             None
         };
-        let (refresh_token, refresh_family) = match refresh_token {
-            Some((token, family, end)) => (Some(token), Some((family, end))),
-            None => (None, None),
-        };
-        // Remember the redemption: a second use of this code revokes these tokens.
         let redeemed = RedeemedCode {
-            access_token_jti: jti,
+            access_token_jti: jti.clone(),
             access_token_expires: exp,
-            refresh_token_hash: refresh_token
+            refresh_token_hash: refresh
                 .as_ref()
-                .map(|t| hex::encode(crate::crypto::sha256(t.as_bytes()))),
-            refresh_family,
+                .map(|(t, _, _)| hex::encode(crate::crypto::sha256(t.as_bytes()))),
+            refresh_family: refresh
+                .as_ref()
+                .map(|(_, f, end)| (f.clone(), end.unix_timestamp())),
         };
         let keep_until = time::OffsetDateTime::from_unix_timestamp(exp)
             .unwrap_or(now)
             .max(now + time::Duration::minutes(10));
-        ctx.store
-            .put_record(&key, &redeemed, keep_until, now)
+        let steps = [
+            Step::User(&grant.user_id),
+            Step::Put(Put::record(&key, &redeemed, keep_until).map_err(store_error)?),
+        ];
+        let user = ctx
+            .store
+            .batch(&steps, now)
             .await
-            .map_err(store_error)?;
+            .map_err(store_error)?
+            .into_iter()
+            .next()
+            .and_then(Got::user);
+        let Some(user) = user.filter(|u| u.sign_in_valid(grant.auth_time)) else {
+            return Err(grant_error(
+                "the account is disabled or its sessions were revoked",
+            ));
+        };
+        if now >= grant.session_expires_at {
+            return Err(grant_error("the sign-in session has ended"));
+        }
+        let IssuedAccess {
+            token: access_token,
+            exp,
+            scope,
+        } = self.user_access_token_as(
+            client,
+            UserGrant {
+                user_id: &grant.user_id,
+                sid: &grant.sid,
+                scope: &grant.scope.join(" "),
+                auth_time: grant.auth_time,
+                not_after: grant.session_expires_at,
+                claims: &grant.userinfo_claims,
+                roles: &user.roles,
+            },
+            jti,
+        )?;
+        let id_token = self.id_token(client, &grant, &user, &access_token, exp)?;
+        let refresh_token = match refresh {
+            Some((token, family, expires_at)) => {
+                let refresh = RefreshGrant {
+                    client_id: client.id.clone(),
+                    user_id: grant.user_id.clone(),
+                    sid: grant.sid.clone(),
+                    scope: grant.scope.clone(),
+                    auth_time: grant.auth_time,
+                    amr: grant.amr.clone(),
+                    expires_at,
+                    family,
+                    userinfo_claims: grant.userinfo_claims.clone(),
+                };
+                self.store_refresh_as(&token, &refresh).await?;
+                Some(token)
+            }
+            None => None,
+        };
         Ok(TokenResponse {
             expires_in: u32::try_from(exp - now.unix_timestamp()).unwrap_or(0),
             access_token,
@@ -421,6 +434,24 @@ impl TokenService {
         client: &Client,
         grant: UserGrant<'_>,
     ) -> Result<IssuedAccess, OAuthError> {
+        let jti = random::token::<16>(&*self.ctx.rng).map_err(|_| OAuthError::server_error())?;
+        self.user_access_token_as(client, grant, jti)
+    }
+
+    /// When an access token for a grant that ends at `not_after` expires.
+    fn access_expiry(&self, not_after: time::OffsetDateTime) -> i64 {
+        let now = self.ctx.clock.now().unix_timestamp();
+        let lifetime = i64::from(self.ctx.settings.tokens.access_token_lifetime_seconds);
+        (now + lifetime).min(not_after.unix_timestamp())
+    }
+
+    /// [`user_access_token`](Self::user_access_token) with its `jti` given.
+    fn user_access_token_as(
+        &self,
+        client: &Client,
+        grant: UserGrant<'_>,
+        jti: String,
+    ) -> Result<IssuedAccess, OAuthError> {
         let UserGrant {
             user_id,
             sid,
@@ -451,15 +482,14 @@ impl TokenService {
             Audience::One(ctx.issuer.clone())
         };
         let now = ctx.clock.now().unix_timestamp();
-        let lifetime = i64::from(ctx.settings.tokens.access_token_lifetime_seconds);
         let claims = UserAccessClaims {
             iss: ctx.issuer.clone(),
             sub: user_id.to_owned(),
             aud,
             client_id: client.id.clone(),
-            exp: (now + lifetime).min(not_after.unix_timestamp()),
+            exp: self.access_expiry(not_after),
             iat: now,
-            jti: random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?,
+            jti,
             scope,
             auth_time: auth_time.unix_timestamp(),
             sid: sid.to_owned(),
@@ -473,7 +503,6 @@ impl TokenService {
             .map_err(|_| OAuthError::server_error())?;
         Ok(IssuedAccess {
             token,
-            jti: claims.jti,
             exp: claims.exp,
             scope: claims.scope,
         })

@@ -38,9 +38,9 @@ use memo::Memo;
 use writer::Writer;
 
 use super::{
-    AuditPage, AuditStore, Change, ClientStore, CredentialStore, GroupStore, KeyStore, PolicyStore,
-    Store, StoreError, TapStore, TapUse, UserStore, already_member, audit_key, changed_meanwhile,
-    cred_changed_meanwhile, group_changed_meanwhile, unix_ms,
+    AuditPage, AuditStore, Change, ClientStore, CredentialStore, EphemeralStore, GroupStore,
+    KeyStore, PolicyStore, Store, StoreError, TapStore, TapUse, UserStore, already_member,
+    audit_key, batch, changed_meanwhile, cred_changed_meanwhile, group_changed_meanwhile, unix_ms,
 };
 use crate::domain::audit::{AuditEvent, AuditFilter};
 use crate::domain::client::Client;
@@ -284,15 +284,26 @@ impl EmbeddedStore {
         change: Change<'_>,
         event: Option<&AuditEvent>,
     ) -> Result<bool, StoreError> {
+        self.apply_with(change, event.into_iter()).await
+    }
+
+    /// [`apply`](Self::apply) with more events logged in the same commit,
+    /// if the change applied.
+    async fn apply_with<'e>(
+        &self,
+        change: Change<'_>,
+        events: impl Iterator<Item = &'e AuditEvent>,
+    ) -> Result<bool, StoreError> {
         let op = Op::of(change)?;
-        let audit = match event {
-            Some(e) => Some((audit_key(e), serde_json::to_string(e)?, e.clone())),
-            None => None,
-        };
+        let audit = events
+            .map(|e| Ok((audit_key(e), serde_json::to_string(e)?, e.clone())))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.write(move |tx| {
             let applied = op.apply(tx)?;
-            if applied && let Some((key, json, event)) = &audit {
-                webhooks::log_event(tx, key, json, event)?;
+            if applied {
+                for (key, json, event) in &audit {
+                    webhooks::log_event(tx, key, json, event)?;
+                }
             }
             Ok(applied)
         })
@@ -1301,5 +1312,27 @@ impl Store for EmbeddedStore {
 
     fn kind(&self) -> &'static str {
         "embedded"
+    }
+
+    /// The change and every event in one commit (one fsync); the records
+    /// after it, in memory where their kind lives there.
+    async fn apply_audited_then(
+        &self,
+        change: Change<'_>,
+        event: &AuditEvent,
+        puts: &[batch::Put<'_>],
+        also: &[AuditEvent],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if !self
+            .apply_with(change, std::iter::once(event).chain(also))
+            .await?
+        {
+            return Ok(false);
+        }
+        for p in puts {
+            self.put(p.ns, p.id, &p.value, p.expires_at, now).await?;
+        }
+        Ok(true)
     }
 }

@@ -4,6 +4,7 @@
 //! many instances). Both pass the same conformance suite
 //! (`tests/it/store_conformance.rs`).
 
+pub mod batch;
 pub mod embedded;
 pub mod records;
 pub mod redis;
@@ -541,6 +542,32 @@ pub trait Store:
     async fn ping(&self) -> Result<(), StoreError>;
     /// Which backend this is, for logs.
     fn kind(&self) -> &'static str;
+
+    /// Runs independent `steps` in order, each result in its step's place:
+    /// on a single Redis server, in one round trip.
+    async fn batch(
+        &self,
+        steps: &[batch::Step<'_>],
+        now: OffsetDateTime,
+    ) -> Result<Vec<batch::Got>, StoreError> {
+        batch::one_by_one(self, steps, now).await
+    }
+
+    /// [`AuditStore::apply_audited`] and, only if the change applied, the
+    /// short-lived records `puts` and the events `also` (which change
+    /// nothing durable themselves): one commit on the embedded store, one
+    /// more round trip on Redis. A sign-in's credential update, its session,
+    /// its code and their events go together this way.
+    async fn apply_audited_then(
+        &self,
+        change: Change<'_>,
+        event: &AuditEvent,
+        puts: &[batch::Put<'_>],
+        also: &[AuditEvent],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        batch::apply_then_one_by_one(self, change, event, puts, also, now).await
+    }
 }
 
 pub type SharedStore = Arc<dyn Store>;

@@ -73,7 +73,7 @@ pub struct Versioned<R> {
     raw: Vec<u8>,
 }
 
-fn decode<R: Record>(id: &str, raw: &[u8]) -> Option<R> {
+pub(super) fn decode<R: Record>(id: &str, raw: &[u8]) -> Option<R> {
     match serde_json::from_slice(raw) {
         Ok(v) => Some(v),
         Err(e) => {

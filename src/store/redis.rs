@@ -46,6 +46,7 @@
 //! (`redis+cluster://h1:p1,h2:p2`): every command and script names keys of
 //! one slot, and nothing enumerates keys (no SCAN or KEYS).
 
+mod batch;
 mod webhooks;
 
 use async_trait::async_trait;
@@ -759,17 +760,14 @@ return 1",
 
 // KEYS: creds hash, outbox. ARGV: cred id, json, event, expected raw JSON
 // ('' for any). Replace only if present (and unchanged): 0 absent, -2 changed.
-static UPDATE_CRED: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+const UPDATE_CRED_SRC: &str = r"
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
 if ARGV[4] ~= '' and cur ~= ARGV[4] then return -2 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
-return 1",
-    )
-});
+return 1";
+static UPDATE_CRED: LazyLock<Script> = LazyLock::new(|| Script::new(UPDATE_CRED_SRC));
 
 // KEYS: keys. ARGV: expected version, json.
 static REPLACE_KEYS: LazyLock<Script> = LazyLock::new(|| {
@@ -1786,6 +1784,9 @@ impl AuditStore for RedisStore {
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(event)?;
+        if let Some(done) = self.apply_pipelined(&change, event, &json).await {
+            return done;
+        }
         let outbox = self.outbox_of(&change);
         // Registered first, so recovery finds the outbox even if this
         // instance dies between the change and the drain below.
@@ -2165,6 +2166,29 @@ impl Store for RedisStore {
 
     fn kind(&self) -> &'static str {
         "redis"
+    }
+
+    async fn batch(
+        &self,
+        steps: &[super::batch::Step<'_>],
+        now: OffsetDateTime,
+    ) -> Result<Vec<super::batch::Got>, StoreError> {
+        self.batch_steps(steps, now).await
+    }
+
+    async fn apply_audited_then(
+        &self,
+        change: Change<'_>,
+        event: &AuditEvent,
+        puts: &[super::batch::Put<'_>],
+        also: &[AuditEvent],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if !self.apply_audited(change, event).await? {
+            return Ok(false);
+        }
+        self.after_change(puts, also, now).await?;
+        Ok(true)
     }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark of a full passkey sign-in: authorize → sign-in page →
-# passkey options → software-authenticator assertion → finish → resume →
-# code → token exchange with PKCE.
+# passkey options → software-authenticator assertion → finish (which answers
+# the authorization request with its code at once) → token exchange with
+# PKCE.
 #
 #   tests/bench/signin_load.sh
 #

@@ -183,8 +183,18 @@ impl Browser {
         }
     }
 
+    /// A URL elsewhere (the application, with its code) is not fetched:
+    /// the answer is a redirect there, as a browser would follow it.
     pub async fn get(&self, url: &str) -> Response {
-        Self::wrap(self.http.get(self.abs(url)).send().await.unwrap()).await
+        let url = self.abs(url);
+        if !url.starts_with(&self.base) {
+            return Response {
+                status: 303,
+                location: Some(url),
+                body: String::new(),
+            };
+        }
+        Self::wrap(self.http.get(url).send().await.unwrap()).await
     }
 
     pub async fn post_form(&self, url: &str, form: &[(&str, &str)]) -> Response {

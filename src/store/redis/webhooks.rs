@@ -45,13 +45,18 @@ fn with_remember(body: &str) -> Script {
 /// Appends an event to the log and, if it is new there, queues a delivery
 /// for every subscription that wants its type (ids as
 /// [`webhook::delivery_id`]); with an outbox (KEYS[3], a single server
-/// only), also removes the event from it.
+/// only), also removes the event from it, and with ARGV[9] = '1' logs it
+/// only if the outbox held it (so it can follow its change in one pipeline:
+/// a change that did not happen pushed nothing).
 /// KEYS: log, events[, outbox]. ARGV: audit key, event JSON, hook prefix,
 /// event type, event id, due ms, the delivery JSON after its id and
-/// subscription, recent bound.
-pub(super) static LOG_EVENT: LazyLock<Script> = LazyLock::new(|| {
-    with_remember(
+/// subscription, recent bound[, '1'].
+pub(super) static LOG_EVENT_SRC: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{REMEMBER}{}",
         r#"
+local after = ARGV[9] == '1'
+if after and redis.call('LREM', KEYS[3], 1, ARGV[2]) == 0 then return 0 end
 local new = redis.call('ZADD', KEYS[1], 'NX', 0, ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if new == 1 then
@@ -65,10 +70,12 @@ if new == 1 then
     end
   end
 end
+if after then return 1 end
 if #KEYS >= 3 then return redis.call('LREM', KEYS[3], 1, ARGV[2]) end
-return 0"#,
+return 0"#
     )
 });
+pub(super) static LOG_EVENT: LazyLock<Script> = LazyLock::new(|| Script::new(&LOG_EVENT_SRC));
 
 /// KEYS: jobs, due. ARGV: prefix, recent bound, due ms, then (id, JSON,
 /// subscription id or '') per job.
@@ -207,33 +214,73 @@ impl RedisStore {
         format!("{{{}:audit}}:outbox", self.p)
     }
 
-    /// [`LOG_EVENT`] with its arguments for `event` (`outbox`: the one it
+    /// [`LOG_EVENT`]'s keys and arguments for `event` (`outbox`: the one it
     /// leaves, on a single server).
+    fn log_event_parts(
+        &self,
+        event: &AuditEvent,
+        json: &str,
+        outbox: Option<&str>,
+    ) -> Result<(Vec<String>, [String; 8]), StoreError> {
+        let tail = serde_json::to_string(&Tail {
+            event_type: event.event_type.as_str(),
+            created: event.time,
+            payload: webhook::message(event),
+        })?;
+        let mut keys = vec![self.audit_log_key(), self.audit_ev_key()];
+        keys.extend(outbox.map(str::to_owned));
+        let tail = tail.strip_prefix('{').unwrap_or(&tail).to_owned();
+        let args = [
+            audit_key(event),
+            json.to_owned(),
+            self.hooks_prefix(),
+            event.event_type.as_str().to_owned(),
+            event.id.clone(),
+            unix_ms(event.time).to_string(),
+            tail,
+            RECENT_DELIVERIES.to_string(),
+        ];
+        Ok((keys, args))
+    }
+
+    /// [`LOG_EVENT`] invoked for `event`.
     pub(super) fn log_event(
         &self,
         event: &AuditEvent,
         json: &str,
         outbox: Option<&str>,
     ) -> Result<redis::ScriptInvocation<'static>, StoreError> {
-        let tail = serde_json::to_string(&Tail {
-            event_type: event.event_type.as_str(),
-            created: event.time,
-            payload: webhook::message(event),
-        })?;
-        let mut inv = LOG_EVENT.key(self.audit_log_key());
-        inv.key(self.audit_ev_key());
-        if let Some(outbox) = outbox {
-            inv.key(outbox);
+        let (keys, args) = self.log_event_parts(event, json, outbox)?;
+        let mut inv = LOG_EVENT.prepare_invoke();
+        for k in keys {
+            inv.key(k);
         }
-        inv.arg(audit_key(event))
-            .arg(json)
-            .arg(self.hooks_prefix())
-            .arg(event.event_type.as_str())
-            .arg(&event.id)
-            .arg(unix_ms(event.time))
-            .arg(tail.strip_prefix('{').unwrap_or(&tail))
-            .arg(RECENT_DELIVERIES);
+        for a in args {
+            inv.arg(a);
+        }
         Ok(inv)
+    }
+
+    /// [`LOG_EVENT`] as a command for a pipeline (by its text: a pipeline
+    /// cannot load a script the server lost); `after_change`: only if the
+    /// outbox holds the event.
+    pub(super) fn log_event_cmd(
+        &self,
+        event: &AuditEvent,
+        json: &str,
+        outbox: Option<&str>,
+        after_change: bool,
+    ) -> Result<redis::Cmd, StoreError> {
+        let (keys, args) = self.log_event_parts(event, json, outbox)?;
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(LOG_EVENT_SRC.as_str())
+            .arg(keys.len())
+            .arg(keys)
+            .arg(&args[..]);
+        if after_change {
+            cmd.arg("1");
+        }
+        Ok(cmd)
     }
 
     pub(super) async fn put_subscription(

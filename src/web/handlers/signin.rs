@@ -512,12 +512,16 @@ pub async fn passkey_finish(
     meta: RequestMeta,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ScriptError> {
-    let (secret, session) = state
+    let done = state
         .signin
-        .sign_in_with_passkey(&body.ceremony, &body.credential, &meta)
+        .sign_in_with_passkey(&body.ceremony, &body.credential, body.r.as_deref(), &meta)
         .await?;
-    let max_age = (session.expires_at - state.ctx.clock.now()).whole_seconds();
-    let mut res = json_resume(body.r.as_deref());
-    let _ = res.add_cookie(&state.cookies.session_cookie(secret, max_age));
+    let max_age = (done.session.expires_at - state.ctx.clock.now()).whole_seconds();
+    let mut res = match done.redirect {
+        // Straight back to the application with its code.
+        Some(url) => json_ok(serde_json::json!({ "redirect": url })),
+        None => json_resume(body.r.as_deref()),
+    };
+    let _ = res.add_cookie(&state.cookies.session_cookie(done.secret, max_age));
     Ok(res)
 }
