@@ -22,6 +22,7 @@ mod oidc_flow;
 mod onboarding;
 mod openapi;
 mod operations;
+mod passkey_finish;
 mod portal;
 mod redis_outage;
 mod registration_report;
