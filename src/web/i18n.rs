@@ -9,8 +9,9 @@
 //! [`text`]. A message missing in a language falls back to English.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
+use actix_web::HttpMessage;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -18,6 +19,7 @@ use actix_web::web;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 
+use crate::domain::authz::AuthorizationRequest;
 use crate::state::AppState;
 
 /// The languages pages are written in; English first (the fallback).
@@ -225,17 +227,42 @@ pub fn text(english: &str) -> String {
     }
 }
 
-/// The page script's sentences (messages `js-*`), as JSON for a `<meta>`.
-pub fn script_strings() -> String {
-    let map: serde_json::Map<String, serde_json::Value> = message_ids(SOURCES[0].1)
-        .into_iter()
-        .filter(|id| id.starts_with("js-"))
-        .map(|id| {
-            let text = t(&id);
-            (id, serde_json::Value::String(text))
-        })
-        .collect();
-    serde_json::Value::Object(map).to_string()
+/// The page script's sentences (messages `js-*`), as JSON for a `<meta>`:
+/// made once per language (every page carries them).
+pub fn script_strings() -> &'static str {
+    static BY_LOCALE: LazyLock<Vec<(Locale, String)>> = LazyLock::new(|| {
+        let ids: Vec<String> = message_ids(SOURCES[0].1)
+            .into_iter()
+            .filter(|id| id.starts_with("js-"))
+            .collect();
+        SOURCES
+            .iter()
+            .map(|(locale, _)| {
+                let map: serde_json::Map<String, serde_json::Value> = ids
+                    .iter()
+                    .map(|id| {
+                        let text = lookup(*locale, id, None);
+                        (id.clone(), serde_json::Value::String(text))
+                    })
+                    .collect();
+                (*locale, serde_json::Value::Object(map).to_string())
+            })
+            .collect()
+    });
+    let locale = current();
+    BY_LOCALE
+        .iter()
+        .find(|(l, _)| *l == locale)
+        .or(BY_LOCALE.first())
+        .map_or("{}", |(_, s)| s.as_str())
+}
+
+/// The stored authorization request as the language choice read it, so
+/// that the page's handler does not read it again.
+#[derive(Clone)]
+pub struct ReadRequest {
+    pub id: String,
+    pub request: Arc<AuthorizationRequest>,
 }
 
 /// Middleware: chooses the request's language and handles the request in
@@ -268,9 +295,15 @@ async fn choose(req: &ServiceRequest) -> Locale {
         }
         if let (Some(r), Some(state)) = (r, req.app_data::<web::Data<AppState>>())
             && let Ok(pending) = state.authorize.pending(&r).await
-            && let Some(l) = pending.ui_locales.as_deref().and_then(from_ui_locales)
         {
-            return l;
+            let locale = pending.ui_locales.as_deref().and_then(from_ui_locales);
+            req.extensions_mut().insert(ReadRequest {
+                id: r,
+                request: Arc::new(pending),
+            });
+            if let Some(l) = locale {
+                return l;
+            }
         }
     }
     req.headers()

@@ -90,7 +90,14 @@ struct Pending {
 }
 
 async fn pending(req: &HttpRequest, state: &AppState, r: &str) -> Result<Pending, PageError> {
-    let pending = state.authorize.pending(r).await.map_err(page)?;
+    let read = actix_web::HttpMessage::extensions(req)
+        .get::<crate::web::i18n::ReadRequest>()
+        .filter(|read| read.id == r)
+        .map(|read| read.request.clone());
+    let pending = match read {
+        Some(request) => request,
+        None => std::sync::Arc::new(state.authorize.pending(r).await.map_err(page)?),
+    };
     // Signed in, but not as the user the application's id_token_hint
     // names: say why the sign-in page is back.
     let secret = state.cookies.session(req);
@@ -105,7 +112,7 @@ async fn pending(req: &HttpRequest, state: &AppState, r: &str) -> Result<Pending
             .ok()
             .flatten()
             .map(|c| c.name.clone().unwrap_or_else(|| c.id.clone())),
-        login_hint: pending.login_hint,
+        login_hint: pending.login_hint.clone(),
         notice: other.then_some(OTHER_ACCOUNT),
     })
 }
