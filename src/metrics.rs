@@ -70,6 +70,7 @@ pub struct Metrics {
     tap_failures: AtomicU64,
     tap_lockouts: AtomicU64,
     store_errors: AtomicU64,
+    redis_round_trips: AtomicU64,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
@@ -120,6 +121,11 @@ impl Metrics {
 
     pub fn store_error(&self) {
         self.store_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One command or pipeline sent to Redis and its answer awaited.
+    pub fn redis_round_trip(&self) {
+        self.redis_round_trips.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The text exposition format (version 0.0.4).
@@ -212,6 +218,11 @@ impl Metrics {
                 "onramp_store_errors_total",
                 "Requests that failed because the store was unavailable.",
                 &self.store_errors,
+            ),
+            (
+                "onramp_redis_round_trips_total",
+                "Commands and pipelines sent to Redis (each awaits its answer).",
+                &self.redis_round_trips,
             ),
         ] {
             let _ = writeln!(

@@ -23,8 +23,10 @@
 # time of the server process over the measured phase, divided by the flows),
 # the Redis commands per flow (INFO stats), and, in a separate counting run
 # under strace, one flow at a time (strace slows the server, so it is not
-# timed): fsync and fdatasync calls of the server per flow, and Redis round
-# trips per flow (Redis's write calls: one per answer).
+# timed): fsync and fdatasync calls of the server per flow, Redis round
+# trips per flow (the server's own count, onramp_redis_round_trips_total
+# on /metrics) and Redis's write calls per flow (about one per answer; a
+# pipeline that reaches Redis in two reads is answered twice).
 #
 # Tunables (environment): USERS (default 40), CONCURRENCY ("8 16"),
 # DURATION (10, seconds), STORES ("embedded redis"), SKIP_BUILD=1 (use the
@@ -310,6 +312,13 @@ strace_calls() { # file syscall...
 }
 
 # The counting run: the load tool at concurrency 1 for COUNT_SECONDS with
+# The server's own count of Redis round trips (a command or a pipeline
+# sent, its answer awaited), from /metrics.
+redis_round_trips() {
+    curl -fsS "http://$HOST:$PORT/metrics" 2>/dev/null |
+        awk '$1 == "onramp_redis_round_trips_total" { print $2 }'
+}
+
 # strace counting the server's fsync/fdatasync and Redis's write/writev
 # calls. One flow at a time, each Redis write answers one round trip (with
 # concurrent flows, commands sharing the multiplexed connection are answered
@@ -328,12 +337,15 @@ count_run() { # store
         grep -q '^enrolled ' "$err" 2>/dev/null && break
         sleep 0.05
     done
+    local trips_before trips_after trips="–"
+    trips_before="$(redis_round_trips)"
     strace -f -qq -c -e trace=fsync,fdatasync -o "$TMP/strace-server" -p "$SERVER_PID" & s1=$!
     if [[ -n "$REDIS_PID" ]]; then
         strace -f -qq -c -e trace=write,writev -o "$TMP/strace-redis" -p "$REDIS_PID" & s2=$!
     fi
     wait "$LOAD_PID" 2>/dev/null || true
     LOAD_PID=""
+    trips_after="$(redis_round_trips)"
     kill -INT $s1 $s2 2>/dev/null || true
     wait $s1 $s2 2>/dev/null || true
     local ok syncs replies="–"
@@ -344,7 +356,9 @@ count_run() { # store
     fi
     syncs="$(awk -v c="$(strace_calls "$TMP/strace-server" fsync fdatasync)" -v n="$ok" 'BEGIN { printf "%.2f", c / n }')"
     [[ -n "$s2" ]] && replies="$(awk -v c="$(strace_calls "$TMP/strace-redis" write writev)" -v n="$ok" 'BEGIN { printf "%.1f", c / n }')"
-    COUNTS+=("| $store | $ok | $syncs | $replies |")
+    [[ -n "$REDIS_PID" && -n "$trips_before" && -n "$trips_after" ]] &&
+        trips="$(awk -v a="$trips_before" -v b="$trips_after" -v n="$ok" 'BEGIN { printf "%.1f", (b - a) / n }')"
+    COUNTS+=("| $store | $ok | $syncs | $trips | $replies |")
 }
 
 LOADAVG_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -388,8 +402,8 @@ if ((${#COUNTS[@]})); then
     echo
     echo "Counting run (one flow at a time, ${COUNT_SECONDS:-5}s under strace, not timed):"
     echo
-    echo "| store | flows | fsync + fdatasync per flow | Redis round trips per flow |"
-    echo "|---|---:|---:|---:|"
+    echo "| store | flows | fsync + fdatasync per flow | Redis round trips per flow | Redis write calls per flow |"
+    echo "|---|---:|---:|---:|---:|"
     printf '%s\n' "${COUNTS[@]}"
 fi
 
