@@ -896,6 +896,38 @@ fn link_after<'a>(body: &'a str, prefix: &str) -> &'a str {
     &body[start..start + end]
 }
 
+/// A form refused in place (portal/form.rs): the same page with `status`,
+/// `words` beside the input `field` (tied to it by `aria-invalid` and
+/// `aria-describedby`) and in the summary at the top, not the problem page.
+#[track_caller]
+pub(crate) fn assert_inline(res: &Response, status: u16, field: &str, words: &str) {
+    let body = &res.body;
+    assert_eq!(res.status, status, "{body}");
+    assert!(
+        body.contains(&format!(
+            "aria-invalid=\"true\" aria-describedby=\"{field}-error"
+        )),
+        "{field} not marked invalid: {body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "<p class=\"field-error\" id=\"{field}-error\">{words}"
+        )),
+        "{words} not beside {field}: {body}"
+    );
+    let summary = &body[body
+        .find("<div class=\"error\" role=\"alert\" id=\"error-summary\">")
+        .unwrap_or_else(|| panic!("no summary: {body}"))..];
+    assert!(
+        summary.contains(&format!("<a href=\"#{field}-error\">{words}")),
+        "{summary}"
+    );
+    assert!(
+        !body.contains("Please check your input") && !body.contains("<h1>Not possible</h1>"),
+        "the problem page: {body}"
+    );
+}
+
 /// A TAP policy form as the policy page posts it, with `extra` fields.
 fn tap_form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut form = vec![
@@ -1939,8 +1971,17 @@ async fn portal_forms_on(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(taken.status, 400, "{}", taken.body);
-    assert!(taken.body.contains("id=\"upn-error\""), "{}", taken.body);
+    assert_inline(&taken, 409, "upn", "User name is already in use.");
+    assert!(
+        !taken.body.contains("userPrincipalName"),
+        "no API words: {}",
+        taken.body
+    );
+    assert!(
+        taken.body.contains("value=\"Another Grace\""),
+        "{}",
+        taken.body
+    );
 
     // Edit the profile: saved for real; a bad email explained in place.
     let page = admin.get(&user_path).await;
