@@ -612,11 +612,11 @@ async fn portal_pages_on(backend: Backend) {
     let bad = form("5");
     let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let res = admin.post_form("/admin/policy/tap", &bad).await;
-    assert_eq!(res.status, 400, "{}", res.body);
-    assert!(
-        res.body.contains("minimumLifetimeInMinutes"),
-        "{}",
-        res.body
+    assert_inline(
+        &res,
+        400,
+        "min",
+        "Minimum lifetime must be between 10 and 43,200 minutes.",
     );
     let good = form("30");
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -1237,7 +1237,7 @@ async fn portal_groups_on(backend: Backend) {
         (
             vec![("include_all", "no"), ("groups", "yes")],
             400,
-            "name at least one user or pick at least one group",
+            "Name at least one user or pick at least one group",
         ),
         (
             vec![
@@ -1246,7 +1246,7 @@ async fn portal_groups_on(backend: Backend) {
                 ("include_group", "no-such-group"),
             ],
             400,
-            "a group you picked no longer exists",
+            "A group you picked no longer exists",
         ),
         (
             vec![
@@ -1255,7 +1255,7 @@ async fn portal_groups_on(backend: Backend) {
                 ("include_group_names", "Finance"),
             ],
             400,
-            "there is no group named Finance",
+            "There is no group named Finance.",
         ),
     ] {
         let res = admin
