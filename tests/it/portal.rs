@@ -2140,6 +2140,245 @@ async fn portal_forms_redis() {
     portal_forms_on(Backend::Redis).await;
 }
 
+/// The policy, group and webhook forms refuse a bad value in place: the
+/// same page (400), the error beside its field in plain words, what was
+/// typed and ticked kept, and nothing written.
+async fn portal_forms_refuse_in_place_on(backend: Backend) {
+    use onramp::domain::group::NewGroup;
+    use onramp::domain::user::NewUser;
+
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let global = crate::groups::global_caller(&app);
+    let service = &app.state.admin;
+    let new = NewUser {
+        upn: "grace@example.com".into(),
+        display_name: "Grace Hopper".into(),
+        ..Default::default()
+    };
+    service.create_user(&global, new).await.unwrap();
+    let csrf = admin.get("/admin/policy").await.field("csrf");
+    let before = service.get_policy(&global).await.unwrap();
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let (admin, csrf) = (&admin, csrf.clone());
+        async move {
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend(fields);
+            admin.post_form(path, &form).await
+        }
+    };
+
+    // The TAP policy: a lifetime out of bounds, then an unknown user.
+    let tap = |min: &'static str, exclude: &'static str| {
+        vec![
+            ("enabled", "yes"),
+            ("min", min),
+            ("default", "60"),
+            ("max", "480"),
+            ("length", "12"),
+            ("once", "yes"),
+            ("include_all", "yes"),
+            ("include", ""),
+            ("exclude", exclude),
+        ]
+    };
+    let res = post("/admin/policy/tap", tap("5", "grace@example.com")).await;
+    assert_inline(
+        &res,
+        400,
+        "min",
+        "Minimum lifetime must be between 10 and 43,200 minutes.",
+    );
+    let body = &res.body;
+    assert!(
+        body.contains("<h1>Authentication method policies</h1>"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("minimumLifetimeInMinutes"),
+        "no API words: {body}"
+    );
+    let tap_form =
+        &body[body.find("id=\"tap-policy\"").unwrap()..body.find("id=\"passkey-policy\"").unwrap()];
+    for kept in [
+        "value=\"5\"",
+        "value=\"12\"",
+        "name=\"once\" value=\"yes\" checked",
+        ">grace@example.com</textarea>",
+    ] {
+        assert!(tap_form.contains(kept), "{kept} not kept: {tap_form}");
+    }
+    let res = post("/admin/policy/tap", tap("30", "nobody@example.com")).await;
+    assert_inline(&res, 400, "exclude", "There is no user nobody@example.com.");
+    assert!(
+        res.body
+            .contains("id=\"tap-exclude\" name=\"exclude\" rows=\"3\" aria-invalid=\"true\""),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains(">nobody@example.com</textarea>"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"30\""), "{}", res.body);
+
+    // Passkeys: a window out of bounds, a line that is no AAGUID, an
+    // allow list without models.
+    let passkey = |window: &'static str, restrict: &'static str, aaguids: &'static str| {
+        vec![
+            ("enabled", "yes"),
+            ("self_service", "yes"),
+            ("include_all", "yes"),
+            ("include", ""),
+            ("exclude", ""),
+            ("window", window),
+            ("mfa", "yes"),
+            ("restrict", restrict),
+            ("restriction", "allow"),
+            ("aaguids", aaguids),
+        ]
+    };
+    let res = post("/admin/policy/passkeys", passkey("0", "", "")).await;
+    assert_inline(
+        &res,
+        400,
+        "window",
+        "Enrollment window must be between 1 and 1440 minutes.",
+    );
+    assert!(res.body.contains("value=\"0\""), "{}", res.body);
+    let res = post(
+        "/admin/policy/passkeys",
+        passkey("10", "yes", "not-a-model"),
+    )
+    .await;
+    assert_inline(
+        &res,
+        400,
+        "aaguids",
+        "AAGUIDs must be UUIDs, one per line; `not-a-model` is not one.",
+    );
+    assert!(res.body.contains(">not-a-model</textarea>"), "{}", res.body);
+    assert!(
+        res.body.contains("name=\"restrict\" value=\"yes\" checked"),
+        "{}",
+        res.body
+    );
+    let res = post("/admin/policy/passkeys", passkey("10", "yes", "")).await;
+    assert_inline(
+        &res,
+        400,
+        "aaguids",
+        "An enforced allow list needs at least one AAGUID (it would block every passkey).",
+    );
+    assert!(!res.body.contains("keyRestrictions"), "{}", res.body);
+    assert_eq!(
+        service.get_policy(&global).await.unwrap(),
+        before,
+        "nothing written"
+    );
+
+    // Groups: a bad mail nickname; nothing is created.
+    let res = post(
+        "/admin/groups",
+        vec![
+            ("display_name", "Night shift"),
+            ("description", "Works late"),
+            ("mail_nickname", "night shift"),
+        ],
+    )
+    .await;
+    assert_inline(&res, 400, "mail_nickname", "Mail nickname may hold ");
+    assert!(
+        res.body
+            .contains("aria-describedby=\"mail_nickname-error mail_nickname-hint\""),
+        "the hint too: {}",
+        res.body
+    );
+    for kept in [
+        "value=\"Night shift\"",
+        "value=\"Works late\"",
+        "value=\"night shift\"",
+    ] {
+        assert!(res.body.contains(kept), "{kept} not kept: {}", res.body);
+    }
+    assert!(!res.body.contains("mailNickname"), "{}", res.body);
+    assert_eq!(service.count_groups(&global).await.unwrap(), 0);
+
+    // Editing a group: an empty name; the group stays as it was.
+    let group = service
+        .create_group(
+            &global,
+            NewGroup {
+                display_name: Some("Day shift".into()),
+                mail_nickname: Some("day".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let path = format!("/admin/groups/{}", group.id);
+    let res = admin
+        .post_form(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("display_name", "  "),
+                ("description", "Works early"),
+            ],
+        )
+        .await;
+    assert_inline(&res, 400, "display_name", "Display name must not be empty.");
+    assert!(res.body.contains("<h1>Day shift</h1>"), "{}", res.body);
+    assert!(res.body.contains("value=\"Works early\""), "{}", res.body);
+    let stored = service.get_group(&global, &group.id).await.unwrap();
+    assert_eq!(
+        (stored.display_name.as_str(), stored.description),
+        ("Day shift", None)
+    );
+
+    // Webhooks: a URL in clear to another host; nothing is subscribed.
+    let res = post(
+        "/admin/webhooks",
+        vec![
+            ("url", "http://hooks.example.com/in"),
+            ("description", "HR tracker"),
+            ("event", "user.created"),
+            ("event", "policy.changed"),
+            ("passcodes", "yes"),
+        ],
+    )
+    .await;
+    assert_inline(
+        &res,
+        400,
+        "url",
+        "URL must be https (http only to localhost, 127.0.0.1 or [::1]).",
+    );
+    for kept in [
+        "value=\"http://hooks.example.com/in\"",
+        "value=\"HR tracker\"",
+        "value=\"user.created\" checked",
+        "value=\"policy.changed\" checked",
+        "<details open>",
+        "name=\"passcodes\" value=\"yes\" checked",
+    ] {
+        assert!(res.body.contains(kept), "{kept} not kept: {}", res.body);
+    }
+    assert!(app.state.webhooks.list(&global).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn portal_forms_refuse_in_place_embedded() {
+    portal_forms_refuse_in_place_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn portal_forms_refuse_in_place_redis() {
+    portal_forms_refuse_in_place_on(Backend::Redis).await;
+}
+
 /// Registering a client in the portal: errors beside their fields in plain
 /// words; application permissions picked from what the admin holds, and
 /// the application then gets exactly those with client credentials.
