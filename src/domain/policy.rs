@@ -210,7 +210,7 @@ impl TapPolicy {
             if !(lo..=hi).contains(&v) {
                 return Err(DomainError::invalid(
                     field,
-                    format!("must be between {lo} and {hi}"),
+                    format!("must be between {lo} and {hi} minutes"),
                 ));
             }
         }
@@ -356,7 +356,7 @@ impl PasskeyPolicy {
         if !(lo..=hi).contains(&self.enrollment_window_minutes) {
             return Err(DomainError::invalid(
                 "enrollmentWindowInMinutes",
-                format!("must be between {lo} and {hi}"),
+                format!("must be between {lo} and {hi} minutes"),
             ));
         }
         let k = &self.key_restrictions;

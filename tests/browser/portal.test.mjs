@@ -17,7 +17,9 @@
 //   4. The administrator's audit log shows each of those steps.
 //   5. At a phone's width (390 px), the administrator creates a group, adds
 //      the new user to it, sees the group on the user's page, and picks it
-//      by name in the TAP policy's target picker.
+//      by name in the TAP policy's target picker; a minimum lifetime out of
+//      bounds is explained beside its field, the form as entered, and the
+//      policy is saved once it is fixed.
 //   6. Still at 390 px, they register a relying party: the page that shows
 //      its secret once keeps the secret and "Copy secret" on the screen; a
 //      refused registration, a deletion's confirmation and the new user's
@@ -525,6 +527,37 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       await box.check();
       await assertFits(page, 'the policy page');
       await shot(page, 'policy-picker');
+    });
+
+    await step('a minimum lifetime out of bounds is refused beside its field', async () => {
+      const form = page.locator('form#tap-policy');
+      const min = form.getByLabel('Minimum lifetime (minutes)');
+      const original = await min.inputValue();
+      await min.fill('5');
+      await form.getByRole('button', { name: 'Save TAP policy' }).click();
+      // The same page (portal/form.rs), the form as entered.
+      await page.locator('#min-error').waitFor();
+      assert.equal(await page.locator('#min-error').innerText(), 'Minimum lifetime must be between 10 and 43,200 minutes.');
+      assert.equal(await min.getAttribute('aria-invalid'), 'true');
+      assert.equal(await min.getAttribute('aria-describedby'), 'min-error');
+      assert.equal(await min.inputValue(), '5', 'the value as typed');
+      const summary = page.getByRole('alert');
+      assert.match(await summary.innerText(), /The Temporary Access Pass policy was not saved/);
+      assert.equal(await summary.getByRole('link').getAttribute('href'), '#min-error');
+      assert.equal(await form.getByLabel('Only these users and groups').isChecked(), true, 'the choice kept');
+      assert.equal(await form.locator('.chosen').isVisible(), true, 'the lists shown again');
+      assert.equal(await form.locator('.chosen').getByRole('checkbox', { name: new RegExp(GROUP.name) }).isChecked(), true,
+        'the group ticked before is not ticked any more');
+      await assertFits(page, 'the policy page with an error');
+      await shot(page, 'policy-error');
+      const refused = admin.log.httpErrors.filter((l) => / POST .*\/admin\/policy\/tap$/.test(l));
+      assert.deepEqual(refused, [`HTTP 400 POST ${onramp.base}/admin/policy/tap`]);
+      admin.log.httpErrors = admin.log.httpErrors.filter((l) => !refused.includes(l));
+      await min.fill(original);
+    });
+
+    await step('saved with the group', async () => {
+      const form = page.locator('form#tap-policy');
       await form.getByRole('button', { name: 'Save TAP policy' }).click();
       await page.waitForURL((u) => u.pathname === '/admin/policy' && u.searchParams.get('done') === 'tap');
       await page.getByRole('status').filter({ hasText: 'The Temporary Access Pass policy was saved.' }).waitFor();

@@ -80,12 +80,22 @@ async fn csv_import_on(backend: Backend) {
         b"userPrincipalName,displayName,password\nx@example.com,X,p\n",
     )
     .await;
-    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    crate::portal::assert_inline(
+        &unknown,
+        400,
+        "file",
+        "Column 3 is named &#34;password&#34;",
+    );
     assert!(
-        unknown.body.contains("&#34;password&#34;"),
-        "{}",
+        unknown
+            .body
+            .contains("<h1>Import users from a CSV file</h1>"),
+        "the same page: {}",
         unknown.body
     );
+    // No file chosen: said beside the field.
+    let empty = upload(&admin, &csrf, b"").await;
+    crate::portal::assert_inline(&empty, 400, "file", "Choose a CSV file to upload.");
 
     // The preview: every bad row with its reason, nothing written.
     let posted = upload(&admin, &csrf, FILE.as_bytes()).await;

@@ -647,10 +647,31 @@ async fn portal_page_on(backend: Backend) {
             .contains("aria-invalid=\"true\" aria-describedby=\"time_zone-error\"")
     );
     assert!(res.body.contains("value=\"09:30\""), "kept as typed");
-    // Beyond the TAP policy's maximum (480): beside the lifetime.
+    crate::portal::assert_inline(
+        &res,
+        400,
+        "time_zone",
+        "Time zone `Europe/Atlantis` is not an IANA time zone name (such as Europe/Berlin).",
+    );
+    assert!(
+        res.body.contains("name=\"email\" value=\"yes\" checked"),
+        "ticks kept: {}",
+        res.body
+    );
+    // Beyond the TAP policy's maximum (480): beside the lifetime, in plain
+    // words (the API's names left out).
     let res = post(form("Europe/Berlin", "600")).await;
-    assert_eq!(res.status, 400, "{}", res.body);
-    assert!(res.body.contains("id=\"lifetime-error\""), "{}", res.body);
+    crate::portal::assert_inline(
+        &res,
+        400,
+        "lifetime",
+        "Lifetime must be between 60 and 480 minutes.",
+    );
+    assert!(!res.body.contains("LifetimeInMinutes"), "{}", res.body);
+    // Not a number: beside the field too.
+    let res = post(form("Europe/Berlin", "four hours")).await;
+    crate::portal::assert_inline(&res, 400, "lifetime", "Lifetime must be a whole number.");
+    assert!(res.body.contains("value=\"four hours\""), "{}", res.body);
     let token = policy_token(&app).await;
     let (_, got) = app
         .api(Method::GET, "/policies/onboardingPolicy", &token, None)

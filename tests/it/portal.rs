@@ -612,11 +612,11 @@ async fn portal_pages_on(backend: Backend) {
     let bad = form("5");
     let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let res = admin.post_form("/admin/policy/tap", &bad).await;
-    assert_eq!(res.status, 400, "{}", res.body);
-    assert!(
-        res.body.contains("minimumLifetimeInMinutes"),
-        "{}",
-        res.body
+    assert_inline(
+        &res,
+        400,
+        "min",
+        "Minimum lifetime must be between 10 and 43,200 minutes.",
     );
     let good = form("30");
     let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -896,6 +896,38 @@ fn link_after<'a>(body: &'a str, prefix: &str) -> &'a str {
     &body[start..start + end]
 }
 
+/// A form refused in place (portal/form.rs): the same page with `status`,
+/// `words` beside the input `field` (tied to it by `aria-invalid` and
+/// `aria-describedby`) and in the summary at the top, not the problem page.
+#[track_caller]
+pub(crate) fn assert_inline(res: &Response, status: u16, field: &str, words: &str) {
+    let body = &res.body;
+    assert_eq!(res.status, status, "{body}");
+    assert!(
+        body.contains(&format!(
+            "aria-invalid=\"true\" aria-describedby=\"{field}-error"
+        )),
+        "{field} not marked invalid: {body}"
+    );
+    assert!(
+        body.contains(&format!(
+            "<p class=\"field-error\" id=\"{field}-error\">{words}"
+        )),
+        "{words} not beside {field}: {body}"
+    );
+    let summary = &body[body
+        .find("<div class=\"error\" role=\"alert\" id=\"error-summary\">")
+        .unwrap_or_else(|| panic!("no summary: {body}"))..];
+    assert!(
+        summary.contains(&format!("<a href=\"#{field}-error\">{words}")),
+        "{summary}"
+    );
+    assert!(
+        !body.contains("Please check your input") && !body.contains("<h1>Not possible</h1>"),
+        "the problem page: {body}"
+    );
+}
+
 /// A TAP policy form as the policy page posts it, with `extra` fields.
 fn tap_form<'a>(csrf: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
     let mut form = vec![
@@ -976,8 +1008,13 @@ async fn portal_groups_on(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(bad.status, 400, "{}", bad.body);
-    assert!(bad.body.contains("Mail nickname: may hold"), "{}", bad.body);
+    assert_inline(
+        &bad,
+        400,
+        "mail_nickname",
+        "Mail nickname may hold ASCII letters",
+    );
+    assert!(bad.body.contains("value=\"has space\""), "{}", bad.body);
 
     // Create a group.
     let mut create = vec![("csrf", csrf.as_str())];
@@ -1063,23 +1100,19 @@ async fn portal_groups_on(backend: Backend) {
     }
     // Twice, or someone unknown: explained, nothing changes.
     let twice = add("ada@example.com").await;
-    assert_eq!(twice.status, 409, "{}", twice.body);
+    assert_inline(
+        &twice,
+        409,
+        "upn",
+        "ada@example.com is already a member of this group.",
+    );
     assert!(
-        twice
-            .body
-            .contains("ada@example.com is already a member of this group."),
+        twice.body.contains("value=\"ada@example.com\""),
         "{}",
         twice.body
     );
     let unknown = add("nobody@example.com").await;
-    assert_eq!(unknown.status, 400, "{}", unknown.body);
-    assert!(
-        unknown
-            .body
-            .contains("User name: there is no user nobody@example.com"),
-        "{}",
-        unknown.body
-    );
+    assert_inline(&unknown, 400, "upn", "There is no user nobody@example.com.");
     let no_csrf = admin
         .post_form(
             &format!("{group_path}/members"),
@@ -1121,8 +1154,12 @@ async fn portal_groups_on(backend: Backend) {
     let emptied = admin
         .post_form(&group_path, &[("csrf", &csrf), ("display_name", "")])
         .await;
-    assert_eq!(emptied.status, 400, "{}", emptied.body);
-    assert!(emptied.body.contains("Display name:"), "{}", emptied.body);
+    assert_inline(
+        &emptied,
+        400,
+        "display_name",
+        "Display name must not be empty.",
+    );
 
     // The user's page lists their groups, with links.
     let group_link = format!("<a href=\"{group_path}\">Staff members</a>");
@@ -1205,7 +1242,7 @@ async fn portal_groups_on(backend: Backend) {
         (
             vec![("include_all", "no"), ("groups", "yes")],
             400,
-            "name at least one user or pick at least one group",
+            "Name at least one user or pick at least one group",
         ),
         (
             vec![
@@ -1214,7 +1251,7 @@ async fn portal_groups_on(backend: Backend) {
                 ("include_group", "no-such-group"),
             ],
             400,
-            "a group you picked no longer exists",
+            "A group you picked no longer exists",
         ),
         (
             vec![
@@ -1223,7 +1260,7 @@ async fn portal_groups_on(backend: Backend) {
                 ("include_group_names", "Finance"),
             ],
             400,
-            "there is no group named Finance",
+            "There is no group named Finance.",
         ),
     ] {
         let res = admin
@@ -1939,8 +1976,17 @@ async fn portal_forms_on(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(taken.status, 400, "{}", taken.body);
-    assert!(taken.body.contains("id=\"upn-error\""), "{}", taken.body);
+    assert_inline(&taken, 409, "upn", "User name is already in use.");
+    assert!(
+        !taken.body.contains("userPrincipalName"),
+        "no API words: {}",
+        taken.body
+    );
+    assert!(
+        taken.body.contains("value=\"Another Grace\""),
+        "{}",
+        taken.body
+    );
 
     // Edit the profile: saved for real; a bad email explained in place.
     let page = admin.get(&user_path).await;
@@ -2092,6 +2138,245 @@ async fn portal_forms_embedded() {
 #[tokio::test]
 async fn portal_forms_redis() {
     portal_forms_on(Backend::Redis).await;
+}
+
+/// The policy, group and webhook forms refuse a bad value in place: the
+/// same page (400), the error beside its field in plain words, what was
+/// typed and ticked kept, and nothing written.
+async fn portal_forms_refuse_in_place_on(backend: Backend) {
+    use onramp::domain::group::NewGroup;
+    use onramp::domain::user::NewUser;
+
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let admin = admin_browser(&app).await;
+    let global = crate::groups::global_caller(&app);
+    let service = &app.state.admin;
+    let new = NewUser {
+        upn: "grace@example.com".into(),
+        display_name: "Grace Hopper".into(),
+        ..Default::default()
+    };
+    service.create_user(&global, new).await.unwrap();
+    let csrf = admin.get("/admin/policy").await.field("csrf");
+    let before = service.get_policy(&global).await.unwrap();
+    let post = |path: &'static str, fields: Vec<(&'static str, &'static str)>| {
+        let (admin, csrf) = (&admin, csrf.clone());
+        async move {
+            let mut form = vec![("csrf", csrf.as_str())];
+            form.extend(fields);
+            admin.post_form(path, &form).await
+        }
+    };
+
+    // The TAP policy: a lifetime out of bounds, then an unknown user.
+    let tap = |min: &'static str, exclude: &'static str| {
+        vec![
+            ("enabled", "yes"),
+            ("min", min),
+            ("default", "60"),
+            ("max", "480"),
+            ("length", "12"),
+            ("once", "yes"),
+            ("include_all", "yes"),
+            ("include", ""),
+            ("exclude", exclude),
+        ]
+    };
+    let res = post("/admin/policy/tap", tap("5", "grace@example.com")).await;
+    assert_inline(
+        &res,
+        400,
+        "min",
+        "Minimum lifetime must be between 10 and 43,200 minutes.",
+    );
+    let body = &res.body;
+    assert!(
+        body.contains("<h1>Authentication method policies</h1>"),
+        "{body}"
+    );
+    assert!(
+        !body.contains("minimumLifetimeInMinutes"),
+        "no API words: {body}"
+    );
+    let tap_form =
+        &body[body.find("id=\"tap-policy\"").unwrap()..body.find("id=\"passkey-policy\"").unwrap()];
+    for kept in [
+        "value=\"5\"",
+        "value=\"12\"",
+        "name=\"once\" value=\"yes\" checked",
+        ">grace@example.com</textarea>",
+    ] {
+        assert!(tap_form.contains(kept), "{kept} not kept: {tap_form}");
+    }
+    let res = post("/admin/policy/tap", tap("30", "nobody@example.com")).await;
+    assert_inline(&res, 400, "exclude", "There is no user nobody@example.com.");
+    assert!(
+        res.body
+            .contains("id=\"tap-exclude\" name=\"exclude\" rows=\"3\" aria-invalid=\"true\""),
+        "{}",
+        res.body
+    );
+    assert!(
+        res.body.contains(">nobody@example.com</textarea>"),
+        "{}",
+        res.body
+    );
+    assert!(res.body.contains("value=\"30\""), "{}", res.body);
+
+    // Passkeys: a window out of bounds, a line that is no AAGUID, an
+    // allow list without models.
+    let passkey = |window: &'static str, restrict: &'static str, aaguids: &'static str| {
+        vec![
+            ("enabled", "yes"),
+            ("self_service", "yes"),
+            ("include_all", "yes"),
+            ("include", ""),
+            ("exclude", ""),
+            ("window", window),
+            ("mfa", "yes"),
+            ("restrict", restrict),
+            ("restriction", "allow"),
+            ("aaguids", aaguids),
+        ]
+    };
+    let res = post("/admin/policy/passkeys", passkey("0", "", "")).await;
+    assert_inline(
+        &res,
+        400,
+        "window",
+        "Enrollment window must be between 1 and 1440 minutes.",
+    );
+    assert!(res.body.contains("value=\"0\""), "{}", res.body);
+    let res = post(
+        "/admin/policy/passkeys",
+        passkey("10", "yes", "not-a-model"),
+    )
+    .await;
+    assert_inline(
+        &res,
+        400,
+        "aaguids",
+        "AAGUIDs must be UUIDs, one per line; `not-a-model` is not one.",
+    );
+    assert!(res.body.contains(">not-a-model</textarea>"), "{}", res.body);
+    assert!(
+        res.body.contains("name=\"restrict\" value=\"yes\" checked"),
+        "{}",
+        res.body
+    );
+    let res = post("/admin/policy/passkeys", passkey("10", "yes", "")).await;
+    assert_inline(
+        &res,
+        400,
+        "aaguids",
+        "An enforced allow list needs at least one AAGUID (it would block every passkey).",
+    );
+    assert!(!res.body.contains("keyRestrictions"), "{}", res.body);
+    assert_eq!(
+        service.get_policy(&global).await.unwrap(),
+        before,
+        "nothing written"
+    );
+
+    // Groups: a bad mail nickname; nothing is created.
+    let res = post(
+        "/admin/groups",
+        vec![
+            ("display_name", "Night shift"),
+            ("description", "Works late"),
+            ("mail_nickname", "night shift"),
+        ],
+    )
+    .await;
+    assert_inline(&res, 400, "mail_nickname", "Mail nickname may hold ");
+    assert!(
+        res.body
+            .contains("aria-describedby=\"mail_nickname-error mail_nickname-hint\""),
+        "the hint too: {}",
+        res.body
+    );
+    for kept in [
+        "value=\"Night shift\"",
+        "value=\"Works late\"",
+        "value=\"night shift\"",
+    ] {
+        assert!(res.body.contains(kept), "{kept} not kept: {}", res.body);
+    }
+    assert!(!res.body.contains("mailNickname"), "{}", res.body);
+    assert_eq!(service.count_groups(&global).await.unwrap(), 0);
+
+    // Editing a group: an empty name; the group stays as it was.
+    let group = service
+        .create_group(
+            &global,
+            NewGroup {
+                display_name: Some("Day shift".into()),
+                mail_nickname: Some("day".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let path = format!("/admin/groups/{}", group.id);
+    let res = admin
+        .post_form(
+            &path,
+            &[
+                ("csrf", &csrf),
+                ("display_name", "  "),
+                ("description", "Works early"),
+            ],
+        )
+        .await;
+    assert_inline(&res, 400, "display_name", "Display name must not be empty.");
+    assert!(res.body.contains("<h1>Day shift</h1>"), "{}", res.body);
+    assert!(res.body.contains("value=\"Works early\""), "{}", res.body);
+    let stored = service.get_group(&global, &group.id).await.unwrap();
+    assert_eq!(
+        (stored.display_name.as_str(), stored.description),
+        ("Day shift", None)
+    );
+
+    // Webhooks: a URL in clear to another host; nothing is subscribed.
+    let res = post(
+        "/admin/webhooks",
+        vec![
+            ("url", "http://hooks.example.com/in"),
+            ("description", "HR tracker"),
+            ("event", "user.created"),
+            ("event", "policy.changed"),
+            ("passcodes", "yes"),
+        ],
+    )
+    .await;
+    assert_inline(
+        &res,
+        400,
+        "url",
+        "URL must be https (http only to localhost, 127.0.0.1 or [::1]).",
+    );
+    for kept in [
+        "value=\"http://hooks.example.com/in\"",
+        "value=\"HR tracker\"",
+        "value=\"user.created\" checked",
+        "value=\"policy.changed\" checked",
+        "<details open>",
+        "name=\"passcodes\" value=\"yes\" checked",
+    ] {
+        assert!(res.body.contains(kept), "{kept} not kept: {}", res.body);
+    }
+    assert!(app.state.webhooks.list(&global).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn portal_forms_refuse_in_place_embedded() {
+    portal_forms_refuse_in_place_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn portal_forms_refuse_in_place_redis() {
+    portal_forms_refuse_in_place_on(Backend::Redis).await;
 }
 
 /// Registering a client in the portal: errors beside their fields in plain

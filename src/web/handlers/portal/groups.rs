@@ -3,11 +3,11 @@
 //! service refuses everyone else, and the nav shows the section only to
 //! tokens holding `Group.ReadWrite.All`.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form::{Field, FormState};
 use super::{
     Admin, Asked, BackTo, Chrome, FormPairs, PAGE, PortalError, Posted, confirmed, known, listed,
     to_read,
@@ -82,21 +82,31 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
     })
 }
 
-/// The service's field names as the form labels them.
-fn in_words(e: DomainError) -> DomainError {
-    match e {
-        DomainError::Invalid { field, message } => {
-            let label = match field.as_ref() {
-                "displayName" => "Display name",
-                "description" => "Description",
-                "mailNickname" => "Mail nickname",
-                _ => return DomainError::Invalid { field, message },
-            };
-            DomainError::invalid(label, message)
-        }
-        other => other,
-    }
-}
+/// The inputs of the create and details forms.
+const GROUP_FIELDS: &[Field] = &[
+    Field {
+        name: "display_name",
+        api: "displayName",
+        label: "Display name",
+    },
+    Field {
+        name: "description",
+        api: "description",
+        label: "Description",
+    },
+    Field {
+        name: "mail_nickname",
+        api: "mailNickname",
+        label: "Mail nickname",
+    },
+];
+
+/// The input of the "add a member" form.
+const MEMBER_FIELDS: &[Field] = &[Field {
+    name: "upn",
+    api: "upn",
+    label: "User name",
+}];
 
 #[derive(Template)]
 #[template(path = "admin/groups.html")]
@@ -107,6 +117,8 @@ struct GroupsPage<'a> {
     next: Option<String>,
     /// The search looked at the first [`super::SEARCH_SCAN`] groups only.
     truncated: bool,
+    /// The "create a group" form.
+    create: FormState,
 }
 
 #[derive(Deserialize)]
@@ -124,12 +136,30 @@ async fn list(
     let mut admin = groups_only(admin)?;
     admin.chrome.notice = notice(query.done.as_deref());
     let q = query.q.as_deref().map(str::trim).unwrap_or_default();
-    let (after, top) = to_read(q, query.after.as_deref());
+    list_page(
+        &state,
+        &admin,
+        q,
+        query.after.as_deref(),
+        FormState::default(),
+    )
+    .await
+}
+
+/// The groups page (`create`: the "create a group" form as it stands).
+async fn list_page(
+    state: &AppState,
+    admin: &Admin,
+    q: &str,
+    after: Option<&str>,
+    create: FormState,
+) -> Result<HttpResponse, PortalError> {
+    let (after, top) = to_read(q, after);
     let page = state
         .admin
         .list_groups(&admin.caller, after, top)
         .await
-        .back_to(&admin, "/admin")?;
+        .back_to(admin, "/admin")?;
     let (groups, next, truncated) = listed(q, page.groups, page.next, |g, needle| {
         g.display_name.to_lowercase().contains(needle)
             || g.mail_nickname.to_lowercase().contains(needle)
@@ -140,8 +170,9 @@ async fn list(
         groups: groups.iter().map(GroupRow::from).collect(),
         next,
         truncated,
+        create,
     };
-    Ok(admin.page(StatusCode::OK, &page))
+    Ok(admin.page(page.create.status(), &page))
 }
 
 /// A trimmed field, `None` when empty.
@@ -160,16 +191,18 @@ async fn create(state: web::Data<AppState>, posted: Posted) -> Result<HttpRespon
         mail_nickname: text(&form, "mail_nickname"),
         ..Default::default()
     };
-    let group = state
-        .admin
-        .create_group(&admin.caller, new)
-        .await
-        .map_err(in_words)
-        .back_to(&admin, "/admin/groups")?;
-    Ok(see_other(&format!(
-        "/admin/groups/{}?done=created",
-        group.id
-    )))
+    match state.admin.create_group(&admin.caller, new).await {
+        Ok(group) => Ok(see_other(&format!(
+            "/admin/groups/{}?done=created",
+            group.id
+        ))),
+        Err(e) => {
+            let entered = FormState::entered(&form, GROUP_FIELDS)
+                .failed(e, GROUP_FIELDS, None)
+                .back_to(&admin, "/admin/groups")?;
+            list_page(&state, &admin, "", None, entered).await
+        }
+    }
 }
 
 pub struct MemberRow {
@@ -234,6 +267,17 @@ struct GroupPage<'a> {
     next: Option<String>,
     /// "Included in the Temporary Access Pass policy", ...
     policies: Vec<String>,
+    /// The details form and the "add a member" form as they stand.
+    details: FormState,
+    member: FormState,
+}
+
+/// The forms of a group's page (defaults: the group as stored, no
+/// member), one of them perhaps with an error.
+#[derive(Default)]
+struct GroupForms {
+    details: Option<FormState>,
+    member: Option<FormState>,
 }
 
 #[derive(Deserialize)]
@@ -263,19 +307,38 @@ async fn detail(
 ) -> Result<HttpResponse, PortalError> {
     let mut admin = groups_only(admin)?;
     admin.chrome.notice = notice(query.done.as_deref());
+    let after = query.after.as_deref();
+    group_view(&state, &admin, &path, after, GroupForms::default()).await
+}
+
+/// A group's page (from the member `after`), with `forms` as they stand.
+async fn group_view(
+    state: &AppState,
+    admin: &Admin,
+    id: &str,
+    after: Option<&str>,
+    forms: GroupForms,
+) -> Result<HttpResponse, PortalError> {
     let back = "/admin/groups";
     let caller = &admin.caller;
     let group = state
         .admin
-        .get_group(caller, &path)
+        .get_group(caller, id)
         .await
-        .back_to(&admin, back)?;
+        .back_to(admin, back)?;
     let members = state
         .admin
-        .list_members(caller, &group.id, query.after.as_deref(), PAGE)
+        .list_members(caller, &group.id, after, PAGE)
         .await
-        .back_to(&admin, back)?;
-    let policy = state.admin.policy().await.back_to(&admin, back)?;
+        .back_to(admin, back)?;
+    let policy = state.admin.policy().await.back_to(admin, back)?;
+    let details = forms.details.unwrap_or_else(|| {
+        FormState::default()
+            .with("display_name", group.display_name.clone())
+            .with("description", group.description.clone().unwrap_or_default())
+    });
+    let member = forms.member.unwrap_or_default();
+    let status = details.status().max(member.status());
     let page = GroupPage {
         chrome: &admin.chrome,
         group: GroupRow::from(&group),
@@ -284,8 +347,10 @@ async fn detail(
             .next
             .map(|n| format!("/admin/groups/{}?after={}", group.id, enc(&n))),
         policies: policy_lines(&policy, &group.id),
+        details,
+        member,
     };
-    Ok(admin.page(StatusCode::OK, &page))
+    Ok(admin.page(status, &page))
 }
 
 /// A group's id from the path, and its page.
@@ -307,20 +372,26 @@ async fn update(
         description: Some(text(&form, "description")),
         ..Default::default()
     };
-    state
-        .admin
-        .update_group(&admin.caller, &id, patch)
-        .await
-        .map_err(in_words)
-        .back_to(&admin, &back)?;
-    Ok(see_other(&format!("{back}?done=saved")))
+    match state.admin.update_group(&admin.caller, &id, patch).await {
+        Ok(_) => Ok(see_other(&format!("{back}?done=saved"))),
+        Err(e) => {
+            let details = FormState::entered(&form, GROUP_FIELDS)
+                .failed(e, GROUP_FIELDS, None)
+                .back_to(&admin, &back)?;
+            let forms = GroupForms {
+                details: Some(details),
+                member: None,
+            };
+            group_view(&state, &admin, &id, None, forms).await
+        }
+    }
 }
 
 /// The service's refusals of a new member in the form's words.
 fn member_words(e: DomainError, upn: &str) -> DomainError {
     match e {
         DomainError::NotFound("user") => {
-            DomainError::invalid("User name", format!("there is no user {upn}"))
+            DomainError::invalid("upn", format!("there is no user {upn}"))
         }
         DomainError::Invalid { field, .. } if field == "members" => {
             DomainError::Conflict(format!("{upn} is already a member of this group.").into())
@@ -336,14 +407,6 @@ async fn add_member(
 ) -> Result<HttpResponse, PortalError> {
     let (admin, form) = groups_form(posted)?;
     let (id, back) = group_path(path);
-    let upn = text(&form, "upn")
-        .ok_or_else(|| {
-            DomainError::invalid(
-                "User name",
-                "enter the user name (UPN) of the person to add",
-            )
-        })
-        .back_to(&admin, &back)?;
     let caller = &admin.caller;
     // The group first, so a missing group is not reported as a missing user.
     state
@@ -351,13 +414,30 @@ async fn add_member(
         .get_group(caller, &id)
         .await
         .back_to(&admin, "/admin/groups")?;
-    state
-        .admin
-        .add_member(caller, &id, &upn)
-        .await
-        .map_err(|e| member_words(e, &upn))
-        .back_to(&admin, &back)?;
-    Ok(see_other(&format!("{back}?done=member-added")))
+    let added = match text(&form, "upn") {
+        Some(upn) => state
+            .admin
+            .add_member(caller, &id, &upn)
+            .await
+            .map_err(|e| member_words(e, &upn)),
+        None => Err(DomainError::invalid(
+            "upn",
+            "enter the user name (UPN) of the person to add",
+        )),
+    };
+    match added {
+        Ok(()) => Ok(see_other(&format!("{back}?done=member-added"))),
+        Err(e) => {
+            let member = FormState::entered(&form, MEMBER_FIELDS)
+                .failed(e, MEMBER_FIELDS, Some("upn"))
+                .back_to(&admin, &back)?;
+            let forms = GroupForms {
+                details: None,
+                member: Some(member),
+            };
+            group_view(&state, &admin, &id, None, forms).await
+        }
+    }
 }
 
 /// The destructive actions, each behind a confirmation page.

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use futures_util::{StreamExt, TryStreamExt};
 
+use super::form::{Field, FormState};
 use super::{Admin, BackTo, Chrome, PortalError, Posted};
 use crate::domain::DomainError;
 use crate::domain::csv_import::{self, Column, ImportPreview, ImportReport, RowOutcome};
@@ -34,9 +35,18 @@ struct FormPage<'a> {
     columns: Vec<(&'static str, bool)>,
     max_rows: usize,
     max_mib: usize,
+    /// The upload form (a refused file is explained beside its field).
+    form: FormState,
 }
 
-async fn form(admin: Admin) -> HttpResponse {
+/// The upload form's input.
+const FIELDS: &[Field] = &[Field {
+    name: "file",
+    api: "file",
+    label: "The file",
+}];
+
+fn form_page(admin: &Admin, form: FormState) -> HttpResponse {
     let page = FormPage {
         chrome: &admin.chrome,
         columns: Column::ALL
@@ -45,47 +55,45 @@ async fn form(admin: Admin) -> HttpResponse {
             .collect(),
         max_rows: csv_import::MAX_ROWS,
         max_mib: csv_import::MAX_BYTES / (1024 * 1024),
+        form,
     };
-    admin.page(StatusCode::OK, &page)
+    admin.page(page.form.status(), &page)
 }
 
-fn bad_upload(admin: &Admin, message: String) -> PortalError {
-    admin.problem(&DomainError::invalid("upload", message), BACK)
+async fn form(admin: Admin) -> HttpResponse {
+    form_page(&admin, FormState::default())
 }
 
 /// Reads the form's two fields, `csrf` and `file`; anything else is
 /// refused by name. The file is bounded while it is read.
 async fn read_upload(
-    admin: &Admin,
     mut parts: Multipart,
-) -> Result<(Option<String>, Option<Vec<u8>>), PortalError> {
+) -> Result<(Option<String>, Option<Vec<u8>>), DomainError> {
     let mut csrf = None;
     let mut file = None;
-    while let Some(mut field) = parts
-        .try_next()
-        .await
-        .map_err(|e| bad_upload(admin, format!("the form could not be read ({e})")))?
-    {
+    while let Some(mut field) = parts.try_next().await.map_err(|e| {
+        DomainError::invalid("file", format!("could not be read from the form ({e})"))
+    })? {
         let name = field.name().unwrap_or_default().to_owned();
         let limit = match name.as_str() {
             "csrf" => 256,
             "file" => csv_import::MAX_BYTES,
             other => {
-                return Err(bad_upload(
-                    admin,
+                return Err(DomainError::invalid(
+                    "upload",
                     format!("the form has a field \"{other}\" this page does not know"),
                 ));
             }
         };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk =
-                chunk.map_err(|e| bad_upload(admin, format!("the upload broke off ({e})")))?;
+            let chunk = chunk
+                .map_err(|e| DomainError::invalid("file", format!("did not arrive whole ({e})")))?;
             if bytes.len() + chunk.len() > limit {
-                return Err(bad_upload(
-                    admin,
+                return Err(DomainError::invalid(
+                    "file",
                     format!(
-                        "the file is larger than {} MiB; split it into smaller files",
+                        "is larger than {} MiB; split it into smaller files",
                         csv_import::MAX_BYTES / (1024 * 1024)
                     ),
                 ));
@@ -100,43 +108,54 @@ async fn read_upload(
     Ok((csrf, file))
 }
 
-async fn upload(
-    req: HttpRequest,
+/// Checks an upload and keeps its preview: the preview's id.
+async fn checked_upload(
+    req: &HttpRequest,
     payload: web::Payload,
-    state: web::Data<AppState>,
-    admin: Admin,
-) -> Result<HttpResponse, PortalError> {
+    state: &AppState,
+    admin: &Admin,
+) -> Result<String, DomainError> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !is_multipart {
-        return Err(bad_upload(
-            &admin,
-            "send the file with the form on this page (multipart/form-data)".into(),
+        return Err(DomainError::invalid(
+            "upload",
+            "send the file with the form on this page (multipart/form-data)",
         ));
     }
-    let (csrf, file) = read_upload(&admin, Multipart::new(req.headers(), payload)).await?;
+    let (csrf, file) = read_upload(Multipart::new(req.headers(), payload)).await?;
     // The same check as every portal form's (`Posted`), on the multipart field.
-    if !state.cookies.csrf_ok(&req, csrf.as_deref()) {
-        return Err(admin.problem(
-            &DomainError::Forbidden(
-                "This form expired or came from somewhere else. Go back, reload the page and try again."
-                    .into(),
-            ),
-            BACK,
+    if !state.cookies.csrf_ok(req, csrf.as_deref()) {
+        return Err(DomainError::Forbidden(
+            "This form expired or came from somewhere else. Go back, reload the page and try again."
+                .into(),
         ));
     }
     let Some(file) = file.filter(|f| !f.is_empty()) else {
-        return Err(bad_upload(&admin, "choose a CSV file to upload".into()));
+        return Err(DomainError::invalid("file", "choose a CSV file to upload"));
     };
-    let (id, _) = state
-        .admin
-        .preview_import(&admin.caller, file)
-        .await
-        .back_to(&admin, BACK)?;
-    Ok(see_other(&format!("/admin/import/{id}")))
+    let (id, _) = state.admin.preview_import(&admin.caller, file).await?;
+    Ok(id)
+}
+
+async fn upload(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, PortalError> {
+    match checked_upload(&req, payload, &state, &admin).await {
+        Ok(id) => Ok(see_other(&format!("/admin/import/{id}"))),
+        Err(e) => {
+            let refused = FormState::default()
+                .failed(e, FIELDS, None)
+                .back_to(&admin, BACK)?;
+            Ok(form_page(&admin, refused))
+        }
+    }
 }
 
 struct PreviewLine {

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form::{Field, FormState};
 use super::{Admin, BackTo, Chrome, FormPairs, PortalError, Posted};
 use crate::domain::DomainError;
 use crate::domain::onboarding::OnboardingPolicy;
@@ -21,115 +22,104 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(PAGE, web::post().to(onboarding_save));
 }
 
-/// The form's values, as stored or as sent.
-pub struct OnboardingForm {
-    pub enabled: bool,
-    pub days: String,
-    pub time: String,
-    pub time_zone: String,
-    pub lifetime: String,
-    pub once: bool,
-    pub email: bool,
-    pub webhook: bool,
-}
-
-/// A refused value: the policy field it names (the API's name) and why.
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
+/// The form's inputs: their API names and how errors name them.
+const FIELDS: &[Field] = &[
+    Field {
+        name: "enabled",
+        api: "state",
+        label: "Enabled",
+    },
+    Field {
+        name: "days",
+        api: "issueDaysBeforeHire",
+        label: "Days before the hire date",
+    },
+    Field {
+        name: "time",
+        api: "validFromLocalTime",
+        label: "Valid from",
+    },
+    Field {
+        name: "time_zone",
+        api: "timeZone",
+        label: "Time zone",
+    },
+    Field {
+        name: "lifetime",
+        api: "lifetimeInMinutes",
+        label: "Lifetime",
+    },
+    Field {
+        name: "once",
+        api: "isUsableOnce",
+        label: "One-time use",
+    },
+    Field {
+        name: "delivery",
+        api: "delivery",
+        label: "Delivery",
+    },
+    Field {
+        name: "email",
+        api: "delivery.email",
+        label: "E-mail delivery",
+    },
+    Field {
+        name: "webhook",
+        api: "delivery.webhook",
+        label: "Webhook delivery",
+    },
+];
 
 #[derive(Template)]
 #[template(path = "admin/onboarding.html")]
 struct OnboardingPage<'a> {
     chrome: &'a Chrome,
-    form: OnboardingForm,
-    error: Option<FieldError>,
+    form: FormState,
 }
 
-impl OnboardingPage<'_> {
-    /// The message for `field`, if the refusal was about it.
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-    }
-
-    /// A refusal about no field of the form.
-    fn general_error(&self) -> Option<&str> {
-        const FIELDS: [&str; 7] = [
-            "issueDaysBeforeHire",
-            "validFromLocalTime",
-            "timeZone",
-            "lifetimeInMinutes",
-            "isUsableOnce",
-            "delivery.email",
-            "delivery.webhook",
-        ];
-        self.error
-            .as_ref()
-            .filter(|e| !FIELDS.contains(&e.field.as_str()))
-            .map(|e| e.message.as_str())
-    }
+fn form_of(p: &OnboardingPolicy) -> FormState {
+    FormState::default()
+        .ticked("enabled", p.state == MethodState::Enabled)
+        .with("days", p.issue_days_before_hire.to_string())
+        .with("time", p.valid_from_local_time.clone())
+        .with("time_zone", p.time_zone.clone())
+        .with("lifetime", p.lifetime_minutes.to_string())
+        .ticked("once", p.is_usable_once)
+        .ticked("email", p.delivery.email)
+        .ticked("webhook", p.delivery.webhook)
 }
 
-fn form_of(p: &OnboardingPolicy) -> OnboardingForm {
-    OnboardingForm {
-        enabled: p.state == MethodState::Enabled,
-        days: p.issue_days_before_hire.to_string(),
-        time: p.valid_from_local_time.clone(),
-        time_zone: p.time_zone.clone(),
-        lifetime: p.lifetime_minutes.to_string(),
-        once: p.is_usable_once,
-        email: p.delivery.email,
-        webhook: p.delivery.webhook,
-    }
-}
-
-fn sent(form: &FormPairs) -> OnboardingForm {
-    let text = |name: &str| form.one(name).unwrap_or_default().trim().to_owned();
-    OnboardingForm {
-        enabled: form.checked("enabled"),
-        days: text("days"),
-        time: text("time"),
-        time_zone: text("time_zone"),
-        lifetime: text("lifetime"),
-        once: form.checked("once"),
-        email: form.checked("email"),
-        webhook: form.checked("webhook"),
-    }
-}
-
-fn whole(value: &str, field: &'static str) -> Result<u32, DomainError> {
-    value
+fn whole(form: &FormPairs, name: &str, field: &'static str) -> Result<u32, DomainError> {
+    form.one(name)
+        .unwrap_or_default()
+        .trim()
         .parse()
         .map_err(|_| DomainError::invalid(field, "must be a whole number"))
 }
 
-impl OnboardingForm {
-    /// The policy this form asks for, on top of `p`.
-    fn change(&self) -> Result<impl Fn(&mut OnboardingPolicy) + use<>, DomainError> {
-        let days = whole(&self.days, "issueDaysBeforeHire")?;
-        let lifetime = whole(&self.lifetime, "lifetimeInMinutes")?;
-        let (time, zone) = (self.time.clone(), self.time_zone.clone());
-        let (enabled, once) = (self.enabled, self.once);
-        let (email, webhook) = (self.email, self.webhook);
-        Ok(move |p: &mut OnboardingPolicy| {
-            p.state = if enabled {
-                MethodState::Enabled
-            } else {
-                MethodState::Disabled
-            };
-            p.issue_days_before_hire = days;
-            p.valid_from_local_time = time.clone();
-            p.time_zone = zone.clone();
-            p.lifetime_minutes = lifetime;
-            p.is_usable_once = once;
-            p.delivery.email = email;
-            p.delivery.webhook = webhook;
-        })
-    }
+/// The policy the posted form asks for, on top of the stored one.
+fn change(form: &FormPairs) -> Result<impl Fn(&mut OnboardingPolicy) + use<>, DomainError> {
+    let text = |name: &str| form.one(name).unwrap_or_default().trim().to_owned();
+    let days = whole(form, "days", "issueDaysBeforeHire")?;
+    let lifetime = whole(form, "lifetime", "lifetimeInMinutes")?;
+    let (time, zone) = (text("time"), text("time_zone"));
+    let (enabled, once) = (form.checked("enabled"), form.checked("once"));
+    let (email, webhook) = (form.checked("email"), form.checked("webhook"));
+    Ok(move |p: &mut OnboardingPolicy| {
+        p.state = if enabled {
+            MethodState::Enabled
+        } else {
+            MethodState::Disabled
+        };
+        p.issue_days_before_hire = days;
+        p.valid_from_local_time = time.clone();
+        p.time_zone = zone.clone();
+        p.lifetime_minutes = lifetime;
+        p.is_usable_once = once;
+        p.delivery.email = email;
+        p.delivery.webhook = webhook;
+    })
 }
 
 #[derive(Deserialize)]
@@ -153,7 +143,6 @@ async fn onboarding(
     let page = OnboardingPage {
         chrome: &admin.chrome,
         form: form_of(&p.onboarding),
-        error: None,
     };
     Ok(admin.page(StatusCode::OK, &page))
 }
@@ -162,8 +151,7 @@ async fn onboarding_save(
     state: web::Data<AppState>,
     Posted { admin, form }: Posted,
 ) -> Result<HttpResponse, PortalError> {
-    let form = sent(&form);
-    let saved = match form.change() {
+    let saved = match change(&form) {
         Ok(change) => {
             OnboardingService::new(state.ctx.clone())
                 .update_policy(&state.admin, &admin.caller, change)
@@ -171,20 +159,16 @@ async fn onboarding_save(
         }
         Err(e) => Err(e),
     };
-    match saved {
-        Ok(_) => Ok(see_other(&format!("{PAGE}?done=saved"))),
-        // Shown beside the field, with everything as typed.
-        Err(DomainError::Invalid { field, message }) => {
-            let page = OnboardingPage {
-                chrome: &admin.chrome,
-                form,
-                error: Some(FieldError {
-                    field: field.into_owned(),
-                    message: message.into_owned(),
-                }),
-            };
-            Ok(admin.page(StatusCode::BAD_REQUEST, &page))
-        }
-        Err(e) => Err(admin.problem(&e, PAGE)),
-    }
+    let Err(e) = saved else {
+        return Ok(see_other(&format!("{PAGE}?done=saved")));
+    };
+    // Shown beside the field, with everything as typed.
+    let entered = FormState::entered(&form, FIELDS)
+        .failed(e, FIELDS, None)
+        .back_to(&admin, PAGE)?;
+    let page = OnboardingPage {
+        chrome: &admin.chrome,
+        form: entered,
+    };
+    Ok(admin.page(page.form.status(), &page))
 }

@@ -1,6 +1,5 @@
 //! Portal: authentication method policies and registered clients.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -32,27 +31,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/clients/{id}/delete", web::post().to(delete));
 }
 
+/// The Temporary Access Pass form: its values and its target picker.
 pub struct TapForm {
-    pub enabled: bool,
-    pub min: u32,
-    pub default: u32,
-    pub max: u32,
-    pub length: u32,
-    pub once: bool,
+    pub form: FormState,
     pub targets: Picker,
 }
 
 pub struct PasskeyForm {
-    pub enabled: bool,
-    pub self_service: bool,
+    pub form: FormState,
     pub targets: Picker,
-    pub window: u32,
-    pub required: bool,
-    pub mfa: bool,
-    pub restrict: bool,
-    pub block: bool,
-    pub aaguids: String,
-    pub attest: bool,
     /// One line per trust anchor: description and models.
     pub anchors: Vec<String>,
 }
@@ -72,60 +59,254 @@ struct DoneQuery {
 
 const POLICY: &str = "/admin/policy";
 
-/// The target pickers of the two methods, over one read of the groups.
-async fn pickers(
-    state: &AppState,
-    caller: &Caller,
-    p: &Policy,
-) -> Result<(Picker, Picker), DomainError> {
-    let directory = Directory::read(state, caller).await?;
-    let (tap, passkey) = (&p.tap, &p.passkey);
-    Ok((
-        Picker::of(state, caller, &directory, "tap", &tap.include, &tap.exclude).await?,
-        Picker::of(
-            state,
-            caller,
-            &directory,
-            "fido2",
-            &passkey.include,
-            &passkey.exclude,
-        )
-        .await?,
-    ))
+/// The two policy forms' inputs: their API names and how errors name them.
+const TAP_FIELDS: &[Field] = &[
+    Field {
+        name: "enabled",
+        api: "state",
+        label: "Enabled",
+    },
+    Field {
+        name: "min",
+        api: "minimumLifetimeInMinutes",
+        label: "Minimum lifetime",
+    },
+    Field {
+        name: "default",
+        api: "defaultLifetimeInMinutes",
+        label: "Default lifetime",
+    },
+    Field {
+        name: "max",
+        api: "maximumLifetimeInMinutes",
+        label: "Maximum lifetime",
+    },
+    Field {
+        name: "length",
+        api: "defaultLength",
+        label: "Passcode length",
+    },
+    Field {
+        name: "once",
+        api: "isUsableOnce",
+        label: "One-time use",
+    },
+    TARGETS[0],
+    TARGETS[1],
+    TARGETS[2],
+    TARGETS[3],
+    TARGETS[4],
+    TARGETS[5],
+    TARGETS[6],
+];
+
+const PASSKEY_FIELDS: &[Field] = &[
+    Field {
+        name: "enabled",
+        api: "state",
+        label: "Enabled",
+    },
+    Field {
+        name: "self_service",
+        api: "isSelfServiceRegistrationAllowed",
+        label: "Self-service registration",
+    },
+    Field {
+        name: "window",
+        api: "enrollmentWindowInMinutes",
+        label: "Enrollment window",
+    },
+    Field {
+        name: "required",
+        api: "registrationRequired",
+        label: "Registration required",
+    },
+    Field {
+        name: "mfa",
+        api: "tapCountsAsMfa",
+        label: "TAP counts as multi-factor",
+    },
+    Field {
+        name: "restrict",
+        api: "keyRestrictions.isEnforced",
+        label: "Enforce key restrictions",
+    },
+    Field {
+        name: "restriction",
+        api: "keyRestrictions.enforcementType",
+        label: "List type",
+    },
+    Field {
+        name: "aaguids",
+        api: "keyRestrictions.aaGuids",
+        label: "AAGUIDs",
+    },
+    Field {
+        name: "attest",
+        api: "attestationTrustAnchors",
+        label: "Attestation",
+    },
+    TARGETS[0],
+    TARGETS[1],
+    TARGETS[2],
+    TARGETS[3],
+    TARGETS[4],
+    TARGETS[5],
+    TARGETS[6],
+];
+
+/// The target picker's inputs (`targets.rs` names them in its errors).
+const TARGETS: [Field; 7] = [
+    Field {
+        name: "include_all",
+        api: "include_all",
+        label: "Applies to",
+    },
+    Field {
+        name: "include",
+        api: "includeTargets",
+        label: "Included users and groups",
+    },
+    Field {
+        name: "exclude",
+        api: "excludeTargets",
+        label: "Excluded users and groups",
+    },
+    Field {
+        name: "include_group",
+        api: "include_group",
+        label: "Included groups",
+    },
+    Field {
+        name: "exclude_group",
+        api: "exclude_group",
+        label: "Excluded groups",
+    },
+    Field {
+        name: "include_group_names",
+        api: "include_group_names",
+        label: "Included groups",
+    },
+    Field {
+        name: "exclude_group_names",
+        api: "exclude_group_names",
+        label: "Excluded groups",
+    },
+];
+
+fn tap_form(p: &Policy) -> FormState {
+    let t = &p.tap;
+    FormState::default()
+        .ticked("enabled", t.state == MethodState::Enabled)
+        .with("min", t.minimum_lifetime_minutes.to_string())
+        .with("default", t.default_lifetime_minutes.to_string())
+        .with("max", t.maximum_lifetime_minutes.to_string())
+        .with("length", t.default_length.to_string())
+        .ticked("once", t.is_usable_once)
 }
 
-fn tap_form(p: &Policy, targets: Picker) -> TapForm {
-    TapForm {
-        enabled: p.tap.state == MethodState::Enabled,
-        min: p.tap.minimum_lifetime_minutes,
-        default: p.tap.default_lifetime_minutes,
-        max: p.tap.maximum_lifetime_minutes,
-        length: p.tap.default_length,
-        once: p.tap.is_usable_once,
-        targets,
-    }
-}
-
-fn passkey_form(p: &Policy, targets: Picker) -> PasskeyForm {
+fn passkey_form(p: &Policy) -> FormState {
     let k = &p.passkey;
-    PasskeyForm {
-        enabled: k.state == MethodState::Enabled,
-        self_service: k.is_self_service_registration_allowed,
-        targets,
-        window: k.enrollment_window_minutes,
-        required: k.registration_required,
-        mfa: k.tap_counts_as_mfa,
-        restrict: k.key_restrictions.is_enforced,
-        block: k.key_restrictions.enforcement_type == EnforcementType::Block,
-        aaguids: k.key_restrictions.aaguids.join("\n"),
-        attest: k.attestation.is_enforced,
-        anchors: k
-            .attestation
-            .trust_anchors
-            .iter()
-            .map(|t| format!("{} ({})", t.description, t.aaguids.join(", ")))
-            .collect(),
+    let restriction = match k.key_restrictions.enforcement_type {
+        EnforcementType::Block => "block",
+        EnforcementType::Allow => "allow",
+    };
+    FormState::default()
+        .ticked("enabled", k.state == MethodState::Enabled)
+        .ticked("self_service", k.is_self_service_registration_allowed)
+        .with("window", k.enrollment_window_minutes.to_string())
+        .ticked("required", k.registration_required)
+        .ticked("mfa", k.tap_counts_as_mfa)
+        .ticked("restrict", k.key_restrictions.is_enforced)
+        .with("restriction", restriction)
+        .with("aaguids", k.key_restrictions.aaguids.join("\n"))
+        .ticked("attest", k.attestation.is_enforced)
+}
+
+fn anchors(p: &Policy) -> Vec<String> {
+    p.passkey
+        .attestation
+        .trust_anchors
+        .iter()
+        .map(|t| format!("{} ({})", t.description, t.aaguids.join(", ")))
+        .collect()
+}
+
+/// The method a policy form is about.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Tap,
+    Passkey,
+}
+
+/// A policy form the service refused: its method, the form with the
+/// error, and what was posted (for the target picker).
+struct Refused<'a> {
+    method: Method,
+    form: FormState,
+    posted: &'a FormPairs,
+}
+
+/// The policy page: both forms as stored, or the refused one as entered.
+async fn policy_page(
+    state: &AppState,
+    admin: &Admin,
+    refused: Option<Refused<'_>>,
+) -> Result<HttpResponse, PortalError> {
+    let caller = &admin.caller;
+    let p = state
+        .admin
+        .get_policy(caller)
+        .await
+        .back_to(admin, "/admin")?;
+    let directory = Directory::read(state, caller)
+        .await
+        .back_to(admin, "/admin")?;
+    let posted = |m: Method| refused.as_ref().filter(|r| r.method == m).map(|r| r.posted);
+    let (tap, passkey) = (&p.tap, &p.passkey);
+    let tap_picker = match posted(Method::Tap) {
+        Some(f) => {
+            Picker::entered(
+                state,
+                caller,
+                &directory,
+                "tap",
+                f,
+                &tap.include,
+                &tap.exclude,
+            )
+            .await
+        }
+        None => Picker::of(state, caller, &directory, "tap", &tap.include, &tap.exclude).await,
     }
+    .back_to(admin, "/admin")?;
+    let (include, exclude) = (&passkey.include, &passkey.exclude);
+    let passkey_picker = match posted(Method::Passkey) {
+        Some(f) => Picker::entered(state, caller, &directory, "fido2", f, include, exclude).await,
+        None => Picker::of(state, caller, &directory, "fido2", include, exclude).await,
+    }
+    .back_to(admin, "/admin")?;
+    let (mut tap_state, mut passkey_state) = (tap_form(&p), passkey_form(&p));
+    if let Some(r) = refused {
+        match r.method {
+            Method::Tap => tap_state = r.form,
+            Method::Passkey => passkey_state = r.form,
+        }
+    }
+    let status = tap_state.status().max(passkey_state.status());
+    let page = PolicyPage {
+        chrome: &admin.chrome,
+        tap: TapForm {
+            form: tap_state,
+            targets: tap_picker,
+        },
+        passkey: PasskeyForm {
+            form: passkey_state,
+            targets: passkey_picker,
+            anchors: anchors(&p),
+        },
+    };
+    Ok(admin.page(status, &page))
 }
 
 async fn policy(
@@ -138,21 +319,7 @@ async fn policy(
         Some("passkeys") => Some("The passkey settings were saved."),
         _ => None,
     };
-    let caller = &admin.caller;
-    let p = state
-        .admin
-        .get_policy(caller)
-        .await
-        .back_to(&admin, "/admin")?;
-    let (tap, passkey) = pickers(&state, caller, &p)
-        .await
-        .back_to(&admin, "/admin")?;
-    let page = PolicyPage {
-        chrome: &admin.chrome,
-        tap: tap_form(&p, tap),
-        passkey: passkey_form(&p, passkey),
-    };
-    Ok(admin.page(StatusCode::OK, &page))
+    policy_page(&state, &admin, None).await
 }
 
 fn number(form: &FormPairs, name: &'static str) -> Result<u32, DomainError> {
@@ -185,27 +352,43 @@ async fn chosen(
     Chosen::parse(state, caller, form, include, exclude).await
 }
 
-/// Saves a policy form's change of the method `what`, then on to `done`.
+/// Saves a policy form's change of `method` (the API's name `what`), then
+/// on to `done`; a refusal comes back as the form as entered, the error
+/// beside its field.
 async fn save(
     state: &AppState,
-    admin: &Admin,
-    what: &'static str,
-    change: impl Fn(&mut Policy) -> Result<(), DomainError>,
+    Posted { admin, form }: Posted,
+    (method, what): (Method, &'static str),
+    change: Result<impl Fn(&mut Policy) -> Result<(), DomainError>, DomainError>,
     done: &str,
 ) -> Result<HttpResponse, PortalError> {
-    state
-        .admin
-        .update_policy(&admin.caller, what, change)
-        .await
-        .back_to(admin, POLICY)?;
-    Ok(see_other(done))
+    let saved = match change {
+        Ok(change) => state.admin.update_policy(&admin.caller, what, change).await,
+        Err(e) => Err(e),
+    };
+    let Err(e) = saved else {
+        return Ok(see_other(done));
+    };
+    let fields = match method {
+        Method::Tap => TAP_FIELDS,
+        Method::Passkey => PASSKEY_FIELDS,
+    };
+    let entered = FormState::entered(&form, fields)
+        .failed(e, fields, None)
+        .back_to(&admin, POLICY)?;
+    let refused = Refused {
+        method,
+        form: entered,
+        posted: &form,
+    };
+    policy_page(state, &admin, Some(refused)).await
 }
 
 /// The change the Temporary Access Pass form asks for.
 fn tap_change(
     form: &FormPairs,
     targets: Chosen,
-) -> Result<impl Fn(&mut Policy) -> Result<(), DomainError>, DomainError> {
+) -> Result<impl Fn(&mut Policy) -> Result<(), DomainError> + use<>, DomainError> {
     let (min, default) = (number(form, "min")?, number(form, "default")?);
     let (max, length) = (number(form, "max")?, number(form, "length")?);
     let (enabled, once) = (form.checked("enabled"), form.checked("once"));
@@ -224,15 +407,15 @@ fn tap_change(
 
 async fn tap_policy(
     state: web::Data<AppState>,
-    Posted { admin, form }: Posted,
+    posted: Posted,
 ) -> Result<HttpResponse, PortalError> {
     let targets_of: TargetsOf = |p| (&p.tap.include, p.tap.exclude.as_slice());
-    let change = chosen(&state, &admin.caller, &form, targets_of)
+    let change = chosen(&state, &posted.admin.caller, &posted.form, targets_of)
         .await
-        .and_then(|targets| tap_change(&form, targets))
-        .back_to(&admin, POLICY)?;
+        .and_then(|targets| tap_change(&posted.form, targets));
     let done = "/admin/policy?done=tap";
-    save(&state, &admin, "temporaryAccessPass", change, done).await
+    let method = (Method::Tap, "temporaryAccessPass");
+    save(&state, posted, method, change, done).await
 }
 
 /// The key restrictions the passkey form asks for.
@@ -245,7 +428,7 @@ fn restrictions(form: &FormPairs) -> Result<KeyRestrictions, DomainError> {
             None => {
                 return Err(DomainError::invalid(
                     "aaguids",
-                    format!("`{line}` is not an AAGUID (a UUID)"),
+                    format!("must be UUIDs, one per line; `{line}` is not one"),
                 ));
             }
         }
@@ -265,7 +448,7 @@ fn restrictions(form: &FormPairs) -> Result<KeyRestrictions, DomainError> {
 fn passkey_change(
     form: &FormPairs,
     targets: Chosen,
-) -> Result<impl Fn(&mut Policy) -> Result<(), DomainError>, DomainError> {
+) -> Result<impl Fn(&mut Policy) -> Result<(), DomainError> + use<>, DomainError> {
     let window = number(form, "window")?;
     let restrictions = restrictions(form)?;
     let (enabled, self_service) = (form.checked("enabled"), form.checked("self_service"));
@@ -287,15 +470,15 @@ fn passkey_change(
 
 async fn passkey_policy(
     state: web::Data<AppState>,
-    Posted { admin, form }: Posted,
+    posted: Posted,
 ) -> Result<HttpResponse, PortalError> {
     let targets_of: TargetsOf = |p| (&p.passkey.include, p.passkey.exclude.as_slice());
-    let change = chosen(&state, &admin.caller, &form, targets_of)
+    let change = chosen(&state, &posted.admin.caller, &posted.form, targets_of)
         .await
-        .and_then(|targets| passkey_change(&form, targets))
-        .back_to(&admin, POLICY)?;
+        .and_then(|targets| passkey_change(&posted.form, targets));
     let done = "/admin/policy?done=passkeys";
-    save(&state, &admin, "fido2", change, done).await
+    let method = (Method::Passkey, "fido2");
+    save(&state, posted, method, change, done).await
 }
 
 pub struct ClientRow {
@@ -392,11 +575,7 @@ async fn clients_page(
             )
         })
         .collect();
-    let status = if form.has_error() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = form.status();
     let list = state
         .admin
         .list_clients(&admin.caller)

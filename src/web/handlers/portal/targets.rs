@@ -45,6 +45,9 @@ pub struct Picker {
     /// The group targets by id, when `groups` is `None`.
     pub include_group_ids: String,
     pub exclude_group_ids: String,
+    /// Groups named in the text boxes (lists cut short), as typed.
+    pub include_group_names: String,
+    pub exclude_group_names: String,
 }
 
 /// The groups a picker lists, read once per page; `None` when the
@@ -158,7 +161,47 @@ impl Picker {
             groups,
             include_group_ids: include_groups.join(", "),
             exclude_group_ids: exclude_groups.join(", "),
+            include_group_names: String::new(),
+            exclude_group_names: String::new(),
         })
+    }
+
+    /// The picker as a refused form had it: the choice, the names and the
+    /// groups as typed and ticked (group targets by id as stored, for an
+    /// administrator who may not read groups).
+    pub async fn entered(
+        state: &AppState,
+        caller: &Caller,
+        directory: &Directory,
+        prefix: &'static str,
+        form: &FormPairs,
+        include: &IncludeTargets,
+        exclude: &[PolicyTarget],
+    ) -> Result<Self, DomainError> {
+        let mut picker = Self::of(state, caller, directory, prefix, include, exclude).await?;
+        let typed = |name: &str| form.one(name).unwrap_or_default().to_owned();
+        if let Some(all) = form.one("include_all") {
+            picker.all_users = all == "yes";
+        }
+        picker.include_users = typed("include");
+        picker.exclude_users = typed("exclude");
+        picker.include_group_names = typed("include_group_names");
+        picker.exclude_group_names = typed("exclude_group_names");
+        if form.checked("groups")
+            && let Some((listed, truncated)) = &directory.0
+        {
+            let ticked = |list: &str| {
+                form.all(&format!("{list}_group"))
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            };
+            picker.groups = Some(GroupLists {
+                include: choices(state, caller, listed, &ticked("include")).await?,
+                exclude: choices(state, caller, listed, &ticked("exclude")).await?,
+                truncated: *truncated,
+            });
+        }
+        Ok(picker)
     }
 }
 
@@ -173,7 +216,8 @@ pub struct Chosen {
     groups: Option<(Vec<String>, Vec<String>)>,
 }
 
-/// User names or ids, one per line, to ids; an unknown one is explained.
+/// User names or ids, one per line, to ids; an unknown one is explained
+/// (errors name the form's inputs, for `portal/form.rs`).
 async fn resolve_users(
     state: &AppState,
     lines: Vec<String>,
@@ -236,19 +280,15 @@ async fn resolve_groups(
     list: &'static str,
     current: &[String],
 ) -> Result<Vec<String>, DomainError> {
-    let field = if list == "include" {
-        "Included groups"
-    } else {
-        "Excluded groups"
-    };
+    let (picks, names) = (format!("{list}_group"), format!("{list}_group_names"));
     let mut out: Vec<String> = Vec::new();
-    for id in form.all(&format!("{list}_group")) {
+    for id in form.all(&picks) {
         if !out.iter().any(|o| o == id) {
-            out.push(picked(state, caller, id, current, field).await?);
+            out.push(picked(state, caller, id, current, &picks).await?);
         }
     }
-    for name in form.lines(&format!("{list}_group_names")) {
-        let id = named(state, caller, &name, field).await?;
+    for name in form.lines(&names) {
+        let id = named(state, caller, &name, &names).await?;
         if !out.contains(&id) {
             out.push(id);
         }
@@ -262,13 +302,13 @@ async fn picked(
     caller: &Caller,
     id: &str,
     current: &[String],
-    field: &'static str,
+    field: &str,
 ) -> Result<String, DomainError> {
     match state.admin.get_group(caller, id).await {
         Ok(g) => Ok(g.id),
         Err(DomainError::NotFound(_)) if current.iter().any(|c| c == id) => Ok(id.to_owned()),
         Err(DomainError::NotFound(_)) => Err(DomainError::invalid(
-            field,
+            field.to_owned(),
             "a group you picked no longer exists; reload the page and pick again",
         )),
         Err(e) => Err(e),
@@ -280,7 +320,7 @@ async fn named(
     state: &AppState,
     caller: &Caller,
     name: &str,
-    field: &'static str,
+    field: &str,
 ) -> Result<String, DomainError> {
     let mut named = groups_named(state, caller, name).await?;
     if named.is_empty() {
@@ -293,12 +333,12 @@ async fn named(
     }
     match named.as_slice() {
         [] => Err(DomainError::invalid(
-            field,
+            field.to_owned(),
             format!("there is no group named {name}"),
         )),
         [g] => Ok(g.id.clone()),
         more => Err(DomainError::invalid(
-            field,
+            field.to_owned(),
             format!(
                 "{} groups are named {name}; enter the id of the one you mean (it is on the group's page)",
                 more.len()
@@ -323,13 +363,13 @@ impl Chosen {
             Some("no") => Some(false),
             Some(_) => {
                 return Err(DomainError::invalid(
-                    "Applies to",
+                    "include_all",
                     "choose all users or specific users and groups",
                 ));
             }
         };
-        let include_users = resolve_users(state, form.lines("include"), "Included users").await?;
-        let exclude_users = resolve_users(state, form.lines("exclude"), "Excluded users").await?;
+        let include_users = resolve_users(state, form.lines("include"), "include").await?;
+        let exclude_users = resolve_users(state, form.lines("exclude"), "exclude").await?;
         let groups = if form.checked("groups") {
             let current_in = group_ids(include_list(include));
             let current_out = group_ids(exclude);
@@ -369,7 +409,7 @@ impl Chosen {
             Some(true) => IncludeTargets::AllUsers,
             Some(false) if targets.is_empty() => {
                 return Err(DomainError::invalid(
-                    "Applies to",
+                    "include_all",
                     "name at least one user or pick at least one group, or choose all users",
                 ));
             }

@@ -146,11 +146,7 @@ async fn list_page(
         next,
         can_manage: admin.can(Permission::UserReadWriteAll),
         truncated,
-        status: if create.has_error() {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        },
+        status: create.status(),
         create,
     };
     Ok(admin.page(page.status, &page))
@@ -197,7 +193,7 @@ async fn create(
         Ok(user) => Ok(see_other(&format!("/admin/users/{}?done=created", user.id))),
         Err(e) => {
             let entered = FormState::entered(&form, NEW_USER)
-                .failed(e, NEW_USER, Some("upn"))
+                .failed(e, NEW_USER, None)
                 .back_to(&admin, "/admin/users")?;
             list_page(&state, &admin, "", None, entered).await
         }
@@ -376,15 +372,15 @@ fn user_page<'a>(
         groups,
     } = facts;
     let may = |action| caller.authorize(action, Some(&user)).is_ok();
-    let failed = forms.profile.as_ref().is_some_and(FormState::has_error)
-        || forms.tap.as_ref().is_some_and(FormState::has_error);
+    let status = [&forms.profile, &forms.tap]
+        .into_iter()
+        .flatten()
+        .map(FormState::status)
+        .max()
+        .unwrap_or(StatusCode::OK);
     UserPage {
         chrome,
-        status: if failed {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        },
+        status,
         taps: taps.iter().map(tap_row).collect(),
         passkeys: passkeys.into_iter().map(passkey_row).collect(),
         can_methods: may(AdminAction::ManageMethods),
@@ -517,7 +513,7 @@ async fn edit_profile(
         Ok(user) => Ok(see_other(&format!("/admin/users/{}?done=profile", user.id))),
         Err(e) => {
             let profile = FormState::entered(&form, PROFILE)
-                .failed(e, PROFILE, Some("profile_upn"))
+                .failed(e, PROFILE, None)
                 .back_to(&admin, &back)?;
             let forms = Forms {
                 profile: Some(profile),

@@ -7,8 +7,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::form::{Field, FormState};
 use super::shown::{self, Shown, WebhookShown};
-use super::{Admin, Asked, BackTo, Chrome, PortalError, Posted, go_ahead};
+use super::{Admin, Asked, BackTo, Chrome, FormPairs, PortalError, Posted, go_ahead};
 use crate::domain::audit::{AuditEventType, readable};
 use crate::domain::webhook::NewSubscription;
 use crate::state::AppState;
@@ -53,9 +54,38 @@ struct Row {
 struct ListPage<'a> {
     chrome: &'a Chrome,
     hooks: Vec<Row>,
-    main_events: Vec<&'static str>,
-    other_events: Vec<&'static str>,
+    /// The event types offered, each ticked or not.
+    main_events: Vec<(&'static str, bool)>,
+    other_events: Vec<(&'static str, bool)>,
+    /// One of `other_events` is ticked (their list opens).
+    others_ticked: bool,
+    /// The "add a subscription" form.
+    form: FormState,
 }
+
+/// The inputs of the "add a subscription" form.
+const FIELDS: &[Field] = &[
+    Field {
+        name: "url",
+        api: "url",
+        label: "URL",
+    },
+    Field {
+        name: "description",
+        api: "description",
+        label: "Description",
+    },
+    Field {
+        name: "event",
+        api: "events",
+        label: "Events",
+    },
+    Field {
+        name: "passcodes",
+        api: "includePasscodes",
+        label: "Passes in clear",
+    },
+];
 
 #[derive(Deserialize)]
 struct DoneQuery {
@@ -71,11 +101,30 @@ async fn list(
         Some("deleted") => Some("The subscription was deleted."),
         _ => None,
     };
+    list_page(&state, &admin, FormState::default(), &FormPairs::parse(b"")).await
+}
+
+/// The webhooks page, its form as `form` and `posted` (the ticked events) say.
+async fn list_page(
+    state: &AppState,
+    admin: &Admin,
+    form: FormState,
+    posted: &FormPairs,
+) -> Result<HttpResponse, PortalError> {
     let subs = state
         .webhooks
         .list(&admin.caller)
         .await
-        .back_to(&admin, "/admin")?;
+        .back_to(admin, "/admin")?;
+    let ticked = |t: &AuditEventType| {
+        let name = t.as_str();
+        (name, posted.all("event").any(|e| e == name))
+    };
+    let other_events: Vec<_> = AuditEventType::ALL
+        .iter()
+        .filter(|t| !MAIN_EVENTS.contains(t))
+        .map(ticked)
+        .collect();
     let page = ListPage {
         chrome: &admin.chrome,
         hooks: subs
@@ -88,14 +137,12 @@ async fn list(
                 url: s.url,
             })
             .collect(),
-        main_events: MAIN_EVENTS.iter().map(|t| t.as_str()).collect(),
-        other_events: AuditEventType::ALL
-            .iter()
-            .filter(|t| !MAIN_EVENTS.contains(t))
-            .map(|t| t.as_str())
-            .collect(),
+        main_events: MAIN_EVENTS.iter().map(ticked).collect(),
+        others_ticked: other_events.iter().any(|(_, on)| *on),
+        other_events,
+        form,
     };
-    Ok(admin.page(StatusCode::OK, &page))
+    Ok(admin.page(page.form.status(), &page))
 }
 
 async fn create(
@@ -109,11 +156,15 @@ async fn create(
         description: (!description.is_empty()).then(|| description.to_owned()),
         include_passcodes: form.checked("passcodes"),
     };
-    let made = state
-        .webhooks
-        .create(&admin.caller, new)
-        .await
-        .back_to(&admin, WEBHOOKS)?;
+    let made = match state.webhooks.create(&admin.caller, new).await {
+        Ok(made) => made,
+        Err(e) => {
+            let entered = FormState::entered(&form, FIELDS)
+                .failed(e, FIELDS, None)
+                .back_to(&admin, WEBHOOKS)?;
+            return list_page(&state, &admin, entered, &form).await;
+        }
+    };
     let page = Shown::Webhook(WebhookShown {
         id: made.subscription.id.clone(),
         url: made.subscription.url.clone(),
