@@ -9,6 +9,12 @@ use onramp::service::bootstrap::{Bootstrap, Issued};
 use onramp::startup::{self, Application, Deps, StartupError};
 use onramp::store::StoreError;
 
+// The request path allocates many short-lived buffers from one worker
+// thread; mimalloc's thread-local free lists serve them for about half the
+// CPU of glibc's malloc (BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for configuration errors.
 const EXIT_CONFIG: u8 = 2;
 
