@@ -242,7 +242,7 @@ mod tests {
             aaguid: None,
             backup_eligible: synced,
             backup_state: synced,
-            passkey: serde_json::Value::Null,
+            passkey: crate::domain::credential::PasskeyState::of(&()).unwrap(),
         }
     }
 

@@ -7,15 +7,16 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::audit::{Entry, user_target};
+use super::passkey_assertion::StoredPasskey;
 use super::signin::{
-    Registration, backup_flags, put_ceremony, register_ceremony, registration_state, take_ceremony,
+    Registration, put_ceremony, register_ceremony, registration_state, take_ceremony,
 };
 use super::{Context, RequestMeta, policy_groups};
 use crate::crypto::random;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{Session, SignInMethod};
-use crate::domain::credential::PasskeyCredential;
+use crate::domain::credential::{PasskeyCredential, PasskeyState};
 use crate::domain::policy::{AttestationPolicy, PasskeyPolicy};
 use crate::store::Change;
 
@@ -130,7 +131,7 @@ impl EnrollmentService {
         let exclude = existing
             .iter()
             .filter_map(|c| {
-                serde_json::from_value::<webauthn_rs::prelude::Passkey>(c.passkey.clone()).ok()
+                serde_json::from_str::<webauthn_rs::prelude::Passkey>(c.passkey.as_str()).ok()
             })
             .map(|p| p.cred_id().clone())
             .collect::<Vec<_>>();
@@ -225,9 +226,10 @@ impl EnrollmentService {
         let existing = self.ctx.store.list_credentials(&user.id).await?;
         let first_in_session = matches!(session.method, SignInMethod::Tap { .. })
             && !existing.iter().any(|c| c.created >= session.auth_time);
-        let value =
-            serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let (backup_eligible, backup_state) = backup_flags(&value);
+        let value = PasskeyState::of(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
+        let (backup_eligible, backup_state) = StoredPasskey::from_stored(&value)
+            .map_err(|e| DomainError::Internal(e.to_string()))?
+            .backup_flags();
         let cred = PasskeyCredential {
             id: random::b64url(passkey.cred_id()),
             user_id: user.id.clone(),

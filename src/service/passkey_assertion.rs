@@ -20,6 +20,7 @@ use webauthn_rs_proto::options::CollectedClientData;
 use webauthn_rs_proto::origin::origins_match;
 
 use crate::crypto::{cose::verify_cose_signature, sha256};
+use crate::domain::credential::PasskeyState;
 
 /// Why an assertion was refused; each names the webauthn-rs error it
 /// stands for.
@@ -120,11 +121,22 @@ pub struct StoredPasskey {
 
 impl StoredPasskey {
     /// Reads a passkey as the store keeps it (webauthn-rs's serialisation).
-    pub fn from_stored(value: &serde_json::Value) -> Result<Self, serde_json::Error> {
+    pub fn from_stored(state: &PasskeyState) -> Result<Self, serde_json::Error> {
+        /// The part of the same text webauthn-rs keeps private.
+        #[derive(Deserialize)]
+        struct Inner {
+            cred: Recorded,
+        }
+        let text = state.as_str();
         Ok(Self {
-            passkey: Passkey::deserialize(value)?,
-            recorded: Recorded::deserialize(&value["cred"])?,
+            passkey: serde_json::from_str(text)?,
+            recorded: serde_json::from_str::<Inner>(text)?.cred,
         })
+    }
+
+    /// The backup eligibility and state webauthn-rs recorded.
+    pub fn backup_flags(&self) -> (bool, bool) {
+        (self.recorded.backup_eligible, self.recorded.backup_state)
     }
 }
 
@@ -147,8 +159,15 @@ struct Listed {
 
 impl Ceremony {
     fn of(state: &DiscoverableAuthentication) -> Result<Self, Refusal> {
-        let value = serde_json::to_value(state).map_err(|_| Refusal::Unreadable("state"))?;
-        Ceremony::deserialize(&value["ast"]).map_err(|_| Refusal::Unreadable("state"))
+        /// webauthn-rs keeps the ceremony private; its serialisation holds it.
+        #[derive(Deserialize)]
+        struct Outer {
+            ast: Ceremony,
+        }
+        let text = serde_json::to_string(state).map_err(|_| Refusal::Unreadable("state"))?;
+        serde_json::from_str::<Outer>(&text)
+            .map(|o| o.ast)
+            .map_err(|_| Refusal::Unreadable("state"))
     }
 }
 
@@ -581,7 +600,7 @@ mod tests {
         let passkey = webauthn
             .finish_passkey_registration(&created, &state)
             .unwrap();
-        let stored = StoredPasskey::from_stored(&serde_json::to_value(&passkey).unwrap()).unwrap();
+        let stored = StoredPasskey::from_stored(&PasskeyState::of(&passkey).unwrap()).unwrap();
         Bench {
             rp: RelyingParty::of(&webauthn).unwrap(),
             webauthn,
@@ -658,8 +677,7 @@ mod tests {
             let result = self.check(response, state).unwrap();
             let mut passkey = self.stored.passkey.clone();
             passkey.update_credential(&result);
-            self.stored =
-                StoredPasskey::from_stored(&serde_json::to_value(&passkey).unwrap()).unwrap();
+            self.stored = StoredPasskey::from_stored(&PasskeyState::of(&passkey).unwrap()).unwrap();
         }
     }
 
@@ -889,7 +907,7 @@ mod tests {
             value["cred"]["backup_state"] = backup_state.into();
             Self {
                 key,
-                stored: StoredPasskey::from_stored(&value).unwrap(),
+                stored: StoredPasskey::from_stored(&PasskeyState::of(&value).unwrap()).unwrap(),
             }
         }
 

@@ -16,7 +16,7 @@ use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{
     AuthorizationRequest, CodeGrant, Session, SignInMethod, passkey_amr, tap_amr,
 };
-use crate::domain::credential::PasskeyCredential;
+use crate::domain::credential::{PasskeyCredential, PasskeyState};
 use crate::domain::policy::Policy;
 use crate::domain::tap::{self, MethodUsabilityReason, Tap};
 use crate::domain::user::{Upn, User};
@@ -133,15 +133,6 @@ pub(crate) async fn take_ceremony(
     }
     let now = ctx.clock.now();
     Ok(ctx.store.take_record(id, now).await?)
-}
-
-/// The backup flags recorded in a stored webauthn-rs passkey.
-pub fn backup_flags(passkey: &serde_json::Value) -> (bool, bool) {
-    let cred = &passkey["cred"];
-    (
-        cred["backup_eligible"].as_bool().unwrap_or(false),
-        cred["backup_state"].as_bool().unwrap_or(false),
-    )
 }
 
 impl SignInService {
@@ -593,7 +584,7 @@ impl SignInService {
         let mut passkey = stored_passkey.passkey;
         passkey.update_credential(&result);
         stored.passkey =
-            serde_json::to_value(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
+            PasskeyState::of(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
         stored.last_used = Some(now);
         stored.backup_eligible = result.backup_eligible();
         stored.backup_state = result.backup_state();

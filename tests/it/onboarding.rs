@@ -326,7 +326,7 @@ async fn scheduler_on(backend: Backend) {
             aaguid: None,
             backup_eligible: false,
             backup_state: false,
-            passkey: json!({}),
+            passkey: onramp::domain::credential::PasskeyState::of(&json!({})).unwrap(),
         })
         .await
         .unwrap();

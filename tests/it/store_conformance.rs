@@ -5,7 +5,7 @@ use std::time::Duration as StdDuration;
 
 use onramp::domain::audit::{Actor, AuditEvent, AuditEventType, AuditFilter, Outcome, Target};
 use onramp::domain::client::{Client, ClientAuthMethod, GrantType, SigningAlg};
-use onramp::domain::credential::PasskeyCredential;
+use onramp::domain::credential::{PasskeyCredential, PasskeyState};
 use onramp::domain::group::{Group, NewGroup};
 use onramp::domain::lockout::{self, Bucket, Op, Rules, Verdict};
 use onramp::domain::policy::Policy;
@@ -58,7 +58,7 @@ fn cred(id: &str, user_id: &str, minute: i64) -> PasskeyCredential {
         aaguid: None,
         backup_eligible: true,
         backup_state: false,
-        passkey: serde_json::json!({"cred": id}),
+        passkey: PasskeyState::of(&serde_json::json!({"cred": id})).unwrap(),
     }
 }
 
