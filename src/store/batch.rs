@@ -153,11 +153,23 @@ pub async fn apply_then_one_by_one<S: Store + ?Sized>(
     if !store.apply_audited(change, event).await? {
         return Ok(false);
     }
+    after_one_by_one(store, puts, also, now).await?;
+    Ok(true)
+}
+
+/// What follows an applied change (`puts`, then the events `also`), one
+/// after another.
+pub async fn after_one_by_one<S: Store + ?Sized>(
+    store: &S,
+    puts: &[Put<'_>],
+    also: &[AuditEvent],
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
     for p in puts {
         store.put(p.ns, p.id, &p.value, p.expires_at, now).await?;
     }
     for e in also {
         store.append_audit(e).await?;
     }
-    Ok(true)
+    Ok(())
 }

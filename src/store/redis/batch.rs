@@ -136,14 +136,7 @@ impl RedisStore {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let Some(mut c) = self.single_server() else {
-            for p in puts {
-                crate::store::EphemeralStore::put(self, p.ns, p.id, &p.value, p.expires_at, now)
-                    .await?;
-            }
-            for e in also {
-                crate::store::AuditStore::append_audit(self, e).await?;
-            }
-            return Ok(());
+            return crate::store::batch::after_one_by_one(self, puts, also, now).await;
         };
         let mut pipe = redis::pipe();
         for p in puts {
