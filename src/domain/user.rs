@@ -25,19 +25,26 @@ impl Upn {
         if input.chars().count() > Self::MAX_LEN {
             return Err(bad("must be at most 113 characters"));
         }
+        Self::check_shape(s).map_err(bad)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// Whether trimmed `s` has the shape alias@host, whatever its length:
+    /// mail addresses share the shape but not the UPN's length limit.
+    pub(crate) fn check_shape(s: &str) -> Result<(), &'static str> {
         let Some((alias, domain)) = s.split_once('@') else {
-            return Err(bad("must have the form alias@domain"));
+            return Err("must have the form alias@domain");
         };
         if alias.is_empty() || alias.len() > Self::MAX_ALIAS {
-            return Err(bad("the alias before @ must be 1 to 64 characters"));
+            return Err("the alias before @ must be 1 to 64 characters");
         }
         let alias_ok = alias
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-'+!#^~&".contains(c));
         if !alias_ok || alias.starts_with('.') || alias.ends_with('.') {
-            return Err(bad(
+            return Err(
                 "the alias may hold letters, digits and . _ - ' + ! # ^ ~ & (not at the ends)",
-            ));
+            );
         }
         let domain_ok = !domain.is_empty()
             && domain.split('.').all(|label| {
@@ -48,9 +55,9 @@ impl Upn {
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !domain_ok {
-            return Err(bad("the domain after @ must be a host name"));
+            return Err("the domain after @ must be a host name");
         }
-        Ok(Self(s.to_owned()))
+        Ok(())
     }
 
     pub fn as_str(&self) -> &str {
@@ -414,7 +421,8 @@ fn other_mails_field(values: Vec<String>) -> Result<Vec<String>, DomainError> {
         let Some(v) = bounded_text("otherMails", Some(v), false, MAX_OTHER_MAIL_LEN)? else {
             continue;
         };
-        Upn::parse(&v).map_err(|_| {
+        // The shape of a UPN, but up to 250 characters, not 113.
+        Upn::check_shape(&v).map_err(|_| {
             DomainError::invalid(
                 "otherMails",
                 "each must be an address of the form name@domain",
@@ -1026,6 +1034,24 @@ mod hr_tests {
         }
         let e = NewUser {
             other_mails: vec!["not an address".into()],
+            ..base()
+        };
+        assert_eq!(
+            field_of(e.into_user("u".into(), now).unwrap_err()),
+            "otherMails"
+        );
+        // Longer than a UPN may be, within otherMails' 250 (as documented).
+        let long = format!("{}@{}.example", "a".repeat(64), "b".repeat(60));
+        assert!(long.len() > Upn::MAX_LEN && long.len() <= 250);
+        let ok = NewUser {
+            other_mails: vec![format!(" {long}\u{3000}"), String::new()],
+            ..base()
+        };
+        assert_eq!(ok.into_user("u".into(), now).unwrap().other_mails, [long]);
+        let too_long = format!("{}@{}example", "a".repeat(64), "b.".repeat(95));
+        assert!(too_long.len() > 250);
+        let e = NewUser {
+            other_mails: vec![too_long],
             ..base()
         };
         assert_eq!(
