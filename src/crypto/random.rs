@@ -35,6 +35,11 @@ pub fn b64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The bytes of [`b64url`]'s text, if it is such text.
+pub fn from_b64url(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text).ok()
+}
+
 /// A random UUID (version 4) from `rng`, for record ids.
 pub fn uuid(rng: &dyn Random) -> Result<String, CryptoError> {
     let mut buf = [0u8; 16];

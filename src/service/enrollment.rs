@@ -7,7 +7,7 @@ use webauthn_rs::prelude::{
 use webauthn_rs_proto::ResidentKeyRequirement;
 
 use super::audit::{Entry, user_target};
-use super::passkey_assertion::StoredPasskey;
+use super::passkey_assertion;
 use super::signin::{
     Registration, put_ceremony, register_ceremony, registration_state, take_ceremony,
 };
@@ -128,13 +128,15 @@ impl EnrollmentService {
             return Err(EnrollError::NotAllowed);
         }
         let existing = self.ctx.store.list_credentials(&user.id).await?;
+        // The record's id is the credential id: no need to parse each passkey.
         let exclude = existing
             .iter()
-            .filter_map(|c| {
-                serde_json::from_str::<webauthn_rs::prelude::Passkey>(c.passkey.as_str()).ok()
+            .map(|c| {
+                random::from_b64url(&c.id).ok_or_else(|| {
+                    DomainError::Internal(format!("credential id {:?} is not base64url", c.id))
+                })
             })
-            .map(|p| p.cred_id().clone())
-            .collect::<Vec<_>>();
+            .collect::<Result<Vec<_>, _>>()?;
         let uuid = Uuid::parse_str(&user.id).map_err(|e| DomainError::Internal(e.to_string()))?;
         let (mut options, state) = if policy.passkey.attestation.is_enforced {
             let cas = attestation_ca_list(&policy.passkey.attestation)?;
@@ -227,9 +229,8 @@ impl EnrollmentService {
         let first_in_session = matches!(session.method, SignInMethod::Tap { .. })
             && !existing.iter().any(|c| c.created >= session.auth_time);
         let value = PasskeyState::of(&passkey).map_err(|e| DomainError::Internal(e.to_string()))?;
-        let (backup_eligible, backup_state) = StoredPasskey::from_stored(&value)
-            .map_err(|e| DomainError::Internal(e.to_string()))?
-            .backup_flags();
+        let (backup_eligible, backup_state) = passkey_assertion::backup_flags(&value)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
         let cred = PasskeyCredential {
             id: random::b64url(passkey.cred_id()),
             user_id: user.id.clone(),

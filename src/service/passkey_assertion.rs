@@ -119,18 +119,24 @@ pub struct StoredPasskey {
     recorded: Recorded,
 }
 
-impl StoredPasskey {
-    /// Reads a passkey as the store keeps it (webauthn-rs's serialisation).
-    pub fn from_stored(state: &PasskeyState) -> Result<Self, serde_json::Error> {
-        /// The part of the same text webauthn-rs keeps private.
+impl Recorded {
+    /// Reads only the part of a stored passkey's text that webauthn-rs keeps
+    /// private (its `cred`), skipping the key.
+    fn of(state: &PasskeyState) -> Result<Self, serde_json::Error> {
         #[derive(Deserialize)]
         struct Inner {
             cred: Recorded,
         }
-        let text = state.as_str();
+        Ok(serde_json::from_str::<Inner>(state.as_str())?.cred)
+    }
+}
+
+impl StoredPasskey {
+    /// Reads a passkey as the store keeps it (webauthn-rs's serialisation).
+    pub fn from_stored(state: &PasskeyState) -> Result<Self, serde_json::Error> {
         Ok(Self {
-            passkey: serde_json::from_str(text)?,
-            recorded: serde_json::from_str::<Inner>(text)?.cred,
+            passkey: serde_json::from_str(state.as_str())?,
+            recorded: Recorded::of(state)?,
         })
     }
 
@@ -138,6 +144,14 @@ impl StoredPasskey {
     pub fn backup_flags(&self) -> (bool, bool) {
         (self.recorded.backup_eligible, self.recorded.backup_state)
     }
+}
+
+/// The backup eligibility and state webauthn-rs recorded in a stored
+/// passkey, without parsing the passkey itself (as at registration, where
+/// the `Passkey` is already at hand).
+pub fn backup_flags(state: &PasskeyState) -> Result<(bool, bool), serde_json::Error> {
+    let recorded = Recorded::of(state)?;
+    Ok((recorded.backup_eligible, recorded.backup_state))
 }
 
 /// The ceremony state inside webauthn-rs's `DiscoverableAuthentication`.
@@ -950,6 +964,30 @@ mod tests {
     }
 
     const UP_UV: u8 = FLAG_UP | FLAG_UV;
+
+    #[test]
+    fn passkeys_stored_through_a_value_tree_read_the_same() {
+        // Before PasskeyState, passkeys were stored from a serde_json::Value
+        // (keys sorted); such records must read as they did.
+        let b = bench();
+        let fresh = PasskeyState::of(&b.stored.passkey).unwrap();
+        let value = serde_json::to_value(&b.stored.passkey).unwrap();
+        let old: PasskeyState =
+            serde_json::from_str(&serde_json::to_string(&value).unwrap()).unwrap();
+        assert_ne!(old, fresh, "the old text differs (key order)");
+        let read = StoredPasskey::from_stored(&old).unwrap();
+        assert_eq!(
+            PasskeyState::of(&read.passkey).unwrap(),
+            fresh,
+            "the same passkey"
+        );
+        assert_eq!(read.recorded.counter, b.stored.recorded.counter);
+        assert_eq!(backup_flags(&old).unwrap(), b.stored.backup_flags());
+        assert_eq!(
+            read.recorded.registration_policy,
+            b.stored.recorded.registration_policy
+        );
+    }
 
     #[test]
     fn backup_flags_are_checked_and_reported_alike() {

@@ -60,6 +60,24 @@ async fn security_info_manages_own_passkeys_and_pass() {
             .contains("Work laptop")
     );
 
+    // Its options exclude the passkey already registered, so the same
+    // authenticator is not registered twice.
+    let (status, started) = browser
+        .post_json(
+            "/enroll/options",
+            &page.meta_csrf(),
+            json!({ "r": page.field("r") }),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    let excluded: Vec<&str> = started["options"]["publicKey"]["excludeCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(excluded, [id.as_str()]);
+
     // Add a second passkey from this page.
     let back = browser.enroll(&page).await;
     assert_eq!(back.status, 200, "{}", back.body);
