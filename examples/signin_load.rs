@@ -5,23 +5,63 @@
 //!   cargo run --release --example signin_load -- [users=50] [concurrency=8] [seconds=10]
 //! Environment: ONRAMP_ISSUER (default http://localhost:8080).
 //! Prints flows/s and the latency of one whole flow at p50/p99.
+//!
+//! The tool is kept light so that the server, not the tool, is what runs
+//! out of CPU: its authenticator signs with aws-lc (webauthn-authenticator-rs's
+//! software passkey signs with RustCrypto, which was a quarter of the tool's
+//! CPU), it runs on one thread (it is pinned to one CPU) on mimalloc, and
+//! `localhost` is resolved once, not per connection.
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 use sha2::Digest;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
-use webauthn_authenticator_rs::WebauthnAuthenticator;
-use webauthn_authenticator_rs::softpasskey::SoftPasskey;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const HR: (&str, &str) = ("hr-sync", "hr-sync-dev-secret-change-me");
 const RP: (&str, &str) = ("demo-rp", "demo-rp-dev-secret-change-me");
 const REDIRECT: &str = "http://localhost:3000/callback";
 
-fn browser() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()?)
+/// The server under test: its base URL and the address its host name
+/// resolves to (looked up once, as a browser caches it).
+#[derive(Clone)]
+struct Target {
+    base: String,
+    host: String,
+    addr: SocketAddr,
+}
+
+impl Target {
+    fn new(base: String) -> anyhow::Result<Self> {
+        let url = url::Url::parse(&base)?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| anyhow::anyhow!("no host in {base}"))?
+            .to_owned();
+        let port = url
+            .port_or_known_default()
+            .ok_or_else(|| anyhow::anyhow!("no port for {base}"))?;
+        let addr = (host.as_str(), port)
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("{host} does not resolve"))?;
+        Ok(Self { base, host, addr })
+    }
+
+    /// A new browser: its own cookie jar and connections.
+    fn browser(&self) -> anyhow::Result<reqwest::Client> {
+        Ok(reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .resolve(&self.host, self.addr)
+            .build()?)
+    }
 }
 
 fn location(res: &reqwest::Response) -> anyhow::Result<String> {
@@ -50,8 +90,7 @@ async fn open_signin(
     base: &str,
 ) -> anyhow::Result<(String, String, String)> {
     let verifier = format!("{:0>64}", rand_hex());
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
     let url = format!(
         "{base}/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
         RP.0
@@ -92,34 +131,165 @@ async fn post_json(
     Ok(v)
 }
 
-/// A user's discoverable passkey. The software authenticator keeps keys by
-/// credential id only, so this keeps what a resident credential also holds
-/// (the user handle) and answers the usernameless ceremony Onramp runs.
+/// A user's discoverable passkey: an authenticator of the tool's own, with
+/// an aws-lc P-256 key, that answers `navigator.credentials.create()` with
+/// "none" attestation and `navigator.credentials.get()` with a signed
+/// assertion, user present and verified.
 struct Passkey {
-    soft: SoftPasskey,
+    key: EcdsaKeyPair,
+    credential_id: Vec<u8>,
     /// base64url, as on the wire.
-    user_handle: Value,
-    credential_id: Value,
+    user_handle: String,
+    counter: u32,
 }
 
 impl Passkey {
-    /// navigator.credentials.get() for options without allowCredentials.
-    fn assert(&mut self, base: &str, options: &Value) -> anyhow::Result<Value> {
-        let mut options = options.clone();
-        options["publicKey"]["allowCredentials"] =
-            json!([{ "type": "public-key", "id": self.credential_id }]);
-        let assertion = self
-            .soft
-            .do_authentication(url::Url::parse(base)?, serde_json::from_value(options)?)
-            .map_err(|e| anyhow::anyhow!("assert: {e:?}"))?;
-        let mut assertion = serde_json::to_value(assertion)?;
-        assertion["response"]["userHandle"] = self.user_handle.clone();
-        Ok(assertion)
+    fn new() -> anyhow::Result<Self> {
+        let rng = SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .map_err(|_| anyhow::anyhow!("P-256 key generation failed"))?;
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref())
+            .map_err(|_| anyhow::anyhow!("P-256 key unreadable"))?;
+        let mut credential_id = vec![0u8; 32];
+        aws_lc_rs::rand::fill(&mut credential_id).map_err(|_| anyhow::anyhow!("no randomness"))?;
+        Ok(Self {
+            key,
+            credential_id,
+            user_handle: String::new(),
+            counter: 0,
+        })
+    }
+
+    /// navigator.credentials.create(): the registration response.
+    fn register(&mut self, origin: &str, options: &Value) -> anyhow::Result<Value> {
+        let pk = &options["publicKey"];
+        let rp_id = text(&pk["rp"]["id"], "rp.id")?;
+        self.user_handle = text(&pk["user"]["id"], "user.id")?.to_owned();
+        let point = self.key.public_key().as_ref();
+        anyhow::ensure!(
+            point.len() == 65 && point[0] == 4,
+            "not an uncompressed point"
+        );
+        // The COSE key: kty EC2, alg ES256, crv P-256, x, y.
+        let mut cose = Vec::with_capacity(77);
+        cbor::head(&mut cose, cbor::MAP, 5);
+        cose.extend_from_slice(&[0x01, 0x02, 0x03, 0x26, 0x20, 0x01, 0x21]);
+        cbor::bytes(&mut cose, &point[1..33]);
+        cose.push(0x22);
+        cbor::bytes(&mut cose, &point[33..]);
+        // rpIdHash, flags UP UV AT, counter, AAGUID (none), id, key.
+        let mut data = sha2::Sha256::digest(rp_id.as_bytes()).to_vec();
+        data.push(0x45);
+        data.extend_from_slice(&self.counter.to_be_bytes());
+        data.extend_from_slice(&[0; 16]);
+        let id_len = u16::try_from(self.credential_id.len())?;
+        data.extend_from_slice(&id_len.to_be_bytes());
+        data.extend_from_slice(&self.credential_id);
+        data.extend_from_slice(&cose);
+        let mut attestation = Vec::with_capacity(data.len() + 32);
+        cbor::head(&mut attestation, cbor::MAP, 3);
+        cbor::text(&mut attestation, "fmt");
+        cbor::text(&mut attestation, "none");
+        cbor::text(&mut attestation, "attStmt");
+        cbor::head(&mut attestation, cbor::MAP, 0);
+        cbor::text(&mut attestation, "authData");
+        cbor::bytes(&mut attestation, &data);
+        let client_data = client_data("webauthn.create", &pk["challenge"], origin)?;
+        let id = URL_SAFE_NO_PAD.encode(&self.credential_id);
+        Ok(json!({
+            "id": id,
+            "rawId": id,
+            "type": "public-key",
+            "response": {
+                "attestationObject": URL_SAFE_NO_PAD.encode(&attestation),
+                "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data),
+                "transports": ["internal"],
+            },
+            "extensions": {},
+        }))
+    }
+
+    /// navigator.credentials.get() for options without allowCredentials:
+    /// the resident credential answers, with its user handle.
+    fn assert(&mut self, origin: &str, options: &Value) -> anyhow::Result<Value> {
+        let pk = &options["publicKey"];
+        let rp_id = text(&pk["rpId"], "rpId")?;
+        self.counter += 1;
+        let mut data = sha2::Sha256::digest(rp_id.as_bytes()).to_vec();
+        data.push(0x05);
+        data.extend_from_slice(&self.counter.to_be_bytes());
+        let client_data = client_data("webauthn.get", &pk["challenge"], origin)?;
+        let mut signed = data.clone();
+        signed.extend_from_slice(&sha2::Sha256::digest(&client_data));
+        let signature = self
+            .key
+            .sign(&SystemRandom::new(), &signed)
+            .map_err(|_| anyhow::anyhow!("signing failed"))?;
+        let id = URL_SAFE_NO_PAD.encode(&self.credential_id);
+        Ok(json!({
+            "id": id,
+            "rawId": id,
+            "type": "public-key",
+            "response": {
+                "authenticatorData": URL_SAFE_NO_PAD.encode(&data),
+                "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data),
+                "signature": URL_SAFE_NO_PAD.encode(signature.as_ref()),
+                "userHandle": self.user_handle,
+            },
+            "extensions": {},
+        }))
+    }
+}
+
+fn text<'a>(v: &'a Value, what: &str) -> anyhow::Result<&'a str> {
+    v.as_str()
+        .ok_or_else(|| anyhow::anyhow!("the options have no {what}"))
+}
+
+/// The client data a browser at `origin` collects for the ceremony.
+fn client_data(kind: &str, challenge: &Value, origin: &str) -> anyhow::Result<Vec<u8>> {
+    let challenge = text(challenge, "challenge")?;
+    Ok(serde_json::to_vec(&json!({
+        "type": kind,
+        "challenge": challenge,
+        "origin": origin,
+        "crossOrigin": false,
+    }))?)
+}
+
+/// The few CBOR items (RFC 8949) an attestation object needs.
+mod cbor {
+    pub const MAP: u8 = 5;
+    const BYTES: u8 = 2;
+    const TEXT: u8 = 3;
+
+    /// An item's head: its major type and length (lengths below 2^16 here).
+    pub fn head(out: &mut Vec<u8>, major: u8, len: usize) {
+        let m = major << 5;
+        match len {
+            0..=23 => out.push(m | len as u8),
+            24..=0xff => out.extend_from_slice(&[m | 24, len as u8]),
+            _ => {
+                out.push(m | 25);
+                out.extend_from_slice(&(len as u16).to_be_bytes());
+            }
+        }
+    }
+
+    pub fn bytes(out: &mut Vec<u8>, b: &[u8]) {
+        head(out, BYTES, b.len());
+        out.extend_from_slice(b);
+    }
+
+    pub fn text(out: &mut Vec<u8>, t: &str) {
+        head(out, TEXT, t.len());
+        out.extend_from_slice(t.as_bytes());
     }
 }
 
 /// Provisions a user with a pass and enrolls a passkey (not measured).
-async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String, Passkey)> {
+async fn setup_user(target: &Target, token: &str, i: usize) -> anyhow::Result<(String, Passkey)> {
+    let base = target.base.as_str();
     let api = reqwest::Client::new();
     let upn = format!("load{i}-{}@example.com", &rand_hex()[..8]);
     let user: Value = api
@@ -146,7 +316,7 @@ async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String
     let passcode = tap["temporaryAccessPass"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("create pass: {tap}"))?;
-    let http = browser()?;
+    let http = target.browser()?;
     let (r, csrf, _) = open_signin(&http, base).await?;
     http.post(format!("{base}/signin/tap"))
         .form(&[
@@ -164,19 +334,8 @@ async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String
         json!({"r": r}),
     )
     .await?;
-    let mut soft = SoftPasskey::new(true);
-    let credential = soft
-        .do_registration(
-            url::Url::parse(base)?,
-            serde_json::from_value(started["options"].clone())?,
-        )
-        .map_err(|e| anyhow::anyhow!("register: {e:?}"))?;
-    let credential = serde_json::to_value(credential)?;
-    let passkey = Passkey {
-        soft,
-        user_handle: started["options"]["publicKey"]["user"]["id"].clone(),
-        credential_id: credential["rawId"].clone(),
-    };
+    let mut passkey = Passkey::new()?;
+    let credential = passkey.register(base, &started["options"])?;
     post_json(
         &http,
         format!("{base}/enroll/finish"),
@@ -188,8 +347,9 @@ async fn setup_user(base: &str, token: &str, i: usize) -> anyhow::Result<(String
 }
 
 /// One measured flow: authorize → passkey (usernameless) → code → token.
-async fn flow(base: &str, passkey: &mut Passkey) -> anyhow::Result<()> {
-    let http = browser()?;
+async fn flow(target: &Target, passkey: &mut Passkey) -> anyhow::Result<()> {
+    let base = target.base.as_str();
+    let http = target.browser()?;
     let (r, csrf, verifier) = open_signin(&http, base).await?;
     let started = post_json(
         &http,
@@ -237,7 +397,8 @@ async fn flow(base: &str, passkey: &mut Passkey) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[tokio::main]
+// One thread: the tool is pinned to one CPU.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<usize> = std::env::args()
         .skip(1)
@@ -249,6 +410,7 @@ async fn main() -> anyhow::Result<()> {
         args.get(2).copied().unwrap_or(10),
     );
     let base = std::env::var("ONRAMP_ISSUER").unwrap_or_else(|_| "http://localhost:8080".into());
+    let target = Target::new(base.clone())?;
     let token: Value = reqwest::Client::new()
         .post(format!("{base}/token"))
         .basic_auth(HR.0, Some(HR.1))
@@ -263,7 +425,7 @@ async fn main() -> anyhow::Result<()> {
         .to_owned();
     let mut people = Vec::new();
     for i in 0..users {
-        people.push(setup_user(&base, &token, i).await?);
+        people.push(setup_user(&target, &token, i).await?);
     }
     eprintln!("enrolled {users} users; running {concurrency} concurrent flows for {seconds}s");
     // Each worker owns its own users: no authenticator is shared.
@@ -274,7 +436,7 @@ async fn main() -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(seconds as u64);
     let mut tasks = Vec::new();
     for mut mine in buckets.into_iter().filter(|b| !b.is_empty()) {
-        let base = base.clone();
+        let target = target.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0usize;
@@ -283,7 +445,7 @@ async fn main() -> anyhow::Result<()> {
                 let n = mine.len();
                 let (_, passkey) = &mut mine[i % n];
                 let t = Instant::now();
-                match flow(&base, passkey).await {
+                match flow(&target, passkey).await {
                     Ok(()) => latencies.push(t.elapsed()),
                     Err(e) => {
                         errors += 1;
