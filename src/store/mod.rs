@@ -627,6 +627,18 @@ pub(crate) fn cred_changed_meanwhile() -> StoreError {
     StoreError::Conflict("the passkey was used or changed meanwhile; try again".into())
 }
 
+/// A queued job as stored, or `None` (logged) when it does not read: a
+/// job one version cannot read must not stop the queue for the others.
+pub(crate) fn decode_job(id: &str, raw: &str) -> Option<Job> {
+    match serde_json::from_str(raw) {
+        Ok(job) => Some(job),
+        Err(e) => {
+            tracing::error!(error = %e, id, "unreadable webhook job skipped");
+            None
+        }
+    }
+}
+
 /// A full set of subscriptions.
 pub(crate) fn too_many_webhooks() -> StoreError {
     StoreError::Conflict(format!(

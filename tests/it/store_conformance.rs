@@ -2198,3 +2198,85 @@ async fn embedded_index_entries_are_exact() {
     assert!(keys("group_members").is_empty());
     assert!(keys("member_of").is_empty());
 }
+
+/// Two queued jobs, the first due earlier; `spoil` then makes the first
+/// unreadable. Claiming still yields the second, and leases the first, so
+/// it does not come back at once.
+async fn unreadable_job_does_not_hold_up_the_queue<F, Fut>(store: SharedStore, spoil: F)
+where
+    F: FnOnce(SharedStore, String) -> Fut,
+    Fut: std::future::Future<Output = SharedStore>,
+{
+    use onramp::domain::webhook::{Job, TapCheck};
+    let bad = Job::TapCheck(TapCheck::new("u-bad", "tap-bad", t0() + Duration::hours(1)));
+    let good = Job::TapCheck(TapCheck::new(
+        "u-good",
+        "tap-good",
+        t0() + Duration::hours(1),
+    ));
+    store
+        .enqueue_jobs(std::slice::from_ref(&bad), t0())
+        .await
+        .unwrap();
+    store
+        .enqueue_jobs(std::slice::from_ref(&good), t0() + Duration::seconds(1))
+        .await
+        .unwrap();
+    let store = spoil(store, bad.id().to_owned()).await;
+    let now = t0() + Duration::minutes(1);
+    let claimed = store
+        .claim_jobs(now, now + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.job.id()).collect();
+    assert_eq!(ids, [good.id()]);
+    let again = store
+        .claim_jobs(now + Duration::minutes(1), now + Duration::minutes(6), 10)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "both leased");
+}
+
+#[tokio::test]
+async fn embedded_unreadable_job_does_not_hold_up_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.redb");
+    let store: SharedStore = Arc::new(EmbeddedStore::open(&path).unwrap());
+    unreadable_job_does_not_hold_up_the_queue(store, |store, id| async move {
+        drop(store);
+        {
+            let db = redb::Database::create(&path).unwrap();
+            let tx = db.begin_write().unwrap();
+            tx.open_table(redb::TableDefinition::<&str, &str>::new("webhook_jobs"))
+                .unwrap()
+                .insert(id.as_str(), "{\"kind\":\"aJobOfANewerVersion\"}")
+                .unwrap();
+            tx.commit().unwrap();
+        }
+        let reopened: SharedStore = Arc::new(EmbeddedStore::open(&path).unwrap());
+        reopened
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn redis_unreadable_job_does_not_hold_up_the_queue() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "jobs", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    let url = redis.url();
+    unreadable_job_does_not_hold_up_the_queue(Arc::new(store), |store, id| async move {
+        let client = redis::Client::open(url).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::cmd("HSET")
+            .arg("{jobs:audit}:wh:jobs")
+            .arg(&id)
+            .arg("{\"kind\":\"aJobOfANewerVersion\"}")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        store
+    })
+    .await;
+}

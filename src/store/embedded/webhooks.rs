@@ -10,7 +10,8 @@ use super::{EmbeddedStore, Json, get_json};
 use crate::domain::audit::AuditEvent;
 use crate::domain::webhook::{Delivery, DeliveryStatus, Job, Subscription};
 use crate::store::{
-    Claimed, StoreError, WebhookStore, deliveries_for, recent_key, too_many_webhooks, unix_ms,
+    Claimed, StoreError, WebhookStore, decode_job, deliveries_for, recent_key, too_many_webhooks,
+    unix_ms,
 };
 
 /// Subscription id → JSON.
@@ -229,13 +230,17 @@ impl WebhookStore for EmbeddedStore {
                     .split_once('\u{0}')
                     .map(|(_, id)| id)
                     .unwrap_or_default();
-                let job: Option<Job> = get_json(&tx.open_table(JOBS)?, id)?;
-                match job {
-                    Some(job) => {
-                        schedule(tx, id, lease)?;
-                        out.push(Claimed { job, lease });
-                    }
-                    None => unschedule(tx, id)?,
+                let raw = tx.open_table(JOBS)?.get(id)?.map(|v| v.value().to_owned());
+                let Some(raw) = raw else {
+                    unschedule(tx, id)?;
+                    continue;
+                };
+                // Leased either way: an unreadable job (written by a newer
+                // version, say) must not hold up the ones behind it; it is
+                // logged again each time its lease runs out, as on Redis.
+                schedule(tx, id, lease)?;
+                if let Some(job) = decode_job(id, &raw) {
+                    out.push(Claimed { job, lease });
                 }
             }
             Ok(out)

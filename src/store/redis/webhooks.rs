@@ -20,7 +20,9 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::webhook::{
     self, Delivery, DeliveryStatus, Job, RECENT_DELIVERIES, Subscription,
 };
-use crate::store::{Claimed, StoreError, WebhookStore, audit_key, too_many_webhooks, unix_ms};
+use crate::store::{
+    Claimed, StoreError, WebhookStore, audit_key, decode_job, too_many_webhooks, unix_ms,
+};
 
 /// Keeps a delivery among its subscription's recent ones and drops the
 /// oldest past the bound (unless still queued: it goes when it is over).
@@ -319,16 +321,6 @@ impl RedisStore {
             .invoke_async(&mut self.c())
             .await?;
         Ok(n == 1)
-    }
-}
-
-fn decode_job(id: &str, raw: &str) -> Option<Job> {
-    match serde_json::from_str(raw) {
-        Ok(job) => Some(job),
-        Err(e) => {
-            tracing::error!(error = %e, id, "unreadable webhook job skipped");
-            None
-        }
     }
 }
 
