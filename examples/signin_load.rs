@@ -195,18 +195,11 @@ impl Passkey {
         cbor::text(&mut attestation, "authData");
         cbor::bytes(&mut attestation, &data);
         let client_data = client_data("webauthn.create", &pk["challenge"], origin)?;
-        let id = URL_SAFE_NO_PAD.encode(&self.credential_id);
-        Ok(json!({
-            "id": id,
-            "rawId": id,
-            "type": "public-key",
-            "response": {
-                "attestationObject": URL_SAFE_NO_PAD.encode(&attestation),
-                "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data),
-                "transports": ["internal"],
-            },
-            "extensions": {},
-        }))
+        Ok(self.credential(json!({
+            "attestationObject": URL_SAFE_NO_PAD.encode(&attestation),
+            "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data),
+            "transports": ["internal"],
+        })))
     }
 
     /// navigator.credentials.get() for options without allowCredentials:
@@ -225,19 +218,24 @@ impl Passkey {
             .key
             .sign(&SystemRandom::new(), &signed)
             .map_err(|_| anyhow::anyhow!("signing failed"))?;
+        Ok(self.credential(json!({
+            "authenticatorData": URL_SAFE_NO_PAD.encode(&data),
+            "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data),
+            "signature": URL_SAFE_NO_PAD.encode(signature.as_ref()),
+            "userHandle": self.user_handle,
+        })))
+    }
+
+    /// The `PublicKeyCredential` a browser posts, around an authenticator `response`.
+    fn credential(&self, response: Value) -> Value {
         let id = URL_SAFE_NO_PAD.encode(&self.credential_id);
-        Ok(json!({
+        json!({
             "id": id,
             "rawId": id,
             "type": "public-key",
-            "response": {
-                "authenticatorData": URL_SAFE_NO_PAD.encode(&data),
-                "clientDataJSON": URL_SAFE_NO_PAD.encode(&client_data),
-                "signature": URL_SAFE_NO_PAD.encode(signature.as_ref()),
-                "userHandle": self.user_handle,
-            },
+            "response": response,
             "extensions": {},
-        }))
+        })
     }
 }
 

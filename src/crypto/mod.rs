@@ -1,5 +1,6 @@
 //! Keys, JWTs, password hashing, random secrets, constant-time compare.
 
+pub mod b64url;
 pub mod cose;
 pub mod hasher;
 pub mod jwt;

@@ -2,10 +2,7 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-use super::CryptoError;
+use super::{CryptoError, b64url};
 
 pub trait Random: Send + Sync + 'static {
     fn fill(&self, buf: &mut [u8]) -> Result<(), CryptoError>;
@@ -27,17 +24,7 @@ pub type SharedRandom = Arc<dyn Random>;
 pub fn token<const N: usize>(rng: &dyn Random) -> Result<String, CryptoError> {
     let mut buf = [0u8; N];
     rng.fill(&mut buf)?;
-    Ok(URL_SAFE_NO_PAD.encode(buf))
-}
-
-/// Base64url without padding, as WebAuthn and JOSE use.
-pub fn b64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// The bytes of [`b64url`]'s text, if it is such text.
-pub fn from_b64url(text: &str) -> Option<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(text).ok()
+    Ok(b64url::encode(&buf))
 }
 
 /// A random UUID (version 4) from `rng`, for record ids.

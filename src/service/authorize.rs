@@ -462,6 +462,7 @@ mod proptests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::config::{ClientSettings, Settings};
+    use crate::crypto::b64url;
     use crate::crypto::random::OsRandom;
     use crate::domain::authz::SignInMethod;
     use crate::domain::claims::USER_CLAIMS;
@@ -580,7 +581,7 @@ mod proptests {
     });
 
     fn challenge_of(verifier: &str) -> String {
-        random::b64url(&sha256(verifier.as_bytes()))
+        b64url::encode(&sha256(verifier.as_bytes()))
     }
 
     /// A mostly valid request for one of the clients, then a few mutations.

@@ -12,7 +12,7 @@ use super::signin::{
     Registration, put_ceremony, register_ceremony, registration_state, take_ceremony,
 };
 use super::{Context, RequestMeta, policy_groups};
-use crate::crypto::random;
+use crate::crypto::b64url;
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{Session, SignInMethod};
@@ -132,7 +132,7 @@ impl EnrollmentService {
         let exclude = existing
             .iter()
             .map(|c| {
-                random::from_b64url(&c.id).ok_or_else(|| {
+                b64url::decode(&c.id).ok_or_else(|| {
                     DomainError::Internal(format!("credential id {:?} is not base64url", c.id))
                 })
             })
@@ -232,7 +232,7 @@ impl EnrollmentService {
         let (backup_eligible, backup_state) = passkey_assertion::backup_flags(&value)
             .map_err(|e| DomainError::Internal(e.to_string()))?;
         let cred = PasskeyCredential {
-            id: random::b64url(passkey.cred_id()),
+            id: b64url::encode(passkey.cred_id()),
             user_id: user.id.clone(),
             name: format!("Passkey {}", existing.len() + 1),
             created: now,

@@ -10,7 +10,7 @@ use super::lockout::{Lockout, attempt_parties};
 use super::passkey_assertion::{self, RelyingParty, StoredPasskey};
 use super::session::Sessions;
 use super::{Context, RequestMeta, policy_groups};
-use crate::crypto::random;
+use crate::crypto::{b64url, random};
 use crate::domain::DomainError;
 use crate::domain::audit::{Actor, AuditEventType, Outcome};
 use crate::domain::authz::{
@@ -415,7 +415,7 @@ impl SignInService {
             return Err(SignInError::PasskeysUnavailable);
         };
         let now = self.ctx.clock.now();
-        let cred_id = random::b64url(credential.get_credential_id());
+        let cred_id = b64url::encode(credential.get_credential_id());
         // The user handle names whose passkey this claims to be, so the
         // user, the passkey and the policy are read with the ceremony; a
         // wrong claim finds no passkey.

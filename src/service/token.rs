@@ -10,7 +10,7 @@ use super::oauth_errors::store_error;
 use super::{Caller, Context, RequestMeta};
 use crate::crypto::jwt::{self, Audience, JwtError};
 use crate::crypto::keys::JwtType;
-use crate::crypto::random;
+use crate::crypto::{b64url, random};
 use crate::domain::audit::{Actor, AuditEventType, Outcome, Target};
 use crate::domain::authz::{CodeGrant, RedeemedCode, RefreshGrant};
 use crate::domain::client::{Client, GrantType};
@@ -119,7 +119,7 @@ struct IdTokenClaims<'a> {
 /// `at_hash`: left half of SHA-256 of the access token, base64url (OIDC Core §3.1.3.6).
 fn at_hash(access_token: &str) -> String {
     let digest = crate::crypto::sha256(access_token.as_bytes());
-    random::b64url(&digest[..16])
+    b64url::encode(&digest[..16])
 }
 
 pub(crate) fn grant_error(description: &'static str) -> OAuthError {
@@ -702,7 +702,7 @@ fn verifier_matches(challenge: &str, verifier: &str) -> bool {
         && verifier
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    let computed = random::b64url(&crate::crypto::sha256(verifier.as_bytes()));
+    let computed = b64url::encode(&crate::crypto::sha256(verifier.as_bytes()));
     valid
         && bool::from(subtle::ConstantTimeEq::ct_eq(
             computed.as_bytes(),
@@ -810,7 +810,7 @@ mod proptests {
     }
 
     fn challenge_of(verifier: &str) -> String {
-        random::b64url(&crate::crypto::sha256(verifier.as_bytes()))
+        b64url::encode(&crate::crypto::sha256(verifier.as_bytes()))
     }
 
     proptest! {

@@ -314,6 +314,14 @@ impl Browser {
         username: &str,
     ) -> (u16, Value) {
         let csrf = signin_page.meta_csrf();
+        let body = self.passkey_finish_body(signin_page, username).await;
+        self.post_json("/signin/passkey/finish", &csrf, body).await
+    }
+
+    /// Starts a passkey ceremony from `signin_page` and has the
+    /// authenticator answer it: the body of the finish, not yet sent.
+    pub async fn passkey_finish_body(&mut self, signin_page: &Response, username: &str) -> Value {
+        let csrf = signin_page.meta_csrf();
         let r = signin_page.field("r");
         let (status, started) = self
             .post_json("/signin/passkey/options", &csrf, json!({ "r": r }))
@@ -322,11 +330,6 @@ impl Browser {
         let credential = self
             .authenticator
             .assert(&self.base, &started["options"], username);
-        self.post_json(
-            "/signin/passkey/finish",
-            &csrf,
-            json!({ "r": r, "ceremony": started["ceremony"], "credential": credential }),
-        )
-        .await
+        json!({ "r": r, "ceremony": started["ceremony"], "credential": credential })
     }
 }

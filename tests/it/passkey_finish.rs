@@ -31,24 +31,15 @@ async fn finish_answers_on(backend: Backend) {
     let (url, state, nonce, verifier) = rp.authorize_url(&[]);
     let page = browser.open(&url).await;
     let csrf = page.meta_csrf();
-    let r = page.field("r");
 
     // A finish that fails (its ceremony is unknown) leaves the request for
     // the next attempt.
-    let (status, started) = browser
-        .post_json("/signin/passkey/options", &csrf, json!({ "r": r }))
+    let mut body = browser
+        .passkey_finish_body(&page, "quick@example.com")
         .await;
-    assert_eq!(status, 200, "{started}");
-    let credential =
-        browser
-            .authenticator
-            .assert(&app.base, &started["options"], "quick@example.com");
+    body["ceremony"] = json!("no-such-ceremony");
     let (status, failed) = browser
-        .post_json(
-            "/signin/passkey/finish",
-            &csrf,
-            json!({ "r": r, "ceremony": "no-such-ceremony", "credential": credential }),
-        )
+        .post_json("/signin/passkey/finish", &csrf, body)
         .await;
     assert!((400..500).contains(&status), "{status} {failed}");
     assert_eq!(count(&app, "code.issued").await, codes_before);
@@ -75,18 +66,13 @@ async fn finish_answers_on(backend: Backend) {
     let page = browser.open(&url).await;
     assert_eq!(page.status, 200, "{:?} {}", page.location, page.body);
     let csrf = page.meta_csrf();
-    let r = page.field("r");
     let mut finishes = Vec::new();
     for _ in 0..2 {
-        let (status, started) = browser
-            .post_json("/signin/passkey/options", &csrf, json!({ "r": r }))
-            .await;
-        assert_eq!(status, 200, "{started}");
-        let credential =
+        finishes.push(
             browser
-                .authenticator
-                .assert(&app.base, &started["options"], "quick@example.com");
-        finishes.push(json!({ "r": r, "ceremony": started["ceremony"], "credential": credential }));
+                .passkey_finish_body(&page, "quick@example.com")
+                .await,
+        );
     }
     let (a, b) = tokio::join!(
         browser.post_json("/signin/passkey/finish", &csrf, finishes[0].clone()),

@@ -34,7 +34,7 @@ pub(crate) async fn admin_browser(app: &TestApp) -> Browser {
 /// admin's script gets one: code flow with PKCE as the portal client.
 pub(crate) async fn delegated_token(app: &TestApp, browser: &Browser) -> Value {
     let verifier = "a-long-enough-code-verifier-for-pkce-0123456789-abcdef";
-    let challenge = onramp::crypto::random::b64url(&onramp::crypto::sha256(verifier.as_bytes()));
+    let challenge = onramp::crypto::b64url::encode(&onramp::crypto::sha256(verifier.as_bytes()));
     let redirect = format!("{}/admin/callback", app.base);
     let scope = std::iter::once("openid")
         .chain(Permission::ALL.iter().map(|p| p.as_str()))

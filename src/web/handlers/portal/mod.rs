@@ -25,7 +25,7 @@ use std::borrow::Cow;
 
 pub use admin::{Admin, BackTo, Chrome, PortalError, Posted};
 
-use crate::crypto::{random, sha256};
+use crate::crypto::{b64url, random, sha256};
 use crate::domain::DomainError;
 use crate::domain::permission::Permission;
 use crate::service::clients::{PORTAL_CALLBACK_PATH, PORTAL_CLIENT_ID};
@@ -218,7 +218,7 @@ async fn login(
     else {
         return Err(went_wrong());
     };
-    let challenge = random::b64url(&sha256(verifier.as_bytes()));
+    let challenge = b64url::encode(&sha256(verifier.as_bytes()));
     let scope = std::iter::once("openid")
         .chain(Permission::ALL.iter().map(|p| p.as_str()))
         .collect::<Vec<_>>()
