@@ -1,5 +1,8 @@
 //! Load tool: full passkey sign-ins (authorize → passkey → code → token)
-//! with a software authenticator, against a running Onramp.
+//! with a software authenticator, against a running Onramp. Each flow is
+//! the one of a browser whose user picks the passkey from the user name
+//! field's autofill: it answers the ceremony the sign-in page came with
+//! (the button would ask `/signin/passkey/options` for a fresh one).
 //!
 //! The server needs the clients of config/demo.toml. Usage:
 //!   cargo run --release --example signin_load -- [users=50] [concurrency=8] [seconds=10]
@@ -84,11 +87,21 @@ fn between<'a>(body: &'a str, start: &str, end: &str) -> anyhow::Result<&'a str>
     Ok(&body[i..i + j])
 }
 
-/// Opens the authorize URL; returns (request id, csrf token) from the sign-in page.
-async fn open_signin(
-    http: &reqwest::Client,
-    base: &str,
-) -> anyhow::Result<(String, String, String)> {
+/// The sign-in page as the tool reads it.
+struct SignInPage {
+    /// The authorization request's id.
+    r: String,
+    csrf: String,
+    /// The PKCE verifier of the authorization request.
+    verifier: String,
+    /// The passkey ceremony the page came with (for the browser's autofill
+    /// request): `{"options": …, "ceremony": …}`, as the options endpoint
+    /// answers.
+    started: Value,
+}
+
+/// Opens the authorize URL and reads the sign-in page it leads to.
+async fn open_signin(http: &reqwest::Client, base: &str) -> anyhow::Result<SignInPage> {
     let verifier = format!("{:0>64}", rand_hex());
     let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
     let url = format!(
@@ -104,7 +117,23 @@ async fn open_signin(
         .await?;
     let r = between(&page, "name=\"r\" value=\"", "\"")?.to_owned();
     let csrf = between(&page, "name=\"csrf-token\" content=\"", "\"")?.to_owned();
-    Ok((r, csrf, verifier))
+    let options: Value = serde_json::from_str(&unescape(between(&page, "data-options=\"", "\"")?))?;
+    let ceremony = between(&page, "data-ceremony=\"", "\"")?;
+    Ok(SignInPage {
+        r,
+        csrf,
+        verifier,
+        started: json!({"options": options, "ceremony": ceremony}),
+    })
+}
+
+/// Undoes the HTML escaping of an attribute value (askama's: `&<>"'`).
+fn unescape(attr: &str) -> String {
+    attr.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn rand_hex() -> String {
@@ -315,7 +344,7 @@ async fn setup_user(target: &Target, token: &str, i: usize) -> anyhow::Result<(S
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("create pass: {tap}"))?;
     let http = target.browser()?;
-    let (r, csrf, _) = open_signin(&http, base).await?;
+    let SignInPage { r, csrf, .. } = open_signin(&http, base).await?;
     http.post(format!("{base}/signin/tap"))
         .form(&[
             ("csrf", csrf.as_str()),
@@ -344,18 +373,17 @@ async fn setup_user(target: &Target, token: &str, i: usize) -> anyhow::Result<(S
     Ok((upn, passkey))
 }
 
-/// One measured flow: authorize → passkey (usernameless) → code → token.
+/// One measured flow: authorize → passkey (usernameless, the autofill
+/// request with the ceremony the sign-in page came with) → code → token.
 async fn flow(target: &Target, passkey: &mut Passkey) -> anyhow::Result<()> {
     let base = target.base.as_str();
     let http = target.browser()?;
-    let (r, csrf, verifier) = open_signin(&http, base).await?;
-    let started = post_json(
-        &http,
-        format!("{base}/signin/passkey/options"),
-        &csrf,
-        json!({"r": r}),
-    )
-    .await?;
+    let SignInPage {
+        r,
+        csrf,
+        verifier,
+        started,
+    } = open_signin(&http, base).await?;
     let credential = passkey.assert(base, &started["options"])?;
     let done = post_json(
         &http,

@@ -382,7 +382,7 @@ impl SignInService {
     /// Starts a passkey sign-in: always the usernameless ceremony with
     /// discoverable credentials (registration requires them), so the
     /// options are the same whoever asks and name no user or credential.
-    pub async fn passkey_options(&self) -> Result<(serde_json::Value, String), SignInError> {
+    pub async fn passkey_options(&self) -> Result<PasskeyCeremony, SignInError> {
         let webauthn = self
             .ctx
             .webauthn
@@ -392,10 +392,7 @@ impl SignInService {
             .start_discoverable_authentication()
             .map_err(|e| DomainError::Internal(e.to_string()))?;
         let id = put_ceremony(&self.ctx, &Ceremony::Discoverable(state)).await?;
-        Ok((
-            serde_json::to_value(options).map_err(|e| DomainError::Internal(e.to_string()))?,
-            id,
-        ))
+        Ok(PasskeyCeremony { options, id })
     }
 
     /// Finishes a passkey sign-in and starts a session; with the
@@ -658,6 +655,15 @@ struct Read {
     user: Option<User>,
     stored: Option<PasskeyCredential>,
     policy: Policy,
+}
+
+/// A started passkey sign-in: the browser's request options and the id
+/// of the ceremony the finish names (it lives `CEREMONY_TTL`).
+#[derive(Debug, serde::Serialize)]
+pub struct PasskeyCeremony {
+    pub options: webauthn_rs::prelude::RequestChallengeResponse,
+    #[serde(rename = "ceremony")]
+    pub id: String,
 }
 
 /// A finished passkey sign-in.

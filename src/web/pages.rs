@@ -35,6 +35,15 @@ pub struct SignInPage<'a> {
     pub username: &'a str,
     pub app_name: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// The ceremony the autofill (conditional) request answers.
+    pub passkey: Option<&'a PageCeremony>,
+}
+
+/// A passkey ceremony started with a page: the request options as JSON
+/// text and the ceremony's id.
+pub struct PageCeremony {
+    pub options: String,
+    pub id: String,
 }
 
 #[derive(Template)]

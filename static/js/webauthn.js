@@ -129,8 +129,10 @@
   let conditional = null;
 
   // mediation: "conditional" (autofill, abortable) or "modal" (the button).
-  async function passkeySignIn(r, mediation) {
-    const { options, ceremony } = await post("/signin/passkey/options", {});
+  // started: the ceremony the page came with, for the autofill request; the
+  // button asks for a fresh one, as the page's may be minutes old by then.
+  async function passkeySignIn(r, mediation, started) {
+    const { options, ceremony } = started ?? await post("/signin/passkey/options", {});
     const request = { publicKey: requestOptions(options) };
     if (mediation === "conditional") {
       conditional = new AbortController();
@@ -193,7 +195,9 @@
       });
       // Offer passkeys in the user name field's autofill where supported.
       if (window.PublicKeyCredential?.isConditionalMediationAvailable && (await PublicKeyCredential.isConditionalMediationAvailable())) {
-        passkeySignIn(r, "conditional").catch(() => {});
+        const { options, ceremony } = button.dataset;
+        const started = options && ceremony ? { options: JSON.parse(options), ceremony } : null;
+        passkeySignIn(r, "conditional", started).catch(() => {});
       }
     }
   });

@@ -106,11 +106,15 @@ pub struct Response {
 impl Response {
     /// The value of a hidden input `name` on the page.
     pub fn field(&self, name: &str) -> String {
-        let needle = format!("name=\"{name}\" value=\"");
+        self.quoted_after(&format!("name=\"{name}\" value=\""))
+    }
+
+    /// The unescaped text between `needle`'s first occurrence and the next `"`.
+    fn quoted_after(&self, needle: &str) -> String {
         let start = self
             .body
-            .find(&needle)
-            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+            .find(needle)
+            .unwrap_or_else(|| panic!("no {needle} in {}", self.body))
             + needle.len();
         let end = self.body[start..].find('"').unwrap();
         html_unescape(&self.body[start..start + end])
@@ -129,6 +133,11 @@ impl Response {
         html_unescape(&tag[start..start + end])
     }
 
+    /// The value of the first `data-{name}` attribute on the page.
+    pub fn data(&self, name: &str) -> String {
+        self.quoted_after(&format!("data-{name}=\""))
+    }
+
     pub fn meta_csrf(&self) -> String {
         let needle = "name=\"csrf-token\" content=\"";
         let start = self.body.find(needle).unwrap() + needle.len();
@@ -138,7 +147,11 @@ impl Response {
 }
 
 fn html_unescape(s: &str) -> String {
-    s.replace("&#43;", "+")
+    s.replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#43;", "+")
         .replace("&#47;", "/")
         .replace("&#61;", "=")
         .replace("&#45;", "-")
@@ -314,19 +327,37 @@ impl Browser {
         username: &str,
     ) -> (u16, Value) {
         let csrf = signin_page.meta_csrf();
-        let body = self.passkey_finish_body(signin_page, username).await;
+        let body = self.passkey_finish_body(signin_page, username);
         self.post_json("/signin/passkey/finish", &csrf, body).await
     }
 
-    /// Starts a passkey ceremony from `signin_page` and has the
-    /// authenticator answer it: the body of the finish, not yet sent.
-    pub async fn passkey_finish_body(&mut self, signin_page: &Response, username: &str) -> Value {
+    /// Has the authenticator answer the passkey ceremony `signin_page` came
+    /// with (as the browser's autofill request does): the body of the
+    /// finish, not yet sent.
+    pub fn passkey_finish_body(&mut self, signin_page: &Response, username: &str) -> Value {
+        let options: Value = serde_json::from_str(&signin_page.data("options"))
+            .expect("the page's passkey options are JSON");
+        let started = json!({ "options": options, "ceremony": signin_page.data("ceremony") });
+        self.answer(&signin_page.field("r"), &started, username)
+    }
+
+    /// As `passkey_finish_body`, with a ceremony of its own from
+    /// `/signin/passkey/options` (as the page's button asks).
+    pub async fn passkey_finish_body_of_button(
+        &mut self,
+        signin_page: &Response,
+        username: &str,
+    ) -> Value {
         let csrf = signin_page.meta_csrf();
         let r = signin_page.field("r");
         let (status, started) = self
             .post_json("/signin/passkey/options", &csrf, json!({ "r": r }))
             .await;
         assert_eq!(status, 200, "{started}");
+        self.answer(&r, &started, username)
+    }
+
+    fn answer(&mut self, r: &str, started: &Value, username: &str) -> Value {
         let credential = self
             .authenticator
             .assert(&self.base, &started["options"], username);

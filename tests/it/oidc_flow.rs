@@ -330,6 +330,41 @@ async fn passkey_options_reveal_nothing_about_names() {
         from_holder["options"]["publicKey"]["challenge"],
         anonymous["options"]["publicKey"]["challenge"]
     );
+
+    // The ceremony each sign-in page comes with (for the autofill) is of
+    // the same shape, also on a page that names the user (`login_hint`),
+    // and each page has its own.
+    let hinted = stranger
+        .open(
+            &rp.authorize_url(&[("login_hint", "keyholder@example.com")])
+                .0,
+        )
+        .await;
+    assert!(
+        hinted.body.contains("value=\"keyholder@example.com\""),
+        "{}",
+        hinted.body
+    );
+    for page in [&page, &hinted, &holder_page] {
+        assert_eq!(
+            shape(&page_ceremony(page)),
+            shape(&anonymous),
+            "{}",
+            page.body
+        );
+    }
+    assert_ne!(page.data("ceremony"), hinted.data("ceremony"));
+    assert_ne!(
+        page_ceremony(&page)["options"]["publicKey"]["challenge"],
+        page_ceremony(&hinted)["options"]["publicKey"]["challenge"]
+    );
+}
+
+/// The passkey ceremony a sign-in page came with, as the options endpoint
+/// gives one.
+fn page_ceremony(page: &Response) -> Value {
+    let options: Value = serde_json::from_str(&page.data("options")).unwrap();
+    json!({ "options": options, "ceremony": page.data("ceremony") })
 }
 
 /// Signs in with a TAP and enrolls; returns the browser (with its session).

@@ -34,9 +34,7 @@ async fn finish_answers_on(backend: Backend) {
 
     // A finish that fails (its ceremony is unknown) leaves the request for
     // the next attempt.
-    let mut body = browser
-        .passkey_finish_body(&page, "quick@example.com")
-        .await;
+    let mut body = browser.passkey_finish_body(&page, "quick@example.com");
     body["ceremony"] = json!("no-such-ceremony");
     let (status, failed) = browser
         .post_json("/signin/passkey/finish", &csrf, body)
@@ -59,21 +57,20 @@ async fn finish_answers_on(backend: Backend) {
     assert!(amr.contains(&"mfa".to_owned()), "{amr:?}");
     assert_eq!(count(&app, "code.issued").await, codes_before + 1);
 
-    // Two finishes for one request at once (two ceremonies): one code.
+    // Two finishes for one request at once (two ceremonies: the page's
+    // and the button's): one code.
     // (`prompt=login`: the session from above would answer at once.)
     app.clock.advance(time::Duration::seconds(5));
     let (url, _, _, _) = rp.authorize_url(&[("prompt", "login")]);
     let page = browser.open(&url).await;
     assert_eq!(page.status, 200, "{:?} {}", page.location, page.body);
     let csrf = page.meta_csrf();
-    let mut finishes = Vec::new();
-    for _ in 0..2 {
-        finishes.push(
-            browser
-                .passkey_finish_body(&page, "quick@example.com")
-                .await,
-        );
-    }
+    let finishes = [
+        browser.passkey_finish_body(&page, "quick@example.com"),
+        browser
+            .passkey_finish_body_of_button(&page, "quick@example.com")
+            .await,
+    ];
     let (a, b) = tokio::join!(
         browser.post_json("/signin/passkey/finish", &csrf, finishes[0].clone()),
         browser.post_json("/signin/passkey/finish", &csrf, finishes[1].clone()),

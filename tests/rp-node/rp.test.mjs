@@ -475,16 +475,16 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
     // Chromium hands a conditional (autofill) request straight to a virtual
     // authenticator, which would sign in before the button is clicked. Hold
     // the authenticator's "touch" back until the page asks for the button's
-    // options, so the conditional request stays pending, the button has to
-    // abort it, and the modal request it starts is the one that signs in.
+    // options (the autofill request answers the ceremony the page came
+    // with, so the button's is the only options request), so the
+    // conditional request stays pending, the button has to abort it, and
+    // the modal request it starts is the one that signs in.
     await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: false });
     let optionsRequests = 0;
     let conditionalMediation = false;
     const releaseTouch = async (route) => {
       optionsRequests += 1;
-      if (optionsRequests >= 2) {
-        await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
-      }
+      await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
       await route.continue();
     };
     await page.route('**/signin/passkey/options', releaseTouch);
@@ -500,13 +500,11 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
         if (conditionalMediation) {
           await waitForGets((gets) => gets.some((c) => c.mediation === 'conditional' && c.state === 'pending'),
             "the sign-in page's background conditional request");
-        } else {
-          // Nothing to abort: the button's request is the first options request.
-          await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId, enabled: true });
         }
         await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
       });
       callbackUrl = await awaitCallback(callback);
+      assert.equal(optionsRequests, 1, "only the button asks for options");
       await waitForGets((gets) => gets.every((c) => c.state !== 'pending'), 'every get() call to settle');
       assert.deepEqual(webauthnGets.map((c) => `${c.mediation}: ${c.state}`),
         conditionalMediation
