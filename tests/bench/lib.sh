@@ -9,6 +9,9 @@ die() { printf '[%s] ERROR: %s\n' "$BENCH_NAME" "$*" >&2; exit 1; }
 
 CPU_SERVER=()
 CPU_LOAD=()
+# What start_server runs the server under, besides the CPU pinning (e.g.
+# valgrind).
+SERVER_WRAP=()
 if command -v taskset >/dev/null && [[ "$(nproc)" -ge 2 ]]; then
     CPU_SERVER=(taskset -c 0)
     CPU_LOAD=(taskset -c 1)
@@ -86,7 +89,7 @@ start_server() { # store
     esac
     write_config "$TMP/onramp.toml" "$PORT" "$url" "$prefix"
     log "starting onramp ($store store) on $HOST:$PORT"
-    "${CPU_SERVER[@]}" "$BIN" --config "$TMP/onramp.toml" serve >"$TMP/server-$store.log" 2>&1 &
+    "${CPU_SERVER[@]}" "${SERVER_WRAP[@]}" "$BIN" --config "$TMP/onramp.toml" serve >"$TMP/server-$store.log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 1 300); do
         if curl -fsS --max-time 1 -o /dev/null "http://$HOST:$PORT/healthz" 2>/dev/null; then

@@ -36,7 +36,9 @@
 # other builds of the server and of the load tool; imply no build),
 # BUILD_TIMEOUT (3600), SETUP_TIMEOUT (300, seconds for the tool's
 # enrollment phase), QUIET_TIMEOUT (120), QUIET_SECONDS (3), RETRIES (2),
-# COUNT_SECONDS (5, the counting run; 0 skips it), ID_TOKEN_ALG (ES256,
+# COUNT_SECONDS (5, the counting run; 0 skips it), INSTR_SECONDS (0, the
+# instruction count under callgrind; 20 gives several hundred flows),
+# ID_TOKEN_ALG (ES256,
 # the demo client's ID token algorithm; RS256 is the server's default).
 #
 # Other processes on CPUs 0 and 1 distort the numbers. Before each run the
@@ -341,7 +343,7 @@ count_run() { # store
     done
     local trips_before trips_after trips="–"
     trips_before="$(redis_round_trips)"
-    strace -f -qq -c -e trace=fsync,fdatasync -o "$TMP/strace-server" -p "$SERVER_PID" & s1=$!
+    strace -f -qq -c -o "$TMP/strace-server" -p "$SERVER_PID" & s1=$!
     if [[ -n "$REDIS_PID" ]]; then
         strace -f -qq -c -e trace=write,writev -o "$TMP/strace-redis" -p "$REDIS_PID" & s2=$!
     fi
@@ -350,17 +352,59 @@ count_run() { # store
     trips_after="$(redis_round_trips)"
     kill -INT $s1 $s2 2>/dev/null || true
     wait $s1 $s2 2>/dev/null || true
-    local ok syncs replies="–"
+    local ok syncs calls replies="–"
     ok="$(sed -nE 's/^passkey sign-in flows: ([0-9]+) ok.*/\1/p' "$out")"
     if [[ -z "$ok" || "$ok" == 0 ]]; then
         WARNINGS+=("$store: the counting run completed no flow")
         return 0
     fi
     syncs="$(awk -v c="$(strace_calls "$TMP/strace-server" fsync fdatasync)" -v n="$ok" 'BEGIN { printf "%.2f", c / n }')"
+    calls="$(awk -v c="$(awk '$NF == "total" { print $4 }' "$TMP/strace-server")" -v n="$ok" 'BEGIN { printf "%.1f", c / n }')"
     [[ -n "$s2" ]] && replies="$(awk -v c="$(strace_calls "$TMP/strace-redis" write writev)" -v n="$ok" 'BEGIN { printf "%.1f", c / n }')"
     [[ -n "$REDIS_PID" && -n "$trips_before" && -n "$trips_after" ]] &&
         trips="$(awk -v a="$trips_before" -v b="$trips_after" -v n="$ok" 'BEGIN { printf "%.1f", (b - a) / n }')"
-    COUNTS+=("| $store | $ok | $syncs | $trips | $replies |")
+    COUNTS+=("| $store | $ok | $syncs | $calls | $trips | $replies |")
+}
+
+# The instruction count: the server under callgrind (valgrind), the load
+# tool at concurrency 1 with 4 users for INSTR_SECONDS (0 skips it);
+# instrumentation is switched on once the users are enrolled, so the count
+# is of the measured flows only: the server's own user-space instructions
+# per flow (not the kernel's). Unlike CPU time it does not depend on what
+# else the machine, or its host, is doing, so it compares two builds run
+# on different days; it does not weigh instructions by their cost (a
+# multiplication, a cache miss, one step of `rep stosb`).
+INSTR=()
+instr_run() { # store
+    local store="$1" secs="${INSTR_SECONDS:-0}" out="$TMP/instr.out" err="$TMP/instr.err"
+    local cg="$TMP/callgrind.out" ok total
+    (( secs > 0 )) || return 0
+    command -v callgrind_control >/dev/null || { WARNINGS+=("$store: valgrind is not installed; no instruction count"); return 0; }
+    SERVER_WRAP=(valgrind --tool=callgrind --instr-atstart=no "--callgrind-out-file=$cg")
+    start_server "$store"
+    SERVER_WRAP=()
+    check_admin_token
+    log "$store: instruction count (${secs}s under callgrind, one flow at a time)"
+    env ONRAMP_ISSUER="http://localhost:$PORT" timeout -k 5 $(( SETUP_TIMEOUT + secs + 60 )) \
+        "$LOAD_BIN" 4 1 "$secs" >"$out" 2>"$err" &
+    LOAD_PID=$!
+    local deadline=$(( SECONDS + SETUP_TIMEOUT ))
+    while kill -0 "$LOAD_PID" 2>/dev/null && (( SECONDS < deadline )); do
+        grep -q '^enrolled ' "$err" 2>/dev/null && break
+        sleep 0.05
+    done
+    callgrind_control -i on "$SERVER_PID" >/dev/null 2>&1
+    wait "$LOAD_PID" 2>/dev/null || true
+    LOAD_PID=""
+    callgrind_control -d "$SERVER_PID" >/dev/null 2>&1
+    ok="$(sed -nE 's/^passkey sign-in flows: ([0-9]+) ok.*/\1/p' "$out")"
+    total="$(callgrind_annotate "$cg.1" 2>/dev/null | sed -nE 's/^ *([0-9,]+) .*PROGRAM TOTALS.*/\1/p' | tr -d ,)"
+    stop_server
+    if [[ -z "$ok" || "$ok" == 0 || -z "$total" ]]; then
+        WARNINGS+=("$store: the instruction count completed no flow: $(tail -n 2 "$err" | tr '\n' ' ' | cut -c1-300)")
+        return 0
+    fi
+    INSTR+=("| $store | $ok | $(awk -v t="$total" -v n="$ok" 'BEGIN { printf "%.0f", t / n / 1000 }')k |")
 }
 
 LOADAVG_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -379,6 +423,7 @@ for STORE in $STORES; do
     count_run "$STORE"
     server_log_news "$STORE" "$STORE / counting run"
     stop_server
+    instr_run "$STORE"
 done
 
 # ---------------------------------------------------------------- report
@@ -404,9 +449,17 @@ if ((${#COUNTS[@]})); then
     echo
     echo "Counting run (one flow at a time, ${COUNT_SECONDS:-5}s under strace, not timed):"
     echo
-    echo "| store | flows | fsync + fdatasync per flow | Redis round trips per flow | Redis write calls per flow |"
-    echo "|---|---:|---:|---:|---:|"
+    echo "| store | flows | fsync + fdatasync per flow | system calls per flow | Redis round trips per flow | Redis write calls per flow |"
+    echo "|---|---:|---:|---:|---:|---:|"
     printf '%s\n' "${COUNTS[@]}"
+fi
+if ((${#INSTR[@]})); then
+    echo
+    echo "Instruction count (the server under callgrind, one flow at a time, ${INSTR_SECONDS}s, not timed):"
+    echo
+    echo "| store | flows | server instructions per flow (user space) |"
+    echo "|---|---:|---:|"
+    printf '%s\n' "${INSTR[@]}"
 fi
 
 if ((${#WARNINGS[@]})); then
