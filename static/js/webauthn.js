@@ -128,6 +128,17 @@
 
   let conditional = null;
 
+  // The ceremony the sign-in page came with, if any (else null: ask).
+  function pageCeremony(button) {
+    const { options, ceremony } = button.dataset;
+    if (!options || !ceremony) return null;
+    try {
+      return { options: JSON.parse(options), ceremony };
+    } catch {
+      return null;
+    }
+  }
+
   // mediation: "conditional" (autofill, abortable) or "modal" (the button).
   // started: the ceremony the page came with, for the autofill request; the
   // button asks for a fresh one, as the page's may be minutes old by then.
@@ -195,9 +206,7 @@
       });
       // Offer passkeys in the user name field's autofill where supported.
       if (window.PublicKeyCredential?.isConditionalMediationAvailable && (await PublicKeyCredential.isConditionalMediationAvailable())) {
-        const { options, ceremony } = button.dataset;
-        const started = options && ceremony ? { options: JSON.parse(options), ceremony } : null;
-        passkeySignIn(r, "conditional", started).catch(() => {});
+        passkeySignIn(r, "conditional", pageCeremony(button)).catch(() => {});
       }
     }
   });

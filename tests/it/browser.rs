@@ -147,6 +147,7 @@ impl Response {
 }
 
 fn html_unescape(s: &str) -> String {
+    // `&amp;` last, so that an escaped `&` is never decoded twice.
     s.replace("&#34;", "\"")
         .replace("&#39;", "'")
         .replace("&lt;", "<")
@@ -155,10 +156,10 @@ fn html_unescape(s: &str) -> String {
         .replace("&#47;", "/")
         .replace("&#61;", "=")
         .replace("&#45;", "-")
-        .replace("&amp;", "&")
         .replace("&#95;", "_")
         .replace("&#37;", "%")
         .replace("&#63;", "?")
+        .replace("&amp;", "&")
 }
 
 impl Browser {

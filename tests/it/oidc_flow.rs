@@ -354,6 +354,11 @@ async fn passkey_options_reveal_nothing_about_names() {
         );
     }
     assert_ne!(page.data("ceremony"), hinted.data("ceremony"));
+    // The bare page (no authorization request) starts no ceremony: its
+    // script asks when it needs one.
+    let bare = stranger.get("/signin").await;
+    assert_eq!(bare.status, 200, "{}", bare.body);
+    assert!(!bare.body.contains("data-ceremony"), "{}", bare.body);
     assert_ne!(
         page_ceremony(&page)["options"]["publicKey"]["challenge"],
         page_ceremony(&hinted)["options"]["publicKey"]["challenge"]

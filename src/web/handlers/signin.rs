@@ -135,7 +135,12 @@ pub async fn signin_page(
         .or_else(|| about.as_ref().and_then(|p| p.login_hint.clone()))
         .unwrap_or_default();
     let (csrf, cookie) = state.cookies.csrf(&req, &*state.ctx.rng);
-    let passkey = page_ceremony(&state).await;
+    // Only with a pending authorization request: the bare page (the
+    // account's own sign-in) writes nothing, as before, and asks when used.
+    let passkey = match about {
+        Some(_) => page_ceremony(&state).await,
+        None => None,
+    };
     let body = SignInPage {
         csrf: &csrf,
         request_id: r,
