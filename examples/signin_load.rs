@@ -100,7 +100,8 @@ struct SignInPage {
     started: Value,
 }
 
-/// Opens the authorize URL and reads the sign-in page it leads to.
+/// Opens the authorize URL and reads the sign-in page it answers with
+/// (or leads to: servers before that redirected to it).
 async fn open_signin(http: &reqwest::Client, base: &str) -> anyhow::Result<SignInPage> {
     let verifier = format!("{:0>64}", rand_hex());
     let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()));
@@ -108,13 +109,15 @@ async fn open_signin(http: &reqwest::Client, base: &str) -> anyhow::Result<SignI
         "{base}/authorize?response_type=code&client_id={}&redirect_uri={REDIRECT}&scope=openid&state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256",
         RP.0
     );
-    let res = http.get(url).send().await?;
-    let page = http
-        .get(format!("{base}{}", location(&res)?))
-        .send()
-        .await?
-        .text()
-        .await?;
+    let mut res = http.get(url).send().await?;
+    if res.status().is_redirection() {
+        res = http
+            .get(format!("{base}{}", location(&res)?))
+            .send()
+            .await?;
+    }
+    anyhow::ensure!(res.status().is_success(), "sign-in page: {}", res.status());
+    let page = res.text().await?;
     let r = between(&page, "name=\"r\" value=\"", "\"")?.to_owned();
     let csrf = between(&page, "name=\"csrf-token\" content=\"", "\"")?.to_owned();
     let options: Value = serde_json::from_str(&unescape(between(&page, "data-options=\"", "\"")?))?;

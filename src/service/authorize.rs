@@ -4,9 +4,11 @@
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
+use webauthn_rs::prelude::RequestChallengeResponse;
 
 use super::audit::{Entry, user_target};
 use super::session::{Live, Sessions};
+use super::signin::{Ceremony, PasskeyCeremony, start_usernameless};
 use super::{Context, RequestMeta};
 use crate::crypto::keys::JwtType;
 use crate::crypto::{jwt, random, sha256};
@@ -18,12 +20,13 @@ use crate::domain::oauth::{OAuthError, OAuthErrorCode};
 use crate::domain::protocol::{self, AuthorizeRequest};
 use crate::domain::user::User;
 use crate::store::Ns;
+use crate::store::batch::{Put, Step};
 use crate::store::records::{FixedLifetime, Records};
 
 pub use crate::domain::protocol::Params;
 
 /// What the browser should see next.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Next {
     /// The client or redirect URI cannot be trusted: show a page, never redirect.
     ErrorPage { title: &'static str, detail: String },
@@ -31,8 +34,26 @@ pub enum Next {
     Redirect(String),
     /// The person must sign in; `request_id` names the stored request.
     SignIn { request_id: String },
+    /// The person must sign in to the request stored just now: its sign-in
+    /// page can be the answer itself (one browser round trip fewer).
+    SignInPage(Box<SignInHere>),
     /// Signed in with a TAP; a passkey must (or may) be registered first.
     Enroll { request_id: String },
+}
+
+/// What the sign-in page of a request stored just now shows.
+#[derive(Debug)]
+pub struct SignInHere {
+    pub request_id: String,
+    pub request: AuthorizationRequest,
+    /// The application's name (its id where it has none).
+    pub app_name: String,
+    /// Signed in, but not as the user the request's `id_token_hint` names:
+    /// the page says why it is shown.
+    pub other_account: bool,
+    /// The ceremony of the page's autofill (conditional) passkey request,
+    /// stored with the request; none where passkeys are off.
+    pub ceremony: Option<PasskeyCeremony>,
 }
 
 pub struct AuthorizeService {
@@ -106,7 +127,7 @@ impl AuthorizeService {
         };
         let state = params.one("state").ok().flatten();
         match self.validate(params, &client, redirect_uri) {
-            Ok(request) => self.proceed(request, session_secret, meta).await,
+            Ok(request) => self.proceed(request, &client, session_secret, meta).await,
             Err(e) => Ok(self.error_redirect(redirect_uri, state, &e)),
         }
     }
@@ -131,6 +152,7 @@ impl AuthorizeService {
     async fn proceed(
         &self,
         request: AuthorizationRequest,
+        client: &Client,
         session_secret: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<Next, DomainError> {
@@ -170,7 +192,6 @@ impl AuthorizeService {
             return Ok(self.error_redirect(&request.redirect_uri, request.state.as_deref(), &e));
         }
         let id = random::token::<24>(&*self.ctx.rng)?;
-        self.ctx.store.put_fixed(&id, &request, now).await?;
         // Signed in with a TAP but not yet enrolled: back to enrollment
         // (only the hinted user, if the request names one).
         if let Some(s) = &session
@@ -178,9 +199,49 @@ impl AuthorizeService {
             && request.allows_subject(&s.user_id)
             && s.can_enroll(now)
         {
+            self.ctx.store.put_fixed(&id, &request, now).await?;
             return Ok(Next::Enroll { request_id: id });
         }
-        Ok(Next::SignIn { request_id: id })
+        let other_account = request.hinted_subject.is_some()
+            && session
+                .as_ref()
+                .is_some_and(|s| !request.allows_subject(&s.user_id));
+        let ceremony = match self.page_ceremony() {
+            Some((options, state)) => Some((random::token::<24>(&*self.ctx.rng)?, options, state)),
+            None => None,
+        };
+        // The request and its page's ceremony: one round trip on Redis.
+        let mut steps = vec![Step::Put(Put::record(
+            &id,
+            &request,
+            now + AuthorizationRequest::TTL,
+        )?)];
+        if let Some((ceremony_id, _, state)) = &ceremony {
+            steps.push(Step::Put(Put::record(
+                ceremony_id,
+                state,
+                now + Ceremony::TTL,
+            )?));
+        }
+        self.ctx.store.batch(&steps, now).await?;
+        Ok(Next::SignInPage(Box::new(SignInHere {
+            request_id: id,
+            request,
+            app_name: client.name.clone().unwrap_or_else(|| client.id.clone()),
+            other_account,
+            ceremony: ceremony.map(|(id, options, _)| PasskeyCeremony { options, id }),
+        })))
+    }
+
+    /// The sign-in page's usernameless ceremony; none where passkeys are
+    /// off or it could not be started (the page then asks for one).
+    fn page_ceremony(&self) -> Option<(RequestChallengeResponse, Ceremony)> {
+        let webauthn = self.ctx.webauthn.as_deref()?;
+        start_usernameless(webauthn)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "the sign-in page's passkey ceremony could not be started");
+            })
+            .ok()
     }
 
     /// `sub` of an ID token we issued (signature checked; expiry not, as
@@ -954,6 +1015,14 @@ mod proptests {
                     } else if single(&q, "error") == Some("login_required") || single(&q, "error") == Some("interaction_required") {
                         prop_assert!(single(&d.pairs, "prompt").is_some_and(|p| p.split(' ').any(|w| w == "none")));
                     }
+                }
+                Next::SignInPage(here) => {
+                    let stored = f.rt.block_on(f.service.pending(&here.request_id))
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(&stored, &here.request);
+                    prop_assert_eq!(stored.redirect_uri.as_str(), redirect);
+                    check_request(&stored, client, &d.pairs)?;
+                    prop_assert!(!stored.prompt.none);
                 }
                 Next::SignIn { request_id } | Next::Enroll { request_id } => {
                     let stored = f.rt.block_on(f.service.pending(&request_id))

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
-use webauthn_rs::prelude::{DiscoverableAuthentication, PublicKeyCredential};
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, PublicKeyCredential, RequestChallengeResponse,
+};
 
 use super::audit::{Entry, user_target};
 use super::authorize;
@@ -115,6 +117,17 @@ pub struct SignInService {
     lockout: Lockout,
     /// What passkey assertions are checked against (from `ctx.webauthn`).
     relying_party: Option<RelyingParty>,
+}
+
+/// A usernameless passkey sign-in, started but not stored: the browser's
+/// options and the state its finish checks.
+pub(crate) fn start_usernameless(
+    webauthn: &webauthn_rs::Webauthn,
+) -> Result<(RequestChallengeResponse, Ceremony), DomainError> {
+    let (options, state) = webauthn
+        .start_discoverable_authentication()
+        .map_err(|e| DomainError::Internal(e.to_string()))?;
+    Ok((options, Ceremony::Discoverable(state)))
 }
 
 pub(crate) async fn put_ceremony(ctx: &Context, state: &Ceremony) -> Result<String, DomainError> {
@@ -388,10 +401,8 @@ impl SignInService {
             .webauthn
             .as_ref()
             .ok_or(SignInError::PasskeysUnavailable)?;
-        let (options, state) = webauthn
-            .start_discoverable_authentication()
-            .map_err(|e| DomainError::Internal(e.to_string()))?;
-        let id = put_ceremony(&self.ctx, &Ceremony::Discoverable(state)).await?;
+        let (options, state) = start_usernameless(webauthn)?;
+        let id = put_ceremony(&self.ctx, &state).await?;
         Ok(PasskeyCeremony { options, id })
     }
 
@@ -661,7 +672,7 @@ struct Read {
 /// of the ceremony the finish names (it lives `CEREMONY_TTL`).
 #[derive(Debug, serde::Serialize)]
 pub struct PasskeyCeremony {
-    pub options: webauthn_rs::prelude::RequestChallengeResponse,
+    pub options: RequestChallengeResponse,
     #[serde(rename = "ceremony")]
     pub id: String,
 }

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Load benchmark of a full passkey sign-in: authorize → sign-in page (which
-# comes with the passkey ceremony of the browser's autofill request) →
-# software-authenticator assertion → finish (which answers the
-# authorization request with its code at once) → token exchange with PKCE.
-# Four requests; the "Sign in with a passkey" button would ask
-# /signin/passkey/options for a ceremony of its own (one more).
+# Load benchmark of a full passkey sign-in: authorize (which answers with
+# the sign-in page, and that with the passkey ceremony of the browser's
+# autofill request) → software-authenticator assertion → finish (which
+# answers the authorization request with its code at once) → token
+# exchange with PKCE. Three requests; the "Sign in with a passkey" button
+# would ask /signin/passkey/options for a ceremony of its own (one more).
 #
 #   tests/bench/signin_load.sh
 #

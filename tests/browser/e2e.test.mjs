@@ -322,7 +322,7 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
 
     await step('sign-in page', async () => {
       await page.goto(onramp.authorizeUrl({ redirectUri: rp.redirectUri, state, nonce, challenge }));
-      await page.waitForURL((u) => u.pathname === '/signin');
+      await page.waitForURL((u) => u.pathname === '/authorize'); // the sign-in page, answered at once
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await page.getByRole('button', { name: 'Sign in with a passkey' }).waitFor();
       await page.screenshot({ path: path.join(SCREENSHOTS, 'signin.png'), fullPage: true });
@@ -482,7 +482,7 @@ describe('onramp in a real browser', { timeout: 4 * TEST_TIMEOUT_MS }, () => {
     try {
       await step('passkey sign-in with the button', async () => {
         await page.goto(onramp.authorizeUrl({ redirectUri: rp.redirectUri, ...flow }));
-        await page.waitForURL((u) => u.pathname === '/signin');
+        await page.waitForURL((u) => u.pathname === '/authorize'); // the sign-in page, answered at once
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
         conditionalMediation = await page.evaluate(
           async () => (await window.PublicKeyCredential?.isConditionalMediationAvailable?.()) ?? false);

@@ -148,9 +148,9 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
 
     await step('the portal sends a stranger to sign in', async () => {
       await page.goto(`${onramp.base}/admin`);
-      await page.waitForURL((u) => u.pathname === '/signin');
+      await page.waitForURL((u) => u.pathname === '/authorize'); // the sign-in page, answered at once
       // Through the portal's own OIDC request, as its public client.
-      assertSubsequence(pathsOf(navigations), ['/admin', '/admin/login', '/authorize', '/signin'],
+      assertSubsequence(pathsOf(navigations), ['/admin', '/admin/login', '/authorize'],
         'redirects to sign-in');
       const authorize = navigations.find((u) => u.pathname === '/authorize').searchParams;
       assert.equal(authorize.get('client_id'), 'onramp-admin-portal');
@@ -159,8 +159,8 @@ describe('the admin portal in a real browser', { timeout: 5 * TEST_TIMEOUT_MS },
       assert.equal(authorize.get('code_challenge_method'), 'S256');
       assert.ok(authorize.get('state'), 'no state');
       assert.ok(authorize.get('scope').split(' ').includes('openid'), `scope: ${authorize.get('scope')}`);
-      const q = new URL(page.url()).searchParams;
-      assert.ok(q.get('r'), `the sign-in page is not for a pending request: ${page.url()}`);
+      const r = await page.locator('#username-form input[name="r"]').inputValue();
+      assert.ok(r, `the sign-in page is not for a pending request: ${page.url()}`);
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await page.getByText('to continue to Onramp admin portal').waitFor();
       await shot(page, 'signin');

@@ -66,7 +66,7 @@ describe('the admin portal in everyday use', { timeout: 4 * TEST_TIMEOUT_MS }, (
     const { page } = admin;
     await step('a deep link sends a stranger to sign in', async () => {
       await page.goto(`${onramp.base}/admin/audit?actor=admin%40localhost&type=tap.used`);
-      await page.waitForURL((u) => u.pathname === '/signin');
+      await page.waitForURL((u) => u.pathname === '/authorize'); // the sign-in page, answered at once
       await page.getByLabel('User name').fill(upn);
       await page.getByRole('button', { name: 'Next' }).click();
       await page.getByLabel('Temporary Access Pass').fill(passcode);

@@ -307,6 +307,25 @@ async fn pages_in_german() {
         "{refused}"
     );
 
+    // An authorization request POSTed to /authorize (`ui_locales` in the
+    // body): its sign-in page, answered at once, is German too.
+    let (url, _, _, _) = rp.authorize_url(&[("ui_locales", "de")]);
+    let query = url::Url::parse(&url).unwrap().query().unwrap().to_owned();
+    let posted = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .post(app.url("/authorize"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    let posted = posted.text().await.unwrap();
+    assert!(posted.contains("<html lang=\"de\">"), "{posted}");
+    assert!(posted.contains("Mit einem Passkey anmelden"), "{posted}");
+
     // Accept-Language, by q-value; English without one.
     let german = reqwest::Client::new();
     let home = german

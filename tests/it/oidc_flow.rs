@@ -372,6 +372,90 @@ fn page_ceremony(page: &Response) -> Value {
     json!({ "options": options, "ceremony": page.data("ceremony") })
 }
 
+/// `/authorize` answers with the sign-in page itself, GET and POST (one
+/// browser round trip fewer): the page `/signin?r=` shows for the request
+/// it stored, with its own passkey ceremony, its CSRF cookie and the
+/// headers of every page.
+async fn authorize_answers_with_the_sign_in_page_on(backend: Backend) {
+    use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let (url, _, _, _) = rp.authorize_url(&[("login_hint", "someone@example.com")]);
+    let plain = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let query = url::Url::parse(&url).unwrap().query().unwrap().to_owned();
+    let posted = plain
+        .post(app.url("/authorize"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(query)
+        .send();
+    let (got, posted) = tokio::join!(plain.get(&url).send(), posted);
+    let mut pages = Vec::new();
+    for res in [got.unwrap(), posted.unwrap()] {
+        assert_eq!(res.status(), 200, "{:?}", res.headers());
+        let h = res.headers();
+        assert_eq!(h[CACHE_CONTROL], "no-store");
+        assert!(
+            h[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
+            "{h:?}"
+        );
+        assert!(
+            h[CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("script-src 'self'"),
+            "{h:?}"
+        );
+        assert!(
+            h.get_all(SET_COOKIE)
+                .iter()
+                .any(|c| c.to_str().unwrap().contains("csrf=")),
+            "{h:?}"
+        );
+        pages.push(Browser::wrap(res).await);
+    }
+    let stranger = Browser::new(&app.base);
+    for page in &pages {
+        assert!(
+            page.body.contains("value=\"someone@example.com\""),
+            "{}",
+            page.body
+        );
+        let r = page.field("r");
+        assert!(page.body.contains(&format!("action=\"/signin?r={r}\"")));
+        // The request is stored: the sign-in page of `r` is the same page.
+        let again = stranger.get(&format!("/signin?r={r}")).await;
+        assert_eq!(again.status, 200, "{}", again.body);
+        let muted = |p: &Response| {
+            let at = p.body.find("<p class=\"muted\">").unwrap();
+            p.body[at..at + p.body[at..].find("</p>").unwrap()].to_owned()
+        };
+        assert_eq!(muted(page), muted(&again));
+        assert_eq!(
+            shape(&page_ceremony(page)),
+            shape(&page_ceremony(&again)),
+            "{}",
+            page.body
+        );
+        assert_ne!(page.data("ceremony"), again.data("ceremony"));
+    }
+    assert_ne!(pages[0].field("r"), pages[1].field("r"));
+    assert_ne!(pages[0].data("ceremony"), pages[1].data("ceremony"));
+}
+
+#[tokio::test]
+async fn authorize_answers_with_the_sign_in_page_embedded() {
+    authorize_answers_with_the_sign_in_page_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn authorize_answers_with_the_sign_in_page_redis() {
+    authorize_answers_with_the_sign_in_page_on(Backend::Redis).await;
+}
+
 /// Signs in with a TAP and enrolls; returns the browser (with its session).
 pub async fn signed_in_browser(app: &TestApp, rp: &Rp, upn: &str, passcode: &str) -> Browser {
     let mut browser = Browser::new(&app.base);

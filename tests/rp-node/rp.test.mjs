@@ -313,7 +313,7 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
       assert.equal(url.searchParams.get('client_id'), RP.id);
       await step('sign-in page', async () => {
         await page.goto(url.href);
-        await page.waitForURL((u) => u.pathname === '/signin');
+        await page.waitForURL((u) => u.pathname === '/authorize'); // the sign-in page, answered at once
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
         await page.getByLabel('User name').fill(user.upn);
         await page.getByRole('button', { name: 'Next' }).click();
@@ -437,11 +437,11 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
       try {
         await step('sign-in page after logout', async () => {
           await page.goto(again.url.href);
-          await page.waitForURL((u) => u.pathname === '/signin');
+          await page.waitForURL((u) => u.pathname === '/authorize'); // the sign-in page, answered at once
           await page.getByRole('heading', { name: 'Sign in' }).waitFor();
           await page.getByLabel('User name').waitFor();
           await sleep(500);
-          assert.equal(new URL(page.url()).pathname, '/signin', 'the sign-in page did not stay');
+          assert.equal(new URL(page.url()).pathname, '/authorize', 'the sign-in page did not stay');
           await page.goto('about:blank');
         });
       } finally {
@@ -493,7 +493,7 @@ describe('onramp with openid-client as the relying party', { timeout: 4 * TEST_T
     try {
       await step('passkey sign-in with the button', async () => {
         await page.goto(url.href);
-        await page.waitForURL((u) => u.pathname === '/signin');
+        await page.waitForURL((u) => u.pathname === '/authorize'); // the sign-in page, answered at once
         await page.getByRole('heading', { name: 'Sign in' }).waitFor();
         conditionalMediation = await page.evaluate(
           async () => (await window.PublicKeyCredential?.isConditionalMediationAvailable?.()) ?? false);

@@ -10,8 +10,8 @@ use time::OffsetDateTime;
 
 use crate::domain::DomainError;
 use crate::service::RequestMeta;
-use crate::service::authorize::{Next, Params};
-use crate::service::signin::SignInError;
+use crate::service::authorize::{Next, Params, SignInHere};
+use crate::service::signin::{PasskeyCeremony, SignInError};
 use crate::state::AppState;
 use crate::web::error::{Family, PageError, ScriptError};
 use crate::web::extract::{PageForm, ScriptCsrf, ScriptSession};
@@ -27,15 +27,36 @@ fn page(e: DomainError) -> PageError {
     PageError::Domain(Family::SignIn, e)
 }
 
-fn next_response(next: Next) -> HttpResponse {
+fn next_response(req: &HttpRequest, state: &AppState, next: Next) -> HttpResponse {
     match next {
         Next::ErrorPage { title, detail } => {
             error_page(StatusCode::BAD_REQUEST, title, &detail, None)
         }
         Next::Redirect(url) => found(&url),
         Next::SignIn { request_id } => found(&format!("/signin?r={}", enc(&request_id))),
+        Next::SignInPage(here) => sign_in_here(req, state, *here),
         Next::Enroll { request_id } => found(&format!("/enroll?r={}", enc(&request_id))),
     }
+}
+
+/// The sign-in page of a request stored just now, as `/authorize`'s answer
+/// (in the request's `ui_locales`, which a POST carried in its body).
+fn sign_in_here(req: &HttpRequest, state: &AppState, here: SignInHere) -> HttpResponse {
+    let passkey = here.ceremony.and_then(page_ceremony_of);
+    let request = &here.request;
+    i18n::in_ui_locales(request.ui_locales.as_deref(), || {
+        signin_response(
+            req,
+            state,
+            &SignInView {
+                request_id: &here.request_id,
+                username: request.login_hint.as_deref().unwrap_or_default(),
+                app_name: Some(&here.app_name),
+                notice: here.other_account.then_some(OTHER_ACCOUNT),
+                passkey: passkey.as_ref(),
+            },
+        )
+    })
 }
 
 /// GET and POST `/authorize`.
@@ -57,7 +78,7 @@ pub async fn authorize(
         .authorize(&params, secret.as_deref(), &meta)
         .await
         .map_err(page)?;
-    Ok(next_response(next))
+    Ok(next_response(&req, &state, next))
 }
 
 #[derive(Deserialize)]
@@ -134,22 +155,46 @@ pub async fn signin_page(
         .filter(|h| !h.is_empty())
         .or_else(|| about.as_ref().and_then(|p| p.login_hint.clone()))
         .unwrap_or_default();
-    let (csrf, cookie) = state.cookies.csrf(&req, &*state.ctx.rng);
     // Only with a pending authorization request: the bare page (the
     // account's own sign-in) writes nothing, as before, and asks when used.
     let passkey = match about {
         Some(_) => page_ceremony(&state).await,
         None => None,
     };
+    Ok(signin_response(
+        &req,
+        &state,
+        &SignInView {
+            request_id: r,
+            username: &username,
+            app_name: about.as_ref().and_then(|p| p.app_name.as_deref()),
+            notice: about.as_ref().and_then(|p| p.notice),
+            passkey: passkey.as_ref(),
+        },
+    ))
+}
+
+/// What a sign-in page shows, whichever request answers with it.
+struct SignInView<'a> {
+    request_id: &'a str,
+    username: &'a str,
+    app_name: Option<&'a str>,
+    notice: Option<&'static str>,
+    passkey: Option<&'a PageCeremony>,
+}
+
+/// The sign-in page, with the CSRF cookie its forms need.
+fn signin_response(req: &HttpRequest, state: &AppState, view: &SignInView<'_>) -> HttpResponse {
+    let (csrf, cookie) = state.cookies.csrf(req, &*state.ctx.rng);
     let body = SignInPage {
         csrf: &csrf,
-        request_id: r,
-        username: &username,
-        app_name: about.as_ref().and_then(|p| p.app_name.as_deref()),
-        error: about.as_ref().and_then(|p| p.notice),
-        passkey: passkey.as_ref(),
+        request_id: view.request_id,
+        username: view.username,
+        app_name: view.app_name,
+        error: view.notice,
+        passkey: view.passkey,
     };
-    Ok(with_cookie(html(StatusCode::OK, &body), cookie.as_ref()))
+    with_cookie(html(StatusCode::OK, &body), cookie.as_ref())
 }
 
 /// The passkey ceremony the sign-in page's autofill (conditional) request
@@ -158,14 +203,18 @@ pub async fn signin_page(
 /// None where passkeys are off, or when it could not be started: the page
 /// then asks, as it did before.
 async fn page_ceremony(state: &AppState) -> Option<PageCeremony> {
-    let started = match state.signin.passkey_options().await {
-        Ok(started) => started,
-        Err(SignInError::PasskeysUnavailable) => return None,
+    match state.signin.passkey_options().await {
+        Ok(started) => page_ceremony_of(started),
+        Err(SignInError::PasskeysUnavailable) => None,
         Err(e) => {
             tracing::warn!(error = %e, "the sign-in page's passkey ceremony could not be started");
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// A started ceremony as the page carries it (its options as JSON text).
+fn page_ceremony_of(started: PasskeyCeremony) -> Option<PageCeremony> {
     match serde_json::to_string(&started.options) {
         Ok(options) => Some(PageCeremony {
             options,
@@ -350,7 +399,7 @@ pub async fn resume(
         .resume(r, secret.as_deref(), &meta)
         .await
         .map_err(page)?;
-    Ok(next_response(next))
+    Ok(next_response(&req, &state, next))
 }
 
 /// GET `/signed-in`: where a sign-in without an application lands.
