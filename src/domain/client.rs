@@ -131,6 +131,11 @@ pub enum ClientKeys {
 }
 
 impl Client {
+    /// How pages name the application: its name, or its id without one.
+    pub fn display_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| self.id.clone())
+    }
+
     pub fn is_public(&self) -> bool {
         self.auth_method == ClientAuthMethod::None
     }

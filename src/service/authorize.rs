@@ -25,6 +25,15 @@ use crate::store::records::{FixedLifetime, Records};
 
 pub use crate::domain::protocol::Params;
 
+/// How `/authorize` may answer a person who must sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// With the sign-in page itself ([`Next::SignInPage`]).
+    Page,
+    /// By sending the browser on to it ([`Next::SignIn`]).
+    Redirect,
+}
+
 /// What the browser should see next.
 #[derive(Debug)]
 pub enum Next {
@@ -32,10 +41,11 @@ pub enum Next {
     ErrorPage { title: &'static str, detail: String },
     /// Back to the relying party (with a code or an error).
     Redirect(String),
-    /// The person must sign in; `request_id` names the stored request.
+    /// The person must sign in; `request_id` names the stored request
+    /// (from [`AuthorizeService::resume`], or [`Answer::Redirect`]).
     SignIn { request_id: String },
     /// The person must sign in to the request stored just now: its sign-in
-    /// page can be the answer itself (one browser round trip fewer).
+    /// page is the answer itself (one browser round trip fewer).
     SignInPage(Box<SignInHere>),
     /// Signed in with a TAP; a passkey must (or may) be registered first.
     Enroll { request_id: String },
@@ -45,7 +55,8 @@ pub enum Next {
 #[derive(Debug)]
 pub struct SignInHere {
     pub request_id: String,
-    pub request: AuthorizationRequest,
+    /// The name to prefill.
+    pub login_hint: Option<String>,
     /// The application's name (its id where it has none).
     pub app_name: String,
     /// Signed in, but not as the user the request's `id_token_hint` names:
@@ -105,6 +116,7 @@ impl AuthorizeService {
         &self,
         params: &Params,
         session_secret: Option<&str>,
+        answer: Answer,
         meta: &RequestMeta,
     ) -> Result<Next, DomainError> {
         // Until client and redirect URI are trusted, errors go to a page.
@@ -127,7 +139,10 @@ impl AuthorizeService {
         };
         let state = params.one("state").ok().flatten();
         match self.validate(params, &client, redirect_uri) {
-            Ok(request) => self.proceed(request, &client, session_secret, meta).await,
+            Ok(request) => {
+                self.proceed(request, &client, session_secret, answer, meta)
+                    .await
+            }
             Err(e) => Ok(self.error_redirect(redirect_uri, state, &e)),
         }
     }
@@ -154,6 +169,7 @@ impl AuthorizeService {
         request: AuthorizationRequest,
         client: &Client,
         session_secret: Option<&str>,
+        answer: Answer,
         meta: &RequestMeta,
     ) -> Result<Next, DomainError> {
         let now = self.ctx.clock.now();
@@ -202,40 +218,35 @@ impl AuthorizeService {
             self.ctx.store.put_fixed(&id, &request, now).await?;
             return Ok(Next::Enroll { request_id: id });
         }
-        let other_account = request.hinted_subject.is_some()
-            && session
-                .as_ref()
-                .is_some_and(|s| !request.allows_subject(&s.user_id));
-        let ceremony = match self.page_ceremony() {
+        if answer == Answer::Redirect {
+            self.ctx.store.put_fixed(&id, &request, now).await?;
+            return Ok(Next::SignIn { request_id: id });
+        }
+        let other_account = other_account(&request, session.as_deref());
+        let ceremony = match self.autofill_ceremony() {
             Some((options, state)) => Some((random::token::<24>(&*self.ctx.rng)?, options, state)),
             None => None,
         };
-        // The request and its page's ceremony: one round trip on Redis.
-        let mut steps = vec![Step::Put(Put::record(
-            &id,
-            &request,
-            now + AuthorizationRequest::TTL,
-        )?)];
+        // The request and its page's ceremony together: one round trip on
+        // a Redis server.
+        let mut steps = vec![Step::Put(Put::fixed(&id, &request, now)?)];
         if let Some((ceremony_id, _, state)) = &ceremony {
-            steps.push(Step::Put(Put::record(
-                ceremony_id,
-                state,
-                now + Ceremony::TTL,
-            )?));
+            steps.push(Step::Put(Put::fixed(ceremony_id, state, now)?));
         }
         self.ctx.store.batch(&steps, now).await?;
         Ok(Next::SignInPage(Box::new(SignInHere {
             request_id: id,
-            request,
-            app_name: client.name.clone().unwrap_or_else(|| client.id.clone()),
+            login_hint: request.login_hint,
+            app_name: client.display_name(),
             other_account,
             ceremony: ceremony.map(|(id, options, _)| PasskeyCeremony { options, id }),
         })))
     }
 
-    /// The sign-in page's usernameless ceremony; none where passkeys are
-    /// off or it could not be started (the page then asks for one).
-    fn page_ceremony(&self) -> Option<(RequestChallengeResponse, Ceremony)> {
+    /// The sign-in page's usernameless ceremony (for the browser's autofill
+    /// request); none where passkeys are off or it could not be started
+    /// (the page then asks for one).
+    fn autofill_ceremony(&self) -> Option<(RequestChallengeResponse, Ceremony)> {
         let webauthn = self.ctx.webauthn.as_deref()?;
         start_usernameless(webauthn)
             .inspect_err(|e| {
@@ -375,7 +386,7 @@ impl AuthorizeService {
             Some(secret) => self.sessions.get(secret).await?,
             None => None,
         };
-        Ok(session.is_some_and(|s| !request.allows_subject(&s.user_id)))
+        Ok(other_account(request, session.as_deref()))
     }
 
     /// Reads a stored request (for pages: login hint, client name).
@@ -434,6 +445,12 @@ impl AuthorizeService {
 }
 
 /// Does `session` answer `request` without asking the person again?
+/// Signed in, but not as the user the request's `id_token_hint` names:
+/// the sign-in page then says why it is shown.
+fn other_account(request: &AuthorizationRequest, session: Option<&Session>) -> bool {
+    request.hinted_subject.is_some() && session.is_some_and(|s| !request.allows_subject(&s.user_id))
+}
+
 fn satisfies(request: &AuthorizationRequest, session: &Session, now: OffsetDateTime) -> bool {
     if !session.is_live(now) {
         return false;
@@ -979,13 +996,17 @@ mod proptests {
         fn prop_authorize_answers_only_to_a_registered_redirect_uri(
             d in draft(),
             session in prop_oneof![Just(None), Just(Some(true)), Just(Some(false))],
+            page in any::<bool>(),
         ) {
             let f = &*FIXTURE;
             let secret = session.map(|real| if real { f.session_secret.clone() } else { "not-a-session".into() });
             let params = Params::from_pairs(d.pairs.clone());
             let meta = RequestMeta::default();
-            let next = f.rt.block_on(f.service.authorize(&params, secret.as_deref(), &meta))
+            let answer = if page { Answer::Page } else { Answer::Redirect };
+            let next = f.rt.block_on(f.service.authorize(&params, secret.as_deref(), answer, &meta))
                 .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            // Only a page answer is a page; a redirect answer never is.
+            prop_assert!(page || !matches!(next, Next::SignInPage(_)), "{:?}", next);
             let client = single(&d.pairs, "client_id").and_then(configured);
             let redirect = single(&d.pairs, "redirect_uri");
             let trusted = client.as_ref().zip(redirect).filter(|(c, r)| c.redirect_uris.iter().any(|u| u == r));
@@ -1019,7 +1040,7 @@ mod proptests {
                 Next::SignInPage(here) => {
                     let stored = f.rt.block_on(f.service.pending(&here.request_id))
                         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                    prop_assert_eq!(&stored, &here.request);
+                    prop_assert_eq!(&stored.login_hint, &here.login_hint);
                     prop_assert_eq!(stored.redirect_uri.as_str(), redirect);
                     check_request(&stored, client, &d.pairs)?;
                     prop_assert!(!stored.prompt.none);
@@ -1046,7 +1067,7 @@ mod proptests {
             pairs.push(("client_id".into(), client.into()));
             pairs.push(("redirect_uri".into(), redirect.into()));
             let params = Params::from_pairs(pairs);
-            let next = f.rt.block_on(f.service.authorize(&params, None, &RequestMeta::default()));
+            let next = f.rt.block_on(f.service.authorize(&params, None, Answer::Page, &RequestMeta::default()));
             match next {
                 Ok(Next::Redirect(url)) => prop_assert!(url.starts_with(redirect)),
                 Ok(_) => {}

@@ -140,9 +140,7 @@ impl LogoutService {
         };
         if session.is_some() && !own_hint && !req.confirmed {
             return Ok(LogoutNext::Confirm {
-                client_name: client
-                    .as_ref()
-                    .map(|c| c.name.clone().unwrap_or_else(|| c.id.clone())),
+                client_name: client.as_ref().map(|c| c.display_name()),
                 client_id: client.map(|c| c.id.clone()),
             });
         }

@@ -5,7 +5,7 @@
 
 use time::OffsetDateTime;
 
-use super::records::{Record, decode};
+use super::records::{FixedLifetime, Record, decode};
 use super::{Change, Ns, Store, StoreError};
 use crate::domain::audit::AuditEvent;
 use crate::domain::credential::PasskeyCredential;
@@ -22,6 +22,15 @@ pub struct Put<'a> {
 }
 
 impl<'a> Put<'a> {
+    /// `value` for its kind's fixed lifetime from `now`.
+    pub fn fixed<R: FixedLifetime>(
+        id: &'a str,
+        value: &R,
+        now: OffsetDateTime,
+    ) -> Result<Self, StoreError> {
+        Self::record(id, value, now + R::TTL)
+    }
+
     /// `value` as its record kind stores it.
     pub fn record<R: Record>(
         id: &'a str,

@@ -190,16 +190,6 @@ pub fn current() -> Locale {
     CURRENT.try_with(|l| *l).unwrap_or_default()
 }
 
-/// Runs `f` in the language the request's `ui_locales` prefers, where we
-/// have one: a page answered from a POST body, which the choice of the
-/// request's language (from its query) did not see.
-pub fn in_ui_locales<R>(ui_locales: Option<&str>, f: impl FnOnce() -> R) -> R {
-    match ui_locales.and_then(from_ui_locales) {
-        Some(locale) => CURRENT.sync_scope(locale, f),
-        None => f(),
-    }
-}
-
 /// `<html lang>`.
 pub fn lang() -> &'static str {
     current().tag()

@@ -308,7 +308,7 @@ async fn pages_in_german() {
     );
 
     // An authorization request POSTed to /authorize (`ui_locales` in the
-    // body): its sign-in page, answered at once, is German too.
+    // body): the sign-in page it is sent on to is German too.
     let (url, _, _, _) = rp.authorize_url(&[("ui_locales", "de")]);
     let query = url::Url::parse(&url).unwrap().query().unwrap().to_owned();
     let posted = reqwest::Client::builder()
@@ -321,10 +321,11 @@ async fn pages_in_german() {
         .send()
         .await
         .unwrap();
-    assert_eq!(posted.status(), 200);
-    let posted = posted.text().await.unwrap();
-    assert!(posted.contains("<html lang=\"de\">"), "{posted}");
-    assert!(posted.contains("Mit einem Passkey anmelden"), "{posted}");
+    assert_eq!(posted.status(), 303);
+    let to = posted.headers()["location"].to_str().unwrap().to_owned();
+    let shown = Browser::new(&app.base).get(&to).await;
+    assert!(shown.body.contains("<html lang=\"de\">"), "{}", shown.body);
+    assert!(shown.body.contains("Mit einem Passkey anmelden"));
 
     // Accept-Language, by q-value; English without one.
     let german = reqwest::Client::new();

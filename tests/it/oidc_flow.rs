@@ -372,12 +372,15 @@ fn page_ceremony(page: &Response) -> Value {
     json!({ "options": options, "ceremony": page.data("ceremony") })
 }
 
-/// `/authorize` answers with the sign-in page itself, GET and POST (one
+/// A GET to `/authorize` is answered with the sign-in page itself (one
 /// browser round trip fewer): the page `/signin?r=` shows for the request
 /// it stored, with its own passkey ceremony, its CSRF cookie and the
-/// headers of every page.
+/// headers of every page. A POST (an application's form, cross-site, so
+/// without our cookies) is sent on to that page with 303.
 async fn authorize_answers_with_the_sign_in_page_on(backend: Backend) {
-    use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, SET_COOKIE};
+    use reqwest::header::{
+        CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE,
+    };
     let store = StoreHandle::new(backend);
     let app = TestApp::spawn(&store).await;
     let rp = Rp::discover(&app, RP_ID).await;
@@ -386,64 +389,64 @@ async fn authorize_answers_with_the_sign_in_page_on(backend: Backend) {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let res = plain.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200, "{:?}", res.headers());
+    let h = res.headers();
+    assert_eq!(h[CACHE_CONTROL], "no-store");
+    assert_eq!(h[REFERRER_POLICY], "no-referrer");
+    assert!(
+        h[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
+        "{h:?}"
+    );
+    let csp = h[CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        h.get_all(SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().contains("csrf=")),
+        "{h:?}"
+    );
+    let page = Browser::wrap(res).await;
+    assert!(
+        page.body.contains("value=\"someone@example.com\""),
+        "{}",
+        page.body
+    );
+    let r = page.field("r");
+    assert!(page.body.contains(&format!("action=\"/signin?r={r}\"")));
+    // The request is stored: the sign-in page of `r` is the same page.
+    let stranger = Browser::new(&app.base);
+    let again = stranger.get(&format!("/signin?r={r}")).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let muted = |p: &Response| {
+        let at = p.body.find("<p class=\"muted\">").unwrap();
+        p.body[at..at + p.body[at..].find("</p>").unwrap()].to_owned()
+    };
+    assert_eq!(muted(&page), muted(&again));
+    assert!(again.body.contains("value=\"someone@example.com\""));
+    assert_eq!(shape(&page_ceremony(&page)), shape(&page_ceremony(&again)));
+    assert_ne!(page.data("ceremony"), again.data("ceremony"));
+
+    // POSTed: post/redirect/get, to the page of a request of its own.
     let query = url::Url::parse(&url).unwrap().query().unwrap().to_owned();
     let posted = plain
         .post(app.url("/authorize"))
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(query)
-        .send();
-    let (got, posted) = tokio::join!(plain.get(&url).send(), posted);
-    let mut pages = Vec::new();
-    for res in [got.unwrap(), posted.unwrap()] {
-        assert_eq!(res.status(), 200, "{:?}", res.headers());
-        let h = res.headers();
-        assert_eq!(h[CACHE_CONTROL], "no-store");
-        assert!(
-            h[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"),
-            "{h:?}"
-        );
-        assert!(
-            h[CONTENT_SECURITY_POLICY]
-                .to_str()
-                .unwrap()
-                .contains("script-src 'self'"),
-            "{h:?}"
-        );
-        assert!(
-            h.get_all(SET_COOKIE)
-                .iter()
-                .any(|c| c.to_str().unwrap().contains("csrf=")),
-            "{h:?}"
-        );
-        pages.push(Browser::wrap(res).await);
-    }
-    let stranger = Browser::new(&app.base);
-    for page in &pages {
-        assert!(
-            page.body.contains("value=\"someone@example.com\""),
-            "{}",
-            page.body
-        );
-        let r = page.field("r");
-        assert!(page.body.contains(&format!("action=\"/signin?r={r}\"")));
-        // The request is stored: the sign-in page of `r` is the same page.
-        let again = stranger.get(&format!("/signin?r={r}")).await;
-        assert_eq!(again.status, 200, "{}", again.body);
-        let muted = |p: &Response| {
-            let at = p.body.find("<p class=\"muted\">").unwrap();
-            p.body[at..at + p.body[at..].find("</p>").unwrap()].to_owned()
-        };
-        assert_eq!(muted(page), muted(&again));
-        assert_eq!(
-            shape(&page_ceremony(page)),
-            shape(&page_ceremony(&again)),
-            "{}",
-            page.body
-        );
-        assert_ne!(page.data("ceremony"), again.data("ceremony"));
-    }
-    assert_ne!(pages[0].field("r"), pages[1].field("r"));
-    assert_ne!(pages[0].data("ceremony"), pages[1].data("ceremony"));
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    assert!(posted.headers().get(SET_COOKIE).is_none(), "{posted:?}");
+    let to = posted.headers()[LOCATION].to_str().unwrap().to_owned();
+    let posted_r = to.strip_prefix("/signin?r=").unwrap();
+    assert_ne!(posted_r, r);
+    let shown = stranger.get(&to).await;
+    assert_eq!(shown.status, 200, "{}", shown.body);
+    assert_eq!(shown.field("r"), posted_r);
+    assert!(shown.body.contains("value=\"someone@example.com\""));
+    assert_eq!(muted(&shown), muted(&page));
 }
 
 #[tokio::test]

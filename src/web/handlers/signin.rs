@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use crate::domain::DomainError;
 use crate::service::RequestMeta;
-use crate::service::authorize::{Next, Params, SignInHere};
+use crate::service::authorize::{Answer, Next, Params, SignInHere};
 use crate::service::signin::{PasskeyCeremony, SignInError};
 use crate::state::AppState;
 use crate::web::error::{Family, PageError, ScriptError};
@@ -39,24 +39,20 @@ fn next_response(req: &HttpRequest, state: &AppState, next: Next) -> HttpRespons
     }
 }
 
-/// The sign-in page of a request stored just now, as `/authorize`'s answer
-/// (in the request's `ui_locales`, which a POST carried in its body).
+/// The sign-in page of a request `/authorize` stored just now.
 fn sign_in_here(req: &HttpRequest, state: &AppState, here: SignInHere) -> HttpResponse {
     let passkey = here.ceremony.and_then(page_ceremony_of);
-    let request = &here.request;
-    i18n::in_ui_locales(request.ui_locales.as_deref(), || {
-        signin_response(
-            req,
-            state,
-            &SignInView {
-                request_id: &here.request_id,
-                username: request.login_hint.as_deref().unwrap_or_default(),
-                app_name: Some(&here.app_name),
-                notice: here.other_account.then_some(OTHER_ACCOUNT),
-                passkey: passkey.as_ref(),
-            },
-        )
-    })
+    signin_response(
+        req,
+        state,
+        &SignInView {
+            request_id: &here.request_id,
+            username: here.login_hint.as_deref().unwrap_or_default(),
+            app_name: Some(&here.app_name),
+            notice: here.other_account.then_some(OTHER_ACCOUNT),
+            passkey: passkey.as_ref(),
+        },
+    )
 }
 
 /// GET and POST `/authorize`.
@@ -73,12 +69,26 @@ pub async fn authorize(
     };
     let params = Params::from_pairs(url::form_urlencoded::parse(source));
     let secret = state.cookies.session(&req);
+    // A GET is answered with the sign-in page itself (one browser round
+    // trip fewer). A POST, often an application's cross-site form, carries
+    // none of our SameSite=Lax cookies, and a page as its answer would
+    // replace the browser's CSRF cookie and be re-submitted by Back: it is
+    // sent on (303) to `/signin?r=`, whose GET has them.
+    let answer = match req.method() == actix_web::http::Method::POST {
+        true => Answer::Redirect,
+        false => Answer::Page,
+    };
     let next = state
         .authorize
-        .authorize(&params, secret.as_deref(), &meta)
+        .authorize(&params, secret.as_deref(), answer, &meta)
         .await
         .map_err(page)?;
-    Ok(next_response(&req, &state, next))
+    Ok(match next {
+        Next::SignIn { request_id } if answer == Answer::Redirect => {
+            see_other(&format!("/signin?r={}", enc(&request_id)))
+        }
+        next => next_response(&req, &state, next),
+    })
 }
 
 #[derive(Deserialize)]
@@ -129,10 +139,7 @@ async fn pending(req: &HttpRequest, state: &AppState, r: &str) -> Result<Pending
         .map_err(page)?;
     let client = state.ctx.clients.find(&pending.client_id).await;
     Ok(Pending {
-        app_name: client
-            .ok()
-            .flatten()
-            .map(|c| c.name.clone().unwrap_or_else(|| c.id.clone())),
+        app_name: client.ok().flatten().map(|c| c.display_name()),
         login_hint: pending.login_hint.clone(),
         notice: other.then_some(OTHER_ACCOUNT),
     })
