@@ -444,13 +444,13 @@ impl AuthorizeService {
     }
 }
 
-/// Does `session` answer `request` without asking the person again?
 /// Signed in, but not as the user the request's `id_token_hint` names:
 /// the sign-in page then says why it is shown.
 fn other_account(request: &AuthorizationRequest, session: Option<&Session>) -> bool {
     request.hinted_subject.is_some() && session.is_some_and(|s| !request.allows_subject(&s.user_id))
 }
 
+/// Does `session` answer `request` without asking the person again?
 fn satisfies(request: &AuthorizationRequest, session: &Session, now: OffsetDateTime) -> bool {
     if !session.is_live(now) {
         return false;
