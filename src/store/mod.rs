@@ -555,9 +555,10 @@ pub trait Store:
 
     /// [`AuditStore::apply_audited`] and, only if the change applied, the
     /// short-lived records `puts` and the events `also` (which change
-    /// nothing durable themselves): one commit on the embedded store, one
-    /// more round trip on Redis. A sign-in's credential update, its session,
-    /// its code and their events go together this way.
+    /// nothing durable themselves): one commit on the embedded store; on a
+    /// single Redis server, a passkey's update stores them in its own
+    /// script, in one round trip. A sign-in's credential update, its
+    /// session, its code and their events go together this way.
     async fn apply_audited_then(
         &self,
         change: Change<'_>,

@@ -760,14 +760,27 @@ return 1",
     )
 });
 
-// KEYS: creds hash, outbox. ARGV: cred id, json, event, expected raw JSON
-// ('' for any). Replace only if present (and unchanged): 0 absent, -2 changed.
+// KEYS: creds hash, outbox, then the records to store. ARGV: cred id, json,
+// event, expected raw JSON ('' for any); optionally the number of records,
+// (value, ttl ms) per record, then further events for the outbox. Replace
+// only if present (and unchanged): 0 absent, -2 changed; the records and
+// events only with the change.
 const UPDATE_CRED_SRC: &str = r"
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if not cur then return 0 end
 if ARGV[4] ~= '' and cur ~= ARGV[4] then return -2 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('RPUSH', KEYS[2], ARGV[3]) end
+local n = tonumber(ARGV[5] or '0')
+for i = 1, n do
+  local ttl = tonumber(ARGV[5 + 2 * i])
+  if ttl > 0 then
+    redis.call('SET', KEYS[2 + i], ARGV[4 + 2 * i], 'PX', ttl)
+  else
+    redis.call('DEL', KEYS[2 + i])
+  end
+end
+for i = 6 + 2 * n, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 return 1";
 static UPDATE_CRED: LazyLock<Script> = LazyLock::new(|| Script::new(UPDATE_CRED_SRC));
 
@@ -1786,7 +1799,7 @@ impl AuditStore for RedisStore {
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(event)?;
-        if let Some(done) = self.apply_pipelined(&change, event, &json).await {
+        if let Some(done) = self.apply_pipelined(&change, event, &json, None).await {
             return done;
         }
         let outbox = self.outbox_of(&change);
@@ -2186,6 +2199,13 @@ impl Store for RedisStore {
         also: &[AuditEvent],
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        let json = serde_json::to_string(event)?;
+        if let Some(done) = self
+            .apply_pipelined(&change, event, &json, Some((puts, also, now)))
+            .await
+        {
+            return done;
+        }
         if !self.apply_audited(change, event).await? {
             return Ok(false);
         }

@@ -12,6 +12,7 @@ use onramp::domain::policy::Policy;
 use onramp::domain::signing_key::{KeySetRecord, KeyState, SigningKeyRecord};
 use onramp::domain::tap::Tap;
 use onramp::domain::user::{NewUser, User};
+use onramp::store::batch::Put;
 use onramp::store::embedded::EmbeddedStore;
 use onramp::store::redis::RedisStore;
 use onramp::store::{
@@ -69,6 +70,7 @@ async fn run_suite(store: SharedStore) {
     clients_and_singletons(&store).await;
     audit(&store).await;
     audited_changes(&store).await;
+    audited_then(&store).await;
     audit_retention(&store).await;
     ephemeral(&store).await;
     concurrency(&store).await;
@@ -900,6 +902,117 @@ async fn events_about(store: &SharedStore, target: &str) -> Vec<String> {
     };
     let page = store.list_audit(&filter, None, 100).await.unwrap();
     page.events.into_iter().map(|e| e.id).collect()
+}
+
+/// A passkey's use with what follows it (a sign-in's session, code and
+/// `code.issued`): the records and the further events only if the change
+/// applied; a record already expired is not stored.
+async fn audited_then(store: &SharedStore) {
+    let now = t0();
+    let later = now + Duration::minutes(5);
+    let owner = user("u-then", "then@example.com");
+    store.create_user(&owner).await.unwrap();
+    let mut used = cred("c-then", "u-then", 0);
+    assert!(
+        store
+            .apply_audited(Change::AddCredential(&used), &event("th0", "u-then"))
+            .await
+            .unwrap()
+    );
+    used.last_used = Some(now);
+    let puts = [
+        Put {
+            ns: Ns::Session,
+            id: "s-then",
+            value: b"session".to_vec(),
+            expires_at: later,
+        },
+        Put {
+            ns: Ns::Code,
+            id: "k-then",
+            value: b"code".to_vec(),
+            expires_at: later,
+        },
+        Put {
+            ns: Ns::Ceremony,
+            id: "gone-then",
+            value: b"stale".to_vec(),
+            expires_at: now - Duration::seconds(1),
+        },
+    ];
+    let change = Change::UpdateCredential {
+        cred: &used,
+        prior: None,
+    };
+    let also = [event("th2", "u-then"), event("th3", "u-then")];
+    assert!(
+        store
+            .apply_audited_then(change, &event("th1", "u-then"), &puts, &also, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .get(Ns::Session, "s-then", now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"session"[..])
+    );
+    assert_eq!(
+        store.get(Ns::Code, "k-then", now).await.unwrap().as_deref(),
+        Some(&b"code"[..])
+    );
+    assert_eq!(
+        store.get(Ns::Ceremony, "gone-then", now).await.unwrap(),
+        None
+    );
+    let mut ids = events_about(store, "u-then").await;
+    ids.sort();
+    assert_eq!(ids, ["th0", "th1", "th2", "th3"]);
+    assert_eq!(
+        store.list_credentials("u-then").await.unwrap()[0].last_used,
+        Some(now)
+    );
+    // Every event was moved: nothing left for recovery.
+    assert_eq!(store.recover_audit().await.unwrap(), 0);
+
+    // The passkey deleted meanwhile: no session, no code, no events.
+    assert!(
+        store
+            .apply_audited(
+                Change::DeleteCredential {
+                    user_id: "u-then",
+                    cred_id: "c-then",
+                },
+                &event("th4", "u-then"),
+            )
+            .await
+            .unwrap()
+    );
+    let puts = [Put {
+        ns: Ns::Session,
+        id: "s-then-2",
+        value: b"session".to_vec(),
+        expires_at: later,
+    }];
+    let change = Change::UpdateCredential {
+        cred: &used,
+        prior: None,
+    };
+    let also = [event("th6", "u-then")];
+    assert!(
+        !store
+            .apply_audited_then(change, &event("th5", "u-then"), &puts, &also, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get(Ns::Session, "s-then-2", now).await.unwrap(), None);
+    let mut ids = events_about(store, "u-then").await;
+    ids.sort();
+    assert_eq!(ids, ["th0", "th1", "th2", "th3", "th4"]);
+    assert!(store.list_credentials("u-then").await.unwrap().is_empty());
+    assert_eq!(store.recover_audit().await.unwrap(), 0);
 }
 
 /// A change and its audit event are written together or not at all.

@@ -89,13 +89,16 @@ impl RedisStore {
 
     /// A passkey's new counter and last use with its event, in one round
     /// trip: registered outbox, the change pushing the event, and the event
-    /// moved into the log only if the change pushed it. `None`: not a
-    /// change this path takes.
+    /// moved into the log only if the change pushed it. `then`: the records
+    /// stored and the further events pushed by the same script, so only
+    /// with the change (a sign-in's session and code), and those events
+    /// moved too. `None`: not a change this path takes.
     pub(super) async fn apply_pipelined(
         &self,
         change: &Change<'_>,
         event: &AuditEvent,
         json: &str,
+        then: Option<(&[Put<'_>], &[AuditEvent], OffsetDateTime)>,
     ) -> Option<Result<bool, StoreError>> {
         let Change::UpdateCredential { cred, prior: None } = change else {
             return None;
@@ -104,19 +107,43 @@ impl RedisStore {
         Some(
             async {
                 let outbox = self.user_outbox(&cred.user_id);
-                let mut pipe = redis::pipe();
-                pipe.sadd(self.outboxes_key(), &outbox).ignore();
-                pipe.cmd("EVAL")
+                let (puts, also, now) = then.unwrap_or((&[], &[], OffsetDateTime::UNIX_EPOCH));
+                let also = also
+                    .iter()
+                    .map(|e| Ok((e, serde_json::to_string(e)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                let mut script = redis::cmd("EVAL");
+                script
                     .arg(UPDATE_CRED_SRC)
-                    .arg(2)
+                    .arg(2 + puts.len())
                     .arg(self.creds_key(&cred.user_id))
-                    .arg(&outbox)
+                    .arg(&outbox);
+                for p in puts {
+                    script.arg(self.eph_key(p.ns, p.id));
+                }
+                script
                     .arg(&cred.id)
                     .arg(serde_json::to_string(cred)?)
                     .arg(json)
-                    .arg("");
+                    .arg("")
+                    .arg(puts.len());
+                for p in puts {
+                    script
+                        .arg(encode_expiring(&p.value, p.expires_at))
+                        .arg(ttl_ms(p.expires_at, now).max(0));
+                }
+                for (_, json) in &also {
+                    script.arg(json);
+                }
+                let mut pipe = redis::pipe();
+                pipe.sadd(self.outboxes_key(), &outbox).ignore();
+                pipe.add_command(script);
                 pipe.add_command(self.log_event_cmd(event, json, Some(&outbox), true)?)
                     .ignore();
+                for (e, json) in &also {
+                    pipe.add_command(self.log_event_cmd(e, json, Some(&outbox), true)?)
+                        .ignore();
+                }
                 let (n,): (i64,) = pipe.query_async(&mut c).await?;
                 match n {
                     1 => Ok(true),
