@@ -311,10 +311,8 @@ async fn pages_in_german() {
     // body): the sign-in page it is sent on to is German too.
     let (url, _, _, _) = rp.authorize_url(&[("ui_locales", "de")]);
     let query = url::Url::parse(&url).unwrap().query().unwrap().to_owned();
-    let posted = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let posted = app
+        .http
         .post(app.url("/authorize"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body(query)

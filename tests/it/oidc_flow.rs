@@ -385,10 +385,8 @@ async fn authorize_answers_with_the_sign_in_page_on(backend: Backend) {
     let app = TestApp::spawn(&store).await;
     let rp = Rp::discover(&app, RP_ID).await;
     let (url, _, _, _) = rp.authorize_url(&[("login_hint", "someone@example.com")]);
-    let plain = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    // Without cookies and without following redirects.
+    let plain = &app.http;
     let res = plain.get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200, "{:?}", res.headers());
     let h = res.headers();

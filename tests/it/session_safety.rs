@@ -277,6 +277,13 @@ async fn id_token_hint_holds_across_enrollment_on(backend: Backend) {
     let (url, _, nonce, verifier) = rp.authorize_url(&[("id_token_hint", &a_token)]);
     let first = browser_b.get(&url).await;
     no_code_for_b(&first, "authorize");
+    // `/authorize` answers with the sign-in page itself, which says why.
+    assert_eq!(first.status, 200, "{first:?}");
+    assert!(
+        first.body.contains("asked for a different account"),
+        "{}",
+        first.body
+    );
     let page = browser_b.follow(first).await;
     no_code_for_b(&page, "authorize, followed");
     // (This used to be the enrollment page, with "skip" on it.) Skipping
