@@ -21,32 +21,33 @@ use crate::service::RequestMeta;
 use crate::store::Ns;
 use crate::store::records::Records;
 
-fn key(token: &str) -> String {
+/// A refresh token's record id: its hash (the token itself is never stored).
+pub(super) fn key(token: &str) -> String {
     hex::encode(sha256(token.as_bytes()))
 }
 
 impl TokenService {
     /// Stores a refresh grant under a new token; returns the token.
     pub(crate) async fn store_refresh(&self, grant: &RefreshGrant) -> Result<String, OAuthError> {
-        let token = random::token::<32>(&*self.ctx.rng).map_err(|_| OAuthError::server_error())?;
-        self.store_refresh_as(&token, grant).await?;
+        let ctx = &self.ctx;
+        let token = random::token::<32>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
+        let now = ctx.clock.now();
+        ctx.store
+            .put_record(&key(&token), grant, self.refresh_expires(grant, now), now)
+            .await
+            .map_err(store_error)?;
         Ok(token)
     }
 
-    /// Stores a refresh grant under `token` (made beforehand, so that what
-    /// a code's redemption produced can be recorded first).
-    pub(crate) async fn store_refresh_as(
+    /// Until when a refresh grant stored `now` is kept: its idle timeout,
+    /// never past the family's end.
+    pub(crate) fn refresh_expires(
         &self,
-        token: &str,
         grant: &RefreshGrant,
-    ) -> Result<(), OAuthError> {
-        let ctx = &self.ctx;
-        let now = ctx.clock.now();
-        let idle = Duration::seconds(i64::from(ctx.settings.tokens.refresh_token_idle_seconds));
-        ctx.store
-            .put_record(&key(token), grant, (now + idle).min(grant.expires_at), now)
-            .await
-            .map_err(store_error)
+        now: OffsetDateTime,
+    ) -> OffsetDateTime {
+        let idle = self.ctx.settings.tokens.refresh_token_idle_seconds;
+        (now + Duration::seconds(i64::from(idle))).min(grant.expires_at)
     }
 
     async fn family_revoked(&self, family: &str, now: OffsetDateTime) -> Result<bool, OAuthError> {

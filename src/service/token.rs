@@ -265,9 +265,12 @@ impl TokenService {
             (None, None) => {}
         }
         // What this redemption will produce is settled before the user is
-        // read, so that it is remembered in the same round trip (a second
-        // use of the code revokes it; if the user check below fails, the
-        // record names tokens that never existed, which is harmless).
+        // read, so that it is stored in the same round trip: the record of
+        // the code's use (a second use revokes what it names) and the
+        // refresh grant. If the user check below fails, neither token is
+        // handed out: the record names tokens that never existed and the
+        // grant is unreachable (its id is the hash of a token nobody has);
+        // both are harmless and expire.
         let jti = random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
         let exp = self.access_expiry(grant.session_expires_at);
         let refresh = if grant.scope.iter().any(|s| s == "offline_access")
@@ -277,35 +280,47 @@ impl TokenService {
             let lifetime = time::Duration::seconds(i64::from(
                 ctx.settings.tokens.refresh_token_lifetime_seconds,
             ));
-            // A TAP-only sign-in's tokens never outlive the TAP.
-            let expires_at = if is_tap {
-                grant.session_expires_at
-            } else {
-                now + lifetime
-            };
             let token = random::token::<32>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
-            let family = random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
-            Some((token, family, expires_at))
+            let refresh = RefreshGrant {
+                client_id: client.id.clone(),
+                user_id: grant.user_id.clone(),
+                sid: grant.sid.clone(),
+                scope: grant.scope.clone(),
+                auth_time: grant.auth_time,
+                amr: grant.amr.clone(),
+                // A TAP-only sign-in's tokens never outlive the TAP.
+                expires_at: if is_tap {
+                    grant.session_expires_at
+                } else {
+                    now + lifetime
+                },
+                family: random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?,
+                userinfo_claims: grant.userinfo_claims.clone(),
+            };
+            Some((super::refresh::key(&token), token, refresh))
         } else {
             None
         };
         let redeemed = RedeemedCode {
             access_token_jti: jti.clone(),
             access_token_expires: exp,
-            refresh_token_hash: refresh
-                .as_ref()
-                .map(|(t, _, _)| hex::encode(crate::crypto::sha256(t.as_bytes()))),
+            refresh_token_hash: refresh.as_ref().map(|(hash, _, _)| hash.clone()),
             refresh_family: refresh
                 .as_ref()
-                .map(|(_, f, end)| (f.clone(), end.unix_timestamp())),
+                .map(|(_, _, r)| (r.family.clone(), r.expires_at.unix_timestamp())),
         };
         let keep_until = time::OffsetDateTime::from_unix_timestamp(exp)
             .unwrap_or(now)
             .max(now + time::Duration::minutes(10));
-        let steps = [
-            Step::User(&grant.user_id),
-            Step::Put(Put::record(&key, &redeemed, keep_until).map_err(store_error)?),
-        ];
+        let mut steps = Vec::with_capacity(3);
+        steps.push(Step::User(&grant.user_id));
+        steps.push(Step::Put(
+            Put::record(&key, &redeemed, keep_until).map_err(store_error)?,
+        ));
+        if let Some((hash, _, r)) = &refresh {
+            let until = self.refresh_expires(r, now);
+            steps.push(Step::Put(Put::record(hash, r, until).map_err(store_error)?));
+        }
         let user = ctx
             .store
             .batch(&steps, now)
@@ -340,24 +355,7 @@ impl TokenService {
             jti,
         )?;
         let id_token = self.id_token(client, &grant, &user, &access_token, exp)?;
-        let refresh_token = match refresh {
-            Some((token, family, expires_at)) => {
-                let refresh = RefreshGrant {
-                    client_id: client.id.clone(),
-                    user_id: grant.user_id.clone(),
-                    sid: grant.sid.clone(),
-                    scope: grant.scope.clone(),
-                    auth_time: grant.auth_time,
-                    amr: grant.amr.clone(),
-                    expires_at,
-                    family,
-                    userinfo_claims: grant.userinfo_claims.clone(),
-                };
-                self.store_refresh_as(&token, &refresh).await?;
-                Some(token)
-            }
-            None => None,
-        };
+        let refresh_token = refresh.map(|(_, token, _)| token);
         Ok(TokenResponse {
             expires_in: u32::try_from(exp - now.unix_timestamp()).unwrap_or(0),
             access_token,
