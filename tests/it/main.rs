@@ -25,6 +25,7 @@ mod operations;
 mod passkey_finish;
 mod portal;
 mod redis_outage;
+mod redis_round_trips;
 mod registration_report;
 mod session_safety;
 mod store_conformance;
