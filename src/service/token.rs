@@ -264,13 +264,16 @@ impl TokenService {
             }
             (None, None) => {}
         }
+        if now >= grant.session_expires_at {
+            return Err(grant_error("the sign-in session has ended"));
+        }
         // What this redemption will produce is settled before the user is
         // read, so that it is stored in the same round trip: the record of
         // the code's use (a second use revokes what it names) and the
-        // refresh grant. If the user check below fails, neither token is
-        // handed out: the record names tokens that never existed and the
-        // grant is unreachable (its id is the hash of a token nobody has);
-        // both are harmless and expire.
+        // refresh grant. If the user check below fails, no token is handed
+        // out: the record names tokens nobody has, and the stored grant is
+        // unreachable (its id is the hash of a token never issued); both
+        // are harmless and expire.
         let jti = random::token::<16>(&*ctx.rng).map_err(|_| OAuthError::server_error())?;
         let exp = self.access_expiry(grant.session_expires_at);
         let refresh = if grant.scope.iter().any(|s| s == "offline_access")
@@ -334,9 +337,6 @@ impl TokenService {
                 "the account is disabled or its sessions were revoked",
             ));
         };
-        if now >= grant.session_expires_at {
-            return Err(grant_error("the sign-in session has ended"));
-        }
         let IssuedAccess {
             token: access_token,
             exp,

@@ -877,6 +877,58 @@ async fn lost_phone_gets_a_new_passkey_or_may_skip() {
     assert!(!code_from(&back).0.is_empty());
 }
 
+/// A code outlives the TAP session it came from by at most its own 60 s:
+/// redeemed after the session's end, it is refused.
+async fn code_after_its_session_ended_on(backend: Backend) {
+    let store = StoreHandle::new(backend);
+    let app = TestApp::spawn(&store).await;
+    let (_, passcode) =
+        provision(&app, "ending@example.com", json!({"lifetimeInMinutes": 60})).await;
+    let rp = Rp::discover(&app, RP_ID).await;
+    let browser = signed_in_browser(&app, &rp, "ending@example.com", &passcode).await;
+
+    // 20 s before the pass (and so the session) ends: a code at once.
+    app.clock.advance(Duration::seconds(59 * 60 + 40));
+    let (url, _, _, verifier) = rp.authorize_url(&[]);
+    let (code, _, _) = code_from(&browser.get(&url).await);
+    assert!(!code.is_empty(), "the session still answers");
+
+    app.clock.advance(Duration::seconds(30));
+    let res = app
+        .http
+        .post(app.url("/token"))
+        .basic_auth(RP_ID, Some(RP_SECRET))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", verifier.secret().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant", "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("session has ended"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn code_after_its_session_ended_embedded() {
+    code_after_its_session_ended_on(Backend::Embedded).await;
+}
+
+#[tokio::test]
+async fn code_after_its_session_ended_redis() {
+    code_after_its_session_ended_on(Backend::Redis).await;
+}
+
 #[tokio::test]
 async fn sso_prompt_and_max_age_embedded() {
     sso_prompt_and_max_age_on(Backend::Embedded).await;
