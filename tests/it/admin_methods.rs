@@ -228,13 +228,8 @@ async fn passkey_methods_and_session_revocation() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Sign in"), "the session ended");
     let res = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth(RP_ID, Some(RP_SECRET))
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
-        .send()
-        .await
-        .unwrap();
+        .rp_token(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .await;
     assert_eq!(res.status(), 400);
     assert_eq!(res.json::<Value>().await.unwrap()["error"], "invalid_grant");
     let res = app

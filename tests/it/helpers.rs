@@ -430,6 +430,18 @@ impl TestApp {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// `POST /token` as demo-rp (`client_secret_basic`), answered as sent:
+    /// for what a client library would turn into an error of its own.
+    pub async fn rp_token(&self, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url("/token"))
+            .basic_auth(RP_ID, Some(RP_SECRET))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn hr_token(&self) -> String {
         self.token(HR_ID, HR_SECRET).await
     }

@@ -895,18 +895,13 @@ async fn code_after_its_session_ended_on(backend: Backend) {
 
     app.clock.advance(Duration::seconds(30));
     let res = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth(RP_ID, Some(RP_SECRET))
-        .form(&[
+        .rp_token(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", RP_REDIRECT),
             ("code_verifier", verifier.secret().as_str()),
         ])
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(res.status(), 400);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "invalid_grant", "{body}");

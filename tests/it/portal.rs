@@ -856,17 +856,12 @@ async fn application_permissions_are_not_delegated() {
     let res = admin.get(url.as_str()).await;
     let (code, _, _) = crate::oidc_flow::code_from(&res);
     let tokens: Value = app
-        .http
-        .post(app.url("/token"))
-        .basic_auth(RP_ID, Some(RP_SECRET))
-        .form(&[
+        .rp_token(&[
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", RP_REDIRECT),
         ])
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
