@@ -250,20 +250,11 @@ impl EnrollmentService {
             outcome: Outcome::Success,
             detail: Some(format!("{} ({})", cred.name, cred.id)),
         };
-        self.ctx
-            .audit
-            .apply(Change::AddCredential(&cred), entry, now)
-            .await
-            .map_err(|e| match e {
-                crate::store::StoreError::Conflict(_) => {
-                    EnrollError::Rejected("this passkey is already registered".into())
-                }
-                other => EnrollError::Other(other.into()),
-            })?;
         // A pass brought this person to their first passkey: onboarding is
-        // done (the event webhooks announce as `onboarding.completed`).
-        if existing.is_empty() && matches!(session.method, SignInMethod::Tap { .. }) {
-            let entry = Entry {
+        // done (the event webhooks announce as `onboarding.completed`),
+        // recorded with the passkey, so the one is never without the other.
+        let onboarded = (existing.is_empty() && matches!(session.method, SignInMethod::Tap { .. }))
+            .then(|| Entry {
                 event_type: AuditEventType::OnboardingCompleted,
                 actor: Actor::user(&user.id),
                 target: Some(user_target(&user.id, user.upn.as_str())),
@@ -273,12 +264,23 @@ impl EnrollmentService {
                     "first passkey {} after a Temporary Access Pass",
                     cred.id
                 )),
-            };
-            if let Err(e) = self.ctx.audit.record(entry, now).await {
-                // The passkey is registered; only the announcement is missing.
-                tracing::warn!(error = %e, user = %user.id, "onboarding.completed not recorded");
-            }
-        }
+            });
+        self.ctx
+            .audit
+            .apply_then(
+                Change::AddCredential(&cred),
+                entry,
+                &[],
+                onboarded.into_iter().collect(),
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                crate::store::StoreError::Conflict(_) => {
+                    EnrollError::Rejected("this passkey is already registered".into())
+                }
+                other => EnrollError::Other(other.into()),
+            })?;
         Ok(Enrolled {
             credential: cred,
             first_in_session,

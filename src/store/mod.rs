@@ -558,7 +558,10 @@ pub trait Store:
     /// nothing durable themselves): one commit on the embedded store; on a
     /// single Redis server, a passkey's update stores them in its own
     /// script, in one round trip. A sign-in's credential update, its
-    /// session, its code and their events go together this way.
+    /// session, its code and their events go together this way. On Redis
+    /// (server or cluster) a new passkey's events, `also` included, enter
+    /// the user's outbox in the change's own transaction (a first passkey
+    /// and its `onboarding.completed`).
     async fn apply_audited_then(
         &self,
         change: Change<'_>,

@@ -938,7 +938,10 @@ impl RedisStore {
                     .await?;
                 Ok(n == 1)
             }
-            Change::AddCredential(cred) => self.add_credential_audited(cred, event).await,
+            Change::AddCredential(cred) => {
+                let events: &[&str] = if event.is_empty() { &[] } else { &[event] };
+                self.add_credential_audited(cred, events).await
+            }
             Change::UpdateCredential { cred, prior } => {
                 let json = serde_json::to_string(cred)?;
                 // With a prior version: compare parsed, then swap on the raw
@@ -1380,10 +1383,71 @@ impl RedisStore {
         Ok(deleted)
     }
 
+    /// Moves events a change just pushed into `outbox` to the log now (one
+    /// round trip each on a single server, two on a cluster, where log and
+    /// outbox live in different slots); anything older in the outbox is a
+    /// crash's leftover and waits for recovery. A failure leaves them safe
+    /// in the outbox for recovery.
+    async fn move_out(&self, outbox: &str, events: &[(&AuditEvent, &str)]) {
+        let moved = async {
+            for (event, json) in events {
+                match self.c() {
+                    mut c @ Conn::Server(_) => {
+                        // One script: into the log, out of the outbox,
+                        // and its webhook deliveries queued.
+                        let _: i64 = self
+                            .log_event(event, json, Some(outbox))?
+                            .invoke_async(&mut c)
+                            .await?;
+                    }
+                    Conn::Cluster(_) => {
+                        self.append_audit(event).await?;
+                        let _: i64 = self.c().lrem(outbox, 1, *json).await?;
+                    }
+                }
+            }
+            Ok::<_, StoreError>(())
+        };
+        if let Err(e) = moved.await {
+            // Register again: recovery may have dropped the outbox from the
+            // set between the change's SADD and its push.
+            tracing::warn!(error = %e, "audit event left in its outbox for now");
+            let _: Result<(), _> = self.c().sadd(self.outboxes_key(), outbox).await;
+        }
+    }
+
+    /// A new passkey with its event and the events `also`, all pushed into
+    /// the user's outbox in the change's own transaction (the credential
+    /// and the outbox share the user's hash tag), so none is lost if this
+    /// instance dies after the change; then `puts`.
+    async fn add_credential_then(
+        &self,
+        cred: &PasskeyCredential,
+        event: &AuditEvent,
+        json: &str,
+        puts: &[super::batch::Put<'_>],
+        also: &[AuditEvent],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let outbox = self.user_outbox(&cred.user_id);
+        let also_json = also
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut events = vec![(event, json)];
+        events.extend(also.iter().zip(also_json.iter().map(String::as_str)));
+        let jsons: Vec<&str> = events.iter().map(|(_, j)| *j).collect();
+        let _: () = self.c().sadd(self.outboxes_key(), &outbox).await?;
+        self.add_credential_audited(cred, &jsons).await?;
+        self.move_out(&outbox, &events).await;
+        self.after_change(puts, &[], now).await?;
+        Ok(true)
+    }
+
     async fn add_credential_audited(
         &self,
         cred: &PasskeyCredential,
-        event: &str,
+        events: &[&str],
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(cred)?;
         let index = self.cred_index_key(&cred.id);
@@ -1400,8 +1464,8 @@ impl RedisStore {
         pipe.atomic()
             .hset(self.creds_key(&cred.user_id), &cred.id, json)
             .ignore();
-        if !event.is_empty() {
-            pipe.rpush(self.user_outbox(&cred.user_id), event).ignore();
+        if !events.is_empty() {
+            pipe.rpush(self.user_outbox(&cred.user_id), events).ignore();
         }
         let _: () = pipe.query_async(&mut c).await?;
         Ok(true)
@@ -1808,34 +1872,7 @@ impl AuditStore for RedisStore {
         let _: () = self.c().sadd(self.outboxes_key(), &outbox).await?;
         let applied = self.apply(change, &json).await?;
         if applied {
-            // Move this event now (one round trip on a single server, two
-            // on a cluster, where log and outbox live in different slots);
-            // anything older in the outbox is a crash's leftover and waits
-            // for recovery.
-            let moved = async {
-                match self.c() {
-                    mut c @ Conn::Server(_) => {
-                        // One script: into the log, out of the outbox,
-                        // and its webhook deliveries queued.
-                        let _: i64 = self
-                            .log_event(event, &json, Some(&outbox))?
-                            .invoke_async(&mut c)
-                            .await?;
-                    }
-                    Conn::Cluster(_) => {
-                        self.append_audit(event).await?;
-                        let _: i64 = self.c().lrem(&outbox, 1, &json).await?;
-                    }
-                }
-                Ok::<_, StoreError>(())
-            };
-            if let Err(e) = moved.await {
-                // The event is safe in the outbox; recovery moves it later.
-                // Register again: recovery may have dropped the outbox from
-                // the set between our first SADD and the push.
-                tracing::warn!(error = %e, "audit event left in its outbox for now");
-                let _: Result<(), _> = self.c().sadd(self.outboxes_key(), &outbox).await;
-            }
+            self.move_out(&outbox, &[(event, &json)]).await;
         }
         Ok(applied)
     }
@@ -2200,6 +2237,11 @@ impl Store for RedisStore {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let json = serde_json::to_string(event)?;
+        if let Change::AddCredential(cred) = change {
+            return self
+                .add_credential_then(cred, event, &json, puts, also, now)
+                .await;
+        }
         if let Some(done) = self
             .apply_pipelined(&change, event, &json, Some((puts, also, now)))
             .await

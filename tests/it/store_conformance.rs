@@ -906,7 +906,8 @@ async fn events_about(store: &SharedStore, target: &str) -> Vec<String> {
 
 /// A passkey's use with what follows it (a sign-in's session, code and
 /// `code.issued`): the records and the further events only if the change
-/// applied; a record already expired is not stored.
+/// applied; a record already expired is not stored. A new passkey with a
+/// further event likewise.
 async fn audited_then(store: &SharedStore) {
     let now = t0();
     let later = now + Duration::minutes(5);
@@ -1012,6 +1013,43 @@ async fn audited_then(store: &SharedStore) {
     ids.sort();
     assert_eq!(ids, ["th0", "th1", "th2", "th3", "th4"]);
     assert!(store.list_credentials("u-then").await.unwrap().is_empty());
+    assert_eq!(store.recover_audit().await.unwrap(), 0);
+
+    // A new passkey with a further event (a first passkey's
+    // `onboarding.completed`): both, and nothing left for recovery.
+    let first = cred("c-then-2", "u-then", 0);
+    let also = [event("th8", "u-then")];
+    assert!(
+        store
+            .apply_audited_then(
+                Change::AddCredential(&first),
+                &event("th7", "u-then"),
+                &[],
+                &also,
+                now,
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.list_credentials("u-then").await.unwrap().len(), 1);
+    let mut ids = events_about(store, "u-then").await;
+    ids.sort();
+    assert_eq!(ids, ["th0", "th1", "th2", "th3", "th4", "th7", "th8"]);
+    assert_eq!(store.recover_audit().await.unwrap(), 0);
+    // The same passkey again is refused, with neither event.
+    let also = [event("th10", "u-then")];
+    let err = store
+        .apply_audited_then(
+            Change::AddCredential(&first),
+            &event("th9", "u-then"),
+            &[],
+            &also,
+            now,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(events_about(store, "u-then").await.len(), 7);
     assert_eq!(store.recover_audit().await.unwrap(), 0);
 }
 

@@ -162,6 +162,10 @@ impl RedisStore {
         also: &[AuditEvent],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
+        // Nothing to send (the client fails an empty pipeline).
+        if puts.is_empty() && also.is_empty() {
+            return Ok(());
+        }
         let Some(mut c) = self.single_server() else {
             return crate::store::batch::after_one_by_one(self, puts, also, now).await;
         };
