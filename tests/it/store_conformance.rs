@@ -1934,6 +1934,64 @@ async fn redis_outbox_events_are_recovered_after_a_crash() {
     assert_eq!(left, 0);
 }
 
+/// A new passkey's events are in its user's outbox from the change on, the
+/// further one (`onboarding.completed`) too: a move into the log that
+/// fails (here the log is unwritable) loses neither, and recovery moves
+/// both.
+#[tokio::test]
+async fn redis_new_passkey_events_survive_a_failed_move() {
+    let redis = RedisServer::start();
+    let store = RedisStore::connect(&redis.url(), "moved", StdDuration::from_secs(2))
+        .await
+        .unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let cmd = |parts: &[&str]| {
+        let mut c = redis::cmd(parts[0]);
+        parts[1..].iter().for_each(|a| {
+            c.arg(*a);
+        });
+        c
+    };
+    // Not a sorted set: every move into the log fails.
+    let _: () = cmd(&["SET", "{moved:audit}:log", "broken"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let store: SharedStore = Arc::new(store);
+    let first = cred("c-moved", "u-moved", 0);
+    assert!(
+        store
+            .apply_audited_then(
+                Change::AddCredential(&first),
+                &event("m1", "u-moved"),
+                &[],
+                &[event("m2", "u-moved")],
+                t0(),
+            )
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.list_credentials("u-moved").await.unwrap().len(), 1);
+    let outbox = "{moved:u:u-moved}:outbox";
+    let waiting: Vec<String> = cmd(&["LRANGE", outbox, "0", "-1"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(waiting.len(), 2, "{waiting:?}");
+
+    let _: () = cmd(&["DEL", "{moved:audit}:log"])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(store.recover_audit().await.unwrap(), 2);
+    let mut ids = events_about(&store, "u-moved").await;
+    ids.sort();
+    assert_eq!(ids, ["m1", "m2"]);
+    let left: u64 = cmd(&["LLEN", outbox]).query_async(&mut conn).await.unwrap();
+    assert_eq!(left, 0);
+}
+
 /// Scale-out: the same suite on a three-node Redis Cluster. Any script or
 /// multi-key command whose keys span slots would fail here with CROSSSLOT.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
