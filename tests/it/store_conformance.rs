@@ -1017,37 +1017,27 @@ async fn audited_then(store: &SharedStore) {
 
     // A new passkey with a further event (a first passkey's
     // `onboarding.completed`): both, and nothing left for recovery.
-    let first = cred("c-then-2", "u-then", 0);
-    let also = [event("th8", "u-then")];
-    assert!(
+    // The new passkey `cred` with the event `id` and a further one, `also`.
+    let add = |cred, id, also| async move {
         store
             .apply_audited_then(
-                Change::AddCredential(&first),
-                &event("th7", "u-then"),
+                Change::AddCredential(cred),
+                &event(id, "u-then"),
                 &[],
-                &also,
+                &[event(also, "u-then")],
                 now,
             )
             .await
-            .unwrap()
-    );
+    };
+    let first = cred("c-then-2", "u-then", 0);
+    assert!(add(&first, "th7", "th8").await.unwrap());
     assert_eq!(store.list_credentials("u-then").await.unwrap().len(), 1);
     let mut ids = events_about(store, "u-then").await;
     ids.sort();
     assert_eq!(ids, ["th0", "th1", "th2", "th3", "th4", "th7", "th8"]);
     assert_eq!(store.recover_audit().await.unwrap(), 0);
     // The same passkey again is refused, with neither event.
-    let also = [event("th10", "u-then")];
-    let err = store
-        .apply_audited_then(
-            Change::AddCredential(&first),
-            &event("th9", "u-then"),
-            &[],
-            &also,
-            now,
-        )
-        .await
-        .unwrap_err();
+    let err = add(&first, "th9", "th10").await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(events_about(store, "u-then").await.len(), 7);
     assert_eq!(store.recover_audit().await.unwrap(), 0);
